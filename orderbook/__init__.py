@@ -1,0 +1,78 @@
+"""Zero-copy, fixed-layout order book snapshot messages.
+
+The bytes of a book are exactly the Rust ``#[repr(C)] OrderBookTLV`` with two
+inline ``FixedVec<OrderLevel, 128>`` sides; messages are Protocol V2 (32-byte
+header, TLV records, CRC-32).  See README.md for the tour.
+"""
+
+import sys as _sys
+
+if _sys.byteorder != "little":  # pragma: no cover - refused at build time too
+    raise ImportError(
+        "orderbook supports little-endian hosts only: its structs are the little-endian "
+        f"wire bytes read in place, and this host is {_sys.byteorder}-endian")
+
+from orderbook._book import (
+    HEADER_SIZE,
+    LEVEL_FORMAT,
+    MAX_ORDER_LEVELS,
+    MESSAGE_SIZE,
+    ORDER_BOOK_SIZE,
+    ORDER_LEVEL_SIZE,
+    Levels,
+    OrderBook,
+    layout,
+)
+from orderbook._message import (
+    TLV_ORDER_BOOK,
+    Message,
+    MessageHeader,
+    crc32,
+    crc32_implementation,
+    decode_message,
+    encode_message,
+    encode_message_into,
+    iter_messages,
+)
+from orderbook.errors import (
+    CapacityError,
+    ChecksumError,
+    FieldRangeError,
+    FieldTypeError,
+    LayoutError,
+    MagicError,
+    MissingRecordError,
+    OffsetError,
+    OrderBookError,
+    ProtocolError,
+    ReadOnlyError,
+    RecordError,
+    ReleasedError,
+    TruncatedError,
+    ValidationError,
+    VersionError,
+)
+from orderbook.level import OrderLevel
+
+__version__ = "0.1.0"
+
+__all__ = [
+    "OrderBook", "OrderLevel", "Levels", "Message", "MessageHeader",
+    "encode_message", "encode_message_into", "decode_message", "iter_messages",
+    "crc32", "crc32_implementation", "layout",
+    "MAX_ORDER_LEVELS", "ORDER_LEVEL_SIZE", "ORDER_BOOK_SIZE", "HEADER_SIZE",
+    "MESSAGE_SIZE", "TLV_ORDER_BOOK", "LEVEL_DTYPE", "LEVEL_FORMAT",
+    "OrderBookError", "CapacityError", "ValidationError", "FieldRangeError",
+    "FieldTypeError", "LayoutError", "OffsetError", "ReadOnlyError", "ReleasedError",
+    "ProtocolError", "TruncatedError", "ChecksumError", "MagicError", "VersionError",
+    "RecordError", "MissingRecordError",
+]
+
+
+def __getattr__(name):
+    # LEVEL_DTYPE needs numpy, which stays optional: import it on first use.
+    if name == "LEVEL_DTYPE":
+        from orderbook.level import level_dtype
+
+        return level_dtype()
+    raise AttributeError(f"module 'orderbook' has no attribute {name!r}")

@@ -1,0 +1,979 @@
+# The OrderBook class: one OrderBookTLV held by value (or viewed in place in a
+# caller's buffer) and the Levels views over its two sides.
+#
+# Hot-path methods (SPEC section 4) create no Python objects and call no
+# allocator once warm: buffers are taken with PyObject_GetBuffer on C-local
+# Py_buffer structs, integers are read with the C API, and error messages are
+# only formatted on the error path.
+
+from cpython.buffer cimport (
+    PyBUF_FORMAT, PyBUF_ND, PyBUF_RECORDS_RO, PyBUF_SIMPLE, PyBUF_STRIDES, PyBUF_WRITABLE,
+    PyBuffer_FillInfo, PyBuffer_Release, PyObject_CheckBuffer, PyObject_GetBuffer,
+)
+from cpython.bytes cimport PyBytes_FromStringAndSize
+from cpython.list cimport PyList_CheckExact, PyList_Check, PyList_GET_SIZE
+from cpython.tuple cimport PyTuple_CheckExact, PyTuple_Check, PyTuple_GET_SIZE
+from cpython.long cimport PyLong_Check
+from cpython.bool cimport PyBool_Check
+from cpython.slice cimport PySlice_Check
+from cpython.exc cimport PyErr_Occurred, PyErr_Clear
+from libc.stdint cimport int64_t, uint8_t, uint16_t, uint32_t, uint64_t, INT64_MAX, INT64_MIN, UINT32_MAX, UINT64_MAX, UINT16_MAX, UINT8_MAX
+from libc.string cimport memcpy, memmove, memset, memcmp, strcmp
+
+from orderbook.structs cimport (
+    OB_MAX_LEVELS, ExtendedTLVHeader, Levels as LevelsC, MessageHeader, OrderBookTLV,
+    OrderLevel, side_of,
+)
+
+import operator
+
+from orderbook.errors import (
+    CapacityError, FieldRangeError, FieldTypeError, LayoutError, OffsetError,
+    ReadOnlyError, ReleasedError, TruncatedError, ValidationError,
+)
+from orderbook.level import OrderLevel as PyOrderLevel
+
+cdef extern from "Python.h":
+    long long PyLong_AsLongLongAndOverflow(object, int*) except? -1
+    unsigned long long PyLong_AsUnsignedLongLong(object)
+
+
+# --- layout constants, derived from the structs ------------------------------
+
+MAX_ORDER_LEVELS = OB_MAX_LEVELS
+ORDER_LEVEL_SIZE = sizeof(OrderLevel)
+ORDER_BOOK_SIZE = sizeof(OrderBookTLV)
+HEADER_SIZE = sizeof(MessageHeader)
+# header + extended TLV header (255, 0, type, u16 length) + the book
+MESSAGE_SIZE = sizeof(MessageHeader) + sizeof(ExtendedTLVHeader) + sizeof(OrderBookTLV)
+
+cdef OrderBookTLV _proto     # only its field addresses are used, for offsets
+cdef MessageHeader _hproto
+
+
+cdef inline Py_ssize_t _off(const void* field, const void* base) noexcept nogil:
+    return <const char*>field - <const char*>base
+
+
+def layout():
+    """Sizes and field offsets of the C structs, keyed like golden/layout.json."""
+    cdef OrderLevel* lv = &_proto.bids.elements[0]
+    return {
+        "OrderLevel": {
+            "size": sizeof(OrderLevel),
+            "price": 0,
+            "size_field": sizeof(lv.price),
+            "order_count": sizeof(lv.price) + sizeof(lv.size),
+            "reserved": sizeof(lv.price) + sizeof(lv.size) + sizeof(lv.order_count),
+        },
+        "FixedVec": {
+            "size": sizeof(LevelsC),
+            "count": _off(&_proto.bids.count, &_proto.bids),
+            "elements": _off(&_proto.bids.elements[0], &_proto.bids),
+        },
+        "OrderBookTLV": {
+            "size": sizeof(OrderBookTLV),
+            # The Rust struct's alignment is that of its widest field; the packed
+            # Cython twin may sit at any address, owned storage is 8-aligned.
+            "align": sizeof(_proto.timestamp_ns),
+            "timestamp_ns": 0,
+            "sequence": sizeof(_proto.timestamp_ns),
+            "precision_factor": sizeof(_proto.timestamp_ns) + sizeof(_proto.sequence),
+            "bids": _off(&_proto.bids, &_proto),
+            "asks": _off(&_proto.asks, &_proto),
+            "asset_id": _off(&_proto._tail[0], &_proto) - 4 - 8,
+            "venue_id": _off(&_proto._tail[0], &_proto) - 4,
+            "asset_type": _off(&_proto._tail[0], &_proto) - 2,
+            "reserved": _off(&_proto._tail[0], &_proto) - 1,
+        },
+        "MessageHeader": {
+            "size": sizeof(MessageHeader),
+            "magic": 0,
+            "relay_domain": 4,
+            "version": 5,
+            "source": 6,
+            "flags": 7,
+            "sequence": 8,
+            "timestamp": 16,
+            "payload_size": _off(&_hproto.checksum, &_hproto) - 4,
+            "checksum": _off(&_hproto.checksum, &_hproto),
+        },
+    }
+
+
+# PEP 3118 format of one level; numpy renders LEVEL_DTYPE natively with 'l'
+# (LP64) or 'q', which we accept as well when reading.
+cdef bytes _LEVEL_FORMAT = b"T{<q:price:<q:size:<I:order_count:<I:reserved:}"
+cdef const char* _LEVEL_FORMAT_C = _LEVEL_FORMAT
+cdef const char* _BYTE_FORMAT_C = b"B"
+cdef tuple _LEVEL_FORMATS_IN = (
+    _LEVEL_FORMAT,
+    b"T{q:price:q:size:I:order_count:I:reserved:}",
+    b"T{=q:price:=q:size:=I:order_count:=I:reserved:}",
+    b"T{l:price:l:size:I:order_count:I:reserved:}" if sizeof(long) == 8 else _LEVEL_FORMAT,
+)
+LEVEL_FORMAT = _LEVEL_FORMAT.decode()
+
+# Static shape/stride arrays handed to buffer consumers: they live as long as
+# the module, so an export never points into memory that can change under it.
+cdef Py_ssize_t _COUNTS[OB_MAX_LEVELS + 1]
+cdef Py_ssize_t _LEVEL_STRIDE[1]
+cdef Py_ssize_t _i
+for _i in range(OB_MAX_LEVELS + 1):
+    _COUNTS[_i] = _i
+_LEVEL_STRIDE[0] = sizeof(OrderLevel)
+
+if sizeof(OrderLevel) != 24 or sizeof(LevelsC) != 3080 or sizeof(OrderBookTLV) != 6200 \
+        or sizeof(MessageHeader) != 32:
+    raise ImportError("orderbook: struct sizes differ from the wire layout; the compiler did not honour `packed`")
+
+cdef object _tuple_new = tuple.__new__
+cdef tuple _SIDE_NAMES = ("bids", "asks")
+
+
+# --- integer conversion with range checks -----------------------------------
+
+cdef str _field_name(object side, Py_ssize_t index, object field):
+    if side is None:
+        return field
+    return f"{side}[{index}].{field}"
+
+
+cdef object _as_index(object v, object side, Py_ssize_t index, object field):
+    if PyBool_Check(v):
+        raise FieldTypeError(f"{_field_name(side, index, field)} must be an integer, got bool {v!r}")
+    try:
+        return operator.index(v)
+    except TypeError:
+        raise FieldTypeError(
+            f"{_field_name(side, index, field)} must be an integer, got {type(v).__name__} {v!r}"
+        ) from None
+
+
+cdef int _as_i64(object v, object side, Py_ssize_t index, object field, int64_t* out) except -1:
+    cdef int overflow = 0
+    cdef long long r
+    if not PyLong_Check(v) or PyBool_Check(v):
+        v = _as_index(v, side, index, field)
+    r = PyLong_AsLongLongAndOverflow(v, &overflow)
+    if overflow:
+        raise FieldRangeError(
+            f"{_field_name(side, index, field)} must be in {INT64_MIN}..{INT64_MAX}, got {v}")
+    out[0] = r
+    return 0
+
+
+cdef int _as_u64(object v, uint64_t maxv, object side, Py_ssize_t index, object field,
+                 uint64_t* out) except -1:
+    cdef int overflow = 0
+    cdef long long r
+    cdef unsigned long long u
+    if not PyLong_Check(v) or PyBool_Check(v):
+        v = _as_index(v, side, index, field)
+    r = PyLong_AsLongLongAndOverflow(v, &overflow)
+    if overflow == 0 and r >= 0 and <uint64_t>r <= maxv:
+        out[0] = <uint64_t>r
+        return 0
+    if overflow == 1 and maxv == UINT64_MAX:
+        u = PyLong_AsUnsignedLongLong(v)
+        if not (u == <unsigned long long>-1 and PyErr_Occurred()):
+            out[0] = u
+            return 0
+        PyErr_Clear()
+    raise FieldRangeError(f"{_field_name(side, index, field)} must be in 0..{maxv}, got {v}")
+
+
+# --- reading levels from Python values --------------------------------------
+
+cdef int _level_from_item(OrderLevel* out, object item, bint asks, Py_ssize_t i) except -1:
+    """(price, size[, order_count[, reserved]]) as a tuple, OrderLevel or list."""
+    cdef Py_ssize_t n
+    cdef object side = _SIDE_NAMES[asks]
+    cdef uint64_t u = 0
+    cdef int64_t v = 0
+    if PyTuple_Check(item):
+        n = PyTuple_GET_SIZE(item)
+    elif PyList_Check(item):
+        n = PyList_GET_SIZE(item)
+    else:
+        raise FieldTypeError(
+            f"{side}[{i}] must be (price, size[, order_count[, reserved]]), got {type(item).__name__} {item!r}")
+    if n < 2 or n > 4:
+        raise FieldTypeError(
+            f"{side}[{i}] must have 2 to 4 items (price, size[, order_count[, reserved]]), got {n}")
+    _as_i64(item[0], side, i, "price", &v)
+    out.price = v
+    _as_i64(item[1], side, i, "size", &v)
+    out.size = v
+    u = 0
+    if n > 2:
+        _as_u64(item[2], UINT32_MAX, side, i, "order_count", &u)
+    out.order_count = <uint32_t>u
+    u = 0
+    if n > 3:
+        _as_u64(item[3], UINT32_MAX, side, i, "reserved", &u)
+    out.reserved = <uint32_t>u
+    return 0
+
+
+cdef inline bint _worse_order(bint asks, int64_t prev, int64_t price) noexcept nogil:
+    """True when `price` may not follow `prev` on this side (best first)."""
+    return price < prev if asks else price > prev
+
+
+cdef int _start_side(LevelsC* dst, Py_ssize_t total, bint asks, bint truncate) except -1:
+    if total > OB_MAX_LEVELS and not truncate:
+        raise CapacityError(
+            f"{_SIDE_NAMES[asks]} hold at most {OB_MAX_LEVELS} levels, got {total}; "
+            f"pass truncate=True to keep the best {OB_MAX_LEVELS}",
+            OB_MAX_LEVELS, total)
+    memset(dst, 0, sizeof(LevelsC))
+    return 0
+
+
+cdef int _put_level(LevelsC* dst, Py_ssize_t i, OrderLevel* lv, int64_t* prev, bint asks,
+                    Py_ssize_t total) except -1:
+    """Store level i; past the capacity only check that truncation keeps the best."""
+    if i < OB_MAX_LEVELS:
+        memcpy(&dst.elements[i], lv, sizeof(OrderLevel))
+        dst.count = <uint16_t>(i + 1)
+    if total > OB_MAX_LEVELS:
+        if i > 0 and _worse_order(asks, prev[0], lv.price):
+            raise ValidationError(
+                f"cannot truncate {_SIDE_NAMES[asks]} to the best {OB_MAX_LEVELS}: level {i} "
+                f"(price {lv.price}) is {'below' if asks else 'above'} level {i - 1} "
+                f"(price {prev[0]}); give the side best first",
+                "sorted", _SIDE_NAMES[asks], i)
+        prev[0] = lv.price
+    return 0
+
+
+cdef int _fill_from_sequence(LevelsC* dst, object seq, bint asks, bint truncate) except -1:
+    cdef Py_ssize_t total = len(seq)
+    cdef Py_ssize_t i
+    cdef OrderLevel lv
+    cdef int64_t prev = 0
+    _start_side(dst, total, asks, truncate)
+    for i in range(total):
+        _level_from_item(&lv, seq[i], asks, i)
+        _put_level(dst, i, &lv, &prev, asks, total)
+    return 0
+
+
+cdef inline bint _is_level_format(const char* fmt) noexcept:
+    cdef bytes f
+    if fmt == NULL:
+        return False
+    for f in _LEVEL_FORMATS_IN:
+        if strcmp(fmt, <const char*>f) == 0:
+            return True
+    return False
+
+
+cdef inline bint _is_i64_format(const char* fmt) noexcept nogil:
+    # 'q' (or 'l' on LP64) in native or little-endian byte order, size checked by the caller
+    if fmt == NULL:
+        return False
+    if fmt[0] == b'@' or fmt[0] == b'=' or fmt[0] == b'<':
+        fmt += 1
+    return (fmt[0] == b'q' or (fmt[0] == b'l' and sizeof(long) == 8)) and fmt[1] == 0
+
+
+cdef inline int64_t _load_i64(const char* p) noexcept nogil:
+    cdef int64_t v
+    memcpy(&v, p, sizeof(v))
+    return v
+
+
+cdef int _u32_column(int64_t v, bint asks, Py_ssize_t i, object field, uint32_t* out) except -1:
+    if v < 0 or v > UINT32_MAX:
+        raise FieldRangeError(f"{_SIDE_NAMES[asks]}[{i}].{field} must be in 0..{UINT32_MAX}, got {v}")
+    out[0] = <uint32_t>v
+    return 0
+
+
+cdef int _fill_from_buffer(LevelsC* dst, object obj, bint asks, bint truncate) except -1:
+    """numpy arrays (n x 2..4 int64, or LEVEL_DTYPE records) and other side views."""
+    cdef Py_buffer b
+    cdef Py_ssize_t i, n, s0, s1, ncol
+    cdef const char* row
+    cdef OrderLevel lv
+    cdef uint32_t u32 = 0
+    cdef int64_t prev = 0
+    PyObject_GetBuffer(obj, &b, PyBUF_RECORDS_RO)
+    try:
+        if b.ndim == 1 and b.itemsize == sizeof(OrderLevel) and _is_level_format(b.format):
+            n = b.shape[0]
+            s0 = b.strides[0]
+            _start_side(dst, n, asks, truncate)
+            for i in range(n):
+                memcpy(&lv, <const char*>b.buf + i * s0, sizeof(OrderLevel))
+                _put_level(dst, i, &lv, &prev, asks, n)
+        elif b.ndim == 2 and b.itemsize == 8 and _is_i64_format(b.format) \
+                and 2 <= b.shape[1] <= 4:
+            n = b.shape[0]
+            ncol = b.shape[1]
+            s0 = b.strides[0]
+            s1 = b.strides[1]
+            _start_side(dst, n, asks, truncate)
+            lv.order_count = 0
+            lv.reserved = 0
+            for i in range(n):
+                row = <const char*>b.buf + i * s0
+                lv.price = _load_i64(row)
+                lv.size = _load_i64(row + s1)
+                if ncol > 2:
+                    _u32_column(_load_i64(row + 2 * s1), asks, i, "order_count", &u32)
+                    lv.order_count = u32
+                if ncol > 3:
+                    _u32_column(_load_i64(row + 3 * s1), asks, i, "reserved", &u32)
+                    lv.reserved = u32
+                _put_level(dst, i, &lv, &prev, asks, n)
+        else:
+            fmt = (<bytes>b.format).decode("ascii", "replace") if b.format != NULL else "B"
+            raise FieldTypeError(
+                f"{_SIDE_NAMES[asks]}: expected an (n, 2..4) int64 array or LEVEL_DTYPE records, "
+                f"got a buffer of format {fmt!r}, ndim {b.ndim}, itemsize {b.itemsize}")
+    finally:
+        PyBuffer_Release(&b)
+    return 0
+
+
+# --- reading and checking book bytes -----------------------------------------
+
+cdef int _check_side(const LevelsC* side, bint asks, Py_ssize_t base, bint strict) except -1:
+    cdef Py_ssize_t c = side.count
+    cdef Py_ssize_t i, start, end
+    cdef const uint8_t* raw = <const uint8_t*>side
+    if c > OB_MAX_LEVELS:
+        raise LayoutError(
+            f"{_SIDE_NAMES[asks]} count at byte offset {base} is {c}, "
+            f"expected at most {OB_MAX_LEVELS}")
+    if strict:
+        # padding after count, then every byte of the unused slots
+        start = _off(&side._pad[0], side)
+        end = _off(&side.elements[0], side)
+        for i in range(start, end):
+            if raw[i]:
+                raise LayoutError(
+                    f"{_SIDE_NAMES[asks]} padding byte at offset {base + i} is {raw[i]:#04x}, expected 0")
+        start = _off(&side.elements[c], side)
+        end = sizeof(LevelsC)
+        for i in range(start, end):
+            if raw[i]:
+                raise LayoutError(
+                    f"{_SIDE_NAMES[asks]} slot {(i - _off(&side.elements[0], side)) // sizeof(OrderLevel)} "
+                    f"is unused (count {c}) but byte offset {base + i} is {raw[i]:#04x}, expected 0")
+    return 0
+
+
+cdef int check_book(const OrderBookTLV* t, bint strict) except -1:
+    """Counts within capacity; with `strict`, also zero padding and unused slots."""
+    cdef Py_ssize_t i
+    _check_side(&t.bids, False, _off(&t.bids, t), strict)
+    _check_side(&t.asks, True, _off(&t.asks, t), strict)
+    if strict:
+        for i in range(<Py_ssize_t>sizeof(t._tail)):
+            if t._tail[i]:
+                raise LayoutError(
+                    f"tail padding byte at offset {_off(&t._tail[i], t)} is {t._tail[i]:#04x}, expected 0")
+    return 0
+
+
+cdef int _get_span(object buffer, Py_ssize_t offset, Py_ssize_t need, int flags, Py_buffer* b,
+                   object what) except -1:
+    """Take `buffer` and check that `need` bytes exist at `offset`; releases on failure."""
+    cdef Py_ssize_t avail
+    if offset < 0:
+        raise OffsetError(f"{what}: offset must be >= 0, got {offset}")
+    try:
+        PyObject_GetBuffer(buffer, b, flags)
+    except BufferError as e:
+        if flags & PyBUF_WRITABLE:
+            raise ReadOnlyError(f"{what} needs a writable buffer, got read-only {type(buffer).__name__}") from e
+        raise
+    avail = b.len - offset
+    if avail < need:
+        PyBuffer_Release(b)
+        raise TruncatedError(
+            f"{what} needs {need} bytes at offset {offset}, the buffer has {max(avail, 0)} "
+            f"(length {b.len})", offset, need, max(avail, 0))
+    return 0
+
+
+cdef object _level_obj(const OrderLevel* lv):
+    return _tuple_new(PyOrderLevel, (lv.price, lv.size, lv.order_count, lv.reserved))
+
+
+cdef object _pyrestore(type cls, bytes data):
+    return cls.from_bytes(data)
+
+
+def _restore(cls, data):
+    """Pickle support: rebuild an owning book of `cls` from its 6,200 bytes."""
+    return _pyrestore(cls, data)
+
+
+cdef str _fmt_price(int64_t value, int64_t factor):
+    """Render fixed point as a decimal when the factor is a power of ten."""
+    cdef int64_t f = factor
+    cdef int digits = 0
+    while f > 1 and f % 10 == 0:
+        f //= 10
+        digits += 1
+    if f != 1 or digits == 0:
+        return str(value)
+    s = str(abs(value)).rjust(digits + 1, "0")
+    return ("-" if value < 0 else "") + s[:-digits] + "." + s[-digits:]
+
+
+cdef str _fmt_best(const LevelsC* side, int64_t factor):
+    if not side.count:
+        return "None"
+    return (f"{_fmt_price(side.elements[0].price, factor)} x "
+            f"{_fmt_price(side.elements[0].size, factor)}")
+
+
+# --- the book ----------------------------------------------------------------
+
+cdef class OrderBook:
+    """An order book snapshot: the 6,200 bytes of the Rust ``OrderBookTLV``.
+
+    ``OrderBook(bids, asks, **header)`` owns its struct; ``OrderBook.view(buf)``
+    reads and writes a caller's buffer in place.  ``memoryview(book)`` is the
+    struct itself; ``book.bids`` / ``book.asks`` are zero-copy side views.
+    """
+
+    def __cinit__(self):
+        self._p = &self._mem      # tp_alloc zero-filled _mem: an empty book
+
+    def __init__(self, bids=(), asks=(), *, timestamp_ns=0, sequence=0,
+                 precision_factor=100_000_000, asset_id=0, venue_id=0, asset_type=0,
+                 reserved=0, truncate=False):
+        cdef OrderBookTLV* t = self.mut()
+        self.timestamp_ns = timestamp_ns
+        self.sequence = sequence
+        self.precision_factor = precision_factor
+        self.asset_id = asset_id
+        self.venue_id = venue_id
+        self.asset_type = asset_type
+        self.reserved = reserved
+        memset(&t._tail[0], 0, sizeof(t._tail))
+        self.fill_side(False, bids, truncate)
+        self.fill_side(True, asks, truncate)
+
+    def __dealloc__(self):
+        if self._viewing:
+            PyBuffer_Release(&self._src)
+
+    # -- C API --------------------------------------------------------------
+
+    cdef OrderBookTLV* tlv(self) except NULL:
+        if self._p == NULL:
+            raise ReleasedError("this view was released; open a new one with OrderBook.view()")
+        return self._p
+
+    cdef OrderBookTLV* mut(self) except NULL:
+        if self._readonly:
+            raise ReadOnlyError(
+                f"this book views read-only memory ({type(self._src.obj).__name__}); "
+                "copy it with OrderBook.from_bytes() or view a writable buffer")
+        return self.tlv()
+
+    cdef int load(self, const char* data, Py_ssize_t length, bint strict) except -1:
+        cdef OrderBookTLV* t = self.mut()
+        if length < <Py_ssize_t>sizeof(OrderBookTLV):
+            raise TruncatedError(
+                f"an order book needs {sizeof(OrderBookTLV)} bytes, got {length}",
+                0, sizeof(OrderBookTLV), length)
+        check_book(<const OrderBookTLV*>data, strict)
+        memmove(t, data, sizeof(OrderBookTLV))
+        return 0
+
+    cdef int attach(self, object buffer, Py_ssize_t offset, bint strict) except -1:
+        cdef Py_buffer nb
+        if self._exports:
+            raise BufferError(
+                f"cannot re-point a view while {self._exports} buffer export(s) of it are alive")
+        _get_span(buffer, offset, sizeof(OrderBookTLV), PyBUF_SIMPLE, &nb, "OrderBook.view")
+        try:
+            check_book(<const OrderBookTLV*>(<char*>nb.buf + offset), strict)
+        except BaseException:
+            PyBuffer_Release(&nb)
+            raise
+        if self._viewing:
+            PyBuffer_Release(&self._src)
+        self._src = nb
+        self._viewing = True
+        self._readonly = nb.readonly
+        self._p = <OrderBookTLV*>(<char*>nb.buf + offset)
+        return 0
+
+    cdef int detach(self) except -1:
+        if self._exports:
+            raise BufferError(
+                f"cannot release a view while {self._exports} buffer export(s) of it are alive")
+        if self._viewing:
+            self._viewing = False
+            self._readonly = False
+            self._p = NULL
+            PyBuffer_Release(&self._src)
+        return 0
+
+    cdef int fill_side(self, bint asks, object levels, bint truncate) except -1:
+        # Build in a local first: a bad level leaves the book as it was, and a
+        # side may be filled from a view of itself.
+        cdef LevelsC tmp
+        cdef OrderBookTLV* t = self.mut()
+        if PyList_CheckExact(levels) or PyTuple_CheckExact(levels):
+            _fill_from_sequence(&tmp, levels, asks, truncate)
+        elif PyObject_CheckBuffer(levels) and not isinstance(levels, (bytes, bytearray, str)):
+            _fill_from_buffer(&tmp, levels, asks, truncate)
+        elif isinstance(levels, (str, bytes, bytearray)):
+            raise FieldTypeError(
+                f"{_SIDE_NAMES[asks]} must be a sequence of levels or an array, got {type(levels).__name__}")
+        else:
+            _fill_from_sequence(&tmp, list(levels), asks, truncate)
+        memcpy(side_of(t, asks), &tmp, sizeof(LevelsC))
+        return 0
+
+    cdef int insert_level(self, bint asks, int64_t price, int64_t size, object order_count) except -1:
+        cdef OrderBookTLV* t = self.mut()
+        cdef LevelsC* side = side_of(t, asks)
+        cdef Py_ssize_t n = side.count, lo = 0, hi = side.count, mid
+        cdef uint64_t cnt = 0
+        _as_u64(order_count, UINT32_MAX, _SIDE_NAMES[asks], n, "order_count", &cnt)
+        if n >= OB_MAX_LEVELS:
+            raise CapacityError(
+                f"{_SIDE_NAMES[asks]} hold at most {OB_MAX_LEVELS} levels, got {n + 1}",
+                OB_MAX_LEVELS, n + 1)
+        # first slot whose price is strictly worse: equal prices keep arrival order
+        while lo < hi:
+            mid = (lo + hi) >> 1
+            if _worse_order(asks, price, side.elements[mid].price):
+                hi = mid
+            else:
+                lo = mid + 1
+        memmove(&side.elements[lo + 1], &side.elements[lo], (n - lo) * sizeof(OrderLevel))
+        side.elements[lo].price = price
+        side.elements[lo].size = size
+        side.elements[lo].order_count = <uint32_t>cnt
+        side.elements[lo].reserved = 0
+        side.count = <uint16_t>(n + 1)
+        return 0
+
+    # -- construction and parsing --------------------------------------------
+
+    @classmethod
+    def from_bytes(cls, data, Py_ssize_t offset=0, *, bint strict=False):
+        """A new owning book copied from the 6,200 bytes at ``offset``."""
+        cdef OrderBook book = cls.__new__(cls)
+        book.load_from(data, offset, strict=strict)
+        return book
+
+    @classmethod
+    def view(cls, buffer, Py_ssize_t offset=0, *, bint strict=False):
+        """A book whose storage is ``buffer[offset:offset + 6200]`` (no copy).
+
+        Holds the buffer until ``release()`` or collection; read-only when the
+        buffer is.  Any offset works, aligned or not."""
+        cdef OrderBook book = cls.__new__(cls)
+        book.attach(buffer, offset, strict)
+        return book
+
+    def rebind(self, buffer, Py_ssize_t offset=0, *, bint strict=False):
+        """Re-point this book at another buffer (it becomes a view); no allocation."""
+        self.attach(buffer, offset, strict)
+
+    def release(self):
+        """Drop the viewed buffer now (a no-op for an owning book)."""
+        self.detach()
+
+    def __enter__(self):
+        return self
+
+    def __exit__(self, *exc):
+        self.detach()
+        return False
+
+    def load_from(self, buffer, Py_ssize_t offset=0, *, bint strict=False):
+        """Copy the 6,200 bytes at ``offset`` of ``buffer`` into this book."""
+        cdef Py_buffer b
+        self.mut()
+        _get_span(buffer, offset, sizeof(OrderBookTLV), PyBUF_SIMPLE, &b, "load_from")
+        try:
+            self.load(<const char*>b.buf + offset, sizeof(OrderBookTLV), strict)
+        finally:
+            PyBuffer_Release(&b)
+
+    def pack_into(self, buffer, Py_ssize_t offset=0):
+        """Write the 6,200 bytes into a writable ``buffer`` at ``offset``."""
+        cdef Py_buffer b
+        cdef OrderBookTLV* t = self.tlv()
+        _get_span(buffer, offset, sizeof(OrderBookTLV), PyBUF_WRITABLE, &b, "pack_into")
+        memmove(<char*>b.buf + offset, t, sizeof(OrderBookTLV))
+        PyBuffer_Release(&b)
+
+    def __bytes__(self):
+        return PyBytes_FromStringAndSize(<const char*>self.tlv(), sizeof(OrderBookTLV))
+
+    def to_bytes(self):
+        """The 6,200 wire bytes (same as ``bytes(book)``)."""
+        return PyBytes_FromStringAndSize(<const char*>self.tlv(), sizeof(OrderBookTLV))
+
+    def __getbuffer__(self, Py_buffer* buffer, int flags):
+        cdef OrderBookTLV* t = self.tlv()
+        if (flags & PyBUF_WRITABLE) and self._readonly:
+            raise ReadOnlyError("this book views read-only memory; a writable buffer was requested")
+        PyBuffer_FillInfo(buffer, self, t, sizeof(OrderBookTLV), self._readonly, flags)
+        self._exports += 1
+
+    def __releasebuffer__(self, Py_buffer* buffer):
+        self._exports -= 1
+
+    # -- levels ---------------------------------------------------------------
+
+    @property
+    def bids(self):
+        """Zero-copy view of the bid side (best, highest price first)."""
+        cdef Levels s = Levels.__new__(Levels)
+        s.book = self
+        s._asks = False
+        return s
+
+    @property
+    def asks(self):
+        """Zero-copy view of the ask side (best, lowest price first)."""
+        cdef Levels s = Levels.__new__(Levels)
+        s.book = self
+        s._asks = True
+        return s
+
+    def set_bids(self, levels, *, bint truncate=False):
+        """Replace the bids from (price, size[, count]) items or an array."""
+        self.fill_side(False, levels, truncate)
+
+    def set_asks(self, levels, *, bint truncate=False):
+        """Replace the asks from (price, size[, count]) items or an array."""
+        self.fill_side(True, levels, truncate)
+
+    def add_bid(self, price, size, order_count=0):
+        """Insert a bid keeping prices descending (after equal prices)."""
+        cdef int64_t p, s
+        _as_i64(price, "bids", -1, "price", &p)
+        _as_i64(size, "bids", -1, "size", &s)
+        self.insert_level(False, p, s, order_count)
+
+    def add_ask(self, price, size, order_count=0):
+        """Insert an ask keeping prices ascending (after equal prices)."""
+        cdef int64_t p, s
+        _as_i64(price, "asks", -1, "price", &p)
+        _as_i64(size, "asks", -1, "size", &s)
+        self.insert_level(True, p, s, order_count)
+
+    def clear(self):
+        """Empty both sides (every slot zeroed); header fields are kept."""
+        cdef OrderBookTLV* t = self.mut()
+        memset(&t.bids, 0, sizeof(LevelsC))
+        memset(&t.asks, 0, sizeof(LevelsC))
+
+    @property
+    def best_bid(self):
+        """The best bid as an OrderLevel, or None when there are no bids."""
+        cdef OrderBookTLV* t = self.tlv()
+        return _level_obj(&t.bids.elements[0]) if t.bids.count else None
+
+    @property
+    def best_ask(self):
+        """The best ask as an OrderLevel, or None when there are no asks."""
+        cdef OrderBookTLV* t = self.tlv()
+        return _level_obj(&t.asks.elements[0]) if t.asks.count else None
+
+    @property
+    def spread_bps(self):
+        """``(ask - bid) * 10000 / ((bid + ask) / 2)``, truncating toward zero
+        as Rust integer division does; None when a side is empty or the mid
+        is not positive.  Exact for every i64 price (no overflow)."""
+        cdef OrderBookTLV* t = self.tlv()
+        cdef object bid, ask, mid
+        if not t.bids.count or not t.asks.count:
+            return None
+        bid = t.bids.elements[0].price
+        ask = t.asks.elements[0].price
+        mid = _trunc_div(bid + ask, 2)
+        if mid <= 0:
+            return None
+        return _trunc_div((ask - bid) * 10000, mid)
+
+    def validate(self):
+        """Raise ValidationError naming the first broken rule and level:
+        prices and sizes > 0, bids non-increasing, asks non-decreasing, best
+        ask not below best bid."""
+        cdef OrderBookTLV* t = self.tlv()
+        cdef LevelsC* side
+        cdef OrderLevel* lv
+        cdef Py_ssize_t i
+        cdef int a
+        for a in range(2):
+            side = side_of(t, a)
+            name = _SIDE_NAMES[a]
+            for i in range(side.count):
+                lv = &side.elements[i]
+                if lv.price <= 0:
+                    raise ValidationError(
+                        f"{name}[{i}].price must be > 0, got {lv.price}", "positive_price", name, i)
+                if lv.size <= 0:
+                    raise ValidationError(
+                        f"{name}[{i}].size must be > 0, got {lv.size}", "positive_size", name, i)
+                if i and _worse_order(a, side.elements[i - 1].price, lv.price):
+                    raise ValidationError(
+                        f"{name}[{i}].price {lv.price} is {'below' if a else 'above'} "
+                        f"{name}[{i - 1}].price {side.elements[i - 1].price}",
+                        "asks_ascending" if a else "bids_descending", name, i)
+        if t.bids.count and t.asks.count and t.asks.elements[0].price < t.bids.elements[0].price:
+            raise ValidationError(
+                f"crossed book: best ask {t.asks.elements[0].price} is below best bid "
+                f"{t.bids.elements[0].price}", "crossed", None, 0)
+
+    # -- header fields ----------------------------------------------------------
+
+    @property
+    def timestamp_ns(self):
+        """u64, nanoseconds since the epoch."""
+        return self.tlv().timestamp_ns
+
+    @timestamp_ns.setter
+    def timestamp_ns(self, value):
+        cdef uint64_t u
+        _as_u64(value, UINT64_MAX, None, 0, "timestamp_ns", &u)
+        self.mut().timestamp_ns = u
+
+    @property
+    def sequence(self):
+        """u64, the book's sequence number."""
+        return self.tlv().sequence
+
+    @sequence.setter
+    def sequence(self, value):
+        cdef uint64_t u
+        _as_u64(value, UINT64_MAX, None, 0, "sequence", &u)
+        self.mut().sequence = u
+
+    @property
+    def precision_factor(self):
+        """i64, the fixed-point scale (100_000_000 for 8 decimals)."""
+        return self.tlv().precision_factor
+
+    @precision_factor.setter
+    def precision_factor(self, value):
+        cdef int64_t v
+        _as_i64(value, None, 0, "precision_factor", &v)
+        self.mut().precision_factor = v
+
+    @property
+    def asset_id(self):
+        """u64 asset identifier."""
+        return self.tlv().asset_id
+
+    @asset_id.setter
+    def asset_id(self, value):
+        cdef uint64_t u
+        _as_u64(value, UINT64_MAX, None, 0, "asset_id", &u)
+        self.mut().asset_id = u
+
+    @property
+    def venue_id(self):
+        """u16 venue identifier."""
+        return self.tlv().venue_id
+
+    @venue_id.setter
+    def venue_id(self, value):
+        cdef uint64_t u
+        _as_u64(value, UINT16_MAX, None, 0, "venue_id", &u)
+        self.mut().venue_id = <uint16_t>u
+
+    @property
+    def asset_type(self):
+        """u8 asset type."""
+        return self.tlv().asset_type
+
+    @asset_type.setter
+    def asset_type(self, value):
+        cdef uint64_t u
+        _as_u64(value, UINT8_MAX, None, 0, "asset_type", &u)
+        self.mut().asset_type = <uint8_t>u
+
+    @property
+    def reserved(self):
+        """u8 reserved byte, preserved as read."""
+        return self.tlv().reserved
+
+    @reserved.setter
+    def reserved(self, value):
+        cdef uint64_t u
+        _as_u64(value, UINT8_MAX, None, 0, "reserved", &u)
+        self.mut().reserved = <uint8_t>u
+
+    @property
+    def readonly(self):
+        """True when this book views read-only memory."""
+        return bool(self._readonly)
+
+    @property
+    def is_view(self):
+        """True when the storage is a caller's buffer rather than the object."""
+        return bool(self._viewing)
+
+    # -- Python protocols -------------------------------------------------------
+
+    def __eq__(self, other):
+        """Equal content: header fields and the levels in use (padding and
+        unused slots are not compared)."""
+        if not isinstance(other, OrderBook):
+            return NotImplemented
+        cdef const OrderBookTLV* a = self.tlv()
+        cdef const OrderBookTLV* b = (<OrderBook>other).tlv()
+        return (
+            a.timestamp_ns == b.timestamp_ns and a.sequence == b.sequence
+            and a.precision_factor == b.precision_factor and a.asset_id == b.asset_id
+            and a.venue_id == b.venue_id and a.asset_type == b.asset_type
+            and a.reserved == b.reserved
+            and a.bids.count == b.bids.count and a.asks.count == b.asks.count
+            and memcmp(&a.bids.elements[0], &b.bids.elements[0], a.bids.count * sizeof(OrderLevel)) == 0
+            and memcmp(&a.asks.elements[0], &b.asks.elements[0], a.asks.count * sizeof(OrderLevel)) == 0
+        )
+
+    __hash__ = None       # mutable
+
+    def __reduce__(self):
+        # Always an owning copy: a view pickles as the bytes it shows.
+        state = getattr(self, "__dict__", None)
+        return (_restore, (type(self), bytes(self)), state or None)
+
+    def __copy__(self):
+        obj = _pyrestore(type(self), bytes(self))
+        state = getattr(self, "__dict__", None)
+        if state:
+            obj.__dict__.update(state)
+        return obj
+
+    def __deepcopy__(self, memo):
+        import copy
+        obj = _pyrestore(type(self), bytes(self))
+        state = getattr(self, "__dict__", None)
+        if state:
+            obj.__dict__.update(copy.deepcopy(state, memo))
+        return obj
+
+    def __repr__(self):
+        if self._p == NULL:
+            return f"<{type(self).__name__} released view>"
+        cdef OrderBookTLV* t = self._p
+        kind = " view" if self._viewing else ""
+        return (f"<{type(self).__name__}{kind} venue={t.venue_id} asset={t.asset_id} "
+                f"seq={t.sequence} bids={t.bids.count} asks={t.asks.count} "
+                f"best_bid={_fmt_best(&t.bids, t.precision_factor)} "
+                f"best_ask={_fmt_best(&t.asks, t.precision_factor)}>")
+
+
+def _trunc_div(a, b):
+    """Integer division truncating toward zero, as Rust's `/` on integers."""
+    q = abs(a) // abs(b)
+    return q if (a >= 0) == (b > 0) else -q
+
+
+# --- side views ---------------------------------------------------------------
+
+cdef class Levels:
+    """One side of a book: ``len``, indexing (negative too) and slicing to
+    ``OrderLevel`` values, iteration, and the buffer protocol (PEP 3118 struct
+    format, shape ``(count,)``) sharing the book's memory."""
+
+    def __init__(self):
+        raise TypeError("Levels are obtained from OrderBook.bids / OrderBook.asks")
+
+    cdef LevelsC* side(self) except NULL:
+        return side_of(self.book.tlv(), self._asks)
+
+    @property
+    def name(self):
+        """"bids" or "asks"."""
+        return _SIDE_NAMES[self._asks]
+
+    def __len__(self):
+        return self.side().count
+
+    def __getitem__(self, key):
+        cdef LevelsC* s = self.side()
+        cdef Py_ssize_t n = s.count, i
+        if PySlice_Check(key):
+            return [_level_obj(&s.elements[i]) for i in range(*key.indices(n))]
+        i = key
+        if i < 0:
+            i += n
+        if i < 0 or i >= n:
+            raise IndexError(f"{_SIDE_NAMES[self._asks]} index {key} out of range for {n} levels")
+        return _level_obj(&s.elements[i])
+
+    def __iter__(self):
+        cdef Py_ssize_t i = 0
+        while i < self.side().count:
+            yield _level_obj(&self.side().elements[i])
+            i += 1
+
+    def tolist(self):
+        """The levels as a list of OrderLevel values (a copy)."""
+        return self[:]
+
+    def to_numpy(self):
+        """A numpy array of LEVEL_DTYPE sharing this side's memory."""
+        from orderbook.level import level_dtype
+        import numpy
+        return numpy.frombuffer(self, dtype=level_dtype())
+
+    def __eq__(self, other):
+        if isinstance(other, Levels):
+            return self.tolist() == other.tolist()
+        try:
+            return self.tolist() == [tuple(x) + (0,) * (4 - len(x)) for x in other]
+        except TypeError:
+            return NotImplemented
+
+    __hash__ = None
+
+    def __repr__(self):
+        return f"<{_SIDE_NAMES[self._asks]} {self.tolist()!r}>"
+
+    def __reduce__(self):
+        return (list, (self.tolist(),))
+
+    def __getbuffer__(self, Py_buffer* buffer, int flags):
+        cdef LevelsC* s = self.side()
+        cdef bint ro = self.book._readonly
+        cdef Py_ssize_t n = s.count
+        if (flags & PyBUF_WRITABLE) and ro:
+            raise ReadOnlyError("this book views read-only memory; a writable buffer was requested")
+        if (flags & PyBUF_ND) == PyBUF_ND:
+            if not (flags & PyBUF_FORMAT):
+                raise BufferError("a side exports records: request PyBUF_FORMAT with its shape")
+            buffer.format = <char*>_LEVEL_FORMAT_C
+            buffer.itemsize = sizeof(OrderLevel)
+            buffer.shape = &_COUNTS[n]
+            buffer.strides = _LEVEL_STRIDE if (flags & PyBUF_STRIDES) == PyBUF_STRIDES else NULL
+        else:
+            # a plain byte view (e.g. numpy.frombuffer): itemsize 1 by PEP 3118
+            buffer.format = <char*>_BYTE_FORMAT_C if (flags & PyBUF_FORMAT) else NULL
+            buffer.itemsize = 1
+            buffer.shape = NULL
+            buffer.strides = NULL
+        buffer.buf = <void*>&s.elements[0]
+        buffer.len = n * sizeof(OrderLevel)
+        buffer.readonly = ro
+        buffer.ndim = 1
+        buffer.suboffsets = NULL
+        buffer.internal = NULL
+        buffer.obj = self
+        self.book._exports += 1
+
+    def __releasebuffer__(self, Py_buffer* buffer):
+        self.book._exports -= 1

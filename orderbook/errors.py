@@ -1,0 +1,136 @@
+"""The exception hierarchy: every error raised on bad input derives from
+:class:`OrderBookError` and from the closest builtin, so existing
+``except ValueError`` / ``except OverflowError`` handlers keep working."""
+
+from __future__ import annotations
+
+from typing import Optional
+
+__all__ = [
+    "OrderBookError",
+    "CapacityError",
+    "ValidationError",
+    "FieldRangeError",
+    "FieldTypeError",
+    "LayoutError",
+    "ReadOnlyError",
+    "ReleasedError",
+    "OffsetError",
+    "ProtocolError",
+    "TruncatedError",
+    "ChecksumError",
+    "MagicError",
+    "VersionError",
+    "RecordError",
+    "MissingRecordError",
+]
+
+
+class OrderBookError(Exception):
+    """Base of every error the library raises on bad input or misuse."""
+
+
+class CapacityError(OrderBookError, ValueError):
+    """A side would hold more than ``capacity`` levels."""
+
+    def __init__(self, message: str, capacity: int, attempted: int) -> None:
+        super().__init__(message)
+        self.capacity = capacity
+        self.attempted = attempted
+
+    def __reduce__(self):  # keep the extra fields through pickling
+        return (type(self), (self.args[0], self.capacity, self.attempted))
+
+
+class ValidationError(OrderBookError, ValueError):
+    """A book breaks one of the rules checked by ``OrderBook.validate()``.
+
+    ``rule`` names the rule, ``side`` is ``"bids"``, ``"asks"`` or ``None``
+    (crossed book), ``index`` the level where it broke.
+    """
+
+    def __init__(
+        self, message: str, rule: str, side: Optional[str] = None, index: Optional[int] = None
+    ) -> None:
+        super().__init__(message)
+        self.rule = rule
+        self.side = side
+        self.index = index
+
+    def __reduce__(self):
+        return (type(self), (self.args[0], self.rule, self.side, self.index))
+
+
+class FieldRangeError(OrderBookError, OverflowError):
+    """An integer does not fit the wire field it is assigned to."""
+
+
+class FieldTypeError(OrderBookError, TypeError):
+    """A value of the wrong type was given for a field or a level."""
+
+
+class LayoutError(OrderBookError, ValueError):
+    """Book bytes that no writer could have produced: a side count above 128,
+    or (strict mode) nonzero padding or unused slots."""
+
+
+class ReadOnlyError(OrderBookError, BufferError):
+    """Mutation of a book that views read-only memory."""
+
+
+class ReleasedError(OrderBookError, ValueError):
+    """Use of a view after ``release()``."""
+
+
+class OffsetError(OrderBookError, IndexError):
+    """A negative offset into a buffer."""
+
+
+class ProtocolError(OrderBookError, ValueError):
+    """A message or buffer that does not follow the wire format."""
+
+
+class TruncatedError(ProtocolError):
+    """The buffer ends before the bytes the format requires.
+
+    ``offset`` is where the missing part starts, ``needed`` how many bytes
+    were required from there and ``available`` how many there were.
+    """
+
+    def __init__(self, message: str, offset: int = 0, needed: int = 0, available: int = 0) -> None:
+        super().__init__(message)
+        self.offset = offset
+        self.needed = needed
+        self.available = available
+
+    def __reduce__(self):
+        return (type(self), (self.args[0], self.offset, self.needed, self.available))
+
+
+class ChecksumError(ProtocolError):
+    """The CRC-32 in the header does not match the bytes."""
+
+    def __init__(self, message: str, expected: int = 0, found: int = 0) -> None:
+        super().__init__(message)
+        self.expected = expected
+        self.found = found
+
+    def __reduce__(self):
+        return (type(self), (self.args[0], self.expected, self.found))
+
+
+class MagicError(ProtocolError):
+    """The header does not start with 0xDEADBEEF."""
+
+
+class VersionError(ProtocolError):
+    """The header carries a protocol version this library does not read."""
+
+
+class RecordError(ProtocolError):
+    """A malformed TLV record: past payload_size, bad reserved byte, or an
+    OrderBook record of the wrong length."""
+
+
+class MissingRecordError(ProtocolError):
+    """The message holds no OrderBook record."""
