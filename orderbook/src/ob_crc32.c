@@ -989,9 +989,9 @@ static uint32_t crc32_vpclmul(uint32_t c, const unsigned char *p, size_t len)
     x1 = _mm256_extracti128_si256(y2, 1);
     x2 = _mm256_castsi256_si128(y3);
     x3 = _mm256_extracti128_si256(y3, 1);
-    /* GCC does not insert vzeroupper in target-attribute functions when the
-     * file is built without -mavx; dirty upper halves would slow down any
-     * legacy-SSE code that runs afterwards. */
+    /* GCC 12 omitted vzeroupper on the tail-call exit into the table code;
+     * clear the upper halves explicitly so legacy-SSE code that runs
+     * afterwards is not penalised. */
     _mm256_zeroupper();
     return fold4_finish(x0, x1, x2, x3, p, len);
 }
