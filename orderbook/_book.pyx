@@ -550,7 +550,7 @@ cdef class OrderBook:
         # first slot whose price is strictly worse: equal prices keep arrival order
         while lo < hi:
             mid = (lo + hi) >> 1
-            if _worse_order(asks, price, side.elements[mid].price):
+            if _worse_order(asks, side.elements[mid].price, price):
                 hi = mid
             else:
                 lo = mid + 1
