@@ -48,9 +48,10 @@ def test_read_only_sources_give_read_only_views(make):
             mutate()
     with pytest.raises(TypeError, match="cannot modify read-only memory"):
         memoryview(view)[0:1] = b"x"
-    for exporter in (view, view.bids):
-        with pytest.raises(ReadOnlyError, match="a writable buffer was requested"):
-            ctypes.c_char.from_buffer(exporter)     # asks for a writable export
+    for exporter, name in ((view, "OrderBook"), (view.bids, "Levels")):
+        # pack_into asks its target for a PyBUF_WRITABLE export
+        with pytest.raises(ReadOnlyError, match=f"pack_into needs a writable buffer, got read-only {name}"):
+            OrderBook().pack_into(exporter)
     assert memoryview(view).readonly and memoryview(view.bids).readonly
     assert view == sample()
 
