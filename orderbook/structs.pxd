@@ -15,10 +15,10 @@ cdef extern from "src/ob_platform.h":
     # against sizeof() of the structs below at import time.
     enum:
         OB_MAX_LEVELS            # 128 slots per side
-        OB_HEADER_MAGIC          # 0xDEADBEEF
         OB_PROTOCOL_VERSION      # 1
         OB_TLV_ORDER_BOOK        # 3
         OB_TLV_EXTENDED          # 255
+    const uint32_t OB_HEADER_MAGIC   # 0xDEADBEEF (unsigned: not an int enum)
 
 
 cdef packed struct OrderLevel:
