@@ -26,12 +26,22 @@ from orderbook.structs cimport (
 )
 
 import operator
+import sys
 
 from orderbook.errors import (
     CapacityError, FieldRangeError, FieldTypeError, LayoutError, OffsetError,
     ReadOnlyError, ReleasedError, TruncatedError, ValidationError,
 )
 from orderbook.level import OrderLevel as PyOrderLevel
+
+cdef extern from "src/ob_ndarray.h":
+    ctypedef struct ob_ndarray:
+        char* data
+        int nd
+        Py_ssize_t* dimensions
+        Py_ssize_t* strides
+        void* descr
+
 
 cdef extern from "Python.h":
     long long PyLong_AsLongLongAndOverflow(object, int*) except? -1
@@ -292,43 +302,97 @@ cdef int _u32_column(int64_t v, bint asks, Py_ssize_t i, object field, uint32_t*
     return 0
 
 
-cdef int _fill_from_buffer(LevelsC* dst, object obj, bint asks, bint truncate) except -1:
-    """numpy arrays (n x 2..4 int64, or LEVEL_DTYPE records) and other side views."""
-    cdef Py_buffer b
-    cdef Py_ssize_t i, n, s0, s1, ncol
+cdef int _fill_records(LevelsC* dst, const char* base, Py_ssize_t n, Py_ssize_t stride,
+                       bint asks, bint truncate) except -1:
+    """Levels laid out as OrderLevel records (LEVEL_DTYPE arrays, other sides)."""
+    cdef Py_ssize_t i
+    cdef OrderLevel lv
+    cdef int64_t prev = 0
+    _start_side(dst, n, asks, truncate)
+    for i in range(n):
+        memcpy(&lv, base + i * stride, sizeof(OrderLevel))
+        _put_level(dst, i, &lv, &prev, asks, n)
+    return 0
+
+
+cdef int _fill_columns(LevelsC* dst, const char* base, Py_ssize_t n, Py_ssize_t ncol,
+                       Py_ssize_t s0, Py_ssize_t s1, bint asks, bint truncate) except -1:
+    """Levels as rows of 2..4 int64 columns: price, size[, order_count[, reserved]]."""
+    cdef Py_ssize_t i
     cdef const char* row
     cdef OrderLevel lv
     cdef uint32_t u32 = 0
     cdef int64_t prev = 0
+    _start_side(dst, n, asks, truncate)
+    lv.order_count = 0
+    lv.reserved = 0
+    for i in range(n):
+        row = base + i * s0
+        lv.price = _load_i64(row)
+        lv.size = _load_i64(row + s1)
+        if ncol > 2:
+            _u32_column(_load_i64(row + 2 * s1), asks, i, "order_count", &u32)
+            lv.order_count = u32
+        if ncol > 3:
+            _u32_column(_load_i64(row + 3 * s1), asks, i, "reserved", &u32)
+            lv.reserved = u32
+        _put_level(dst, i, &lv, &prev, asks, n)
+    return 0
+
+
+# numpy, once it has been imported by someone: the array type and the dtypes we
+# read straight from the array object (see src/ob_ndarray.h for why).
+cdef type _ndarray_type = None
+cdef object _i64_descrs = ()
+cdef object _records_descr = None
+
+
+cdef bint _numpy_seen():
+    global _ndarray_type, _i64_descrs, _records_descr
+    if _ndarray_type is not None:
+        return True
+    np = sys.modules.get("numpy")
+    if np is None:
+        return False
+    from orderbook.level import level_dtype
+    _i64_descrs = (np.dtype(np.int64), np.dtype(np.longlong)) if np.dtype(np.longlong).itemsize == 8 \
+        else (np.dtype(np.int64),)
+    _records_descr = level_dtype()
+    _ndarray_type = np.ndarray
+    return True
+
+
+cdef int _fill_from_ndarray(LevelsC* dst, object obj, bint asks, bint truncate) except 0:
+    """Read a numpy array in place; 1 when done, 2 when it must take the generic
+    buffer route (any other dtype, shape or byte order)."""
+    cdef ob_ndarray* a = <ob_ndarray*>obj
+    cdef object descr = <object>a.descr
+    if a.nd == 1 and descr is _records_descr:
+        _fill_records(dst, a.data, a.dimensions[0], a.strides[0], asks, truncate)
+        return 1
+    if a.nd == 2 and 2 <= a.dimensions[1] <= 4:
+        for d in _i64_descrs:
+            if descr is d:
+                _fill_columns(dst, a.data, a.dimensions[0], a.dimensions[1], a.strides[0],
+                              a.strides[1], asks, truncate)
+                return 1
+    return 2
+
+
+cdef int _fill_from_buffer(LevelsC* dst, object obj, bint asks, bint truncate) except -1:
+    """numpy arrays (n x 2..4 int64, or LEVEL_DTYPE records) and other side views."""
+    cdef Py_buffer b
+    if _numpy_seen() and isinstance(obj, _ndarray_type):
+        if _fill_from_ndarray(dst, obj, asks, truncate) == 1:
+            return 0
     PyObject_GetBuffer(obj, &b, PyBUF_RECORDS_RO)
     try:
         if b.ndim == 1 and b.itemsize == sizeof(OrderLevel) and _is_level_format(b.format):
-            n = b.shape[0]
-            s0 = b.strides[0]
-            _start_side(dst, n, asks, truncate)
-            for i in range(n):
-                memcpy(&lv, <const char*>b.buf + i * s0, sizeof(OrderLevel))
-                _put_level(dst, i, &lv, &prev, asks, n)
+            _fill_records(dst, <const char*>b.buf, b.shape[0], b.strides[0], asks, truncate)
         elif b.ndim == 2 and b.itemsize == 8 and _is_i64_format(b.format) \
                 and 2 <= b.shape[1] <= 4:
-            n = b.shape[0]
-            ncol = b.shape[1]
-            s0 = b.strides[0]
-            s1 = b.strides[1]
-            _start_side(dst, n, asks, truncate)
-            lv.order_count = 0
-            lv.reserved = 0
-            for i in range(n):
-                row = <const char*>b.buf + i * s0
-                lv.price = _load_i64(row)
-                lv.size = _load_i64(row + s1)
-                if ncol > 2:
-                    _u32_column(_load_i64(row + 2 * s1), asks, i, "order_count", &u32)
-                    lv.order_count = u32
-                if ncol > 3:
-                    _u32_column(_load_i64(row + 3 * s1), asks, i, "reserved", &u32)
-                    lv.reserved = u32
-                _put_level(dst, i, &lv, &prev, asks, n)
+            _fill_columns(dst, <const char*>b.buf, b.shape[0], b.shape[1], b.strides[0],
+                          b.strides[1], asks, truncate)
         else:
             fmt = (<bytes>b.format).decode("ascii", "replace") if b.format != NULL else "B"
             raise FieldTypeError(
@@ -882,6 +946,10 @@ def _trunc_div(a, b):
     return q if (a >= 0) == (b > 0) else -q
 
 
+cdef object _frombuffer = None      # numpy.frombuffer and LEVEL_DTYPE, on first use
+cdef object _level_dtype = None
+
+
 # --- side views ---------------------------------------------------------------
 
 cdef class Levels:
@@ -926,10 +994,16 @@ cdef class Levels:
         return self[:]
 
     def to_numpy(self):
-        """A numpy array of LEVEL_DTYPE sharing this side's memory."""
-        from orderbook.level import level_dtype
-        import numpy
-        return numpy.frombuffer(self, dtype=level_dtype())
+        """A numpy array of LEVEL_DTYPE sharing this side's memory (read-only
+        when the book views read-only memory).  Far cheaper than
+        ``numpy.asarray(side)``, which parses the PEP 3118 format each time."""
+        global _frombuffer, _level_dtype
+        if _frombuffer is None:
+            import numpy
+            from orderbook.level import level_dtype
+            _level_dtype = level_dtype()
+            _frombuffer = numpy.frombuffer
+        return _frombuffer(self, _level_dtype)
 
     def __eq__(self, other):
         if isinstance(other, Levels):

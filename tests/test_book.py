@@ -69,6 +69,21 @@ def test_levels_from_numpy_arrays():
     assert other.asks.tolist() == book.bids.tolist()
 
 
+def test_numpy_arrays_outside_the_fast_path_still_read_right():
+    np = pytest.importorskip("numpy")
+    # an equal dtype that is not the LEVEL_DTYPE object goes through the buffer protocol
+    rec = np.zeros(2, dtype=np.dtype(orderbook.LEVEL_DTYPE.descr))
+    rec["price"] = [9, 8]
+    rec["size"] = 1
+    assert OrderBook(rec).bids.tolist() == [(9, 1, 0, 0), (8, 1, 0, 0)]
+    # a read-only, offset, unaligned int64 array
+    raw = bytearray(8 * 4 + 1)
+    arr = np.frombuffer(bytes(raw), dtype=np.int64, count=4, offset=1).reshape(2, 2)
+    assert OrderBook(arr).bids.tolist() == [(0, 0, 0, 0), (0, 0, 0, 0)]
+    with pytest.raises(FieldTypeError, match="got a buffer of format '>q'"):
+        OrderBook(np.zeros((2, 2), dtype=">i8"))
+
+
 @pytest.mark.parametrize("bad, message", [
     ("np.zeros((2, 5), np.int64)", "expected an (n, 2..4) int64 array or LEVEL_DTYPE records"),
     ("np.zeros((2, 2), np.float64)", "got a buffer of format 'd'"),
