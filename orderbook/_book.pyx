@@ -11,6 +11,7 @@ from cpython.buffer cimport (
     PyBuffer_FillInfo, PyBuffer_Release, PyObject_CheckBuffer, PyObject_GetBuffer,
 )
 from cpython.bytes cimport PyBytes_FromStringAndSize
+from cpython.object cimport PyObject
 from cpython.list cimport PyList_CheckExact, PyList_Check, PyList_GET_SIZE
 from cpython.tuple cimport PyTuple_CheckExact, PyTuple_Check, PyTuple_GET_SIZE
 from cpython.long cimport PyLong_Check
@@ -44,6 +45,11 @@ cdef extern from "src/ob_ndarray.h":
 
 
 cdef extern from "Python.h":
+    # borrowed-reference forms for the level loop: no refcount traffic
+    PyObject* _tuple_item "PyTuple_GET_ITEM"(PyObject*, Py_ssize_t)
+    PyObject* _list_item "PyList_GET_ITEM"(object, Py_ssize_t)
+    bint _long_exact "PyLong_CheckExact"(PyObject*)
+    long long _as_ll "PyLong_AsLongLongAndOverflow"(PyObject*, int*)
     long long PyLong_AsLongLongAndOverflow(object, int*) except? -1
     unsigned long long PyLong_AsUnsignedLongLong(object)
 
@@ -258,14 +264,56 @@ cdef int _put_level(LevelsC* dst, Py_ssize_t i, OrderLevel* lv, int64_t* prev, b
     return 0
 
 
+cdef inline bint _small_level(OrderLevel* out, PyObject* item) noexcept:
+    """The common case without a Python call: a tuple (or OrderLevel) of 2..4
+    exact ints that fit.  False sends the item to the checked slow path."""
+    cdef Py_ssize_t n
+    cdef int o0 = 0, o1 = 0, o2 = 0, o3 = 0
+    cdef long long cnt = 0, res = 0
+    cdef PyObject* p
+    if not PyTuple_Check(<object>item):
+        return False
+    n = PyTuple_GET_SIZE(<object>item)
+    if n < 2 or n > 4:
+        return False
+    p = _tuple_item(item, 0)
+    if not _long_exact(p):
+        return False
+    out.price = _as_ll(p, &o0)
+    p = _tuple_item(item, 1)
+    if not _long_exact(p):
+        return False
+    out.size = _as_ll(p, &o1)
+    if n > 2:
+        p = _tuple_item(item, 2)
+        if not _long_exact(p):
+            return False
+        cnt = _as_ll(p, &o2)
+    if n > 3:
+        p = _tuple_item(item, 3)
+        if not _long_exact(p):
+            return False
+        res = _as_ll(p, &o3)
+    if o0 | o1 | o2 | o3 or cnt < 0 or cnt > UINT32_MAX or res < 0 or res > UINT32_MAX:
+        return False
+    out.order_count = <uint32_t>cnt
+    out.reserved = <uint32_t>res
+    return True
+
+
 cdef int _fill_from_sequence(LevelsC* dst, object seq, bint asks, bint truncate) except -1:
+    """A list or tuple of levels; items are borrowed, so nothing is allocated."""
     cdef Py_ssize_t total = len(seq)
     cdef Py_ssize_t i
     cdef OrderLevel lv
     cdef int64_t prev = 0
+    cdef PyObject* item
+    cdef bint is_list = PyList_CheckExact(seq)
     _start_side(dst, total, asks, truncate)
     for i in range(total):
-        _level_from_item(&lv, seq[i], asks, i)
+        item = _list_item(seq, i) if is_list else _tuple_item(<PyObject*>seq, i)
+        if not _small_level(&lv, item):
+            _level_from_item(&lv, <object>item, asks, i)
         _put_level(dst, i, &lv, &prev, asks, total)
     return 0
 
