@@ -6,6 +6,7 @@
 # Py_buffer structs, integers are read with the C API, and error messages are
 # only formatted on the error path.
 
+cimport cython
 from cpython.buffer cimport (
     PyBUF_FORMAT, PyBUF_ND, PyBUF_RECORDS_RO, PyBUF_SIMPLE, PyBUF_STRIDES, PyBUF_WRITABLE,
     PyBuffer_FillInfo, PyBuffer_Release, PyObject_CheckBuffer, PyObject_GetBuffer,
@@ -390,6 +391,7 @@ cdef int _fill_columns(LevelsC* dst, const char* base, Py_ssize_t n, Py_ssize_t 
 
 # numpy, once it has been imported by someone: the array type and the dtypes we
 # read straight from the array object (see src/ob_ndarray.h for why).
+cdef dict _modules = sys.modules
 cdef type _ndarray_type = None
 cdef object _i64_descrs = ()
 cdef object _records_descr = None
@@ -399,7 +401,7 @@ cdef bint _numpy_seen():
     global _ndarray_type, _i64_descrs, _records_descr
     if _ndarray_type is not None:
         return True
-    np = sys.modules.get("numpy")
+    np = _modules.get("numpy")       # typed dict: no bound method per call
     if np is None:
         return False
     from orderbook.level import level_dtype
@@ -1000,6 +1002,7 @@ cdef object _level_dtype = None
 
 # --- side views ---------------------------------------------------------------
 
+@cython.freelist(8)    # `book.bids` makes a fresh view each time: reuse the memory
 cdef class Levels:
     """One side of a book: ``len``, indexing (negative too) and slicing to
     ``OrderLevel`` values, iteration, and the buffer protocol (PEP 3118 struct
