@@ -36,6 +36,10 @@ from orderbook.errors import (
 )
 from orderbook.level import OrderLevel as PyOrderLevel
 
+cdef extern from "src/ob_level.h":
+    object ob_level_new(object type, int64_t price, int64_t size, uint32_t count, uint32_t reserved)
+
+
 cdef extern from "src/ob_ndarray.h":
     ctypedef struct ob_ndarray:
         char* data
@@ -144,7 +148,6 @@ if sizeof(OrderLevel) != 24 or sizeof(LevelsC) != 3080 or sizeof(OrderBookTLV) !
         or sizeof(MessageHeader) != 32:
     raise ImportError("orderbook: struct sizes differ from the wire layout; the compiler did not honour `packed`")
 
-cdef object _tuple_new = tuple.__new__
 cdef tuple _SIDE_NAMES = ("bids", "asks")
 
 
@@ -248,19 +251,23 @@ cdef int _start_side(LevelsC* dst, Py_ssize_t total, bint asks, bint truncate) e
     return 0
 
 
-cdef int _put_level(LevelsC* dst, Py_ssize_t i, OrderLevel* lv, int64_t* prev, bint asks,
-                    Py_ssize_t total) except -1:
+cdef int _raise_unsorted(bint asks, Py_ssize_t i, int64_t price, int64_t prev) except -1:
+    raise ValidationError(
+        f"cannot truncate {_SIDE_NAMES[asks]} to the best {OB_MAX_LEVELS}: level {i} "
+        f"(price {price}) is {'below' if asks else 'above'} level {i - 1} "
+        f"(price {prev}); give the side best first",
+        "sorted", _SIDE_NAMES[asks], i)
+
+
+cdef inline int _put_level(LevelsC* dst, Py_ssize_t i, const OrderLevel* lv, int64_t* prev,
+                           bint asks, Py_ssize_t total) except -1:
     """Store level i; past the capacity only check that truncation keeps the best."""
     if i < OB_MAX_LEVELS:
         memcpy(&dst.elements[i], lv, sizeof(OrderLevel))
         dst.count = <uint16_t>(i + 1)
     if total > OB_MAX_LEVELS:
         if i > 0 and _worse_order(asks, prev[0], lv.price):
-            raise ValidationError(
-                f"cannot truncate {_SIDE_NAMES[asks]} to the best {OB_MAX_LEVELS}: level {i} "
-                f"(price {lv.price}) is {'below' if asks else 'above'} level {i - 1} "
-                f"(price {prev[0]}); give the side best first",
-                "sorted", _SIDE_NAMES[asks], i)
+            _raise_unsorted(asks, i, lv.price, prev[0])
         prev[0] = lv.price
     return 0
 
@@ -344,9 +351,13 @@ cdef inline int64_t _load_i64(const char* p) noexcept nogil:
     return v
 
 
-cdef int _u32_column(int64_t v, bint asks, Py_ssize_t i, object field, uint32_t* out) except -1:
+cdef int _raise_u32(int64_t v, bint asks, Py_ssize_t i, object field) except -1:
+    raise FieldRangeError(f"{_SIDE_NAMES[asks]}[{i}].{field} must be in 0..{UINT32_MAX}, got {v}")
+
+
+cdef inline int _u32_column(int64_t v, bint asks, Py_ssize_t i, object field, uint32_t* out) except -1:
     if v < 0 or v > UINT32_MAX:
-        raise FieldRangeError(f"{_SIDE_NAMES[asks]}[{i}].{field} must be in 0..{UINT32_MAX}, got {v}")
+        _raise_u32(v, asks, i, field)
     out[0] = <uint32_t>v
     return 0
 
@@ -358,10 +369,24 @@ cdef int _fill_records(LevelsC* dst, const char* base, Py_ssize_t n, Py_ssize_t 
     cdef OrderLevel lv
     cdef int64_t prev = 0
     _start_side(dst, n, asks, truncate)
+    if stride == sizeof(OrderLevel) and n <= OB_MAX_LEVELS:
+        # contiguous records are the wire bytes already
+        memcpy(&dst.elements[0], base, n * sizeof(OrderLevel))
+        dst.count = <uint16_t>n
+        return 0
     for i in range(n):
         memcpy(&lv, base + i * stride, sizeof(OrderLevel))
         _put_level(dst, i, &lv, &prev, asks, n)
     return 0
+
+
+cdef inline bint _rows_are_levels(const char* base, Py_ssize_t n) noexcept nogil:
+    """True when every int64 count column (the third of three) is in 0..2**32-1."""
+    cdef Py_ssize_t i
+    for i in range(n):
+        if <uint64_t>_load_i64(base + i * sizeof(OrderLevel) + 2 * sizeof(int64_t)) > UINT32_MAX:
+            return False
+    return True
 
 
 cdef int _fill_columns(LevelsC* dst, const char* base, Py_ssize_t n, Py_ssize_t ncol,
@@ -373,6 +398,13 @@ cdef int _fill_columns(LevelsC* dst, const char* base, Py_ssize_t n, Py_ssize_t 
     cdef uint32_t u32 = 0
     cdef int64_t prev = 0
     _start_side(dst, n, asks, truncate)
+    if ncol == 3 and s1 == 8 and s0 == sizeof(OrderLevel) and n <= OB_MAX_LEVELS \
+            and _rows_are_levels(base, n):
+        # C-contiguous (n, 3) int64 rows with counts in 0..2**32-1 are exactly
+        # the little-endian level bytes: the count's high word is `reserved` = 0
+        memcpy(&dst.elements[0], base, n * sizeof(OrderLevel))
+        dst.count = <uint16_t>n
+        return 0
     lv.order_count = 0
     lv.reserved = 0
     for i in range(n):
@@ -515,8 +547,8 @@ cdef int _get_span(object buffer, Py_ssize_t offset, Py_ssize_t need, int flags,
     return 0
 
 
-cdef object _level_obj(const OrderLevel* lv):
-    return _tuple_new(PyOrderLevel, (lv.price, lv.size, lv.order_count, lv.reserved))
+cdef inline object _level_obj(const OrderLevel* lv):
+    return ob_level_new(PyOrderLevel, lv.price, lv.size, lv.order_count, lv.reserved)
 
 
 cdef object _pyrestore(type cls, bytes data):
@@ -548,6 +580,13 @@ cdef str _fmt_best(const LevelsC* side, int64_t factor):
             f"{_fmt_price(side.elements[0].size, factor)}")
 
 
+cdef inline OrderBook _new_book(object cls):
+    # the direct tp_new call for the common case; subclasses go the generic way
+    if cls is OrderBook:
+        return OrderBook.__new__(OrderBook)
+    return cls.__new__(cls)
+
+
 # --- the book ----------------------------------------------------------------
 
 cdef class OrderBook:
@@ -565,16 +604,26 @@ cdef class OrderBook:
                  precision_factor=100_000_000, asset_id=0, venue_id=0, asset_type=0,
                  reserved=0, truncate=False):
         cdef OrderBookTLV* t = self.mut()
-        self.timestamp_ns = timestamp_ns
-        self.sequence = sequence
-        self.precision_factor = precision_factor
-        self.asset_id = asset_id
-        self.venue_id = venue_id
-        self.asset_type = asset_type
-        self.reserved = reserved
-        memset(&t._tail[0], 0, sizeof(t._tail))
+        # header fields checked before anything is written
+        cdef uint64_t ts, seq, asset, venue, atype, res
+        cdef int64_t factor
+        _as_u64(timestamp_ns, UINT64_MAX, None, 0, "timestamp_ns", &ts)
+        _as_u64(sequence, UINT64_MAX, None, 0, "sequence", &seq)
+        _as_i64(precision_factor, None, 0, "precision_factor", &factor)
+        _as_u64(asset_id, UINT64_MAX, None, 0, "asset_id", &asset)
+        _as_u64(venue_id, UINT16_MAX, None, 0, "venue_id", &venue)
+        _as_u64(asset_type, UINT8_MAX, None, 0, "asset_type", &atype)
+        _as_u64(reserved, UINT8_MAX, None, 0, "reserved", &res)
         self.fill_side(False, bids, truncate)
         self.fill_side(True, asks, truncate)
+        t.timestamp_ns = ts
+        t.sequence = seq
+        t.precision_factor = factor
+        t.asset_id = asset
+        t.venue_id = <uint16_t>venue
+        t.asset_type = <uint8_t>atype
+        t.reserved = <uint8_t>res
+        memset(&t._tail[0], 0, sizeof(t._tail))
 
     def __dealloc__(self):
         if self._viewing:
@@ -681,8 +730,13 @@ cdef class OrderBook:
     @classmethod
     def from_bytes(cls, data, Py_ssize_t offset=0, *, bint strict=False):
         """A new owning book copied from the 6,200 bytes at ``offset``."""
-        cdef OrderBook book = cls.__new__(cls)
-        book.load_from(data, offset, strict=strict)
+        cdef OrderBook book = _new_book(cls)
+        cdef Py_buffer b
+        _get_span(data, offset, sizeof(OrderBookTLV), PyBUF_SIMPLE, &b, "load_from")
+        try:
+            book.load(<const char*>b.buf + offset, sizeof(OrderBookTLV), strict)
+        finally:
+            PyBuffer_Release(&b)
         return book
 
     @classmethod
@@ -691,7 +745,7 @@ cdef class OrderBook:
 
         Holds the buffer until ``release()`` or collection; read-only when the
         buffer is.  Any offset works, aligned or not."""
-        cdef OrderBook book = cls.__new__(cls)
+        cdef OrderBook book = _new_book(cls)
         book.attach(buffer, offset, strict)
         return book
 
@@ -1002,6 +1056,23 @@ cdef object _level_dtype = None
 
 # --- side views ---------------------------------------------------------------
 
+@cython.freelist(8)
+cdef class _LevelIterator:
+    """Iterates a side, re-reading the count each step (the book may change)."""
+    cdef Levels levels
+    cdef Py_ssize_t i
+
+    def __iter__(self):
+        return self
+
+    def __next__(self):
+        cdef LevelsC* s = self.levels.side()
+        if self.i >= s.count:
+            raise StopIteration
+        self.i += 1
+        return _level_obj(&s.elements[self.i - 1])
+
+
 @cython.freelist(8)    # `book.bids` makes a fresh view each time: reuse the memory
 cdef class Levels:
     """One side of a book: ``len``, indexing (negative too) and slicing to
@@ -1035,14 +1106,15 @@ cdef class Levels:
         return _level_obj(&s.elements[i])
 
     def __iter__(self):
-        cdef Py_ssize_t i = 0
-        while i < self.side().count:
-            yield _level_obj(&self.side().elements[i])
-            i += 1
+        cdef _LevelIterator it = _LevelIterator.__new__(_LevelIterator)
+        it.levels = self
+        return it
 
     def tolist(self):
         """The levels as a list of OrderLevel values (a copy)."""
-        return self[:]
+        cdef LevelsC* s = self.side()
+        cdef Py_ssize_t i
+        return [_level_obj(&s.elements[i]) for i in range(s.count)]
 
     def to_numpy(self):
         """A numpy array of LEVEL_DTYPE sharing this side's memory (read-only
