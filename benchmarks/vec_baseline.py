@@ -107,3 +107,83 @@ class VecOrderBook:
         book.bids, book.asks = sides
         book.asset_id, book.venue_id, book.asset_type, book.reserved = _TAIL.unpack_from(data, pos)
         return book
+
+
+# --- Protocol V2 framing, as the pre-FixedVec services sent it ------------------
+#
+# Same 32-byte header and CRC-32 as today; the book travels as one extended
+# TLV record (type 3) whose value is the length-prefixed payload above, so
+# its length is payload_size() and varies with depth.
+
+import zlib  # noqa: E402  (kept next to the code that uses it)
+
+MAGIC = 0xDEADBEEF
+_MSG_HEAD = struct.Struct("<IBBBBQQI")   # the 28 header bytes before the checksum
+_CRC = struct.Struct("<I")
+_EXT = struct.Struct("<BBBH")            # 255, 0, type, u16 length
+_HEADER_SIZE = 32
+_CRC_HEAD = 28
+
+
+def message_size(book: VecOrderBook) -> int:
+    return _HEADER_SIZE + _EXT.size + book.payload_size()
+
+
+def encode_message_into(buf: bytearray, offset: int, book: VecOrderBook, *, sequence: int = 0,
+                        timestamp_ns: int = 0, source: int = 0, relay_domain: int = 0,
+                        flags: int = 0) -> int:
+    """Write header, TLV header and payload at ``offset``; CRC over
+    memoryview slices, patched into the header.  Returns bytes written."""
+    n = book.payload_size()
+    _MSG_HEAD.pack_into(buf, offset, MAGIC, relay_domain, 1, source, flags, sequence,
+                        timestamp_ns, _EXT.size + n)
+    _EXT.pack_into(buf, offset + _HEADER_SIZE, 255, 0, 3, n)
+    book.pack_into(buf, offset + _HEADER_SIZE + _EXT.size)
+    end = offset + _HEADER_SIZE + _EXT.size + n
+    mv = memoryview(buf)
+    crc = zlib.crc32(mv[offset + _HEADER_SIZE:end], zlib.crc32(mv[offset:offset + _CRC_HEAD]))
+    _CRC.pack_into(buf, offset + _CRC_HEAD, crc)
+    return end - offset
+
+
+def encode_message(book: VecOrderBook, **header: int) -> bytes:
+    out = bytearray(message_size(book))
+    encode_message_into(out, 0, book, **header)
+    return bytes(out)
+
+
+def decode_message(data: "bytes | bytearray | memoryview", offset: int = 0,
+                   verify: bool = True) -> "Tuple[tuple, VecOrderBook]":
+    """(header fields, book): checks magic, version and the CRC, walks every
+    TLV record (skipping unknown types), parses the first OrderBook record."""
+    head = _MSG_HEAD.unpack_from(data, offset)
+    magic, _domain, version, _source, _flags, _seq, _ts, payload_size = head
+    if magic != MAGIC or version != 1:
+        raise ValueError(f"bad magic {magic:#x} or version {version}")
+    mv = memoryview(data)
+    start = offset + _HEADER_SIZE
+    end = start + payload_size
+    if end > len(mv):
+        raise ValueError("payload runs past the buffer")
+    if verify:
+        (checksum,) = _CRC.unpack_from(data, offset + _CRC_HEAD)
+        if zlib.crc32(mv[start:end], zlib.crc32(mv[offset:offset + _CRC_HEAD])) != checksum:
+            raise ValueError("checksum mismatch")
+    pos = start
+    book = None
+    while pos < end:
+        tlv_type = data[pos]
+        if tlv_type == 255:
+            _marker, _reserved, tlv_type, length = _EXT.unpack_from(data, pos)
+            pos += _EXT.size
+        else:
+            length = data[pos + 1]
+            pos += 2
+        if pos + length > end:
+            raise ValueError("record runs past payload_size")
+        if tlv_type == 3 and book is None:
+            book = VecOrderBook.from_bytes(mv[pos:pos + length])
+        pos += length
+    if book is None:
+        raise ValueError("no OrderBook record")
+    return head, book

@@ -1,0 +1,103 @@
+"""Sorted insert: clear a book, then insert N bids one call at a time in a
+shuffled order; the side must come out best (highest) first."""
+
+from __future__ import annotations
+
+import numpy as np
+import pytest
+
+from harness import case, impls, measure
+from peers import ctypes_book, msgspec_book, numpy_book
+from vec_baseline import VecOrderBook
+from workloads import DEPTHS
+from orderbook import OrderBook
+
+OP = "insert.sorted"
+
+
+def sorted_bids(w, impl, result):
+    """The book holds exactly the workload's bids, best first, and no asks."""
+    expected = {
+        "ours": lambda: bytes(OrderBook(w.bids, (), **w.header)),
+        "vec": lambda: VecOrderBook(w.bids, (), **w.header).to_bytes(),
+        "ctypes": lambda: bytes(ctypes_book.build(w.bids, (), w.header)),
+        "numpy": lambda: numpy_book.build(w.bids, (), w.header).tobytes(),
+        "msgspec": lambda: msgspec_book.ENCODER.encode(msgspec_book.build(w.bids, (), w.header)),
+    }[impl]()
+    assert w.canonical(impl, result) == expected, f"{impl} inserted out of order"
+
+
+@case(OP, "ours")
+def _(w):
+    """book.clear(); book.add_bid(price, size, count) per level"""
+    book = OrderBook(**w.header)
+    add, clear, levels = book.add_bid, book.clear, w.shuffled_bids
+
+    def fill():
+        clear()
+        for p, s, c in levels:
+            add(p, s, c)
+        return book
+    return fill
+
+
+@case(OP, "vec")
+def _(w):
+    """book.clear(); book.add_bid(price, size, count) per level"""
+    book = VecOrderBook(**w.header)
+    add, clear, levels = book.add_bid, book.clear, w.shuffled_bids
+
+    def fill():
+        clear()
+        for p, s, c in levels:
+            add(p, s, c)
+        return book
+    return fill
+
+
+@case(OP, "ctypes")
+def _(w):
+    """memset the sides; per level: bisect the prices, memmove the tail, set the slot"""
+    book = ctypes_book.CBook(**w.header)
+    side, add, clear, levels = book.bids, ctypes_book.add_bid, ctypes_book.clear, w.shuffled_bids
+
+    def fill():
+        clear(book)
+        for p, s, c in levels:
+            add(side, p, s, c)
+        return book
+    return fill
+
+
+@case(OP, "numpy")
+def _(w):
+    """zero the sides; per level: searchsorted, shift the slice, assign the record"""
+    book = numpy_book.build_from_numpy(np.zeros((0, 3), np.int64), np.zeros((0, 3), np.int64), w.header)
+    sides, add, clear, levels = numpy_book.Sides(book), numpy_book.add_bid, numpy_book.clear, w.shuffled_bids
+
+    def fill():
+        clear(book)
+        for p, s, c in levels:
+            add(sides, p, s, c)
+        return book
+    return fill
+
+
+@case(OP, "msgspec")
+def _(w):
+    """lists cleared; per level: bisect.insort_right(bids, level, key=neg_price)"""
+    book = msgspec_book.MBook(**w.header)
+    add, clear, levels = msgspec_book.add_bid, msgspec_book.clear, w.shuffled_bids
+
+    def fill():
+        clear(book)
+        for p, s, c in levels:
+            add(book, p, s, c)
+        return book
+    return fill
+
+
+@pytest.mark.parametrize("depth", DEPTHS)
+@pytest.mark.parametrize("impl", impls(OP))
+def test_sorted_insert(benchmark, impl, depth):
+    measure(benchmark, OP, impl, depth, check=sorted_bids)

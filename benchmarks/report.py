@@ -1,0 +1,268 @@
+"""From a pytest-benchmark JSON file to the table, the targets and the
+Vec-baseline gate.
+
+Every number is the time of one call in nanoseconds.  The statistic is the
+fastest round by default: each round averages at least 20 µs of
+back-to-back calls, so its minimum is the least-disturbed average, the
+usual choice on a shared machine; ``--stat median`` is available.
+Ratios are peer / ours: above 1 means ours is faster.
+"""
+
+from __future__ import annotations
+
+import json
+from dataclasses import dataclass
+from typing import Callable, Dict, List, Optional, Tuple
+
+from catalogue import BY_ID, IMPLS, OPERATIONS, OVERHEAD_OPS
+
+Key = Tuple[str, int]                       # (op id, depth)
+
+
+@dataclass
+class Results:
+    """ns per call by (op, depth) and impl, plus each cell's call description."""
+
+    ns: Dict[Key, Dict[str, float]]
+    calls: Dict[str, Dict[str, str]]        # op -> impl -> description
+    machine: Dict[str, object]
+    stat: str
+    passes: int = 1
+    spread: Dict[Tuple[str, int, str], float] = None  # type: ignore[assignment]
+
+    def get(self, op: str, depth: int, impl: str) -> Optional[float]:
+        return self.ns.get((op, depth), {}).get(impl)
+
+    def depths(self, op: str) -> List[int]:
+        return sorted(d for (o, d) in self.ns if o == op)
+
+
+def load(path: str, stat: str = "min") -> Results:
+    with open(path) as f:
+        data = json.load(f)
+    ns: Dict[Key, Dict[str, float]] = {}
+    calls: Dict[str, Dict[str, str]] = {}
+    spread: Dict[Tuple[str, int, str], float] = {}
+    for b in data["benchmarks"]:
+        info = b.get("extra_info") or {}
+        if "op" not in info:
+            continue
+        key = (info["op"], int(info["depth"]))
+        ns.setdefault(key, {})[info["impl"]] = b["stats"][stat] * 1e9
+        calls.setdefault(info["op"], {})[info["impl"]] = info.get("call", "")
+        mins = info.get("pass_mins") or []
+        if len(mins) > 1:
+            spread[(key[0], key[1], info["impl"])] = max(mins) / min(mins)
+    return Results(ns, calls, data.get("orderbook_machine", {}), stat,
+                   int(data.get("passes", 1)), spread)
+
+
+# --- formatting -------------------------------------------------------------------
+
+def fmt_ns(ns: float) -> str:
+    if ns < 1_000:
+        return f"{ns:.0f} ns"
+    if ns < 1_000_000:
+        return f"{ns / 1e3:.3g} µs"
+    return f"{ns / 1e6:.3g} ms"
+
+
+def fmt_ratio(r: float) -> str:
+    return f"{r:.3g}×" if r < 100 else f"{r:.0f}×"
+
+
+def table_rows(res: Results) -> List[List[str]]:
+    """One row per (operation, depth): ours, then each peer with peer/ours."""
+    rows = []
+    for op in OPERATIONS:
+        for depth in res.depths(op.id):
+            cells = res.ns[(op.id, depth)]
+            ours = cells.get("ours")
+            row = [op.title, str(depth)]
+            for impl, _ in IMPLS:
+                t = cells.get(impl)
+                if t is None:
+                    row.append("—")
+                elif impl == "ours" or ours is None:
+                    row.append(fmt_ns(t))
+                else:
+                    row.append(f"{fmt_ns(t)} ({fmt_ratio(t / ours)})")
+            rows.append(row)
+    return rows
+
+
+def markdown_table(res: Results) -> str:
+    head = ["operation", "N"] + [title for _, title in IMPLS]
+    lines = ["| " + " | ".join(head) + " |",
+             "|---|--:|" + "|".join("--:" for _ in IMPLS) + "|"]
+    lines += ["| " + " | ".join(r) + " |" for r in table_rows(res)]
+    return "\n".join(lines)
+
+
+def legend(res: Results) -> str:
+    """What each row measures, and the exact call in every column."""
+    names = dict(IMPLS)
+    out = []
+    for op in OPERATIONS:
+        if op.id not in res.calls:
+            continue
+        out.append(f"- **{op.title}**: {op.means}.")
+        for impl, _ in IMPLS:
+            call = res.calls[op.id].get(impl)
+            if call:
+                out.append(f"  - {names[impl]}: `{call}`")
+    return "\n".join(out)
+
+
+def passes_note(res: Results) -> str:
+    return f", best of {res.passes} passes" if res.passes > 1 else ""
+
+
+def noise_line(res: Results) -> str:
+    """How much the passes disagreed: a hint of how far to trust close ratios."""
+    if not res.spread:
+        return ""
+    values = sorted(res.spread.values())
+    (op, depth, impl), worst = max(res.spread.items(), key=lambda kv: kv[1])
+    return (f"Pass-to-pass spread of the fastest round: median {values[len(values) // 2]:.2f}×, "
+            f"worst {worst:.2f}× ({op_title(op)} N={depth}, {impl}).")
+
+
+def overhead_line(res: Results) -> str:
+    parts = [f"{what}: {fmt_ns(t)}" for op, what in OVERHEAD_OPS.items()
+             for t in [res.get(op, 128, "ref")] if t is not None]
+    return "Timing overhead included in every cell: " + "; ".join(parts) + "." if parts else ""
+
+
+# --- targets ---------------------------------------------------------------------------
+
+@dataclass
+class Outcome:
+    name: str
+    passed: Optional[bool]       # None: not measured
+    detail: str
+
+
+def _ratio_target(res: Results, name: str, op: str, peer: str, at_least: float,
+                  depth: int = 128) -> Outcome:
+    ours, other = res.get(op, depth, "ours"), res.get(op, depth, peer)
+    if ours is None or other is None:
+        return Outcome(name, None, "not measured")
+    r = other / ours
+    return Outcome(name, r >= at_least,
+                   f"{fmt_ratio(r)} (ours {fmt_ns(ours)}, {peer} {fmt_ns(other)}; need ≥ {at_least:g}×)")
+
+
+def _view_flat(res: Results) -> Outcome:
+    name = "view() flat across depths 1..128 (slowest / fastest ≤ 1.25)"
+    t: Dict[int, float] = {}
+    for d in res.depths("parse.view"):
+        v = res.get("parse.view", d, "ours")
+        if v is not None:
+            t[d] = v
+    if len(t) < 2:
+        return Outcome(name, None, "not measured")
+    spread = max(t.values()) / min(t.values())
+    return Outcome(name, spread <= 1.25, f"{spread:.2f} ({', '.join(f'N={d}: {fmt_ns(v)}' for d, v in t.items())})")
+
+
+def _numpy_under_1us(res: Results) -> Outcome:
+    name = "construct from numpy (2×128) under 1 µs"
+    new, reuse = res.get("construct.numpy", 128, "ours"), res.get("construct.numpy_reuse", 128, "ours")
+    if new is None:
+        return Outcome(name, None, "not measured")
+    extra = f"; refill of an existing book {fmt_ns(reuse)}" if reuse is not None else ""
+    return Outcome(name, new < 1_000, f"new book {fmt_ns(new)}{extra}")
+
+
+def _pack_into_vs_copy(res: Results) -> Outcome:
+    name = "pack_into within 1.5× of a bare 6,200-byte bytearray slice copy"
+    ours, copy = res.get("serialize.pack_into", 128, "ours"), res.get("serialize.pack_into", 128, "ref")
+    if ours is None or copy is None:
+        return Outcome(name, None, "not measured")
+    r = ours / copy
+    return Outcome(name, r <= 1.5, f"ours / copy = {r:.2f} (ours {fmt_ns(ours)}, copy {fmt_ns(copy)})")
+
+
+def gate_rows(res: Results) -> List[Tuple[str, int, float, float]]:
+    """Every gated (op, depth) measured for both ours and the Vec baseline
+    (reads of an already-parsed book are judged by their parse + read twin)."""
+    rows = []
+    for op in OPERATIONS:
+        if not op.gated:
+            continue
+        for depth in res.depths(op.id):
+            ours, vec = res.get(op.id, depth, "ours"), res.get(op.id, depth, "vec")
+            if ours is not None and vec is not None:
+                rows.append((op.title, depth, ours, vec))
+    return rows
+
+
+def _no_op_slower(res: Results) -> Outcome:
+    rows = gate_rows(res)
+    slower = [r for r in rows if r[2] > r[3]]
+    detail = (f"{len(rows) - len(slower)} of {len(rows)} comparisons pass"
+              + (": slower on " + ", ".join(f"{t} N={d} ({fmt_ratio(v / o)})" for t, d, o, v in slower)
+                 if slower else ""))
+    return Outcome("Vec baseline: no operation slower (every depth)", not slower, detail)
+
+
+TARGETS: List[Callable[[Results], Outcome]] = [
+    lambda r: _ratio_target(r, "parse: from_bytes ≥ 3× faster than ctypes from_buffer_copy",
+                            "parse.from_bytes", "ctypes", 3),
+    lambda r: _ratio_target(r, "view() ≥ 3× faster than ctypes from_buffer", "parse.view", "ctypes", 3),
+    _view_flat,
+    lambda r: _ratio_target(r, "construct from 2×128 tuples ≥ 10× faster than ctypes field fill",
+                            "construct.tuples", "ctypes", 10),
+    lambda r: _ratio_target(r, "construct from 2×128 tuples ≥ 3× faster than struct.pack",
+                            "construct.tuples", "struct", 3),
+    _numpy_under_1us,
+    _pack_into_vs_copy,
+    lambda r: _ratio_target(r, "Vec baseline, N=128: build + serialize from tuples ≥ 3× faster",
+                            "serialize.build_bytes", "vec", 3),
+    lambda r: _ratio_target(r, "Vec baseline, N=128: parse to a usable book ≥ 20× faster",
+                            "parse.from_bytes", "vec", 20),
+    _no_op_slower,
+    lambda r: _ratio_target(r, "crc32 ≥ 4× faster than zlib.crc32 (6,200 bytes)", "crc32", "ref", 4),
+]
+
+
+def targets(res: Results) -> List[Outcome]:
+    return [t(res) for t in TARGETS]
+
+
+def copy_crc_line(res: Results) -> str:
+    """encode_message_into against its floor: a plain copy plus a CRC-32."""
+    enc = res.get("message.encode_into", 128, "ours")
+    copy = res.get("serialize.pack_into", 128, "ref")
+    crc = res.get("crc32", 128, "ours")
+    call = res.get("overhead.partial", 128, "ref") or 0.0
+    if enc is None or copy is None or crc is None:
+        return ""
+    floor = copy + crc - call           # two measured calls, one call overhead
+    return (f"encode_message_into {fmt_ns(enc)} vs plain copy + orderbook.crc32 "
+            f"{fmt_ns(floor)} ({fmt_ns(copy)} + {fmt_ns(crc)} − one call overhead {fmt_ns(call)}): "
+            f"{enc / floor:.2f}× the floor")
+
+
+def outcome_lines(outcomes: List[Outcome]) -> List[str]:
+    mark = {True: "PASS", False: "MISS", None: "n/a "}
+    return [f"{mark[o.passed]}  {o.name}: {o.detail}" for o in outcomes]
+
+
+def gate_report(res: Results) -> Tuple[bool, List[str]]:
+    """(passed, printable lines) for the rule: no operation of ours slower
+    than its Vec-baseline equivalent."""
+    rows = gate_rows(res)
+    lines = [f"{'operation':34} {'N':>4} {'ours':>10} {'Vec':>10} {'Vec/ours':>9}"]
+    failed = False
+    for title, depth, ours, vec in rows:
+        bad = ours > vec
+        failed |= bad
+        lines.append(f"{title:34} {depth:>4} {fmt_ns(ours):>10} {fmt_ns(vec):>10} "
+                     f"{fmt_ratio(vec / ours):>9}  {'SLOWER' if bad else 'ok'}")
+    return (not failed and bool(rows)), lines
+
+
+def op_title(op: str) -> str:
+    return BY_ID[op].title if op in BY_ID else op
