@@ -7,15 +7,20 @@ from orderbook.structs cimport Levels as LevelsC, OrderBookTLV, OrderLevel
 
 
 cdef class OrderBook:
-    # Owned storage first so it sits 8-aligned inside the object, like the Rust
-    # struct; views point `_p` into the exporter's memory instead.
-    cdef OrderBookTLV _mem
-    cdef OrderBookTLV* _p          # &_mem, a foreign buffer, or NULL once released
+    # The struct lives either in `_own` (heap storage owned by the object,
+    # allocated on first use, 16-aligned) or in a caller's buffer (a view).
+    # Keeping it out of the object makes a view a small object: no 6,200 bytes
+    # allocated and zeroed only to be ignored.
+    cdef OrderBookTLV* _p          # _own, a foreign buffer, or NULL (not yet / released)
+    cdef OrderBookTLV* _own
     cdef Py_buffer _src            # held while viewing a foreign buffer
     cdef bint _viewing
     cdef bint _readonly
+    cdef bint _released
     cdef Py_ssize_t _exports       # live buffer exports of our memory (book or sides)
     cdef object __weakref__
+
+    cdef OrderBookTLV* _storage(self, bint zero) except NULL
 
     # C API: readable / writable struct pointers (raise when released / read-only).
     cdef OrderBookTLV* tlv(self) except NULL

@@ -13,6 +13,7 @@ from cpython.buffer cimport (
 )
 from cpython.bytes cimport PyBytes_FromStringAndSize
 from cpython.object cimport PyObject
+from cpython.mem cimport PyMem_Calloc, PyMem_Free, PyMem_Malloc
 from cpython.list cimport PyList_CheckExact, PyList_Check, PyList_GET_SIZE
 from cpython.tuple cimport PyTuple_CheckExact, PyTuple_Check, PyTuple_GET_SIZE
 from cpython.long cimport PyLong_Check
@@ -597,8 +598,8 @@ cdef class OrderBook:
     struct itself; ``book.bids`` / ``book.asks`` are zero-copy side views.
     """
 
-    def __cinit__(self):
-        self._p = &self._mem      # tp_alloc zero-filled _mem: an empty book
+    # No __cinit__: a new object has no storage (_p is NULL); an owning book
+    # allocates it zeroed -- the empty book -- on first use.
 
     def __init__(self, bids=(), asks=(), *, timestamp_ns=0, sequence=0,
                  precision_factor=100_000_000, asset_id=0, venue_id=0, asset_type=0,
@@ -628,12 +629,25 @@ cdef class OrderBook:
     def __dealloc__(self):
         if self._viewing:
             PyBuffer_Release(&self._src)
+        PyMem_Free(self._own)
 
     # -- C API --------------------------------------------------------------
 
+    cdef OrderBookTLV* _storage(self, bint zero) except NULL:
+        """Point at owned storage, allocating it (zeroed when `zero`)."""
+        if self._released:
+            raise ReleasedError("this view was released; open a new one with OrderBook.view()")
+        if self._own == NULL:
+            self._own = <OrderBookTLV*>(PyMem_Calloc(1, sizeof(OrderBookTLV)) if zero
+                                        else PyMem_Malloc(sizeof(OrderBookTLV)))
+            if self._own == NULL:
+                raise MemoryError()
+        self._p = self._own
+        return self._p
+
     cdef OrderBookTLV* tlv(self) except NULL:
         if self._p == NULL:
-            raise ReleasedError("this view was released; open a new one with OrderBook.view()")
+            return self._storage(True)
         return self._p
 
     cdef OrderBookTLV* mut(self) except NULL:
@@ -644,12 +658,16 @@ cdef class OrderBook:
         return self.tlv()
 
     cdef int load(self, const char* data, Py_ssize_t length, bint strict) except -1:
-        cdef OrderBookTLV* t = self.mut()
+        cdef OrderBookTLV* t
+        if self._p != NULL:
+            self.mut()                    # read-only views refuse
         if length < <Py_ssize_t>sizeof(OrderBookTLV):
             raise TruncatedError(
                 f"an order book needs {sizeof(OrderBookTLV)} bytes, got {length}",
                 0, sizeof(OrderBookTLV), length)
         check_book(<const OrderBookTLV*>data, strict)
+        # checked first, so fresh storage need not be zeroed: it is overwritten whole
+        t = self._p if self._p != NULL else self._storage(False)
         memmove(t, data, sizeof(OrderBookTLV))
         return 0
 
@@ -667,6 +685,7 @@ cdef class OrderBook:
         if self._viewing:
             PyBuffer_Release(&self._src)
         self._src = nb
+        self._released = False
         self._viewing = True
         self._readonly = nb.readonly
         self._p = <OrderBookTLV*>(<char*>nb.buf + offset)
@@ -679,6 +698,7 @@ cdef class OrderBook:
         if self._viewing:
             self._viewing = False
             self._readonly = False
+            self._released = True
             self._p = NULL
             PyBuffer_Release(&self._src)
         return 0
@@ -1034,9 +1054,9 @@ cdef class OrderBook:
         return obj
 
     def __repr__(self):
-        if self._p == NULL:
+        if self._released:
             return f"<{type(self).__name__} released view>"
-        cdef OrderBookTLV* t = self._p
+        cdef OrderBookTLV* t = self.tlv()
         kind = " view" if self._viewing else ""
         return (f"<{type(self).__name__}{kind} venue={t.venue_id} asset={t.asset_id} "
                 f"seq={t.sequence} bids={t.bids.count} asks={t.asks.count} "
