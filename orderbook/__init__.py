@@ -74,5 +74,6 @@ def __getattr__(name):
     if name == "LEVEL_DTYPE":
         from orderbook.level import level_dtype
 
-        return level_dtype()
+        dtype = globals()["LEVEL_DTYPE"] = level_dtype()   # later reads skip __getattr__
+        return dtype
     raise AttributeError(f"module 'orderbook' has no attribute {name!r}")

@@ -278,7 +278,8 @@ cdef object _deliver(object buffer, Py_ssize_t offset, Py_ssize_t book_pos, cons
             msg.book = OrderBook.__new__(OrderBook)
             msg.book.load(<const char*>p + book_pos, BOOK, False)
         else:
-            msg.book = OrderBook.view(buffer, offset + book_pos)
+            msg.book = OrderBook.__new__(OrderBook)
+            msg.book.attach(buffer, offset + book_pos, False)
         return msg
     if isinstance(into, Message):
         msg = <Message>into
