@@ -51,7 +51,7 @@ wheel: $(STAMP)              ## a wheel under dist/, checked in a clean venv
 	$(PYTHON) -m venv build/wheelcheck
 	build/wheelcheck/bin/pip install -q dist/orderbook-*.whl
 	cd build && wheelcheck/bin/python -c "import orderbook, sys; print('installed', orderbook.__version__, 'from', orderbook.__file__)"
-	$(PY) -c "import zipfile, glob; n = zipfile.ZipFile(glob.glob('dist/*.whl')[0]).namelist(); need = ['orderbook/structs.pxd', 'orderbook/_book.pxd', 'orderbook/_book.pyi', 'orderbook/py.typed']; missing = [x for x in need if x not in n]; assert not missing, missing; print('wheel holds', len(n), 'files incl.', ', '.join(need))"
+	$(PY) -c "import zipfile, glob; n = zipfile.ZipFile(glob.glob('dist/*.whl')[0]).namelist(); need = ['orderbook/__init__.pxd', 'orderbook/structs.pxd', 'orderbook/_book.pxd', 'orderbook/_message.pxd', 'orderbook/capi.pxd', 'orderbook/src/ob_platform.h', 'orderbook/_book.pyi', 'orderbook/_message.pyi', 'orderbook/py.typed']; missing = [x for x in need if x not in n]; assert not missing, missing; print('wheel holds', len(n), 'files incl.', ', '.join(need))"
 
 clean:
 	rm -rf build dist *.egg-info orderbook/*.so orderbook/_*.c $(BUILT) .pytest_cache .benchmarks

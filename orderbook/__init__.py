@@ -5,7 +5,9 @@ inline ``FixedVec<OrderLevel, 128>`` sides; messages are Protocol V2 (32-byte
 header, TLV records, CRC-32).  See README.md for the tour.
 """
 
+import os as _os
 import sys as _sys
+from typing import TYPE_CHECKING, Any
 
 if _sys.byteorder != "little":  # pragma: no cover - refused at build time too
     raise ImportError(
@@ -59,7 +61,7 @@ __version__ = "0.1.0"
 __all__ = [
     "OrderBook", "OrderLevel", "Levels", "Message", "MessageHeader",
     "encode_message", "encode_message_into", "decode_message", "iter_messages",
-    "crc32", "crc32_implementation", "layout",
+    "crc32", "crc32_implementation", "layout", "get_include",
     "MAX_ORDER_LEVELS", "ORDER_LEVEL_SIZE", "ORDER_BOOK_SIZE", "HEADER_SIZE",
     "MESSAGE_SIZE", "TLV_ORDER_BOOK", "LEVEL_DTYPE", "LEVEL_FORMAT",
     "OrderBookError", "CapacityError", "ValidationError", "FieldRangeError",
@@ -69,7 +71,22 @@ __all__ = [
 ]
 
 
-def __getattr__(name):
+def get_include() -> str:
+    """The directory of the C headers that orderbook's ``.pxd`` files name, for
+    ``Extension(include_dirs=[orderbook.get_include()])`` in an extension that
+    cimports orderbook (as ``numpy.get_include()``).  Its parent directory holds
+    ``orderbook/*.pxd``: Cython's ``include_path``.  See docs/cython.md."""
+    return _os.path.dirname(_os.path.abspath(__file__))
+
+
+if TYPE_CHECKING:
+    import numpy
+
+    # numpy stays optional: provided on first use by __getattr__ below.
+    LEVEL_DTYPE: "numpy.dtype[numpy.void]"
+
+
+def __getattr__(name: str) -> Any:
     # LEVEL_DTYPE needs numpy, which stays optional: import it on first use.
     if name == "LEVEL_DTYPE":
         from orderbook.level import level_dtype

@@ -77,8 +77,6 @@ cdef inline uint32_t _message_crc(const uint8_t* msg, uint32_t payload_size) noe
 cdef class MessageHeader:
     """The 32-byte Protocol V2 header, fields named as on the wire."""
 
-    cdef MessageHeaderC h
-
     @property
     def magic(self):
         return self.h.magic
@@ -161,9 +159,6 @@ cdef class Message:
 
     ``Message()`` makes an empty one to pass as ``decode_message(..., into=)``,
     which refills it in place without allocating."""
-
-    cdef readonly MessageHeader header
-    cdef readonly OrderBook book
 
     def __init__(self, OrderBook book=None):
         self.header = MessageHeader.__new__(MessageHeader)
@@ -363,6 +358,32 @@ cdef void _write(uint8_t* dst, MessageHeaderC* h, const OrderBookTLV* book) noex
     memcpy(dst, h, HDR)
     h.checksum = _message_crc(dst, h.payload_size)
     memcpy(dst + CRC_HEAD, &h.checksum, sizeof(uint32_t))
+
+
+# --- C API (declared in _message.pxd, wrapped by capi.pxd) -----------------------
+
+cdef uint32_t crc32_update(uint32_t crc, const uint8_t* buf, size_t length) noexcept nogil:
+    """ob_crc32 for other extensions: zlib.crc32 semantics, this CPU's kernel."""
+    return ob_crc32(crc, buf, length)
+
+
+cdef Py_ssize_t write_message(uint8_t* dst, size_t capacity, const OrderBookTLV* book,
+                              uint64_t sequence, uint64_t timestamp_ns, uint8_t source,
+                              uint8_t relay_domain, uint8_t flags) noexcept nogil:
+    """encode_message_into for C callers: -1 (nothing written) when capacity is short."""
+    cdef MessageHeaderC h
+    if capacity < HDR + EXT + BOOK:
+        return -1
+    h.magic = OB_HEADER_MAGIC
+    h.relay_domain = relay_domain
+    h.version = OB_PROTOCOL_VERSION
+    h.source = source
+    h.flags = flags
+    h.sequence = sequence
+    h.timestamp = timestamp_ns
+    h.payload_size = EXT + BOOK
+    _write(dst, &h, book)
+    return HDR + EXT + BOOK
 
 
 def encode_message(OrderBook book not None, *, sequence=0, timestamp_ns=None, source=0,

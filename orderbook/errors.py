@@ -4,7 +4,7 @@
 
 from __future__ import annotations
 
-from typing import Optional
+from typing import Any, Optional, Tuple
 
 __all__ = [
     "OrderBookError",
@@ -38,7 +38,7 @@ class CapacityError(OrderBookError, ValueError):
         self.capacity = capacity
         self.attempted = attempted
 
-    def __reduce__(self):  # keep the extra fields through pickling
+    def __reduce__(self) -> Tuple[Any, ...]:  # keep the extra fields through pickling
         return (type(self), (self.args[0], self.capacity, self.attempted))
 
 
@@ -57,7 +57,7 @@ class ValidationError(OrderBookError, ValueError):
         self.side = side
         self.index = index
 
-    def __reduce__(self):
+    def __reduce__(self) -> Tuple[Any, ...]:
         return (type(self), (self.args[0], self.rule, self.side, self.index))
 
 
@@ -103,7 +103,7 @@ class TruncatedError(ProtocolError):
         self.needed = needed
         self.available = available
 
-    def __reduce__(self):
+    def __reduce__(self) -> Tuple[Any, ...]:
         return (type(self), (self.args[0], self.offset, self.needed, self.available))
 
 
@@ -115,7 +115,7 @@ class ChecksumError(ProtocolError):
         self.expected = expected
         self.found = found
 
-    def __reduce__(self):
+    def __reduce__(self) -> Tuple[Any, ...]:
         return (type(self), (self.args[0], self.expected, self.found))
 
 

@@ -1,0 +1,190 @@
+"""Type stubs for orderbook._book (the OrderBook class and its side views)."""
+
+import sys
+from typing import (
+    Any, ClassVar, Dict, Iterable, Iterator, List, Literal, Optional, SupportsIndex, Tuple, Union,
+    overload,
+)
+
+import numpy
+import numpy.typing as npt
+from typing_extensions import Self, TypeAlias
+
+from orderbook.level import OrderLevel
+
+if sys.version_info >= (3, 12):
+    from collections.abc import Buffer as _Buffer
+else:
+    # The same Protocol (__buffer__), from the stubs every type checker bundles;
+    # never imported at run time.
+    from typing_extensions import Buffer as _Buffer
+
+# Anything exporting the buffer protocol: bytes, bytearray, memoryview, mmap,
+# array.array, shared memory, a book or a side.  numpy declares ndarray's
+# __buffer__ for Python >= 3.12 only, hence the explicit ndarray.
+_ReadableBuffer: TypeAlias = Union[_Buffer, npt.NDArray[Any]]
+# Same, for parameters that must be writable (checked at run time: ReadOnlyError).
+_WritableBuffer: TypeAlias = Union[_Buffer, npt.NDArray[Any]]
+# (price, size[, order_count[, reserved]]) as a tuple (OrderLevel is one) or a list.
+_LevelLike: TypeAlias = Union[Tuple[SupportsIndex, ...], List[SupportsIndex]]
+# A side's levels: an iterable of _LevelLike, another side (Levels), or a numpy
+# array, (n, 2..4) int64 or LEVEL_DTYPE records (ndarray iterates as Any).
+_LevelsLike: TypeAlias = Union[Iterable[_LevelLike], "Levels", npt.NDArray[Any]]
+
+MAX_ORDER_LEVELS: int
+ORDER_LEVEL_SIZE: int
+ORDER_BOOK_SIZE: int
+HEADER_SIZE: int
+MESSAGE_SIZE: int
+LEVEL_FORMAT: str
+
+def layout() -> Dict[str, Dict[str, int]]:
+    """Sizes and field offsets of the C structs, keyed like golden/layout.json."""
+
+class OrderBook:
+    """An order book snapshot: the 6,200 bytes of the Rust ``OrderBookTLV``."""
+
+    def __init__(
+        self,
+        bids: _LevelsLike = (),
+        asks: _LevelsLike = (),
+        *,
+        timestamp_ns: SupportsIndex = 0,
+        sequence: SupportsIndex = 0,
+        precision_factor: SupportsIndex = 100_000_000,
+        asset_id: SupportsIndex = 0,
+        venue_id: SupportsIndex = 0,
+        asset_type: SupportsIndex = 0,
+        reserved: SupportsIndex = 0,
+        truncate: bool = False,
+    ) -> None: ...
+
+    # -- construction and parsing
+    @classmethod
+    def from_bytes(cls, data: _ReadableBuffer, offset: SupportsIndex = 0, *, strict: bool = False) -> Self:
+        """A new owning book copied from the 6,200 bytes at ``offset``."""
+    @classmethod
+    def view(cls, buffer: _ReadableBuffer, offset: SupportsIndex = 0, *, strict: bool = False) -> Self:
+        """A book whose storage is ``buffer[offset:offset + 6200]`` (no copy)."""
+    def rebind(self, buffer: _ReadableBuffer, offset: SupportsIndex = 0, *, strict: bool = False) -> None:
+        """Re-point this book at another buffer (it becomes a view); no allocation."""
+    def release(self) -> None:
+        """Drop the viewed buffer now (a no-op for an owning book)."""
+    def __enter__(self) -> Self: ...
+    def __exit__(self, *exc: object) -> Literal[False]: ...
+    def load_from(self, buffer: _ReadableBuffer, offset: SupportsIndex = 0, *, strict: bool = False) -> None:
+        """Copy the 6,200 bytes at ``offset`` of ``buffer`` into this book."""
+    def pack_into(self, buffer: _WritableBuffer, offset: SupportsIndex = 0) -> None:
+        """Write the 6,200 bytes into a writable ``buffer`` at ``offset``."""
+    def __bytes__(self) -> bytes: ...
+    def to_bytes(self) -> bytes:
+        """The 6,200 wire bytes (same as ``bytes(book)``)."""
+    def __buffer__(self, flags: int, /) -> memoryview: ...
+    def __release_buffer__(self, buffer: memoryview, /) -> None: ...
+
+    # -- levels
+    @property
+    def bids(self) -> Levels:
+        """Zero-copy view of the bid side (best, highest price first)."""
+    @property
+    def asks(self) -> Levels:
+        """Zero-copy view of the ask side (best, lowest price first)."""
+    def set_bids(self, levels: _LevelsLike, *, truncate: bool = False) -> None:
+        """Replace the bids from (price, size[, count]) items or an array."""
+    def set_asks(self, levels: _LevelsLike, *, truncate: bool = False) -> None:
+        """Replace the asks from (price, size[, count]) items or an array."""
+    def add_bid(self, price: SupportsIndex, size: SupportsIndex, order_count: SupportsIndex = 0) -> None:
+        """Insert a bid keeping prices descending (after equal prices)."""
+    def add_ask(self, price: SupportsIndex, size: SupportsIndex, order_count: SupportsIndex = 0) -> None:
+        """Insert an ask keeping prices ascending (after equal prices)."""
+    def clear(self) -> None:
+        """Empty both sides (every slot zeroed); header fields are kept."""
+    @property
+    def best_bid(self) -> Optional[OrderLevel]:
+        """The best bid as an OrderLevel, or None when there are no bids."""
+    @property
+    def best_ask(self) -> Optional[OrderLevel]:
+        """The best ask as an OrderLevel, or None when there are no asks."""
+    @property
+    def spread_bps(self) -> Optional[int]:
+        """``(ask - bid) * 10000 / ((bid + ask) / 2)`` truncating toward zero;
+        None when a side is empty or the mid is not positive."""
+    def validate(self) -> None:
+        """Raise ValidationError naming the first broken rule and level."""
+
+    # -- header fields (range checked on assignment: FieldRangeError)
+    @property
+    def timestamp_ns(self) -> int:
+        """u64, nanoseconds since the epoch."""
+    @timestamp_ns.setter
+    def timestamp_ns(self, value: SupportsIndex) -> None: ...
+    @property
+    def sequence(self) -> int:
+        """u64, the book's sequence number."""
+    @sequence.setter
+    def sequence(self, value: SupportsIndex) -> None: ...
+    @property
+    def precision_factor(self) -> int:
+        """i64, the fixed-point scale (100_000_000 for 8 decimals)."""
+    @precision_factor.setter
+    def precision_factor(self, value: SupportsIndex) -> None: ...
+    @property
+    def asset_id(self) -> int:
+        """u64 asset identifier."""
+    @asset_id.setter
+    def asset_id(self, value: SupportsIndex) -> None: ...
+    @property
+    def venue_id(self) -> int:
+        """u16 venue identifier."""
+    @venue_id.setter
+    def venue_id(self, value: SupportsIndex) -> None: ...
+    @property
+    def asset_type(self) -> int:
+        """u8 asset type."""
+    @asset_type.setter
+    def asset_type(self, value: SupportsIndex) -> None: ...
+    @property
+    def reserved(self) -> int:
+        """u8 reserved byte, preserved as read."""
+    @reserved.setter
+    def reserved(self, value: SupportsIndex) -> None: ...
+    @property
+    def readonly(self) -> bool:
+        """True when this book views read-only memory."""
+    @property
+    def is_view(self) -> bool:
+        """True when the storage is a caller's buffer rather than the object."""
+
+    # -- Python protocols
+    def __eq__(self, other: object, /) -> bool: ...
+    __hash__: ClassVar[None]  # type: ignore[assignment]
+    def __reduce__(self) -> Tuple[Any, ...]: ...
+    def __copy__(self) -> Self: ...
+    def __deepcopy__(self, memo: Optional[Dict[int, Any]], /) -> Self: ...
+
+class Levels:
+    """One side of a book: a sequence of OrderLevel values sharing the book's
+    memory, and a buffer exporter (PEP 3118 struct format, shape (count,))."""
+
+    # Obtained from OrderBook.bids / OrderBook.asks only (the constructor raises).
+    @property
+    def book(self) -> OrderBook:
+        """The book this side belongs to (kept alive by the view)."""
+    @property
+    def name(self) -> Literal["bids", "asks"]:
+        """"bids" or "asks"."""
+    def __len__(self) -> int: ...
+    @overload
+    def __getitem__(self, key: SupportsIndex, /) -> OrderLevel: ...
+    @overload
+    def __getitem__(self, key: slice, /) -> List[OrderLevel]: ...
+    def __iter__(self) -> Iterator[OrderLevel]: ...
+    def tolist(self) -> List[OrderLevel]:
+        """The levels as a list of OrderLevel values (a copy)."""
+    def to_numpy(self) -> numpy.ndarray[Tuple[int], numpy.dtype[numpy.void]]:
+        """A numpy array of LEVEL_DTYPE sharing this side's memory."""
+    def __eq__(self, other: object, /) -> bool: ...
+    __hash__: ClassVar[None]  # type: ignore[assignment]
+    def __reduce__(self) -> Tuple[Any, ...]: ...
+    def __buffer__(self, flags: int, /) -> memoryview: ...
+    def __release_buffer__(self, buffer: memoryview, /) -> None: ...

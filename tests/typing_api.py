@@ -1,0 +1,298 @@
+"""Every public name of orderbook, used the way a typed application would.
+
+Two jobs: ``mypy --strict`` checks it against the stubs (``assert_type`` pins
+the types the stubs promise, not just "no error"), and ``python
+tests/typing_api.py`` runs it, so each call is also checked to work as typed.
+tests/test_typing.py does both.
+"""
+
+from __future__ import annotations
+
+import copy
+import io
+import mmap
+import pickle
+import zlib
+from typing import TYPE_CHECKING, Callable, Dict, Iterator, List, Literal, Optional, Type, TypeVar
+
+import orderbook
+from orderbook import (
+    HEADER_SIZE,
+    LEVEL_FORMAT,
+    MAX_ORDER_LEVELS,
+    MESSAGE_SIZE,
+    ORDER_BOOK_SIZE,
+    ORDER_LEVEL_SIZE,
+    TLV_ORDER_BOOK,
+    CapacityError,
+    ChecksumError,
+    FieldRangeError,
+    FieldTypeError,
+    LayoutError,
+    Levels,
+    MagicError,
+    Message,
+    MessageHeader,
+    MissingRecordError,
+    OffsetError,
+    OrderBook,
+    OrderBookError,
+    OrderLevel,
+    ProtocolError,
+    ReadOnlyError,
+    RecordError,
+    ReleasedError,
+    TruncatedError,
+    ValidationError,
+    VersionError,
+    crc32,
+    crc32_implementation,
+    decode_message,
+    encode_message,
+    encode_message_into,
+    get_include,
+    iter_messages,
+    layout,
+)
+from orderbook.level import level_dtype
+
+if TYPE_CHECKING:
+    from typing_extensions import assert_type
+else:
+    def assert_type(value, _type):  # typing.assert_type is 3.11+; a no-op at run time
+        return value
+
+PF = 100_000_000
+
+
+def make_book() -> OrderBook:
+    book = OrderBook(
+        [(101 * PF, 2 * PF, 3), OrderLevel(100 * PF, 5 * PF)],
+        [[102 * PF, PF], (103 * PF, 4 * PF, 1, 0)],
+        timestamp_ns=1_700_000_000_000_000_000, sequence=7, precision_factor=PF,
+        asset_id=42, venue_id=1, asset_type=2, reserved=0, truncate=False,
+    )
+    return assert_type(book, OrderBook)
+
+
+def constants() -> None:
+    sizes: Dict[str, int] = {
+        "MAX_ORDER_LEVELS": MAX_ORDER_LEVELS, "ORDER_LEVEL_SIZE": ORDER_LEVEL_SIZE,
+        "ORDER_BOOK_SIZE": ORDER_BOOK_SIZE, "HEADER_SIZE": HEADER_SIZE,
+        "MESSAGE_SIZE": MESSAGE_SIZE, "TLV_ORDER_BOOK": TLV_ORDER_BOOK,
+    }
+    assert sizes == {"MAX_ORDER_LEVELS": 128, "ORDER_LEVEL_SIZE": 24, "ORDER_BOOK_SIZE": 6200,
+                     "HEADER_SIZE": 32, "MESSAGE_SIZE": 6237, "TLV_ORDER_BOOK": 3}
+    assert_type(LEVEL_FORMAT, str).startswith("T{")
+    table = assert_type(layout(), Dict[str, Dict[str, int]])
+    assert table["OrderBookTLV"]["asks"] == 3104
+    assert assert_type(orderbook.__version__, str)
+    assert assert_type(get_include(), str).endswith("orderbook")
+
+
+def build_and_read() -> None:
+    book = make_book()
+    bid: Optional[OrderLevel] = book.best_bid
+    assert bid is not None and assert_type(bid.price, int) == 101 * PF
+    ask = assert_type(book.best_ask, Optional[OrderLevel])
+    assert ask is not None and (ask.price, ask.size, ask.order_count, ask.reserved) == (102 * PF, PF, 0, 0)
+    assert assert_type(book.spread_bps, Optional[int]) == 98
+    book.validate()
+
+    book.set_bids([(99 * PF, PF)], truncate=False)
+    book.set_asks(book.asks)                         # another side is a valid source
+    book.add_bid(100 * PF, PF)
+    book.add_ask(104 * PF, PF, order_count=2)
+    assert [lv.price for lv in book.bids] == [100 * PF, 99 * PF]
+    book.clear()
+    assert book.best_bid is None and book.spread_bps is None
+
+    book.timestamp_ns = 1
+    book.sequence = 2
+    book.precision_factor = 10_000
+    book.asset_id = 3
+    book.venue_id = 4
+    book.asset_type = 5
+    book.reserved = 6
+    fields: List[int] = [book.timestamp_ns, book.sequence, book.precision_factor, book.asset_id,
+                         book.venue_id, book.asset_type, book.reserved]
+    assert fields == [1, 2, 10_000, 3, 4, 5, 6]
+    assert assert_type(book.readonly, bool) is False and assert_type(book.is_view, bool) is False
+
+
+def sides() -> None:
+    book = make_book()
+    bids = assert_type(book.bids, Levels)
+    assert assert_type(bids.name, Literal["bids", "asks"]) == "bids" and bids.book is book
+    assert assert_type(len(bids), int) == 2
+    assert assert_type(bids[0], OrderLevel) == OrderLevel(101 * PF, 2 * PF, 3, 0)
+    assert assert_type(bids[-1], OrderLevel).price == 100 * PF
+    assert assert_type(bids[:1], List[OrderLevel]) == [bids[0]]
+    assert assert_type(bids.tolist(), List[OrderLevel]) == list(bids)
+    it = assert_type(iter(bids), Iterator[OrderLevel])
+    assert next(it).order_count == 3
+    assert bids == [(101 * PF, 2 * PF, 3, 0), (100 * PF, 5 * PF, 0, 0)]
+    with memoryview(bids) as mv:
+        assert mv.shape == (2,) and mv.itemsize == ORDER_LEVEL_SIZE
+    try:
+        import numpy as np
+    except ImportError:
+        return
+    arr = bids.to_numpy()
+    assert arr.dtype == level_dtype() == orderbook.LEVEL_DTYPE
+    assert int(arr["price"][0]) == 101 * PF
+    del arr
+    book.set_asks(np.array([[102 * PF, PF], [103 * PF, PF]], dtype=np.int64))
+    assert len(book.asks) == 2
+
+
+def bytes_and_views() -> None:
+    book = make_book()
+    raw = assert_type(bytes(book), bytes)
+    assert raw == book.to_bytes() and len(raw) == ORDER_BOOK_SIZE
+    with memoryview(book) as mv:
+        assert mv.nbytes == ORDER_BOOK_SIZE
+
+    buf = bytearray(ORDER_BOOK_SIZE + 3)
+    book.pack_into(buf, 3)
+    copied: OrderBook = OrderBook.from_bytes(buf, 3, strict=True)
+    assert copied == book
+    other = OrderBook()
+    other.load_from(raw, 0, strict=False)
+    assert other == book
+
+    view = OrderBook.view(buf, 3)                    # any offset, aligned or not
+    assert view.is_view and view == book
+    view.sequence = 99                               # writes through to buf
+    assert OrderBook.from_bytes(buf, 3).sequence == 99
+    view.rebind(raw)                                 # bytes: read-only
+    assert view.readonly
+    view.release()
+    with OrderBook.view(bytearray(raw)) as scoped:
+        assert assert_type(scoped, OrderBook).sequence == 7
+
+    class Tagged(OrderBook):
+        tag = "subclass"
+
+    tagged = Tagged.from_bytes(raw)
+    assert assert_type(tagged, Tagged).tag == "subclass"
+
+    assert pickle.loads(pickle.dumps(book)) == book
+    assert assert_type(copy.copy(book), OrderBook) == copy.deepcopy(book)
+    assert repr(book).startswith("<OrderBook")
+
+
+def messages() -> None:
+    book = make_book()
+    data = assert_type(encode_message(book, sequence=1, timestamp_ns=5, source=2, relay_domain=0,
+                                      flags=0), bytes)
+    assert len(data) == MESSAGE_SIZE
+    assert len(encode_message(book)) == MESSAGE_SIZE   # timestamp_ns=None: now
+    out = bytearray(MESSAGE_SIZE + 1)
+    n = assert_type(encode_message_into(out, 1, book, sequence=1, timestamp_ns=5, source=2), int)
+    assert n == MESSAGE_SIZE and bytes(out[1:]) == data
+
+    msg = assert_type(decode_message(data), Message)
+    header = assert_type(msg.header, MessageHeader)
+    values: Dict[str, int] = header.to_dict()
+    assert values["sequence"] == header.sequence == 1 and header.timestamp == 5
+    assert (header.magic, header.version, header.source, header.relay_domain, header.flags) == (
+        0xDEADBEEF, 1, 2, 0, 0)
+    assert header.payload_size + HEADER_SIZE == msg.nbytes == MESSAGE_SIZE
+    assert header.checksum == zlib.crc32(data[:28] + data[32:])
+    assert len(bytes(header)) == HEADER_SIZE
+    assert assert_type(msg.book, OrderBook) == book
+
+    reuse = Message()
+    assert assert_type(decode_message(out, 1, verify=True, into=reuse), Message) is reuse
+    target = OrderBook()
+    assert assert_type(decode_message(data, into=target), OrderBook) is target
+    zero_copy = decode_message(data, copy=False)
+    assert zero_copy.book.is_view
+    zero_copy.book.release()
+    assert Message(book).book is book
+    assert pickle.loads(pickle.dumps(msg)) == msg
+
+    capture = data + data
+    assert [m.header.sequence for m in iter_messages(capture)] == [1, 1]
+    assert len(list(iter_messages(io.BytesIO(capture), verify=True))) == 2
+    assert len(list(iter_messages(memoryview(capture), copy=False, stop_on_truncated=True))) == 2
+    with mmap.mmap(-1, len(capture)) as mapped:
+        mapped.write(capture)
+        with memoryview(mapped) as mv:
+            assert len(list(iter_messages(mv))) == 2
+
+    assert assert_type(crc32(data), int) == zlib.crc32(data)
+    assert crc32(b"b", crc32(b"a")) == zlib.crc32(b"ab")
+    assert assert_type(crc32_implementation(), str)
+
+
+_E = TypeVar("_E", bound=BaseException)
+
+
+def raises(exc: Type[_E], call: Callable[[], object]) -> _E:
+    try:
+        call()
+    except exc as e:
+        return e
+    raise AssertionError(f"{exc.__name__} not raised")
+
+
+def errors() -> None:
+    expected: List[Type[OrderBookError]] = [
+        CapacityError, ValidationError, FieldRangeError, FieldTypeError, LayoutError,
+        OffsetError, ReadOnlyError, ReleasedError, ProtocolError, TruncatedError,
+        ChecksumError, MagicError, VersionError, RecordError, MissingRecordError,
+    ]
+    assert all(issubclass(cls, OrderBookError) for cls in expected)
+
+    cap = raises(CapacityError, lambda: OrderBook([(PF, PF)] * (MAX_ORDER_LEVELS + 1)))
+    assert (cap.capacity, cap.attempted) == (MAX_ORDER_LEVELS, MAX_ORDER_LEVELS + 1)
+    bad = raises(ValidationError, OrderBook([(PF, 0)]).validate)
+    side: Optional[str] = bad.side
+    index: Optional[int] = bad.index
+    assert (bad.rule, side, index) == ("positive_size", "bids", 0)
+
+    def set_venue() -> None:
+        OrderBook().venue_id = 1 << 16
+
+    assert isinstance(raises(FieldRangeError, set_venue), OverflowError)
+    not_ints = [("1", 1)]                            # rejected by the stubs and at run time
+    wrong = raises(FieldTypeError, lambda: OrderBook(not_ints))  # type: ignore[arg-type]
+    assert isinstance(wrong, TypeError)
+    assert isinstance(raises(OffsetError, lambda: OrderBook.from_bytes(b"", -1)), IndexError)
+    layout_error = raises(LayoutError, lambda: OrderBook.from_bytes(b"\xff" * ORDER_BOOK_SIZE))
+    assert isinstance(layout_error, ValueError)
+    released = OrderBook.view(bytearray(ORDER_BOOK_SIZE))
+    released.release()
+    raises(ReleasedError, lambda: released.sequence)
+    ro = raises(ReadOnlyError, lambda: OrderBook.view(bytes(ORDER_BOOK_SIZE)).add_bid(1, 1))
+    assert isinstance(ro, BufferError)
+
+    data = bytearray(encode_message(make_book(), timestamp_ns=0))
+    short = raises(TruncatedError, lambda: decode_message(data[:100]))
+    assert (short.offset, short.needed, short.available) == (0, MESSAGE_SIZE, 100)
+    assert isinstance(short, ProtocolError)
+    data[-1] ^= 1
+    crc = raises(ChecksumError, lambda: decode_message(data))
+    assert crc.expected != crc.found
+    data[-1] ^= 1
+    raises(MagicError, lambda: decode_message(b"\0" * HEADER_SIZE))
+    data[5] = 9
+    raises(VersionError, lambda: decode_message(data))
+    data[5] = 1
+    no_book = bytearray(data[:HEADER_SIZE] + bytes([1, 0]))
+    no_book[24:28] = (2).to_bytes(4, "little")
+    raises(MissingRecordError, lambda: decode_message(no_book, verify=False))
+    no_book[HEADER_SIZE + 1] = 5                     # a record running past payload_size
+    raises(RecordError, lambda: decode_message(no_book, verify=False))
+
+
+def main() -> None:
+    for step in (constants, build_and_read, sides, bytes_and_views, messages, errors):
+        step()
+    print("typing_api: every public call ran as typed")
+
+
+if __name__ == "__main__":
+    main()
