@@ -39,6 +39,7 @@ from orderbook._message import (
 from orderbook.errors import (
     CapacityError,
     ChecksumError,
+    ExportError,
     FieldRangeError,
     FieldTypeError,
     LayoutError,
@@ -65,7 +66,7 @@ __all__ = [
     "MAX_ORDER_LEVELS", "ORDER_LEVEL_SIZE", "ORDER_BOOK_SIZE", "HEADER_SIZE",
     "MESSAGE_SIZE", "TLV_ORDER_BOOK", "LEVEL_DTYPE", "LEVEL_FORMAT",
     "OrderBookError", "CapacityError", "ValidationError", "FieldRangeError",
-    "FieldTypeError", "LayoutError", "OffsetError", "ReadOnlyError", "ReleasedError",
+    "FieldTypeError", "LayoutError", "OffsetError", "ExportError", "ReadOnlyError", "ReleasedError",
     "ProtocolError", "TruncatedError", "ChecksumError", "MagicError", "VersionError",
     "RecordError", "MissingRecordError",
 ]

@@ -32,7 +32,7 @@ import operator
 import sys
 
 from orderbook.errors import (
-    CapacityError, FieldRangeError, FieldTypeError, LayoutError, OffsetError,
+    CapacityError, ExportError, FieldRangeError, FieldTypeError, LayoutError, OffsetError,
     ReadOnlyError, ReleasedError, TruncatedError, ValidationError,
 )
 from orderbook.level import OrderLevel as PyOrderLevel
@@ -212,10 +212,10 @@ cdef int _level_from_item(OrderLevel* out, object item, bint asks, Py_ssize_t i)
     cdef object side = _SIDE_NAMES[asks]
     cdef uint64_t u = 0
     cdef int64_t v = 0
+    if PyList_Check(item):
+        item = tuple(item)        # a snapshot: converting an item may run user code
     if PyTuple_Check(item):
         n = PyTuple_GET_SIZE(item)
-    elif PyList_Check(item):
-        n = PyList_GET_SIZE(item)
     else:
         raise FieldTypeError(
             f"{side}[{i}] must be (price, size[, order_count[, reserved]]), got {type(item).__name__} {item!r}")
@@ -320,6 +320,11 @@ cdef int _fill_from_sequence(LevelsC* dst, object seq, bint asks, bint truncate)
     cdef bint is_list = PyList_CheckExact(seq)
     _start_side(dst, total, asks, truncate)
     for i in range(total):
+        if is_list and i >= PyList_GET_SIZE(seq):
+            # only possible when user code run by the slow path (an __index__) shrank it
+            raise ValidationError(
+                f"{_SIDE_NAMES[asks]} changed size while being read: {total} levels, now "
+                f"{PyList_GET_SIZE(seq)}", "changed", _SIDE_NAMES[asks], i)
         item = _list_item(seq, i) if is_list else _tuple_item(<PyObject*>seq, i)
         if not _small_level(&lv, item):
             _level_from_item(&lv, <object>item, asks, i)
@@ -486,6 +491,21 @@ cdef int _fill_from_buffer(LevelsC* dst, object obj, bint asks, bint truncate) e
     return 0
 
 
+cdef int _raise_count(Py_ssize_t c, bint asks) except -1:
+    raise LayoutError(
+        f"{_SIDE_NAMES[asks]} count is {c}, expected at most {OB_MAX_LEVELS}: the viewed "
+        "memory was changed to an invalid book after it was opened")
+
+
+cdef inline Py_ssize_t _count(const LevelsC* side, bint asks) except -1:
+    """A side's count, never trusted past the capacity: a view's memory can be
+    rewritten by its other users after OrderBook.view() checked it."""
+    cdef Py_ssize_t c = side.count
+    if c > OB_MAX_LEVELS:
+        _raise_count(c, asks)
+    return c
+
+
 # --- reading and checking book bytes -----------------------------------------
 
 cdef int _check_side(const LevelsC* side, bint asks, Py_ssize_t base, bint strict) except -1:
@@ -527,6 +547,16 @@ cdef int check_book(const OrderBookTLV* t, bint strict) except -1:
     return 0
 
 
+cdef bint _exports_read_only(object buffer):
+    cdef Py_buffer b
+    try:
+        PyObject_GetBuffer(buffer, &b, PyBUF_SIMPLE)
+    except Exception:
+        return False
+    PyBuffer_Release(&b)
+    return True
+
+
 cdef int _get_span(object buffer, Py_ssize_t offset, Py_ssize_t need, int flags, Py_buffer* b,
                    object what) except -1:
     """Take `buffer` and check that `need` bytes exist at `offset`; releases on failure."""
@@ -535,10 +565,17 @@ cdef int _get_span(object buffer, Py_ssize_t offset, Py_ssize_t need, int flags,
         raise OffsetError(f"{what}: offset must be >= 0, got {offset}")
     try:
         PyObject_GetBuffer(buffer, b, flags)
-    except BufferError as e:
-        if flags & PyBUF_WRITABLE:
-            raise ReadOnlyError(f"{what} needs a writable buffer, got read-only {type(buffer).__name__}") from e
-        raise
+    except (BufferError, ValueError) as e:
+        # exporters refuse with BufferError or (numpy) ValueError: tell read-only
+        # memory from memory that is not one contiguous block
+        if flags & PyBUF_WRITABLE and _exports_read_only(buffer):
+            raise ReadOnlyError(
+                f"{what} needs a writable buffer, got read-only {type(buffer).__name__}") from e
+        raise ExportError(
+            f"{what} needs one contiguous buffer; {type(buffer).__name__} refused: {e}") from e
+    except TypeError as e:
+        raise FieldTypeError(
+            f"{what} needs a bytes-like object (buffer protocol), got {type(buffer).__name__}") from e
     avail = b.len - offset
     if avail < need:
         PyBuffer_Release(b)
@@ -674,7 +711,7 @@ cdef class OrderBook:
     cdef int attach(self, object buffer, Py_ssize_t offset, bint strict) except -1:
         cdef Py_buffer nb
         if self._exports:
-            raise BufferError(
+            raise ExportError(
                 f"cannot re-point a view while {self._exports} buffer export(s) of it are alive")
         _get_span(buffer, offset, sizeof(OrderBookTLV), PyBUF_SIMPLE, &nb, "OrderBook.view")
         try:
@@ -693,7 +730,7 @@ cdef class OrderBook:
 
     cdef int detach(self) except -1:
         if self._exports:
-            raise BufferError(
+            raise ExportError(
                 f"cannot release a view while {self._exports} buffer export(s) of it are alive")
         if self._viewing:
             self._viewing = False
@@ -723,7 +760,7 @@ cdef class OrderBook:
     cdef int insert_level(self, bint asks, int64_t price, int64_t size, object order_count) except -1:
         cdef OrderBookTLV* t = self.mut()
         cdef LevelsC* side = side_of(t, asks)
-        cdef Py_ssize_t n = side.count, lo = 0, hi = side.count, mid
+        cdef Py_ssize_t n = _count(side, asks), lo = 0, hi = n, mid
         cdef uint64_t cnt = 0
         _as_u64(order_count, UINT32_MAX, _SIDE_NAMES[asks], n, "order_count", &cnt)
         if n >= OB_MAX_LEVELS:
@@ -905,7 +942,7 @@ cdef class OrderBook:
         for a in range(2):
             side = side_of(t, a)
             name = _SIDE_NAMES[a]
-            for i in range(side.count):
+            for i in range(_count(side, a)):
                 lv = &side.elements[i]
                 if lv.price <= 0:
                     raise ValidationError(
@@ -1026,7 +1063,8 @@ cdef class OrderBook:
             and a.precision_factor == b.precision_factor and a.asset_id == b.asset_id
             and a.venue_id == b.venue_id and a.asset_type == b.asset_type
             and a.reserved == b.reserved
-            and a.bids.count == b.bids.count and a.asks.count == b.asks.count
+            and _count(&a.bids, False) == _count(&b.bids, False)
+            and _count(&a.asks, True) == _count(&b.asks, True)
             and memcmp(&a.bids.elements[0], &b.bids.elements[0], a.bids.count * sizeof(OrderLevel)) == 0
             and memcmp(&a.asks.elements[0], &b.asks.elements[0], a.asks.count * sizeof(OrderLevel)) == 0
         )
@@ -1086,8 +1124,10 @@ cdef class _LevelIterator:
         return self
 
     def __next__(self):
+        if self.levels is None:
+            raise TypeError("level iterators are obtained with iter(book.bids)")
         cdef LevelsC* s = self.levels.side()
-        if self.i >= s.count:
+        if self.i >= _count(s, self.levels._asks):
             raise StopIteration
         self.i += 1
         return _level_obj(&s.elements[self.i - 1])
@@ -1103,6 +1143,8 @@ cdef class Levels:
         raise TypeError("Levels are obtained from OrderBook.bids / OrderBook.asks")
 
     cdef LevelsC* side(self) except NULL:
+        if self.book is None:
+            raise TypeError("Levels are obtained from OrderBook.bids / OrderBook.asks")
         return side_of(self.book.tlv(), self._asks)
 
     @property
@@ -1111,11 +1153,11 @@ cdef class Levels:
         return _SIDE_NAMES[self._asks]
 
     def __len__(self):
-        return self.side().count
+        return _count(self.side(), self._asks)
 
     def __getitem__(self, key):
         cdef LevelsC* s = self.side()
-        cdef Py_ssize_t n = s.count, i
+        cdef Py_ssize_t n = _count(s, self._asks), i
         if PySlice_Check(key):
             return [_level_obj(&s.elements[i]) for i in range(*key.indices(n))]
         i = key
@@ -1134,7 +1176,7 @@ cdef class Levels:
         """The levels as a list of OrderLevel values (a copy)."""
         cdef LevelsC* s = self.side()
         cdef Py_ssize_t i
-        return [_level_obj(&s.elements[i]) for i in range(s.count)]
+        return [_level_obj(&s.elements[i]) for i in range(_count(s, self._asks))]
 
     def to_numpy(self):
         """A numpy array of LEVEL_DTYPE sharing this side's memory (read-only
@@ -1167,7 +1209,7 @@ cdef class Levels:
     def __getbuffer__(self, Py_buffer* buffer, int flags):
         cdef LevelsC* s = self.side()
         cdef bint ro = self.book._readonly
-        cdef Py_ssize_t n = s.count
+        cdef Py_ssize_t n = _count(s, self._asks)
         if (flags & PyBUF_WRITABLE) and ro:
             raise ReadOnlyError("this book views read-only memory; a writable buffer was requested")
         if (flags & PyBUF_ND) == PyBUF_ND:

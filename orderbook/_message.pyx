@@ -4,7 +4,9 @@
 # any read; the OrderBook record is copied into (or viewed by) an OrderBook.
 # encode_message_into and decode_message(into=...) allocate nothing.
 
-from cpython.buffer cimport PyBUF_SIMPLE, PyBUF_WRITABLE, PyBuffer_Release, PyObject_GetBuffer
+from cpython.buffer cimport (
+    PyBUF_SIMPLE, PyBUF_WRITABLE, PyBuffer_Release, PyObject_CheckBuffer, PyObject_GetBuffer,
+)
 from cpython.bytes cimport PyBytes_AS_STRING, PyBytes_FromStringAndSize
 from libc.stdint cimport uint8_t, uint16_t, uint32_t, uint64_t, UINT8_MAX, UINT32_MAX, UINT64_MAX
 from libc.string cimport memcpy, memmove
@@ -160,9 +162,14 @@ cdef class Message:
     ``Message()`` makes an empty one to pass as ``decode_message(..., into=)``,
     which refills it in place without allocating."""
 
-    def __init__(self, OrderBook book=None):
+    def __cinit__(self):
+        # in __cinit__, so that even Message.__new__(Message) is never half made
         self.header = MessageHeader.__new__(MessageHeader)
-        self.book = OrderBook() if book is None else book
+        self.book = OrderBook.__new__(OrderBook)
+
+    def __init__(self, OrderBook book=None):
+        if book is not None:
+            self.book = book
 
     @property
     def nbytes(self):
@@ -267,13 +274,10 @@ cdef object _deliver(object buffer, Py_ssize_t offset, Py_ssize_t book_pos, cons
     cdef Message msg
     if into is None:
         msg = Message.__new__(Message)
-        msg.header = MessageHeader.__new__(MessageHeader)
         memcpy(&msg.header.h, h, HDR)
         if copy:
-            msg.book = OrderBook.__new__(OrderBook)
             msg.book.load(<const char*>p + book_pos, BOOK, False)
         else:
-            msg.book = OrderBook.__new__(OrderBook)
             msg.book.attach(buffer, offset + book_pos, False)
         return msg
     if isinstance(into, Message):
@@ -424,7 +428,7 @@ def iter_messages(source, *, bint verify=True, bint copy=True, bint stop_on_trun
     A truncated last message raises TruncatedError with its offset, unless
     ``stop_on_truncated=True``.  ``copy=False`` yields views (bytes-like
     sources only)."""
-    if hasattr(source, "readinto") or hasattr(source, "read"):
+    if not PyObject_CheckBuffer(source) and hasattr(source, "read"):
         if not copy:
             raise FieldTypeError("copy=False needs a bytes-like source, not a file: its buffer is reused")
         return _iter_file(source, verify, stop_on_truncated)
@@ -464,7 +468,9 @@ def _iter_file(f, bint verify, bint stop_on_truncated):
         del buf[:start]
         base += start
         start = 0
-        chunk = f.read(max(_CHUNK, need))
+        # bounded reads: a header's payload_size (up to 4 GiB) is a claim, not a size
+        # to allocate; a truncated capture ends in EOF and a TruncatedError
+        chunk = f.read(_CHUNK)
         if not chunk:
             eof = True
         else:

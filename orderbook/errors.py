@@ -14,6 +14,7 @@ __all__ = [
     "FieldTypeError",
     "LayoutError",
     "ReadOnlyError",
+    "ExportError",
     "ReleasedError",
     "OffsetError",
     "ProtocolError",
@@ -76,6 +77,13 @@ class LayoutError(OrderBookError, ValueError):
 
 class ReadOnlyError(OrderBookError, BufferError):
     """Mutation of a book that views read-only memory."""
+
+
+class ExportError(OrderBookError, BufferError, ValueError):
+    """A buffer that cannot be taken as one contiguous block (or a released
+    memoryview), or a view that cannot move or be released while memoryviews /
+    arrays of it are alive.  A BufferError, and a ValueError as CPython raises
+    for released memoryviews."""
 
 
 class ReleasedError(OrderBookError, ValueError):

@@ -42,6 +42,7 @@ from orderbook import (
     ReadOnlyError,
     RecordError,
     ReleasedError,
+    ExportError,
     TruncatedError,
     ValidationError,
     VersionError,
@@ -268,6 +269,8 @@ def errors() -> None:
     raises(ReleasedError, lambda: released.sequence)
     ro = raises(ReadOnlyError, lambda: OrderBook.view(bytes(ORDER_BOOK_SIZE)).add_bid(1, 1))
     assert isinstance(ro, BufferError)
+    strided = memoryview(bytes(2 * ORDER_BOOK_SIZE))[::2]
+    assert isinstance(raises(ExportError, lambda: OrderBook.from_bytes(strided)), BufferError)
 
     data = bytearray(encode_message(make_book(), timestamp_ns=0))
     short = raises(TruncatedError, lambda: decode_message(data[:100]))
