@@ -7,7 +7,7 @@ SOURCES := $(wildcard orderbook/*.pyx orderbook/*.pxd orderbook/src/*.c orderboo
 # The compiled extensions, rebuilt when a source changes.
 BUILT := $(VENV)/.built
 
-.PHONY: install build demo test bench memray wheel fuzz sanitize typecheck clean
+.PHONY: install build demo pipeline test bench memray wheel fuzz sanitize typecheck clean
 
 $(STAMP): pyproject.toml setup.py
 	$(PYTHON) -m venv $(VENV)
@@ -26,6 +26,9 @@ build: $(BUILT)
 
 demo: $(BUILT)               ## build, then a short tour: build, encode, decode, view
 	$(PY) examples/demo.py
+
+pipeline: $(BUILT)           ## venue snapshots -> messages -> Unix socket -> books, for 2 s
+	$(PY) examples/pipeline.py
 
 test: $(BUILT)               ## the full test suite
 	$(PY) -m pytest -q tests

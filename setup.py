@@ -43,6 +43,9 @@ extensions = [
     Extension("orderbook._message", ["orderbook/_message.pyx"] + src,
               include_dirs=["orderbook"], extra_compile_args=compile_args,
               extra_link_args=link_args),
+    Extension("orderbook._decimal", ["orderbook/_decimal.pyx"],
+              include_dirs=["orderbook"], extra_compile_args=compile_args,
+              extra_link_args=link_args),
 ]
 
 setup(

@@ -36,9 +36,11 @@ from orderbook._message import (
     encode_message_into,
     iter_messages,
 )
+from orderbook._decimal import format_fixed, to_decimal, to_fixed, to_snapshot
 from orderbook.errors import (
     CapacityError,
     ChecksumError,
+    DecimalError,
     ExportError,
     FieldRangeError,
     FieldTypeError,
@@ -53,6 +55,7 @@ from orderbook.errors import (
     ReleasedError,
     TruncatedError,
     ValidationError,
+    VenueError,
     VersionError,
 )
 from orderbook.level import OrderLevel
@@ -62,11 +65,12 @@ __version__ = "0.1.0"
 __all__ = [
     "OrderBook", "OrderLevel", "Levels", "Message", "MessageHeader",
     "encode_message", "encode_message_into", "decode_message", "iter_messages",
-    "crc32", "crc32_implementation", "layout", "get_include",
+    "crc32", "crc32_implementation", "layout",
+    "to_fixed", "format_fixed", "to_decimal", "to_snapshot", "get_include",
     "MAX_ORDER_LEVELS", "ORDER_LEVEL_SIZE", "ORDER_BOOK_SIZE", "HEADER_SIZE",
     "MESSAGE_SIZE", "TLV_ORDER_BOOK", "LEVEL_DTYPE", "LEVEL_FORMAT",
     "OrderBookError", "CapacityError", "ValidationError", "FieldRangeError",
-    "FieldTypeError", "LayoutError", "OffsetError", "ExportError", "ReadOnlyError", "ReleasedError",
+    "FieldTypeError", "DecimalError", "VenueError", "LayoutError", "OffsetError", "ExportError", "ReadOnlyError", "ReleasedError",
     "ProtocolError", "TruncatedError", "ChecksumError", "MagicError", "VersionError",
     "RecordError", "MissingRecordError",
 ]

@@ -2,8 +2,8 @@
 
 import sys
 from typing import (
-    Any, ClassVar, Dict, Iterable, Iterator, List, Literal, Optional, SupportsIndex, Tuple, Union,
-    overload,
+    Any, ClassVar, Dict, Iterable, Iterator, List, Literal, Optional, Sequence, SupportsIndex, Tuple,
+    Union, overload,
 )
 
 import numpy
@@ -93,6 +93,40 @@ class OrderBook:
         """Replace the bids from (price, size[, count]) items or an array."""
     def set_asks(self, levels: _LevelsLike, *, truncate: bool = False) -> None:
         """Replace the asks from (price, size[, count]) items or an array."""
+    # -- decimal text (orderbook._decimal): exact, no float ----------------------
+    @classmethod
+    def from_snapshot(
+        cls,
+        bids: Iterable[Sequence[Any]],
+        asks: Iterable[Sequence[Any]],
+        *,
+        precision_factor: SupportsIndex = 100_000_000,
+        rounding: Optional[str] = None,
+        truncate: bool = False,
+        sort: bool = True,
+        validate: bool = True,
+        allow_negative: bool = False,
+        order_counts: bool = True,
+        timestamp_ns: SupportsIndex = ...,
+        sequence: SupportsIndex = ...,
+        asset_id: SupportsIndex = ...,
+        venue_id: SupportsIndex = ...,
+        asset_type: SupportsIndex = ...,
+        reserved: SupportsIndex = ...,
+    ) -> Self:
+        """A book from a venue's decimal levels (``[price, size[, order_count]]``
+        as str, bytes, int or Decimal), converted exactly."""
+    def set_bids_from_strings(self, levels: Iterable[Sequence[Any]], *, rounding: Optional[str] = None,
+                              truncate: bool = False, sort: bool = True, allow_negative: bool = False,
+                              order_counts: bool = True) -> None:
+        """Replace the bids from decimal levels at this book's precision_factor."""
+    def set_asks_from_strings(self, levels: Iterable[Sequence[Any]], *, rounding: Optional[str] = None,
+                              truncate: bool = False, sort: bool = True, allow_negative: bool = False,
+                              order_counts: bool = True) -> None:
+        """Replace the asks from decimal levels at this book's precision_factor."""
+    def to_snapshot(self, *, strip_zeros: bool = False,
+                    order_counts: bool = False) -> Dict[str, List[List[Any]]]:
+        """The levels as exact decimal text: ``{"bids": [[price, size], ...], "asks": [...]}``."""
     def add_bid(self, price: SupportsIndex, size: SupportsIndex, order_count: SupportsIndex = 0) -> None:
         """Insert a bid keeping prices descending (after equal prices)."""
     def add_ask(self, price: SupportsIndex, size: SupportsIndex, order_count: SupportsIndex = 0) -> None:

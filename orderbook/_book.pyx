@@ -882,6 +882,49 @@ cdef class OrderBook:
         """Replace the asks from (price, size[, count]) items or an array."""
         self.fill_side(True, levels, truncate)
 
+    # -- decimal text (orderbook._decimal) ---------------------------------------
+
+    @classmethod
+    def from_snapshot(cls, bids, asks, *, precision_factor=100_000_000, rounding=None,
+                      truncate=False, sort=True, validate=True, allow_negative=False,
+                      order_counts=True, **header):
+        """A book from a venue's decimal levels, converted exactly (no float).
+
+        ``bids`` / ``asks``: ``[price, size]`` or ``[price, size, order_count]``
+        items, prices and sizes as decimal ``str``, ``bytes``, ``int`` or
+        ``decimal.Decimal``.  More decimals than ``precision_factor`` allows
+        raise DecimalError unless ``rounding='half_even'`` or ``'down'``;
+        values outside i64 raise FieldRangeError.  Sides are sorted best first
+        (``sort``), truncated to the best 128 only with ``truncate=True``, and
+        the book is validated (``validate``).  ``header``: timestamp_ns,
+        sequence, asset_id, venue_id, asset_type, reserved."""
+        return _decimal_module().from_snapshot(
+            cls, bids, asks, precision_factor=precision_factor, rounding=rounding,
+            truncate=truncate, sort=sort, validate=validate, allow_negative=allow_negative,
+            order_counts=order_counts, **header)
+
+    def set_bids_from_strings(self, levels, *, rounding=None, truncate=False, sort=True,
+                              allow_negative=False, order_counts=True):
+        """Replace the bids from decimal ``[price, size[, order_count]]`` levels
+        at this book's precision_factor (see ``from_snapshot``)."""
+        _decimal_module().fill_side_from_strings(
+            self, False, levels, rounding=rounding, truncate=truncate, sort=sort,
+            allow_negative=allow_negative, order_counts=order_counts)
+
+    def set_asks_from_strings(self, levels, *, rounding=None, truncate=False, sort=True,
+                              allow_negative=False, order_counts=True):
+        """Replace the asks from decimal ``[price, size[, order_count]]`` levels
+        at this book's precision_factor (see ``from_snapshot``)."""
+        _decimal_module().fill_side_from_strings(
+            self, True, levels, rounding=rounding, truncate=truncate, sort=sort,
+            allow_negative=allow_negative, order_counts=order_counts)
+
+    def to_snapshot(self, *, strip_zeros=False, order_counts=False):
+        """The levels as exact decimal text, ``{"bids": [[price, size], ...],
+        "asks": [...]}``: the inverse of ``from_snapshot`` within the precision."""
+        return _decimal_module().to_snapshot(self, strip_zeros=strip_zeros,
+                                             order_counts=order_counts)
+
     def add_bid(self, price, size, order_count=0):
         """Insert a bid keeping prices descending (after equal prices)."""
         cdef int64_t p, s
@@ -1100,6 +1143,18 @@ cdef class OrderBook:
                 f"seq={t.sequence} bids={t.bids.count} asks={t.asks.count} "
                 f"best_bid={_fmt_best(&t.bids, t.precision_factor)} "
                 f"best_ask={_fmt_best(&t.asks, t.precision_factor)}>")
+
+
+cdef object _decimal_mod = None
+
+
+cdef object _decimal_module():
+    """orderbook._decimal, imported on first use (it cimports this module)."""
+    global _decimal_mod
+    if _decimal_mod is None:
+        import orderbook._decimal
+        _decimal_mod = orderbook._decimal
+    return _decimal_mod
 
 
 def _trunc_div(a, b):

@@ -12,6 +12,8 @@ __all__ = [
     "ValidationError",
     "FieldRangeError",
     "FieldTypeError",
+    "DecimalError",
+    "VenueError",
     "LayoutError",
     "ReadOnlyError",
     "ExportError",
@@ -68,6 +70,19 @@ class FieldRangeError(OrderBookError, OverflowError):
 
 class FieldTypeError(OrderBookError, TypeError):
     """A value of the wrong type was given for a field or a level."""
+
+
+class DecimalError(OrderBookError, ValueError):
+    """Decimal text (or a Decimal, or an int) that does not convert exactly to
+    the book's fixed point: empty, a sign where none is allowed, an exponent,
+    junk characters, more decimals than precision_factor allows (without
+    ``rounding=``), or a precision_factor that is not a power of ten.  Values
+    outside i64 raise FieldRangeError instead."""
+
+
+class VenueError(OrderBookError, ValueError):
+    """A venue response (orderbook.venues) that is not the documented depth
+    snapshot shape, or that reports an error of its own."""
 
 
 class LayoutError(OrderBookError, ValueError):

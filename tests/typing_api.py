@@ -13,7 +13,8 @@ import io
 import mmap
 import pickle
 import zlib
-from typing import TYPE_CHECKING, Callable, Dict, Iterator, List, Literal, Optional, Type, TypeVar
+from decimal import Decimal
+from typing import TYPE_CHECKING, Any, Callable, Dict, Iterator, List, Literal, Optional, Type, TypeVar
 
 import orderbook
 from orderbook import (
@@ -26,6 +27,7 @@ from orderbook import (
     TLV_ORDER_BOOK,
     CapacityError,
     ChecksumError,
+    DecimalError,
     FieldRangeError,
     FieldTypeError,
     LayoutError,
@@ -45,17 +47,23 @@ from orderbook import (
     ExportError,
     TruncatedError,
     ValidationError,
+    VenueError,
     VersionError,
     crc32,
     crc32_implementation,
     decode_message,
     encode_message,
     encode_message_into,
+    format_fixed,
     get_include,
     iter_messages,
     layout,
+    to_decimal,
+    to_fixed,
+    to_snapshot,
 )
 from orderbook.level import level_dtype
+from orderbook.venues import from_binance
 
 if TYPE_CHECKING:
     from typing_extensions import assert_type
@@ -244,6 +252,7 @@ def errors() -> None:
         CapacityError, ValidationError, FieldRangeError, FieldTypeError, LayoutError,
         OffsetError, ReadOnlyError, ReleasedError, ProtocolError, TruncatedError,
         ChecksumError, MagicError, VersionError, RecordError, MissingRecordError,
+        DecimalError, VenueError,
     ]
     assert all(issubclass(cls, OrderBookError) for cls in expected)
 
@@ -291,8 +300,26 @@ def errors() -> None:
     raises(RecordError, lambda: decode_message(no_book, verify=False))
 
 
+def decimals() -> None:
+    book = OrderBook.from_snapshot([["27012.45", "0.251", 3]], [["27012.46", b"1"]], sequence=5,
+                                   rounding=None, truncate=False)
+    assert assert_type(book, OrderBook).best_bid == (2_701_245_000_000, 25_100_000, 3, 0)
+    book.set_bids_from_strings([["27012.40", Decimal("2")]], rounding="half_even")
+    book.set_asks_from_strings([("27012.5", 1)], sort=True)
+    snap = assert_type(book.to_snapshot(strip_zeros=True), Dict[str, List[List[Any]]])
+    assert snap == {"bids": [["27012.4", "2"]], "asks": [["27012.5", "1"]]}
+    assert to_snapshot(book) == book.to_snapshot()
+    assert assert_type(to_fixed("0.25100000"), int) == 25_100_000
+    assert assert_type(format_fixed(25_100_000, PF, strip_zeros=True), str) == "0.251"
+    assert assert_type(to_decimal(25_100_000), Decimal) == Decimal("0.251")
+    assert isinstance(raises(DecimalError, lambda: to_fixed("1e5")), ValueError)
+    assert isinstance(raises(VenueError, lambda: from_binance([])), ValueError)
+    depth = {"lastUpdateId": 9, "bids": [["1.5", "1"]], "asks": [["2", "1"]]}
+    assert assert_type(from_binance(depth), OrderBook).sequence == 9
+
+
 def main() -> None:
-    for step in (constants, build_and_read, sides, bytes_and_views, messages, errors):
+    for step in (constants, build_and_read, sides, bytes_and_views, messages, errors, decimals):
         step()
     print("typing_api: every public call ran as typed")
 
