@@ -35,12 +35,12 @@ from libc.stdlib cimport free, malloc, qsort
 from libc.string cimport memcpy, memset
 
 from orderbook.structs cimport OB_MAX_LEVELS, Levels as LevelsC, OrderBookTLV, OrderLevel, side_of
-from orderbook._book cimport OrderBook, _as_i64, _as_u64
+from orderbook._book cimport OrderBook, _as_i64, _as_u64, _start_side
 
 import decimal
 
 from orderbook.errors import (
-    CapacityError, DecimalError, FieldRangeError, FieldTypeError, ValidationError,
+    DecimalError, FieldRangeError, FieldTypeError, ValidationError,
 )
 
 cdef extern from "Python.h":
@@ -720,12 +720,7 @@ cdef int _fill(LevelsC* dst, object levels, const Conv* cv, bint asks, bint trun
         seq = list(seq)
     n = len(seq)
     is_list = PyList_CheckExact(seq)
-    if n > OB_MAX_LEVELS and not truncate:
-        raise CapacityError(
-            f"{_SIDE_NAMES[asks]} hold at most {OB_MAX_LEVELS} levels, got {n}; "
-            f"pass truncate=True to keep the best {OB_MAX_LEVELS}",
-            OB_MAX_LEVELS, n)
-    memset(dst, 0, sizeof(LevelsC))
+    _start_side(dst, n, asks, truncate)     # capacity check, then a zeroed side
     work = &dst.elements[0]
     if n > OB_MAX_LEVELS:
         work = <OrderLevel*>malloc(n * sizeof(OrderLevel))
