@@ -139,14 +139,14 @@ OP_ITER = "read.iterate"
 
 @case(OP_ITER, "ours")
 def _(w):
-    """for p, s, c, r in book.bids (then asks)"""
+    """for p, s, c, r in book.bids.tuples() (then asks): plain tuples built in C"""
     book = w.book
 
     def iterate():
         n = 0
-        for p, s, c, r in book.bids:
+        for p, s, c, r in book.bids.tuples():
             n += 1
-        for p, s, c, r in book.asks:
+        for p, s, c, r in book.asks.tuples():
             n += 1
         return n
     return iterate
@@ -197,6 +197,33 @@ def test_iterate(benchmark, impl, depth):
     measure(benchmark, OP_ITER, impl, depth, check=level_count)
 
 
+# --- every level as an OrderLevel (named tuple): ours only, for scale --------------
+
+OP_ITER_NAMED = "read.iterate_named"
+
+
+@case(OP_ITER_NAMED, "ours")
+def _(w):
+    """for p, s, c, r in book.bids (then asks): OrderLevel values, unpacked off
+    CPython's exact-tuple fast path"""
+    book = w.book
+
+    def iterate():
+        n = 0
+        for p, s, c, r in book.bids:
+            n += 1
+        for p, s, c, r in book.asks:
+            n += 1
+        return n
+    return iterate
+
+
+@pytest.mark.parametrize("depth", DEPTHS)
+@pytest.mark.parametrize("impl", impls(OP_ITER_NAMED))
+def test_iterate_named(benchmark, impl, depth):
+    measure(benchmark, OP_ITER_NAMED, impl, depth, check=level_count)
+
+
 # --- bytes in, every level visited: the consumer's whole job ---------------------------
 #
 # The Vec baseline turns every level into a Python tuple when it parses;
@@ -207,15 +234,15 @@ OP_PARSE_ITER = "read.parse_iterate"
 
 @case(OP_PARSE_ITER, "ours")
 def _(w):
-    """book = OrderBook.view(data); for p, s, c, r in book.bids (then asks)"""
+    """book = OrderBook.view(data); for p, s, c, r in book.bids.tuples() (then asks)"""
     data = w.payload
 
     def parse_iterate():
         book = OrderBook.view(data)
         n = 0
-        for p, s, c, r in book.bids:
+        for p, s, c, r in book.bids.tuples():
             n += 1
-        for p, s, c, r in book.asks:
+        for p, s, c, r in book.asks.tuples():
             n += 1
         return n
     return parse_iterate

@@ -63,6 +63,8 @@ OPERATIONS: List[Operation] = [
               "bytes in, then both best levels as Python values (a consumer's top-of-book)"),
     Operation("read.iterate", "read", "iterate levels",
               "a Python loop over every level of both sides, unpacking each", gated=False),
+    Operation("read.iterate_named", "read", "iterate OrderLevel values",
+              "the same loop over the OrderLevel named tuples the sides yield", gated=False),
     Operation("read.parse_iterate", "read", "parse + iterate levels",
               "bytes in, then a Python loop over every level (what a consumer of each message does)"),
     Operation("read.to_numpy", "read", "bids as numpy",

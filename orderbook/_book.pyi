@@ -215,6 +215,9 @@ class Levels:
     def __iter__(self) -> Iterator[OrderLevel]: ...
     def tolist(self) -> List[OrderLevel]:
         """The levels as a list of OrderLevel values (a copy)."""
+    def tuples(self) -> List[Tuple[int, int, int, int]]:
+        """The levels as plain (price, size, order_count, reserved) tuples: the
+        fastest way to visit every level from Python."""
     def to_numpy(self) -> numpy.ndarray[Tuple[int], numpy.dtype[numpy.void]]:
         """A numpy array of LEVEL_DTYPE sharing this side's memory."""
     def __eq__(self, other: object, /) -> bool: ...

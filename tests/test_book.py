@@ -206,6 +206,10 @@ def test_levels_sequence_protocol():
     assert side[1:3] == [side[1], side[2]]
     assert side[::-2] == [side[4], side[2], side[0]]
     assert list(side) == side.tolist() == side[:]
+    assert side.tuples() == [tuple(lv) for lv in side]
+    assert all(type(t) is tuple for t in side.tuples())
+    extreme = OrderBook([(2**63 - 1, -2**63, 2**32 - 1, 2**32 - 1)]).bids
+    assert extreme.tuples() == [(2**63 - 1, -2**63, 2**32 - 1, 2**32 - 1)] == extreme.tolist()
     assert side == bids(5)
     with pytest.raises(IndexError, match="bids index 5 out of range for 5 levels"):
         side[5]
