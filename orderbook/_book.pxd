@@ -44,6 +44,7 @@ cdef class Levels:
 cdef int check_book(const OrderBookTLV* t, bint strict) except -1
 cdef int _get_span(object buffer, Py_ssize_t offset, Py_ssize_t need, int flags, Py_buffer* b,
                    object what) except -1
+cdef Py_ssize_t _offset(object offset, object what) except -1
 cdef int _start_side(LevelsC* dst, Py_ssize_t total, bint asks, bint truncate) except -1
 cdef int _as_i64(object v, object side, Py_ssize_t index, object field, int64_t* out) except -1
 cdef int _as_u64(object v, uint64_t maxv, object side, Py_ssize_t index, object field,

@@ -548,6 +548,21 @@ cdef int check_book(const OrderBookTLV* t, bint strict) except -1:
     return 0
 
 
+cdef Py_ssize_t _offset(object offset, object what) except -1:
+    """An offset argument as a C index: our errors, not Cython's, for values
+    that are negative, beyond Py_ssize_t, or not integers."""
+    cdef Py_ssize_t v
+    if not PyLong_Check(offset) or PyBool_Check(offset):
+        offset = _as_index(offset, None, 0, "offset")
+    try:
+        v = offset
+    except OverflowError:
+        raise OffsetError(f"{what}: offset {offset} is beyond any buffer") from None
+    if v < 0:
+        raise OffsetError(f"{what}: offset must be >= 0, got {v}")
+    return v
+
+
 cdef bint _exports_read_only(object buffer):
     cdef Py_buffer b
     try:
@@ -786,30 +801,32 @@ cdef class OrderBook:
     # -- construction and parsing --------------------------------------------
 
     @classmethod
-    def from_bytes(cls, data, Py_ssize_t offset=0, *, bint strict=False):
+    def from_bytes(cls, data, offset=0, *, bint strict=False):
         """A new owning book copied from the 6,200 bytes at ``offset``."""
+        cdef Py_ssize_t off = _offset(offset, "load_from")
         cdef OrderBook book = _new_book(cls)
         cdef Py_buffer b
-        _get_span(data, offset, sizeof(OrderBookTLV), PyBUF_SIMPLE, &b, "load_from")
+        _get_span(data, off, sizeof(OrderBookTLV), PyBUF_SIMPLE, &b, "load_from")
         try:
-            book.load(<const char*>b.buf + offset, sizeof(OrderBookTLV), strict)
+            book.load(<const char*>b.buf + off, sizeof(OrderBookTLV), strict)
         finally:
             PyBuffer_Release(&b)
         return book
 
     @classmethod
-    def view(cls, buffer, Py_ssize_t offset=0, *, bint strict=False):
+    def view(cls, buffer, offset=0, *, bint strict=False):
         """A book whose storage is ``buffer[offset:offset + 6200]`` (no copy).
 
         Holds the buffer until ``release()`` or collection; read-only when the
         buffer is.  Any offset works, aligned or not."""
+        cdef Py_ssize_t off = _offset(offset, "OrderBook.view")
         cdef OrderBook book = _new_book(cls)
-        book.attach(buffer, offset, strict)
+        book.attach(buffer, off, strict)
         return book
 
-    def rebind(self, buffer, Py_ssize_t offset=0, *, bint strict=False):
+    def rebind(self, buffer, offset=0, *, bint strict=False):
         """Re-point this book at another buffer (it becomes a view); no allocation."""
-        self.attach(buffer, offset, strict)
+        self.attach(buffer, _offset(offset, "OrderBook.view"), strict)
 
     def release(self):
         """Drop the viewed buffer now (a no-op for an owning book)."""
@@ -822,22 +839,24 @@ cdef class OrderBook:
         self.detach()
         return False
 
-    def load_from(self, buffer, Py_ssize_t offset=0, *, bint strict=False):
+    def load_from(self, buffer, offset=0, *, bint strict=False):
         """Copy the 6,200 bytes at ``offset`` of ``buffer`` into this book."""
         cdef Py_buffer b
+        cdef Py_ssize_t off = _offset(offset, "load_from")
         self.mut()
-        _get_span(buffer, offset, sizeof(OrderBookTLV), PyBUF_SIMPLE, &b, "load_from")
+        _get_span(buffer, off, sizeof(OrderBookTLV), PyBUF_SIMPLE, &b, "load_from")
         try:
-            self.load(<const char*>b.buf + offset, sizeof(OrderBookTLV), strict)
+            self.load(<const char*>b.buf + off, sizeof(OrderBookTLV), strict)
         finally:
             PyBuffer_Release(&b)
 
-    def pack_into(self, buffer, Py_ssize_t offset=0):
+    def pack_into(self, buffer, offset=0):
         """Write the 6,200 bytes into a writable ``buffer`` at ``offset``."""
         cdef Py_buffer b
+        cdef Py_ssize_t off = _offset(offset, "pack_into")
         cdef OrderBookTLV* t = self.tlv()
-        _get_span(buffer, offset, sizeof(OrderBookTLV), PyBUF_WRITABLE, &b, "pack_into")
-        memmove(<char*>b.buf + offset, t, sizeof(OrderBookTLV))
+        _get_span(buffer, off, sizeof(OrderBookTLV), PyBUF_WRITABLE, &b, "pack_into")
+        memmove(<char*>b.buf + off, t, sizeof(OrderBookTLV))
         PyBuffer_Release(&b)
 
     def __bytes__(self):

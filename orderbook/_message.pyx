@@ -16,7 +16,7 @@ from orderbook.structs cimport (
     OB_HEADER_MAGIC, OB_PROTOCOL_VERSION, OB_TLV_EXTENDED, OB_TLV_ORDER_BOOK,
     ExtendedTLVHeader, MessageHeader as MessageHeaderC, OrderBookTLV,
 )
-from orderbook._book cimport OrderBook, _as_u64, _get_span, check_book
+from orderbook._book cimport OrderBook, _as_u64, _get_span, _offset, check_book
 
 from orderbook.errors import (
     ChecksumError, FieldTypeError, MagicError, MissingRecordError, RecordError,
@@ -295,14 +295,15 @@ cdef object _deliver(object buffer, Py_ssize_t offset, Py_ssize_t book_pos, cons
     return into
 
 
-def decode_message(buffer, Py_ssize_t offset=0, *, bint verify=True, into=None, bint copy=True):
+def decode_message(buffer, offset=0, *, bint verify=True, into=None, bint copy=True):
     """Decode the message at ``offset`` of ``buffer``.
 
     Verifies the CRC-32 unless ``verify=False``, walks every TLV record
     (skipping unknown types) and returns a ``Message`` whose book is a copy, or
     with ``copy=False`` a zero-copy view into ``buffer``.  ``into=`` (a
     ``Message`` or ``OrderBook``) is filled in place and returned."""
-    return _decode(buffer, offset, offset, verify, into, copy)
+    cdef Py_ssize_t off = _offset(offset, "decode_message")
+    return _decode(buffer, off, off, verify, into, copy)
 
 
 cdef object _decode(object buffer, Py_ssize_t offset, Py_ssize_t report_at, bint verify,
@@ -402,7 +403,7 @@ def encode_message(OrderBook book not None, *, sequence=0, timestamp_ns=None, so
     return out
 
 
-def encode_message_into(buffer, Py_ssize_t offset, OrderBook book not None, *, sequence=0,
+def encode_message_into(buffer, offset, OrderBook book not None, *, sequence=0,
                         timestamp_ns=None, source=0, relay_domain=0, flags=0):
     """Write the message into a writable ``buffer`` at ``offset``; return the
     number of bytes written (6,237).  Allocates nothing."""
@@ -410,8 +411,9 @@ def encode_message_into(buffer, Py_ssize_t offset, OrderBook book not None, *, s
     cdef MessageHeaderC h
     cdef const OrderBookTLV* t = book.tlv()
     _header_args(sequence, timestamp_ns, source, relay_domain, flags, &h)
-    _get_span(buffer, offset, HDR + EXT + BOOK, PyBUF_WRITABLE, &b, "encode_message_into")
-    _write(<uint8_t*>b.buf + offset, &h, t)
+    cdef Py_ssize_t off = _offset(offset, "encode_message_into")
+    _get_span(buffer, off, HDR + EXT + BOOK, PyBUF_WRITABLE, &b, "encode_message_into")
+    _write(<uint8_t*>b.buf + off, &h, t)
     PyBuffer_Release(&b)
     return _MESSAGE_SIZE_OBJ
 
@@ -428,7 +430,10 @@ def iter_messages(source, *, bint verify=True, bint copy=True, bint stop_on_trun
     A truncated last message raises TruncatedError with its offset, unless
     ``stop_on_truncated=True``.  ``copy=False`` yields views (bytes-like
     sources only)."""
-    if not PyObject_CheckBuffer(source) and hasattr(source, "read"):
+    if not PyObject_CheckBuffer(source):
+        if not hasattr(source, "read"):
+            raise FieldTypeError(
+                f"iter_messages needs a bytes-like object or a binary file, got {type(source).__name__}")
         if not copy:
             raise FieldTypeError("copy=False needs a bytes-like source, not a file: its buffer is reused")
         return _iter_file(source, verify, stop_on_truncated)
