@@ -9,20 +9,21 @@ the reference, a crash, or an input running longer than ``--timeout`` seconds
 fails the run.
 
 Coverage feedback.  libFuzzer is driven by
-  * atheris' Python coverage of the reference and the target code (both
-    instrumented with ``atheris.instrument_imports``): the reference walks
-    the same header / record / book structure as the C parser, so inputs
-    reaching a new branch of the format reach new code in the library too;
+  * atheris' Python coverage of the reference, the targets and orderbook's
+    Python modules (``atheris.instrument_imports``): the reference walks the
+    same header / record / book structure as the C parser, so an input that
+    reaches a new branch of the format reaches new code in the library too;
   * structure-aware mutation (fuzz/obfuzz/mutators.py): header fields set to
     boundary values, TLV records inserted / retyped / resized, side counts
     around 128, dirty padding, splices and cuts, and the CRC fixed up most of
     the time so mutations get past the checksum;
-  * when run under ``tools/sanitize.sh``: comparisons inside the compiled C
+  * under ``tools/sanitize.sh`` only: the comparisons inside the compiled C
     code.  There the extension is built with gcc's
-    ``-fsanitize-coverage=trace-cmp`` and a small preloaded shim
-    (fuzz/cov/ob_cov_shim.c) forwards those callbacks to atheris' libFuzzer,
-    which then runs with ``-use_value_profile=1``.  The ordinary build is not
-    instrumented (gcc has no ``-fsanitize=fuzzer`` and clang is not assumed).
+    ``-fsanitize-coverage=trace-cmp`` and a preloaded shim
+    (fuzz/cov/ob_cov_shim.c) forwards those callbacks, which libasan would
+    otherwise swallow, to atheris' libFuzzer, run with ``-use_value_profile=1``
+    (``OB_FUZZ_VALUE_PROFILE=0`` turns that off).  The ordinary build is not
+    instrumented: gcc has no ``-fsanitize=fuzzer`` and clang is not assumed.
 
 Corpus.  Seeds live in fuzz/corpus/TARGET (checked in, small: golden messages
 and books plus a handful of promoted finds, see ``--promote``); new inputs go
@@ -215,7 +216,7 @@ def run_targets(args: argparse.Namespace, names: List[str]) -> int:
             status = "ok" if proc.returncode == 0 else f"FAILED (exit {proc.returncode})"
             print(f"  {name}: {status}, {results[name]['runs']} executions", flush=True)
     print()
-    print(f"{'target':16} {'result':8} {'executions':>11} {'exec/s':>8} {'seeds':>14} "
+    print(f"{'target':16} {'result':8} {'executions':>11} {'exec/s':>8} {'corpus':>14} "
           f"{'new (out/)':>16} {'C cmp':>9}")
     failed = []
     total_runs = 0

@@ -703,3 +703,21 @@ def test_release_while_exported_is_a_library_error():
     with memoryview(view):
         with pytest.raises(OrderBookError):
             view.release()
+
+
+# --- offsets and sources outside what the C side can take ---------------------------------
+
+@pytest.mark.parametrize("offset", [2**63, 2**64 + 5, -2**63 - 1])
+def test_offsets_beyond_ssize_t_are_library_errors(offset):
+    data = encode_message(sample(), timestamp_ns=1)
+    for parse in (lambda: decode_message(data, offset), lambda: OrderBook.view(data, offset),
+                  lambda: OrderBook.from_bytes(data, offset),
+                  lambda: OrderBook().load_from(data, offset)):
+        with pytest.raises(OrderBookError):
+            parse()
+
+
+@pytest.mark.parametrize("bad", [5, None, "text"], ids=repr)
+def test_iter_messages_of_a_non_buffer_is_a_library_error(bad):
+    with pytest.raises(orderbook.FieldTypeError):
+        list(iter_messages(bad))
