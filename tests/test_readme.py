@@ -1,6 +1,5 @@
 """The README's Python examples run as written (it is the front door)."""
 
-import os
 import re
 from pathlib import Path
 
