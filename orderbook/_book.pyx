@@ -605,13 +605,9 @@ cdef inline object _level_obj(const OrderLevel* lv):
     return ob_level_new(PyOrderLevel, lv.price, lv.size, lv.order_count, lv.reserved)
 
 
-cdef object _pyrestore(type cls, bytes data):
-    return cls.from_bytes(data)
-
-
 def _restore(cls, data):
-    """Pickle support: rebuild an owning book of `cls` from its 6,200 bytes."""
-    return _pyrestore(cls, data)
+    """Pickle and copy support: an owning book of `cls` from its 6,200 bytes."""
+    return cls.from_bytes(data)
 
 
 cdef str _fmt_price(int64_t value, int64_t factor):
@@ -763,11 +759,11 @@ cdef class OrderBook:
         cdef OrderBookTLV* t = self.mut()
         if PyList_CheckExact(levels) or PyTuple_CheckExact(levels):
             _fill_from_sequence(&tmp, levels, asks, truncate)
-        elif PyObject_CheckBuffer(levels) and not isinstance(levels, (bytes, bytearray, str)):
-            _fill_from_buffer(&tmp, levels, asks, truncate)
         elif isinstance(levels, (str, bytes, bytearray)):
             raise FieldTypeError(
                 f"{_SIDE_NAMES[asks]} must be a sequence of levels or an array, got {type(levels).__name__}")
+        elif PyObject_CheckBuffer(levels):
+            _fill_from_buffer(&tmp, levels, asks, truncate)
         else:
             _fill_from_sequence(&tmp, list(levels), asks, truncate)
         memcpy(side_of(t, asks), &tmp, sizeof(LevelsC))
@@ -843,7 +839,6 @@ cdef class OrderBook:
         """Copy the 6,200 bytes at ``offset`` of ``buffer`` into this book."""
         cdef Py_buffer b
         cdef Py_ssize_t off = _offset(offset, "load_from")
-        self.mut()
         _get_span(buffer, off, sizeof(OrderBookTLV), PyBUF_SIMPLE, &b, "load_from")
         try:
             self.load(<const char*>b.buf + off, sizeof(OrderBookTLV), strict)
@@ -1140,7 +1135,7 @@ cdef class OrderBook:
         return (_restore, (type(self), bytes(self)), state or None)
 
     def __copy__(self):
-        obj = _pyrestore(type(self), bytes(self))
+        obj = _restore(type(self), bytes(self))
         state = getattr(self, "__dict__", None)
         if state:
             obj.__dict__.update(state)
@@ -1148,7 +1143,7 @@ cdef class OrderBook:
 
     def __deepcopy__(self, memo):
         import copy
-        obj = _pyrestore(type(self), bytes(self))
+        obj = _restore(type(self), bytes(self))
         state = getattr(self, "__dict__", None)
         if state:
             obj.__dict__.update(copy.deepcopy(state, memo))

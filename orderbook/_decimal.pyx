@@ -32,7 +32,7 @@ from cpython.unicode cimport (
 )
 from libc.stdint cimport INT64_MAX, UINT32_MAX, int64_t, uint32_t, uint64_t
 from libc.stdlib cimport free, malloc, qsort
-from libc.string cimport memcpy, memset
+from libc.string cimport memcpy
 
 from orderbook.structs cimport OB_MAX_LEVELS, Levels as LevelsC, OrderBookTLV, OrderLevel, side_of
 from orderbook._book cimport OrderBook, _as_i64, _as_u64, _start_side
