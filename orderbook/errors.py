@@ -14,6 +14,7 @@ __all__ = [
     "FieldTypeError",
     "DecimalError",
     "VenueError",
+    "IdentifierError",
     "LayoutError",
     "ReadOnlyError",
     "ExportError",
@@ -83,6 +84,11 @@ class DecimalError(OrderBookError, ValueError):
 class VenueError(OrderBookError, ValueError):
     """A venue response (orderbook.venues) that is not the documented depth
     snapshot shape, or that reports an error of its own."""
+
+
+class IdentifierError(OrderBookError, ValueError):
+    """Text that does not make an upstream identifier (orderbook.ids): a
+    token address that is not 40 hex digits, a symbol that is not UTF-8."""
 
 
 class LayoutError(OrderBookError, ValueError):
