@@ -35,17 +35,16 @@ directives = {
     "freethreading_compatible": False,
 }
 
-src = ["orderbook/src/ob_crc32.c"]
+# One extension per module; the CRC-32 kernels are linked into the message codec.
+modules = {
+    "_convert": [], "_layout": [], "_fill": [], "_book": [], "_levels": [],
+    "_message": ["orderbook/src/ob_crc32.c"], "_decimal": [],
+}
 extensions = [
-    Extension("orderbook._book", ["orderbook/_book.pyx"],
+    Extension(f"orderbook.{name}", [f"orderbook/{name}.pyx"] + extra,
               include_dirs=["orderbook"], extra_compile_args=compile_args,
-              extra_link_args=link_args),
-    Extension("orderbook._message", ["orderbook/_message.pyx"] + src,
-              include_dirs=["orderbook"], extra_compile_args=compile_args,
-              extra_link_args=link_args),
-    Extension("orderbook._decimal", ["orderbook/_decimal.pyx"],
-              include_dirs=["orderbook"], extra_compile_args=compile_args,
-              extra_link_args=link_args),
+              extra_link_args=link_args)
+    for name, extra in modules.items()
 ]
 
 setup(

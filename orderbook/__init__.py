@@ -1,7 +1,8 @@
 """Zero-copy, fixed-layout order book snapshot messages.
 
-The bytes of a book are exactly the Rust ``#[repr(C)] OrderBookTLV`` with two
-inline ``FixedVec<OrderLevel, 128>`` sides; messages are Protocol V2 (32-byte
+The bytes of a book are exactly the Rust ``#[repr(C)] OrderBookTLV`` of the
+upstream services (Torq Protocol V2), with two inline ``FixedVec<OrderLevel,
+N>`` sides for N = 128 (the default) or 50; messages are Protocol V2 (32-byte
 header, TLV records, CRC-32).  See README.md for the tour.
 """
 
@@ -14,17 +15,19 @@ if _sys.byteorder != "little":  # pragma: no cover - refused at build time too
         "orderbook supports little-endian hosts only: its structs are the little-endian "
         f"wire bytes read in place, and this host is {_sys.byteorder}-endian")
 
-from orderbook._book import (
+from orderbook._layout import (
+    CAPACITIES,
     HEADER_SIZE,
-    LEVEL_FORMAT,
     MAX_ORDER_LEVELS,
     MESSAGE_SIZE,
     ORDER_BOOK_SIZE,
     ORDER_LEVEL_SIZE,
-    Levels,
-    OrderBook,
+    book_size,
     layout,
+    message_size,
 )
+from orderbook._book import OrderBook
+from orderbook._levels import LEVEL_FORMAT, Levels
 from orderbook._message import (
     TLV_ORDER_BOOK,
     Message,
@@ -44,7 +47,9 @@ from orderbook.errors import (
     ExportError,
     FieldRangeError,
     FieldTypeError,
+    IdentifierError,
     LayoutError,
+    LevelIndexError,
     MagicError,
     MissingRecordError,
     OffsetError,
@@ -58,6 +63,7 @@ from orderbook.errors import (
     VenueError,
     VersionError,
 )
+from orderbook.ids import AssetType, InstrumentId, RelayDomain, SourceType, VenueId
 from orderbook.level import OrderLevel
 
 __version__ = "0.1.0"
@@ -65,12 +71,14 @@ __version__ = "0.1.0"
 __all__ = [
     "OrderBook", "OrderLevel", "Levels", "Message", "MessageHeader",
     "encode_message", "encode_message_into", "decode_message", "iter_messages",
-    "crc32", "crc32_implementation", "layout",
+    "crc32", "crc32_implementation", "layout", "book_size", "message_size", "CAPACITIES",
+    "VenueId", "AssetType", "SourceType", "RelayDomain", "InstrumentId",
     "to_fixed", "format_fixed", "to_decimal", "to_snapshot", "get_include",
     "MAX_ORDER_LEVELS", "ORDER_LEVEL_SIZE", "ORDER_BOOK_SIZE", "HEADER_SIZE",
     "MESSAGE_SIZE", "TLV_ORDER_BOOK", "LEVEL_DTYPE", "LEVEL_FORMAT",
     "OrderBookError", "CapacityError", "ValidationError", "FieldRangeError",
-    "FieldTypeError", "DecimalError", "VenueError", "LayoutError", "OffsetError", "ExportError", "ReadOnlyError", "ReleasedError",
+    "FieldTypeError", "DecimalError", "VenueError", "IdentifierError", "LayoutError",
+    "LevelIndexError", "OffsetError", "ExportError", "ReadOnlyError", "ReleasedError",
     "ProtocolError", "TruncatedError", "ChecksumError", "MagicError", "VersionError",
     "RecordError", "MissingRecordError",
 ]
@@ -98,4 +106,9 @@ def __getattr__(name: str) -> Any:
 
         dtype = globals()["LEVEL_DTYPE"] = level_dtype()   # later reads skip __getattr__
         return dtype
+    if name == "venues":
+        # the venue adapters, loaded on first use like an explicit import
+        import importlib
+
+        return importlib.import_module("orderbook.venues")
     raise AttributeError(f"module 'orderbook' has no attribute {name!r}")

@@ -34,36 +34,24 @@ from libc.stdint cimport INT64_MAX, UINT32_MAX, int64_t, uint32_t, uint64_t
 from libc.stdlib cimport free, malloc, qsort
 from libc.string cimport memcpy
 
-from orderbook.structs cimport OB_MAX_LEVELS, Levels as LevelsC, OrderBookTLV, OrderLevel, side_of
-from orderbook._book cimport OrderBook, _as_i64, _as_u64, _start_side
+from orderbook.structs cimport OB_MAX_LEVELS, BookLayout, LevelsC, OrderBookHeadC, OrderLevelC, ob_cside, ob_side
+from orderbook._book cimport OrderBook, count_of
+from orderbook._convert cimport as_i64 as _as_i64, as_u64 as _as_u64
+from orderbook._cpython cimport (
+    PyLong_AsLongLongAndOverflow,
+    bytes_data as _bytes_data, bytes_len as _bytes_len, int_value as _int_value, is_bytes as _is_bytes,
+    is_int as _is_int, is_list as _is_list, is_str as _is_str, is_tuple as _is_tuple,
+    list_item as _list_item, list_len as _list_len, str_data as _str_data, str_kind as _str_kind,
+    str_len as _str_len, tuple_item as _tuple_item, tuple_len as _tuple_len,
+)
+from orderbook._fill cimport start_side
+from orderbook._layout cimport layout_arg
 
 import decimal
 
 from orderbook.errors import (
     DecimalError, FieldRangeError, FieldTypeError, ValidationError,
 )
-
-cdef extern from "Python.h":
-    long long PyLong_AsLongLongAndOverflow(object, int*) except? -1
-
-# The hot path handles borrowed references as plain pointers, so reading a
-# level costs no reference counting at all.
-cdef extern from "Python.h":
-    bint _is_str "PyUnicode_Check"(PyObject* o) noexcept nogil
-    int _str_kind "PyUnicode_KIND"(PyObject* o) noexcept nogil
-    void* _str_data "PyUnicode_DATA"(PyObject* o) noexcept nogil
-    Py_ssize_t _str_len "PyUnicode_GET_LENGTH"(PyObject* o) noexcept nogil
-    bint _is_bytes "PyBytes_Check"(PyObject* o) noexcept nogil
-    char* _bytes_data "PyBytes_AS_STRING"(PyObject* o) noexcept nogil
-    Py_ssize_t _bytes_len "PyBytes_GET_SIZE"(PyObject* o) noexcept nogil
-    bint _is_list "PyList_CheckExact"(PyObject* o) noexcept nogil
-    Py_ssize_t _list_len "PyList_GET_SIZE"(PyObject* o) noexcept nogil
-    PyObject* _list_item "PyList_GET_ITEM"(PyObject* o, Py_ssize_t i) noexcept nogil
-    bint _is_tuple "PyTuple_CheckExact"(PyObject* o) noexcept nogil
-    Py_ssize_t _tuple_len "PyTuple_GET_SIZE"(PyObject* o) noexcept nogil
-    PyObject* _tuple_item "PyTuple_GET_ITEM"(PyObject* o, Py_ssize_t i) noexcept nogil
-    bint _is_int "PyLong_CheckExact"(PyObject* o) noexcept nogil
-    long long _int_value "PyLong_AsLongLongAndOverflow"(PyObject* o, int* overflow) noexcept
 
 __all__ = ["to_fixed", "format_fixed", "to_decimal", "fill_side_from_strings", "from_snapshot",
            "to_snapshot", "ROUNDING_MODES"]
@@ -580,7 +568,7 @@ cdef inline bint _text_of(PyObject* v, const unsigned char** p, Py_ssize_t* n) n
 
 
 cdef inline bint _level_fast(PyObject* item, const Conv* cv, Py_ssize_t i, bint order_counts,
-                             OrderLevel* lv) noexcept:
+                             OrderLevelC* lv) noexcept:
     """The common case -- a list or tuple of two texts (and an int count) --
     with no reference counting.  False: anything else, or anything wrong;
     the caller then takes `_level`, which converts or raises."""
@@ -631,7 +619,7 @@ cdef inline bint _level_fast(PyObject* item, const Conv* cv, Py_ssize_t i, bint 
 
 
 cdef int _level(object item, const Conv* cv, bint asks, Py_ssize_t i, bint order_counts,
-                OrderLevel* lv) except -1:
+                OrderLevelC* lv) except -1:
     """[price, size] or [price, size, order_count] (a list, tuple or other sequence)."""
     cdef Py_ssize_t n
     cdef object price, size, count = None
@@ -675,22 +663,22 @@ cdef int _level(object item, const Conv* cv, bint asks, Py_ssize_t i, bint order
 
 
 cdef int _cmp_bids(const void* a, const void* b) noexcept nogil:
-    cdef const OrderLevel* x = <const OrderLevel*>a
-    cdef const OrderLevel* y = <const OrderLevel*>b
+    cdef const OrderLevelC* x = <const OrderLevelC*>a
+    cdef const OrderLevelC* y = <const OrderLevelC*>b
     if x.price != y.price:
         return -1 if x.price > y.price else 1
     return (x.reserved > y.reserved) - (x.reserved < y.reserved)
 
 
 cdef int _cmp_asks(const void* a, const void* b) noexcept nogil:
-    cdef const OrderLevel* x = <const OrderLevel*>a
-    cdef const OrderLevel* y = <const OrderLevel*>b
+    cdef const OrderLevelC* x = <const OrderLevelC*>a
+    cdef const OrderLevelC* y = <const OrderLevelC*>b
     if x.price != y.price:
         return -1 if x.price < y.price else 1
     return (x.reserved > y.reserved) - (x.reserved < y.reserved)
 
 
-cdef Py_ssize_t _first_unsorted(const OrderLevel* lv, Py_ssize_t n, bint asks) noexcept nogil:
+cdef Py_ssize_t _first_unsorted(const OrderLevelC* lv, Py_ssize_t n, bint asks) noexcept nogil:
     """Index of the first level priced worse-than-allowed after its predecessor, or -1."""
     cdef Py_ssize_t i
     for i in range(1, n):
@@ -703,11 +691,12 @@ cdef str _price_text(int64_t price, const Conv* cv):
     return _format(price, cv.scale, True) if cv.scale >= 0 else str(price)
 
 
-cdef int _fill(LevelsC* dst, object levels, const Conv* cv, bint asks, bint truncate, bint sort,
-               bint order_counts) except -1:
-    """Convert a whole side into dst (zeroed first; the caller's book is untouched)."""
+cdef int _fill(LevelsC* dst, const BookLayout* L, object levels, const Conv* cv, bint asks,
+               bint truncate, bint sort, bint order_counts) except -1:
+    """Convert a whole side into dst, a local LevelsC (zeroed first; the
+    caller's book is untouched), for a book of layout L."""
     cdef Py_ssize_t n, i, bad, keep
-    cdef OrderLevel* work
+    cdef OrderLevelC* work
     cdef object seq = levels
     cdef int (*cmp)(const void*, const void*) noexcept nogil
     cdef PyObject* item
@@ -720,10 +709,10 @@ cdef int _fill(LevelsC* dst, object levels, const Conv* cv, bint asks, bint trun
         seq = list(seq)
     n = len(seq)
     is_list = PyList_CheckExact(seq)
-    _start_side(dst, n, asks, truncate)     # capacity check, then a zeroed side
+    start_side(dst, L, n, asks, truncate)     # capacity check, then a zeroed side
     work = &dst.elements[0]
-    if n > OB_MAX_LEVELS:
-        work = <OrderLevel*>malloc(n * sizeof(OrderLevel))
+    if n > OB_MAX_LEVELS:                     # more than the local's slots
+        work = <OrderLevelC*>malloc(n * sizeof(OrderLevelC))
         if work == NULL:
             raise MemoryError()
     try:
@@ -740,17 +729,17 @@ cdef int _fill(LevelsC* dst, object levels, const Conv* cv, bint asks, bint trun
                 cmp = _cmp_bids
                 if asks:
                     cmp = _cmp_asks
-                qsort(work, n, sizeof(OrderLevel), cmp)
-            elif n > OB_MAX_LEVELS:
+                qsort(work, n, sizeof(OrderLevelC), cmp)
+            elif n > L.capacity:
                 raise ValidationError(
-                    f"cannot truncate {_SIDE_NAMES[asks]} to the best {OB_MAX_LEVELS}: level {bad} "
+                    f"cannot truncate {_SIDE_NAMES[asks]} to the best {L.capacity}: level {bad} "
                     f"(price {_price_text(work[bad].price, cv)}) is {'below' if asks else 'above'} "
                     f"level {bad - 1} (price {_price_text(work[bad - 1].price, cv)}); give the side "
                     "best first or pass sort=True",
                     "sorted", _SIDE_NAMES[asks], bad)
-        keep = n if n < OB_MAX_LEVELS else OB_MAX_LEVELS
+        keep = n if n < L.capacity else L.capacity
         if work != &dst.elements[0]:
-            memcpy(&dst.elements[0], work, keep * sizeof(OrderLevel))
+            memcpy(&dst.elements[0], work, keep * sizeof(OrderLevelC))
         for i in range(keep):
             dst.elements[i].reserved = 0
         dst.count = <unsigned short>keep
@@ -832,44 +821,44 @@ def fill_side_from_strings(OrderBook book not None, bint asks, levels, *, precis
     ``levels``: [price, size] or [price, size, order_count] items, prices and
     sizes as str, bytes, int or decimal.Decimal.  ``precision_factor`` defaults
     to the book's.  ``sort`` orders the side best first (stable); without it
-    the side is taken as given.  More than 128 levels raise CapacityError unless
-    ``truncate=True`` keeps the best 128.  ``order_counts=False`` ignores any
-    items after the size (e.g. Kraken's timestamps).  On any error the book is
-    unchanged."""
+    the side is taken as given.  More levels than the book's capacity raise
+    CapacityError unless ``truncate=True`` keeps the best.
+    ``order_counts=False`` ignores any items after the size (e.g. Kraken's
+    timestamps).  On any error the book is unchanged."""
     cdef Conv cv
     cdef LevelsC tmp
-    cdef OrderBookTLV* t = book.mut()
-    _init_conv(&cv, t.precision_factor if precision_factor is None else precision_factor,
+    cdef const BookLayout* L = book.layout()
+    _init_conv(&cv, book.mut().precision_factor if precision_factor is None else precision_factor,
                rounding, allow_negative)
-    _fill(&tmp, levels, &cv, asks, truncate, sort, order_counts)
-    # re-fetch: converting may have run Python code (iterators, Decimal)
-    t = book.mut()
-    memcpy(side_of(t, asks), &tmp, sizeof(LevelsC))
+    _fill(&tmp, L, levels, &cv, asks, truncate, sort, order_counts)
+    # the pointer is taken after the conversion, which may have run Python code
+    memcpy(ob_side(book.mut(), L, asks), &tmp, L.side_size)
 
 
 def from_snapshot(cls, bids, asks, *, precision_factor=100_000_000, rounding=None,
                   bint truncate=False, bint sort=True, bint validate=True,
-                  bint allow_negative=False, bint order_counts=True, **header):
+                  bint allow_negative=False, bint order_counts=True, capacity=None, **header):
     """A new ``cls`` (an OrderBook class) from a venue's decimal levels.
 
     Both sides as for ``fill_side_from_strings``; ``header`` takes the book's
-    other fields (timestamp_ns, sequence, asset_id, venue_id, asset_type,
-    reserved).  With ``validate`` (the default) the result passes
+    other fields (snapshot_timestamp_ns, sequence, asset_id, venue_id,
+    asset_type, reserved).  With ``validate`` (the default) the result passes
     ``OrderBook.validate()`` or ValidationError is raised."""
     cdef Conv cv
     cdef LevelsC tmp_bids, tmp_asks
+    cdef BookLayout L
     cdef OrderBook book
-    cdef OrderBookTLV* t
+    layout_arg(capacity, &L)
     _init_conv(&cv, precision_factor, rounding, allow_negative)
-    obj = cls(precision_factor=precision_factor, **header)
+    obj = cls(precision_factor=precision_factor, capacity=L.capacity, **header)
     if not isinstance(obj, OrderBook):
         raise FieldTypeError(f"from_snapshot needs an OrderBook class, got {cls!r}")
     book = <OrderBook>obj
-    _fill(&tmp_bids, bids, &cv, False, truncate, sort, order_counts)
-    _fill(&tmp_asks, asks, &cv, True, truncate, sort, order_counts)
-    t = book.mut()
-    memcpy(&t.bids, &tmp_bids, sizeof(LevelsC))
-    memcpy(&t.asks, &tmp_asks, sizeof(LevelsC))
+    _fill(&tmp_bids, &L, bids, &cv, False, truncate, sort, order_counts)
+    _fill(&tmp_asks, &L, asks, &cv, True, truncate, sort, order_counts)
+    cdef OrderBookHeadC* t = book.mut()
+    memcpy(ob_side(t, &L, False), &tmp_bids, L.side_size)
+    memcpy(ob_side(t, &L, True), &tmp_asks, L.side_size)
     if validate:
         book.validate()
     return book
@@ -879,24 +868,34 @@ def to_snapshot(OrderBook book not None, *, bint strip_zeros=False, bint order_c
     """The book's levels as decimal text: ``{"bids": [[price, size], ...],
     "asks": [...]}`` (``[price, size, order_count]`` with ``order_counts``),
     the inverse of ``from_snapshot`` within the precision."""
-    cdef const OrderBookTLV* t = book.tlv()
-    cdef int scale = _scale_of(t.precision_factor) if t.precision_factor > 0 else -1
+    cdef const BookLayout* L = book.layout()
+    cdef int64_t factor = book.tlv().precision_factor
+    cdef int scale = _scale_of(factor) if factor > 0 else -1
     cdef const LevelsC* s
-    cdef Py_ssize_t i
+    cdef Py_ssize_t i, n
     cdef int a
+    cdef list side
     if scale < 0:
         raise DecimalError(
-            f"to_snapshot needs a precision_factor that is a power of ten, the book has "
-            f"{t.precision_factor}")
+            f"to_snapshot needs a precision_factor that is a power of ten, the book has {factor}")
     out = {}
-    for a in range(2):
-        s = side_of(<OrderBookTLV*>t, a)
-        if order_counts:
-            side = [[_format(s.elements[i].price, scale, strip_zeros),
-                     _format(s.elements[i].size, scale, strip_zeros),
-                     s.elements[i].order_count] for i in range(s.count)]
-        else:
-            side = [[_format(s.elements[i].price, scale, strip_zeros),
-                     _format(s.elements[i].size, scale, strip_zeros)] for i in range(s.count)]
-        out[_SIDE_NAMES[a]] = side
+    # formatting allocates: the book is pinned so that no collector callback,
+    # finalizer or other thread can release or re-point it under the loop
+    book.pin()
+    try:
+        for a in range(2):
+            s = ob_cside(book.tlv(), L, a)
+            n = count_of(s, L, a)
+            side = []
+            for i in range(n):
+                if order_counts:
+                    side.append([_format(s.elements[i].price, scale, strip_zeros),
+                                 _format(s.elements[i].size, scale, strip_zeros),
+                                 s.elements[i].order_count])
+                else:
+                    side.append([_format(s.elements[i].price, scale, strip_zeros),
+                                 _format(s.elements[i].size, scale, strip_zeros)])
+            out[_SIDE_NAMES[a]] = side
+    finally:
+        book.unpin()
     return out

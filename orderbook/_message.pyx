@@ -1,22 +1,31 @@
-# Protocol V2 messages: a 32-byte header, TLV records, CRC-32 (SPEC section 1).
+# Protocol V2 messages: a 32-byte header, TLV records, CRC-32.
 #
 # Decoding walks every record with bounds checked against payload_size before
-# any read; the OrderBook record is copied into (or viewed by) an OrderBook.
-# encode_message_into and decode_message(into=...) allocate nothing.
+# any read (the rules are _core's, shared with the Cython API); the first
+# OrderBook record's length gives the book's capacity, and the record is
+# copied into (or viewed by) an OrderBook.  encode_message_into and
+# decode_message(into=...) allocate nothing.
 
 from cpython.buffer cimport (
     PyBUF_SIMPLE, PyBUF_WRITABLE, PyBuffer_Release, PyObject_CheckBuffer, PyObject_GetBuffer,
 )
-from cpython.bytes cimport PyBytes_AS_STRING, PyBytes_FromStringAndSize
+from cpython.bytes cimport PyBytes_AS_STRING, PyBytes_CheckExact, PyBytes_FromStringAndSize, PyBytes_GET_SIZE
 from libc.stdint cimport uint8_t, uint16_t, uint32_t, uint64_t, UINT8_MAX, UINT32_MAX, UINT64_MAX
 from libc.string cimport memcpy, memmove
 from posix.time cimport clock_gettime, timespec, CLOCK_REALTIME
 
-from orderbook.structs cimport (
-    OB_HEADER_MAGIC, OB_PROTOCOL_VERSION, OB_TLV_EXTENDED, OB_TLV_ORDER_BOOK,
-    ExtendedTLVHeader, MessageHeader as MessageHeaderC, OrderBookTLV,
+from orderbook._book cimport OrderBook, raise_fault
+from orderbook._convert cimport as_offset, as_u64, get_span
+from orderbook._core cimport (
+    OB_D_BOOK_LENGTH, OB_D_EXT_RESERVED, OB_D_EXT_SHORT, OB_D_HEADER, OB_D_PAST_END, OB_D_STD_SHORT,
+    OB_D_TYPE0, OB_ECHECKSUM, OB_ELAYOUT, OB_EMAGIC, OB_EMISSING, OB_ERECORD, OB_ETRUNCATED,
+    OB_EVERSION, ob_fault, ob_fill_header, ob_parse_message, ob_write_message,
 )
-from orderbook._book cimport OrderBook, _as_u64, _get_span, _offset, check_book
+from orderbook.structs cimport (
+    OB_HEADER_MAGIC, OB_MAX_LEVELS, OB_PROTOCOL_VERSION, OB_TLV_ORDER_BOOK, OB_UPSTREAM_LEVELS,
+    BookLayout, ExtendedTLVHeaderC, MessageHeaderC, OrderBookHeadC, OrderBookTLV50C, OrderBookTLVC,
+    ob_layout,
+)
 
 from orderbook.errors import (
     ChecksumError, FieldTypeError, MagicError, MissingRecordError, RecordError,
@@ -24,7 +33,7 @@ from orderbook.errors import (
 )
 
 cdef extern from "src/ob_crc32.h" nogil:
-    uint32_t ob_crc32(uint32_t crc, const unsigned char* buf, size_t len)
+    uint32_t ob_crc32(uint32_t crc, const uint8_t* buf, size_t len) noexcept
     const char* ob_crc32_impl_name()
 
 TLV_ORDER_BOOK = OB_TLV_ORDER_BOOK
@@ -33,17 +42,17 @@ PROTOCOL_VERSION = OB_PROTOCOL_VERSION
 
 cdef enum:
     HDR = sizeof(MessageHeaderC)
-    EXT = sizeof(ExtendedTLVHeader)
-    BOOK = sizeof(OrderBookTLV)
-    # the checksum covers the header up to its own field, then the payload
-    CRC_HEAD = HDR - sizeof(uint32_t)
+    EXT = sizeof(ExtendedTLVHeaderC)
 
-# Returned by encode_message_into: one shared int object, so that the call
-# creates no Python object (ints above 256 are not cached by CPython).
-cdef object _MESSAGE_SIZE_OBJ = HDR + EXT + BOOK
+cdef BookLayout _DEFAULT
+ob_layout(OB_MAX_LEVELS, &_DEFAULT)
+
+# What encode_message_into returns, one shared int object per capacity, so
+# that the call creates no Python object (ints above 256 are not cached).
+cdef object _SIZE_128 = HDR + EXT + sizeof(OrderBookTLVC)
+cdef object _SIZE_50 = HDR + EXT + sizeof(OrderBookTLV50C)
 
 cdef Py_ssize_t _CRC_NOGIL_MIN = 64 * 1024   # release the GIL for large inputs only
-
 
 def crc32(data, value=0):
     """CRC-32 (IEEE 802.3), equal to ``zlib.crc32(data, value)`` for every input.
@@ -69,12 +78,18 @@ def crc32_implementation():
     return ob_crc32_impl_name().decode()
 
 
-cdef inline uint32_t _message_crc(const uint8_t* msg, uint32_t payload_size) noexcept nogil:
-    cdef uint32_t crc = ob_crc32(0, msg, CRC_HEAD)
-    return ob_crc32(crc, msg + HDR, payload_size)
-
-
 # --- header ---------------------------------------------------------------------
+
+cdef object _ids_mod = None
+
+
+cdef object _ids():
+    global _ids_mod
+    if _ids_mod is None:
+        import orderbook.ids
+        _ids_mod = orderbook.ids
+    return _ids_mod
+
 
 cdef class MessageHeader:
     """The 32-byte Protocol V2 header, fields named as on the wire."""
@@ -85,7 +100,7 @@ cdef class MessageHeader:
 
     @property
     def relay_domain(self):
-        """0 MarketData, 1 Signal, 2 Execution, 3 System."""
+        """upstream's RelayDomain: 0 MarketData, 1 Signal, 2 Execution, 3 System."""
         return self.h.relay_domain
 
     @property
@@ -94,7 +109,7 @@ cdef class MessageHeader:
 
     @property
     def source(self):
-        """Source service id."""
+        """upstream's SourceType: the service that sent the message."""
         return self.h.source
 
     @property
@@ -121,6 +136,16 @@ cdef class MessageHeader:
         """CRC-32 over header bytes [0, 28) and the payload."""
         return self.h.checksum
 
+    @property
+    def relay_domain_name(self):
+        """upstream's name of relay_domain ("MarketData"), or the number as text."""
+        return _ids().relay_domain_name(self.h.relay_domain)
+
+    @property
+    def source_name(self):
+        """upstream's name of source ("BinanceCollector"), or the number as text."""
+        return _ids().source_name(self.h.source)
+
     def to_dict(self):
         """The fields as a dict (the shape of the golden JSON ``message`` object)."""
         return {name: getattr(self, name) for name in _HEADER_FIELDS}
@@ -136,9 +161,12 @@ cdef class MessageHeader:
     __hash__ = None
 
     def __repr__(self):
+        d = self.to_dict()
+        d["relay_domain"] = f"{self.h.relay_domain} ({self.relay_domain_name})"
+        d["source"] = f"{self.h.source} ({self.source_name})"
         return ("MessageHeader(" +
                 ", ".join(f"{k}={v:#x}" if k in ("magic", "checksum") else f"{k}={v}"
-                          for k, v in self.to_dict().items()) + ")")
+                          for k, v in d.items()) + ")")
 
     def __reduce__(self):
         return (_header_from_bytes, (bytes(self),))
@@ -149,10 +177,21 @@ _HEADER_FIELDS = ("magic", "relay_domain", "version", "source", "flags", "sequen
 
 
 def _header_from_bytes(data):
+    """Unpickling: a header from its 32 bytes, with the magic and version checked."""
     cdef MessageHeader h = MessageHeader.__new__(MessageHeader)
-    if len(data) != HDR:
-        raise TruncatedError(f"a message header is {HDR} bytes, got {len(data)}", 0, HDR, len(data))
-    memcpy(&h.h, <const char*>data, HDR)
+    cdef Py_ssize_t n
+    if not PyBytes_CheckExact(data):
+        raise FieldTypeError(f"a message header is restored from bytes, got {type(data).__name__}")
+    n = PyBytes_GET_SIZE(data)
+    if n != HDR:
+        raise TruncatedError(f"a message header is {HDR} bytes, got {n}", 0, HDR, n)
+    memcpy(&h.h, PyBytes_AS_STRING(data), HDR)
+    if h.h.magic != OB_HEADER_MAGIC:
+        raise MagicError(f"bad magic in a pickled header: expected {OB_HEADER_MAGIC:#010x}, found {h.h.magic:#010x}")
+    if h.h.version != OB_PROTOCOL_VERSION:
+        raise VersionError(
+            f"unsupported protocol version in a pickled header: expected {OB_PROTOCOL_VERSION}, "
+            f"found {h.h.version}")
     return h
 
 
@@ -160,7 +199,8 @@ cdef class Message:
     """A decoded message: ``header`` (MessageHeader) and ``book`` (OrderBook).
 
     ``Message()`` makes an empty one to pass as ``decode_message(..., into=)``,
-    which refills it in place without allocating."""
+    which refills it in place without allocating; its book takes the capacity
+    of each message decoded into it."""
 
     def __cinit__(self):
         # in __cinit__, so that even Message.__new__(Message) is never half made
@@ -174,7 +214,7 @@ cdef class Message:
     @property
     def nbytes(self):
         """Bytes the message occupies: header plus payload_size."""
-        return HDR + self.header.h.payload_size
+        return <Py_ssize_t>HDR + <Py_ssize_t>self.header.h.payload_size
 
     def __eq__(self, other):
         if not isinstance(other, Message):
@@ -184,7 +224,8 @@ cdef class Message:
     __hash__ = None
 
     def __repr__(self):
-        return f"<Message seq={self.header.h.sequence} source={self.header.h.source} {self.book!r}>"
+        return (f"<Message seq={self.header.h.sequence} source={self.header.source_name} "
+                f"{self.book!r}>")
 
     def __reduce__(self):
         return (_message_from_parts, (self.header, self.book))
@@ -198,111 +239,102 @@ def _message_from_parts(MessageHeader header, OrderBook book):
 
 # --- decoding -------------------------------------------------------------------
 
-cdef Py_ssize_t _parse(const uint8_t* p, Py_ssize_t avail, Py_ssize_t at, bint verify,
-                       MessageHeaderC* h) except -1:
-    """Check the message at p (``avail`` bytes readable, reported at offset ``at``)
-    and return the offset of the OrderBook value inside it."""
-    cdef Py_ssize_t end, pos, rec, vlen, book_pos = -1
-    cdef uint8_t t
-    cdef ExtendedTLVHeader ext
-    cdef uint32_t found
-    if avail < HDR:
+cdef int raise_message_fault(const ob_fault* f, Py_ssize_t at) except -1:
+    """The exception for a message fault of _core; `at` is the message's offset
+    in the caller's buffer (or stream), offsets in the text are absolute."""
+    cdef Py_ssize_t pos = at + f.offset
+    if f.code == OB_ETRUNCATED:
+        if f.detail == OB_D_HEADER:
+            raise TruncatedError(
+                f"a message header needs {HDR} bytes at offset {at}, the buffer has {f.available}",
+                at, HDR, f.available)
         raise TruncatedError(
-            f"a message header needs {HDR} bytes at offset {at}, the buffer has {max(avail, 0)}",
-            at, HDR, max(avail, 0))
-    memcpy(h, p, HDR)
-    if h.magic != OB_HEADER_MAGIC:
-        raise MagicError(f"bad magic at offset {at}: expected {OB_HEADER_MAGIC:#010x}, found {h.magic:#010x}")
-    if h.version != OB_PROTOCOL_VERSION:
+            f"payload_size {f.found} at offset {pos} runs past the buffer: the message "
+            f"needs {f.needed} bytes from offset {at}, the buffer has {f.available}",
+            at, f.needed, f.available)
+    if f.code == OB_EMAGIC:
+        raise MagicError(
+            f"bad magic at offset {at}: expected {OB_HEADER_MAGIC:#010x}, found {<uint32_t>f.found:#010x}")
+    if f.code == OB_EVERSION:
         raise VersionError(
-            f"unsupported protocol version at offset {at + 5}: expected {OB_PROTOCOL_VERSION}, found {h.version}")
-    end = HDR + <Py_ssize_t>h.payload_size
-    if end > avail:
-        raise TruncatedError(
-            f"payload_size {h.payload_size} at offset {at + 24} runs past the buffer: the message "
-            f"needs {end} bytes from offset {at}, the buffer has {avail}", at, end, avail)
-    if verify:
-        found = _message_crc(p, h.payload_size)
-        if found != h.checksum:
-            raise ChecksumError(
-                f"checksum mismatch in the message at offset {at}: header says {h.checksum:#010x}, "
-                f"bytes give {found:#010x}", h.checksum, found)
-    pos = HDR
-    while pos < end:
-        rec = pos
-        t = p[pos]
-        if t == OB_TLV_EXTENDED:
-            if pos + EXT > end:
-                raise RecordError(
-                    f"extended TLV header at offset {at + pos} needs {EXT} bytes, "
-                    f"{end - pos} remain in the payload")
-            memcpy(&ext, p + pos, EXT)
-            if ext.reserved != 0:
-                raise RecordError(
-                    f"extended TLV at offset {at + pos}: reserved byte is {ext.reserved}, expected 0")
-            t = ext.tlv_type
-            vlen = ext.length
-            pos += EXT
-        else:
-            if pos + 2 > end:
-                raise RecordError(
-                    f"TLV header at offset {at + pos} needs 2 bytes, {end - pos} remain in the payload")
-            if t == 0:
-                raise RecordError(f"TLV at offset {at + pos} has type 0, expected 1..254")
-            vlen = p[pos + 1]
-            pos += 2
-        if pos + vlen > end:
+            f"unsupported protocol version at offset {pos}: expected {OB_PROTOCOL_VERSION}, found {f.found}")
+    if f.code == OB_ECHECKSUM:
+        raise ChecksumError(
+            f"checksum mismatch in the message at offset {at}: header says {<uint32_t>f.other:#010x}, "
+            f"bytes give {<uint32_t>f.found:#010x}", f.other, f.found)
+    if f.code == OB_ERECORD:
+        if f.detail == OB_D_EXT_SHORT:
             raise RecordError(
-                f"TLV type {t} at offset {at + rec} has length {vlen}, which runs past the payload "
-                f"end at offset {at + end} ({end - pos} bytes remain)")
-        if t == OB_TLV_ORDER_BOOK and book_pos < 0:
-            if vlen != BOOK:
-                raise RecordError(
-                    f"OrderBook record at offset {at + pos} has length {vlen}, expected {BOOK}")
-            book_pos = pos
-        pos += vlen
-    if book_pos < 0:
+                f"extended TLV header at offset {pos} needs {f.needed} bytes, "
+                f"{f.available} remain in the payload")
+        if f.detail == OB_D_EXT_RESERVED:
+            raise RecordError(f"extended TLV at offset {pos}: reserved byte is {f.found}, expected 0")
+        if f.detail == OB_D_STD_SHORT:
+            raise RecordError(
+                f"TLV header at offset {pos} needs 2 bytes, {f.available} remain in the payload")
+        if f.detail == OB_D_TYPE0:
+            raise RecordError(f"TLV at offset {pos} has type 0, expected 1..254")
+        if f.detail == OB_D_PAST_END:
+            raise RecordError(
+                f"TLV type {f.found} at offset {pos} has length {f.needed}, which runs past the "
+                f"payload end at offset {at + f.other} ({f.available} bytes remain)")
+        if f.detail == OB_D_BOOK_LENGTH:
+            raise RecordError(
+                f"OrderBook record at offset {pos} has length {f.found}, expected "
+                f"{sizeof(OrderBookTLVC)} (capacity {OB_MAX_LEVELS}) or {sizeof(OrderBookTLV50C)} "
+                f"(capacity {OB_UPSTREAM_LEVELS})")
+    if f.code == OB_EMISSING:
         raise MissingRecordError(
             f"the message at offset {at} holds no OrderBook record (TLV type {OB_TLV_ORDER_BOOK})")
-    check_book(<const OrderBookTLV*>(p + book_pos), False)
-    return book_pos
+    if f.code == OB_ELAYOUT:
+        return raise_fault(f, at, "decode_message")
+    raise SystemError(f"orderbook: unknown message fault {f.code}/{f.detail}")
+
+
+cdef Py_ssize_t _parse(const uint8_t* p, Py_ssize_t avail, Py_ssize_t at, bint verify,
+                       MessageHeaderC* h, BookLayout* L) except -1:
+    """Check the message at p (``avail`` bytes readable, reported at offset
+    ``at``); the offset of its book inside it."""
+    cdef ob_fault f
+    cdef Py_ssize_t pos = ob_parse_message(p, avail, verify, ob_crc32, h, L, &f)
+    if pos < 0:
+        raise_message_fault(&f, at)
+    return pos
 
 
 cdef object _deliver(object buffer, Py_ssize_t offset, Py_ssize_t book_pos, const uint8_t* p,
-                     MessageHeaderC* h, object into, bint copy):
+                     MessageHeaderC* h, const BookLayout* L, object into, bint copy):
+    # The book first, the header after it: a failure leaves `into` as it was.
     cdef OrderBook book
     cdef Message msg
     if into is None:
         msg = Message.__new__(Message)
-        memcpy(&msg.header.h, h, HDR)
-        if copy:
-            msg.book.load(<const char*>p + book_pos, BOOK, False)
-        else:
-            msg.book.attach(buffer, offset + book_pos, False)
-        return msg
-    if isinstance(into, Message):
+        book = msg.book
+    elif isinstance(into, Message):
         msg = <Message>into
         book = msg.book
-        memcpy(&msg.header.h, h, HDR)
-    elif isinstance(into, OrderBook):
+    else:
+        msg = None
         book = <OrderBook>into
-    else:
-        raise FieldTypeError(f"into= takes a Message or an OrderBook, got {type(into).__name__}")
     if copy:
-        book.load(<const char*>p + book_pos, BOOK, False)
+        book.load(<const char*>p + book_pos, L, False)
     else:
-        book.attach(buffer, offset + book_pos, False)
-    return into
+        book.attach(buffer, offset + book_pos, L, False)
+    if msg is not None:
+        memcpy(&msg.header.h, h, HDR)
+    return msg if into is None else into
 
 
 def decode_message(buffer, offset=0, *, bint verify=True, into=None, bint copy=True):
     """Decode the message at ``offset`` of ``buffer``.
 
     Verifies the CRC-32 unless ``verify=False``, walks every TLV record
-    (skipping unknown types) and returns a ``Message`` whose book is a copy, or
+    (skipping unknown types; the OrderBook record's length, 6,200 or 2,456,
+    gives the capacity) and returns a ``Message`` whose book is a copy, or
     with ``copy=False`` a zero-copy view into ``buffer``.  ``into=`` (a
-    ``Message`` or ``OrderBook``) is filled in place and returned."""
-    cdef Py_ssize_t off = _offset(offset, "decode_message")
+    ``Message`` or ``OrderBook``) is filled in place and returned; an owning
+    book takes the message's capacity, a view must already have it."""
+    cdef Py_ssize_t off = as_offset(offset, "decode_message")
     return _decode(buffer, off, off, verify, into, copy)
 
 
@@ -311,15 +343,16 @@ cdef object _decode(object buffer, Py_ssize_t offset, Py_ssize_t report_at, bint
     """decode_message, with error offsets reported relative to ``report_at``."""
     cdef Py_buffer b
     cdef MessageHeaderC h
+    cdef BookLayout L
     cdef Py_ssize_t book_pos
     cdef const uint8_t* p
     if into is not None and not isinstance(into, (Message, OrderBook)):
         raise FieldTypeError(f"into= takes a Message or an OrderBook, got {type(into).__name__}")
-    _get_span(buffer, offset, 0, PyBUF_SIMPLE, &b, "decode_message")
+    get_span(buffer, offset, 0, PyBUF_SIMPLE, &b, "decode_message")
     try:
         p = <const uint8_t*>b.buf + offset
-        book_pos = _parse(p, b.len - offset, report_at, verify, &h)
-        return _deliver(buffer, offset, book_pos, p, &h, into, copy)
+        book_pos = _parse(p, b.len - offset, report_at, verify, &h, &L)
+        return _deliver(buffer, offset, book_pos, p, &h, &L, into, copy)
     finally:
         PyBuffer_Release(&b)
 
@@ -327,42 +360,20 @@ cdef object _decode(object buffer, Py_ssize_t offset, Py_ssize_t report_at, bint
 # --- encoding -------------------------------------------------------------------
 
 cdef int _header_args(object sequence, object timestamp_ns, object source, object relay_domain,
-                      object flags, MessageHeaderC* h) except -1:
-    cdef uint64_t u
-    cdef timespec ts
-    h.magic = OB_HEADER_MAGIC
-    h.version = OB_PROTOCOL_VERSION
-    _as_u64(relay_domain, UINT8_MAX, None, 0, "relay_domain", &u)
-    h.relay_domain = <uint8_t>u
-    _as_u64(source, UINT8_MAX, None, 0, "source", &u)
-    h.source = <uint8_t>u
-    _as_u64(flags, UINT8_MAX, None, 0, "flags", &u)
-    h.flags = <uint8_t>u
-    _as_u64(sequence, UINT64_MAX, None, 0, "sequence", &u)
-    h.sequence = u
+                      object flags, const BookLayout* L, MessageHeaderC* h) except -1:
+    cdef uint64_t seq, ts, src, dom, fl
+    cdef timespec now
+    as_u64(relay_domain, UINT8_MAX, None, 0, "relay_domain", &dom)
+    as_u64(source, UINT8_MAX, None, 0, "source", &src)
+    as_u64(flags, UINT8_MAX, None, 0, "flags", &fl)
+    as_u64(sequence, UINT64_MAX, None, 0, "sequence", &seq)
     if timestamp_ns is None:
-        clock_gettime(CLOCK_REALTIME, &ts)
-        h.timestamp = <uint64_t>ts.tv_sec * 1000000000 + <uint64_t>ts.tv_nsec
+        clock_gettime(CLOCK_REALTIME, &now)
+        ts = <uint64_t>now.tv_sec * 1000000000 + <uint64_t>now.tv_nsec
     else:
-        _as_u64(timestamp_ns, UINT64_MAX, None, 0, "timestamp_ns", &u)
-        h.timestamp = u
-    h.payload_size = EXT + BOOK
+        as_u64(timestamp_ns, UINT64_MAX, None, 0, "timestamp_ns", &ts)
+    ob_fill_header(h, L, seq, ts, <uint8_t>src, <uint8_t>dom, <uint8_t>fl)
     return 0
-
-
-cdef void _write(uint8_t* dst, MessageHeaderC* h, const OrderBookTLV* book) noexcept nogil:
-    cdef ExtendedTLVHeader ext
-    ext.marker = OB_TLV_EXTENDED
-    ext.reserved = 0
-    ext.tlv_type = OB_TLV_ORDER_BOOK
-    ext.length = BOOK
-    # the book first, with memmove: it may be a view into this very buffer
-    memmove(dst + HDR + EXT, book, BOOK)
-    memcpy(dst + HDR, &ext, EXT)
-    h.checksum = 0
-    memcpy(dst, h, HDR)
-    h.checksum = _message_crc(dst, h.payload_size)
-    memcpy(dst + CRC_HEAD, &h.checksum, sizeof(uint32_t))
 
 
 # --- C API (declared in _message.pxd, wrapped by capi.pxd) -----------------------
@@ -372,50 +383,53 @@ cdef uint32_t crc32_update(uint32_t crc, const uint8_t* buf, size_t length) noex
     return ob_crc32(crc, buf, length)
 
 
-cdef Py_ssize_t write_message(uint8_t* dst, size_t capacity, const OrderBookTLV* book,
-                              uint64_t sequence, uint64_t timestamp_ns, uint8_t source,
-                              uint8_t relay_domain, uint8_t flags) noexcept nogil:
+cdef Py_ssize_t write_message(uint8_t* dst, size_t capacity, const OrderBookHeadC* book,
+                              const BookLayout* L, uint64_t sequence, uint64_t timestamp_ns,
+                              uint8_t source, uint8_t relay_domain, uint8_t flags) noexcept nogil:
     """encode_message_into for C callers: -1 (nothing written) when capacity is short."""
     cdef MessageHeaderC h
-    if capacity < HDR + EXT + BOOK:
+    if capacity < <size_t>(HDR + EXT + L.book_size):
         return -1
-    h.magic = OB_HEADER_MAGIC
-    h.relay_domain = relay_domain
-    h.version = OB_PROTOCOL_VERSION
-    h.source = source
-    h.flags = flags
-    h.sequence = sequence
-    h.timestamp = timestamp_ns
-    h.payload_size = EXT + BOOK
-    _write(dst, &h, book)
-    return HDR + EXT + BOOK
+    ob_fill_header(&h, L, sequence, timestamp_ns, source, relay_domain, flags)
+    return ob_write_message(dst, &h, book, L, ob_crc32)
+
+
+cdef Py_ssize_t parse_message(const uint8_t* src, Py_ssize_t length, bint verify, MessageHeaderC* h,
+                              BookLayout* L, ob_fault* f) noexcept nogil:
+    """decode_message's checks for C callers, with this module's CRC kernel."""
+    return ob_parse_message(src, length, verify, ob_crc32, h, L, f)
 
 
 def encode_message(OrderBook book not None, *, sequence=0, timestamp_ns=None, source=0,
                    relay_domain=0, flags=0):
-    """The 6,237-byte message holding ``book`` as one extended OrderBook record.
-    ``timestamp_ns=None`` stamps the current time."""
+    """The message holding ``book`` as one extended OrderBook record: 6,237
+    bytes at capacity 128, 2,493 at 50.  ``timestamp_ns=None`` stamps the
+    current time."""
     cdef MessageHeaderC h
-    cdef const OrderBookTLV* t = book.tlv()
-    _header_args(sequence, timestamp_ns, source, relay_domain, flags, &h)
-    out = PyBytes_FromStringAndSize(NULL, HDR + EXT + BOOK)
-    _write(<uint8_t*>PyBytes_AS_STRING(out), &h, t)
+    cdef const BookLayout* L = book.layout()
+    _header_args(sequence, timestamp_ns, source, relay_domain, flags, L, &h)
+    book.checked("encode_message")             # raises before allocating
+    out = PyBytes_FromStringAndSize(NULL, HDR + EXT + L.book_size)
+    # the book's pointer is taken after everything that may run Python code
+    ob_write_message(<uint8_t*>PyBytes_AS_STRING(out), &h, book.tlv(), L, ob_crc32)
     return out
 
 
 def encode_message_into(buffer, offset, OrderBook book not None, *, sequence=0,
                         timestamp_ns=None, source=0, relay_domain=0, flags=0):
     """Write the message into a writable ``buffer`` at ``offset``; return the
-    number of bytes written (6,237).  Allocates nothing."""
+    number of bytes written (6,237 or 2,493).  Allocates nothing."""
     cdef Py_buffer b
     cdef MessageHeaderC h
-    cdef const OrderBookTLV* t = book.tlv()
-    _header_args(sequence, timestamp_ns, source, relay_domain, flags, &h)
-    cdef Py_ssize_t off = _offset(offset, "encode_message_into")
-    _get_span(buffer, off, HDR + EXT + BOOK, PyBUF_WRITABLE, &b, "encode_message_into")
-    _write(<uint8_t*>b.buf + off, &h, t)
-    PyBuffer_Release(&b)
-    return _MESSAGE_SIZE_OBJ
+    cdef const BookLayout* L = book.layout()
+    _header_args(sequence, timestamp_ns, source, relay_domain, flags, L, &h)
+    cdef Py_ssize_t off = as_offset(offset, "encode_message_into")
+    get_span(buffer, off, HDR + EXT + L.book_size, PyBUF_WRITABLE, &b, "encode_message_into")
+    try:
+        ob_write_message(<uint8_t*>b.buf + off, &h, book.checked("encode_message_into"), L, ob_crc32)
+    finally:
+        PyBuffer_Release(&b)
+    return _SIZE_128 if L.capacity == OB_MAX_LEVELS else _SIZE_50
 
 
 # --- captures -------------------------------------------------------------------
@@ -476,6 +490,14 @@ def _iter_file(f, bint verify, bint stop_on_truncated):
         # bounded reads: a header's payload_size (up to 4 GiB) is a claim, not a size
         # to allocate; a truncated capture ends in EOF and a TruncatedError
         chunk = f.read(_CHUNK)
+        if chunk is None:
+            raise FieldTypeError(
+                "iter_messages needs a blocking binary file: read() returned None (no data yet "
+                "on a non-blocking file)")
+        if isinstance(chunk, str):
+            raise FieldTypeError(
+                f"iter_messages needs a binary file, got a text-mode {type(f).__name__} "
+                "(open it with 'rb')")
         if not chunk:
             eof = True
         else:

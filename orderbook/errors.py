@@ -20,6 +20,7 @@ __all__ = [
     "ExportError",
     "ReleasedError",
     "OffsetError",
+    "LevelIndexError",
     "ProtocolError",
     "TruncatedError",
     "ChecksumError",
@@ -64,6 +65,20 @@ class ValidationError(OrderBookError, ValueError):
     def __reduce__(self) -> Tuple[Any, ...]:
         return (type(self), (self.args[0], self.rule, self.side, self.index))
 
+    @property
+    def upstream(self) -> Optional[str]:
+        """The message upstream's ``OrderBookTLV::validate()`` returns for the
+        same book, or None for a rule upstream does not check."""
+        if self.rule == "bids_descending":
+            return "Bids not in descending price order"
+        if self.rule == "asks_ascending":
+            return "Asks not in ascending price order"
+        if self.rule in ("positive_price", "positive_size"):
+            return f"Invalid {'ask' if self.side == 'asks' else 'bid'} price or size"
+        if self.rule == "crossed":
+            return "Best ask price below best bid price"
+        return None
+
 
 class FieldRangeError(OrderBookError, OverflowError):
     """An integer does not fit the wire field it is assigned to."""
@@ -92,8 +107,9 @@ class IdentifierError(OrderBookError, ValueError):
 
 
 class LayoutError(OrderBookError, ValueError):
-    """Book bytes that no writer could have produced: a side count above 128,
-    or (strict mode) nonzero padding or unused slots."""
+    """Book bytes that no writer could have produced: a side count above the
+    capacity, or (strict mode) nonzero padding or unused slots; or a view asked
+    to hold a book of another capacity."""
 
 
 class ReadOnlyError(OrderBookError, BufferError):
@@ -113,6 +129,10 @@ class ReleasedError(OrderBookError, ValueError):
 
 class OffsetError(OrderBookError, IndexError):
     """A negative offset into a buffer."""
+
+
+class LevelIndexError(OrderBookError, IndexError):
+    """An index past the levels in use on a side."""
 
 
 class ProtocolError(OrderBookError, ValueError):

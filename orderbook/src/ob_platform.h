@@ -14,7 +14,11 @@
 #  error "orderbook cannot tell this compiler's byte order; it supports little-endian hosts only"
 #endif
 
-#define OB_MAX_LEVELS 128          /* slots per side: FixedVec<OrderLevel, 128> */
+/* The two capacities (slots per side) found in the field.  Every size and
+   offset that depends on a capacity is derived from these two numbers through
+   the structs of orderbook/structs.pxd. */
+#define OB_MAX_LEVELS 128          /* FixedVec<OrderLevel, 128>: the library's default */
+#define OB_UPSTREAM_LEVELS 50      /* FixedVec<OrderLevel, 50>: what upstream ships today */
 #define OB_HEADER_MAGIC 0xDEADBEEFu
 #define OB_PROTOCOL_VERSION 1
 #define OB_TLV_ORDER_BOOK 3
