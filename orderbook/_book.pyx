@@ -27,7 +27,7 @@ from orderbook._convert cimport as_i64, as_index, as_offset, as_u64, get_span
 from orderbook._core cimport (
     OB_D_COUNT, OB_D_HEAD_PADDING, OB_D_SIDE_PADDING, OB_D_SLOT, OB_EFULL, OB_ELAYOUT, OB_OK,
     OB_RULE_ASKS_ASCENDING, OB_RULE_BIDS_DESCENDING, OB_RULE_COUNT, OB_RULE_CROSSED,
-    OB_RULE_POSITIVE_PRICE, OB_RULE_POSITIVE_SIZE, ob_check_book, ob_clear, ob_fault, ob_insert,
+    OB_RULE_POSITIVE_PRICE, OB_RULE_POSITIVE_SIZE, ob_check_book, ob_clear, ob_copy_book, ob_fault, ob_insert,
     ob_spread_bps, ob_validate,
 )
 from orderbook._fill cimport fill_levels
@@ -300,8 +300,7 @@ cdef class OrderBook:
             if self._own == NULL:
                 raise MemoryError()
             self._p = self._own
-        t = self.mut()
-        memmove(t, data, L.book_size)
+        ob_copy_book(self.mut(), data, L)
         return 0
 
     cdef int attach(self, object buffer, Py_ssize_t offset, const BookLayout* L, bint strict) except -1:
@@ -425,7 +424,7 @@ cdef class OrderBook:
         cdef Py_ssize_t off = as_offset(offset, "pack_into")
         get_span(buffer, off, self._lay.book_size, PyBUF_WRITABLE, &b, "pack_into")
         try:
-            memmove(<char*>b.buf + off, self.checked("pack_into"), self._lay.book_size)
+            ob_copy_book(<char*>b.buf + off, self.checked("pack_into"), &self._lay)
         finally:
             PyBuffer_Release(&b)
 
@@ -433,11 +432,13 @@ cdef class OrderBook:
         return self.to_bytes()
 
     def to_bytes(self):
-        """The book's wire bytes (same as ``bytes(book)``)."""
+        """The book's wire bytes (same as ``bytes(book)``), as the library
+        writes them: padding and unused slots zero even where a viewed buffer
+        holds something else there (``memoryview(book)`` shows the raw bytes)."""
         self.checked("to_bytes")          # raises before allocating
         out = PyBytes_FromStringAndSize(NULL, self._lay.book_size)
         # the pointer is taken after the allocation
-        memcpy(PyBytes_AS_STRING(out), self.tlv(), self._lay.book_size)
+        ob_copy_book(PyBytes_AS_STRING(out), self.tlv(), &self._lay)
         return out
 
     def __getbuffer__(self, Py_buffer* buffer, int flags):

@@ -22,7 +22,7 @@ from libc.string cimport memcpy, memmove, memset
 
 from orderbook.structs cimport (
     OB_HEADER_MAGIC, OB_PROTOCOL_VERSION, OB_TLV_EXTENDED, OB_TLV_ORDER_BOOK, BookLayout,
-    ExtendedTLVHeaderC, LevelsC, MessageHeaderC, OrderBookHeadC, OrderLevelC, ob_cside,
+    ExtendedTLVHeaderC, LevelsC, MessageHeaderC, OrderBookHeadC, OrderBookTLVC, OrderLevelC, ob_cside,
     ob_layout_of_size, ob_side,
 )
 
@@ -135,6 +135,41 @@ cdef inline Py_ssize_t ob_count(const OrderBookHeadC* t, const BookLayout* L, bi
     return n if n <= L.capacity else L.capacity
 
 
+cdef inline void _ob_copy_canonical(uint8_t* dst, const uint8_t* src, const BookLayout* L) noexcept nogil:
+    # the fields, then per side the count and the levels in use; every padding
+    # byte and unused slot written zero (the source's are ignored)
+    cdef Py_ssize_t head = <const uint8_t*>&(<const OrderBookHeadC*>src)._padding[0] - src
+    cdef Py_ssize_t base, n, used
+    cdef const LevelsC* s
+    cdef LevelsC* d
+    cdef int a
+    memcpy(dst, src, head)
+    memset(dst + head, 0, sizeof(OrderBookHeadC) - head)
+    for a in range(2):
+        s = ob_cside(<const OrderBookHeadC*>src, L, a)
+        d = ob_side(<OrderBookHeadC*>dst, L, a)
+        n = s.count if s.count <= L.capacity else L.capacity
+        used = <const uint8_t*>&s.elements[n] - <const uint8_t*>s
+        memcpy(d, s, used)
+        memset(&d._padding[0], 0, sizeof(d._padding))
+        memset(<uint8_t*>d + used, 0, L.side_size - used)
+
+
+cdef inline void ob_copy_book(void* dst, const void* src, const BookLayout* L) noexcept nogil:
+    """Copy a book of layout L as the library writes books: every padding byte
+    and unused slot zero, whatever the source holds there (a Rust struct
+    literal leaves padding uninitialised).  The two may overlap.  The
+    source's counts must have been checked (they are clamped regardless)."""
+    cdef OrderBookTLVC tmp                      # the largest layout
+    cdef const uint8_t* d = <const uint8_t*>dst
+    cdef const uint8_t* s = <const uint8_t*>src
+    if d != s and d < s + L.book_size and s < d + L.book_size:
+        memcpy(&tmp, src, L.book_size)         # overlapping: from a copy
+        _ob_copy_canonical(<uint8_t*>dst, <const uint8_t*>&tmp, L)
+    else:
+        _ob_copy_canonical(<uint8_t*>dst, s, L)
+
+
 cdef inline void ob_clear(OrderBookHeadC* t, const BookLayout* L) noexcept nogil:
     """Empty both sides: counts 0, every slot and padding byte zeroed."""
     memset(ob_side(t, L, False), 0, 2 * L.side_size)
@@ -199,7 +234,7 @@ cdef inline Py_ssize_t ob_insert(OrderBookHeadC* t, const BookLayout* L, bint as
         f.needed = L.capacity
         f.available = n + 1
         return ob_fail(f, OB_EFULL, OB_D_NONE, asks, n, -1, n + 1)
-    while i < n and not ob_worse(asks, price, s.elements[i].price):
+    while i < n and not ob_worse(asks, s.elements[i].price, price):
         i += 1
     memmove(&s.elements[i + 1], &s.elements[i], <size_t>(n - i) * sizeof(OrderLevelC))
     s.elements[i].price = price
@@ -384,8 +419,9 @@ cdef inline Py_ssize_t ob_write_message(uint8_t* dst, MessageHeaderC* h, const O
     ext.reserved = 0
     ext.tlv_type = OB_TLV_ORDER_BOOK
     ext.length = <uint16_t>L.book_size
-    # the book first, with memmove: it may be a view into this very buffer
-    memmove(dst + head, book, L.book_size)
+    # the book first (it may be a view into this very buffer), as the library
+    # writes books: padding and unused slots zero
+    ob_copy_book(dst + head, book, L)
     memcpy(dst + sizeof(MessageHeaderC), &ext, sizeof(ExtendedTLVHeaderC))
     h.checksum = 0
     memcpy(dst, h, sizeof(MessageHeaderC))

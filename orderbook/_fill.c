@@ -2834,6 +2834,8 @@ static int (*__pyx_f_9orderbook_8_convert_as_u64)(PyObject *, uint64_t, PyObject
 /* Module declarations from "orderbook._core" */
 static CYTHON_INLINE int __pyx_f_9orderbook_5_core_ob_fail(struct __pyx_t_9orderbook_5_core_ob_fault *, int, int, int, Py_ssize_t, Py_ssize_t, int64_t); /*proto*/
 static CYTHON_INLINE int __pyx_f_9orderbook_5_core_ob_check_book(struct __pyx_t_9orderbook_7structs_OrderBookHeadC const *, struct __pyx_t_9orderbook_7structs_BookLayout const *, int, struct __pyx_t_9orderbook_5_core_ob_fault *); /*proto*/
+static CYTHON_INLINE void __pyx_f_9orderbook_5_core__ob_copy_canonical(uint8_t *, uint8_t const *, struct __pyx_t_9orderbook_7structs_BookLayout const *); /*proto*/
+static CYTHON_INLINE void __pyx_f_9orderbook_5_core_ob_copy_book(void *, void const *, struct __pyx_t_9orderbook_7structs_BookLayout const *); /*proto*/
 static CYTHON_INLINE int __pyx_f_9orderbook_5_core_ob_worse(int, int64_t, int64_t); /*proto*/
 static CYTHON_INLINE int64_t __pyx_f_9orderbook_5_core_ob_trunc_mid(int64_t, int64_t); /*proto*/
 static CYTHON_INLINE uint32_t __pyx_f_9orderbook_5_core_ob_message_crc(uint8_t const *, uint32_t, __pyx_t_9orderbook_5_core_ob_crc_fn); /*proto*/
@@ -3899,6 +3901,276 @@ static CYTHON_INLINE Py_ssize_t __pyx_f_9orderbook_5_core_ob_count(struct __pyx_
 /* "orderbook/_core.pxd":138
  * 
  * 
+ * cdef inline void _ob_copy_canonical(uint8_t* dst, const uint8_t* src, const BookLayout* L) noexcept nogil:             # <<<<<<<<<<<<<<
+ *     # the fields, then per side the count and the levels in use; every padding
+ *     # byte and unused slot written zero (the source's are ignored)
+*/
+
+static CYTHON_INLINE void __pyx_f_9orderbook_5_core__ob_copy_canonical(uint8_t *__pyx_v_dst, uint8_t const *__pyx_v_src, struct __pyx_t_9orderbook_7structs_BookLayout const *__pyx_v_L) {
+  Py_ssize_t __pyx_v_head;
+  Py_ssize_t __pyx_v_n;
+  Py_ssize_t __pyx_v_used;
+  struct __pyx_t_9orderbook_7structs_LevelsC const *__pyx_v_s;
+  struct __pyx_t_9orderbook_7structs_LevelsC *__pyx_v_d;
+  int __pyx_v_a;
+  int __pyx_t_1;
+  Py_ssize_t __pyx_t_2;
+  int __pyx_t_3;
+
+  /* "orderbook/_core.pxd":141
+ *     # the fields, then per side the count and the levels in use; every padding
+ *     # byte and unused slot written zero (the source's are ignored)
+ *     cdef Py_ssize_t head = <const uint8_t*>&(<const OrderBookHeadC*>src)._padding[0] - src             # <<<<<<<<<<<<<<
+ *     cdef Py_ssize_t base, n, used
+ *     cdef const LevelsC* s
+*/
+  __pyx_v_head = (((uint8_t const *)(&(((struct __pyx_t_9orderbook_7structs_OrderBookHeadC const *)__pyx_v_src)->_padding[0]))) - __pyx_v_src);
+
+  /* "orderbook/_core.pxd":146
+ *     cdef LevelsC* d
+ *     cdef int a
+ *     memcpy(dst, src, head)             # <<<<<<<<<<<<<<
+ *     memset(dst + head, 0, sizeof(OrderBookHeadC) - head)
+ *     for a in range(2):
+*/
+  (void)(memcpy(__pyx_v_dst, __pyx_v_src, __pyx_v_head));
+
+  /* "orderbook/_core.pxd":147
+ *     cdef int a
+ *     memcpy(dst, src, head)
+ *     memset(dst + head, 0, sizeof(OrderBookHeadC) - head)             # <<<<<<<<<<<<<<
+ *     for a in range(2):
+ *         s = ob_cside(<const OrderBookHeadC*>src, L, a)
+*/
+  (void)(memset((__pyx_v_dst + __pyx_v_head), 0, ((sizeof(struct __pyx_t_9orderbook_7structs_OrderBookHeadC)) - __pyx_v_head)));
+
+  /* "orderbook/_core.pxd":148
+ *     memcpy(dst, src, head)
+ *     memset(dst + head, 0, sizeof(OrderBookHeadC) - head)
+ *     for a in range(2):             # <<<<<<<<<<<<<<
+ *         s = ob_cside(<const OrderBookHeadC*>src, L, a)
+ *         d = ob_side(<OrderBookHeadC*>dst, L, a)
+*/
+  for (__pyx_t_1 = 0; __pyx_t_1 < 2; __pyx_t_1+=1) {
+    __pyx_v_a = __pyx_t_1;
+
+    /* "orderbook/_core.pxd":149
+ *     memset(dst + head, 0, sizeof(OrderBookHeadC) - head)
+ *     for a in range(2):
+ *         s = ob_cside(<const OrderBookHeadC*>src, L, a)             # <<<<<<<<<<<<<<
+ *         d = ob_side(<OrderBookHeadC*>dst, L, a)
+ *         n = s.count if s.count <= L.capacity else L.capacity
+*/
+    __pyx_v_s = __pyx_f_9orderbook_7structs_ob_cside(((struct __pyx_t_9orderbook_7structs_OrderBookHeadC const *)__pyx_v_src), __pyx_v_L, __pyx_v_a);
+
+    /* "orderbook/_core.pxd":150
+ *     for a in range(2):
+ *         s = ob_cside(<const OrderBookHeadC*>src, L, a)
+ *         d = ob_side(<OrderBookHeadC*>dst, L, a)             # <<<<<<<<<<<<<<
+ *         n = s.count if s.count <= L.capacity else L.capacity
+ *         used = <const uint8_t*>&s.elements[n] - <const uint8_t*>s
+*/
+    __pyx_v_d = __pyx_f_9orderbook_7structs_ob_side(((struct __pyx_t_9orderbook_7structs_OrderBookHeadC *)__pyx_v_dst), __pyx_v_L, __pyx_v_a);
+
+    /* "orderbook/_core.pxd":151
+ *         s = ob_cside(<const OrderBookHeadC*>src, L, a)
+ *         d = ob_side(<OrderBookHeadC*>dst, L, a)
+ *         n = s.count if s.count <= L.capacity else L.capacity             # <<<<<<<<<<<<<<
+ *         used = <const uint8_t*>&s.elements[n] - <const uint8_t*>s
+ *         memcpy(d, s, used)
+*/
+    __pyx_t_3 = (__pyx_v_s->count <= __pyx_v_L->capacity);
+
+    if (__pyx_t_3) {
+
+      __pyx_t_2 = __pyx_v_s->count;
+    } else {
+
+      __pyx_t_2 = __pyx_v_L->capacity;
+    }
+
+    __pyx_v_n = __pyx_t_2;
+
+    /* "orderbook/_core.pxd":152
+ *         d = ob_side(<OrderBookHeadC*>dst, L, a)
+ *         n = s.count if s.count <= L.capacity else L.capacity
+ *         used = <const uint8_t*>&s.elements[n] - <const uint8_t*>s             # <<<<<<<<<<<<<<
+ *         memcpy(d, s, used)
+ *         memset(&d._padding[0], 0, sizeof(d._padding))
+*/
+    __pyx_v_used = (((uint8_t const *)(&(__pyx_v_s->elements[__pyx_v_n]))) - ((uint8_t const *)__pyx_v_s));
+
+    /* "orderbook/_core.pxd":153
+ *         n = s.count if s.count <= L.capacity else L.capacity
+ *         used = <const uint8_t*>&s.elements[n] - <const uint8_t*>s
+ *         memcpy(d, s, used)             # <<<<<<<<<<<<<<
+ *         memset(&d._padding[0], 0, sizeof(d._padding))
+ *         memset(<uint8_t*>d + used, 0, L.side_size - used)
+*/
+    (void)(memcpy(__pyx_v_d, __pyx_v_s, __pyx_v_used));
+
+    /* "orderbook/_core.pxd":154
+ *         used = <const uint8_t*>&s.elements[n] - <const uint8_t*>s
+ *         memcpy(d, s, used)
+ *         memset(&d._padding[0], 0, sizeof(d._padding))             # <<<<<<<<<<<<<<
+ *         memset(<uint8_t*>d + used, 0, L.side_size - used)
+ * 
+*/
+    (void)(memset((&(__pyx_v_d->_padding[0])), 0, (sizeof(__pyx_v_d->_padding))));
+
+    /* "orderbook/_core.pxd":155
+ *         memcpy(d, s, used)
+ *         memset(&d._padding[0], 0, sizeof(d._padding))
+ *         memset(<uint8_t*>d + used, 0, L.side_size - used)             # <<<<<<<<<<<<<<
+ * 
+ * 
+*/
+    (void)(memset((((uint8_t *)__pyx_v_d) + __pyx_v_used), 0, (__pyx_v_L->side_size - __pyx_v_used)));
+  }
+
+  /* "orderbook/_core.pxd":138
+ * 
+ * 
+ * cdef inline void _ob_copy_canonical(uint8_t* dst, const uint8_t* src, const BookLayout* L) noexcept nogil:             # <<<<<<<<<<<<<<
+ *     # the fields, then per side the count and the levels in use; every padding
+ *     # byte and unused slot written zero (the source's are ignored)
+*/
+
+  /* function exit code */
+
+
+
+
+
+
+}
+
+/* "orderbook/_core.pxd":158
+ * 
+ * 
+ * cdef inline void ob_copy_book(void* dst, const void* src, const BookLayout* L) noexcept nogil:             # <<<<<<<<<<<<<<
+ *     """Copy a book of layout L as the library writes books: every padding byte
+ *     and unused slot zero, whatever the source holds there (a Rust struct
+*/
+
+static CYTHON_INLINE void __pyx_f_9orderbook_5_core_ob_copy_book(void *__pyx_v_dst, void const *__pyx_v_src, struct __pyx_t_9orderbook_7structs_BookLayout const *__pyx_v_L) {
+  struct __pyx_t_9orderbook_7structs_OrderBookTLVC __pyx_v_tmp;
+  uint8_t const *__pyx_v_d;
+  uint8_t const *__pyx_v_s;
+  int __pyx_t_1;
+  int __pyx_t_2;
+
+  /* "orderbook/_core.pxd":164
+ *     source's counts must have been checked (they are clamped regardless)."""
+ *     cdef OrderBookTLVC tmp                      # the largest layout
+ *     cdef const uint8_t* d = <const uint8_t*>dst             # <<<<<<<<<<<<<<
+ *     cdef const uint8_t* s = <const uint8_t*>src
+ *     if d != s and d < s + L.book_size and s < d + L.book_size:
+*/
+  __pyx_v_d = ((uint8_t const *)__pyx_v_dst);
+
+  /* "orderbook/_core.pxd":165
+ *     cdef OrderBookTLVC tmp                      # the largest layout
+ *     cdef const uint8_t* d = <const uint8_t*>dst
+ *     cdef const uint8_t* s = <const uint8_t*>src             # <<<<<<<<<<<<<<
+ *     if d != s and d < s + L.book_size and s < d + L.book_size:
+ *         memcpy(&tmp, src, L.book_size)         # overlapping: from a copy
+*/
+  __pyx_v_s = ((uint8_t const *)__pyx_v_src);
+
+  /* "orderbook/_core.pxd":166
+ *     cdef const uint8_t* d = <const uint8_t*>dst
+ *     cdef const uint8_t* s = <const uint8_t*>src
+ *     if d != s and d < s + L.book_size and s < d + L.book_size:             # <<<<<<<<<<<<<<
+ *         memcpy(&tmp, src, L.book_size)         # overlapping: from a copy
+ *         _ob_copy_canonical(<uint8_t*>dst, <const uint8_t*>&tmp, L)
+*/
+  __pyx_t_2 = (__pyx_v_d != __pyx_v_s);
+
+  if (__pyx_t_2) {
+
+  } else {
+
+    __pyx_t_1 = __pyx_t_2;
+
+    goto __pyx_L4_bool_binop_done;
+  }
+  __pyx_t_2 = (__pyx_v_d < (__pyx_v_s + __pyx_v_L->book_size));
+
+  if (__pyx_t_2) {
+
+  } else {
+
+    __pyx_t_1 = __pyx_t_2;
+
+    goto __pyx_L4_bool_binop_done;
+  }
+  __pyx_t_2 = (__pyx_v_s < (__pyx_v_d + __pyx_v_L->book_size));
+
+
+  __pyx_t_1 = __pyx_t_2;
+
+  __pyx_L4_bool_binop_done:;
+  if (__pyx_t_1) {
+
+
+    /* "orderbook/_core.pxd":167
+ *     cdef const uint8_t* s = <const uint8_t*>src
+ *     if d != s and d < s + L.book_size and s < d + L.book_size:
+ *         memcpy(&tmp, src, L.book_size)         # overlapping: from a copy             # <<<<<<<<<<<<<<
+ *         _ob_copy_canonical(<uint8_t*>dst, <const uint8_t*>&tmp, L)
+ *     else:
+*/
+    (void)(memcpy((&__pyx_v_tmp), __pyx_v_src, __pyx_v_L->book_size));
+
+    /* "orderbook/_core.pxd":168
+ *     if d != s and d < s + L.book_size and s < d + L.book_size:
+ *         memcpy(&tmp, src, L.book_size)         # overlapping: from a copy
+ *         _ob_copy_canonical(<uint8_t*>dst, <const uint8_t*>&tmp, L)             # <<<<<<<<<<<<<<
+ *     else:
+ *         _ob_copy_canonical(<uint8_t*>dst, s, L)
+*/
+    __pyx_f_9orderbook_5_core__ob_copy_canonical(((uint8_t *)__pyx_v_dst), ((uint8_t const *)(&__pyx_v_tmp)), __pyx_v_L);
+
+    /* "orderbook/_core.pxd":166
+ *     cdef const uint8_t* d = <const uint8_t*>dst
+ *     cdef const uint8_t* s = <const uint8_t*>src
+ *     if d != s and d < s + L.book_size and s < d + L.book_size:             # <<<<<<<<<<<<<<
+ *         memcpy(&tmp, src, L.book_size)         # overlapping: from a copy
+ *         _ob_copy_canonical(<uint8_t*>dst, <const uint8_t*>&tmp, L)
+*/
+    goto __pyx_L3;
+  }
+
+  /* "orderbook/_core.pxd":170
+ *         _ob_copy_canonical(<uint8_t*>dst, <const uint8_t*>&tmp, L)
+ *     else:
+ *         _ob_copy_canonical(<uint8_t*>dst, s, L)             # <<<<<<<<<<<<<<
+ * 
+ * 
+*/
+  /*else*/ {
+    __pyx_f_9orderbook_5_core__ob_copy_canonical(((uint8_t *)__pyx_v_dst), __pyx_v_s, __pyx_v_L);
+  }
+  __pyx_L3:;
+
+  /* "orderbook/_core.pxd":158
+ * 
+ * 
+ * cdef inline void ob_copy_book(void* dst, const void* src, const BookLayout* L) noexcept nogil:             # <<<<<<<<<<<<<<
+ *     """Copy a book of layout L as the library writes books: every padding byte
+ *     and unused slot zero, whatever the source holds there (a Rust struct
+*/
+
+  /* function exit code */
+
+
+
+}
+
+/* "orderbook/_core.pxd":173
+ * 
+ * 
  * cdef inline void ob_clear(OrderBookHeadC* t, const BookLayout* L) noexcept nogil:             # <<<<<<<<<<<<<<
  *     """Empty both sides: counts 0, every slot and padding byte zeroed."""
  *     memset(ob_side(t, L, False), 0, 2 * L.side_size)
@@ -3906,7 +4178,7 @@ static CYTHON_INLINE Py_ssize_t __pyx_f_9orderbook_5_core_ob_count(struct __pyx_
 
 static CYTHON_INLINE void __pyx_f_9orderbook_5_core_ob_clear(struct __pyx_t_9orderbook_7structs_OrderBookHeadC *__pyx_v_t, struct __pyx_t_9orderbook_7structs_BookLayout const *__pyx_v_L) {
 
-  /* "orderbook/_core.pxd":140
+  /* "orderbook/_core.pxd":175
  * cdef inline void ob_clear(OrderBookHeadC* t, const BookLayout* L) noexcept nogil:
  *     """Empty both sides: counts 0, every slot and padding byte zeroed."""
  *     memset(ob_side(t, L, False), 0, 2 * L.side_size)             # <<<<<<<<<<<<<<
@@ -3915,7 +4187,7 @@ static CYTHON_INLINE void __pyx_f_9orderbook_5_core_ob_clear(struct __pyx_t_9ord
 */
   (void)(memset(__pyx_f_9orderbook_7structs_ob_side(__pyx_v_t, __pyx_v_L, 0), 0, (2 * __pyx_v_L->side_size)));
 
-  /* "orderbook/_core.pxd":138
+  /* "orderbook/_core.pxd":173
  * 
  * 
  * cdef inline void ob_clear(OrderBookHeadC* t, const BookLayout* L) noexcept nogil:             # <<<<<<<<<<<<<<
@@ -3926,7 +4198,7 @@ static CYTHON_INLINE void __pyx_f_9orderbook_5_core_ob_clear(struct __pyx_t_9ord
   /* function exit code */
 }
 
-/* "orderbook/_core.pxd":145
+/* "orderbook/_core.pxd":180
  * # --- rules ----------------------------------------------------------------------------
  * 
  * cdef inline bint ob_worse(bint asks, int64_t prev, int64_t price) noexcept nogil:             # <<<<<<<<<<<<<<
@@ -3938,7 +4210,7 @@ static CYTHON_INLINE int __pyx_f_9orderbook_5_core_ob_worse(int __pyx_v_asks, in
   int __pyx_r;
   int __pyx_t_1;
 
-  /* "orderbook/_core.pxd":147
+  /* "orderbook/_core.pxd":182
  * cdef inline bint ob_worse(bint asks, int64_t prev, int64_t price) noexcept nogil:
  *     """True when `price` may not follow `prev` on this side (best first)."""
  *     return price < prev if asks else price > prev             # <<<<<<<<<<<<<<
@@ -3957,7 +4229,7 @@ static CYTHON_INLINE int __pyx_f_9orderbook_5_core_ob_worse(int __pyx_v_asks, in
   }
   goto __pyx_L0;
 
-  /* "orderbook/_core.pxd":145
+  /* "orderbook/_core.pxd":180
  * # --- rules ----------------------------------------------------------------------------
  * 
  * cdef inline bint ob_worse(bint asks, int64_t prev, int64_t price) noexcept nogil:             # <<<<<<<<<<<<<<
@@ -3970,7 +4242,7 @@ static CYTHON_INLINE int __pyx_f_9orderbook_5_core_ob_worse(int __pyx_v_asks, in
   return __pyx_r;
 }
 
-/* "orderbook/_core.pxd":150
+/* "orderbook/_core.pxd":185
  * 
  * 
  * cdef inline int ob_validate(const OrderBookHeadC* t, const BookLayout* L, ob_fault* f) noexcept nogil:             # <<<<<<<<<<<<<<
@@ -3993,7 +4265,7 @@ static CYTHON_INLINE int __pyx_f_9orderbook_5_core_ob_validate(struct __pyx_t_9o
   int __pyx_t_7;
   int __pyx_t_8;
 
-  /* "orderbook/_core.pxd":159
+  /* "orderbook/_core.pxd":194
  *     cdef Py_ssize_t i, n
  *     cdef int a
  *     for a in range(2):             # <<<<<<<<<<<<<<
@@ -4003,7 +4275,7 @@ static CYTHON_INLINE int __pyx_f_9orderbook_5_core_ob_validate(struct __pyx_t_9o
   for (__pyx_t_1 = 0; __pyx_t_1 < 2; __pyx_t_1+=1) {
     __pyx_v_a = __pyx_t_1;
 
-    /* "orderbook/_core.pxd":160
+    /* "orderbook/_core.pxd":195
  *     cdef int a
  *     for a in range(2):
  *         s = ob_cside(t, L, a)             # <<<<<<<<<<<<<<
@@ -4012,7 +4284,7 @@ static CYTHON_INLINE int __pyx_f_9orderbook_5_core_ob_validate(struct __pyx_t_9o
 */
     __pyx_v_s = __pyx_f_9orderbook_7structs_ob_cside(__pyx_v_t, __pyx_v_L, __pyx_v_a);
 
-    /* "orderbook/_core.pxd":161
+    /* "orderbook/_core.pxd":196
  *     for a in range(2):
  *         s = ob_cside(t, L, a)
  *         if s.count > L.capacity:             # <<<<<<<<<<<<<<
@@ -4024,7 +4296,7 @@ static CYTHON_INLINE int __pyx_f_9orderbook_5_core_ob_validate(struct __pyx_t_9o
     if (__pyx_t_2) {
 
 
-      /* "orderbook/_core.pxd":162
+      /* "orderbook/_core.pxd":197
  *         s = ob_cside(t, L, a)
  *         if s.count > L.capacity:
  *             f.needed = L.capacity             # <<<<<<<<<<<<<<
@@ -4035,7 +4307,7 @@ static CYTHON_INLINE int __pyx_f_9orderbook_5_core_ob_validate(struct __pyx_t_9o
 
       __pyx_v_f->needed = __pyx_t_3;
 
-      /* "orderbook/_core.pxd":163
+      /* "orderbook/_core.pxd":198
  *         if s.count > L.capacity:
  *             f.needed = L.capacity
  *             return ob_fail(f, OB_RULE_COUNT, OB_D_COUNT, a, -1, <const char*>s - <const char*>t, s.count)             # <<<<<<<<<<<<<<
@@ -4048,7 +4320,7 @@ static CYTHON_INLINE int __pyx_f_9orderbook_5_core_ob_validate(struct __pyx_t_9o
       }
       goto __pyx_L0;
 
-      /* "orderbook/_core.pxd":161
+      /* "orderbook/_core.pxd":196
  *     for a in range(2):
  *         s = ob_cside(t, L, a)
  *         if s.count > L.capacity:             # <<<<<<<<<<<<<<
@@ -4058,7 +4330,7 @@ static CYTHON_INLINE int __pyx_f_9orderbook_5_core_ob_validate(struct __pyx_t_9o
     }
   }
 
-  /* "orderbook/_core.pxd":164
+  /* "orderbook/_core.pxd":199
  *             f.needed = L.capacity
  *             return ob_fail(f, OB_RULE_COUNT, OB_D_COUNT, a, -1, <const char*>s - <const char*>t, s.count)
  *     for a in range(2):             # <<<<<<<<<<<<<<
@@ -4068,7 +4340,7 @@ static CYTHON_INLINE int __pyx_f_9orderbook_5_core_ob_validate(struct __pyx_t_9o
   for (__pyx_t_1 = 0; __pyx_t_1 < 2; __pyx_t_1+=1) {
     __pyx_v_a = __pyx_t_1;
 
-    /* "orderbook/_core.pxd":165
+    /* "orderbook/_core.pxd":200
  *             return ob_fail(f, OB_RULE_COUNT, OB_D_COUNT, a, -1, <const char*>s - <const char*>t, s.count)
  *     for a in range(2):
  *         s = ob_cside(t, L, a)             # <<<<<<<<<<<<<<
@@ -4077,7 +4349,7 @@ static CYTHON_INLINE int __pyx_f_9orderbook_5_core_ob_validate(struct __pyx_t_9o
 */
     __pyx_v_s = __pyx_f_9orderbook_7structs_ob_cside(__pyx_v_t, __pyx_v_L, __pyx_v_a);
 
-    /* "orderbook/_core.pxd":166
+    /* "orderbook/_core.pxd":201
  *     for a in range(2):
  *         s = ob_cside(t, L, a)
  *         for i in range(1, s.count):             # <<<<<<<<<<<<<<
@@ -4091,7 +4363,7 @@ static CYTHON_INLINE int __pyx_f_9orderbook_5_core_ob_validate(struct __pyx_t_9o
     for (__pyx_t_3 = 1; __pyx_t_3 < __pyx_t_5; __pyx_t_3+=1) {
       __pyx_v_i = __pyx_t_3;
 
-      /* "orderbook/_core.pxd":167
+      /* "orderbook/_core.pxd":202
  *         s = ob_cside(t, L, a)
  *         for i in range(1, s.count):
  *             if ob_worse(a, s.elements[i - 1].price, s.elements[i].price):             # <<<<<<<<<<<<<<
@@ -4103,7 +4375,7 @@ static CYTHON_INLINE int __pyx_f_9orderbook_5_core_ob_validate(struct __pyx_t_9o
       if (__pyx_t_2) {
 
 
-        /* "orderbook/_core.pxd":168
+        /* "orderbook/_core.pxd":203
  *         for i in range(1, s.count):
  *             if ob_worse(a, s.elements[i - 1].price, s.elements[i].price):
  *                 f.other = s.elements[i - 1].price             # <<<<<<<<<<<<<<
@@ -4114,7 +4386,7 @@ static CYTHON_INLINE int __pyx_f_9orderbook_5_core_ob_validate(struct __pyx_t_9o
 
         __pyx_v_f->other = __pyx_t_6;
 
-        /* "orderbook/_core.pxd":169
+        /* "orderbook/_core.pxd":204
  *             if ob_worse(a, s.elements[i - 1].price, s.elements[i].price):
  *                 f.other = s.elements[i - 1].price
  *                 return ob_fail(f, OB_RULE_ASKS_ASCENDING if a else OB_RULE_BIDS_DESCENDING, OB_D_NONE,             # <<<<<<<<<<<<<<
@@ -4132,7 +4404,7 @@ static CYTHON_INLINE int __pyx_f_9orderbook_5_core_ob_validate(struct __pyx_t_9o
         }
 
 
-        /* "orderbook/_core.pxd":170
+        /* "orderbook/_core.pxd":205
  *                 f.other = s.elements[i - 1].price
  *                 return ob_fail(f, OB_RULE_ASKS_ASCENDING if a else OB_RULE_BIDS_DESCENDING, OB_D_NONE,
  *                                a, i, -1, s.elements[i].price)             # <<<<<<<<<<<<<<
@@ -4146,7 +4418,7 @@ static CYTHON_INLINE int __pyx_f_9orderbook_5_core_ob_validate(struct __pyx_t_9o
 
         goto __pyx_L0;
 
-        /* "orderbook/_core.pxd":167
+        /* "orderbook/_core.pxd":202
  *         s = ob_cside(t, L, a)
  *         for i in range(1, s.count):
  *             if ob_worse(a, s.elements[i - 1].price, s.elements[i].price):             # <<<<<<<<<<<<<<
@@ -4158,7 +4430,7 @@ static CYTHON_INLINE int __pyx_f_9orderbook_5_core_ob_validate(struct __pyx_t_9o
 
   }
 
-  /* "orderbook/_core.pxd":171
+  /* "orderbook/_core.pxd":206
  *                 return ob_fail(f, OB_RULE_ASKS_ASCENDING if a else OB_RULE_BIDS_DESCENDING, OB_D_NONE,
  *                                a, i, -1, s.elements[i].price)
  *     for a in range(2):             # <<<<<<<<<<<<<<
@@ -4168,7 +4440,7 @@ static CYTHON_INLINE int __pyx_f_9orderbook_5_core_ob_validate(struct __pyx_t_9o
   for (__pyx_t_1 = 0; __pyx_t_1 < 2; __pyx_t_1+=1) {
     __pyx_v_a = __pyx_t_1;
 
-    /* "orderbook/_core.pxd":172
+    /* "orderbook/_core.pxd":207
  *                                a, i, -1, s.elements[i].price)
  *     for a in range(2):
  *         s = ob_cside(t, L, a)             # <<<<<<<<<<<<<<
@@ -4177,7 +4449,7 @@ static CYTHON_INLINE int __pyx_f_9orderbook_5_core_ob_validate(struct __pyx_t_9o
 */
     __pyx_v_s = __pyx_f_9orderbook_7structs_ob_cside(__pyx_v_t, __pyx_v_L, __pyx_v_a);
 
-    /* "orderbook/_core.pxd":173
+    /* "orderbook/_core.pxd":208
  *     for a in range(2):
  *         s = ob_cside(t, L, a)
  *         for i in range(s.count):             # <<<<<<<<<<<<<<
@@ -4191,7 +4463,7 @@ static CYTHON_INLINE int __pyx_f_9orderbook_5_core_ob_validate(struct __pyx_t_9o
     for (__pyx_t_3 = 0; __pyx_t_3 < __pyx_t_5; __pyx_t_3+=1) {
       __pyx_v_i = __pyx_t_3;
 
-      /* "orderbook/_core.pxd":174
+      /* "orderbook/_core.pxd":209
  *         s = ob_cside(t, L, a)
  *         for i in range(s.count):
  *             if s.elements[i].price <= 0:             # <<<<<<<<<<<<<<
@@ -4203,7 +4475,7 @@ static CYTHON_INLINE int __pyx_f_9orderbook_5_core_ob_validate(struct __pyx_t_9o
       if (__pyx_t_2) {
 
 
-        /* "orderbook/_core.pxd":175
+        /* "orderbook/_core.pxd":210
  *         for i in range(s.count):
  *             if s.elements[i].price <= 0:
  *                 return ob_fail(f, OB_RULE_POSITIVE_PRICE, OB_D_NONE, a, i, -1, s.elements[i].price)             # <<<<<<<<<<<<<<
@@ -4216,7 +4488,7 @@ static CYTHON_INLINE int __pyx_f_9orderbook_5_core_ob_validate(struct __pyx_t_9o
         }
         goto __pyx_L0;
 
-        /* "orderbook/_core.pxd":174
+        /* "orderbook/_core.pxd":209
  *         s = ob_cside(t, L, a)
  *         for i in range(s.count):
  *             if s.elements[i].price <= 0:             # <<<<<<<<<<<<<<
@@ -4225,7 +4497,7 @@ static CYTHON_INLINE int __pyx_f_9orderbook_5_core_ob_validate(struct __pyx_t_9o
 */
       }
 
-      /* "orderbook/_core.pxd":176
+      /* "orderbook/_core.pxd":211
  *             if s.elements[i].price <= 0:
  *                 return ob_fail(f, OB_RULE_POSITIVE_PRICE, OB_D_NONE, a, i, -1, s.elements[i].price)
  *             if s.elements[i].size <= 0:             # <<<<<<<<<<<<<<
@@ -4237,7 +4509,7 @@ static CYTHON_INLINE int __pyx_f_9orderbook_5_core_ob_validate(struct __pyx_t_9o
       if (__pyx_t_2) {
 
 
-        /* "orderbook/_core.pxd":177
+        /* "orderbook/_core.pxd":212
  *                 return ob_fail(f, OB_RULE_POSITIVE_PRICE, OB_D_NONE, a, i, -1, s.elements[i].price)
  *             if s.elements[i].size <= 0:
  *                 return ob_fail(f, OB_RULE_POSITIVE_SIZE, OB_D_NONE, a, i, -1, s.elements[i].size)             # <<<<<<<<<<<<<<
@@ -4250,7 +4522,7 @@ static CYTHON_INLINE int __pyx_f_9orderbook_5_core_ob_validate(struct __pyx_t_9o
         }
         goto __pyx_L0;
 
-        /* "orderbook/_core.pxd":176
+        /* "orderbook/_core.pxd":211
  *             if s.elements[i].price <= 0:
  *                 return ob_fail(f, OB_RULE_POSITIVE_PRICE, OB_D_NONE, a, i, -1, s.elements[i].price)
  *             if s.elements[i].size <= 0:             # <<<<<<<<<<<<<<
@@ -4262,7 +4534,7 @@ static CYTHON_INLINE int __pyx_f_9orderbook_5_core_ob_validate(struct __pyx_t_9o
 
   }
 
-  /* "orderbook/_core.pxd":178
+  /* "orderbook/_core.pxd":213
  *             if s.elements[i].size <= 0:
  *                 return ob_fail(f, OB_RULE_POSITIVE_SIZE, OB_D_NONE, a, i, -1, s.elements[i].size)
  *     b = ob_cside(t, L, False)             # <<<<<<<<<<<<<<
@@ -4271,7 +4543,7 @@ static CYTHON_INLINE int __pyx_f_9orderbook_5_core_ob_validate(struct __pyx_t_9o
 */
   __pyx_v_b = __pyx_f_9orderbook_7structs_ob_cside(__pyx_v_t, __pyx_v_L, 0);
 
-  /* "orderbook/_core.pxd":179
+  /* "orderbook/_core.pxd":214
  *                 return ob_fail(f, OB_RULE_POSITIVE_SIZE, OB_D_NONE, a, i, -1, s.elements[i].size)
  *     b = ob_cside(t, L, False)
  *     s = ob_cside(t, L, True)             # <<<<<<<<<<<<<<
@@ -4280,7 +4552,7 @@ static CYTHON_INLINE int __pyx_f_9orderbook_5_core_ob_validate(struct __pyx_t_9o
 */
   __pyx_v_s = __pyx_f_9orderbook_7structs_ob_cside(__pyx_v_t, __pyx_v_L, 1);
 
-  /* "orderbook/_core.pxd":180
+  /* "orderbook/_core.pxd":215
  *     b = ob_cside(t, L, False)
  *     s = ob_cside(t, L, True)
  *     if b.count and s.count and s.elements[0].price < b.elements[0].price:             # <<<<<<<<<<<<<<
@@ -4316,7 +4588,7 @@ static CYTHON_INLINE int __pyx_f_9orderbook_5_core_ob_validate(struct __pyx_t_9o
   if (__pyx_t_2) {
 
 
-    /* "orderbook/_core.pxd":181
+    /* "orderbook/_core.pxd":216
  *     s = ob_cside(t, L, True)
  *     if b.count and s.count and s.elements[0].price < b.elements[0].price:
  *         f.other = b.elements[0].price             # <<<<<<<<<<<<<<
@@ -4327,7 +4599,7 @@ static CYTHON_INLINE int __pyx_f_9orderbook_5_core_ob_validate(struct __pyx_t_9o
 
     __pyx_v_f->other = __pyx_t_6;
 
-    /* "orderbook/_core.pxd":182
+    /* "orderbook/_core.pxd":217
  *     if b.count and s.count and s.elements[0].price < b.elements[0].price:
  *         f.other = b.elements[0].price
  *         return ob_fail(f, OB_RULE_CROSSED, OB_D_NONE, True, 0, -1, s.elements[0].price)             # <<<<<<<<<<<<<<
@@ -4340,7 +4612,7 @@ static CYTHON_INLINE int __pyx_f_9orderbook_5_core_ob_validate(struct __pyx_t_9o
     }
     goto __pyx_L0;
 
-    /* "orderbook/_core.pxd":180
+    /* "orderbook/_core.pxd":215
  *     b = ob_cside(t, L, False)
  *     s = ob_cside(t, L, True)
  *     if b.count and s.count and s.elements[0].price < b.elements[0].price:             # <<<<<<<<<<<<<<
@@ -4349,7 +4621,7 @@ static CYTHON_INLINE int __pyx_f_9orderbook_5_core_ob_validate(struct __pyx_t_9o
 */
   }
 
-  /* "orderbook/_core.pxd":183
+  /* "orderbook/_core.pxd":218
  *         f.other = b.elements[0].price
  *         return ob_fail(f, OB_RULE_CROSSED, OB_D_NONE, True, 0, -1, s.elements[0].price)
  *     return OB_OK             # <<<<<<<<<<<<<<
@@ -4362,7 +4634,7 @@ static CYTHON_INLINE int __pyx_f_9orderbook_5_core_ob_validate(struct __pyx_t_9o
   }
   goto __pyx_L0;
 
-  /* "orderbook/_core.pxd":150
+  /* "orderbook/_core.pxd":185
  * 
  * 
  * cdef inline int ob_validate(const OrderBookHeadC* t, const BookLayout* L, ob_fault* f) noexcept nogil:             # <<<<<<<<<<<<<<
@@ -4379,7 +4651,7 @@ static CYTHON_INLINE int __pyx_f_9orderbook_5_core_ob_validate(struct __pyx_t_9o
   return __pyx_r;
 }
 
-/* "orderbook/_core.pxd":186
+/* "orderbook/_core.pxd":221
  * 
  * 
  * cdef inline Py_ssize_t ob_insert(OrderBookHeadC* t, const BookLayout* L, bint asks, int64_t price,             # <<<<<<<<<<<<<<
@@ -4397,7 +4669,7 @@ static CYTHON_INLINE Py_ssize_t __pyx_f_9orderbook_5_core_ob_insert(struct __pyx
   Py_ssize_t __pyx_t_3;
   int __pyx_t_4;
 
-  /* "orderbook/_core.pxd":193
+  /* "orderbook/_core.pxd":228
  *     that is not sorted.  Returns its index, or OB_EFULL (side unchanged;
  *     f.available = the count it would have had) / OB_ELAYOUT."""
  *     cdef LevelsC* s = ob_side(t, L, asks)             # <<<<<<<<<<<<<<
@@ -4406,7 +4678,7 @@ static CYTHON_INLINE Py_ssize_t __pyx_f_9orderbook_5_core_ob_insert(struct __pyx
 */
   __pyx_v_s = __pyx_f_9orderbook_7structs_ob_side(__pyx_v_t, __pyx_v_L, __pyx_v_asks);
 
-  /* "orderbook/_core.pxd":194
+  /* "orderbook/_core.pxd":229
  *     f.available = the count it would have had) / OB_ELAYOUT."""
  *     cdef LevelsC* s = ob_side(t, L, asks)
  *     cdef Py_ssize_t n = s.count, i = 0             # <<<<<<<<<<<<<<
@@ -4418,7 +4690,7 @@ static CYTHON_INLINE Py_ssize_t __pyx_f_9orderbook_5_core_ob_insert(struct __pyx
   __pyx_v_n = __pyx_t_1;
   __pyx_v_i = 0;
 
-  /* "orderbook/_core.pxd":195
+  /* "orderbook/_core.pxd":230
  *     cdef LevelsC* s = ob_side(t, L, asks)
  *     cdef Py_ssize_t n = s.count, i = 0
  *     if n > L.capacity:             # <<<<<<<<<<<<<<
@@ -4430,7 +4702,7 @@ static CYTHON_INLINE Py_ssize_t __pyx_f_9orderbook_5_core_ob_insert(struct __pyx
   if (__pyx_t_2) {
 
 
-    /* "orderbook/_core.pxd":196
+    /* "orderbook/_core.pxd":231
  *     cdef Py_ssize_t n = s.count, i = 0
  *     if n > L.capacity:
  *         f.needed = L.capacity             # <<<<<<<<<<<<<<
@@ -4441,7 +4713,7 @@ static CYTHON_INLINE Py_ssize_t __pyx_f_9orderbook_5_core_ob_insert(struct __pyx
 
     __pyx_v_f->needed = __pyx_t_3;
 
-    /* "orderbook/_core.pxd":197
+    /* "orderbook/_core.pxd":232
  *     if n > L.capacity:
  *         f.needed = L.capacity
  *         return ob_fail(f, OB_ELAYOUT, OB_D_COUNT, asks, -1, <char*>s - <char*>t, n)             # <<<<<<<<<<<<<<
@@ -4454,7 +4726,7 @@ static CYTHON_INLINE Py_ssize_t __pyx_f_9orderbook_5_core_ob_insert(struct __pyx
     }
     goto __pyx_L0;
 
-    /* "orderbook/_core.pxd":195
+    /* "orderbook/_core.pxd":230
  *     cdef LevelsC* s = ob_side(t, L, asks)
  *     cdef Py_ssize_t n = s.count, i = 0
  *     if n > L.capacity:             # <<<<<<<<<<<<<<
@@ -4463,7 +4735,7 @@ static CYTHON_INLINE Py_ssize_t __pyx_f_9orderbook_5_core_ob_insert(struct __pyx
 */
   }
 
-  /* "orderbook/_core.pxd":198
+  /* "orderbook/_core.pxd":233
  *         f.needed = L.capacity
  *         return ob_fail(f, OB_ELAYOUT, OB_D_COUNT, asks, -1, <char*>s - <char*>t, n)
  *     if n >= L.capacity:             # <<<<<<<<<<<<<<
@@ -4475,7 +4747,7 @@ static CYTHON_INLINE Py_ssize_t __pyx_f_9orderbook_5_core_ob_insert(struct __pyx
   if (__pyx_t_2) {
 
 
-    /* "orderbook/_core.pxd":199
+    /* "orderbook/_core.pxd":234
  *         return ob_fail(f, OB_ELAYOUT, OB_D_COUNT, asks, -1, <char*>s - <char*>t, n)
  *     if n >= L.capacity:
  *         f.needed = L.capacity             # <<<<<<<<<<<<<<
@@ -4486,20 +4758,20 @@ static CYTHON_INLINE Py_ssize_t __pyx_f_9orderbook_5_core_ob_insert(struct __pyx
 
     __pyx_v_f->needed = __pyx_t_3;
 
-    /* "orderbook/_core.pxd":200
+    /* "orderbook/_core.pxd":235
  *     if n >= L.capacity:
  *         f.needed = L.capacity
  *         f.available = n + 1             # <<<<<<<<<<<<<<
  *         return ob_fail(f, OB_EFULL, OB_D_NONE, asks, n, -1, n + 1)
- *     while i < n and not ob_worse(asks, price, s.elements[i].price):
+ *     while i < n and not ob_worse(asks, s.elements[i].price, price):
 */
     __pyx_v_f->available = (__pyx_v_n + 1);
 
-    /* "orderbook/_core.pxd":201
+    /* "orderbook/_core.pxd":236
  *         f.needed = L.capacity
  *         f.available = n + 1
  *         return ob_fail(f, OB_EFULL, OB_D_NONE, asks, n, -1, n + 1)             # <<<<<<<<<<<<<<
- *     while i < n and not ob_worse(asks, price, s.elements[i].price):
+ *     while i < n and not ob_worse(asks, s.elements[i].price, price):
  *         i += 1
 */
     {
@@ -4508,7 +4780,7 @@ static CYTHON_INLINE Py_ssize_t __pyx_f_9orderbook_5_core_ob_insert(struct __pyx
     }
     goto __pyx_L0;
 
-    /* "orderbook/_core.pxd":198
+    /* "orderbook/_core.pxd":233
  *         f.needed = L.capacity
  *         return ob_fail(f, OB_ELAYOUT, OB_D_COUNT, asks, -1, <char*>s - <char*>t, n)
  *     if n >= L.capacity:             # <<<<<<<<<<<<<<
@@ -4517,10 +4789,10 @@ static CYTHON_INLINE Py_ssize_t __pyx_f_9orderbook_5_core_ob_insert(struct __pyx
 */
   }
 
-  /* "orderbook/_core.pxd":202
+  /* "orderbook/_core.pxd":237
  *         f.available = n + 1
  *         return ob_fail(f, OB_EFULL, OB_D_NONE, asks, n, -1, n + 1)
- *     while i < n and not ob_worse(asks, price, s.elements[i].price):             # <<<<<<<<<<<<<<
+ *     while i < n and not ob_worse(asks, s.elements[i].price, price):             # <<<<<<<<<<<<<<
  *         i += 1
  *     memmove(&s.elements[i + 1], &s.elements[i], <size_t>(n - i) * sizeof(OrderLevelC))
 */
@@ -4535,7 +4807,7 @@ static CYTHON_INLINE Py_ssize_t __pyx_f_9orderbook_5_core_ob_insert(struct __pyx
 
       goto __pyx_L7_bool_binop_done;
     }
-    __pyx_t_4 = (!__pyx_f_9orderbook_5_core_ob_worse(__pyx_v_asks, __pyx_v_price, (__pyx_v_s->elements[__pyx_v_i]).price));
+    __pyx_t_4 = (!__pyx_f_9orderbook_5_core_ob_worse(__pyx_v_asks, (__pyx_v_s->elements[__pyx_v_i]).price, __pyx_v_price));
 
 
     __pyx_t_2 = __pyx_t_4;
@@ -4544,9 +4816,9 @@ static CYTHON_INLINE Py_ssize_t __pyx_f_9orderbook_5_core_ob_insert(struct __pyx
 
     if (!__pyx_t_2) break;
 
-    /* "orderbook/_core.pxd":203
+    /* "orderbook/_core.pxd":238
  *         return ob_fail(f, OB_EFULL, OB_D_NONE, asks, n, -1, n + 1)
- *     while i < n and not ob_worse(asks, price, s.elements[i].price):
+ *     while i < n and not ob_worse(asks, s.elements[i].price, price):
  *         i += 1             # <<<<<<<<<<<<<<
  *     memmove(&s.elements[i + 1], &s.elements[i], <size_t>(n - i) * sizeof(OrderLevelC))
  *     s.elements[i].price = price
@@ -4554,8 +4826,8 @@ static CYTHON_INLINE Py_ssize_t __pyx_f_9orderbook_5_core_ob_insert(struct __pyx
     __pyx_v_i = (__pyx_v_i + 1);
   }
 
-  /* "orderbook/_core.pxd":204
- *     while i < n and not ob_worse(asks, price, s.elements[i].price):
+  /* "orderbook/_core.pxd":239
+ *     while i < n and not ob_worse(asks, s.elements[i].price, price):
  *         i += 1
  *     memmove(&s.elements[i + 1], &s.elements[i], <size_t>(n - i) * sizeof(OrderLevelC))             # <<<<<<<<<<<<<<
  *     s.elements[i].price = price
@@ -4563,7 +4835,7 @@ static CYTHON_INLINE Py_ssize_t __pyx_f_9orderbook_5_core_ob_insert(struct __pyx
 */
   (void)(memmove((&(__pyx_v_s->elements[(__pyx_v_i + 1)])), (&(__pyx_v_s->elements[__pyx_v_i])), (((size_t)(__pyx_v_n - __pyx_v_i)) * (sizeof(struct __pyx_t_9orderbook_7structs_OrderLevelC)))));
 
-  /* "orderbook/_core.pxd":205
+  /* "orderbook/_core.pxd":240
  *         i += 1
  *     memmove(&s.elements[i + 1], &s.elements[i], <size_t>(n - i) * sizeof(OrderLevelC))
  *     s.elements[i].price = price             # <<<<<<<<<<<<<<
@@ -4572,7 +4844,7 @@ static CYTHON_INLINE Py_ssize_t __pyx_f_9orderbook_5_core_ob_insert(struct __pyx
 */
   (__pyx_v_s->elements[__pyx_v_i]).price = __pyx_v_price;
 
-  /* "orderbook/_core.pxd":206
+  /* "orderbook/_core.pxd":241
  *     memmove(&s.elements[i + 1], &s.elements[i], <size_t>(n - i) * sizeof(OrderLevelC))
  *     s.elements[i].price = price
  *     s.elements[i].size = size             # <<<<<<<<<<<<<<
@@ -4581,7 +4853,7 @@ static CYTHON_INLINE Py_ssize_t __pyx_f_9orderbook_5_core_ob_insert(struct __pyx
 */
   (__pyx_v_s->elements[__pyx_v_i]).size = __pyx_v_size;
 
-  /* "orderbook/_core.pxd":207
+  /* "orderbook/_core.pxd":242
  *     s.elements[i].price = price
  *     s.elements[i].size = size
  *     s.elements[i].order_count = order_count             # <<<<<<<<<<<<<<
@@ -4590,7 +4862,7 @@ static CYTHON_INLINE Py_ssize_t __pyx_f_9orderbook_5_core_ob_insert(struct __pyx
 */
   (__pyx_v_s->elements[__pyx_v_i]).order_count = __pyx_v_order_count;
 
-  /* "orderbook/_core.pxd":208
+  /* "orderbook/_core.pxd":243
  *     s.elements[i].size = size
  *     s.elements[i].order_count = order_count
  *     s.elements[i].reserved = 0             # <<<<<<<<<<<<<<
@@ -4599,7 +4871,7 @@ static CYTHON_INLINE Py_ssize_t __pyx_f_9orderbook_5_core_ob_insert(struct __pyx
 */
   (__pyx_v_s->elements[__pyx_v_i]).reserved = 0;
 
-  /* "orderbook/_core.pxd":209
+  /* "orderbook/_core.pxd":244
  *     s.elements[i].order_count = order_count
  *     s.elements[i].reserved = 0
  *     s.count = <uint16_t>(n + 1)             # <<<<<<<<<<<<<<
@@ -4608,7 +4880,7 @@ static CYTHON_INLINE Py_ssize_t __pyx_f_9orderbook_5_core_ob_insert(struct __pyx
 */
   __pyx_v_s->count = ((uint16_t)(__pyx_v_n + 1));
 
-  /* "orderbook/_core.pxd":210
+  /* "orderbook/_core.pxd":245
  *     s.elements[i].reserved = 0
  *     s.count = <uint16_t>(n + 1)
  *     return i             # <<<<<<<<<<<<<<
@@ -4621,7 +4893,7 @@ static CYTHON_INLINE Py_ssize_t __pyx_f_9orderbook_5_core_ob_insert(struct __pyx
   }
   goto __pyx_L0;
 
-  /* "orderbook/_core.pxd":186
+  /* "orderbook/_core.pxd":221
  * 
  * 
  * cdef inline Py_ssize_t ob_insert(OrderBookHeadC* t, const BookLayout* L, bint asks, int64_t price,             # <<<<<<<<<<<<<<
@@ -4637,7 +4909,7 @@ static CYTHON_INLINE Py_ssize_t __pyx_f_9orderbook_5_core_ob_insert(struct __pyx
   return __pyx_r;
 }
 
-/* "orderbook/_core.pxd":213
+/* "orderbook/_core.pxd":248
  * 
  * 
  * @cython.cdivision(True)             # <<<<<<<<<<<<<<
@@ -4651,7 +4923,7 @@ static CYTHON_INLINE int64_t __pyx_f_9orderbook_5_core_ob_trunc_mid(int64_t __py
   int __pyx_t_1;
   int __pyx_t_2;
 
-  /* "orderbook/_core.pxd":218
+  /* "orderbook/_core.pxd":253
  *     floor(a/2) + floor(b/2) + (both odd), then floor -> trunc for a negative
  *     odd sum.  (x - (x & 1)) is even, so its division by 2 is exact."""
  *     cdef int64_t m = (a - (a & 1)) // 2 + (b - (b & 1)) // 2 + (a & b & 1)             # <<<<<<<<<<<<<<
@@ -4660,7 +4932,7 @@ static CYTHON_INLINE int64_t __pyx_f_9orderbook_5_core_ob_trunc_mid(int64_t __py
 */
   __pyx_v_m = ((((__pyx_v_a - (__pyx_v_a & 1)) / 2) + ((__pyx_v_b - (__pyx_v_b & 1)) / 2)) + ((__pyx_v_a & __pyx_v_b) & 1));
 
-  /* "orderbook/_core.pxd":219
+  /* "orderbook/_core.pxd":254
  *     odd sum.  (x - (x & 1)) is even, so its division by 2 is exact."""
  *     cdef int64_t m = (a - (a & 1)) // 2 + (b - (b & 1)) // 2 + (a & b & 1)
  *     if m < 0 and ((a ^ b) & 1):             # <<<<<<<<<<<<<<
@@ -4686,7 +4958,7 @@ static CYTHON_INLINE int64_t __pyx_f_9orderbook_5_core_ob_trunc_mid(int64_t __py
   if (__pyx_t_1) {
 
 
-    /* "orderbook/_core.pxd":220
+    /* "orderbook/_core.pxd":255
  *     cdef int64_t m = (a - (a & 1)) // 2 + (b - (b & 1)) // 2 + (a & b & 1)
  *     if m < 0 and ((a ^ b) & 1):
  *         m += 1             # <<<<<<<<<<<<<<
@@ -4695,7 +4967,7 @@ static CYTHON_INLINE int64_t __pyx_f_9orderbook_5_core_ob_trunc_mid(int64_t __py
 */
     __pyx_v_m = (__pyx_v_m + 1);
 
-    /* "orderbook/_core.pxd":219
+    /* "orderbook/_core.pxd":254
  *     odd sum.  (x - (x & 1)) is even, so its division by 2 is exact."""
  *     cdef int64_t m = (a - (a & 1)) // 2 + (b - (b & 1)) // 2 + (a & b & 1)
  *     if m < 0 and ((a ^ b) & 1):             # <<<<<<<<<<<<<<
@@ -4704,7 +4976,7 @@ static CYTHON_INLINE int64_t __pyx_f_9orderbook_5_core_ob_trunc_mid(int64_t __py
 */
   }
 
-  /* "orderbook/_core.pxd":221
+  /* "orderbook/_core.pxd":256
  *     if m < 0 and ((a ^ b) & 1):
  *         m += 1
  *     return m             # <<<<<<<<<<<<<<
@@ -4717,7 +4989,7 @@ static CYTHON_INLINE int64_t __pyx_f_9orderbook_5_core_ob_trunc_mid(int64_t __py
   }
   goto __pyx_L0;
 
-  /* "orderbook/_core.pxd":213
+  /* "orderbook/_core.pxd":248
  * 
  * 
  * @cython.cdivision(True)             # <<<<<<<<<<<<<<
@@ -4731,7 +5003,7 @@ static CYTHON_INLINE int64_t __pyx_f_9orderbook_5_core_ob_trunc_mid(int64_t __py
   return __pyx_r;
 }
 
-/* "orderbook/_core.pxd":224
+/* "orderbook/_core.pxd":259
  * 
  * 
  * @cython.cdivision(True)             # <<<<<<<<<<<<<<
@@ -4762,7 +5034,7 @@ static CYTHON_INLINE int __pyx_f_9orderbook_5_core_ob_spread_bps(struct __pyx_t_
   uint64_t __pyx_t_4;
   int __pyx_t_5;
 
-  /* "orderbook/_core.pxd":231
+  /* "orderbook/_core.pxd":266
  *     side is empty or the mid is not positive); -1 when the exact result does
  *     not fit in int64 (|ask - bid| above about 9.2e14 with a mid near 1)."""
  *     cdef const LevelsC* sb = ob_cside(t, L, False)             # <<<<<<<<<<<<<<
@@ -4771,7 +5043,7 @@ static CYTHON_INLINE int __pyx_f_9orderbook_5_core_ob_spread_bps(struct __pyx_t_
 */
   __pyx_v_sb = __pyx_f_9orderbook_7structs_ob_cside(__pyx_v_t, __pyx_v_L, 0);
 
-  /* "orderbook/_core.pxd":232
+  /* "orderbook/_core.pxd":267
  *     not fit in int64 (|ask - bid| above about 9.2e14 with a mid near 1)."""
  *     cdef const LevelsC* sb = ob_cside(t, L, False)
  *     cdef const LevelsC* sa = ob_cside(t, L, True)             # <<<<<<<<<<<<<<
@@ -4780,7 +5052,7 @@ static CYTHON_INLINE int __pyx_f_9orderbook_5_core_ob_spread_bps(struct __pyx_t_
 */
   __pyx_v_sa = __pyx_f_9orderbook_7structs_ob_cside(__pyx_v_t, __pyx_v_L, 1);
 
-  /* "orderbook/_core.pxd":237
+  /* "orderbook/_core.pxd":272
  *     cdef bint neg
  *     cdef int i
  *     if sb.count == 0 or sa.count == 0:             # <<<<<<<<<<<<<<
@@ -4806,7 +5078,7 @@ static CYTHON_INLINE int __pyx_f_9orderbook_5_core_ob_spread_bps(struct __pyx_t_
   if (__pyx_t_1) {
 
 
-    /* "orderbook/_core.pxd":238
+    /* "orderbook/_core.pxd":273
  *     cdef int i
  *     if sb.count == 0 or sa.count == 0:
  *         return 0             # <<<<<<<<<<<<<<
@@ -4819,7 +5091,7 @@ static CYTHON_INLINE int __pyx_f_9orderbook_5_core_ob_spread_bps(struct __pyx_t_
     }
     goto __pyx_L0;
 
-    /* "orderbook/_core.pxd":237
+    /* "orderbook/_core.pxd":272
  *     cdef bint neg
  *     cdef int i
  *     if sb.count == 0 or sa.count == 0:             # <<<<<<<<<<<<<<
@@ -4828,7 +5100,7 @@ static CYTHON_INLINE int __pyx_f_9orderbook_5_core_ob_spread_bps(struct __pyx_t_
 */
   }
 
-  /* "orderbook/_core.pxd":239
+  /* "orderbook/_core.pxd":274
  *     if sb.count == 0 or sa.count == 0:
  *         return 0
  *     bid = sb.elements[0].price             # <<<<<<<<<<<<<<
@@ -4839,7 +5111,7 @@ static CYTHON_INLINE int __pyx_f_9orderbook_5_core_ob_spread_bps(struct __pyx_t_
 
   __pyx_v_bid = __pyx_t_3;
 
-  /* "orderbook/_core.pxd":240
+  /* "orderbook/_core.pxd":275
  *         return 0
  *     bid = sb.elements[0].price
  *     ask = sa.elements[0].price             # <<<<<<<<<<<<<<
@@ -4850,7 +5122,7 @@ static CYTHON_INLINE int __pyx_f_9orderbook_5_core_ob_spread_bps(struct __pyx_t_
 
   __pyx_v_ask = __pyx_t_3;
 
-  /* "orderbook/_core.pxd":241
+  /* "orderbook/_core.pxd":276
  *     bid = sb.elements[0].price
  *     ask = sa.elements[0].price
  *     mid = ob_trunc_mid(bid, ask)             # <<<<<<<<<<<<<<
@@ -4859,7 +5131,7 @@ static CYTHON_INLINE int __pyx_f_9orderbook_5_core_ob_spread_bps(struct __pyx_t_
 */
   __pyx_v_mid = __pyx_f_9orderbook_5_core_ob_trunc_mid(__pyx_v_bid, __pyx_v_ask);
 
-  /* "orderbook/_core.pxd":242
+  /* "orderbook/_core.pxd":277
  *     ask = sa.elements[0].price
  *     mid = ob_trunc_mid(bid, ask)
  *     if mid <= 0:             # <<<<<<<<<<<<<<
@@ -4871,7 +5143,7 @@ static CYTHON_INLINE int __pyx_f_9orderbook_5_core_ob_spread_bps(struct __pyx_t_
   if (__pyx_t_1) {
 
 
-    /* "orderbook/_core.pxd":243
+    /* "orderbook/_core.pxd":278
  *     mid = ob_trunc_mid(bid, ask)
  *     if mid <= 0:
  *         return 0             # <<<<<<<<<<<<<<
@@ -4884,7 +5156,7 @@ static CYTHON_INLINE int __pyx_f_9orderbook_5_core_ob_spread_bps(struct __pyx_t_
     }
     goto __pyx_L0;
 
-    /* "orderbook/_core.pxd":242
+    /* "orderbook/_core.pxd":277
  *     ask = sa.elements[0].price
  *     mid = ob_trunc_mid(bid, ask)
  *     if mid <= 0:             # <<<<<<<<<<<<<<
@@ -4893,7 +5165,7 @@ static CYTHON_INLINE int __pyx_f_9orderbook_5_core_ob_spread_bps(struct __pyx_t_
 */
   }
 
-  /* "orderbook/_core.pxd":244
+  /* "orderbook/_core.pxd":279
  *     if mid <= 0:
  *         return 0
  *     d = <uint64_t>mid             # <<<<<<<<<<<<<<
@@ -4902,7 +5174,7 @@ static CYTHON_INLINE int __pyx_f_9orderbook_5_core_ob_spread_bps(struct __pyx_t_
 */
   __pyx_v_d = ((uint64_t)__pyx_v_mid);
 
-  /* "orderbook/_core.pxd":246
+  /* "orderbook/_core.pxd":281
  *     d = <uint64_t>mid
  *     # |ask - bid| < 2**64 always fits in uint64; the sign is kept apart
  *     neg = ask < bid             # <<<<<<<<<<<<<<
@@ -4911,7 +5183,7 @@ static CYTHON_INLINE int __pyx_f_9orderbook_5_core_ob_spread_bps(struct __pyx_t_
 */
   __pyx_v_neg = (__pyx_v_ask < __pyx_v_bid);
 
-  /* "orderbook/_core.pxd":247
+  /* "orderbook/_core.pxd":282
  *     # |ask - bid| < 2**64 always fits in uint64; the sign is kept apart
  *     neg = ask < bid
  *     mag = <uint64_t>bid - <uint64_t>ask if neg else <uint64_t>ask - <uint64_t>bid             # <<<<<<<<<<<<<<
@@ -4927,7 +5199,7 @@ static CYTHON_INLINE int __pyx_f_9orderbook_5_core_ob_spread_bps(struct __pyx_t_
   }
   __pyx_v_mag = __pyx_t_4;
 
-  /* "orderbook/_core.pxd":248
+  /* "orderbook/_core.pxd":283
  *     neg = ask < bid
  *     mag = <uint64_t>bid - <uint64_t>ask if neg else <uint64_t>ask - <uint64_t>bid
  *     if mag <= UINT64_MAX // 10000:             # <<<<<<<<<<<<<<
@@ -4939,7 +5211,7 @@ static CYTHON_INLINE int __pyx_f_9orderbook_5_core_ob_spread_bps(struct __pyx_t_
   if (__pyx_t_1) {
 
 
-    /* "orderbook/_core.pxd":249
+    /* "orderbook/_core.pxd":284
  *     mag = <uint64_t>bid - <uint64_t>ask if neg else <uint64_t>ask - <uint64_t>bid
  *     if mag <= UINT64_MAX // 10000:
  *         q = mag * 10000 // d             # <<<<<<<<<<<<<<
@@ -4948,7 +5220,7 @@ static CYTHON_INLINE int __pyx_f_9orderbook_5_core_ob_spread_bps(struct __pyx_t_
 */
     __pyx_v_q = ((__pyx_v_mag * 0x2710) / __pyx_v_d);
 
-    /* "orderbook/_core.pxd":248
+    /* "orderbook/_core.pxd":283
  *     neg = ask < bid
  *     mag = <uint64_t>bid - <uint64_t>ask if neg else <uint64_t>ask - <uint64_t>bid
  *     if mag <= UINT64_MAX // 10000:             # <<<<<<<<<<<<<<
@@ -4958,7 +5230,7 @@ static CYTHON_INLINE int __pyx_f_9orderbook_5_core_ob_spread_bps(struct __pyx_t_
     goto __pyx_L7;
   }
 
-  /* "orderbook/_core.pxd":252
+  /* "orderbook/_core.pxd":287
  *     else:
  *         # hi:lo = mag * 10000, from 32-bit halves (each partial product < 2**46)
  *         a = (mag >> 32) * 10000             # <<<<<<<<<<<<<<
@@ -4968,7 +5240,7 @@ static CYTHON_INLINE int __pyx_f_9orderbook_5_core_ob_spread_bps(struct __pyx_t_
   /*else*/ {
     __pyx_v_a = ((__pyx_v_mag >> 32) * 0x2710);
 
-    /* "orderbook/_core.pxd":253
+    /* "orderbook/_core.pxd":288
  *         # hi:lo = mag * 10000, from 32-bit halves (each partial product < 2**46)
  *         a = (mag >> 32) * 10000
  *         b = (mag & <uint64_t>0xFFFFFFFFU) * 10000             # <<<<<<<<<<<<<<
@@ -4977,7 +5249,7 @@ static CYTHON_INLINE int __pyx_f_9orderbook_5_core_ob_spread_bps(struct __pyx_t_
 */
     __pyx_v_b = ((__pyx_v_mag & ((uint64_t)0xFFFFFFFFU)) * 0x2710);
 
-    /* "orderbook/_core.pxd":254
+    /* "orderbook/_core.pxd":289
  *         a = (mag >> 32) * 10000
  *         b = (mag & <uint64_t>0xFFFFFFFFU) * 10000
  *         hi = a >> 32             # <<<<<<<<<<<<<<
@@ -4986,7 +5258,7 @@ static CYTHON_INLINE int __pyx_f_9orderbook_5_core_ob_spread_bps(struct __pyx_t_
 */
     __pyx_v_hi = (__pyx_v_a >> 32);
 
-    /* "orderbook/_core.pxd":255
+    /* "orderbook/_core.pxd":290
  *         b = (mag & <uint64_t>0xFFFFFFFFU) * 10000
  *         hi = a >> 32
  *         lo = (a << 32) + b             # <<<<<<<<<<<<<<
@@ -4995,7 +5267,7 @@ static CYTHON_INLINE int __pyx_f_9orderbook_5_core_ob_spread_bps(struct __pyx_t_
 */
     __pyx_v_lo = ((__pyx_v_a << 32) + __pyx_v_b);
 
-    /* "orderbook/_core.pxd":256
+    /* "orderbook/_core.pxd":291
  *         hi = a >> 32
  *         lo = (a << 32) + b
  *         if lo < b:             # <<<<<<<<<<<<<<
@@ -5007,7 +5279,7 @@ static CYTHON_INLINE int __pyx_f_9orderbook_5_core_ob_spread_bps(struct __pyx_t_
     if (__pyx_t_1) {
 
 
-      /* "orderbook/_core.pxd":257
+      /* "orderbook/_core.pxd":292
  *         lo = (a << 32) + b
  *         if lo < b:
  *             hi += 1             # <<<<<<<<<<<<<<
@@ -5016,7 +5288,7 @@ static CYTHON_INLINE int __pyx_f_9orderbook_5_core_ob_spread_bps(struct __pyx_t_
 */
       __pyx_v_hi = (__pyx_v_hi + 1);
 
-      /* "orderbook/_core.pxd":256
+      /* "orderbook/_core.pxd":291
  *         hi = a >> 32
  *         lo = (a << 32) + b
  *         if lo < b:             # <<<<<<<<<<<<<<
@@ -5025,7 +5297,7 @@ static CYTHON_INLINE int __pyx_f_9orderbook_5_core_ob_spread_bps(struct __pyx_t_
 */
     }
 
-    /* "orderbook/_core.pxd":258
+    /* "orderbook/_core.pxd":293
  *         if lo < b:
  *             hi += 1
  *         if hi >= d:             # <<<<<<<<<<<<<<
@@ -5037,7 +5309,7 @@ static CYTHON_INLINE int __pyx_f_9orderbook_5_core_ob_spread_bps(struct __pyx_t_
     if (__pyx_t_1) {
 
 
-      /* "orderbook/_core.pxd":259
+      /* "orderbook/_core.pxd":294
  *             hi += 1
  *         if hi >= d:
  *             return -1               # the quotient is at least 2**64             # <<<<<<<<<<<<<<
@@ -5050,7 +5322,7 @@ static CYTHON_INLINE int __pyx_f_9orderbook_5_core_ob_spread_bps(struct __pyx_t_
       }
       goto __pyx_L0;
 
-      /* "orderbook/_core.pxd":258
+      /* "orderbook/_core.pxd":293
  *         if lo < b:
  *             hi += 1
  *         if hi >= d:             # <<<<<<<<<<<<<<
@@ -5059,7 +5331,7 @@ static CYTHON_INLINE int __pyx_f_9orderbook_5_core_ob_spread_bps(struct __pyx_t_
 */
     }
 
-    /* "orderbook/_core.pxd":261
+    /* "orderbook/_core.pxd":296
  *             return -1               # the quotient is at least 2**64
  *         # restoring long division of hi:lo by d: r < d < 2**63, so 2r + 1 fits
  *         r = hi             # <<<<<<<<<<<<<<
@@ -5068,7 +5340,7 @@ static CYTHON_INLINE int __pyx_f_9orderbook_5_core_ob_spread_bps(struct __pyx_t_
 */
     __pyx_v_r = __pyx_v_hi;
 
-    /* "orderbook/_core.pxd":262
+    /* "orderbook/_core.pxd":297
  *         # restoring long division of hi:lo by d: r < d < 2**63, so 2r + 1 fits
  *         r = hi
  *         q = 0             # <<<<<<<<<<<<<<
@@ -5077,7 +5349,7 @@ static CYTHON_INLINE int __pyx_f_9orderbook_5_core_ob_spread_bps(struct __pyx_t_
 */
     __pyx_v_q = 0;
 
-    /* "orderbook/_core.pxd":263
+    /* "orderbook/_core.pxd":298
  *         r = hi
  *         q = 0
  *         for i in range(63, -1, -1):             # <<<<<<<<<<<<<<
@@ -5087,7 +5359,7 @@ static CYTHON_INLINE int __pyx_f_9orderbook_5_core_ob_spread_bps(struct __pyx_t_
     for (__pyx_t_5 = 63; __pyx_t_5 > -1; __pyx_t_5-=1) {
       __pyx_v_i = __pyx_t_5;
 
-      /* "orderbook/_core.pxd":264
+      /* "orderbook/_core.pxd":299
  *         q = 0
  *         for i in range(63, -1, -1):
  *             r = (r << 1) | ((lo >> i) & 1)             # <<<<<<<<<<<<<<
@@ -5096,7 +5368,7 @@ static CYTHON_INLINE int __pyx_f_9orderbook_5_core_ob_spread_bps(struct __pyx_t_
 */
       __pyx_v_r = ((__pyx_v_r << 1) | ((__pyx_v_lo >> __pyx_v_i) & 1));
 
-      /* "orderbook/_core.pxd":265
+      /* "orderbook/_core.pxd":300
  *         for i in range(63, -1, -1):
  *             r = (r << 1) | ((lo >> i) & 1)
  *             q <<= 1             # <<<<<<<<<<<<<<
@@ -5105,7 +5377,7 @@ static CYTHON_INLINE int __pyx_f_9orderbook_5_core_ob_spread_bps(struct __pyx_t_
 */
       __pyx_v_q = (__pyx_v_q << 1);
 
-      /* "orderbook/_core.pxd":266
+      /* "orderbook/_core.pxd":301
  *             r = (r << 1) | ((lo >> i) & 1)
  *             q <<= 1
  *             if r >= d:             # <<<<<<<<<<<<<<
@@ -5117,7 +5389,7 @@ static CYTHON_INLINE int __pyx_f_9orderbook_5_core_ob_spread_bps(struct __pyx_t_
       if (__pyx_t_1) {
 
 
-        /* "orderbook/_core.pxd":267
+        /* "orderbook/_core.pxd":302
  *             q <<= 1
  *             if r >= d:
  *                 r -= d             # <<<<<<<<<<<<<<
@@ -5126,7 +5398,7 @@ static CYTHON_INLINE int __pyx_f_9orderbook_5_core_ob_spread_bps(struct __pyx_t_
 */
         __pyx_v_r = (__pyx_v_r - __pyx_v_d);
 
-        /* "orderbook/_core.pxd":268
+        /* "orderbook/_core.pxd":303
  *             if r >= d:
  *                 r -= d
  *                 q |= 1             # <<<<<<<<<<<<<<
@@ -5135,7 +5407,7 @@ static CYTHON_INLINE int __pyx_f_9orderbook_5_core_ob_spread_bps(struct __pyx_t_
 */
         __pyx_v_q = (__pyx_v_q | 1);
 
-        /* "orderbook/_core.pxd":266
+        /* "orderbook/_core.pxd":301
  *             r = (r << 1) | ((lo >> i) & 1)
  *             q <<= 1
  *             if r >= d:             # <<<<<<<<<<<<<<
@@ -5147,7 +5419,7 @@ static CYTHON_INLINE int __pyx_f_9orderbook_5_core_ob_spread_bps(struct __pyx_t_
   }
   __pyx_L7:;
 
-  /* "orderbook/_core.pxd":269
+  /* "orderbook/_core.pxd":304
  *                 r -= d
  *                 q |= 1
  *     if neg:             # <<<<<<<<<<<<<<
@@ -5156,7 +5428,7 @@ static CYTHON_INLINE int __pyx_f_9orderbook_5_core_ob_spread_bps(struct __pyx_t_
 */
   if (__pyx_v_neg) {
 
-    /* "orderbook/_core.pxd":270
+    /* "orderbook/_core.pxd":305
  *                 q |= 1
  *     if neg:
  *         if q > <uint64_t>INT64_MAX + 1:             # <<<<<<<<<<<<<<
@@ -5168,7 +5440,7 @@ static CYTHON_INLINE int __pyx_f_9orderbook_5_core_ob_spread_bps(struct __pyx_t_
     if (__pyx_t_1) {
 
 
-      /* "orderbook/_core.pxd":271
+      /* "orderbook/_core.pxd":306
  *     if neg:
  *         if q > <uint64_t>INT64_MAX + 1:
  *             return -1             # <<<<<<<<<<<<<<
@@ -5181,7 +5453,7 @@ static CYTHON_INLINE int __pyx_f_9orderbook_5_core_ob_spread_bps(struct __pyx_t_
       }
       goto __pyx_L0;
 
-      /* "orderbook/_core.pxd":270
+      /* "orderbook/_core.pxd":305
  *                 q |= 1
  *     if neg:
  *         if q > <uint64_t>INT64_MAX + 1:             # <<<<<<<<<<<<<<
@@ -5190,7 +5462,7 @@ static CYTHON_INLINE int __pyx_f_9orderbook_5_core_ob_spread_bps(struct __pyx_t_
 */
     }
 
-    /* "orderbook/_core.pxd":272
+    /* "orderbook/_core.pxd":307
  *         if q > <uint64_t>INT64_MAX + 1:
  *             return -1
  *         out[0] = INT64_MIN if q == <uint64_t>INT64_MAX + 1 else -<int64_t>q             # <<<<<<<<<<<<<<
@@ -5210,7 +5482,7 @@ static CYTHON_INLINE int __pyx_f_9orderbook_5_core_ob_spread_bps(struct __pyx_t_
     (__pyx_v_out[0]) = __pyx_t_3;
 
 
-    /* "orderbook/_core.pxd":269
+    /* "orderbook/_core.pxd":304
  *                 r -= d
  *                 q |= 1
  *     if neg:             # <<<<<<<<<<<<<<
@@ -5220,7 +5492,7 @@ static CYTHON_INLINE int __pyx_f_9orderbook_5_core_ob_spread_bps(struct __pyx_t_
     goto __pyx_L13;
   }
 
-  /* "orderbook/_core.pxd":274
+  /* "orderbook/_core.pxd":309
  *         out[0] = INT64_MIN if q == <uint64_t>INT64_MAX + 1 else -<int64_t>q
  *     else:
  *         if q > <uint64_t>INT64_MAX:             # <<<<<<<<<<<<<<
@@ -5233,7 +5505,7 @@ static CYTHON_INLINE int __pyx_f_9orderbook_5_core_ob_spread_bps(struct __pyx_t_
     if (__pyx_t_1) {
 
 
-      /* "orderbook/_core.pxd":275
+      /* "orderbook/_core.pxd":310
  *     else:
  *         if q > <uint64_t>INT64_MAX:
  *             return -1             # <<<<<<<<<<<<<<
@@ -5246,7 +5518,7 @@ static CYTHON_INLINE int __pyx_f_9orderbook_5_core_ob_spread_bps(struct __pyx_t_
       }
       goto __pyx_L0;
 
-      /* "orderbook/_core.pxd":274
+      /* "orderbook/_core.pxd":309
  *         out[0] = INT64_MIN if q == <uint64_t>INT64_MAX + 1 else -<int64_t>q
  *     else:
  *         if q > <uint64_t>INT64_MAX:             # <<<<<<<<<<<<<<
@@ -5255,7 +5527,7 @@ static CYTHON_INLINE int __pyx_f_9orderbook_5_core_ob_spread_bps(struct __pyx_t_
 */
     }
 
-    /* "orderbook/_core.pxd":276
+    /* "orderbook/_core.pxd":311
  *         if q > <uint64_t>INT64_MAX:
  *             return -1
  *         out[0] = <int64_t>q             # <<<<<<<<<<<<<<
@@ -5266,7 +5538,7 @@ static CYTHON_INLINE int __pyx_f_9orderbook_5_core_ob_spread_bps(struct __pyx_t_
   }
   __pyx_L13:;
 
-  /* "orderbook/_core.pxd":277
+  /* "orderbook/_core.pxd":312
  *             return -1
  *         out[0] = <int64_t>q
  *     return 1             # <<<<<<<<<<<<<<
@@ -5279,7 +5551,7 @@ static CYTHON_INLINE int __pyx_f_9orderbook_5_core_ob_spread_bps(struct __pyx_t_
   }
   goto __pyx_L0;
 
-  /* "orderbook/_core.pxd":224
+  /* "orderbook/_core.pxd":259
  * 
  * 
  * @cython.cdivision(True)             # <<<<<<<<<<<<<<
@@ -5307,7 +5579,7 @@ static CYTHON_INLINE int __pyx_f_9orderbook_5_core_ob_spread_bps(struct __pyx_t_
   return __pyx_r;
 }
 
-/* "orderbook/_core.pxd":282
+/* "orderbook/_core.pxd":317
  * # --- messages -------------------------------------------------------------------------
  * 
  * cdef inline uint32_t ob_message_crc(const uint8_t* msg, uint32_t payload_size, ob_crc_fn crc) noexcept nogil:             # <<<<<<<<<<<<<<
@@ -5319,7 +5591,7 @@ static CYTHON_INLINE uint32_t __pyx_f_9orderbook_5_core_ob_message_crc(uint8_t c
   uint32_t __pyx_v_c;
   uint32_t __pyx_r;
 
-  /* "orderbook/_core.pxd":284
+  /* "orderbook/_core.pxd":319
  * cdef inline uint32_t ob_message_crc(const uint8_t* msg, uint32_t payload_size, ob_crc_fn crc) noexcept nogil:
  *     """The header's checksum: CRC-32 over bytes [0, 28) then the payload."""
  *     cdef uint32_t c = crc(0, msg, sizeof(MessageHeaderC) - sizeof(uint32_t))             # <<<<<<<<<<<<<<
@@ -5328,7 +5600,7 @@ static CYTHON_INLINE uint32_t __pyx_f_9orderbook_5_core_ob_message_crc(uint8_t c
 */
   __pyx_v_c = __pyx_v_crc(0, __pyx_v_msg, ((sizeof(struct __pyx_t_9orderbook_7structs_MessageHeaderC)) - (sizeof(uint32_t))));
 
-  /* "orderbook/_core.pxd":285
+  /* "orderbook/_core.pxd":320
  *     """The header's checksum: CRC-32 over bytes [0, 28) then the payload."""
  *     cdef uint32_t c = crc(0, msg, sizeof(MessageHeaderC) - sizeof(uint32_t))
  *     return crc(c, msg + sizeof(MessageHeaderC), payload_size)             # <<<<<<<<<<<<<<
@@ -5341,7 +5613,7 @@ static CYTHON_INLINE uint32_t __pyx_f_9orderbook_5_core_ob_message_crc(uint8_t c
   }
   goto __pyx_L0;
 
-  /* "orderbook/_core.pxd":282
+  /* "orderbook/_core.pxd":317
  * # --- messages -------------------------------------------------------------------------
  * 
  * cdef inline uint32_t ob_message_crc(const uint8_t* msg, uint32_t payload_size, ob_crc_fn crc) noexcept nogil:             # <<<<<<<<<<<<<<
@@ -5355,7 +5627,7 @@ static CYTHON_INLINE uint32_t __pyx_f_9orderbook_5_core_ob_message_crc(uint8_t c
   return __pyx_r;
 }
 
-/* "orderbook/_core.pxd":288
+/* "orderbook/_core.pxd":323
  * 
  * 
  * cdef inline Py_ssize_t ob_parse_message(const uint8_t* p, Py_ssize_t avail, bint verify, ob_crc_fn crc,             # <<<<<<<<<<<<<<
@@ -5380,7 +5652,7 @@ static CYTHON_INLINE Py_ssize_t __pyx_f_9orderbook_5_core_ob_parse_message(uint8
   uint16_t __pyx_t_5;
   int __pyx_t_6;
 
-  /* "orderbook/_core.pxd":295
+  /* "orderbook/_core.pxd":330
  *     book's side counts.  Returns the offset of the book inside the message,
  *     with *h and *L filled, or a failure (< 0)."""
  *     cdef Py_ssize_t end, pos, rec, vlen, book_pos = -1             # <<<<<<<<<<<<<<
@@ -5389,7 +5661,7 @@ static CYTHON_INLINE Py_ssize_t __pyx_f_9orderbook_5_core_ob_parse_message(uint8
 */
   __pyx_v_book_pos = -1L;
 
-  /* "orderbook/_core.pxd":299
+  /* "orderbook/_core.pxd":334
  *     cdef uint32_t found
  *     cdef ExtendedTLVHeaderC ext
  *     if avail < <Py_ssize_t>sizeof(MessageHeaderC):             # <<<<<<<<<<<<<<
@@ -5401,7 +5673,7 @@ static CYTHON_INLINE Py_ssize_t __pyx_f_9orderbook_5_core_ob_parse_message(uint8
   if (__pyx_t_1) {
 
 
-    /* "orderbook/_core.pxd":300
+    /* "orderbook/_core.pxd":335
  *     cdef ExtendedTLVHeaderC ext
  *     if avail < <Py_ssize_t>sizeof(MessageHeaderC):
  *         f.needed = sizeof(MessageHeaderC)             # <<<<<<<<<<<<<<
@@ -5410,7 +5682,7 @@ static CYTHON_INLINE Py_ssize_t __pyx_f_9orderbook_5_core_ob_parse_message(uint8
 */
     __pyx_v_f->needed = (sizeof(struct __pyx_t_9orderbook_7structs_MessageHeaderC));
 
-    /* "orderbook/_core.pxd":301
+    /* "orderbook/_core.pxd":336
  *     if avail < <Py_ssize_t>sizeof(MessageHeaderC):
  *         f.needed = sizeof(MessageHeaderC)
  *         f.available = avail if avail > 0 else 0             # <<<<<<<<<<<<<<
@@ -5429,7 +5701,7 @@ static CYTHON_INLINE Py_ssize_t __pyx_f_9orderbook_5_core_ob_parse_message(uint8
 
     __pyx_v_f->available = __pyx_t_2;
 
-    /* "orderbook/_core.pxd":302
+    /* "orderbook/_core.pxd":337
  *         f.needed = sizeof(MessageHeaderC)
  *         f.available = avail if avail > 0 else 0
  *         return ob_fail(f, OB_ETRUNCATED, OB_D_HEADER, False, -1, 0, 0)             # <<<<<<<<<<<<<<
@@ -5442,7 +5714,7 @@ static CYTHON_INLINE Py_ssize_t __pyx_f_9orderbook_5_core_ob_parse_message(uint8
     }
     goto __pyx_L0;
 
-    /* "orderbook/_core.pxd":299
+    /* "orderbook/_core.pxd":334
  *     cdef uint32_t found
  *     cdef ExtendedTLVHeaderC ext
  *     if avail < <Py_ssize_t>sizeof(MessageHeaderC):             # <<<<<<<<<<<<<<
@@ -5451,7 +5723,7 @@ static CYTHON_INLINE Py_ssize_t __pyx_f_9orderbook_5_core_ob_parse_message(uint8
 */
   }
 
-  /* "orderbook/_core.pxd":303
+  /* "orderbook/_core.pxd":338
  *         f.available = avail if avail > 0 else 0
  *         return ob_fail(f, OB_ETRUNCATED, OB_D_HEADER, False, -1, 0, 0)
  *     memcpy(h, p, sizeof(MessageHeaderC))             # <<<<<<<<<<<<<<
@@ -5460,7 +5732,7 @@ static CYTHON_INLINE Py_ssize_t __pyx_f_9orderbook_5_core_ob_parse_message(uint8
 */
   (void)(memcpy(__pyx_v_h, __pyx_v_p, (sizeof(struct __pyx_t_9orderbook_7structs_MessageHeaderC))));
 
-  /* "orderbook/_core.pxd":304
+  /* "orderbook/_core.pxd":339
  *         return ob_fail(f, OB_ETRUNCATED, OB_D_HEADER, False, -1, 0, 0)
  *     memcpy(h, p, sizeof(MessageHeaderC))
  *     if h.magic != OB_HEADER_MAGIC:             # <<<<<<<<<<<<<<
@@ -5472,7 +5744,7 @@ static CYTHON_INLINE Py_ssize_t __pyx_f_9orderbook_5_core_ob_parse_message(uint8
   if (__pyx_t_1) {
 
 
-    /* "orderbook/_core.pxd":305
+    /* "orderbook/_core.pxd":340
  *     memcpy(h, p, sizeof(MessageHeaderC))
  *     if h.magic != OB_HEADER_MAGIC:
  *         return ob_fail(f, OB_EMAGIC, OB_D_NONE, False, -1, 0, h.magic)             # <<<<<<<<<<<<<<
@@ -5485,7 +5757,7 @@ static CYTHON_INLINE Py_ssize_t __pyx_f_9orderbook_5_core_ob_parse_message(uint8
     }
     goto __pyx_L0;
 
-    /* "orderbook/_core.pxd":304
+    /* "orderbook/_core.pxd":339
  *         return ob_fail(f, OB_ETRUNCATED, OB_D_HEADER, False, -1, 0, 0)
  *     memcpy(h, p, sizeof(MessageHeaderC))
  *     if h.magic != OB_HEADER_MAGIC:             # <<<<<<<<<<<<<<
@@ -5494,7 +5766,7 @@ static CYTHON_INLINE Py_ssize_t __pyx_f_9orderbook_5_core_ob_parse_message(uint8
 */
   }
 
-  /* "orderbook/_core.pxd":306
+  /* "orderbook/_core.pxd":341
  *     if h.magic != OB_HEADER_MAGIC:
  *         return ob_fail(f, OB_EMAGIC, OB_D_NONE, False, -1, 0, h.magic)
  *     if h.version != OB_PROTOCOL_VERSION:             # <<<<<<<<<<<<<<
@@ -5506,7 +5778,7 @@ static CYTHON_INLINE Py_ssize_t __pyx_f_9orderbook_5_core_ob_parse_message(uint8
   if (__pyx_t_1) {
 
 
-    /* "orderbook/_core.pxd":307
+    /* "orderbook/_core.pxd":342
  *         return ob_fail(f, OB_EMAGIC, OB_D_NONE, False, -1, 0, h.magic)
  *     if h.version != OB_PROTOCOL_VERSION:
  *         return ob_fail(f, OB_EVERSION, OB_D_NONE, False, -1, <char*>&h.version - <char*>h, h.version)             # <<<<<<<<<<<<<<
@@ -5519,7 +5791,7 @@ static CYTHON_INLINE Py_ssize_t __pyx_f_9orderbook_5_core_ob_parse_message(uint8
     }
     goto __pyx_L0;
 
-    /* "orderbook/_core.pxd":306
+    /* "orderbook/_core.pxd":341
  *     if h.magic != OB_HEADER_MAGIC:
  *         return ob_fail(f, OB_EMAGIC, OB_D_NONE, False, -1, 0, h.magic)
  *     if h.version != OB_PROTOCOL_VERSION:             # <<<<<<<<<<<<<<
@@ -5528,7 +5800,7 @@ static CYTHON_INLINE Py_ssize_t __pyx_f_9orderbook_5_core_ob_parse_message(uint8
 */
   }
 
-  /* "orderbook/_core.pxd":308
+  /* "orderbook/_core.pxd":343
  *     if h.version != OB_PROTOCOL_VERSION:
  *         return ob_fail(f, OB_EVERSION, OB_D_NONE, False, -1, <char*>&h.version - <char*>h, h.version)
  *     end = sizeof(MessageHeaderC) + <Py_ssize_t>h.payload_size             # <<<<<<<<<<<<<<
@@ -5537,7 +5809,7 @@ static CYTHON_INLINE Py_ssize_t __pyx_f_9orderbook_5_core_ob_parse_message(uint8
 */
   __pyx_v_end = ((sizeof(struct __pyx_t_9orderbook_7structs_MessageHeaderC)) + ((Py_ssize_t)__pyx_v_h->payload_size));
 
-  /* "orderbook/_core.pxd":309
+  /* "orderbook/_core.pxd":344
  *         return ob_fail(f, OB_EVERSION, OB_D_NONE, False, -1, <char*>&h.version - <char*>h, h.version)
  *     end = sizeof(MessageHeaderC) + <Py_ssize_t>h.payload_size
  *     if end > avail:             # <<<<<<<<<<<<<<
@@ -5549,7 +5821,7 @@ static CYTHON_INLINE Py_ssize_t __pyx_f_9orderbook_5_core_ob_parse_message(uint8
   if (__pyx_t_1) {
 
 
-    /* "orderbook/_core.pxd":310
+    /* "orderbook/_core.pxd":345
  *     end = sizeof(MessageHeaderC) + <Py_ssize_t>h.payload_size
  *     if end > avail:
  *         f.needed = end             # <<<<<<<<<<<<<<
@@ -5558,7 +5830,7 @@ static CYTHON_INLINE Py_ssize_t __pyx_f_9orderbook_5_core_ob_parse_message(uint8
 */
     __pyx_v_f->needed = __pyx_v_end;
 
-    /* "orderbook/_core.pxd":311
+    /* "orderbook/_core.pxd":346
  *     if end > avail:
  *         f.needed = end
  *         f.available = avail             # <<<<<<<<<<<<<<
@@ -5567,7 +5839,7 @@ static CYTHON_INLINE Py_ssize_t __pyx_f_9orderbook_5_core_ob_parse_message(uint8
 */
     __pyx_v_f->available = __pyx_v_avail;
 
-    /* "orderbook/_core.pxd":312
+    /* "orderbook/_core.pxd":347
  *         f.needed = end
  *         f.available = avail
  *         return ob_fail(f, OB_ETRUNCATED, OB_D_PAYLOAD, False, -1,             # <<<<<<<<<<<<<<
@@ -5580,7 +5852,7 @@ static CYTHON_INLINE Py_ssize_t __pyx_f_9orderbook_5_core_ob_parse_message(uint8
     }
     goto __pyx_L0;
 
-    /* "orderbook/_core.pxd":309
+    /* "orderbook/_core.pxd":344
  *         return ob_fail(f, OB_EVERSION, OB_D_NONE, False, -1, <char*>&h.version - <char*>h, h.version)
  *     end = sizeof(MessageHeaderC) + <Py_ssize_t>h.payload_size
  *     if end > avail:             # <<<<<<<<<<<<<<
@@ -5589,7 +5861,7 @@ static CYTHON_INLINE Py_ssize_t __pyx_f_9orderbook_5_core_ob_parse_message(uint8
 */
   }
 
-  /* "orderbook/_core.pxd":314
+  /* "orderbook/_core.pxd":349
  *         return ob_fail(f, OB_ETRUNCATED, OB_D_PAYLOAD, False, -1,
  *                        <char*>&h.payload_size - <char*>h, h.payload_size)
  *     if verify:             # <<<<<<<<<<<<<<
@@ -5598,7 +5870,7 @@ static CYTHON_INLINE Py_ssize_t __pyx_f_9orderbook_5_core_ob_parse_message(uint8
 */
   if (__pyx_v_verify) {
 
-    /* "orderbook/_core.pxd":315
+    /* "orderbook/_core.pxd":350
  *                        <char*>&h.payload_size - <char*>h, h.payload_size)
  *     if verify:
  *         found = ob_message_crc(p, h.payload_size, crc)             # <<<<<<<<<<<<<<
@@ -5607,7 +5879,7 @@ static CYTHON_INLINE Py_ssize_t __pyx_f_9orderbook_5_core_ob_parse_message(uint8
 */
     __pyx_v_found = __pyx_f_9orderbook_5_core_ob_message_crc(__pyx_v_p, __pyx_v_h->payload_size, __pyx_v_crc);
 
-    /* "orderbook/_core.pxd":316
+    /* "orderbook/_core.pxd":351
  *     if verify:
  *         found = ob_message_crc(p, h.payload_size, crc)
  *         if found != h.checksum:             # <<<<<<<<<<<<<<
@@ -5619,7 +5891,7 @@ static CYTHON_INLINE Py_ssize_t __pyx_f_9orderbook_5_core_ob_parse_message(uint8
     if (__pyx_t_1) {
 
 
-      /* "orderbook/_core.pxd":317
+      /* "orderbook/_core.pxd":352
  *         found = ob_message_crc(p, h.payload_size, crc)
  *         if found != h.checksum:
  *             f.other = h.checksum             # <<<<<<<<<<<<<<
@@ -5630,7 +5902,7 @@ static CYTHON_INLINE Py_ssize_t __pyx_f_9orderbook_5_core_ob_parse_message(uint8
 
       __pyx_v_f->other = __pyx_t_3;
 
-      /* "orderbook/_core.pxd":318
+      /* "orderbook/_core.pxd":353
  *         if found != h.checksum:
  *             f.other = h.checksum
  *             return ob_fail(f, OB_ECHECKSUM, OB_D_NONE, False, -1, 0, found)             # <<<<<<<<<<<<<<
@@ -5643,7 +5915,7 @@ static CYTHON_INLINE Py_ssize_t __pyx_f_9orderbook_5_core_ob_parse_message(uint8
       }
       goto __pyx_L0;
 
-      /* "orderbook/_core.pxd":316
+      /* "orderbook/_core.pxd":351
  *     if verify:
  *         found = ob_message_crc(p, h.payload_size, crc)
  *         if found != h.checksum:             # <<<<<<<<<<<<<<
@@ -5652,7 +5924,7 @@ static CYTHON_INLINE Py_ssize_t __pyx_f_9orderbook_5_core_ob_parse_message(uint8
 */
     }
 
-    /* "orderbook/_core.pxd":314
+    /* "orderbook/_core.pxd":349
  *         return ob_fail(f, OB_ETRUNCATED, OB_D_PAYLOAD, False, -1,
  *                        <char*>&h.payload_size - <char*>h, h.payload_size)
  *     if verify:             # <<<<<<<<<<<<<<
@@ -5661,7 +5933,7 @@ static CYTHON_INLINE Py_ssize_t __pyx_f_9orderbook_5_core_ob_parse_message(uint8
 */
   }
 
-  /* "orderbook/_core.pxd":319
+  /* "orderbook/_core.pxd":354
  *             f.other = h.checksum
  *             return ob_fail(f, OB_ECHECKSUM, OB_D_NONE, False, -1, 0, found)
  *     pos = sizeof(MessageHeaderC)             # <<<<<<<<<<<<<<
@@ -5670,7 +5942,7 @@ static CYTHON_INLINE Py_ssize_t __pyx_f_9orderbook_5_core_ob_parse_message(uint8
 */
   __pyx_v_pos = (sizeof(struct __pyx_t_9orderbook_7structs_MessageHeaderC));
 
-  /* "orderbook/_core.pxd":320
+  /* "orderbook/_core.pxd":355
  *             return ob_fail(f, OB_ECHECKSUM, OB_D_NONE, False, -1, 0, found)
  *     pos = sizeof(MessageHeaderC)
  *     while pos < end:             # <<<<<<<<<<<<<<
@@ -5683,7 +5955,7 @@ static CYTHON_INLINE Py_ssize_t __pyx_f_9orderbook_5_core_ob_parse_message(uint8
 
     if (!__pyx_t_1) break;
 
-    /* "orderbook/_core.pxd":321
+    /* "orderbook/_core.pxd":356
  *     pos = sizeof(MessageHeaderC)
  *     while pos < end:
  *         rec = pos             # <<<<<<<<<<<<<<
@@ -5692,7 +5964,7 @@ static CYTHON_INLINE Py_ssize_t __pyx_f_9orderbook_5_core_ob_parse_message(uint8
 */
     __pyx_v_rec = __pyx_v_pos;
 
-    /* "orderbook/_core.pxd":322
+    /* "orderbook/_core.pxd":357
  *     while pos < end:
  *         rec = pos
  *         typ = p[pos]             # <<<<<<<<<<<<<<
@@ -5701,7 +5973,7 @@ static CYTHON_INLINE Py_ssize_t __pyx_f_9orderbook_5_core_ob_parse_message(uint8
 */
     __pyx_v_typ = (__pyx_v_p[__pyx_v_pos]);
 
-    /* "orderbook/_core.pxd":323
+    /* "orderbook/_core.pxd":358
  *         rec = pos
  *         typ = p[pos]
  *         if typ == OB_TLV_EXTENDED:             # <<<<<<<<<<<<<<
@@ -5713,7 +5985,7 @@ static CYTHON_INLINE Py_ssize_t __pyx_f_9orderbook_5_core_ob_parse_message(uint8
     if (__pyx_t_1) {
 
 
-      /* "orderbook/_core.pxd":324
+      /* "orderbook/_core.pxd":359
  *         typ = p[pos]
  *         if typ == OB_TLV_EXTENDED:
  *             if end - pos < <Py_ssize_t>sizeof(ExtendedTLVHeaderC):             # <<<<<<<<<<<<<<
@@ -5725,7 +5997,7 @@ static CYTHON_INLINE Py_ssize_t __pyx_f_9orderbook_5_core_ob_parse_message(uint8
       if (__pyx_t_1) {
 
 
-        /* "orderbook/_core.pxd":325
+        /* "orderbook/_core.pxd":360
  *         if typ == OB_TLV_EXTENDED:
  *             if end - pos < <Py_ssize_t>sizeof(ExtendedTLVHeaderC):
  *                 f.needed = sizeof(ExtendedTLVHeaderC)             # <<<<<<<<<<<<<<
@@ -5734,7 +6006,7 @@ static CYTHON_INLINE Py_ssize_t __pyx_f_9orderbook_5_core_ob_parse_message(uint8
 */
         __pyx_v_f->needed = (sizeof(struct __pyx_t_9orderbook_7structs_ExtendedTLVHeaderC));
 
-        /* "orderbook/_core.pxd":326
+        /* "orderbook/_core.pxd":361
  *             if end - pos < <Py_ssize_t>sizeof(ExtendedTLVHeaderC):
  *                 f.needed = sizeof(ExtendedTLVHeaderC)
  *                 f.available = end - pos             # <<<<<<<<<<<<<<
@@ -5743,7 +6015,7 @@ static CYTHON_INLINE Py_ssize_t __pyx_f_9orderbook_5_core_ob_parse_message(uint8
 */
         __pyx_v_f->available = (__pyx_v_end - __pyx_v_pos);
 
-        /* "orderbook/_core.pxd":327
+        /* "orderbook/_core.pxd":362
  *                 f.needed = sizeof(ExtendedTLVHeaderC)
  *                 f.available = end - pos
  *                 return ob_fail(f, OB_ERECORD, OB_D_EXT_SHORT, False, -1, rec, typ)             # <<<<<<<<<<<<<<
@@ -5756,7 +6028,7 @@ static CYTHON_INLINE Py_ssize_t __pyx_f_9orderbook_5_core_ob_parse_message(uint8
         }
         goto __pyx_L0;
 
-        /* "orderbook/_core.pxd":324
+        /* "orderbook/_core.pxd":359
  *         typ = p[pos]
  *         if typ == OB_TLV_EXTENDED:
  *             if end - pos < <Py_ssize_t>sizeof(ExtendedTLVHeaderC):             # <<<<<<<<<<<<<<
@@ -5765,7 +6037,7 @@ static CYTHON_INLINE Py_ssize_t __pyx_f_9orderbook_5_core_ob_parse_message(uint8
 */
       }
 
-      /* "orderbook/_core.pxd":328
+      /* "orderbook/_core.pxd":363
  *                 f.available = end - pos
  *                 return ob_fail(f, OB_ERECORD, OB_D_EXT_SHORT, False, -1, rec, typ)
  *             memcpy(&ext, p + pos, sizeof(ExtendedTLVHeaderC))             # <<<<<<<<<<<<<<
@@ -5774,7 +6046,7 @@ static CYTHON_INLINE Py_ssize_t __pyx_f_9orderbook_5_core_ob_parse_message(uint8
 */
       (void)(memcpy((&__pyx_v_ext), (__pyx_v_p + __pyx_v_pos), (sizeof(struct __pyx_t_9orderbook_7structs_ExtendedTLVHeaderC))));
 
-      /* "orderbook/_core.pxd":329
+      /* "orderbook/_core.pxd":364
  *                 return ob_fail(f, OB_ERECORD, OB_D_EXT_SHORT, False, -1, rec, typ)
  *             memcpy(&ext, p + pos, sizeof(ExtendedTLVHeaderC))
  *             if ext.reserved != 0:             # <<<<<<<<<<<<<<
@@ -5786,7 +6058,7 @@ static CYTHON_INLINE Py_ssize_t __pyx_f_9orderbook_5_core_ob_parse_message(uint8
       if (__pyx_t_1) {
 
 
-        /* "orderbook/_core.pxd":330
+        /* "orderbook/_core.pxd":365
  *             memcpy(&ext, p + pos, sizeof(ExtendedTLVHeaderC))
  *             if ext.reserved != 0:
  *                 return ob_fail(f, OB_ERECORD, OB_D_EXT_RESERVED, False, -1, rec, ext.reserved)             # <<<<<<<<<<<<<<
@@ -5799,7 +6071,7 @@ static CYTHON_INLINE Py_ssize_t __pyx_f_9orderbook_5_core_ob_parse_message(uint8
         }
         goto __pyx_L0;
 
-        /* "orderbook/_core.pxd":329
+        /* "orderbook/_core.pxd":364
  *                 return ob_fail(f, OB_ERECORD, OB_D_EXT_SHORT, False, -1, rec, typ)
  *             memcpy(&ext, p + pos, sizeof(ExtendedTLVHeaderC))
  *             if ext.reserved != 0:             # <<<<<<<<<<<<<<
@@ -5808,7 +6080,7 @@ static CYTHON_INLINE Py_ssize_t __pyx_f_9orderbook_5_core_ob_parse_message(uint8
 */
       }
 
-      /* "orderbook/_core.pxd":331
+      /* "orderbook/_core.pxd":366
  *             if ext.reserved != 0:
  *                 return ob_fail(f, OB_ERECORD, OB_D_EXT_RESERVED, False, -1, rec, ext.reserved)
  *             typ = ext.tlv_type             # <<<<<<<<<<<<<<
@@ -5819,7 +6091,7 @@ static CYTHON_INLINE Py_ssize_t __pyx_f_9orderbook_5_core_ob_parse_message(uint8
 
       __pyx_v_typ = __pyx_t_4;
 
-      /* "orderbook/_core.pxd":332
+      /* "orderbook/_core.pxd":367
  *                 return ob_fail(f, OB_ERECORD, OB_D_EXT_RESERVED, False, -1, rec, ext.reserved)
  *             typ = ext.tlv_type
  *             vlen = ext.length             # <<<<<<<<<<<<<<
@@ -5830,7 +6102,7 @@ static CYTHON_INLINE Py_ssize_t __pyx_f_9orderbook_5_core_ob_parse_message(uint8
 
       __pyx_v_vlen = __pyx_t_5;
 
-      /* "orderbook/_core.pxd":333
+      /* "orderbook/_core.pxd":368
  *             typ = ext.tlv_type
  *             vlen = ext.length
  *             pos += sizeof(ExtendedTLVHeaderC)             # <<<<<<<<<<<<<<
@@ -5839,7 +6111,7 @@ static CYTHON_INLINE Py_ssize_t __pyx_f_9orderbook_5_core_ob_parse_message(uint8
 */
       __pyx_v_pos = (__pyx_v_pos + (sizeof(struct __pyx_t_9orderbook_7structs_ExtendedTLVHeaderC)));
 
-      /* "orderbook/_core.pxd":323
+      /* "orderbook/_core.pxd":358
  *         rec = pos
  *         typ = p[pos]
  *         if typ == OB_TLV_EXTENDED:             # <<<<<<<<<<<<<<
@@ -5849,7 +6121,7 @@ static CYTHON_INLINE Py_ssize_t __pyx_f_9orderbook_5_core_ob_parse_message(uint8
       goto __pyx_L11;
     }
 
-    /* "orderbook/_core.pxd":335
+    /* "orderbook/_core.pxd":370
  *             pos += sizeof(ExtendedTLVHeaderC)
  *         else:
  *             if end - pos < 2:             # <<<<<<<<<<<<<<
@@ -5862,7 +6134,7 @@ static CYTHON_INLINE Py_ssize_t __pyx_f_9orderbook_5_core_ob_parse_message(uint8
       if (__pyx_t_1) {
 
 
-        /* "orderbook/_core.pxd":336
+        /* "orderbook/_core.pxd":371
  *         else:
  *             if end - pos < 2:
  *                 f.needed = 2             # <<<<<<<<<<<<<<
@@ -5871,7 +6143,7 @@ static CYTHON_INLINE Py_ssize_t __pyx_f_9orderbook_5_core_ob_parse_message(uint8
 */
         __pyx_v_f->needed = 2;
 
-        /* "orderbook/_core.pxd":337
+        /* "orderbook/_core.pxd":372
  *             if end - pos < 2:
  *                 f.needed = 2
  *                 f.available = end - pos             # <<<<<<<<<<<<<<
@@ -5880,7 +6152,7 @@ static CYTHON_INLINE Py_ssize_t __pyx_f_9orderbook_5_core_ob_parse_message(uint8
 */
         __pyx_v_f->available = (__pyx_v_end - __pyx_v_pos);
 
-        /* "orderbook/_core.pxd":338
+        /* "orderbook/_core.pxd":373
  *                 f.needed = 2
  *                 f.available = end - pos
  *                 return ob_fail(f, OB_ERECORD, OB_D_STD_SHORT, False, -1, rec, typ)             # <<<<<<<<<<<<<<
@@ -5893,7 +6165,7 @@ static CYTHON_INLINE Py_ssize_t __pyx_f_9orderbook_5_core_ob_parse_message(uint8
         }
         goto __pyx_L0;
 
-        /* "orderbook/_core.pxd":335
+        /* "orderbook/_core.pxd":370
  *             pos += sizeof(ExtendedTLVHeaderC)
  *         else:
  *             if end - pos < 2:             # <<<<<<<<<<<<<<
@@ -5902,7 +6174,7 @@ static CYTHON_INLINE Py_ssize_t __pyx_f_9orderbook_5_core_ob_parse_message(uint8
 */
       }
 
-      /* "orderbook/_core.pxd":339
+      /* "orderbook/_core.pxd":374
  *                 f.available = end - pos
  *                 return ob_fail(f, OB_ERECORD, OB_D_STD_SHORT, False, -1, rec, typ)
  *             if typ == 0:             # <<<<<<<<<<<<<<
@@ -5914,7 +6186,7 @@ static CYTHON_INLINE Py_ssize_t __pyx_f_9orderbook_5_core_ob_parse_message(uint8
       if (__pyx_t_1) {
 
 
-        /* "orderbook/_core.pxd":340
+        /* "orderbook/_core.pxd":375
  *                 return ob_fail(f, OB_ERECORD, OB_D_STD_SHORT, False, -1, rec, typ)
  *             if typ == 0:
  *                 return ob_fail(f, OB_ERECORD, OB_D_TYPE0, False, -1, rec, typ)             # <<<<<<<<<<<<<<
@@ -5927,7 +6199,7 @@ static CYTHON_INLINE Py_ssize_t __pyx_f_9orderbook_5_core_ob_parse_message(uint8
         }
         goto __pyx_L0;
 
-        /* "orderbook/_core.pxd":339
+        /* "orderbook/_core.pxd":374
  *                 f.available = end - pos
  *                 return ob_fail(f, OB_ERECORD, OB_D_STD_SHORT, False, -1, rec, typ)
  *             if typ == 0:             # <<<<<<<<<<<<<<
@@ -5936,7 +6208,7 @@ static CYTHON_INLINE Py_ssize_t __pyx_f_9orderbook_5_core_ob_parse_message(uint8
 */
       }
 
-      /* "orderbook/_core.pxd":341
+      /* "orderbook/_core.pxd":376
  *             if typ == 0:
  *                 return ob_fail(f, OB_ERECORD, OB_D_TYPE0, False, -1, rec, typ)
  *             vlen = p[pos + 1]             # <<<<<<<<<<<<<<
@@ -5945,7 +6217,7 @@ static CYTHON_INLINE Py_ssize_t __pyx_f_9orderbook_5_core_ob_parse_message(uint8
 */
       __pyx_v_vlen = (__pyx_v_p[(__pyx_v_pos + 1)]);
 
-      /* "orderbook/_core.pxd":342
+      /* "orderbook/_core.pxd":377
  *                 return ob_fail(f, OB_ERECORD, OB_D_TYPE0, False, -1, rec, typ)
  *             vlen = p[pos + 1]
  *             pos += 2             # <<<<<<<<<<<<<<
@@ -5956,7 +6228,7 @@ static CYTHON_INLINE Py_ssize_t __pyx_f_9orderbook_5_core_ob_parse_message(uint8
     }
     __pyx_L11:;
 
-    /* "orderbook/_core.pxd":343
+    /* "orderbook/_core.pxd":378
  *             vlen = p[pos + 1]
  *             pos += 2
  *         if vlen > end - pos:             # <<<<<<<<<<<<<<
@@ -5968,7 +6240,7 @@ static CYTHON_INLINE Py_ssize_t __pyx_f_9orderbook_5_core_ob_parse_message(uint8
     if (__pyx_t_1) {
 
 
-      /* "orderbook/_core.pxd":344
+      /* "orderbook/_core.pxd":379
  *             pos += 2
  *         if vlen > end - pos:
  *             f.needed = vlen             # <<<<<<<<<<<<<<
@@ -5977,7 +6249,7 @@ static CYTHON_INLINE Py_ssize_t __pyx_f_9orderbook_5_core_ob_parse_message(uint8
 */
       __pyx_v_f->needed = __pyx_v_vlen;
 
-      /* "orderbook/_core.pxd":345
+      /* "orderbook/_core.pxd":380
  *         if vlen > end - pos:
  *             f.needed = vlen
  *             f.available = end - pos             # <<<<<<<<<<<<<<
@@ -5986,7 +6258,7 @@ static CYTHON_INLINE Py_ssize_t __pyx_f_9orderbook_5_core_ob_parse_message(uint8
 */
       __pyx_v_f->available = (__pyx_v_end - __pyx_v_pos);
 
-      /* "orderbook/_core.pxd":346
+      /* "orderbook/_core.pxd":381
  *             f.needed = vlen
  *             f.available = end - pos
  *             f.other = end             # <<<<<<<<<<<<<<
@@ -5995,7 +6267,7 @@ static CYTHON_INLINE Py_ssize_t __pyx_f_9orderbook_5_core_ob_parse_message(uint8
 */
       __pyx_v_f->other = __pyx_v_end;
 
-      /* "orderbook/_core.pxd":347
+      /* "orderbook/_core.pxd":382
  *             f.available = end - pos
  *             f.other = end
  *             return ob_fail(f, OB_ERECORD, OB_D_PAST_END, False, -1, rec, typ)             # <<<<<<<<<<<<<<
@@ -6008,7 +6280,7 @@ static CYTHON_INLINE Py_ssize_t __pyx_f_9orderbook_5_core_ob_parse_message(uint8
       }
       goto __pyx_L0;
 
-      /* "orderbook/_core.pxd":343
+      /* "orderbook/_core.pxd":378
  *             vlen = p[pos + 1]
  *             pos += 2
  *         if vlen > end - pos:             # <<<<<<<<<<<<<<
@@ -6017,7 +6289,7 @@ static CYTHON_INLINE Py_ssize_t __pyx_f_9orderbook_5_core_ob_parse_message(uint8
 */
     }
 
-    /* "orderbook/_core.pxd":348
+    /* "orderbook/_core.pxd":383
  *             f.other = end
  *             return ob_fail(f, OB_ERECORD, OB_D_PAST_END, False, -1, rec, typ)
  *         if typ == OB_TLV_ORDER_BOOK and book_pos < 0:             # <<<<<<<<<<<<<<
@@ -6043,7 +6315,7 @@ static CYTHON_INLINE Py_ssize_t __pyx_f_9orderbook_5_core_ob_parse_message(uint8
     if (__pyx_t_1) {
 
 
-      /* "orderbook/_core.pxd":349
+      /* "orderbook/_core.pxd":384
  *             return ob_fail(f, OB_ERECORD, OB_D_PAST_END, False, -1, rec, typ)
  *         if typ == OB_TLV_ORDER_BOOK and book_pos < 0:
  *             if not ob_layout_of_size(vlen, L):             # <<<<<<<<<<<<<<
@@ -6055,7 +6327,7 @@ static CYTHON_INLINE Py_ssize_t __pyx_f_9orderbook_5_core_ob_parse_message(uint8
       if (__pyx_t_1) {
 
 
-        /* "orderbook/_core.pxd":350
+        /* "orderbook/_core.pxd":385
  *         if typ == OB_TLV_ORDER_BOOK and book_pos < 0:
  *             if not ob_layout_of_size(vlen, L):
  *                 return ob_fail(f, OB_ERECORD, OB_D_BOOK_LENGTH, False, -1, pos, vlen)             # <<<<<<<<<<<<<<
@@ -6068,7 +6340,7 @@ static CYTHON_INLINE Py_ssize_t __pyx_f_9orderbook_5_core_ob_parse_message(uint8
         }
         goto __pyx_L0;
 
-        /* "orderbook/_core.pxd":349
+        /* "orderbook/_core.pxd":384
  *             return ob_fail(f, OB_ERECORD, OB_D_PAST_END, False, -1, rec, typ)
  *         if typ == OB_TLV_ORDER_BOOK and book_pos < 0:
  *             if not ob_layout_of_size(vlen, L):             # <<<<<<<<<<<<<<
@@ -6077,7 +6349,7 @@ static CYTHON_INLINE Py_ssize_t __pyx_f_9orderbook_5_core_ob_parse_message(uint8
 */
       }
 
-      /* "orderbook/_core.pxd":351
+      /* "orderbook/_core.pxd":386
  *             if not ob_layout_of_size(vlen, L):
  *                 return ob_fail(f, OB_ERECORD, OB_D_BOOK_LENGTH, False, -1, pos, vlen)
  *             book_pos = pos             # <<<<<<<<<<<<<<
@@ -6086,7 +6358,7 @@ static CYTHON_INLINE Py_ssize_t __pyx_f_9orderbook_5_core_ob_parse_message(uint8
 */
       __pyx_v_book_pos = __pyx_v_pos;
 
-      /* "orderbook/_core.pxd":348
+      /* "orderbook/_core.pxd":383
  *             f.other = end
  *             return ob_fail(f, OB_ERECORD, OB_D_PAST_END, False, -1, rec, typ)
  *         if typ == OB_TLV_ORDER_BOOK and book_pos < 0:             # <<<<<<<<<<<<<<
@@ -6095,7 +6367,7 @@ static CYTHON_INLINE Py_ssize_t __pyx_f_9orderbook_5_core_ob_parse_message(uint8
 */
     }
 
-    /* "orderbook/_core.pxd":352
+    /* "orderbook/_core.pxd":387
  *                 return ob_fail(f, OB_ERECORD, OB_D_BOOK_LENGTH, False, -1, pos, vlen)
  *             book_pos = pos
  *         pos += vlen             # <<<<<<<<<<<<<<
@@ -6105,7 +6377,7 @@ static CYTHON_INLINE Py_ssize_t __pyx_f_9orderbook_5_core_ob_parse_message(uint8
     __pyx_v_pos = (__pyx_v_pos + __pyx_v_vlen);
   }
 
-  /* "orderbook/_core.pxd":353
+  /* "orderbook/_core.pxd":388
  *             book_pos = pos
  *         pos += vlen
  *     if book_pos < 0:             # <<<<<<<<<<<<<<
@@ -6117,7 +6389,7 @@ static CYTHON_INLINE Py_ssize_t __pyx_f_9orderbook_5_core_ob_parse_message(uint8
   if (__pyx_t_1) {
 
 
-    /* "orderbook/_core.pxd":354
+    /* "orderbook/_core.pxd":389
  *         pos += vlen
  *     if book_pos < 0:
  *         return ob_fail(f, OB_EMISSING, OB_D_NONE, False, -1, 0, 0)             # <<<<<<<<<<<<<<
@@ -6130,7 +6402,7 @@ static CYTHON_INLINE Py_ssize_t __pyx_f_9orderbook_5_core_ob_parse_message(uint8
     }
     goto __pyx_L0;
 
-    /* "orderbook/_core.pxd":353
+    /* "orderbook/_core.pxd":388
  *             book_pos = pos
  *         pos += vlen
  *     if book_pos < 0:             # <<<<<<<<<<<<<<
@@ -6139,7 +6411,7 @@ static CYTHON_INLINE Py_ssize_t __pyx_f_9orderbook_5_core_ob_parse_message(uint8
 */
   }
 
-  /* "orderbook/_core.pxd":355
+  /* "orderbook/_core.pxd":390
  *     if book_pos < 0:
  *         return ob_fail(f, OB_EMISSING, OB_D_NONE, False, -1, 0, 0)
  *     if ob_check_book(<const OrderBookHeadC*>(p + book_pos), L, False, f) != OB_OK:             # <<<<<<<<<<<<<<
@@ -6151,7 +6423,7 @@ static CYTHON_INLINE Py_ssize_t __pyx_f_9orderbook_5_core_ob_parse_message(uint8
   if (__pyx_t_1) {
 
 
-    /* "orderbook/_core.pxd":356
+    /* "orderbook/_core.pxd":391
  *         return ob_fail(f, OB_EMISSING, OB_D_NONE, False, -1, 0, 0)
  *     if ob_check_book(<const OrderBookHeadC*>(p + book_pos), L, False, f) != OB_OK:
  *         f.offset += book_pos             # <<<<<<<<<<<<<<
@@ -6160,7 +6432,7 @@ static CYTHON_INLINE Py_ssize_t __pyx_f_9orderbook_5_core_ob_parse_message(uint8
 */
     __pyx_v_f->offset = (__pyx_v_f->offset + __pyx_v_book_pos);
 
-    /* "orderbook/_core.pxd":357
+    /* "orderbook/_core.pxd":392
  *     if ob_check_book(<const OrderBookHeadC*>(p + book_pos), L, False, f) != OB_OK:
  *         f.offset += book_pos
  *         return f.code             # <<<<<<<<<<<<<<
@@ -6173,7 +6445,7 @@ static CYTHON_INLINE Py_ssize_t __pyx_f_9orderbook_5_core_ob_parse_message(uint8
     }
     goto __pyx_L0;
 
-    /* "orderbook/_core.pxd":355
+    /* "orderbook/_core.pxd":390
  *     if book_pos < 0:
  *         return ob_fail(f, OB_EMISSING, OB_D_NONE, False, -1, 0, 0)
  *     if ob_check_book(<const OrderBookHeadC*>(p + book_pos), L, False, f) != OB_OK:             # <<<<<<<<<<<<<<
@@ -6182,7 +6454,7 @@ static CYTHON_INLINE Py_ssize_t __pyx_f_9orderbook_5_core_ob_parse_message(uint8
 */
   }
 
-  /* "orderbook/_core.pxd":358
+  /* "orderbook/_core.pxd":393
  *         f.offset += book_pos
  *         return f.code
  *     return book_pos             # <<<<<<<<<<<<<<
@@ -6195,7 +6467,7 @@ static CYTHON_INLINE Py_ssize_t __pyx_f_9orderbook_5_core_ob_parse_message(uint8
   }
   goto __pyx_L0;
 
-  /* "orderbook/_core.pxd":288
+  /* "orderbook/_core.pxd":323
  * 
  * 
  * cdef inline Py_ssize_t ob_parse_message(const uint8_t* p, Py_ssize_t avail, bint verify, ob_crc_fn crc,             # <<<<<<<<<<<<<<
@@ -6216,7 +6488,7 @@ static CYTHON_INLINE Py_ssize_t __pyx_f_9orderbook_5_core_ob_parse_message(uint8
   return __pyx_r;
 }
 
-/* "orderbook/_core.pxd":361
+/* "orderbook/_core.pxd":396
  * 
  * 
  * cdef inline void ob_fill_header(MessageHeaderC* h, const BookLayout* L, uint64_t sequence,             # <<<<<<<<<<<<<<
@@ -6226,7 +6498,7 @@ static CYTHON_INLINE Py_ssize_t __pyx_f_9orderbook_5_core_ob_parse_message(uint8
 
 static CYTHON_INLINE void __pyx_f_9orderbook_5_core_ob_fill_header(struct __pyx_t_9orderbook_7structs_MessageHeaderC *__pyx_v_h, struct __pyx_t_9orderbook_7structs_BookLayout const *__pyx_v_L, uint64_t __pyx_v_sequence, uint64_t __pyx_v_timestamp_ns, uint8_t __pyx_v_source, uint8_t __pyx_v_relay_domain, uint8_t __pyx_v_flags) {
 
-  /* "orderbook/_core.pxd":365
+  /* "orderbook/_core.pxd":400
  *                                 uint8_t flags) noexcept nogil:
  *     """The header of a message holding one book of layout L (checksum 0)."""
  *     h.magic = OB_HEADER_MAGIC             # <<<<<<<<<<<<<<
@@ -6235,7 +6507,7 @@ static CYTHON_INLINE void __pyx_f_9orderbook_5_core_ob_fill_header(struct __pyx_
 */
   __pyx_v_h->magic = OB_HEADER_MAGIC;
 
-  /* "orderbook/_core.pxd":366
+  /* "orderbook/_core.pxd":401
  *     """The header of a message holding one book of layout L (checksum 0)."""
  *     h.magic = OB_HEADER_MAGIC
  *     h.relay_domain = relay_domain             # <<<<<<<<<<<<<<
@@ -6244,7 +6516,7 @@ static CYTHON_INLINE void __pyx_f_9orderbook_5_core_ob_fill_header(struct __pyx_
 */
   __pyx_v_h->relay_domain = __pyx_v_relay_domain;
 
-  /* "orderbook/_core.pxd":367
+  /* "orderbook/_core.pxd":402
  *     h.magic = OB_HEADER_MAGIC
  *     h.relay_domain = relay_domain
  *     h.version = OB_PROTOCOL_VERSION             # <<<<<<<<<<<<<<
@@ -6253,7 +6525,7 @@ static CYTHON_INLINE void __pyx_f_9orderbook_5_core_ob_fill_header(struct __pyx_
 */
   __pyx_v_h->version = OB_PROTOCOL_VERSION;
 
-  /* "orderbook/_core.pxd":368
+  /* "orderbook/_core.pxd":403
  *     h.relay_domain = relay_domain
  *     h.version = OB_PROTOCOL_VERSION
  *     h.source = source             # <<<<<<<<<<<<<<
@@ -6262,7 +6534,7 @@ static CYTHON_INLINE void __pyx_f_9orderbook_5_core_ob_fill_header(struct __pyx_
 */
   __pyx_v_h->source = __pyx_v_source;
 
-  /* "orderbook/_core.pxd":369
+  /* "orderbook/_core.pxd":404
  *     h.version = OB_PROTOCOL_VERSION
  *     h.source = source
  *     h.flags = flags             # <<<<<<<<<<<<<<
@@ -6271,7 +6543,7 @@ static CYTHON_INLINE void __pyx_f_9orderbook_5_core_ob_fill_header(struct __pyx_
 */
   __pyx_v_h->flags = __pyx_v_flags;
 
-  /* "orderbook/_core.pxd":370
+  /* "orderbook/_core.pxd":405
  *     h.source = source
  *     h.flags = flags
  *     h.sequence = sequence             # <<<<<<<<<<<<<<
@@ -6280,7 +6552,7 @@ static CYTHON_INLINE void __pyx_f_9orderbook_5_core_ob_fill_header(struct __pyx_
 */
   __pyx_v_h->sequence = __pyx_v_sequence;
 
-  /* "orderbook/_core.pxd":371
+  /* "orderbook/_core.pxd":406
  *     h.flags = flags
  *     h.sequence = sequence
  *     h.timestamp = timestamp_ns             # <<<<<<<<<<<<<<
@@ -6289,7 +6561,7 @@ static CYTHON_INLINE void __pyx_f_9orderbook_5_core_ob_fill_header(struct __pyx_
 */
   __pyx_v_h->timestamp = __pyx_v_timestamp_ns;
 
-  /* "orderbook/_core.pxd":372
+  /* "orderbook/_core.pxd":407
  *     h.sequence = sequence
  *     h.timestamp = timestamp_ns
  *     h.payload_size = <uint32_t>(sizeof(ExtendedTLVHeaderC) + L.book_size)             # <<<<<<<<<<<<<<
@@ -6298,7 +6570,7 @@ static CYTHON_INLINE void __pyx_f_9orderbook_5_core_ob_fill_header(struct __pyx_
 */
   __pyx_v_h->payload_size = ((uint32_t)((sizeof(struct __pyx_t_9orderbook_7structs_ExtendedTLVHeaderC)) + __pyx_v_L->book_size));
 
-  /* "orderbook/_core.pxd":373
+  /* "orderbook/_core.pxd":408
  *     h.timestamp = timestamp_ns
  *     h.payload_size = <uint32_t>(sizeof(ExtendedTLVHeaderC) + L.book_size)
  *     h.checksum = 0             # <<<<<<<<<<<<<<
@@ -6307,7 +6579,7 @@ static CYTHON_INLINE void __pyx_f_9orderbook_5_core_ob_fill_header(struct __pyx_
 */
   __pyx_v_h->checksum = 0;
 
-  /* "orderbook/_core.pxd":361
+  /* "orderbook/_core.pxd":396
  * 
  * 
  * cdef inline void ob_fill_header(MessageHeaderC* h, const BookLayout* L, uint64_t sequence,             # <<<<<<<<<<<<<<
@@ -6318,7 +6590,7 @@ static CYTHON_INLINE void __pyx_f_9orderbook_5_core_ob_fill_header(struct __pyx_
   /* function exit code */
 }
 
-/* "orderbook/_core.pxd":376
+/* "orderbook/_core.pxd":411
  * 
  * 
  * cdef inline Py_ssize_t ob_write_message(uint8_t* dst, MessageHeaderC* h, const OrderBookHeadC* book,             # <<<<<<<<<<<<<<
@@ -6331,7 +6603,7 @@ static CYTHON_INLINE Py_ssize_t __pyx_f_9orderbook_5_core_ob_write_message(uint8
   Py_ssize_t __pyx_v_head;
   Py_ssize_t __pyx_r;
 
-  /* "orderbook/_core.pxd":382
+  /* "orderbook/_core.pxd":417
  *     the destination.  Returns the bytes written: 32 + 5 + the book's size."""
  *     cdef ExtendedTLVHeaderC ext
  *     cdef Py_ssize_t head = sizeof(MessageHeaderC) + sizeof(ExtendedTLVHeaderC)             # <<<<<<<<<<<<<<
@@ -6340,7 +6612,7 @@ static CYTHON_INLINE Py_ssize_t __pyx_f_9orderbook_5_core_ob_write_message(uint8
 */
   __pyx_v_head = ((sizeof(struct __pyx_t_9orderbook_7structs_MessageHeaderC)) + (sizeof(struct __pyx_t_9orderbook_7structs_ExtendedTLVHeaderC)));
 
-  /* "orderbook/_core.pxd":383
+  /* "orderbook/_core.pxd":418
  *     cdef ExtendedTLVHeaderC ext
  *     cdef Py_ssize_t head = sizeof(MessageHeaderC) + sizeof(ExtendedTLVHeaderC)
  *     ext.marker = OB_TLV_EXTENDED             # <<<<<<<<<<<<<<
@@ -6349,7 +6621,7 @@ static CYTHON_INLINE Py_ssize_t __pyx_f_9orderbook_5_core_ob_write_message(uint8
 */
   __pyx_v_ext.marker = OB_TLV_EXTENDED;
 
-  /* "orderbook/_core.pxd":384
+  /* "orderbook/_core.pxd":419
  *     cdef Py_ssize_t head = sizeof(MessageHeaderC) + sizeof(ExtendedTLVHeaderC)
  *     ext.marker = OB_TLV_EXTENDED
  *     ext.reserved = 0             # <<<<<<<<<<<<<<
@@ -6358,44 +6630,44 @@ static CYTHON_INLINE Py_ssize_t __pyx_f_9orderbook_5_core_ob_write_message(uint8
 */
   __pyx_v_ext.reserved = 0;
 
-  /* "orderbook/_core.pxd":385
+  /* "orderbook/_core.pxd":420
  *     ext.marker = OB_TLV_EXTENDED
  *     ext.reserved = 0
  *     ext.tlv_type = OB_TLV_ORDER_BOOK             # <<<<<<<<<<<<<<
  *     ext.length = <uint16_t>L.book_size
- *     # the book first, with memmove: it may be a view into this very buffer
+ *     # the book first (it may be a view into this very buffer), as the library
 */
   __pyx_v_ext.tlv_type = OB_TLV_ORDER_BOOK;
 
-  /* "orderbook/_core.pxd":386
+  /* "orderbook/_core.pxd":421
  *     ext.reserved = 0
  *     ext.tlv_type = OB_TLV_ORDER_BOOK
  *     ext.length = <uint16_t>L.book_size             # <<<<<<<<<<<<<<
- *     # the book first, with memmove: it may be a view into this very buffer
- *     memmove(dst + head, book, L.book_size)
+ *     # the book first (it may be a view into this very buffer), as the library
+ *     # writes books: padding and unused slots zero
 */
   __pyx_v_ext.length = ((uint16_t)__pyx_v_L->book_size);
 
-  /* "orderbook/_core.pxd":388
- *     ext.length = <uint16_t>L.book_size
- *     # the book first, with memmove: it may be a view into this very buffer
- *     memmove(dst + head, book, L.book_size)             # <<<<<<<<<<<<<<
+  /* "orderbook/_core.pxd":424
+ *     # the book first (it may be a view into this very buffer), as the library
+ *     # writes books: padding and unused slots zero
+ *     ob_copy_book(dst + head, book, L)             # <<<<<<<<<<<<<<
  *     memcpy(dst + sizeof(MessageHeaderC), &ext, sizeof(ExtendedTLVHeaderC))
  *     h.checksum = 0
 */
-  (void)(memmove((__pyx_v_dst + __pyx_v_head), __pyx_v_book, __pyx_v_L->book_size));
+  __pyx_f_9orderbook_5_core_ob_copy_book((__pyx_v_dst + __pyx_v_head), __pyx_v_book, __pyx_v_L);
 
-  /* "orderbook/_core.pxd":389
- *     # the book first, with memmove: it may be a view into this very buffer
- *     memmove(dst + head, book, L.book_size)
+  /* "orderbook/_core.pxd":425
+ *     # writes books: padding and unused slots zero
+ *     ob_copy_book(dst + head, book, L)
  *     memcpy(dst + sizeof(MessageHeaderC), &ext, sizeof(ExtendedTLVHeaderC))             # <<<<<<<<<<<<<<
  *     h.checksum = 0
  *     memcpy(dst, h, sizeof(MessageHeaderC))
 */
   (void)(memcpy((__pyx_v_dst + (sizeof(struct __pyx_t_9orderbook_7structs_MessageHeaderC))), (&__pyx_v_ext), (sizeof(struct __pyx_t_9orderbook_7structs_ExtendedTLVHeaderC))));
 
-  /* "orderbook/_core.pxd":390
- *     memmove(dst + head, book, L.book_size)
+  /* "orderbook/_core.pxd":426
+ *     ob_copy_book(dst + head, book, L)
  *     memcpy(dst + sizeof(MessageHeaderC), &ext, sizeof(ExtendedTLVHeaderC))
  *     h.checksum = 0             # <<<<<<<<<<<<<<
  *     memcpy(dst, h, sizeof(MessageHeaderC))
@@ -6403,7 +6675,7 @@ static CYTHON_INLINE Py_ssize_t __pyx_f_9orderbook_5_core_ob_write_message(uint8
 */
   __pyx_v_h->checksum = 0;
 
-  /* "orderbook/_core.pxd":391
+  /* "orderbook/_core.pxd":427
  *     memcpy(dst + sizeof(MessageHeaderC), &ext, sizeof(ExtendedTLVHeaderC))
  *     h.checksum = 0
  *     memcpy(dst, h, sizeof(MessageHeaderC))             # <<<<<<<<<<<<<<
@@ -6412,7 +6684,7 @@ static CYTHON_INLINE Py_ssize_t __pyx_f_9orderbook_5_core_ob_write_message(uint8
 */
   (void)(memcpy(__pyx_v_dst, __pyx_v_h, (sizeof(struct __pyx_t_9orderbook_7structs_MessageHeaderC))));
 
-  /* "orderbook/_core.pxd":392
+  /* "orderbook/_core.pxd":428
  *     h.checksum = 0
  *     memcpy(dst, h, sizeof(MessageHeaderC))
  *     h.checksum = ob_message_crc(dst, h.payload_size, crc)             # <<<<<<<<<<<<<<
@@ -6421,7 +6693,7 @@ static CYTHON_INLINE Py_ssize_t __pyx_f_9orderbook_5_core_ob_write_message(uint8
 */
   __pyx_v_h->checksum = __pyx_f_9orderbook_5_core_ob_message_crc(__pyx_v_dst, __pyx_v_h->payload_size, __pyx_v_crc);
 
-  /* "orderbook/_core.pxd":393
+  /* "orderbook/_core.pxd":429
  *     memcpy(dst, h, sizeof(MessageHeaderC))
  *     h.checksum = ob_message_crc(dst, h.payload_size, crc)
  *     memcpy(dst + sizeof(MessageHeaderC) - sizeof(uint32_t), &h.checksum, sizeof(uint32_t))             # <<<<<<<<<<<<<<
@@ -6429,7 +6701,7 @@ static CYTHON_INLINE Py_ssize_t __pyx_f_9orderbook_5_core_ob_write_message(uint8
 */
   (void)(memcpy(((__pyx_v_dst + (sizeof(struct __pyx_t_9orderbook_7structs_MessageHeaderC))) - (sizeof(uint32_t))), (&__pyx_v_h->checksum), (sizeof(uint32_t))));
 
-  /* "orderbook/_core.pxd":394
+  /* "orderbook/_core.pxd":430
  *     h.checksum = ob_message_crc(dst, h.payload_size, crc)
  *     memcpy(dst + sizeof(MessageHeaderC) - sizeof(uint32_t), &h.checksum, sizeof(uint32_t))
  *     return head + L.book_size             # <<<<<<<<<<<<<<
@@ -6440,7 +6712,7 @@ static CYTHON_INLINE Py_ssize_t __pyx_f_9orderbook_5_core_ob_write_message(uint8
   }
   goto __pyx_L0;
 
-  /* "orderbook/_core.pxd":376
+  /* "orderbook/_core.pxd":411
  * 
  * 
  * cdef inline Py_ssize_t ob_write_message(uint8_t* dst, MessageHeaderC* h, const OrderBookHeadC* book,             # <<<<<<<<<<<<<<

@@ -1,23 +1,31 @@
-"""Shared fixtures: the golden reference bytes from the independent Rust program."""
+"""Shared fixtures: the golden reference bytes made by rustc from the upstream
+Rust types, at capacity 128 (../shared/golden) and 50 (../shared/golden/depth50)."""
 
 from __future__ import annotations
 
 import json
 from pathlib import Path
-from typing import Any, Dict, List
+from typing import Any, Dict, List, Tuple
 
 import pytest
 
-GOLDEN = Path(__file__).resolve().parent.parent.parent / "shared" / "golden"
+HERE = Path(__file__).resolve().parent
+GOLDEN = HERE.parent.parent / "shared" / "golden"
+# capacity -> folder of the reference bytes at that capacity
+GOLDEN_DIRS = {128: GOLDEN, 50: GOLDEN / "depth50"}
+# copies of both layout.json files, so the layout tests run without ../shared
+LAYOUTS = {128: HERE / "data" / "layout-128.json", 50: HERE / "data" / "layout-50.json"}
 
-BOOK_FIELDS = ("timestamp_ns", "sequence", "precision_factor", "asset_id", "venue_id",
+BOOK_FIELDS = ("snapshot_timestamp_ns", "sequence", "precision_factor", "asset_id", "venue_id",
                "asset_type", "reserved")
 
 
-def golden_cases() -> List[str]:
-    if not (GOLDEN / "cases.json").exists():
-        return []
-    return list(json.loads((GOLDEN / "cases.json").read_text()))
+def golden_cases() -> List[Tuple[int, str]]:
+    out: List[Tuple[int, str]] = []
+    for capacity, folder in GOLDEN_DIRS.items():
+        if (folder / "cases.json").exists():
+            out += [(capacity, name) for name in json.loads((folder / "cases.json").read_text())]
+    return out
 
 
 def _require_golden() -> None:
@@ -31,20 +39,19 @@ def golden_dir() -> Path:
     return GOLDEN
 
 
-@pytest.fixture
-def layout_json() -> Dict[str, Any]:
-    _require_golden()
-    return json.loads((GOLDEN / "layout.json").read_text())
-
-
 class Case:
-    """One golden case: its JSON values and both binaries."""
+    """One golden case: its JSON values and both binaries, at one capacity."""
 
-    def __init__(self, name: str) -> None:
+    def __init__(self, capacity: int, name: str) -> None:
+        folder = GOLDEN_DIRS[capacity]
+        self.capacity = capacity
         self.name = name
-        self.values: Dict[str, Any] = json.loads((GOLDEN / f"{name}.json").read_text())
-        self.payload = (GOLDEN / f"{name}.payload.bin").read_bytes()
-        self.message = (GOLDEN / f"{name}.message.bin").read_bytes()
+        self.values: Dict[str, Any] = json.loads((folder / f"{name}.json").read_text())
+        self.payload = (folder / f"{name}.payload.bin").read_bytes()
+        self.message = (folder / f"{name}.message.bin").read_bytes()
+
+    def __repr__(self) -> str:
+        return f"<Case {self.capacity}/{self.name}>"
 
     @property
     def header_fields(self) -> Dict[str, int]:
@@ -57,13 +64,14 @@ class Case:
                 "relay_domain": m["relay_domain"], "flags": m["flags"]}
 
 
-@pytest.fixture(params=golden_cases() or ["<no golden cases>"])
+@pytest.fixture(params=golden_cases() or [(0, "<no golden cases>")],
+                ids=lambda p: f"{p[0]}-{p[1]}")
 def case(request: pytest.FixtureRequest) -> Case:
     _require_golden()
-    return Case(request.param)
+    return Case(*request.param)
 
 
 @pytest.fixture(scope="session")
 def all_cases() -> List[Case]:
     _require_golden()
-    return [Case(n) for n in golden_cases()]
+    return [Case(c, n) for c, n in golden_cases()]
