@@ -37,8 +37,8 @@ cdef class OrderBook:
     cdef void unpin(self) noexcept
     cdef int _refuse_move(self, object action) except -1
     cdef int set_layout(self, const BookLayout* L) except -1
-    cdef int load(self, const char* data, const BookLayout* L, bint strict) except -1
-    cdef int attach(self, object buffer, Py_ssize_t offset, const BookLayout* L, bint strict) except -1
+    cdef int load(self, const char* data, const BookLayout* L, bint strict, object what) except -1
+    cdef int attach(self, object buffer, Py_ssize_t offset, const BookLayout* L, bint strict, object what) except -1
     cdef int detach(self) except -1
     cdef int fill_side(self, bint asks, object levels, bint truncate) except -1
     cdef int insert_level(self, bint asks, int64_t price, int64_t size, uint32_t order_count) except -1

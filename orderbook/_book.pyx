@@ -285,14 +285,14 @@ cdef class OrderBook:
         self._lay = L[0]
         return 0
 
-    cdef int load(self, const char* data, const BookLayout* L, bint strict) except -1:
+    cdef int load(self, const char* data, const BookLayout* L, bint strict, object what) except -1:
         """Copy a book of layout L (an owning book takes L; a view must have it)."""
         cdef ob_fault f
         cdef OrderBookHeadC* t
         if self._p != NULL:
             self.mut()                    # read-only views refuse
         if ob_check_book(<const OrderBookHeadC*>data, L, strict, &f) != OB_OK:
-            raise_fault(&f, 0, "load")
+            raise_fault(&f, 0, what)
         self.set_layout(L)
         # checked first, so fresh storage need not be zeroed: it is overwritten whole
         if self._p == NULL and self._own == NULL and not self._released:
@@ -303,13 +303,13 @@ cdef class OrderBook:
         ob_copy_book(self.mut(), data, L)
         return 0
 
-    cdef int attach(self, object buffer, Py_ssize_t offset, const BookLayout* L, bint strict) except -1:
+    cdef int attach(self, object buffer, Py_ssize_t offset, const BookLayout* L, bint strict, object what) except -1:
         cdef Py_buffer nb
         cdef Py_ssize_t exports
         cdef ob_fault f
         self._refuse_move("re-point a view")
         exports = self._exports
-        get_span(buffer, offset, L.book_size, PyBUF_SIMPLE, &nb, "OrderBook.view")
+        get_span(buffer, offset, L.book_size, PyBUF_SIMPLE, &nb, what)
         # the buffer hook may have run Python code: check again before anything changes
         if self._exports != exports or self._pins:
             PyBuffer_Release(&nb)
@@ -319,7 +319,7 @@ cdef class OrderBook:
                 "cannot re-point a view while a call on it is running")
         if ob_check_book(<const OrderBookHeadC*>(<char*>nb.buf + offset), L, strict, &f) != OB_OK:
             PyBuffer_Release(&nb)
-            raise_fault(&f, offset, "OrderBook.view")
+            raise_fault(&f, offset, what)
         if self._viewing:
             PyBuffer_Release(&self._src)
         self._src = nb
@@ -368,7 +368,7 @@ cdef class OrderBook:
         get_span(data, off, L.book_size, PyBUF_SIMPLE, &b, "from_bytes")
         try:
             book = _new_book(cls, &L)
-            (<OrderBook>book).load(<const char*>b.buf + off, &L, strict)
+            (<OrderBook>book).load(<const char*>b.buf + off, &L, strict, "from_bytes")
         finally:
             PyBuffer_Release(&b)
         return book
@@ -384,14 +384,14 @@ cdef class OrderBook:
         layout_arg(capacity, &L)
         cdef Py_ssize_t off = as_offset(offset, "OrderBook.view")
         cdef OrderBook book = _new_book(cls, &L)
-        book.attach(buffer, off, &L, strict)
+        book.attach(buffer, off, &L, strict, "OrderBook.view")
         return book
 
     def rebind(self, buffer, offset=0, *, bint strict=False):
         """Re-point this book at another buffer of the same capacity (it
         becomes a view); no allocation."""
         cdef Py_ssize_t off = as_offset(offset, "rebind")
-        self.attach(buffer, off, &self._lay, strict)
+        self.attach(buffer, off, &self._lay, strict, "rebind")
 
     def release(self):
         """Drop the viewed buffer now (a no-op for an owning book)."""
@@ -414,7 +414,7 @@ cdef class OrderBook:
         cdef Py_ssize_t off = as_offset(offset, "load_from")
         get_span(buffer, off, self._lay.book_size, PyBUF_SIMPLE, &b, "load_from")
         try:
-            self.load(<const char*>b.buf + off, &self._lay, strict)
+            self.load(<const char*>b.buf + off, &self._lay, strict, "load_from")
         finally:
             PyBuffer_Release(&b)
 

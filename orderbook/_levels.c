@@ -2057,8 +2057,8 @@ struct __pyx_vtabstruct_9orderbook_5_book_OrderBook {
   void (*unpin)(struct __pyx_obj_9orderbook_5_book_OrderBook *);
   int (*_refuse_move)(struct __pyx_obj_9orderbook_5_book_OrderBook *, PyObject *);
   int (*set_layout)(struct __pyx_obj_9orderbook_5_book_OrderBook *, struct __pyx_t_9orderbook_7structs_BookLayout const *);
-  int (*load)(struct __pyx_obj_9orderbook_5_book_OrderBook *, char const *, struct __pyx_t_9orderbook_7structs_BookLayout const *, int);
-  int (*attach)(struct __pyx_obj_9orderbook_5_book_OrderBook *, PyObject *, Py_ssize_t, struct __pyx_t_9orderbook_7structs_BookLayout const *, int);
+  int (*load)(struct __pyx_obj_9orderbook_5_book_OrderBook *, char const *, struct __pyx_t_9orderbook_7structs_BookLayout const *, int, PyObject *);
+  int (*attach)(struct __pyx_obj_9orderbook_5_book_OrderBook *, PyObject *, Py_ssize_t, struct __pyx_t_9orderbook_7structs_BookLayout const *, int, PyObject *);
   int (*detach)(struct __pyx_obj_9orderbook_5_book_OrderBook *);
   int (*fill_side)(struct __pyx_obj_9orderbook_5_book_OrderBook *, int, PyObject *, int);
   int (*insert_level)(struct __pyx_obj_9orderbook_5_book_OrderBook *, int, int64_t, int64_t, uint32_t);

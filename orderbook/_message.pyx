@@ -317,9 +317,9 @@ cdef object _deliver(object buffer, Py_ssize_t offset, Py_ssize_t book_pos, cons
         msg = None
         book = <OrderBook>into
     if copy:
-        book.load(<const char*>p + book_pos, L, False)
+        book.load(<const char*>p + book_pos, L, False, "decode_message")
     else:
-        book.attach(buffer, offset + book_pos, L, False)
+        book.attach(buffer, offset + book_pos, L, False, "decode_message")
     if msg is not None:
         memcpy(&msg.header.h, h, HDR)
     return msg if into is None else into

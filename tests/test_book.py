@@ -31,7 +31,7 @@ def asks(n, bottom=1_000_001):
 
 def test_defaults():
     book = OrderBook()
-    assert (book.timestamp_ns, book.sequence, book.precision_factor) == (0, 0, 100_000_000)
+    assert (book.snapshot_timestamp_ns, book.sequence, book.precision_factor) == (0, 0, 100_000_000)
     assert (book.asset_id, book.venue_id, book.asset_type, book.reserved) == (0, 0, 0, 0)
     assert len(book.bids) == len(book.asks) == 0
     assert book.best_bid is None and book.best_ask is None and book.spread_bps is None
@@ -97,9 +97,9 @@ def test_bad_numpy_arrays(bad, message):
 
 
 def test_header_fields_in_constructor():
-    book = OrderBook(timestamp_ns=2**64 - 1, sequence=5, precision_factor=-3, asset_id=2**63,
+    book = OrderBook(snapshot_timestamp_ns=2**64 - 1, sequence=5, precision_factor=-3, asset_id=2**63,
                      venue_id=65535, asset_type=255, reserved=7)
-    assert (book.timestamp_ns, book.sequence, book.precision_factor, book.asset_id,
+    assert (book.snapshot_timestamp_ns, book.sequence, book.precision_factor, book.asset_id,
             book.venue_id, book.asset_type, book.reserved) == (2**64 - 1, 5, -3, 2**63, 65535, 255, 7)
 
 
@@ -109,6 +109,25 @@ def test_header_fields_in_constructor():
 def test_capacity_accepts_up_to_128(n):
     book = OrderBook(bids(n), asks(n))
     assert len(book.bids) == len(book.asks) == n
+
+
+@pytest.mark.parametrize("n", [0, 1, 49, 50])
+def test_capacity_50_accepts_up_to_50(n):
+    book = OrderBook(bids(n), asks(n), capacity=50)
+    assert len(book.bids) == len(book.asks) == n and book.capacity == 50
+    assert bytes(book) == bytes(OrderBook.from_bytes(bytes(book), capacity=50))
+
+
+def test_capacity_50_refuses_51_naming_its_capacity():
+    with pytest.raises(CapacityError) as info:
+        OrderBook(asks=asks(51), capacity=50)
+    assert (info.value.capacity, info.value.attempted) == (50, 51)
+    assert str(info.value) == ("asks hold at most 50 levels, got 51; "
+                               "pass truncate=True to keep the best 50")
+    book = OrderBook(bids(60), capacity=50, truncate=True)
+    assert book.bids.tolist() == [OrderLevel(*lv) for lv in bids(50)]
+    with pytest.raises(CapacityError, match="add_bid: bids hold at most 50 levels, got 51"):
+        book.add_bid(1, 1)
 
 
 def test_capacity_refuses_129_naming_capacity_and_attempt():
@@ -242,7 +261,7 @@ def test_validate_accepts_good_books_and_equal_prices():
 
 # --- range and type checks on assignment --------------------------------------------
 
-FIELDS = [("timestamp_ns", 0, 2**64 - 1), ("sequence", 0, 2**64 - 1),
+FIELDS = [("snapshot_timestamp_ns", 0, 2**64 - 1), ("sequence", 0, 2**64 - 1),
           ("precision_factor", -2**63, 2**63 - 1), ("asset_id", 0, 2**64 - 1),
           ("venue_id", 0, 65535), ("asset_type", 0, 255), ("reserved", 0, 255)]
 
@@ -304,10 +323,14 @@ def test_buffer_too_short():
     for n in (0, 1, 6199):
         with pytest.raises(TruncatedError) as info:
             OrderBook.from_bytes(bytes(n))
-        assert str(info.value) == f"load_from needs 6200 bytes at offset 0, the buffer has {n} (length {n})"
+        assert str(info.value) == f"from_bytes needs 6200 bytes at offset 0, the buffer has {n} (length {n})"
         assert (info.value.offset, info.value.needed, info.value.available) == (0, 6200, n)
-    with pytest.raises(TruncatedError, match="needs 6200 bytes at offset 5, the buffer has 6198"):
+    with pytest.raises(TruncatedError, match="OrderBook.view needs 6200 bytes at offset 5, the buffer has 6198"):
         OrderBook.view(bytes(6203), 5)
+    with pytest.raises(TruncatedError, match="OrderBook.view needs 2456 bytes at offset 5, the buffer has 2451"):
+        OrderBook.view(bytes(2456), 5, capacity=50)
+    with pytest.raises(TruncatedError, match="load_from needs 2456 bytes at offset 0, the buffer has 2455"):
+        OrderBook(capacity=50).load_from(bytes(2455))
     with pytest.raises(TruncatedError, match="at offset 7000, the buffer has 0"):
         OrderBook().load_from(bytes(6200), 7000)
     with pytest.raises(orderbook.OffsetError, match="offset must be >= 0, got -1"):
@@ -323,7 +346,7 @@ def test_every_side_count_above_128_is_refused(side_at, name):
         with pytest.raises(LayoutError) as info:
             book.load_from(data)
         if count in (129, 65535):
-            assert str(info.value) == (f"{name} count at byte offset {side_at} is {count}, "
+            assert str(info.value) == (f"load_from: {name} count at byte offset {side_at} is {count}, "
                                        "expected at most 128")
     for parse in (OrderBook.from_bytes, OrderBook.view):
         with pytest.raises(LayoutError):
@@ -335,19 +358,41 @@ def test_strict_mode_rejects_nonzero_padding_and_unused_slots():
     good = bytes(OrderBook(bids(3)))
     OrderBook.from_bytes(good, strict=True)
     cases = {
-        BIDS_AT + 2: f"bids padding byte at offset {BIDS_AT + 2} is 0x01, expected 0",
-        BIDS_AT + 8 + 3 * 24: f"bids slot 3 is unused (count 3) but byte offset {BIDS_AT + 8 + 72} is 0x01, expected 0",
-        ASKS_AT + 3079: f"asks slot 127 is unused (count 0) but byte offset {ASKS_AT + 3079} is 0x01, expected 0",
-        6199: "tail padding byte at offset 6199 is 0x01, expected 0",
+        36: "padding byte at offset 36 is 0x01, expected 0 (strict)",
+        39: "padding byte at offset 39 is 0x01, expected 0 (strict)",
+        BIDS_AT + 2: f"bids padding byte at offset {BIDS_AT + 2} is 0x01, expected 0 (strict)",
+        BIDS_AT + 8 + 3 * 24: f"bids slot 3 is unused (count 3) but byte offset {BIDS_AT + 8 + 72} is 0x01, expected 0 (strict)",
+        ASKS_AT + 3079: f"asks slot 127 is unused (count 0) but byte offset {ASKS_AT + 3079} is 0x01, expected 0 (strict)",
+        6199: "asks slot 127 is unused (count 0) but byte offset 6199 is 0x01, expected 0 (strict)",
     }
     for offset, message in cases.items():
         data = bytearray(good)
         data[offset] = 1
-        OrderBook.from_bytes(data)      # lenient by default, as the Rust side
-        for parse in (OrderBook.from_bytes, OrderBook.view):
+        assert bytes(OrderBook.from_bytes(data)) == good   # lenient by default; written back clean
+        for parse, what in ((OrderBook.from_bytes, "from_bytes"), (OrderBook.view, "OrderBook.view")):
             with pytest.raises(LayoutError) as info:
                 parse(data, strict=True)
-            assert str(info.value) == message
+            assert str(info.value) == f"{what}: {message}"
+
+
+def test_strict_mode_at_capacity_50():
+    good = bytes(OrderBook(bids(3), capacity=50))
+    asks_at = orderbook.layout(50)["OrderBookTLV"]["asks"]
+    for offset, message in {
+        37: "padding byte at offset 37 is 0x01, expected 0 (strict)",
+        asks_at - 1: f"bids slot 49 is unused (count 3) but byte offset {asks_at - 1} is 0x01, expected 0 (strict)",
+        2455: "asks slot 49 is unused (count 0) but byte offset 2455 is 0x01, expected 0 (strict)",
+    }.items():
+        data = bytearray(good)
+        data[offset] = 1
+        OrderBook.from_bytes(data, capacity=50)
+        with pytest.raises(LayoutError) as info:
+            OrderBook.from_bytes(data, capacity=50, strict=True)
+        assert str(info.value) == f"from_bytes: {message}"
+    data = bytearray(good)
+    struct.pack_into("<H", data, asks_at, 51)
+    with pytest.raises(LayoutError, match=f"asks count at byte offset {asks_at} is 51, expected at most 50"):
+        OrderBook.from_bytes(data, capacity=50)
 
 
 # --- deterministic bytes -------------------------------------------------------------
@@ -394,7 +439,7 @@ def test_equality_is_on_content():
 
 
 def test_pickle_copy_deepcopy():
-    a = OrderBook(bids(128), asks(5), timestamp_ns=2**64 - 1, venue_id=9)
+    a = OrderBook(bids(128), asks(5), snapshot_timestamp_ns=2**64 - 1, venue_id=9)
     for b in (pickle.loads(pickle.dumps(a, protocol=p)) for p in range(2, pickle.HIGHEST_PROTOCOL + 1)):
         assert b == a and bytes(b) == bytes(a) and type(b) is OrderBook
     for b in (copy.copy(a), copy.deepcopy(a)):
@@ -417,12 +462,14 @@ def test_subclass_round_trips_with_its_attributes():
 
 
 def test_repr():
+    btc = orderbook.InstrumentId.coin(orderbook.VenueId.BINANCE, "BTCUSDT")
     book = OrderBook([(2701245000000, 25100000)], [(2701246000000, 100000000, 3)],
-                     venue_id=1, asset_id=42, sequence=7)
-    assert repr(book) == ("<OrderBook venue=1 asset=42 seq=7 bids=1 asks=1 "
+                     venue_id=btc.venue, asset_id=btc.asset_id, asset_type=btc.asset_type, sequence=7)
+    assert repr(book) == ("<OrderBook Binance Coin BTCUSDT seq=7 bids=1 asks=1 "
                           "best_bid=27012.45000000 x 0.25100000 best_ask=27012.46000000 x 1.00000000>")
-    assert repr(OrderBook(precision_factor=3)) == (
-        "<OrderBook venue=0 asset=0 seq=0 bids=0 asks=0 best_bid=None best_ask=None>")
+    assert repr(OrderBook(precision_factor=3, venue_id=137, asset_id=42, asset_type=2)) == (
+        "<OrderBook venue 137 Bond 0x000000000000002a seq=0 bids=0 asks=0 best_bid=None best_ask=None>")
+    assert repr(OrderBook(capacity=50)).startswith("<OrderBook capacity=50 Generic ")
     assert repr(OrderBook([(-150, 1)], precision_factor=100)).endswith("best_bid=-1.50 x 0.01 best_ask=None>")
     assert repr(OrderBook([(7, 1)], precision_factor=3)).endswith("best_bid=7 x 1 best_ask=None>")
 
