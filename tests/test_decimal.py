@@ -392,9 +392,9 @@ def test_from_snapshot_header_and_class() -> None:
     class MyBook(OrderBook):
         pass
     book = from_snapshot(MyBook, [["1.5", "2", 3]], [["1.6", "1"]], sequence=9, venue_id=4,
-                         timestamp_ns=123, asset_id=77, asset_type=2)
+                         snapshot_timestamp_ns=123, asset_id=77, asset_type=2)
     assert type(book) is MyBook
-    assert (book.sequence, book.venue_id, book.timestamp_ns, book.asset_id, book.asset_type) == (9, 4, 123, 77, 2)
+    assert (book.sequence, book.venue_id, book.snapshot_timestamp_ns, book.asset_id, book.asset_type) == (9, 4, 123, 77, 2)
     assert book.precision_factor == PF
     assert book.best_bid == (150_000_000, 200_000_000, 3, 0)
     with pytest.raises(ValidationError, match="crossed book"):
