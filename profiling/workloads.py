@@ -53,123 +53,123 @@ class Workload:
 
 # --- data --------------------------------------------------------------------
 
-def bid_tuples() -> List[Tuple[int, int, int]]:
-    """128 bids, best (highest) first; prices and sizes past the small-int cache."""
-    return [(6_500_000_000_000 - i * 1_000_000, 25_000_000 + i * 1_000, i % 7 + 1) for i in range(DEPTH)]
+def bid_tuples(cap: int = DEPTH) -> List[Tuple[int, int, int]]:
+    """A full side of bids, best (highest) first; prices and sizes past the small-int cache."""
+    return [(6_500_000_000_000 - i * 1_000_000, 25_000_000 + i * 1_000, i % 7 + 1) for i in range(cap)]
 
 
-def ask_tuples() -> List[Tuple[int, int, int]]:
-    return [(6_500_100_000_000 + i * 1_000_000, 30_000_000 + i * 1_000, i % 5 + 1) for i in range(DEPTH)]
+def ask_tuples(cap: int = DEPTH) -> List[Tuple[int, int, int]]:
+    return [(6_500_100_000_000 + i * 1_000_000, 30_000_000 + i * 1_000, i % 5 + 1) for i in range(cap)]
 
 
-def full_book() -> OrderBook:
-    return OrderBook(bid_tuples(), ask_tuples(), timestamp_ns=BIG_TIMESTAMP, sequence=BIG_SEQUENCE,
-                     asset_id=0x1234_5678_9ABC, venue_id=7, asset_type=1)
+def full_book(cap: int = DEPTH) -> OrderBook:
+    return OrderBook(bid_tuples(cap), ask_tuples(cap), snapshot_timestamp_ns=BIG_TIMESTAMP,
+                     sequence=BIG_SEQUENCE, asset_id=0x1234_5678_9ABC, venue_id=7, asset_type=1,
+                     capacity=cap)
 
 
-def message_bytes() -> bytes:
-    return orderbook.encode_message(full_book(), sequence=BIG_SEQUENCE, timestamp_ns=BIG_TIMESTAMP)
+def message_bytes(cap: int = DEPTH) -> bytes:
+    return orderbook.encode_message(full_book(cap), sequence=BIG_SEQUENCE, timestamp_ns=BIG_TIMESTAMP)
 
 
-def insert_prices(asks: bool) -> Tuple[int, ...]:
-    """128 distinct prices in a scrambled order (37 is coprime with 128), so the
-    sorted insert searches and moves levels."""
-    src = ask_tuples() if asks else bid_tuples()
-    return tuple(src[(i * 37) % DEPTH][0] for i in range(DEPTH))
+def insert_prices(asks: bool, cap: int = DEPTH) -> Tuple[int, ...]:
+    """A side's distinct prices in a scrambled order (37 is coprime with 128
+    and 50), so the sorted insert searches and moves levels."""
+    src = ask_tuples(cap) if asks else bid_tuples(cap)
+    return tuple(src[(i * 37) % cap][0] for i in range(cap))
 
 
-def _unrolled_inserts(method: str) -> str:
-    # 128 calls written out: no per-iteration iterator, no Python-level call
-    return "clear()\n" + "\n".join(f"{method}(P[{i}], s, c)" for i in range(DEPTH))
+def _unrolled_inserts(method: str, cap: int = DEPTH) -> str:
+    # every call written out: no per-iteration iterator, no Python-level call
+    return "clear()\n" + "\n".join(f"{method}(P[{i}], s, c)" for i in range(cap))
 
 
 # --- set-ups: each workload gets its own objects -------------------------------
 
-def _book_ns(**extra: Any) -> Namespace:
-    book = full_book()
-    ns: Namespace = {"book": book}
-    ns.update(extra)
-    return ns
+Setup = Callable[[], Namespace]
 
 
-def _set_bids_ndarray() -> Namespace:
-    import numpy as np
-    book = full_book()
-    return {"m": book.set_bids, "a": np.array(bid_tuples(), dtype=np.int64)}
+def _book_ns(cap: int) -> Setup:
+    return lambda: {"book": full_book(cap)}
 
 
-def _set_asks_records() -> Namespace:
-    import numpy as np
-    book = full_book()
-    rec = np.array([t + (0,) for t in ask_tuples()], dtype=orderbook.LEVEL_DTYPE)
-    return {"m": book.set_asks, "a": rec}
-
-
-def _set_bids_tuples() -> Namespace:
-    book = full_book()
-    return {"m": book.set_bids, "a": bid_tuples()}
-
-
-def _set_bids_levels() -> Namespace:
-    book = full_book()
-    return {"m": book.set_bids, "a": [OrderLevel(*t) for t in bid_tuples()]}
-
-
-def _inserts(asks: bool) -> Callable[[], Namespace]:
+def _set_bids_ndarray(cap: int) -> Setup:
     def setup() -> Namespace:
-        book = full_book()
+        import numpy as np
+        return {"m": full_book(cap).set_bids, "a": np.array(bid_tuples(cap), dtype=np.int64)}
+    return setup
+
+
+def _set_asks_records(cap: int) -> Setup:
+    def setup() -> Namespace:
+        import numpy as np
+        rec = np.array([t + (0,) for t in ask_tuples(cap)], dtype=orderbook.LEVEL_DTYPE)
+        return {"m": full_book(cap).set_asks, "a": rec}
+    return setup
+
+
+def _set_bids_tuples(cap: int) -> Setup:
+    return lambda: {"m": full_book(cap).set_bids, "a": bid_tuples(cap)}
+
+
+def _set_bids_levels(cap: int) -> Setup:
+    return lambda: {"m": full_book(cap).set_bids, "a": [OrderLevel(*t) for t in bid_tuples(cap)]}
+
+
+def _inserts(asks: bool, cap: int) -> Setup:
+    def setup() -> Namespace:
+        book = full_book(cap)
         return {"clear": book.clear, "add": book.add_ask if asks else book.add_bid,
-                "P": insert_prices(asks), "s": 12_345_678_901, "c": 3}
+                "P": insert_prices(asks, cap), "s": 12_345_678_901, "c": 3}
     return setup
 
 
-def _clear() -> Namespace:
-    return {"m": full_book().clear}
+def _clear(cap: int) -> Setup:
+    return lambda: {"m": full_book(cap).clear}
 
 
-def _pack_into() -> Namespace:
-    return {"m": full_book().pack_into, "b": bytearray(orderbook.MESSAGE_SIZE), "o": BOOK_AT}
+def _pack_into(cap: int) -> Setup:
+    return lambda: {"m": full_book(cap).pack_into, "b": bytearray(orderbook.message_size(cap)),
+                    "o": BOOK_AT}
 
 
-def _load_from(source: Callable[[bytes], Any]) -> Callable[[], Namespace]:
+def _load_from(source: Callable[[bytes], Any], cap: int) -> Setup:
+    return lambda: {"m": OrderBook(capacity=cap).load_from, "b": source(message_bytes(cap)), "o": BOOK_AT}
+
+
+def _rebind(source: Callable[[bytes], Any], cap: int) -> Setup:
     def setup() -> Namespace:
-        return {"m": OrderBook().load_from, "b": source(message_bytes()), "o": BOOK_AT}
-    return setup
-
-
-def _rebind(source: Callable[[bytes], Any]) -> Callable[[], Namespace]:
-    def setup() -> Namespace:
-        b1 = source(message_bytes())
-        b2 = source(orderbook.encode_message(OrderBook(bid_tuples()[:5], ask_tuples()[:9]),
-                                             sequence=1, timestamp_ns=2))
-        view = OrderBook.view(b1, BOOK_AT)
+        b1 = source(message_bytes(cap))
+        b2 = source(orderbook.encode_message(
+            OrderBook(bid_tuples(cap)[:5], ask_tuples(cap)[:9], capacity=cap), sequence=1, timestamp_ns=2))
+        view = OrderBook.view(b1, BOOK_AT, capacity=cap)
         return {"m": view.rebind, "b1": b1, "b2": b2, "o": BOOK_AT, "keep": view}
     return setup
 
 
-def _encode_into() -> Namespace:
-    return {"m": orderbook.encode_message_into, "b": bytearray(orderbook.MESSAGE_SIZE),
-            "book": full_book(), "seq": BIG_SEQUENCE, "ts": BIG_TIMESTAMP}
+def _encode_into(cap: int) -> Setup:
+    return lambda: {"m": orderbook.encode_message_into, "b": bytearray(orderbook.message_size(cap)),
+                    "book": full_book(cap), "seq": BIG_SEQUENCE, "ts": BIG_TIMESTAMP}
 
 
-def _decode_into(target: str) -> Callable[[], Namespace]:
+def _decode_into(target: str, cap: int) -> Setup:
     def setup() -> Namespace:
-        into = orderbook.Message() if target == "message" else OrderBook()
-        return {"m": orderbook.decode_message, "b": message_bytes(), "into": into}
+        into = orderbook.Message() if target == "message" else OrderBook(capacity=cap)
+        return {"m": orderbook.decode_message, "b": message_bytes(cap), "into": into}
     return setup
 
 
-def _decode_new() -> Namespace:
-    return {"m": orderbook.decode_message, "b": message_bytes()}
+def _decode_new(cap: int) -> Setup:
+    return lambda: {"m": orderbook.decode_message, "b": message_bytes(cap)}
 
 
-def _from_bytes() -> Namespace:
-    return {"m": OrderBook.from_bytes, "b": message_bytes(), "o": BOOK_AT}
+def _from_bytes(cap: int) -> Setup:
+    return lambda: {"m": OrderBook.from_bytes, "b": message_bytes(cap), "o": BOOK_AT, "c": cap}
 
 
-def _encode_new() -> Namespace:
-    return {"m": orderbook.encode_message, "book": full_book(), "seq": BIG_SEQUENCE,
-            "ts": BIG_TIMESTAMP}
+def _encode_new(cap: int) -> Setup:
+    return lambda: {"m": orderbook.encode_message, "book": full_book(cap), "seq": BIG_SEQUENCE,
+                    "ts": BIG_TIMESTAMP}
 
 
 def _control() -> Namespace:
@@ -178,44 +178,62 @@ def _control() -> Namespace:
 
 # --- ours ----------------------------------------------------------------------
 
+def ours(cap: int) -> List[Workload]:
+    """The hot path and the reference rows for books of `cap` slots per side;
+    rows at capacity 50 are marked as such and are not paired with the baseline."""
+    tag = "" if cap == DEPTH else f" [capacity {cap}]"
+    op = (lambda text: text) if cap == DEPTH else (lambda text: None)   # noqa: E731
+    size = orderbook.book_size(cap)
+    return [
+        Workload(f"set_bids(int64 ndarray {cap}x3){tag}", "m(a)", _set_bids_ndarray(cap),
+                 op=op("fill a side from numpy (128x3 int64)"), needs=("numpy",)),
+        Workload(f"set_asks(LEVEL_DTYPE ndarray {cap}){tag}", "m(a)", _set_asks_records(cap),
+                 needs=("numpy",)),
+        Workload(f"set_bids(list of {cap} tuples){tag}", "m(a)", _set_bids_tuples(cap),
+                 op=op("fill a side from 128 tuples")),
+        Workload(f"set_bids(list of {cap} OrderLevel){tag}", "m(a)", _set_bids_levels(cap)),
+        Workload(f"clear + {cap} add_bid{tag}", _unrolled_inserts("add", cap), _inserts(False, cap),
+                 calls=1 + cap, op=op("clear + 128 sorted inserts (bids)")),
+        Workload(f"clear + {cap} add_ask{tag}", _unrolled_inserts("add", cap), _inserts(True, cap),
+                 calls=1 + cap, op=op("clear + 128 sorted inserts (asks)")),
+        Workload(f"clear(){tag}", "m()", _clear(cap), op=op("clear")),
+        Workload(f"pack_into(bytearray, 37){tag}", "m(b, o)", _pack_into(cap),
+                 op=op("pack_into(bytearray, 37)")),
+        Workload(f"load_from(bytes, 37){tag}", "m(b, o)", _load_from(bytes, cap),
+                 op=op("parse 6,200 bytes at 37")),
+        Workload(f"load_from(bytearray, 37){tag}", "m(b, o)", _load_from(bytearray, cap)),
+        Workload(f"view.rebind(bytes, 37){tag}", "m(b1, o)\nm(b2, o)", _rebind(bytes, cap), calls=2),
+        Workload(f"view.rebind(bytearray, 37){tag}", "m(b1, o)\nm(b2, o)", _rebind(bytearray, cap),
+                 calls=2),
+        Workload(f"encode_message_into(buf, 0, book, sequence=, timestamp_ns=){tag}",
+                 "m(b, 0, book, sequence=seq, timestamp_ns=ts)", _encode_into(cap)),
+        Workload(f"decode_message(msg, 0, into=Message){tag}", "m(b, 0, into=into)",
+                 _decode_into("message", cap)),
+        Workload(f"decode_message(msg, 0, into=OrderBook){tag}", "m(b, 0, into=into)",
+                 _decode_into("book", cap)),
+        Workload(f"book.venue_id (7){tag}", "book.venue_id", _book_ns(cap), op=op("read venue_id")),
+        Workload(f"book.asset_type (1){tag}", "book.asset_type", _book_ns(cap)),
+        Workload(f"len(book.bids){tag}", "len(book.bids)", _book_ns(cap), op=op("len(bids)")),
+        # reference rows: these make new objects by design; not part of the hot path
+        Workload(f"bytes(book){tag}", "bytes(book)", _book_ns(cap), kind="reference",
+                 op=op("6,200 bytes as bytes"),
+                 note=f"negative control: a {size + 33:,}-byte bytes object per call"),
+        Workload(f"book.sequence (9,876,543,210){tag}", "book.sequence", _book_ns(cap),
+                 kind="reference", note="a u64 past the small-int cache is a new int"),
+        Workload(f"OrderBook.from_bytes(bytes, 37){tag}", "m(b, o, capacity=c)", _from_bytes(cap),
+                 kind="reference", note="a new book object"),
+        Workload(f"decode_message(msg) (new Message){tag}", "m(b)", _decode_new(cap),
+                 kind="reference", note="a new Message, header and book"),
+        Workload(f"encode_message(book, ...) -> bytes{tag}", "m(book, sequence=seq, timestamp_ns=ts)",
+                 _encode_new(cap), kind="reference",
+                 note=f"a new {orderbook.message_size(cap):,}-byte bytes"),
+    ]
+
+
 OURS: List[Workload] = [
     Workload("loop overhead: len(b)", "len(b)", _control, kind="control",
              note="the loop scaffolding alone: must measure 0"),
-    Workload("set_bids(int64 ndarray 128x3)", "m(a)", _set_bids_ndarray,
-             op="fill a side from numpy (128x3 int64)", needs=("numpy",)),
-    Workload("set_asks(LEVEL_DTYPE ndarray 128)", "m(a)", _set_asks_records, needs=("numpy",)),
-    Workload("set_bids(list of 128 tuples)", "m(a)", _set_bids_tuples,
-             op="fill a side from 128 tuples"),
-    Workload("set_bids(list of 128 OrderLevel)", "m(a)", _set_bids_levels),
-    Workload("clear + 128 add_bid", _unrolled_inserts("add"), _inserts(False), calls=1 + DEPTH,
-             op="clear + 128 sorted inserts (bids)"),
-    Workload("clear + 128 add_ask", _unrolled_inserts("add"), _inserts(True), calls=1 + DEPTH,
-             op="clear + 128 sorted inserts (asks)"),
-    Workload("clear()", "m()", _clear, op="clear"),
-    Workload("pack_into(bytearray, 37)", "m(b, o)", _pack_into, op="pack_into(bytearray, 37)"),
-    Workload("load_from(bytes, 37)", "m(b, o)", _load_from(bytes), op="parse 6,200 bytes at 37"),
-    Workload("load_from(bytearray, 37)", "m(b, o)", _load_from(bytearray)),
-    Workload("view.rebind(bytes, 37)", "m(b1, o)\nm(b2, o)", _rebind(bytes), calls=2),
-    Workload("view.rebind(bytearray, 37)", "m(b1, o)\nm(b2, o)", _rebind(bytearray), calls=2),
-    Workload("encode_message_into(buf, 0, book, sequence=, timestamp_ns=)",
-             "m(b, 0, book, sequence=seq, timestamp_ns=ts)", _encode_into),
-    Workload("decode_message(msg, 0, into=Message)", "m(b, 0, into=into)", _decode_into("message")),
-    Workload("decode_message(msg, 0, into=OrderBook)", "m(b, 0, into=into)", _decode_into("book")),
-    Workload("book.venue_id (7)", "book.venue_id", _book_ns, op="read venue_id"),
-    Workload("book.asset_type (1)", "book.asset_type", _book_ns),
-    Workload("len(book.bids)", "len(book.bids)", _book_ns, op="len(bids)"),
-    # reference rows: these make new objects by design; not part of the hot path
-    Workload("bytes(book)", "bytes(book)", _book_ns, kind="reference", op="6,200 bytes as bytes",
-             note="negative control: a 6,233-byte bytes object per call"),
-    Workload("book.sequence (9,876,543,210)", "book.sequence", _book_ns, kind="reference",
-             note="a u64 past the small-int cache is a new int"),
-    Workload("OrderBook.from_bytes(bytes, 37)", "m(b, o)", _from_bytes, kind="reference",
-             note="a new book object"),
-    Workload("decode_message(msg) (new Message)", "m(b)", _decode_new, kind="reference",
-             note="a new Message, header and book"),
-    Workload("encode_message(book, ...) -> bytes", "m(book, sequence=seq, timestamp_ns=ts)",
-             _encode_new, kind="reference", note="a new 6,237-byte bytes"),
-]
+] + ours(DEPTH) + ours(orderbook.CAPACITIES[1])
 
 # Controls for the test that the harness can fail.
 CONTROLS: List[Workload] = [
