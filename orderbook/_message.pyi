@@ -114,3 +114,11 @@ def iter_messages(
     source: SupportsRead[bytes], *, verify: bool = True, copy: Literal[True] = True,
     stop_on_truncated: bool = False,
 ) -> Iterator[Message]: ...
+
+# --- CRC-32 kernels, for tests and benchmarks ---------------------------------------
+
+def _crc32_kernels() -> list[str]:
+    """Names of the CRC-32 kernels this CPU and build can run, best last."""
+
+def _crc32_with(name: str, data: _ReadableBuffer, value: int = 0) -> int:
+    """``crc32(data, value)`` computed by the named kernel (ValueError when unavailable)."""
