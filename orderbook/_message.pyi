@@ -15,7 +15,7 @@ TLV_ORDER_BOOK: int
 MAGIC: int
 PROTOCOL_VERSION: int
 
-def crc32(data: _ReadableBuffer, value: int = 0) -> int:
+def crc32(data: _ReadableBuffer, value: int = 0, /) -> int:
     """CRC-32 (IEEE 802.3), equal to ``zlib.crc32(data, value)`` for every input."""
 
 def crc32_implementation() -> str:

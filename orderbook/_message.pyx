@@ -7,7 +7,7 @@
 from cpython.buffer cimport (
     PyBUF_SIMPLE, PyBUF_WRITABLE, PyBuffer_Release, PyObject_CheckBuffer, PyObject_GetBuffer,
 )
-from cpython.bytes cimport PyBytes_AS_STRING, PyBytes_FromStringAndSize
+from cpython.bytes cimport PyBytes_AS_STRING, PyBytes_CheckExact, PyBytes_FromStringAndSize, PyBytes_GET_SIZE
 from cpython.long cimport PyLong_AsUnsignedLongLongMask
 from libc.stdint cimport uint8_t, uint16_t, uint32_t, uint64_t, UINT8_MAX, UINT32_MAX, UINT64_MAX
 from libc.string cimport memcpy, memmove
@@ -46,7 +46,7 @@ cdef object _MESSAGE_SIZE_OBJ = HDR + EXT + BOOK
 cdef Py_ssize_t _CRC_NOGIL_MIN = 64 * 1024   # release the GIL for large inputs only
 
 
-def crc32(data, value=0):
+def crc32(data, value=0, /):
     """CRC-32 (IEEE 802.3), equal to ``zlib.crc32(data, value)`` for every input.
 
     Hardware carry-less multiplication where the CPU has it (see
@@ -57,6 +57,16 @@ def crc32(data, value=0):
     cdef uint32_t crc = 0
     if value is not 0:
         crc = <uint32_t>PyLong_AsUnsignedLongLongMask(value)   # value & 0xFFFFFFFF, TypeError if no int
+    cdef const unsigned char* p
+    cdef Py_ssize_t n
+    if PyBytes_CheckExact(data):       # immutable, and the caller holds it: no buffer needed
+        p = <const unsigned char*>PyBytes_AS_STRING(data)
+        n = PyBytes_GET_SIZE(data)
+        if n < _CRC_NOGIL_MIN:
+            return ob_crc32(crc, p, <size_t>n)
+        with nogil:
+            crc = ob_crc32(crc, p, <size_t>n)
+        return crc
     PyObject_GetBuffer(data, &b, PyBUF_SIMPLE)
     if b.len >= _CRC_NOGIL_MIN:
         with nogil:
