@@ -7,7 +7,7 @@ SOURCES := $(wildcard orderbook/*.pyx orderbook/*.pxd orderbook/src/*.c orderboo
 # The compiled extensions, rebuilt when a source changes.
 BUILT := $(VENV)/.built
 
-.PHONY: install build demo pipeline test bench memray wheel fuzz sanitize typecheck clean
+.PHONY: install build demo pipeline test bench memray wheel fuzz sanitize typecheck crc-aarch64 clean
 
 $(STAMP): pyproject.toml setup.py
 	$(PYTHON) -m venv $(VENV)
@@ -44,6 +44,9 @@ fuzz: $(BUILT)               ## coverage-guided fuzzing (FUZZ_SECONDS, default 1
 
 sanitize: $(STAMP)           ## ASan + UBSan build, then the tests and a fuzz burst
 	bash tools/sanitize.sh
+
+crc-aarch64:                 ## CRC-32 kernels cross-built for aarch64, checked under qemu-aarch64-static
+	bash tools/crc_aarch64.sh
 
 typecheck: $(BUILT)
 	$(PY) -m mypy --strict tests/typing_api.py examples

@@ -1,8 +1,11 @@
-"""CRC-32 of one book's bytes, against zlib; and the timing overheads that
-every other number includes."""
+"""CRC-32 against zlib and the two fast zlib-compatible peers, isal
+(``isal_zlib.crc32``, Intel ISA-L) and zlib-ng (``zlib_ng.crc32``), at 64
+bytes, one book's 6,200 bytes and 1 MiB; and the timing overheads that every
+other number includes.  A peer that is not installed is left out."""
 
 from __future__ import annotations
 
+import random
 import zlib
 from functools import partial
 
@@ -12,28 +15,58 @@ import orderbook
 from harness import case, impls, measure
 from workloads import FULL
 
-OP = "crc32"
+try:
+    from isal import isal_zlib
+except ImportError:          # the bench extra is not installed
+    isal_zlib = None
+try:
+    from zlib_ng import zlib_ng
+except ImportError:
+    zlib_ng = None
+
+MIB = random.Random(20261201).randbytes(1 << 20)
+
+#: op id -> the bytes it checksums, from the workload
+INPUTS = {
+    "crc32.64": lambda w: w.payload[:64],
+    "crc32": lambda w: w.payload,                # 6,200 bytes: one book
+    "crc32.1mib": lambda w: MIB,
+}
 
 
-def zlib_value(w, impl, result):
-    assert result == zlib.crc32(w.payload), f"{impl} computed a different CRC-32"
+def zlib_value(op):
+    def check(w, impl, result):
+        assert result == zlib.crc32(INPUTS[op](w)), f"{impl} computed a different CRC-32"
+    return check
 
 
-@case(OP, "ours")
-def _(w):
-    """orderbook.crc32(data)"""
-    return partial(orderbook.crc32, w.payload)
+for _op, _data in INPUTS.items():
+    @case(_op, "ours")
+    def _(w, data=_data):
+        """orderbook.crc32(data)"""
+        return partial(orderbook.crc32, data(w))
+
+    if isal_zlib is not None:
+        @case(_op, "isal")
+        def _(w, data=_data):
+            """isal.isal_zlib.crc32(data)"""
+            return partial(isal_zlib.crc32, data(w))
+
+    if zlib_ng is not None:
+        @case(_op, "zlib-ng")
+        def _(w, data=_data):
+            """zlib_ng.zlib_ng.crc32(data)"""
+            return partial(zlib_ng.crc32, data(w))
+
+    @case(_op, "ref")
+    def _(w, data=_data):
+        """zlib.crc32(data)"""
+        return partial(zlib.crc32, data(w))
 
 
-@case(OP, "ref")
-def _(w):
-    """zlib.crc32(data)"""
-    return partial(zlib.crc32, w.payload)
-
-
-@pytest.mark.parametrize("impl", impls(OP))
-def test_crc32(benchmark, impl):
-    measure(benchmark, OP, impl, FULL, check=zlib_value)
+@pytest.mark.parametrize("op, impl", [(op, impl) for op in INPUTS for impl in impls(op)])
+def test_crc32(benchmark, op, impl):
+    measure(benchmark, op, impl, FULL, check=zlib_value(op))
 
 
 # --- what calling a timed callable costs by itself --------------------------------------

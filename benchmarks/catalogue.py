@@ -29,6 +29,8 @@ IMPLS = [
     ("struct", "struct"),
     ("numpy", "numpy"),
     ("msgspec", "msgspec"),
+    ("isal", "isal"),
+    ("zlib-ng", "zlib-ng"),
     ("ref", "reference"),
 ]
 
@@ -81,8 +83,12 @@ OPERATIONS: List[Operation] = [
               "the same into an existing Message (ours: no allocation)"),
     Operation("message.decode_view", "message", "decode message as a view",
               "check framing and CRC-32, return a book viewing the message bytes"),
+    Operation("crc32.64", "crc32", "CRC-32 of 64 bytes",
+              "IEEE CRC-32 of a book's first 64 bytes (the call dominates); reference: zlib.crc32"),
     Operation("crc32", "crc32", "CRC-32 of 6,200 bytes",
               "IEEE CRC-32 of one book's bytes; reference: zlib.crc32"),
+    Operation("crc32.1mib", "crc32", "CRC-32 of 1 MiB",
+              "IEEE CRC-32 of 1 MiB of random bytes (memory bandwidth); reference: zlib.crc32"),
 ]
 
 BY_ID: Dict[str, Operation] = {op.id: op for op in OPERATIONS}

@@ -16,7 +16,8 @@ from report import Results  # noqa: E402
 
 COLOURS = {
     "ours": "#d62728", "vec": "#7f7f7f", "ctypes": "#1f77b4", "struct": "#9467bd",
-    "numpy": "#2ca02c", "msgspec": "#ff7f0e", "ref": "#17becf",
+    "numpy": "#2ca02c", "msgspec": "#ff7f0e", "isal": "#8c564b", "zlib-ng": "#e377c2",
+    "ref": "#17becf",
 }
 DEPTH = 128
 

@@ -59,6 +59,8 @@ def describe() -> Dict[str, object]:
         "crc32_implementation": orderbook.crc32_implementation(),
         "numpy": _version("numpy"),
         "msgspec": _version("msgspec"),
+        "isal": _version("isal"),
+        "zlib-ng": _version("zlib-ng"),
         "pytest-benchmark": _version("pytest-benchmark"),
         "loadavg_at_start": load,
         "executable": sys.executable,
@@ -73,6 +75,7 @@ def summary_lines(info: Dict[str, object]) -> List[str]:
         f"OS: {info['os']}",
         f"Python: {info['python']} ({info['python_compiler']})",
         f"orderbook {info['orderbook']} (crc32: {info['crc32_implementation']}), "
-        f"numpy {info['numpy']}, msgspec {info['msgspec']}, pytest-benchmark {info['pytest-benchmark']}",
+        f"numpy {info['numpy']}, msgspec {info['msgspec']}, isal {info.get('isal', '?')}, "
+        f"zlib-ng {info.get('zlib-ng', '?')}, pytest-benchmark {info['pytest-benchmark']}",
         "load average at start: " + (" / ".join(str(x) for x in load) if load else "n/a"),
     ]

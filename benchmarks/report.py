@@ -184,6 +184,22 @@ def _pack_into_vs_copy(res: Results) -> Outcome:
     return Outcome(name, r <= 1.5, f"ours / copy = {r:.2f} (ours {fmt_ns(ours)}, copy {fmt_ns(copy)})")
 
 
+def _crc_peers(res: Results) -> Outcome:
+    name = "crc32 at least as fast as isal and zlib-ng (64 B, 6,200 B, 1 MiB)"
+    parts, ok = [], True
+    for op, size in (("crc32.64", "64 B"), ("crc32", "6,200 B"), ("crc32.1mib", "1 MiB")):
+        ours = res.get(op, 128, "ours")
+        for peer in ("isal", "zlib-ng"):
+            other = res.get(op, 128, peer)
+            if ours is None or other is None:
+                continue
+            ok &= other >= ours
+            parts.append(f"{size} {peer} {fmt_ratio(other / ours)}")
+    if not parts:
+        return Outcome(name, None, "not measured (pip install isal zlib-ng)")
+    return Outcome(name, ok, "peer / ours: " + ", ".join(parts))
+
+
 def gate_rows(res: Results) -> List[Tuple[str, int, float, float]]:
     """Every gated (op, depth) measured for both ours and the Vec baseline
     (reads of an already-parsed book are judged by their parse + read twin)."""
@@ -224,6 +240,7 @@ TARGETS: List[Callable[[Results], Outcome]] = [
                             "parse.from_bytes", "vec", 20),
     _no_op_slower,
     lambda r: _ratio_target(r, "crc32 ≥ 4× faster than zlib.crc32 (6,200 bytes)", "crc32", "ref", 4),
+    _crc_peers,
 ]
 
 

@@ -15,7 +15,7 @@ TLV_ORDER_BOOK: int
 MAGIC: int
 PROTOCOL_VERSION: int
 
-def crc32(data: _ReadableBuffer, value: int = 0) -> int:
+def crc32(data: _ReadableBuffer, value: int = 0, /) -> int:
     """CRC-32 (IEEE 802.3), equal to ``zlib.crc32(data, value)`` for every input."""
 
 def crc32_implementation() -> str:
@@ -114,3 +114,11 @@ def iter_messages(
     source: SupportsRead[bytes], *, verify: bool = True, copy: Literal[True] = True,
     stop_on_truncated: bool = False,
 ) -> Iterator[Message]: ...
+
+# --- CRC-32 kernels, for tests and benchmarks ---------------------------------------
+
+def _crc32_kernels() -> list[str]:
+    """Names of the CRC-32 kernels this CPU and build can run, best last."""
+
+def _crc32_with(name: str, data: _ReadableBuffer, value: int = 0) -> int:
+    """``crc32(data, value)`` computed by the named kernel (ValueError when unavailable)."""

@@ -10,6 +10,7 @@ from cpython.buffer cimport (
     PyBUF_SIMPLE, PyBUF_WRITABLE, PyBuffer_Release, PyObject_CheckBuffer, PyObject_GetBuffer,
 )
 from cpython.bytes cimport PyBytes_AS_STRING, PyBytes_CheckExact, PyBytes_FromStringAndSize, PyBytes_GET_SIZE
+from cpython.long cimport PyLong_AsUnsignedLongLongMask, PyLong_Check
 from libc.stdint cimport uint8_t, uint16_t, uint32_t, uint64_t, UINT8_MAX, UINT32_MAX, UINT64_MAX
 from libc.string cimport memcpy, memmove
 from posix.time cimport clock_gettime, timespec, CLOCK_REALTIME
@@ -54,22 +55,40 @@ cdef object _SIZE_50 = HDR + EXT + sizeof(OrderBookTLV50C)
 
 cdef Py_ssize_t _CRC_NOGIL_MIN = 64 * 1024   # release the GIL for large inputs only
 
-def crc32(data, value=0):
+
+def crc32(data, value=0, /):
     """CRC-32 (IEEE 802.3), equal to ``zlib.crc32(data, value)`` for every input.
 
     Hardware carry-less multiplication where the CPU has it (see
     ``crc32_implementation()``), a table-driven fallback elsewhere."""
+    # Lean on purpose (a 64-byte CRC costs less than the call): no try/finally,
+    # nothing between acquiring and releasing the buffer can raise.
     cdef Py_buffer b
-    cdef uint32_t crc = <uint32_t>(value & 0xFFFFFFFF)
+    cdef uint32_t crc = 0
+    if value is not 0:
+        if not PyLong_Check(value):
+            raise FieldTypeError(f"crc32: value must be an integer, got {type(value).__name__}")
+        crc = <uint32_t>PyLong_AsUnsignedLongLongMask(value)   # value & 0xFFFFFFFF
+    cdef const unsigned char* p
+    cdef Py_ssize_t n
+    if PyBytes_CheckExact(data):       # immutable, and the caller holds it: no buffer needed
+        p = <const unsigned char*>PyBytes_AS_STRING(data)
+        n = PyBytes_GET_SIZE(data)
+        if n < _CRC_NOGIL_MIN:
+            return ob_crc32(crc, p, <size_t>n)
+        with nogil:
+            crc = ob_crc32(crc, p, <size_t>n)
+        return crc
+    if not PyObject_CheckBuffer(data):
+        raise FieldTypeError(
+            f"crc32 needs a bytes-like object (buffer protocol), got {type(data).__name__}")
     PyObject_GetBuffer(data, &b, PyBUF_SIMPLE)
-    try:
-        if b.len >= _CRC_NOGIL_MIN:
-            with nogil:
-                crc = ob_crc32(crc, <const unsigned char*>b.buf, <size_t>b.len)
-        else:
+    if b.len >= _CRC_NOGIL_MIN:
+        with nogil:
             crc = ob_crc32(crc, <const unsigned char*>b.buf, <size_t>b.len)
-    finally:
-        PyBuffer_Release(&b)
+    else:
+        crc = ob_crc32(crc, <const unsigned char*>b.buf, <size_t>b.len)
+    PyBuffer_Release(&b)
     return crc
 
 
@@ -528,3 +547,35 @@ cdef _raise_truncated(Py_ssize_t at, Py_ssize_t have, Py_ssize_t need):
             f"truncated message at offset {at}: {have} bytes left, a header needs {HDR}", at, HDR, have)
     raise TruncatedError(
         f"truncated message at offset {at}: it needs {need} bytes, {have} remain", at, need, have)
+
+
+# === CRC-32 kernels, for tests and benchmarks (orderbook/src/ob_crc32.h) ==========
+# Kept as one block at the end of the file.  Every kernel this CPU can run,
+# by the names ORDERBOOK_CRC32_KERNEL accepts.
+
+cdef extern from "src/ob_crc32.h" nogil:
+    enum: OB_CRC32_KERNEL_COUNT
+    const char* ob_crc32_kernel_name(int kernel)
+    int ob_crc32_kernel_by_name(const char* name)
+    int ob_crc32_kernel_available(int kernel)
+    uint32_t ob_crc32_with(int kernel, uint32_t crc, const unsigned char* buf, size_t len)
+
+
+def _crc32_kernels():
+    """Names of the CRC-32 kernels this CPU and build can run, best last."""
+    return [ob_crc32_kernel_name(k).decode() for k in range(OB_CRC32_KERNEL_COUNT)
+            if ob_crc32_kernel_available(k)]
+
+
+def _crc32_with(str name, data, value=0):
+    """``crc32(data, value)`` computed by the named kernel (ValueError when
+    this CPU cannot run it)."""
+    cdef int k = ob_crc32_kernel_by_name(name.encode())
+    cdef Py_buffer b
+    cdef uint32_t crc = <uint32_t>(value & 0xFFFFFFFF)
+    if k < 0 or not ob_crc32_kernel_available(k):
+        raise ValueError(f"CRC-32 kernel {name!r} is not available here: {_crc32_kernels()}")
+    PyObject_GetBuffer(data, &b, PyBUF_SIMPLE)
+    crc = ob_crc32_with(k, crc, <const unsigned char*>b.buf, <size_t>b.len)
+    PyBuffer_Release(&b)
+    return crc
