@@ -276,7 +276,8 @@ def _build(venue: str, cls: Type[OrderBook], bids: Sequence[Any], asks: Sequence
         header.setdefault("asset_id", instrument.asset_id)
         header.setdefault("asset_type", instrument.asset_type)
     header.setdefault("order_counts", order_counts)
-    return from_snapshot(cls, bids, asks, capacity=capacity, **header)
+    header["capacity"] = capacity
+    return from_snapshot(cls, bids, asks, **header)
 
 
 # --- Binance -----------------------------------------------------------------------
