@@ -2,9 +2,11 @@
 
 No buffer and no book is allocated per message: ``sock.recv_into`` fills one
 preallocated buffer and ``decode_message(buffer, into=msg)`` verifies the
-CRC-32 and copies the book into the same reused ``Message``.  Every
-``--interval`` seconds it prints the best bid and ask (exact decimal text),
-the spread and the messages per second; at the end, the totals.
+CRC-32 and copies the book into the same reused ``Message`` (of either
+capacity, 128 or 50: the record length says which).  Every ``--interval``
+seconds it prints the venue (upstream's name), the best bid and ask (exact
+decimal text), the spread and the messages per second; at the end, the
+totals, with the messages lost: the gaps in the header sequence.
 
 An empty datagram (sent by examples/publisher.py when it is done) ends the
 stream, as does ``--idle-timeout`` seconds without one.  Examples::
@@ -24,7 +26,10 @@ import time
 from dataclasses import asdict, dataclass, field
 from typing import Dict, Optional, Sequence
 
-from orderbook import Message, OrderBook, OrderBookError, OrderLevel, decode_message, format_fixed
+from orderbook import (
+    AssetType, Message, OrderBook, OrderBookError, OrderLevel, decode_message, format_fixed,
+)
+from orderbook.ids import venue_name
 
 MAX_DATAGRAM = 65_536
 
@@ -33,7 +38,8 @@ MAX_DATAGRAM = 65_536
 class Stats:
     received: int = 0
     errors: int = 0
-    lost: int = 0                    # gaps in the header sequence
+    lost: int = 0                    # sequence numbers not received, first to last
+    reordered: int = 0               # arrived after a later sequence number (UDP)
     seconds: float = 0.0
     last_error: str = ""
     by_venue: Dict[int, int] = field(default_factory=dict)
@@ -66,8 +72,15 @@ def decimal_text(value: int, precision_factor: int, strip_zeros: bool = False) -
         return str(value)
 
 
+def instrument_text(book: OrderBook) -> str:
+    """``Binance BTCUSDT``: the venue by upstream's name (its number when it
+    has none), then the symbol when asset_id packs one."""
+    symbol = book.instrument.symbol if book.asset_type != AssetType.TOKEN else None
+    return venue_name(book.venue_id) + (f" {symbol}" if symbol else "")
+
+
 def describe(book: OrderBook) -> str:
-    """Best bid and ask as exact decimals, and the spread."""
+    """Venue, best bid and ask as exact decimals, and the spread."""
     pf = book.precision_factor
     bid, ask = book.best_bid, book.best_ask
 
@@ -76,7 +89,8 @@ def describe(book: OrderBook) -> str:
             return f"{side} -"
         return f"{side} {decimal_text(lv.price, pf)} x {decimal_text(lv.size, pf, True)}"
 
-    text = f"venue {book.venue_id}  {level('bid', bid)}  {level('ask', ask)}"
+    cap = "" if book.capacity == 128 else f" (capacity {book.capacity})"
+    text = f"venue {instrument_text(book)}{cap}  {level('bid', bid)}  {level('ask', ask)}"
     if bid is not None and ask is not None:
         text += f"  spread {decimal_text(ask.price - bid.price, pf, True)} ({book.spread_bps} bps)"
     return text
@@ -88,7 +102,7 @@ def serve(sock: socket.socket, *, interval: float, idle_timeout: float, quiet: b
     msg = Message()
     stats = Stats()
     sock.settimeout(idle_timeout)
-    last_seq = -1
+    first_seq = last_seq = -1
     start: Optional[float] = None
     next_print = 0.0
     window_start, window_count = 0.0, 0
@@ -114,9 +128,14 @@ def serve(sock: socket.socket, *, interval: float, idle_timeout: float, quiet: b
             continue
         stats.received += 1
         seq = msg.header.sequence
-        if last_seq >= 0 and seq > last_seq + 1:
-            stats.lost += seq - last_seq - 1
-        last_seq = seq
+        if last_seq < 0:
+            first_seq = last_seq = seq
+        elif seq > last_seq:
+            last_seq = seq
+        else:
+            stats.reordered += 1
+        # what the span first..last should hold and did not arrive (late ones count in)
+        stats.lost = max(0, last_seq - first_seq + 1 - stats.received)
         now = time.perf_counter()
         if now >= next_print:
             rate = (stats.received - window_count) / (now - window_start)
@@ -160,6 +179,7 @@ def main(argv: Optional[Sequence[str]] = None) -> int:
             os.unlink(address)
     print(f"subscriber: received {stats.received:,} messages in {stats.seconds:.2f} s "
           f"({stats.rate:,.0f} msg/s); {stats.errors} errors, {stats.lost} lost"
+          + (f", {stats.reordered} out of order" if stats.reordered else "")
           + (f"; last error: {stats.last_error}" if stats.last_error else ""), flush=True)
     if args.json_summary:
         summary = asdict(stats)
