@@ -257,7 +257,7 @@ def _size_tree(d: Path) -> Tuple[int, int]:
 def reseed() -> int:
     """Write the seed inputs of every target from the golden reference files."""
     _import_paths()
-    from obfuzz.targets import FLAG_HEAVY, FLAG_STRICT, KIND_SHIFT, seed_input
+    from obfuzz.targets import FLAG_CAP50, FLAG_HEAVY, FLAG_STRICT, KIND_SHIFT, seed_input
 
     if not GOLDEN.is_dir():
         print(f"golden files not found at {GOLDEN}", file=sys.stderr)
@@ -266,18 +266,28 @@ def reseed() -> int:
     def g(name: str, kind: str) -> bytes:
         return (GOLDEN / f"{name}.{kind}.bin").read_bytes()
 
+    def g50(name: str, kind: str) -> bytes:
+        return (GOLDEN / "depth50" / f"{name}.{kind}.bin").read_bytes()
+
     seeds: Dict[str, Dict[str, bytes]] = {
-        "decode_message": {f"seed-{c}.message": g(c, "message")
-                           for c in ("empty", "top10", "full", "extreme")},
+        "decode_message": dict(
+            {f"seed-{c}.message": g(c, "message") for c in ("empty", "top10", "full", "extreme")},
+            **{f"seed-{c}.50.message": g50(c, "message") for c in ("top10", "inserted", "crossed")},
+            **{"seed-top10.dirty_padding.message": g("top10.dirty_padding", "message")}),
         "iter_messages": {
             "seed-one_bid+one_ask.capture": g("one_bid", "message") + g("one_ask", "message"),
             "seed-random_a+truncated.capture": g("random_a", "message") + g("top10", "message")[:3000],
+            "seed-mixed-capacities.capture": g("one_bid", "message") + g50("random_a", "message")
+            + g("crossed", "message") + g50("full", "message"),
         },
         "from_bytes": {
             "seed-full.payload": seed_input(g("full", "payload")),
             "seed-extreme.payload-strict-heavy": seed_input(g("extreme", "payload"), 0,
                                                             FLAG_STRICT | FLAG_HEAVY),
             "seed-top10.message-at37": seed_input(g("top10", "message"), 37),
+            "seed-full.50.payload-heavy": seed_input(g50("full", "payload"), 0, FLAG_CAP50 | FLAG_HEAVY),
+            "seed-top10.dirty.50.payload-strict": seed_input(g50("top10.dirty_padding", "payload"), 0,
+                                                             FLAG_CAP50 | FLAG_STRICT),
         },
         "view": {
             "seed-random_b.payload-bytearray": seed_input(g("random_b", "payload"), 0,
@@ -285,13 +295,15 @@ def reseed() -> int:
             "seed-one_ask.message-at37-heavy": seed_input(g("one_ask", "message"), 37, FLAG_HEAVY),
             "seed-empty.payload-at5-memoryview": seed_input(b"\x01" * 5 + g("empty", "payload"), 5,
                                                             (2 << KIND_SHIFT) | FLAG_STRICT),
+            "seed-inserted.50.message-at37-bytearray": seed_input(
+                g50("inserted", "message"), 37, FLAG_CAP50 | (1 << KIND_SHIFT)),
         },
     }
     for name, files in seeds.items():
         d = CORPUS / name
         d.mkdir(parents=True, exist_ok=True)
-        for old in d.glob("seed-*"):
-            old.unlink()
+        for old in d.glob("*"):
+            old.unlink()        # the layout changed: earlier finds are other bytes now
         for fname, data in files.items():
             (d / f"{fname}.bin").write_bytes(data)
         n, size = _size(d)
@@ -303,7 +315,7 @@ def _signature(name: str, data: bytes) -> Tuple:
     """What the reference makes of an input: a coarse outcome class used to
     keep one small input per distinct behaviour when promoting finds."""
     from obfuzz import reference as ref
-    from obfuzz.targets import FLAG_STRICT, _split
+    from obfuzz.targets import FLAG_CAP50, FLAG_STRICT, _split
 
     def outcome(call) -> str:
         try:
@@ -329,7 +341,8 @@ def _signature(name: str, data: bytes) -> Tuple:
             out.append(e.kind)
         return (len(out) > 1, out[-1] if out else "empty")
     flags, offset, strict, buf = _split(data)
-    return (outcome(lambda: ref.parse_book(buf, offset, strict)), bool(flags & FLAG_STRICT),
+    cap = 50 if flags & FLAG_CAP50 else 128
+    return (outcome(lambda: ref.parse_book(buf, offset, strict, cap)), bool(flags & FLAG_STRICT),
             (flags >> 4) & 3 if name == "view" else 0)
 
 

@@ -75,7 +75,7 @@ def sides(draw, depth=st.integers(0, CAP)):
 
 
 HEADER = st.fixed_dictionaries({
-    "timestamp_ns": U64E, "sequence": U64E, "precision_factor": I64E, "asset_id": U64E,
+    "snapshot_timestamp_ns": U64E, "sequence": U64E, "precision_factor": I64E, "asset_id": U64E,
     "venue_id": U16, "asset_type": U8, "reserved": U8,
 })
 MESSAGE = st.fixed_dictionaries({
@@ -92,6 +92,7 @@ def assert_fields(book: OrderBook, expected: Dict[str, Any], what: str) -> None:
     """Field by field, so a failure names the field."""
     for name in ref.BOOK_FIELDS:
         assert getattr(book, name) == expected[name], f"{what}: {name}"
+    assert book.capacity == expected.get("capacity", CAP), f"{what}: capacity"
     for side in ref.SIDES:
         levels = getattr(book, side)
         assert len(levels) == len(expected[side]), f"{what}: len({side})"
@@ -105,29 +106,40 @@ def assert_fields(book: OrderBook, expected: Dict[str, Any], what: str) -> None:
 @SETTINGS
 @given(fields=HEADER, bids=sides(), asks=sides(), msg=MESSAGE, offset=st.integers(0, 64))
 def test_any_book_round_trips_everywhere(fields, bids, asks, msg, offset):
-    book = OrderBook(bids, asks, **fields)
-    exp = expected_book(fields, bids, asks)
+    round_trip(CAP, fields, bids, asks, msg, offset)
+
+
+@SETTINGS
+@given(fields=HEADER, bids=sides(st.integers(0, 50)), asks=sides(st.integers(0, 50)), msg=MESSAGE,
+       offset=st.integers(0, 64))
+def test_any_capacity_50_book_round_trips_everywhere(fields, bids, asks, msg, offset):
+    round_trip(50, fields, bids, asks, msg, offset)
+
+
+def round_trip(cap, fields, bids, asks, msg, offset):
+    book = OrderBook(bids, asks, capacity=cap, **fields)
+    exp = expected_book(dict(fields, capacity=cap), bids, asks)
     assert_fields(book, exp, "constructed")
     raw = bytes(book)
     assert raw == ref.book_bytes(exp)
     assert memoryview(book).tobytes() == raw and book.to_bytes() == raw
 
-    assert_fields(OrderBook.from_bytes(raw), exp, "from_bytes")
-    assert_fields(OrderBook.from_bytes(raw, strict=True), exp, "from_bytes strict")
-    with OrderBook.view(raw) as view:
+    assert_fields(OrderBook.from_bytes(raw, capacity=cap), exp, "from_bytes")
+    assert_fields(OrderBook.from_bytes(raw, capacity=cap, strict=True), exp, "from_bytes strict")
+    with OrderBook.view(raw, capacity=cap) as view:
         assert view.readonly
         assert_fields(view, exp, "view")
-    dirty = OrderBook([(1, 2, 3, 4)] * CAP, [(5, 6, 7, 8)] * CAP, sequence=99, venue_id=1)
+    dirty = OrderBook([(1, 2, 3, 4)] * cap, [(5, 6, 7, 8)] * cap, sequence=99, venue_id=1, capacity=cap)
     dirty.load_from(raw)
     assert_fields(dirty, exp, "load_from over a full book")
     assert bytes(dirty) == raw
 
-    buf = bytearray(b"\xcc" * (offset + ref.BOOK_SIZE + 3))
+    buf = bytearray(b"\xcc" * (offset + ref.book_size(cap) + 3))
     book.pack_into(buf, offset)
     assert buf[:offset] == b"\xcc" * offset and buf[-3:] == b"\xcc" * 3
-    view = OrderBook.view(buf, offset, strict=True)     # unaligned for most offsets
+    view = OrderBook.view(buf, offset, strict=True, capacity=cap)     # unaligned for most offsets
     assert_fields(view, exp, f"view at offset {offset}")
-    assert_fields(OrderBook.from_bytes(buf, offset), exp, f"from_bytes at offset {offset}")
+    assert_fields(OrderBook.from_bytes(buf, offset, capacity=cap), exp, f"from_bytes at offset {offset}")
     view.release()
 
     for proto in (2, pickle.HIGHEST_PROTOCOL):
@@ -136,7 +148,7 @@ def test_any_book_round_trips_everywhere(fields, bids, asks, msg, offset):
         assert clone == book and bytes(clone) == raw
 
     wire = encode_message(book, **msg)
-    assert len(wire) == orderbook.MESSAGE_SIZE
+    assert len(wire) == orderbook.message_size(cap)
     expect_wire = ref.encode_message(exp, sequence=msg["sequence"], timestamp=msg["timestamp_ns"],
                                      source=msg["source"], relay_domain=msg["relay_domain"],
                                      flags=msg["flags"])
@@ -150,10 +162,10 @@ def test_any_book_round_trips_everywhere(fields, bids, asks, msg, offset):
         assert (header.sequence, header.timestamp, header.source, header.relay_domain,
                 header.flags) == (msg["sequence"], msg["timestamp_ns"], msg["source"],
                                   msg["relay_domain"], msg["flags"])
-        assert header.payload_size == 5 + ref.BOOK_SIZE and header.magic == ref.MAGIC
+        assert header.payload_size == 5 + ref.book_size(cap) and header.magic == ref.MAGIC
         assert_fields(decoded.book, exp, "message")
-    into = OrderBook()
-    assert decode_message(wire, into=into) is into
+    into = OrderBook()            # an owning book takes the message's capacity
+    assert decode_message(wire, into=into) is into and into.capacity == cap
     assert_fields(into, exp, "decode into a book")
 
 
@@ -287,7 +299,7 @@ def _canonical(bids_count: int, asks_count: int) -> bytes:
     def lv():
         return (rng.randint(1, 2**62), rng.randint(1, 2**62), rng.randint(1, 2**32 - 1), 0)
     return bytes(OrderBook([lv() for _ in range(bids_count)], [lv() for _ in range(asks_count)],
-                           timestamp_ns=2**64 - 1, sequence=5, asset_id=2**64 - 1, venue_id=65535,
+                           snapshot_timestamp_ns=2**64 - 1, sequence=5, asset_id=2**64 - 1, venue_id=65535,
                            asset_type=255, reserved=255))
 
 

@@ -113,7 +113,7 @@ class Mutator:
         elif op in (3, 4):
             book_at = find_book(out, at)
             if book_at is not None:
-                self._book(out, book_at, rng)
+                self._book(out, book_at, rng, ref.capacity_of(_book_len(out, book_at)) or ref.MAX_LEVELS)
             else:
                 self._records(out, at, rng)
         elif op == 5:                       # splice another message in / after
@@ -182,7 +182,8 @@ class Mutator:
             other = rng.choice(self.pool)
             b = find_book(other, 0)
             if b is not None:
-                out[i:i] = struct.pack("<BBBH", 255, 0, 3, ref.BOOK_SIZE) + other[b:b + ref.BOOK_SIZE]
+                n = _book_len(other, b)
+                out[i:i] = struct.pack("<BBBH", 255, 0, 3, n) + other[b:b + n]
         if rng.random() < 0.8 and len(out) >= at + 28:
             grown = sum((v + n) - s for s, _t, v, n in ref.walk_records(out, at))
             size = len(out) - at - ref.HEADER_SIZE if rng.random() < 0.5 else max(grown, 0)
@@ -190,19 +191,19 @@ class Mutator:
 
     # -- books ------------------------------------------------------------------
 
-    def _book(self, out: bytearray, at: int, rng: random.Random) -> None:
-        """Edit the book bytes at ``at`` (which holds a whole book)."""
+    def _book(self, out: bytearray, at: int, rng: random.Random, cap: int = ref.MAX_LEVELS) -> None:
+        """Edit the book bytes at ``at`` (which holds a whole book of ``cap`` slots a side)."""
         side = rng.choice(ref.SIDES)
-        base = at + ref.SIDE_AT[side]
+        base = at + (ref.BIDS_AT if side == "bids" else ref.asks_at(cap))
         count = int.from_bytes(out[base:base + 2], "little")
         op = rng.randrange(8)
         if op in (0, 1):                    # count around the capacity
             struct.pack_into("<H", out, base, rng.choice(COUNTS))
         elif op == 2:                       # dirty padding / unused slot / tail
-            spots = ref.padding_offsets(min(count, 128), min(count, 128))
+            spots = ref.padding_offsets(min(count, cap), min(count, cap), cap)
             out[at + rng.choice(spots)] = rng.choice((1, 0x80, 0xFF))
         elif op == 3 and count:             # a level's fields
-            i = rng.randrange(min(count, 128))
+            i = rng.randrange(min(count, cap))
             p = base + 8 + i * ref.LEVEL_SIZE
             field = rng.randrange(4)
             if field < 2:
@@ -210,7 +211,7 @@ class Mutator:
             else:
                 struct.pack_into("<I", out, p + 16 + 4 * (field - 2), rng.choice(U32))
         elif op == 4:                       # swap two levels (breaks the order)
-            n = min(count, 128)
+            n = min(count, cap)
             if n >= 2:
                 i, j = rng.sample(range(n), 2)
                 pi, pj = base + 8 + i * 24, base + 8 + j * 24
@@ -218,17 +219,16 @@ class Mutator:
         elif op == 5:                       # header fields of the book
             off, code, values = rng.choice((
                 (0, "<Q", U64), (8, "<Q", U64), (16, "<q", I64 + (1, 3, 10, 1000)),
-                (ref.TAIL_AT, "<Q", U64), (ref.TAIL_AT + 8, "<H", U16),
-                (ref.TAIL_AT + 10, "<B", U8), (ref.TAIL_AT + 11, "<B", U8)))
+                (24, "<Q", U64), (32, "<H", U16), (34, "<B", U8), (35, "<B", U8)))
             struct.pack_into(code, out, at + off, rng.choice(values))
         elif op == 6:                       # crossed / touching best prices
-            b0, a0 = at + ref.BIDS_AT + 8, at + ref.ASKS_AT + 8
+            b0, a0 = at + ref.BIDS_AT + 8, at + ref.asks_at(cap) + 8
             out[a0:a0 + 8] = out[b0:b0 + 8]
             if rng.random() < 0.5:
                 struct.pack_into("<q", out, a0, struct.unpack_from("<q", out, b0)[0] - 1
                                  if struct.unpack_from("<q", out, b0)[0] > -2**63 else 0)
         else:                               # random bytes somewhere in the book
-            i = at + rng.randrange(ref.BOOK_SIZE)
+            i = at + rng.randrange(ref.book_size(cap))
             out[i] = rng.randrange(256)
 
     def _book_input(self, out: bytearray, max_size: int, rng: random.Random) -> bytes:
@@ -236,18 +236,20 @@ class Mutator:
             out = bytearray(b"\0\0\0") + out
         buf_len = len(out) - 3
         flags = out[0]
+        cap = 50 if flags & 0x40 else ref.MAX_LEVELS      # targets.FLAG_CAP50
+        size = ref.book_size(cap)
         offset = int.from_bytes(out[1:3], "little") % (buf_len + 1)
         op = rng.randrange(8)
         if op == 0:                         # flags
             out[0] = flags ^ (1 << rng.randrange(8)) if rng.random() < 0.7 else rng.randrange(256)
         elif op == 1:                       # offsets that matter
-            picks = [0, 1, 37, buf_len - ref.BOOK_SIZE, buf_len - ref.BOOK_SIZE + 1, buf_len,
+            picks = [0, 1, 37, buf_len - size, buf_len - size + 1, buf_len,
                      rng.randrange(buf_len + 1)]
             out[1:3] = struct.pack("<H", max(0, rng.choice(picks)) & 0xFFFF)
             if rng.random() < 0.5:
                 out[0] &= ~0x82 & 0xFF
-        elif op in (2, 3, 4) and buf_len - offset >= ref.BOOK_SIZE:
-            self._book(out, 3 + offset, rng)
+        elif op in (2, 3, 4) and buf_len - offset >= size:
+            self._book(out, 3 + offset, rng, cap)
         elif op == 5:                       # move the book within the buffer
             shift = rng.choice((-8, -1, 1, 3, 7, 8, 37))
             if shift > 0:
@@ -283,9 +285,14 @@ def message_starts(data: bytes) -> List[int]:
 def find_book(data: bytes, at: int) -> Optional[int]:
     """Offset of the first whole OrderBook record value in the message at ``at``."""
     for _s, kind, value, n in ref.walk_records(data, at):
-        if kind == ref.TLV_ORDER_BOOK and n == ref.BOOK_SIZE:
+        if kind == ref.TLV_ORDER_BOOK and ref.capacity_of(n) is not None:
             return value
     return None
+
+
+def _book_len(data: bytes, value: int) -> int:
+    """The length of the OrderBook record whose value starts at ``value``."""
+    return int.from_bytes(data[value - 2:value], "little")
 
 
 def fix_crcs(out: bytearray) -> None:

@@ -16,38 +16,62 @@ import struct
 import zlib
 from typing import Any, Dict, Iterator, List, Optional, Tuple
 
-MAX_LEVELS = 128
+CAPACITIES = (128, 50)                          # slots per side; 128 is the default
+MAX_LEVELS = CAPACITIES[0]
 LEVEL_SIZE = 24
-SIDE_SIZE = 8 + MAX_LEVELS * LEVEL_SIZE         # count u16, 6 bytes padding, 128 slots
-BIDS_AT = 24
-ASKS_AT = BIDS_AT + SIDE_SIZE
-TAIL_AT = ASKS_AT + SIDE_SIZE                   # asset_id, venue_id, asset_type, reserved, pad
-BOOK_SIZE = TAIL_AT + 16
+HEAD_SIZE = 40                                  # the fields, then 4 bytes of padding
+BIDS_AT = HEAD_SIZE
 HEADER_SIZE = 32
 CRC_HEAD = 28                                   # the checksum covers [0, 28) then the payload
 EXT_SIZE = 5
-MESSAGE_SIZE = HEADER_SIZE + EXT_SIZE + BOOK_SIZE
 MAGIC = 0xDEADBEEF
 VERSION = 1
 TLV_ORDER_BOOK = 3
 TLV_EXTENDED = 255
 
 LEVEL = struct.Struct("<qqII")
-PREFIX = struct.Struct("<QQq")
-TAIL = struct.Struct("<QHBB4s")
+FIELDS = struct.Struct("<QQqQHBB")              # upstream's order: u64s, u16, u8s
 HEADER = struct.Struct("<IBBBBQQII")
 EXT = struct.Struct("<BBBH")
 
+
+def side_size(capacity: int = MAX_LEVELS) -> int:
+    return 8 + capacity * LEVEL_SIZE            # count u16, 6 bytes padding, the slots
+
+
+def asks_at(capacity: int = MAX_LEVELS) -> int:
+    return BIDS_AT + side_size(capacity)
+
+
+def book_size(capacity: int = MAX_LEVELS) -> int:
+    return HEAD_SIZE + 2 * side_size(capacity)
+
+
+def message_size(capacity: int = MAX_LEVELS) -> int:
+    return HEADER_SIZE + EXT_SIZE + book_size(capacity)
+
+
+def capacity_of(size: int) -> Optional[int]:
+    """The capacity whose book is `size` bytes (an OrderBook record's length)."""
+    for c in CAPACITIES:
+        if book_size(c) == size:
+            return c
+    return None
+
+
+BOOK_SIZE = book_size()
+ASKS_AT = asks_at()
+MESSAGE_SIZE = message_size()
+
 HEADER_FIELDS = ("magic", "relay_domain", "version", "source", "flags", "sequence",
                  "timestamp", "payload_size", "checksum")
-BOOK_FIELDS = ("timestamp_ns", "sequence", "precision_factor", "asset_id", "venue_id",
+BOOK_FIELDS = ("snapshot_timestamp_ns", "sequence", "precision_factor", "asset_id", "venue_id",
                "asset_type", "reserved")
 SIDES = ("bids", "asks")
-SIDE_AT = {"bids": BIDS_AT, "asks": ASKS_AT}
 
 # Field ranges (bits, signed) as on the wire.
 BOOK_FIELD_RANGES = {
-    "timestamp_ns": (0, 2**64 - 1), "sequence": (0, 2**64 - 1),
+    "snapshot_timestamp_ns": (0, 2**64 - 1), "sequence": (0, 2**64 - 1),
     "precision_factor": (-2**63, 2**63 - 1), "asset_id": (0, 2**64 - 1),
     "venue_id": (0, 2**16 - 1), "asset_type": (0, 2**8 - 1), "reserved": (0, 2**8 - 1),
 }
@@ -56,7 +80,8 @@ Book = Dict[str, Any]
 Level = Tuple[int, int, int, int]
 
 
-assert BOOK_SIZE == 6200 and ASKS_AT == 3104 and TAIL_AT == 6184 and MESSAGE_SIZE == 6237
+assert (BOOK_SIZE, ASKS_AT, MESSAGE_SIZE) == (6200, 3120, 6237)
+assert (book_size(50), asks_at(50), message_size(50)) == (2456, 1248, 2493)
 
 
 class RefError(Exception):
@@ -71,103 +96,104 @@ class RefError(Exception):
 # --- books ------------------------------------------------------------------------
 
 def empty_book(**fields: int) -> Book:
-    book: Book = {"timestamp_ns": 0, "sequence": 0, "precision_factor": 100_000_000,
+    book: Book = {"snapshot_timestamp_ns": 0, "sequence": 0, "precision_factor": 100_000_000,
                   "asset_id": 0, "venue_id": 0, "asset_type": 0, "reserved": 0,
-                  "bids": [], "asks": []}
+                  "bids": [], "asks": [], "capacity": MAX_LEVELS}
     book.update(fields)
     return book
 
 
-def padding_offsets(bids_count: int, asks_count: int) -> List[int]:
-    """Byte offsets that must be zero in canonical bytes: each side's padding
-    and unused slots, and the tail padding."""
-    out: List[int] = []
-    for at, count in ((BIDS_AT, bids_count), (ASKS_AT, asks_count)):
+def padding_offsets(bids_count: int, asks_count: int, capacity: int = MAX_LEVELS) -> List[int]:
+    """Byte offsets that must be zero in canonical bytes, in order: the
+    padding before the sides, then each side's padding and unused slots."""
+    out: List[int] = list(range(FIELDS.size, HEAD_SIZE))
+    for at, count in ((BIDS_AT, bids_count), (asks_at(capacity), asks_count)):
         out.extend(range(at + 2, at + 8))
-        out.extend(range(at + 8 + count * LEVEL_SIZE, at + SIDE_SIZE))
-    out.extend(range(TAIL_AT + 12, BOOK_SIZE))
+        out.extend(range(at + 8 + count * LEVEL_SIZE, at + side_size(capacity)))
     return out
 
 
 def parse_book_bytes(raw: bytes, strict: bool = False) -> Book:
-    """The book in exactly BOOK_SIZE bytes; LayoutError on a count above 128,
-    and (strict) on any nonzero padding or unused-slot byte."""
-    assert len(raw) == BOOK_SIZE
-    ts, seq, factor = PREFIX.unpack_from(raw, 0)
-    book: Book = {"timestamp_ns": ts, "sequence": seq, "precision_factor": factor}
+    """The book in exactly book_size(capacity) bytes (the length tells the
+    capacity); LayoutError on a count above the capacity, and (strict) on any
+    nonzero padding or unused-slot byte."""
+    capacity = capacity_of(len(raw))
+    assert capacity is not None
+    values = FIELDS.unpack_from(raw, 0)
+    book: Book = dict(zip(BOOK_FIELDS, values))
+    book["capacity"] = capacity
     counts = []
-    for name in SIDES:
-        at = SIDE_AT[name]
+    if strict and any(raw[FIELDS.size:HEAD_SIZE]):
+        off = next(off for off in range(FIELDS.size, HEAD_SIZE) if raw[off])
+        raise RefError("LayoutError", byte_offset=off)
+    for name, at in zip(SIDES, (BIDS_AT, asks_at(capacity))):
         count = int.from_bytes(raw[at:at + 2], "little")
-        if count > MAX_LEVELS:
+        if count > capacity:
             raise RefError("LayoutError", side=name, count=count)
         counts.append(count)
         start = at + 8
         book[name] = list(LEVEL.iter_unpack(raw[start:start + count * LEVEL_SIZE]))
-    asset_id, venue_id, asset_type, reserved, _pad = TAIL.unpack_from(raw, TAIL_AT)
-    book.update(asset_id=asset_id, venue_id=venue_id, asset_type=asset_type, reserved=reserved)
     if strict and not is_clean(raw, *counts):
-        off = next(off for off in padding_offsets(*counts) if raw[off])
+        off = next(off for off in padding_offsets(*counts, capacity) if raw[off])
         raise RefError("LayoutError", byte_offset=off)
     return book
 
 
 def is_clean(raw: bytes, bids_count: int, asks_count: int) -> bool:
-    """No nonzero byte in the padding, the unused slots or the tail padding."""
-    for at, count in ((BIDS_AT, bids_count), (ASKS_AT, asks_count)):
-        if any(raw[at + 2:at + 8]) or any(raw[at + 8 + count * LEVEL_SIZE:at + SIDE_SIZE]):
-            return False
-    return not any(raw[TAIL_AT + 12:BOOK_SIZE])
+    """No nonzero byte in the padding or the unused slots."""
+    capacity = capacity_of(len(raw)) or MAX_LEVELS
+    return not any(raw[off] for off in padding_offsets(bids_count, asks_count, capacity))
 
 
-def parse_book(data: bytes, offset: int = 0, strict: bool = False) -> Book:
-    """``OrderBook.from_bytes(data, offset, strict=...)`` as the spec has it."""
+def parse_book(data: bytes, offset: int = 0, strict: bool = False,
+               capacity: int = MAX_LEVELS) -> Book:
+    """``OrderBook.from_bytes(data, offset, strict=..., capacity=...)`` as the spec has it."""
     if offset < 0:
         raise RefError("OffsetError")
+    size = book_size(capacity)
     avail = len(data) - offset
-    if avail < BOOK_SIZE:
-        raise RefError("TruncatedError", offset=offset, needed=BOOK_SIZE, available=max(avail, 0))
-    return parse_book_bytes(bytes(data[offset:offset + BOOK_SIZE]), strict)
+    if avail < size:
+        raise RefError("TruncatedError", offset=offset, needed=size, available=max(avail, 0))
+    return parse_book_bytes(bytes(data[offset:offset + size]), strict)
 
 
 def book_bytes(book: Book) -> bytes:
     """Canonical bytes: padding and unused slots zero."""
-    out = bytearray(BOOK_SIZE)
-    PREFIX.pack_into(out, 0, book["timestamp_ns"], book["sequence"], book["precision_factor"])
-    for name in SIDES:
-        at = SIDE_AT[name]
+    capacity = book.get("capacity", MAX_LEVELS)
+    out = bytearray(book_size(capacity))
+    FIELDS.pack_into(out, 0, *(book[f] for f in BOOK_FIELDS))
+    for name, at in zip(SIDES, (BIDS_AT, asks_at(capacity))):
         levels = book[name]
-        assert len(levels) <= MAX_LEVELS
+        assert len(levels) <= capacity
         struct.pack_into("<H", out, at, len(levels))
         for i, lv in enumerate(levels):
             lv = tuple(lv) + (0,) * (4 - len(lv))
             LEVEL.pack_into(out, at + 8 + i * LEVEL_SIZE, *lv)
-    TAIL.pack_into(out, TAIL_AT, book["asset_id"], book["venue_id"], book["asset_type"],
-                   book["reserved"], bytes(4))
     return bytes(out)
 
 
 # --- the rules ----------------------------------------------------------------------
 
 def validate(book: Book) -> List[Tuple[str, Optional[str], int]]:
-    """Every broken rule as ``(rule, side, index)``, in the order the library
-    reports them: each side (bids, then asks) level by level, then a crossed
-    book.  Rules: prices and sizes > 0, bids non-increasing, asks
-    non-decreasing, best ask not below best bid."""
+    """Every broken rule as ``(rule, side, index)``, in the order upstream's
+    validate() (and so the library) checks them: bids non-increasing, asks
+    non-decreasing, then bid prices and sizes > 0, the same for asks, then
+    best ask not below best bid."""
     out: List[Tuple[str, Optional[str], int]] = []
     for name in SIDES:
         levels = book[name]
-        for i, (price, size, _count, _res) in enumerate(levels):
+        for i in range(1, len(levels)):
+            prev, price = levels[i - 1][0], levels[i][0]
+            if name == "bids" and price > prev:
+                out.append(("bids_descending", name, i))
+            if name == "asks" and price < prev:
+                out.append(("asks_ascending", name, i))
+    for name in SIDES:
+        for i, (price, size, _count, _res) in enumerate(book[name]):
             if price <= 0:
                 out.append(("positive_price", name, i))
             if size <= 0:
                 out.append(("positive_size", name, i))
-            if i:
-                prev = levels[i - 1][0]
-                if name == "bids" and price > prev:
-                    out.append(("bids_descending", name, i))
-                if name == "asks" and price < prev:
-                    out.append(("asks_ascending", name, i))
     if book["bids"] and book["asks"] and book["asks"][0][0] < book["bids"][0][0]:
         out.append(("crossed", None, 0))
     return out
@@ -269,14 +295,14 @@ def decode_message(data: bytes, offset: int = 0, verify: bool = True,
         if pos + vlen > end:
             raise RefError("RecordError", why="value past payload")
         if kind == TLV_ORDER_BOOK and book_pos is None:
-            if vlen != BOOK_SIZE:
+            if capacity_of(vlen) is None:
                 raise RefError("RecordError", why="book length")
-            book_pos = pos
+            book_pos, book_len = pos, vlen
         pos += vlen
     if book_pos is None:
         raise RefError("MissingRecordError")
     start = offset + book_pos
-    book = parse_book_bytes(bytes(data[start:start + BOOK_SIZE]))
+    book = parse_book_bytes(bytes(data[start:start + book_len]))
     return {"header": header, "book_at": start, "book": book}
 
 

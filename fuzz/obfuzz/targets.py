@@ -39,6 +39,7 @@ FLAG_STRICT = 0x01
 FLAG_RAW_OFFSET = 0x02       # use the u16 offset as is (may run past the buffer)
 FLAG_HEAVY = 0x04            # pickle, copy, numpy, message round trip
 FLAG_SUBCLASS = 0x08
+FLAG_CAP50 = 0x40            # book targets: a capacity-50 book
 FLAG_NEGATIVE = 0x80         # a negative offset
 KIND_SHIFT = 4               # view: 2 bits of buffer kind
 
@@ -73,6 +74,7 @@ def _split(data: bytes) -> Tuple[int, int, bool, bytes]:
 def book_state(book: OrderBook) -> Dict[str, Any]:
     """A book as the reference's dict: header fields and both sides as tuples."""
     state: Dict[str, Any] = {name: getattr(book, name) for name in ref.BOOK_FIELDS}
+    state["capacity"] = book.capacity
     state["bids"] = [tuple(lv) for lv in book.bids]
     state["asks"] = [tuple(lv) for lv in book.asks]
     return state
@@ -146,7 +148,7 @@ def check_book_api(book: OrderBook, expected: Dict[str, Any], heavy: bool) -> No
         levels = expected[name]
         side = getattr(book, name)
         n = len(side)
-        if n != len(levels) or n > ref.MAX_LEVELS:
+        if n != len(levels) or n > book.capacity:
             raise Mismatch(f"len({name}) is {n}, expected {len(levels)}")
         if n:
             if side[0] != levels[0] or side[-1] != levels[-1] or side[n // 2] != levels[n // 2]:
@@ -176,11 +178,14 @@ def check_book_api(book: OrderBook, expected: Dict[str, Any], heavy: bool) -> No
     if f"bids={len(expected['bids'])} asks={len(expected['asks'])}" not in text:
         raise Mismatch(f"repr {text!r}")
     canon = bytes(book)
-    if len(canon) != ref.BOOK_SIZE or ref.parse_book_bytes(canon) != expected:
-        raise Mismatch("bytes(book) does not parse back to the same book")
+    size = ref.book_size(book.capacity)
+    if len(canon) != size or not _canonical(canon) or ref.parse_book_bytes(canon) != expected:
+        raise Mismatch("bytes(book) is not the canonical bytes of the same book")
     with memoryview(book) as mv:
-        if mv.nbytes != ref.BOOK_SIZE or mv.tobytes() != canon:
-            raise Mismatch("memoryview(book) differs from bytes(book)")
+        raw = mv.tobytes()
+    # an owning book holds canonical bytes; a view shows its buffer as it is
+    if len(raw) != size or (raw != canon if not book.is_view else ref.parse_book_bytes(raw) != expected):
+        raise Mismatch("memoryview(book) differs from bytes(book)")
     if heavy:
         for clone in (pickle.loads(pickle.dumps(book)), copy.copy(book), copy.deepcopy(book)):
             if type(clone) is not type(book) or clone.is_view or clone != book:
@@ -190,8 +195,7 @@ def check_book_api(book: OrderBook, expected: Dict[str, Any], heavy: bool) -> No
         wire = encode_message(book, sequence=7, timestamp_ns=11, source=3, flags=1)
         back = decode_message(wire)
         _same_book(back.book, expected, "encode/decode round trip")
-        if _canonical(canon) and wire != ref.encode_message(expected, sequence=7, timestamp=11,
-                                                             source=3, flags=1):
+        if wire != ref.encode_message(expected, sequence=7, timestamp=11, source=3, flags=1):
             raise Mismatch("encode_message of a canonical book differs from the reference bytes")
         try:
             import numpy  # noqa: F401
@@ -333,20 +337,23 @@ def target_from_bytes(data: bytes) -> None:
     """OrderBook.from_bytes and load_from at an offset picked by the input."""
     flags, offset, strict, buf = _split(data)
     heavy = bool(flags & FLAG_HEAVY)
+    cap = 50 if flags & FLAG_CAP50 else 128
+    size = ref.book_size(cap)
     cls = UserBook if flags & FLAG_SUBCLASS else OrderBook
-    what = f"{cls.__name__}.from_bytes(len {len(buf)}, offset {offset}, strict={strict})"
-    book, exp = agree(lambda: cls.from_bytes(buf, offset, strict=strict),
-                      lambda: ref.parse_book(buf, offset, strict), what)
+    what = (f"{cls.__name__}.from_bytes(len {len(buf)}, offset {offset}, strict={strict}, "
+            f"capacity={cap})")
+    book, exp = agree(lambda: cls.from_bytes(buf, offset, strict=strict, capacity=cap),
+                      lambda: ref.parse_book(buf, offset, strict, cap), what)
     if book is not None:
         if type(book) is not cls or book.is_view or book.readonly:
             raise Mismatch(f"{what}: got a {type(book).__name__} view={book.is_view}")
         check_book_api(book, exp, heavy)
-        if strict and bytes(book) != bytes(buf[offset:offset + ref.BOOK_SIZE]):
+        if strict and bytes(book) != bytes(buf[offset:offset + size]):
             raise Mismatch(f"{what}: canonical bytes not reproduced")
-    target = OrderBook([(5, 5, 5)], [(6, 6, 6)], sequence=1)
+    target = OrderBook([(5, 5, 5)], [(6, 6, 6)], sequence=1, capacity=cap)
     before = bytes(target)
     done, exp = agree(lambda: target.load_from(buf, offset, strict=strict),
-                      lambda: ref.parse_book(buf, offset, strict), f"load_from {what}")
+                      lambda: ref.parse_book(buf, offset, strict, cap), f"load_from {what}")
     if exp is None:
         if bytes(target) != before:
             raise Mismatch(f"load_from {what}: a failed load changed the book")
@@ -373,10 +380,13 @@ def target_view(data: bytes) -> None:
     kind = (flags >> KIND_SHIFT) & 3
     heavy = bool(flags & FLAG_HEAVY)
     src, readonly, ba = _make_source(kind, buf)
+    cap = 50 if flags & FLAG_CAP50 else 128
+    size = ref.book_size(cap)
     cls = UserBook if flags & FLAG_SUBCLASS else OrderBook
-    what = f"{cls.__name__}.view(kind {kind}, len {len(buf)}, offset {offset}, strict={strict})"
-    view, exp = agree(lambda: cls.view(src, offset, strict=strict),
-                      lambda: ref.parse_book(buf, offset, strict), what)
+    what = (f"{cls.__name__}.view(kind {kind}, len {len(buf)}, offset {offset}, strict={strict}, "
+            f"capacity={cap})")
+    view, exp = agree(lambda: cls.view(src, offset, strict=strict, capacity=cap),
+                      lambda: ref.parse_book(buf, offset, strict, cap), what)
     if view is None:
         if ba is not None:
             if isinstance(src, memoryview):
@@ -386,8 +396,8 @@ def target_view(data: bytes) -> None:
     if type(view) is not cls or not view.is_view or view.readonly != readonly:
         raise Mismatch(f"{what}: is_view={view.is_view} readonly={view.readonly}")
     check_book_api(view, exp, heavy)
-    if bytes(view) != bytes(buf[offset:offset + ref.BOOK_SIZE]):
-        raise Mismatch(f"{what}: bytes(view) is not the viewed bytes")
+    if memoryview(view).tobytes() != bytes(buf[offset:offset + size]):
+        raise Mismatch(f"{what}: memoryview(view) is not the viewed bytes")
     if ba is not None:
         try:
             ba.append(0)
@@ -404,20 +414,17 @@ def target_view(data: bytes) -> None:
         try:
             view.add_bid(*level[:3])
         except CapacityError:
-            if len(exp["bids"]) < ref.MAX_LEVELS:
+            if len(exp["bids"]) < cap:
                 raise Mismatch(f"{what}: add_bid refused at {len(exp['bids'])} levels") from None
         else:
-            prices = [lv[0] for lv in exp["bids"]]
-            if prices == sorted(prices, reverse=True):      # sorted insert needs a sorted side
-                ref.insert_level(exp["bids"], False, level)
-                exp["sequence"] = view.sequence
-                _same_book(view, exp, f"{what}: add_bid")
-            elif len(view.bids) != len(prices) + 1 or level not in view.bids.tolist():
-                raise Mismatch(f"{what}: add_bid on an unsorted side lost the level")
-            if ref.parse_book(ba, offset) != book_state(view):
+            # upstream's placement, sorted side or not
+            ref.insert_level(exp["bids"], False, level)
+            exp["sequence"] = view.sequence
+            _same_book(view, exp, f"{what}: add_bid")
+            if ref.parse_book(ba, offset, capacity=cap) != book_state(view):
                 raise Mismatch(f"{what}: the buffer does not hold the inserted level")
         view.clear()
-        if ref.parse_book(ba, offset, strict=False)["bids"] or len(view.asks):
+        if ref.parse_book(ba, offset, strict=False, capacity=cap)["bids"] or len(view.asks):
             raise Mismatch(f"{what}: clear() left levels")
     mv = memoryview(view)
     try:
