@@ -1,4 +1,4 @@
-"""Type stubs for orderbook._book (the OrderBook class and its side views)."""
+"""Type stubs for orderbook._book (the OrderBook class)."""
 
 import sys
 from typing import (
@@ -10,6 +10,8 @@ import numpy
 import numpy.typing as npt
 from typing_extensions import Self, TypeAlias
 
+from orderbook._levels import Levels
+from orderbook.ids import InstrumentId
 from orderbook.level import OrderLevel
 
 if sys.version_info >= (3, 12):
@@ -29,60 +31,62 @@ _WritableBuffer: TypeAlias = Union[_Buffer, npt.NDArray[Any]]
 _LevelLike: TypeAlias = Union[Tuple[SupportsIndex, ...], List[SupportsIndex]]
 # A side's levels: an iterable of _LevelLike, another side (Levels), or a numpy
 # array, (n, 2..4) int64 or LEVEL_DTYPE records (ndarray iterates as Any).
-_LevelsLike: TypeAlias = Union[Iterable[_LevelLike], "Levels", npt.NDArray[Any]]
-
-MAX_ORDER_LEVELS: int
-ORDER_LEVEL_SIZE: int
-ORDER_BOOK_SIZE: int
-HEADER_SIZE: int
-MESSAGE_SIZE: int
-LEVEL_FORMAT: str
-
-def layout() -> Dict[str, Dict[str, int]]:
-    """Sizes and field offsets of the C structs, keyed like golden/layout.json."""
+_LevelsLike: TypeAlias = Union[Iterable[_LevelLike], Levels, npt.NDArray[Any]]
+# 128 (the default) or 50 slots per side
+_Capacity: TypeAlias = SupportsIndex
 
 class OrderBook:
-    """An order book snapshot: the 6,200 bytes of the Rust ``OrderBookTLV``."""
+    """An order book snapshot: the bytes of the Rust ``OrderBookTLV`` (6,200 at
+    capacity 128, 2,456 at capacity 50)."""
 
     def __init__(
         self,
         bids: _LevelsLike = (),
         asks: _LevelsLike = (),
         *,
-        timestamp_ns: SupportsIndex = 0,
+        snapshot_timestamp_ns: SupportsIndex = 0,
         sequence: SupportsIndex = 0,
         precision_factor: SupportsIndex = 100_000_000,
         asset_id: SupportsIndex = 0,
         venue_id: SupportsIndex = 0,
         asset_type: SupportsIndex = 0,
         reserved: SupportsIndex = 0,
+        capacity: _Capacity = 128,
         truncate: bool = False,
     ) -> None: ...
 
     # -- construction and parsing
     @classmethod
-    def from_bytes(cls, data: _ReadableBuffer, offset: SupportsIndex = 0, *, strict: bool = False) -> Self:
-        """A new owning book copied from the 6,200 bytes at ``offset``."""
+    def from_bytes(cls, data: _ReadableBuffer, offset: SupportsIndex = 0, *, capacity: _Capacity = 128,
+                   strict: bool = False) -> Self:
+        """A new owning book copied from the book's bytes at ``offset``."""
     @classmethod
-    def view(cls, buffer: _ReadableBuffer, offset: SupportsIndex = 0, *, strict: bool = False) -> Self:
-        """A book whose storage is ``buffer[offset:offset + 6200]`` (no copy)."""
+    def view(cls, buffer: _ReadableBuffer, offset: SupportsIndex = 0, *, capacity: _Capacity = 128,
+             strict: bool = False) -> Self:
+        """A book whose storage is the book's bytes at ``offset`` of ``buffer`` (no copy)."""
     def rebind(self, buffer: _ReadableBuffer, offset: SupportsIndex = 0, *, strict: bool = False) -> None:
-        """Re-point this book at another buffer (it becomes a view); no allocation."""
+        """Re-point this book at another buffer of the same capacity; no allocation."""
     def release(self) -> None:
         """Drop the viewed buffer now (a no-op for an owning book)."""
     def __enter__(self) -> Self: ...
-    def __exit__(self, *exc: object) -> Literal[False]: ...
+    def __exit__(self, exc_type: object, exc: object, tb: object, /) -> Literal[False]: ...
     def load_from(self, buffer: _ReadableBuffer, offset: SupportsIndex = 0, *, strict: bool = False) -> None:
-        """Copy the 6,200 bytes at ``offset`` of ``buffer`` into this book."""
+        """Copy the book's bytes at ``offset`` of ``buffer`` into this book (its own capacity)."""
     def pack_into(self, buffer: _WritableBuffer, offset: SupportsIndex = 0) -> None:
-        """Write the 6,200 bytes into a writable ``buffer`` at ``offset``."""
+        """Write the book's bytes into a writable ``buffer`` at ``offset``."""
     def __bytes__(self) -> bytes: ...
     def to_bytes(self) -> bytes:
-        """The 6,200 wire bytes (same as ``bytes(book)``)."""
+        """The book's wire bytes (same as ``bytes(book)``), padding and unused slots zero."""
     def __buffer__(self, flags: int, /) -> memoryview: ...
     def __release_buffer__(self, buffer: memoryview, /) -> None: ...
 
     # -- levels
+    @property
+    def capacity(self) -> int:
+        """Slots per side: 128 or 50."""
+    @property
+    def nbytes(self) -> int:
+        """Bytes of the struct: 6,200 at capacity 128, 2,456 at 50."""
     @property
     def bids(self) -> Levels:
         """Zero-copy view of the bid side (best, highest price first)."""
@@ -107,7 +111,8 @@ class OrderBook:
         validate: bool = True,
         allow_negative: bool = False,
         order_counts: bool = True,
-        timestamp_ns: SupportsIndex = ...,
+        capacity: _Capacity = 128,
+        snapshot_timestamp_ns: SupportsIndex = ...,
         sequence: SupportsIndex = ...,
         asset_id: SupportsIndex = ...,
         venue_id: SupportsIndex = ...,
@@ -128,9 +133,9 @@ class OrderBook:
                     order_counts: bool = False) -> Dict[str, List[List[Any]]]:
         """The levels as exact decimal text: ``{"bids": [[price, size], ...], "asks": [...]}``."""
     def add_bid(self, price: SupportsIndex, size: SupportsIndex, order_count: SupportsIndex = 0) -> None:
-        """Insert a bid keeping prices descending (after equal prices)."""
+        """Insert a bid as upstream's add_bid: before the first lower price."""
     def add_ask(self, price: SupportsIndex, size: SupportsIndex, order_count: SupportsIndex = 0) -> None:
-        """Insert an ask keeping prices ascending (after equal prices)."""
+        """Insert an ask as upstream's add_ask: before the first higher price."""
     def clear(self) -> None:
         """Empty both sides (every slot zeroed); header fields are kept."""
     @property
@@ -141,17 +146,18 @@ class OrderBook:
         """The best ask as an OrderLevel, or None when there are no asks."""
     @property
     def spread_bps(self) -> Optional[int]:
-        """``(ask - bid) * 10000 / ((bid + ask) / 2)`` truncating toward zero;
-        None when a side is empty or the mid is not positive."""
+        """upstream's ``(ask - bid) * 10000 / ((bid + ask) / 2)`` truncating toward
+        zero (exact where upstream would overflow); None when a side is empty or
+        the mid is not positive."""
     def validate(self) -> None:
-        """Raise ValidationError naming the first broken rule and level."""
+        """Raise ValidationError naming the first broken rule and level, in upstream's order."""
 
     # -- header fields (range checked on assignment: FieldRangeError)
     @property
-    def timestamp_ns(self) -> int:
-        """u64, nanoseconds since the epoch."""
-    @timestamp_ns.setter
-    def timestamp_ns(self, value: SupportsIndex) -> None: ...
+    def snapshot_timestamp_ns(self) -> int:
+        """u64, when the venue took the snapshot (ns since the epoch)."""
+    @snapshot_timestamp_ns.setter
+    def snapshot_timestamp_ns(self, value: SupportsIndex) -> None: ...
     @property
     def sequence(self) -> int:
         """u64, the book's sequence number."""
@@ -164,17 +170,17 @@ class OrderBook:
     def precision_factor(self, value: SupportsIndex) -> None: ...
     @property
     def asset_id(self) -> int:
-        """u64 asset identifier."""
+        """u64, the instrument's asset_id."""
     @asset_id.setter
     def asset_id(self, value: SupportsIndex) -> None: ...
     @property
     def venue_id(self) -> int:
-        """u16 venue identifier."""
+        """u16, upstream's VenueId."""
     @venue_id.setter
     def venue_id(self, value: SupportsIndex) -> None: ...
     @property
     def asset_type(self) -> int:
-        """u8 asset type."""
+        """u8, upstream's AssetType."""
     @asset_type.setter
     def asset_type(self, value: SupportsIndex) -> None: ...
     @property
@@ -182,6 +188,11 @@ class OrderBook:
         """u8 reserved byte, preserved as read."""
     @reserved.setter
     def reserved(self, value: SupportsIndex) -> None: ...
+    @property
+    def instrument(self) -> InstrumentId:
+        """(asset_id, venue_id, asset_type, reserved) as an InstrumentId; settable."""
+    @instrument.setter
+    def instrument(self, value: InstrumentId) -> None: ...
     @property
     def readonly(self) -> bool:
         """True when this book views read-only memory."""
@@ -195,33 +206,3 @@ class OrderBook:
     def __reduce__(self) -> Tuple[Any, ...]: ...
     def __copy__(self) -> Self: ...
     def __deepcopy__(self, memo: Optional[Dict[int, Any]], /) -> Self: ...
-
-class Levels:
-    """One side of a book: a sequence of OrderLevel values sharing the book's
-    memory, and a buffer exporter (PEP 3118 struct format, shape (count,))."""
-
-    # Obtained from OrderBook.bids / OrderBook.asks only (the constructor raises).
-    @property
-    def book(self) -> OrderBook:
-        """The book this side belongs to (kept alive by the view)."""
-    @property
-    def name(self) -> Literal["bids", "asks"]:
-        """"bids" or "asks"."""
-    def __len__(self) -> int: ...
-    @overload
-    def __getitem__(self, key: SupportsIndex, /) -> OrderLevel: ...
-    @overload
-    def __getitem__(self, key: slice, /) -> List[OrderLevel]: ...
-    def __iter__(self) -> Iterator[OrderLevel]: ...
-    def tolist(self) -> List[OrderLevel]:
-        """The levels as a list of OrderLevel values (a copy)."""
-    def tuples(self) -> List[Tuple[int, int, int, int]]:
-        """The levels as plain (price, size, order_count, reserved) tuples: the
-        fastest way to visit every level from Python."""
-    def to_numpy(self) -> numpy.ndarray[Tuple[int], numpy.dtype[numpy.void]]:
-        """A numpy array of LEVEL_DTYPE sharing this side's memory."""
-    def __eq__(self, other: object, /) -> bool: ...
-    __hash__: ClassVar[None]  # type: ignore[assignment]
-    def __reduce__(self) -> Tuple[Any, ...]: ...
-    def __buffer__(self, flags: int, /) -> memoryview: ...
-    def __release_buffer__(self, buffer: memoryview, /) -> None: ...

@@ -30,7 +30,7 @@ def fill_side_from_strings(book: OrderBook, asks: bool, levels: Iterable[_Decima
 def from_snapshot(cls: type[_B], bids: Iterable[_DecimalLevel], asks: Iterable[_DecimalLevel], *,
                   precision_factor: int = ..., rounding: _Rounding = ..., truncate: bool = ...,
                   sort: bool = ..., validate: bool = ..., allow_negative: bool = ...,
-                  order_counts: bool = ..., timestamp_ns: int = ..., sequence: int = ...,
+                  order_counts: bool = ..., capacity: Optional[int] = ..., snapshot_timestamp_ns: int = ..., sequence: int = ...,
                   asset_id: int = ..., venue_id: int = ..., asset_type: int = ...,
                   reserved: int = ...) -> _B: ...
 def to_snapshot(book: OrderBook, *, strip_zeros: bool = ...,

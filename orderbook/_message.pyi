@@ -46,6 +46,12 @@ class MessageHeader:
     def payload_size(self) -> int:
         """Bytes of TLV records after the header."""
     @property
+    def relay_domain_name(self) -> str:
+        """upstream's name of relay_domain, or the number as text."""
+    @property
+    def source_name(self) -> str:
+        """upstream's name of source, or the number as text."""
+    @property
     def checksum(self) -> int:
         """CRC-32 over header bytes [0, 28) and the payload."""
     def to_dict(self) -> Dict[str, int]:

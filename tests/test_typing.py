@@ -32,9 +32,10 @@ DOWNSTREAM = ROOT / "tests" / "downstream" / "ob_downstream.pyx"
 STUBTEST_ALLOWLIST = r"""
 # __buffer__ exists at run time from Python 3.12 on; the stubs declare it on
 # every version so that memoryview(book) and Buffer parameters type-check.
-orderbook\._book\.(OrderBook|Levels)\.__(release_)?buffer__
+orderbook\._book\.OrderBook\.__(release_)?buffer__
+orderbook\._levels\.Levels\.__(release_)?buffer__
 # Levels() raises TypeError: sides come from OrderBook.bids / .asks only.
-orderbook\._book\.Levels\.__init__
+orderbook\._levels\.Levels\.__init__
 # Cython's own module attributes.
 orderbook\._\w+\.__(pyx_capi|test)__
 """
