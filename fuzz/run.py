@@ -6,7 +6,11 @@ Targets (fuzz/obfuzz/targets.py): ``decode_message``, ``iter_messages``,
 the library to a pure-Python reference of the format (fuzz/obfuzz/reference.py):
 an exception outside ``orderbook.OrderBookError``, a result that differs from
 the reference, a crash, or an input running longer than ``--timeout`` seconds
-fails the run.
+fails the run.  ``reentrancy`` (fuzz/obfuzz/reentrancy.py) reads its input as a
+script of API calls on one shared view whose arguments (``__index__``,
+``__iter__``) and a garbage-collector callback release, re-point, write and
+free the view under the calls; it fails on torn or stale reads, leaked exports
+or pins, and errors outside the hierarchy.
 
 Coverage feedback.  libFuzzer is driven by
   * atheris' Python coverage of the reference, the targets and orderbook's
@@ -47,7 +51,7 @@ import sys
 import time
 import traceback
 from pathlib import Path
-from typing import Dict, List, Optional, Tuple
+from typing import Callable, Dict, List, Optional, Tuple
 
 HERE = Path(__file__).resolve().parent
 ROOT = HERE.parent
@@ -55,8 +59,20 @@ CORPUS = HERE / "corpus"
 OUT = HERE / "out"
 CRASHES = HERE / "crashes"
 GOLDEN = ROOT.parent / "shared" / "golden"
-MAX_LEN = {"message": 20000, "book": 13000}
+MAX_LEN = {"message": 20000, "book": 13000, "script": 2048}
 CORPUS_BUDGET = 200 * 1024          # bytes checked in, all targets together
+
+
+def _registry() -> Tuple[Dict[str, Callable[[bytes], None]], Dict[str, str]]:
+    """Every target and its input format: the parser targets and the
+    re-entrancy target (a "script" input, mutated by libFuzzer alone)."""
+    from obfuzz import reentrancy, targets
+
+    names: Dict[str, Callable[[bytes], None]] = dict(targets.TARGETS)
+    formats: Dict[str, str] = dict(targets.FORMATS)
+    names["reentrancy"] = reentrancy.target_reentrancy
+    formats["reentrancy"] = "script"
+    return names, formats
 
 
 def _import_paths() -> None:
@@ -95,15 +111,17 @@ def worker(args: argparse.Namespace) -> int:
     _import_paths()
     import atheris
 
-    with atheris.instrument_imports(include=["obfuzz.reference", "obfuzz.targets", "orderbook"]):
+    with atheris.instrument_imports(include=["obfuzz.reference", "obfuzz.targets",
+                                             "obfuzz.reentrancy", "orderbook"]):
         import orderbook  # noqa: F401
-        from obfuzz import reference, targets  # noqa: F401
+        from obfuzz import reentrancy, reference, targets  # noqa: F401
     from obfuzz import mutators               # not instrumented: mutation is not coverage
 
     name = args.worker
     print(f"INFO: fuzzing {name} on {os.path.dirname(orderbook.__file__)}", file=sys.stderr, flush=True)
-    fn = targets.TARGETS[name]
-    fmt = targets.FORMATS[name]
+    names, formats = _registry()
+    fn = names[name]
+    fmt = formats[name]
     seeds = CORPUS / name
     out = Path(args.out) / name
     out.mkdir(parents=True, exist_ok=True)
@@ -111,7 +129,9 @@ def worker(args: argparse.Namespace) -> int:
     crashes.mkdir(parents=True, exist_ok=True)
     pool = [p.read_bytes() for p in sorted(seeds.glob("*")) if p.is_file()]
     # atheris.Mutate is rebound to libFuzzer's by Fuzz(): look it up per call.
-    mutate = mutators.Mutator(fmt, pool, generic=lambda data, n: atheris.Mutate(data, n))
+    # A script has no structure to mutate: libFuzzer's own mutations serve it.
+    mutate = None if fmt == "script" else mutators.Mutator(
+        fmt, pool, generic=lambda data, n: atheris.Mutate(data, n))
 
     shim = _cmp_shim()
     state = {"attached": shim is None}
@@ -332,6 +352,9 @@ def _signature(name: str, data: bytes) -> Tuple:
     if name == "decode_message":
         return (outcome(lambda: ref.decode_message(data)),
                 outcome(lambda: ref.decode_message(data, verify=False)))
+    if name == "reentrancy":
+        from obfuzz.reentrancy import describe
+        return ("script",) + tuple(sorted(set(describe(data))))
     if name == "iter_messages":
         out: List[str] = []
         try:
@@ -394,7 +417,7 @@ def replay(paths: List[str], names: Optional[List[str]]) -> int:
     """Run saved inputs through their targets in-process, with tracebacks."""
     _import_paths()
     import traceback
-    from obfuzz.targets import TARGETS
+    TARGETS, _ = _registry()
 
     failed = 0
     for path in paths:
@@ -440,7 +463,7 @@ def main(argv: Optional[List[str]] = None) -> int:
     if args.worker:
         return worker(args)
     _import_paths()
-    from obfuzz.targets import TARGETS
+    TARGETS, _ = _registry()
 
     names = args.target or list(TARGETS)
     unknown = [n for n in names if n not in TARGETS]

@@ -156,3 +156,44 @@ def test_atheris_driver_reports_a_leaked_builtin_error(tmp_path):
     assert proc.returncode == 1, proc.stdout + proc.stderr
     assert "selftest: an error outside the orderbook hierarchy" in proc.stderr
     assert list((tmp_path / "crashes").glob("selftest-crash-*"))
+
+
+# --- the re-entrancy target (fuzz/obfuzz/reentrancy.py) -------------------------------------
+
+def test_reentrancy_target_is_registered():
+    proc = _run(["--list"], timeout=60)
+    assert proc.returncode == 0 and "reentrancy" in proc.stdout.split(), proc.stdout + proc.stderr
+    files = corpus("reentrancy")
+    assert len([p for p in files if p.name.startswith("seed-")]) >= 2
+    assert sum(p.stat().st_size for p in files) < 8 * 1024
+
+
+def test_reentrancy_target_burst_in_process(tmp_path):
+    """The seeds, then a fixed-seed mix of byte mutations of them and random
+    scripts: hostile __index__ / __iter__ arguments and a collector callback
+    releasing, re-pointing and freeing the view under the calls.  Needs no
+    atheris."""
+    from obfuzz import reentrancy
+
+    pool = [p.read_bytes() for p in corpus("reentrancy")]
+    rng = random.Random(20240602)
+    inputs = list(pool)
+    data = pool[0]
+    for i in range(BURST):
+        if i % 3 == 0:
+            inputs.append(rng.randbytes(rng.randint(8, 200)))
+        else:
+            base = rng.choice(pool) if rng.random() < 0.3 else data
+            data = mutators.byte_mutate(base, 2048, rng)
+            inputs.append(data)
+    deadline = time.monotonic() + BURST_SECONDS
+    for i, data in enumerate(inputs):
+        try:
+            reentrancy.target_reentrancy(data)
+        except BaseException:
+            saved = tmp_path / f"reentrancy-input-{i}.bin"
+            saved.write_bytes(data)
+            print(f"reproduce: python fuzz/run.py --target reentrancy --replay {saved}")
+            raise
+        if i >= len(pool) and time.monotonic() > deadline:
+            break
