@@ -135,32 +135,40 @@ def test_api_reference_names_every_public_name() -> None:
     assert not missing, f"docs/api.md does not mention {missing}"
 
 
-# docs/layout.md section heading -> key of orderbook.layout()
+# docs/layout.md section heading -> key of orderbook.layout(capacity)
 LAYOUT_SECTIONS = {"OrderLevel": "OrderLevel", "Levels": "FixedVec", "OrderBookTLV": "OrderBookTLV",
                    "MessageHeader": "MessageHeader"}
+# the capacities each heading has a table for: "## Levels at capacity 50 ..." is
+# checked against orderbook.layout(50); a heading without "at capacity N", against
+# orderbook.layout() (128)
+LAYOUT_CAPACITIES = {"OrderLevel": (128,), "Levels": (128, 50), "OrderBookTLV": (128, 50),
+                     "MessageHeader": (128,)}
 
 
 def test_layout_tables_are_the_structs() -> None:
-    layout = orderbook.layout()
     sections = re.split(r"^## ", (DOCS / "layout.md").read_text(), flags=re.M)
     seen = set()
     for section in sections:
         title = section.split(None, 1)[0] if section.strip() else ""
         if title not in LAYOUT_SECTIONS:
             continue
+        at = re.search(r"\bat capacity (\d+)\b", section.split("\n", 1)[0])
+        capacity = int(at.group(1)) if at else orderbook.MAX_ORDER_LEVELS
+        layout = orderbook.layout(capacity)
         key = LAYOUT_SECTIONS[title]
         rows = re.findall(r"^\| ([\d,]+) \| ([\d,]+) \| (\w+) \|", section, re.M)
         end = 0
         for offset, size, field in rows:
             off = int(offset.replace(",", ""))
-            assert off == end, f"{title}.{field}: offset {off}, previous field ends at {end}"
+            assert off == end, f"{title}@{capacity}.{field}: offset {off}, previous field ends at {end}"
             end = off + int(size.replace(",", ""))
-            if not field.startswith("_"):
-                name = "size_field" if (key, field) == ("OrderLevel", "size") else field
-                assert layout[key][name] == off, f"{title}.{field}"
-        assert end == layout[key]["size"], title
-        seen.add(title)
-    assert seen == set(LAYOUT_SECTIONS)
+            name = "size_field" if (key, field) == ("OrderLevel", "size") else field
+            if not field.startswith("_") or name in layout[key]:
+                assert layout[key][name] == off, f"{title}@{capacity}.{field}"
+        assert end == layout[key]["size"], f"{title}@{capacity}"
+        assert (title, capacity) not in seen, f"two tables for {title} at capacity {capacity}"
+        seen.add((title, capacity))
+    assert seen == {(t, c) for t, caps in LAYOUT_CAPACITIES.items() for c in caps}
 
 
 def test_cython_docs_examples_are_the_compiled_ones() -> None:

@@ -14,10 +14,11 @@ import mmap
 import pickle
 import zlib
 from decimal import Decimal
-from typing import TYPE_CHECKING, Any, Callable, Dict, Iterator, List, Literal, Optional, Type, TypeVar
+from typing import TYPE_CHECKING, Any, Callable, Dict, Iterator, List, Literal, Optional, Tuple, Type, TypeVar, Union
 
 import orderbook
 from orderbook import (
+    CAPACITIES,
     HEADER_SIZE,
     LEVEL_FORMAT,
     MAX_ORDER_LEVELS,
@@ -25,12 +26,16 @@ from orderbook import (
     ORDER_BOOK_SIZE,
     ORDER_LEVEL_SIZE,
     TLV_ORDER_BOOK,
+    AssetType,
     CapacityError,
     ChecksumError,
     DecimalError,
     FieldRangeError,
     FieldTypeError,
+    IdentifierError,
+    InstrumentId,
     LayoutError,
+    LevelIndexError,
     Levels,
     MagicError,
     Message,
@@ -43,12 +48,16 @@ from orderbook import (
     ProtocolError,
     ReadOnlyError,
     RecordError,
+    RelayDomain,
     ReleasedError,
     ExportError,
+    SourceType,
     TruncatedError,
     ValidationError,
     VenueError,
+    VenueId,
     VersionError,
+    book_size,
     crc32,
     crc32_implementation,
     decode_message,
@@ -58,12 +67,14 @@ from orderbook import (
     get_include,
     iter_messages,
     layout,
+    message_size,
     to_decimal,
     to_fixed,
     to_snapshot,
 )
+from orderbook.ids import describe_instrument, relay_domain_name, source_name, venue_name
 from orderbook.level import level_dtype
-from orderbook.venues import from_binance
+from orderbook.venues import default_source, from_binance, from_venue
 
 if TYPE_CHECKING:
     from typing_extensions import assert_type
@@ -78,8 +89,9 @@ def make_book() -> OrderBook:
     book = OrderBook(
         [(101 * PF, 2 * PF, 3), OrderLevel(100 * PF, 5 * PF)],
         [[102 * PF, PF], (103 * PF, 4 * PF, 1, 0)],
-        timestamp_ns=1_700_000_000_000_000_000, sequence=7, precision_factor=PF,
-        asset_id=42, venue_id=1, asset_type=2, reserved=0, truncate=False,
+        snapshot_timestamp_ns=1_700_000_000_000_000_000, sequence=7, precision_factor=PF,
+        asset_id=42, venue_id=VenueId.BINANCE, asset_type=AssetType.COIN, reserved=0,
+        capacity=128, truncate=False,
     )
     return assert_type(book, OrderBook)
 
@@ -93,8 +105,17 @@ def constants() -> None:
     assert sizes == {"MAX_ORDER_LEVELS": 128, "ORDER_LEVEL_SIZE": 24, "ORDER_BOOK_SIZE": 6200,
                      "HEADER_SIZE": 32, "MESSAGE_SIZE": 6237, "TLV_ORDER_BOOK": 3}
     assert_type(LEVEL_FORMAT, str).startswith("T{")
-    table = assert_type(layout(), Dict[str, Dict[str, int]])
-    assert table["OrderBookTLV"]["asks"] == 3104
+    assert assert_type(CAPACITIES, Tuple[int, int]) == (128, 50)
+    assert [assert_type(book_size(n), int) for n in CAPACITIES] == [ORDER_BOOK_SIZE, 2456]
+    assert [assert_type(message_size(n), int) for n in CAPACITIES] == [MESSAGE_SIZE, 2493]
+    for capacity, asks in ((128, 3120), (50, 1248)):
+        table = assert_type(layout(capacity), Dict[str, Union[int, Dict[str, int]]])
+        assert table["MAX_ORDER_LEVELS"] == capacity
+        book_fields = table["OrderBookTLV"]
+        assert isinstance(book_fields, dict)             # the one int entry is MAX_ORDER_LEVELS
+        assert (book_fields["snapshot_timestamp_ns"], book_fields["bids"], book_fields["asks"]) == (0, 40, asks)
+        assert book_fields["size"] == book_size(capacity)
+    assert layout() == layout(MAX_ORDER_LEVELS)
     assert assert_type(orderbook.__version__, str)
     assert assert_type(get_include(), str).endswith("orderbook")
 
@@ -116,17 +137,81 @@ def build_and_read() -> None:
     book.clear()
     assert book.best_bid is None and book.spread_bps is None
 
-    book.timestamp_ns = 1
+    book.snapshot_timestamp_ns = 1
     book.sequence = 2
     book.precision_factor = 10_000
     book.asset_id = 3
     book.venue_id = 4
     book.asset_type = 5
     book.reserved = 6
-    fields: List[int] = [book.timestamp_ns, book.sequence, book.precision_factor, book.asset_id,
+    fields: List[int] = [book.snapshot_timestamp_ns, book.sequence, book.precision_factor, book.asset_id,
                          book.venue_id, book.asset_type, book.reserved]
     assert fields == [1, 2, 10_000, 3, 4, 5, 6]
     assert assert_type(book.readonly, bool) is False and assert_type(book.is_view, bool) is False
+    assert assert_type(book.capacity, int) == MAX_ORDER_LEVELS
+    assert assert_type(book.nbytes, int) == ORDER_BOOK_SIZE
+
+    book.instrument = InstrumentId.coin(VenueId.BINANCE, "BTCUSDT")
+    instrument = assert_type(book.instrument, InstrumentId)
+    assert (book.venue_id, book.asset_type) == (100, 51) and instrument.symbol == "BTCUSDT"
+    assert "Binance Coin BTCUSDT" in repr(book)
+
+    ins = OrderBook()
+    for price in (100, 102, 100, 101):
+        ins.add_bid(price, price)
+    assert ins.bids.tuples() == [(102, 102, 0, 0), (101, 101, 0, 0), (100, 100, 0, 0), (100, 100, 0, 0)]
+
+
+def capacities() -> None:
+    small = OrderBook([(101 * PF, PF)], [(102 * PF, PF)], capacity=50, sequence=3)
+    assert (small.capacity, small.nbytes) == (50, 2456)
+    raw = bytes(small)
+    assert OrderBook.from_bytes(raw, capacity=50) == small
+    with OrderBook.view(raw, 0, capacity=50) as view:
+        assert view.capacity == 50 and view.sequence == 3
+    data = encode_message(small, timestamp_ns=0)
+    assert len(data) == message_size(50)
+    target = OrderBook()                             # capacity 128: takes the message's
+    assert decode_message(data, into=target).capacity == 50
+    wrong = raises(LayoutError, lambda: decode_message(data, into=OrderBook.view(bytearray(ORDER_BOOK_SIZE))))
+    assert "capacity-50" in str(wrong)
+    snap = OrderBook.from_snapshot([["1.01", "1"]], [["1.02", "1"]], capacity=50, snapshot_timestamp_ns=9)
+    assert (snap.capacity, snap.snapshot_timestamp_ns) == (50, 9)
+    over = raises(CapacityError, lambda: OrderBook([(PF, PF)] * 51, capacity=50))
+    assert (over.capacity, over.attempted) == (50, 51)
+    assert len(OrderBook([(1000 - i, 1) for i in range(60)], capacity=50, truncate=True).bids) == 50
+    raises(CapacityError, lambda: book_size(64))
+
+
+def identifiers() -> None:
+    # IntEnums with upstream's numbers.  (mypy's strict equality refuses
+    # `VenueId.BINANCE == 100`, two literals: compare as ints.)
+    venue: VenueId = VenueId.BINANCE
+    assert int(venue) == 100 and assert_type(venue.upstream_name, str) == "Binance"
+    assert [int(AssetType.COIN), int(SourceType.BINANCE_COLLECTOR), int(RelayDomain.MARKET_DATA)] == [51, 1, 0]
+    assert SourceType.BINANCE_COLLECTOR.upstream_name == "BinanceCollector"
+    assert RelayDomain.SYSTEM.upstream_name == "System" and len(RelayDomain) == 4
+    btc = assert_type(InstrumentId.coin(VenueId.BINANCE, "BTCUSDT"), InstrumentId)
+    assert btc == (int.from_bytes(b"BTCUSDT\0", "big"), 100, 51, 0)
+    asset_id: int = btc.asset_id
+    assert asset_id == btc[0] and btc.venue == VenueId.BINANCE and btc.asset_type == AssetType.COIN
+    assert btc.reserved == 0 and assert_type(btc.symbol, Optional[str]) == "BTCUSDT"
+    assert (btc.venue_name, btc.asset_type_name) == ("Binance", "Coin")
+    assert assert_type(btc.describe(), str) == str(btc) == "Binance Coin BTCUSDT"
+    assert InstrumentId.stock(VenueId.NASDAQ, "AAPL").asset_type == AssetType.STOCK
+    assert InstrumentId.bond(VenueId.NYSE, "US10Y").asset_type == AssetType.BOND
+    usdc = InstrumentId.ethereum_token("0xa0b86991c6218b36c1d19d4a2e9eb0ce3606eb48")
+    assert usdc.asset_id == 0xa0b86991c6218b36 and usdc.venue == VenueId.ETHEREUM
+    for make, chain in ((InstrumentId.polygon_token, VenueId.POLYGON),
+                        (InstrumentId.bsc_token, VenueId.BINANCE_SMART_CHAIN),
+                        (InstrumentId.arbitrum_token, VenueId.ARBITRUM)):
+        assert make("0x" + "ab" * 20).venue == chain
+    bad = raises(IdentifierError, lambda: InstrumentId.ethereum_token("0x12"))
+    assert isinstance(bad, ValueError)
+    assert InstrumentId(5, 999, 77, 0).venue == 999
+    raises(FieldRangeError, lambda: InstrumentId(1, 1 << 16, 1))
+    assert (venue_name(101), source_name(3), relay_domain_name(1)) == ("Kraken", "KrakenCollector", "Signal")
+    assert describe_instrument(btc.asset_id, 100, 51) == "Binance Coin BTCUSDT"
 
 
 def sides() -> None:
@@ -209,6 +294,11 @@ def messages() -> None:
         0xDEADBEEF, 1, 2, 0, 0)
     assert header.payload_size + HEADER_SIZE == msg.nbytes == MESSAGE_SIZE
     assert header.checksum == zlib.crc32(data[:28] + data[32:])
+    assert assert_type(header.source_name, str) == "CoinbaseCollector"
+    assert assert_type(header.relay_domain_name, str) == "MarketData"
+    named = decode_message(encode_message(book, timestamp_ns=0, source=SourceType.KRAKEN_COLLECTOR,
+                                          relay_domain=RelayDomain.SIGNAL)).header
+    assert (named.source, named.relay_domain, named.source_name) == (3, 1, "KrakenCollector")
     assert len(bytes(header)) == HEADER_SIZE
     assert assert_type(msg.book, OrderBook) == book
 
@@ -252,7 +342,7 @@ def errors() -> None:
         CapacityError, ValidationError, FieldRangeError, FieldTypeError, LayoutError,
         OffsetError, ReadOnlyError, ReleasedError, ProtocolError, TruncatedError,
         ChecksumError, MagicError, VersionError, RecordError, MissingRecordError,
-        DecimalError, VenueError,
+        DecimalError, VenueError, IdentifierError, LevelIndexError, ExportError,
     ]
     assert all(issubclass(cls, OrderBookError) for cls in expected)
 
@@ -280,6 +370,17 @@ def errors() -> None:
     assert isinstance(ro, BufferError)
     strided = memoryview(bytes(2 * ORDER_BOOK_SIZE))[::2]
     assert isinstance(raises(ExportError, lambda: OrderBook.from_bytes(strided)), BufferError)
+    pinned = OrderBook.view(bytearray(ORDER_BOOK_SIZE))
+    with memoryview(pinned):
+        raises(ExportError, pinned.release)         # pinned while an export is alive
+        raises(ExportError, lambda: pinned.rebind(bytes(ORDER_BOOK_SIZE)))
+    raises(ExportError, lambda: pinned.rebind(pinned))   # its own memory
+    pinned.release()
+    past_end = raises(LevelIndexError, lambda: make_book().bids[5])
+    assert isinstance(past_end, IndexError)
+    full = OrderBook([(1000 - i, 1) for i in range(MAX_ORDER_LEVELS)])
+    assert str(raises(CapacityError, lambda: full.add_bid(1, 1))) == "add_bid: bids hold at most 128 levels, got 129"
+    assert bad.upstream == "Invalid bid price or size"
 
     data = bytearray(encode_message(make_book(), timestamp_ns=0))
     short = raises(TruncatedError, lambda: decode_message(data[:100]))
@@ -316,10 +417,15 @@ def decimals() -> None:
     assert isinstance(raises(VenueError, lambda: from_binance([])), ValueError)
     depth = {"lastUpdateId": 9, "bids": [["1.5", "1"]], "asks": [["2", "1"]]}
     assert assert_type(from_binance(depth), OrderBook).sequence == 9
+    venue_book = from_binance(depth, symbol="BTCUSDT", capacity=50)
+    assert venue_book.capacity == 50 and venue_book.instrument == InstrumentId.coin(VenueId.BINANCE, "BTCUSDT")
+    assert assert_type(default_source(venue_book), SourceType) is SourceType.BINANCE_COLLECTOR
+    assert from_venue(None, depth).venue_id == VenueId.BINANCE
 
 
 def main() -> None:
-    for step in (constants, build_and_read, sides, bytes_and_views, messages, errors, decimals):
+    for step in (constants, build_and_read, capacities, identifiers, sides, bytes_and_views, messages,
+                 errors, decimals):
         step()
     print("typing_api: every public call ran as typed")
 
