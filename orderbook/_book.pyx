@@ -32,7 +32,7 @@ from orderbook._core cimport (
 )
 from orderbook._fill cimport fill_levels
 from orderbook._layout cimport layout_arg
-from orderbook._levels cimport make_levels
+from orderbook._levels cimport Levels, make_levels
 from orderbook.structs cimport (
     OB_MAX_LEVELS, OB_UPSTREAM_LEVELS, BookLayout, ExtendedTLVHeaderC, Levels50C, LevelsC,
     MessageHeaderC, OrderBookHeadC, OrderBookTLV50C, OrderBookTLVC, OrderLevelC, ob_cside,
@@ -51,6 +51,8 @@ cdef extern from "src/ob_level.h":
 
 
 cdef tuple _SIDE_NAMES = ("bids", "asks")
+cdef str _OWN_MEMORY = ("a book cannot view its own memory (the buffer is this book, one of its "
+                        "sides, or a memoryview of them)")
 
 
 # --- faults to exceptions ------------------------------------------------------
@@ -308,15 +310,16 @@ cdef class OrderBook:
         cdef Py_ssize_t exports
         cdef ob_fault f
         self._refuse_move("re-point a view")
+        if buffer is self or (isinstance(buffer, Levels) and (<Levels>buffer).book is self):
+            raise ExportError(_OWN_MEMORY)
         exports = self._exports
         get_span(buffer, offset, L.book_size, PyBUF_SIMPLE, &nb, what)
         # the buffer hook may have run Python code: check again before anything changes
         if self._exports != exports or self._pins:
+            own = self._exports != exports
             PyBuffer_Release(&nb)
-            raise ExportError(
-                "a book cannot view its own memory (the buffer is this book, one of its sides, "
-                "or a memoryview of them)" if self._exports != exports else
-                "cannot re-point a view while a call on it is running")
+            raise ExportError(_OWN_MEMORY if own else
+                              "cannot re-point a view while a call on it is running")
         if ob_check_book(<const OrderBookHeadC*>(<char*>nb.buf + offset), L, strict, &f) != OB_OK:
             PyBuffer_Release(&nb)
             raise_fault(&f, offset, what)

@@ -15,8 +15,13 @@ from orderbook._book cimport OrderBook, count_of
 from orderbook._convert cimport as_index
 from orderbook.structs cimport OB_MAX_LEVELS, LevelsC, OrderLevelC, ob_side
 
-from orderbook.errors import LevelIndexError, ReadOnlyError
+from orderbook.errors import FieldTypeError, LevelIndexError, OrderBookError, ReadOnlyError
 from orderbook.level import OrderLevel as PyOrderLevel
+
+cdef extern from "Python.h":
+    int PySlice_Unpack(object slice, Py_ssize_t* start, Py_ssize_t* stop, Py_ssize_t* step) except -1
+    Py_ssize_t PySlice_AdjustIndices(Py_ssize_t length, Py_ssize_t* start, Py_ssize_t* stop,
+                                     Py_ssize_t step) noexcept
 
 cdef extern from "src/ob_level.h":
     object ob_level_new(object type, int64_t price, int64_t size, uint32_t count, uint32_t reserved)
@@ -114,16 +119,30 @@ cdef class Levels:
         return _level_obj(&s.elements[i])
 
     cdef list _slice(self, object key):
-        cdef Py_ssize_t start, stop, step, i
-        start, stop, step = key.indices(self.count())    # may run __index__
-        cdef LevelsC* s = self.side()
-        cdef list out = []
-        self.book.pin()
+        # The bounds are converted first (their __index__ may run anything);
+        # then the book is pinned before the count is read or anything is
+        # allocated (the result list may run the collector).
+        cdef Py_ssize_t start = 0, stop = 0, step = 1, n, i
+        cdef LevelsC* s
+        cdef list out
+        cdef OrderBook book = self.book
+        self.side()                                  # raises for a bare Levels
         try:
-            for i in range(start, stop, step):
-                out.append(_level_obj(&s.elements[i]))
+            PySlice_Unpack(key, &start, &stop, &step)
+        except (TypeError, ValueError) as e:
+            if isinstance(e, OrderBookError):
+                raise
+            raise FieldTypeError(f"{_SIDE_NAMES[self._asks]}[{key.start!r}:{key.stop!r}:"
+                                 f"{key.step!r}] is not a valid slice: {e}") from None
+        book.pin()
+        try:
+            n = PySlice_AdjustIndices(self.count(), &start, &stop, step)
+            out = []
+            s = self.side()
+            for i in range(n):
+                out.append(_level_obj(&s.elements[start + i * step]))
         finally:
-            self.book.unpin()
+            book.unpin()
         return out
 
     def __iter__(self):
@@ -139,17 +158,22 @@ cdef class Levels:
         """The levels as a list of plain ``(price, size, order_count, reserved)``
         tuples: the fastest way to visit every level from Python, since CPython
         unpacks exact tuples on a fast path that named tuples miss."""
-        cdef LevelsC* s = self.side()
+        cdef LevelsC* s
         cdef const OrderLevelC* lv
-        cdef Py_ssize_t i
-        cdef list out = []
-        self.book.pin()
+        cdef Py_ssize_t i, n
+        cdef list out
+        cdef OrderBook book = self.book
+        self.side()                                  # raises for a bare Levels
+        book.pin()                                   # before the list is allocated
         try:
-            for i in range(self.count()):
+            out = []
+            s = self.side()
+            n = self.count()
+            for i in range(n):
                 lv = &s.elements[i]
                 out.append(ob_level_tuple(lv.price, lv.size, lv.order_count, lv.reserved))
         finally:
-            self.book.unpin()
+            book.unpin()
         return out
 
     def to_numpy(self):

@@ -28,6 +28,8 @@ from orderbook.structs cimport (
     ob_layout,
 )
 
+import io
+
 from orderbook.errors import (
     ChecksumError, FieldTypeError, MagicError, MissingRecordError, RecordError,
     TruncatedError, VersionError,
@@ -205,6 +207,8 @@ def _header_from_bytes(data):
     if n != HDR:
         raise TruncatedError(f"a message header is {HDR} bytes, got {n}", 0, HDR, n)
     memcpy(&h.h, PyBytes_AS_STRING(data), HDR)
+    if data == bytes(HDR):
+        return h                      # an empty Message() that was never filled
     if h.h.magic != OB_HEADER_MAGIC:
         raise MagicError(f"bad magic in a pickled header: expected {OB_HEADER_MAGIC:#010x}, found {h.h.magic:#010x}")
     if h.h.version != OB_PROTOCOL_VERSION:
@@ -469,6 +473,10 @@ def iter_messages(source, *, bint verify=True, bint copy=True, bint stop_on_trun
                 f"iter_messages needs a bytes-like object or a binary file, got {type(source).__name__}")
         if not copy:
             raise FieldTypeError("copy=False needs a bytes-like source, not a file: its buffer is reused")
+        if isinstance(source, io.TextIOBase):
+            raise FieldTypeError(
+                f"iter_messages needs a binary file, got a text-mode {type(source).__name__} "
+                "(open it with 'rb')")
         return _iter_file(source, verify, stop_on_truncated)
     return _iter_buffer(source, verify, copy, stop_on_truncated)
 
@@ -513,10 +521,10 @@ def _iter_file(f, bint verify, bint stop_on_truncated):
             raise FieldTypeError(
                 "iter_messages needs a blocking binary file: read() returned None (no data yet "
                 "on a non-blocking file)")
-        if isinstance(chunk, str):
+        if not PyObject_CheckBuffer(chunk):
             raise FieldTypeError(
-                f"iter_messages needs a binary file, got a text-mode {type(f).__name__} "
-                "(open it with 'rb')")
+                f"iter_messages needs a binary file: read() returned {type(chunk).__name__}"
+                + (" (open it with 'rb')" if isinstance(chunk, str) else ""))
         if not chunk:
             eof = True
         else:

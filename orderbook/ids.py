@@ -20,7 +20,7 @@ from __future__ import annotations
 
 import operator
 from enum import IntEnum
-from typing import Any, Dict, Iterable, NamedTuple, Optional, Type, TypeVar
+from typing import TYPE_CHECKING, Any, Dict, Iterable, NamedTuple, Optional, Type, TypeVar
 
 from orderbook.errors import FieldRangeError, FieldTypeError, IdentifierError
 
@@ -46,11 +46,14 @@ class _UpstreamEnum(IntEnum):
     _value_: int
     upstream_name: str
 
-    def __new__(cls: Type[_E], value: int, upstream_name: str) -> _E:
-        member = int.__new__(cls, value)
-        member._value_ = value
-        member.upstream_name = upstream_name
-        return member
+    if not TYPE_CHECKING:
+        # Hidden from type checkers, which would take it for the call signature
+        # and refuse VenueId(100): members are defined as (value, name) pairs.
+        def __new__(cls, value, upstream_name):
+            member = int.__new__(cls, value)
+            member._value_ = value
+            member.upstream_name = upstream_name
+            return member
 
 
 class VenueId(_UpstreamEnum):
