@@ -7,9 +7,9 @@ from functools import partial
 import pytest
 
 from harness import case, impls, measure, same_book
-from peers import ctypes_book, msgspec_book, numpy_book, struct_book
+from peers import msgspec_book, numpy_book
 from vec_baseline import VecOrderBook
-from workloads import DEPTHS, FULL
+from workloads import FULL_POINTS, POINTS
 from orderbook import OrderBook
 
 # --- from tuples, a new object ---------------------------------------------------
@@ -19,32 +19,32 @@ OP = "construct.tuples"
 
 @case(OP, "ours")
 def _(w):
-    """OrderBook(bids, asks, **header)"""
-    return partial(OrderBook, w.bids, w.asks, **w.header)
+    """OrderBook(bids, asks, **header[, capacity=50])"""
+    return partial(OrderBook, w.bids, w.asks, **w.book_kw)
 
 
 @case(OP, "vec")
 def _(w):
     """VecOrderBook(bids, asks, **header)"""
-    return partial(VecOrderBook, w.bids, w.asks, **w.header)
+    return partial(VecOrderBook, w.bids, w.asks, **w.vec_header)
 
 
 @case(OP, "ctypes")
 def _(w):
     """CBook(**header), then field-by-field fill of each level slot"""
-    return partial(ctypes_book.build, w.bids, w.asks, w.header)
+    return partial(w.ct.build, w.bids, w.asks, w.header)
 
 
 @case(OP, "struct")
 def _(w):
-    """one Struct.pack of the 1,033 flattened values (levels + zero slots)"""
-    return partial(struct_book.build, w.bids, w.asks, w.header)
+    """one Struct.pack of the flattened values (1,033 at capacity 128, 409 at 50: levels + zero slots)"""
+    return partial(w.st.build, w.bids, w.asks, w.header)
 
 
 @case(OP, "numpy")
 def _(w):
     """np.zeros(1, BOOK), header fields set, np.array(tuples) columns assigned"""
-    return partial(numpy_book.build, w.bids, w.asks, w.header)
+    return partial(w.nm.build, w.bids, w.asks, w.header)
 
 
 @case(OP, "msgspec")
@@ -53,10 +53,10 @@ def _(w):
     return partial(msgspec_book.build, w.bids, w.asks, w.header)
 
 
-@pytest.mark.parametrize("depth", DEPTHS)
+@pytest.mark.parametrize("capacity, depth", POINTS)
 @pytest.mark.parametrize("impl", impls(OP))
-def test_construct_tuples(benchmark, impl, depth):
-    measure(benchmark, OP, impl, depth, check=same_book)
+def test_construct_tuples(benchmark, impl, capacity, depth):
+    measure(benchmark, OP, impl, depth, check=same_book, capacity=capacity)
 
 
 # --- from tuples, refilling an existing object -------------------------------------
@@ -67,7 +67,7 @@ OP_REUSE = "construct.tuples_reuse"
 @case(OP_REUSE, "ours")
 def _(w):
     """book.set_bids(bids); book.set_asks(asks)"""
-    book = OrderBook(**w.header)
+    book = OrderBook(**w.book_kw)
     bids, asks = w.bids, w.asks
 
     def refill():
@@ -80,15 +80,15 @@ def _(w):
 @case(OP_REUSE, "ctypes")
 def _(w):
     """memset both sides, field-by-field fill"""
-    return partial(ctypes_book.refill, ctypes_book.CBook(**w.header), w.bids, w.asks)
+    return partial(w.ct.refill, w.ct.CBook(**w.header), w.bids, w.asks)
 
 
 @case(OP_REUSE, "struct")
 def _(w):
     """Struct.pack_into an existing bytearray from the flattened values"""
-    out = bytearray(struct_book.BOOK.size)
+    out = bytearray(w.st.BOOK.size)
     bids, asks, header = w.bids, w.asks, w.header
-    pack_into, flat = struct_book.BOOK.pack_into, struct_book.flat_values
+    pack_into, flat = w.st.BOOK.pack_into, w.st.flat_values
 
     def refill():
         pack_into(out, 0, *flat(bids, asks, header))
@@ -99,7 +99,7 @@ def _(w):
 @case(OP_REUSE, "numpy")
 def _(w):
     """zero both sides, np.array(tuples) columns assigned"""
-    return partial(numpy_book.refill, numpy_book.build_from_numpy(
+    return partial(numpy_book.refill, w.nm.build_from_numpy(
         w.bids_np[:0], w.asks_np[:0], w.header), w.bids, w.asks)
 
 
@@ -109,9 +109,10 @@ def _(w):
     return partial(msgspec_book.refill, msgspec_book.MBook(**w.header), w.bids, w.asks)
 
 
+@pytest.mark.parametrize("capacity, depth", FULL_POINTS)
 @pytest.mark.parametrize("impl", impls(OP_REUSE))
-def test_construct_tuples_reuse(benchmark, impl):
-    measure(benchmark, OP_REUSE, impl, FULL, check=same_book)
+def test_construct_tuples_reuse(benchmark, impl, capacity, depth):
+    measure(benchmark, OP_REUSE, impl, depth, check=same_book, capacity=capacity)
 
 
 # --- from numpy (N, 3) int64 arrays ------------------------------------------------
@@ -121,14 +122,14 @@ OP_NP = "construct.numpy"
 
 @case(OP_NP, "ours")
 def _(w):
-    """OrderBook(bids_array, asks_array, **header)"""
-    return partial(OrderBook, w.bids_np, w.asks_np, **w.header)
+    """OrderBook(bids_array, asks_array, **header[, capacity=50])"""
+    return partial(OrderBook, w.bids_np, w.asks_np, **w.book_kw)
 
 
 @case(OP_NP, "vec")
 def _(w):
     """VecOrderBook(bids_array.tolist(), asks_array.tolist(), **header)"""
-    bids, asks, header = w.bids_np, w.asks_np, w.header
+    bids, asks, header = w.bids_np, w.asks_np, w.vec_header
 
     def build():
         return VecOrderBook(bids.tolist(), asks.tolist(), **header)
@@ -138,13 +139,13 @@ def _(w):
 @case(OP_NP, "ctypes")
 def _(w):
     """.tolist() of each array, then the field-by-field fill"""
-    return partial(ctypes_book.build_from_numpy, w.bids_np, w.asks_np, w.header)
+    return partial(w.ct.build_from_numpy, w.bids_np, w.asks_np, w.header)
 
 
 @case(OP_NP, "numpy")
 def _(w):
     """np.zeros(1, BOOK), header fields set, array columns assigned"""
-    return partial(numpy_book.build_from_numpy, w.bids_np, w.asks_np, w.header)
+    return partial(w.nm.build_from_numpy, w.bids_np, w.asks_np, w.header)
 
 
 @case(OP_NP, "msgspec")
@@ -153,10 +154,10 @@ def _(w):
     return partial(msgspec_book.build_from_numpy, w.bids_np, w.asks_np, w.header)
 
 
-@pytest.mark.parametrize("depth", DEPTHS)
+@pytest.mark.parametrize("capacity, depth", POINTS)
 @pytest.mark.parametrize("impl", impls(OP_NP))
-def test_construct_numpy(benchmark, impl, depth):
-    measure(benchmark, OP_NP, impl, depth, check=same_book)
+def test_construct_numpy(benchmark, impl, capacity, depth):
+    measure(benchmark, OP_NP, impl, depth, check=same_book, capacity=capacity)
 
 
 OP_NP_REUSE = "construct.numpy_reuse"
@@ -165,7 +166,7 @@ OP_NP_REUSE = "construct.numpy_reuse"
 @case(OP_NP_REUSE, "ours")
 def _(w):
     """book.set_bids(bids_array); book.set_asks(asks_array)"""
-    book = OrderBook(**w.header)
+    book = OrderBook(**w.book_kw)
     bids, asks = w.bids_np, w.asks_np
 
     def refill():
@@ -178,10 +179,11 @@ def _(w):
 @case(OP_NP_REUSE, "numpy")
 def _(w):
     """zero both sides, array columns assigned"""
-    return partial(numpy_book.refill_from_numpy, numpy_book.build_from_numpy(
+    return partial(numpy_book.refill_from_numpy, w.nm.build_from_numpy(
         w.bids_np[:0], w.asks_np[:0], w.header), w.bids_np, w.asks_np)
 
 
+@pytest.mark.parametrize("capacity, depth", FULL_POINTS)
 @pytest.mark.parametrize("impl", impls(OP_NP_REUSE))
-def test_construct_numpy_reuse(benchmark, impl):
-    measure(benchmark, OP_NP_REUSE, impl, FULL, check=same_book)
+def test_construct_numpy_reuse(benchmark, impl, capacity, depth):
+    measure(benchmark, OP_NP_REUSE, impl, depth, check=same_book, capacity=capacity)

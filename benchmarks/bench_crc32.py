@@ -1,6 +1,7 @@
 """CRC-32 against zlib and the two fast zlib-compatible peers, isal
 (``isal_zlib.crc32``, Intel ISA-L) and zlib-ng (``zlib_ng.crc32``), at 64
-bytes, one book's 6,200 bytes and 1 MiB; and the timing overheads that every
+bytes, one book's bytes (6,200 at capacity 128, 2,456 at capacity 50) and
+1 MiB; and the timing overheads that every
 other number includes.  A peer that is not installed is left out."""
 
 from __future__ import annotations
@@ -13,7 +14,7 @@ import pytest
 
 import orderbook
 from harness import case, impls, measure
-from workloads import FULL
+from workloads import FULL, FULL_POINTS
 
 try:
     from isal import isal_zlib
@@ -29,7 +30,7 @@ MIB = random.Random(20261201).randbytes(1 << 20)
 #: op id -> the bytes it checksums, from the workload
 INPUTS = {
     "crc32.64": lambda w: w.payload[:64],
-    "crc32": lambda w: w.payload,                # 6,200 bytes: one book
+    "crc32": lambda w: w.payload,                # one book: 6,200 or 2,456 bytes
     "crc32.1mib": lambda w: MIB,
 }
 
@@ -64,9 +65,15 @@ for _op, _data in INPUTS.items():
         return partial(zlib.crc32, data(w))
 
 
-@pytest.mark.parametrize("op, impl", [(op, impl) for op in INPUTS for impl in impls(op)])
-def test_crc32(benchmark, op, impl):
-    measure(benchmark, op, impl, FULL, check=zlib_value(op))
+#: one book's bytes at each capacity; 64 B and 1 MiB do not depend on it
+POINTS_OF = {"crc32": FULL_POINTS}
+
+
+@pytest.mark.parametrize("op, impl, capacity, depth",
+                         [(op, impl, c, d) for op in INPUTS for impl in impls(op)
+                          for c, d in POINTS_OF.get(op, FULL_POINTS[:1])])
+def test_crc32(benchmark, op, impl, capacity, depth):
+    measure(benchmark, op, impl, depth, check=zlib_value(op), capacity=capacity)
 
 
 # --- what calling a timed callable costs by itself --------------------------------------

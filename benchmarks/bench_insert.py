@@ -7,9 +7,9 @@ import numpy as np
 import pytest
 
 from harness import case, impls, measure
-from peers import ctypes_book, msgspec_book, numpy_book
+from peers import msgspec_book, numpy_book
 from vec_baseline import VecOrderBook
-from workloads import DEPTHS
+from workloads import POINTS
 from orderbook import OrderBook
 
 OP = "insert.sorted"
@@ -18,10 +18,10 @@ OP = "insert.sorted"
 def sorted_bids(w, impl, result):
     """The book holds exactly the workload's bids, best first, and no asks."""
     expected = {
-        "ours": lambda: bytes(OrderBook(w.bids, (), **w.header)),
-        "vec": lambda: VecOrderBook(w.bids, (), **w.header).to_bytes(),
-        "ctypes": lambda: bytes(ctypes_book.build(w.bids, (), w.header)),
-        "numpy": lambda: numpy_book.build(w.bids, (), w.header).tobytes(),
+        "ours": lambda: bytes(OrderBook(w.bids, (), **w.book_kw)),
+        "vec": lambda: VecOrderBook(w.bids, (), **w.vec_header).to_bytes(),
+        "ctypes": lambda: bytes(w.ct.build(w.bids, (), w.header)),
+        "numpy": lambda: w.nm.build(w.bids, (), w.header).tobytes(),
         "msgspec": lambda: msgspec_book.ENCODER.encode(msgspec_book.build(w.bids, (), w.header)),
     }[impl]()
     assert w.canonical(impl, result) == expected, f"{impl} inserted out of order"
@@ -42,20 +42,20 @@ def _clear_and_add(book, levels):
 @case(OP, "ours")
 def _(w):
     """book.clear(); book.add_bid(price, size, count) per level"""
-    return _clear_and_add(OrderBook(**w.header), w.shuffled_bids)
+    return _clear_and_add(OrderBook(**w.book_kw), w.shuffled_bids)
 
 
 @case(OP, "vec")
 def _(w):
     """book.clear(); book.add_bid(price, size, count) per level"""
-    return _clear_and_add(VecOrderBook(**w.header), w.shuffled_bids)
+    return _clear_and_add(VecOrderBook(**w.vec_header), w.shuffled_bids)
 
 
 @case(OP, "ctypes")
 def _(w):
     """memset the sides; per level: bisect the prices, memmove the tail, set the slot"""
-    book = ctypes_book.CBook(**w.header)
-    side, add, clear, levels = book.bids, ctypes_book.add_bid, ctypes_book.clear, w.shuffled_bids
+    book = w.ct.CBook(**w.header)
+    side, add, clear, levels = book.bids, w.ct.add_bid, w.ct.clear, w.shuffled_bids
 
     def fill():
         clear(book)
@@ -68,8 +68,8 @@ def _(w):
 @case(OP, "numpy")
 def _(w):
     """zero the sides; per level: searchsorted, shift the slice, assign the record"""
-    book = numpy_book.build_from_numpy(np.zeros((0, 3), np.int64), np.zeros((0, 3), np.int64), w.header)
-    sides, add, clear, levels = numpy_book.Sides(book), numpy_book.add_bid, numpy_book.clear, w.shuffled_bids
+    book = w.nm.build_from_numpy(np.zeros((0, 3), np.int64), np.zeros((0, 3), np.int64), w.header)
+    sides, add, clear, levels = numpy_book.Sides(book), w.nm.add_bid, numpy_book.clear, w.shuffled_bids
 
     def fill():
         clear(book)
@@ -93,7 +93,7 @@ def _(w):
     return fill
 
 
-@pytest.mark.parametrize("depth", DEPTHS)
+@pytest.mark.parametrize("capacity, depth", POINTS)
 @pytest.mark.parametrize("impl", impls(OP))
-def test_sorted_insert(benchmark, impl, depth):
-    measure(benchmark, OP, impl, depth, check=sorted_bids)
+def test_sorted_insert(benchmark, impl, capacity, depth):
+    measure(benchmark, OP, impl, depth, check=sorted_bids, capacity=capacity)

@@ -10,8 +10,8 @@ import pytest
 import orderbook
 import vec_baseline
 from harness import case, impls, measure
-from peers import ctypes_book, msgspec_book, numpy_book, struct_book
-from workloads import DEPTHS, FULL, SEQUENCE, TIMESTAMP_NS
+from peers import msgspec_book
+from workloads import FULL_POINTS, POINTS, SEQUENCE, TIMESTAMP_NS
 
 STAMP = {"sequence": SEQUENCE, "timestamp_ns": TIMESTAMP_NS}
 
@@ -57,19 +57,19 @@ def _(w):
 @case(OP_ENC, "ctypes")
 def _(w):
     """CMessage(header fields, book=cbook) (_pack_=1), zlib.crc32 over its memoryview"""
-    return partial(ctypes_book.encode_message, w.ctypes, SEQUENCE, TIMESTAMP_NS)
+    return partial(w.ct.encode_message, w.ctypes, SEQUENCE, TIMESTAMP_NS)
 
 
 @case(OP_ENC, "struct")
 def _(w):
     """header, TLV and book pack_into'd a bytearray, zlib.crc32, checksum patched in"""
-    return partial(struct_book.encode_message, w.struct_values, SEQUENCE, TIMESTAMP_NS)
+    return partial(w.st.encode_message, w.struct_values, SEQUENCE, TIMESTAMP_NS)
 
 
 @case(OP_ENC, "numpy")
 def _(w):
     """np.zeros(1, MESSAGE), fields and book assigned, zlib.crc32 of a uint8 view"""
-    return partial(numpy_book.encode_message, w.numpy, SEQUENCE, TIMESTAMP_NS)
+    return partial(w.nm.encode_message, w.numpy, SEQUENCE, TIMESTAMP_NS)
 
 
 @case(OP_ENC, "msgspec")
@@ -78,10 +78,10 @@ def _(w):
     return partial(msgspec_book.encode_message, w.msgspec, SEQUENCE, TIMESTAMP_NS)
 
 
-@pytest.mark.parametrize("depth", DEPTHS)
+@pytest.mark.parametrize("capacity, depth", POINTS)
 @pytest.mark.parametrize("impl", impls(OP_ENC))
-def test_encode(benchmark, impl, depth):
-    measure(benchmark, OP_ENC, impl, depth, check=same_message)
+def test_encode(benchmark, impl, capacity, depth):
+    measure(benchmark, OP_ENC, impl, depth, check=same_message, capacity=capacity)
 
 
 # --- encode into a caller's buffer ---------------------------------------------------------
@@ -92,7 +92,7 @@ OP_ENC_INTO = "message.encode_into"
 @case(OP_ENC_INTO, "ours")
 def _(w):
     """encode_message_into(out, 0, book, sequence=..., timestamp_ns=...)"""
-    out = bytearray(orderbook.MESSAGE_SIZE)
+    out = bytearray(orderbook.message_size(w.capacity))
     return partial(orderbook.encode_message_into, out, 0, w.book, **STAMP), out
 
 
@@ -106,13 +106,14 @@ def _(w):
 @case(OP_ENC_INTO, "struct")
 def _(w):
     """header, TLV and book pack_into'd out, zlib.crc32, checksum patched in"""
-    out = bytearray(orderbook.MESSAGE_SIZE)
-    return partial(struct_book.encode_message_into, out, 0, w.struct_values, SEQUENCE, TIMESTAMP_NS), out
+    out = bytearray(w.layout.message_size)
+    return partial(w.st.encode_message_into, out, 0, w.struct_values, SEQUENCE, TIMESTAMP_NS), out
 
 
+@pytest.mark.parametrize("capacity, depth", FULL_POINTS)
 @pytest.mark.parametrize("impl", impls(OP_ENC_INTO))
-def test_encode_into(benchmark, impl):
-    measure(benchmark, OP_ENC_INTO, impl, FULL, check=same_message)
+def test_encode_into(benchmark, impl, capacity, depth):
+    measure(benchmark, OP_ENC_INTO, impl, depth, check=same_message, capacity=capacity)
 
 
 # --- decode, CRC verified ------------------------------------------------------------------
@@ -135,19 +136,19 @@ def _(w):
 @case(OP_DEC, "ctypes")
 def _(w):
     """CMessage.from_buffer_copy(msg), framing and zlib.crc32 checked"""
-    return partial(ctypes_book.decode_message, w.message)
+    return partial(w.ct.decode_message, w.message)
 
 
 @case(OP_DEC, "struct")
 def _(w):
     """header unpacked, zlib.crc32 checked, book Struct.unpack_from'd"""
-    return partial(struct_book.decode_message, w.message)
+    return partial(w.st.decode_message, w.message)
 
 
 @case(OP_DEC, "numpy")
 def _(w):
     """np.frombuffer(msg, MESSAGE) checked, zlib.crc32, book bytes copied out"""
-    return partial(numpy_book.decode_message, w.message)
+    return partial(w.nm.decode_message, w.message)
 
 
 @case(OP_DEC, "msgspec")
@@ -156,10 +157,10 @@ def _(w):
     return partial(msgspec_book.decode_message, w.msgspec_message)
 
 
-@pytest.mark.parametrize("depth", DEPTHS)
+@pytest.mark.parametrize("capacity, depth", POINTS)
 @pytest.mark.parametrize("impl", impls(OP_DEC))
-def test_decode(benchmark, impl, depth):
-    measure(benchmark, OP_DEC, impl, depth, check=decoded_book)
+def test_decode(benchmark, impl, capacity, depth):
+    measure(benchmark, OP_DEC, impl, depth, check=decoded_book, capacity=capacity)
 
 
 # --- our reuse and zero-copy variants --------------------------------------------------
@@ -169,13 +170,17 @@ OP_DEC_INTO = "message.decode_into"
 
 @case(OP_DEC_INTO, "ours")
 def _(w):
-    """decode_message(msg, into=message) (refilled in place)"""
-    return partial(orderbook.decode_message, w.message, into=orderbook.Message())
+    """decode_message(msg, into=message) (refilled in place; its book has the message's capacity)"""
+    message = orderbook.Message()
+    orderbook.decode_message(w.message, into=message)      # the book takes the capacity once
+    assert message.book.capacity == w.capacity
+    return partial(orderbook.decode_message, w.message, into=message)
 
 
+@pytest.mark.parametrize("capacity, depth", FULL_POINTS)
 @pytest.mark.parametrize("impl", impls(OP_DEC_INTO))
-def test_decode_into(benchmark, impl):
-    measure(benchmark, OP_DEC_INTO, impl, FULL, check=decoded_book)
+def test_decode_into(benchmark, impl, capacity, depth):
+    measure(benchmark, OP_DEC_INTO, impl, depth, check=decoded_book, capacity=capacity)
 
 
 OP_DEC_VIEW = "message.decode_view"
@@ -190,9 +195,10 @@ def _(w):
 @case(OP_DEC_VIEW, "numpy")
 def _(w):
     """np.frombuffer(msg, MESSAGE), framing and zlib.crc32 checked, book field kept as a view"""
-    return partial(numpy_book.decode_message_view, w.message)
+    return partial(w.nm.decode_message_view, w.message)
 
 
+@pytest.mark.parametrize("capacity, depth", FULL_POINTS)
 @pytest.mark.parametrize("impl", impls(OP_DEC_VIEW))
-def test_decode_view(benchmark, impl):
-    measure(benchmark, OP_DEC_VIEW, impl, FULL, check=decoded_book)
+def test_decode_view(benchmark, impl, capacity, depth):
+    measure(benchmark, OP_DEC_VIEW, impl, depth, check=decoded_book, capacity=capacity)

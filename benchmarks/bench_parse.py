@@ -9,10 +9,10 @@ from functools import partial
 import numpy as np
 import pytest
 
-from harness import case, impls, measure, same_book
-from peers import BOOK_SIZE, ctypes_book, msgspec_book, numpy_book, struct_book
+from harness import case, impls, measure, same_book, with_capacity
+from peers import msgspec_book
 from vec_baseline import VecOrderBook
-from workloads import DEPTHS, FULL
+from workloads import FULL_POINTS, POINTS
 from orderbook import OrderBook
 
 # --- bytes to a new owning book ---------------------------------------------------
@@ -22,8 +22,8 @@ OP_COPY = "parse.from_bytes"
 
 @case(OP_COPY, "ours")
 def _(w):
-    """OrderBook.from_bytes(data)"""
-    return partial(OrderBook.from_bytes, w.payload)
+    """OrderBook.from_bytes(data[, capacity=50])"""
+    return with_capacity(OrderBook.from_bytes, w.payload, w.capacity)
 
 
 @case(OP_COPY, "vec")
@@ -35,19 +35,19 @@ def _(w):
 @case(OP_COPY, "ctypes")
 def _(w):
     """CBook.from_buffer_copy(data)"""
-    return partial(ctypes_book.CBook.from_buffer_copy, w.payload)
+    return partial(w.ct.CBook.from_buffer_copy, w.payload)
 
 
 @case(OP_COPY, "struct")
 def _(w):
-    """Struct.unpack_from(data): a flat tuple of 1,033 ints"""
-    return partial(struct_book.BOOK.unpack_from, w.payload)
+    """Struct.unpack_from(data): a flat tuple of ints (1,033 at capacity 128, 409 at 50)"""
+    return partial(w.st.BOOK.unpack_from, w.payload)
 
 
 @case(OP_COPY, "numpy")
 def _(w):
     """np.frombuffer(bytearray(data), BOOK) (copy, then a view of the copy)"""
-    return partial(numpy_book.from_bytes, w.payload)
+    return partial(w.nm.from_bytes, w.payload)
 
 
 @case(OP_COPY, "msgspec")
@@ -56,10 +56,10 @@ def _(w):
     return partial(msgspec_book.BOOK_DECODER.decode, w.msgspec_payload)
 
 
-@pytest.mark.parametrize("depth", DEPTHS)
+@pytest.mark.parametrize("capacity, depth", POINTS)
 @pytest.mark.parametrize("impl", impls(OP_COPY))
-def test_from_bytes(benchmark, impl, depth):
-    measure(benchmark, OP_COPY, impl, depth, check=same_book)
+def test_from_bytes(benchmark, impl, capacity, depth):
+    measure(benchmark, OP_COPY, impl, depth, check=same_book, capacity=capacity)
 
 
 # --- a zero-copy view over a bytearray --------------------------------------------
@@ -69,26 +69,26 @@ OP_VIEW = "parse.view"
 
 @case(OP_VIEW, "ours")
 def _(w):
-    """OrderBook.view(buf)"""
-    return partial(OrderBook.view, w.payload_buf)
+    """OrderBook.view(buf[, capacity=50])"""
+    return with_capacity(OrderBook.view, w.payload_buf, w.capacity)
 
 
 @case(OP_VIEW, "ctypes")
 def _(w):
     """CBook.from_buffer(buf)"""
-    return partial(ctypes_book.CBook.from_buffer, w.payload_buf)
+    return partial(w.ct.CBook.from_buffer, w.payload_buf)
 
 
 @case(OP_VIEW, "numpy")
 def _(w):
     """np.frombuffer(buf, BOOK)"""
-    return partial(np.frombuffer, w.payload_buf, numpy_book.BOOK)
+    return partial(np.frombuffer, w.payload_buf, w.nm.BOOK)
 
 
-@pytest.mark.parametrize("depth", DEPTHS)
+@pytest.mark.parametrize("capacity, depth", POINTS)
 @pytest.mark.parametrize("impl", impls(OP_VIEW))
-def test_view(benchmark, impl, depth):
-    measure(benchmark, OP_VIEW, impl, depth, check=same_book)
+def test_view(benchmark, impl, capacity, depth):
+    measure(benchmark, OP_VIEW, impl, depth, check=same_book, capacity=capacity)
 
 
 OP_REBIND = "parse.rebind"
@@ -97,13 +97,14 @@ OP_REBIND = "parse.rebind"
 @case(OP_REBIND, "ours")
 def _(w):
     """view.rebind(buf) (an existing view re-pointed; returns None)"""
-    view = OrderBook.view(bytearray(w.payload))
+    view = OrderBook.view(bytearray(w.payload), **w.cap_kw)
     return partial(view.rebind, w.payload_buf), view
 
 
+@pytest.mark.parametrize("capacity, depth", FULL_POINTS)
 @pytest.mark.parametrize("impl", impls(OP_REBIND))
-def test_rebind(benchmark, impl):
-    measure(benchmark, OP_REBIND, impl, FULL, check=same_book)
+def test_rebind(benchmark, impl, capacity, depth):
+    measure(benchmark, OP_REBIND, impl, depth, check=same_book, capacity=capacity)
 
 
 # --- copy into a book made earlier -------------------------------------------------
@@ -113,24 +114,25 @@ OP_LOAD = "parse.load_from"
 
 @case(OP_LOAD, "ours")
 def _(w):
-    """book.load_from(data)"""
-    book = OrderBook()
+    """book.load_from(data) (the book made with the data's capacity)"""
+    book = OrderBook(**w.cap_kw)
     return partial(book.load_from, w.payload), book
 
 
 @case(OP_LOAD, "ctypes")
 def _(w):
-    """ctypes.memmove(addressof(cbook), data, 6200)"""
-    book = ctypes_book.CBook()
-    return partial(ctypes.memmove, ctypes.addressof(book), w.payload, BOOK_SIZE), book
+    """ctypes.memmove(addressof(cbook), data, sizeof(CBook)) (6,200 or 2,456)"""
+    book = w.ct.CBook()
+    return partial(ctypes.memmove, ctypes.addressof(book), w.payload, w.book_size), book
 
 
 @case(OP_LOAD, "numpy")
 def _(w):
     """record.view(uint8)[:] = np.frombuffer(data, uint8)"""
-    return partial(numpy_book.load_from, np.zeros(1, numpy_book.BOOK), w.payload)
+    return partial(w.nm.load_from, np.zeros(1, w.nm.BOOK), w.payload)
 
 
+@pytest.mark.parametrize("capacity, depth", FULL_POINTS)
 @pytest.mark.parametrize("impl", impls(OP_LOAD))
-def test_load_from(benchmark, impl):
-    measure(benchmark, OP_LOAD, impl, FULL, check=same_book)
+def test_load_from(benchmark, impl, capacity, depth):
+    measure(benchmark, OP_LOAD, impl, depth, check=same_book, capacity=capacity)

@@ -10,7 +10,7 @@ import pytest
 from harness import case, impls, level_count, measure
 from peers import BIDS_OFFSET, ctypes_book, msgspec_book, numpy_book, struct_book
 from vec_baseline import VecOrderBook
-from workloads import DEPTHS, FULL
+from workloads import DEFAULT_CAPACITY, FULL_POINTS, POINTS
 from orderbook import OrderBook
 
 # --- best bid and best ask -----------------------------------------------------------
@@ -53,7 +53,7 @@ def _(w):
 @case(OP_BEST, "struct")
 def _(w):
     """two counts and two levels unpack_from'd at fixed offsets of the bytes"""
-    return partial(struct_book.best, w.payload)
+    return partial(w.st.best, w.payload)
 
 
 @case(OP_BEST, "numpy")
@@ -68,9 +68,10 @@ def _(w):
     return partial(msgspec_book.best, w.msgspec)
 
 
+@pytest.mark.parametrize("capacity, depth", FULL_POINTS)
 @pytest.mark.parametrize("impl", impls(OP_BEST))
-def test_best(benchmark, impl):
-    measure(benchmark, OP_BEST, impl, FULL, check=best_levels)
+def test_best(benchmark, impl, capacity, depth):
+    measure(benchmark, OP_BEST, impl, depth, check=best_levels, capacity=capacity)
 
 
 # --- bytes in, best bid and best ask: a consumer's top of book ---------------------------
@@ -80,12 +81,16 @@ OP_PARSE_BEST = "read.parse_best"
 
 @case(OP_PARSE_BEST, "ours")
 def _(w):
-    """book = OrderBook.view(data); (book.best_bid, book.best_ask)"""
-    data = w.payload
-
-    def parse_best():
-        book = OrderBook.view(data)
-        return book.best_bid, book.best_ask
+    """book = OrderBook.view(data[, capacity=50]); (book.best_bid, book.best_ask)"""
+    data, view, cap = w.payload, OrderBook.view, w.capacity
+    if cap == DEFAULT_CAPACITY:
+        def parse_best():
+            book = view(data)
+            return book.best_bid, book.best_ask
+    else:
+        def parse_best():
+            book = view(data, capacity=cap)
+            return book.best_bid, book.best_ask
     return parse_best
 
 
@@ -103,7 +108,7 @@ def _(w):
 @case(OP_PARSE_BEST, "ctypes")
 def _(w):
     """CBook.from_buffer(bytearray), then the ctypes best levels"""
-    data, from_buffer, best = bytearray(w.payload), ctypes_book.CBook.from_buffer, ctypes_book.best
+    data, from_buffer, best = bytearray(w.payload), w.ct.CBook.from_buffer, ctypes_book.best
 
     def parse_best():
         return best(from_buffer(data))
@@ -113,7 +118,7 @@ def _(w):
 @case(OP_PARSE_BEST, "struct")
 def _(w):
     """two counts and two levels unpack_from'd at fixed offsets of the bytes"""
-    return partial(struct_book.best, w.payload)
+    return partial(w.st.best, w.payload)
 
 
 @case(OP_PARSE_BEST, "msgspec")
@@ -126,10 +131,10 @@ def _(w):
     return parse_best
 
 
-@pytest.mark.parametrize("depth", DEPTHS)
+@pytest.mark.parametrize("capacity, depth", POINTS)
 @pytest.mark.parametrize("impl", impls(OP_PARSE_BEST))
-def test_parse_best(benchmark, impl, depth):
-    measure(benchmark, OP_PARSE_BEST, impl, depth, check=best_levels)
+def test_parse_best(benchmark, impl, capacity, depth):
+    measure(benchmark, OP_PARSE_BEST, impl, depth, check=best_levels, capacity=capacity)
 
 
 # --- every level, in Python ------------------------------------------------------------
@@ -176,7 +181,7 @@ def _(w):
 @case(OP_ITER, "struct")
 def _(w):
     """Struct.iter_unpack over a memoryview slice of each side"""
-    return partial(struct_book.iterate, w.payload)
+    return partial(w.st.iterate, w.payload)
 
 
 @case(OP_ITER, "numpy")
@@ -191,10 +196,10 @@ def _(w):
     return partial(msgspec_book.iterate, w.msgspec)
 
 
-@pytest.mark.parametrize("depth", DEPTHS)
+@pytest.mark.parametrize("capacity, depth", POINTS)
 @pytest.mark.parametrize("impl", impls(OP_ITER))
-def test_iterate(benchmark, impl, depth):
-    measure(benchmark, OP_ITER, impl, depth, check=level_count)
+def test_iterate(benchmark, impl, capacity, depth):
+    measure(benchmark, OP_ITER, impl, depth, check=level_count, capacity=capacity)
 
 
 # --- every level as an OrderLevel (named tuple): ours only, for scale --------------
@@ -218,10 +223,10 @@ def _(w):
     return iterate
 
 
-@pytest.mark.parametrize("depth", DEPTHS)
+@pytest.mark.parametrize("capacity, depth", POINTS)
 @pytest.mark.parametrize("impl", impls(OP_ITER_NAMED))
-def test_iterate_named(benchmark, impl, depth):
-    measure(benchmark, OP_ITER_NAMED, impl, depth, check=level_count)
+def test_iterate_named(benchmark, impl, capacity, depth):
+    measure(benchmark, OP_ITER_NAMED, impl, depth, check=level_count, capacity=capacity)
 
 
 # --- bytes in, every level visited: the consumer's whole job ---------------------------
@@ -234,11 +239,11 @@ OP_PARSE_ITER = "read.parse_iterate"
 
 @case(OP_PARSE_ITER, "ours")
 def _(w):
-    """book = OrderBook.view(data); for p, s, c, r in book.bids.tuples() (then asks)"""
-    data = w.payload
+    """book = OrderBook.view(data[, capacity=50]); for p, s, c, r in book.bids.tuples() (then asks)"""
+    data, view, cap = w.payload, OrderBook.view, w.capacity
 
     def parse_iterate():
-        book = OrderBook.view(data)
+        book = view(data) if cap == DEFAULT_CAPACITY else view(data, capacity=cap)
         n = 0
         for p, s, c, r in book.bids.tuples():
             n += 1
@@ -267,7 +272,7 @@ def _(w):
 @case(OP_PARSE_ITER, "ctypes")
 def _(w):
     """CBook.from_buffer_copy(data), then the ctypes iteration"""
-    data, from_copy, iterate = w.payload, ctypes_book.CBook.from_buffer_copy, ctypes_book.iterate
+    data, from_copy, iterate = w.payload, w.ct.CBook.from_buffer_copy, ctypes_book.iterate
 
     def parse_iterate():
         return iterate(from_copy(data))
@@ -277,13 +282,13 @@ def _(w):
 @case(OP_PARSE_ITER, "struct")
 def _(w):
     """Struct.iter_unpack over the bytes (no separate parse step)"""
-    return partial(struct_book.iterate, w.payload)
+    return partial(w.st.iterate, w.payload)
 
 
 @case(OP_PARSE_ITER, "numpy")
 def _(w):
     """np.frombuffer(data, BOOK), side views, then .tolist() iteration"""
-    data, BOOK, Sides, iterate = w.payload, numpy_book.BOOK, numpy_book.Sides, numpy_book.iterate
+    data, BOOK, Sides, iterate = w.payload, w.nm.BOOK, numpy_book.Sides, numpy_book.iterate
 
     def parse_iterate():
         return iterate(Sides(np.frombuffer(data, BOOK)))
@@ -300,10 +305,10 @@ def _(w):
     return parse_iterate
 
 
-@pytest.mark.parametrize("depth", DEPTHS)
+@pytest.mark.parametrize("capacity, depth", POINTS)
 @pytest.mark.parametrize("impl", impls(OP_PARSE_ITER))
-def test_parse_iterate(benchmark, impl, depth):
-    measure(benchmark, OP_PARSE_ITER, impl, depth, check=level_count)
+def test_parse_iterate(benchmark, impl, capacity, depth):
+    measure(benchmark, OP_PARSE_ITER, impl, depth, check=level_count, capacity=capacity)
 
 
 # --- the bid side as a numpy array -----------------------------------------------------------
@@ -363,7 +368,7 @@ def _(w):
     return partial(np.array, w.msgspec.bids, np.int64)
 
 
-@pytest.mark.parametrize("depth", DEPTHS)
+@pytest.mark.parametrize("capacity, depth", POINTS)
 @pytest.mark.parametrize("impl", impls(OP_NP))
-def test_to_numpy(benchmark, impl, depth):
-    measure(benchmark, OP_NP, impl, depth, check=bid_array)
+def test_to_numpy(benchmark, impl, capacity, depth):
+    measure(benchmark, OP_NP, impl, depth, check=bid_array, capacity=capacity)

@@ -8,9 +8,9 @@ from functools import partial
 import pytest
 
 from harness import case, impls, measure
-from peers import BOOK_SIZE, ctypes_book, msgspec_book, numpy_book, struct_book
+from peers import msgspec_book
 from vec_baseline import VecOrderBook
-from workloads import DEPTHS, FULL
+from workloads import FULL_POINTS, POINTS
 from orderbook import OrderBook
 
 
@@ -26,8 +26,8 @@ OP_BUILD = "serialize.build_bytes"
 
 @case(OP_BUILD, "ours")
 def _(w):
-    """bytes(OrderBook(bids, asks, **header))"""
-    bids, asks, header = w.bids, w.asks, w.header
+    """bytes(OrderBook(bids, asks, **header[, capacity=50]))"""
+    bids, asks, header = w.bids, w.asks, w.book_kw
 
     def build():
         return bytes(OrderBook(bids, asks, **header))
@@ -37,7 +37,7 @@ def _(w):
 @case(OP_BUILD, "vec")
 def _(w):
     """VecOrderBook(bids, asks, **header).to_bytes()"""
-    bids, asks, header = w.bids, w.asks, w.header
+    bids, asks, header = w.bids, w.asks, w.vec_header
 
     def build():
         return VecOrderBook(bids, asks, **header).to_bytes()
@@ -47,7 +47,7 @@ def _(w):
 @case(OP_BUILD, "ctypes")
 def _(w):
     """bytes() of the field-filled CBook"""
-    bids, asks, header, build_ = w.bids, w.asks, w.header, ctypes_book.build
+    bids, asks, header, build_ = w.bids, w.asks, w.header, w.ct.build
 
     def build():
         return bytes(build_(bids, asks, header))
@@ -57,13 +57,13 @@ def _(w):
 @case(OP_BUILD, "struct")
 def _(w):
     """one Struct.pack of the flattened values"""
-    return partial(struct_book.build, w.bids, w.asks, w.header)
+    return partial(w.st.build, w.bids, w.asks, w.header)
 
 
 @case(OP_BUILD, "numpy")
 def _(w):
     """.tobytes() of the column-filled record"""
-    bids, asks, header, build_ = w.bids, w.asks, w.header, numpy_book.build
+    bids, asks, header, build_ = w.bids, w.asks, w.header, w.nm.build
 
     def build():
         return build_(bids, asks, header).tobytes()
@@ -81,10 +81,10 @@ def _(w):
     return build
 
 
-@pytest.mark.parametrize("depth", DEPTHS)
+@pytest.mark.parametrize("capacity, depth", POINTS)
 @pytest.mark.parametrize("impl", impls(OP_BUILD))
-def test_build_bytes(benchmark, impl, depth):
-    measure(benchmark, OP_BUILD, impl, depth, check=same_bytes)
+def test_build_bytes(benchmark, impl, capacity, depth):
+    measure(benchmark, OP_BUILD, impl, depth, check=same_bytes, capacity=capacity)
 
 
 # --- an existing book to bytes ----------------------------------------------------------
@@ -113,7 +113,7 @@ def _(w):
 @case(OP_BYTES, "struct")
 def _(w):
     """Struct.pack(*values)"""
-    return partial(struct_book.BOOK.pack, *w.struct_values)
+    return partial(w.st.BOOK.pack, *w.struct_values)
 
 
 @case(OP_BYTES, "numpy")
@@ -128,10 +128,10 @@ def _(w):
     return partial(msgspec_book.ENCODER.encode, w.msgspec)
 
 
-@pytest.mark.parametrize("depth", DEPTHS)
+@pytest.mark.parametrize("capacity, depth", POINTS)
 @pytest.mark.parametrize("impl", impls(OP_BYTES))
-def test_bytes(benchmark, impl, depth):
-    measure(benchmark, OP_BYTES, impl, depth, check=same_bytes)
+def test_bytes(benchmark, impl, capacity, depth):
+    measure(benchmark, OP_BYTES, impl, depth, check=same_bytes, capacity=capacity)
 
 
 # --- into a caller's buffer ---------------------------------------------------------------
@@ -142,7 +142,7 @@ OP_INTO = "serialize.pack_into"
 @case(OP_INTO, "ours")
 def _(w):
     """book.pack_into(out, 0)"""
-    out = bytearray(BOOK_SIZE)
+    out = bytearray(w.book_size)
     return partial(w.book.pack_into, out, 0), out
 
 
@@ -155,23 +155,23 @@ def _(w):
 
 @case(OP_INTO, "ctypes")
 def _(w):
-    """out[0:6200] = cbook (bytearray slice assignment from the struct)"""
-    out = bytearray(BOOK_SIZE)
-    return partial(ctypes_book.pack_into, w.ctypes, out, 0), out
+    """out[0:size] = cbook (bytearray slice assignment from the struct)"""
+    out = bytearray(w.book_size)
+    return partial(w.ct.pack_into, w.ctypes, out, 0), out
 
 
 @case(OP_INTO, "struct")
 def _(w):
     """Struct.pack_into(out, 0, *values)"""
-    out = bytearray(BOOK_SIZE)
-    return partial(struct_book.BOOK.pack_into, out, 0, *w.struct_values), out
+    out = bytearray(w.book_size)
+    return partial(w.st.BOOK.pack_into, out, 0, *w.struct_values), out
 
 
 @case(OP_INTO, "numpy")
 def _(w):
-    """memoryview(out)[0:6200] = record.view(uint8).data"""
-    out = bytearray(BOOK_SIZE)
-    return partial(numpy_book.pack_into, w.numpy, out, 0), out
+    """memoryview(out)[0:size] = record.view(uint8).data"""
+    out = bytearray(w.book_size)
+    return partial(w.nm.pack_into, w.numpy, out, 0), out
 
 
 @case(OP_INTO, "msgspec")
@@ -183,15 +183,15 @@ def _(w):
 
 @case(OP_INTO, "ref")
 def _(w):
-    """plain copy: out[0:6200] = src (bytearray to bytearray slice assignment)"""
-    out, src = bytearray(BOOK_SIZE), bytearray(w.payload)
-    return partial(out.__setitem__, slice(0, BOOK_SIZE), src), out
+    """plain copy: out[0:size] = src (bytearray to bytearray slice assignment)"""
+    out, src = bytearray(w.book_size), bytearray(w.payload)
+    return partial(out.__setitem__, slice(0, w.book_size), src), out
 
 
-@pytest.mark.parametrize("depth", DEPTHS)
+@pytest.mark.parametrize("capacity, depth", POINTS)
 @pytest.mark.parametrize("impl", impls(OP_INTO))
-def test_pack_into(benchmark, impl, depth):
-    measure(benchmark, OP_INTO, impl, depth, check=same_bytes)
+def test_pack_into(benchmark, impl, capacity, depth):
+    measure(benchmark, OP_INTO, impl, depth, check=same_bytes, capacity=capacity)
 
 
 # --- a memoryview over the book ---------------------------------------------------------------
@@ -218,9 +218,10 @@ def _(w):
 
 
 def whole_book(w, impl, result):
-    assert result.nbytes == BOOK_SIZE and result.tobytes() == w.payload, impl
+    assert result.nbytes == w.book_size and result.tobytes() == w.payload, impl
 
 
+@pytest.mark.parametrize("capacity, depth", FULL_POINTS)
 @pytest.mark.parametrize("impl", impls(OP_MV))
-def test_memoryview(benchmark, impl):
-    measure(benchmark, OP_MV, impl, FULL, check=whole_book)
+def test_memoryview(benchmark, impl, capacity, depth):
+    measure(benchmark, OP_MV, impl, depth, check=whole_book, capacity=capacity)

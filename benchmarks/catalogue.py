@@ -2,7 +2,9 @@
 
 Ids are the ``op`` strings the bench modules register; each entry gives the
 category (one chart panel each), the row title, and the rule that makes the
-row a like-with-like comparison."""
+row a like-with-like comparison.  Each operation is measured at one or more
+(capacity, depth) points (see ``workloads.POINTS``); the table prints one
+row per point."""
 
 from __future__ import annotations
 
@@ -50,7 +52,7 @@ OPERATIONS: List[Operation] = [
     Operation("serialize.pack_into", "serialize", "serialize into a buffer",
               "an existing book written into a preallocated bytearray at offset 0"),
     Operation("serialize.memoryview", "serialize", "memoryview of the book",
-              "a zero-copy buffer over the book's own 6,200 bytes"),
+              "a zero-copy buffer over the book's own bytes (6,200 at capacity 128, 2,456 at 50)"),
     Operation("parse.from_bytes", "parse", "parse bytes (copy)",
               "bytes to a new, usable, owning book"),
     Operation("parse.view", "parse", "view bytes (zero-copy)",
@@ -85,8 +87,8 @@ OPERATIONS: List[Operation] = [
               "check framing and CRC-32, return a book viewing the message bytes"),
     Operation("crc32.64", "crc32", "CRC-32 of 64 bytes",
               "IEEE CRC-32 of a book's first 64 bytes (the call dominates); reference: zlib.crc32"),
-    Operation("crc32", "crc32", "CRC-32 of 6,200 bytes",
-              "IEEE CRC-32 of one book's bytes; reference: zlib.crc32"),
+    Operation("crc32", "crc32", "CRC-32 of one book",
+              "IEEE CRC-32 of one book's bytes (6,200 at capacity 128, 2,456 at 50); reference: zlib.crc32"),
     Operation("crc32.1mib", "crc32", "CRC-32 of 1 MiB",
               "IEEE CRC-32 of 1 MiB of random bytes (memory bandwidth); reference: zlib.crc32"),
 ]

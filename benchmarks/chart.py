@@ -1,10 +1,11 @@
 """The results as a bar chart PNG: one panel per category, one bar group per
-operation at N = 128 levels per side (or its only depth), one bar per
+operation and capacity with its book full (capacity 128 at N = 128 levels per
+side, or the row's only depth; capacity 50 at N = 50), one bar per
 implementation, ns per call on one shared log scale."""
 
 from __future__ import annotations
 
-from typing import List, Optional, Tuple
+from typing import List, Tuple
 
 import matplotlib
 
@@ -12,7 +13,7 @@ matplotlib.use("Agg")                       # files only, no display needed
 import matplotlib.pyplot as plt  # noqa: E402
 
 from catalogue import CATEGORIES, IMPLS, OPERATIONS, Operation  # noqa: E402
-from report import Results  # noqa: E402
+from report import DEFAULT_CAPACITY, Results  # noqa: E402
 
 COLOURS = {
     "ours": "#d62728", "vec": "#7f7f7f", "ctypes": "#1f77b4", "struct": "#9467bd",
@@ -22,34 +23,36 @@ COLOURS = {
 DEPTH = 128
 
 
-def _depth(res: Results, op: str) -> Optional[int]:
-    depths = res.depths(op)
-    if not depths:
-        return None
-    return DEPTH if DEPTH in depths else depths[-1]
+def _points(res: Results, op: str) -> List[Tuple[int, int]]:
+    """The bar groups of ``op``: its fullest row at each capacity measured."""
+    out = []
+    for capacity in dict.fromkeys(c for c, _ in res.points(op)):
+        depths = res.depths(op, capacity)
+        full = DEPTH if capacity == DEFAULT_CAPACITY else capacity
+        out.append((capacity, full if full in depths else depths[-1]))
+    return out
 
 
 def render(res: Results, path: str, title: str = "") -> None:
-    panels: List[Tuple[str, List[Tuple[Operation, int]]]] = []
+    panels: List[Tuple[str, List[Tuple[Operation, int, int]]]] = []
     for cat in CATEGORIES:
         ops = []
         for op in OPERATIONS:
-            depth = _depth(res, op.id)
-            if op.category == cat and depth is not None:
-                ops.append((op, depth))
+            if op.category == cat:
+                ops += [(op, c, d) for c, d in _points(res, op.id)]
         if ops:
             panels.append((cat, ops))
-    heights = [sum(len(res.ns[(op.id, d)]) for op, d in ops) + len(ops) for _, ops in panels]
+    heights = [sum(len(res.ns[(op.id, c, d)]) for op, c, d in ops) + len(ops) for _, ops in panels]
     # one shared log axis, so that bars compare across panels too
-    values = [t for _, ops in panels for op, d in ops for t in res.ns[(op.id, d)].values()]
+    values = [t for _, ops in panels for op, c, d in ops for t in res.ns[(op.id, c, d)].values()]
     fig, axes = plt.subplots(len(panels), 1, figsize=(10, 0.12 * sum(heights) + 0.45 * len(panels) + 1.3),
                              gridspec_kw={"height_ratios": heights}, squeeze=False, sharex=True)
     names = dict(IMPLS)
     seen = set()
     for ax, (cat, ops) in zip(axes[:, 0], panels):
         y, ticks, labels = 0.0, [], []
-        for op, depth in reversed(ops):
-            cells = res.ns[(op.id, depth)]
+        for op, capacity, depth in reversed(ops):
+            cells = res.ns[(op.id, capacity, depth)]
             present = [impl for impl, _ in IMPLS if impl in cells]
             start = y
             for impl in reversed(present):
@@ -59,7 +62,10 @@ def render(res: Results, path: str, title: str = "") -> None:
                 ax.text(cells[impl] * 1.06, y, f"{cells[impl]:,.0f}", va="center", fontsize=5.5)
                 y += 1
             ticks.append((start + y - 1) / 2)
-            labels.append(op.title if depth == DEPTH else f"{op.title} (N={depth})")
+            if capacity != DEFAULT_CAPACITY:
+                labels.append(f"{op.title} (capacity {capacity}, N={depth})")
+            else:
+                labels.append(op.title if depth == DEPTH else f"{op.title} (N={depth})")
             y += 1
         ax.set_yticks(ticks)
         ax.set_yticklabels(labels, fontsize=7.5)
@@ -69,8 +75,8 @@ def render(res: Results, path: str, title: str = "") -> None:
         ax.set_title(cat, fontsize=9, loc="left")
         ax.tick_params(axis="x", labelsize=7, labelbottom=True)
         ax.grid(axis="x", which="major", alpha=0.3)
-    axes[-1, 0].set_xlabel(f"ns per call ({res.stat} round), log scale, N = {DEPTH} levels per side "
-                           "— shorter is faster")
+    axes[-1, 0].set_xlabel(f"ns per call ({res.stat} round, log scale); capacity 128 at N = {DEPTH}, "
+                           "capacity 50 at N = 50 — shorter is faster", fontsize=8)
     handles, labels = [], []
     for ax in axes[:, 0]:
         h, l = ax.get_legend_handles_labels()

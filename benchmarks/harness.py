@@ -2,7 +2,7 @@
 
 A bench module registers, per operation, one *case factory* per
 implementation with ``@case(op, impl)``.  A factory receives the workload of
-one depth and returns a zero-argument callable: the timed call, with its
+one (capacity, depth) point and returns a zero-argument callable: the timed call, with its
 inputs already built.  Calls that write into a caller's buffer return
 ``(callable, buffer)`` instead, so that the check reads the buffer.  Its docstring is the line the report prints for that
 cell, so the code and its description stay side by side.
@@ -16,9 +16,10 @@ printed with the results.
 from __future__ import annotations
 
 import inspect
+from functools import partial
 from typing import Any, Callable, Dict, Optional
 
-from workloads import Workload, workload
+from workloads import DEFAULT_CAPACITY, Workload, workload
 
 Factory = Callable[[Workload], Callable[[], Any]]
 Check = Callable[[Workload, str, Any], None]
@@ -48,10 +49,11 @@ def describe(factory: Factory) -> str:
     return " ".join(doc.split())
 
 
-def measure(benchmark: Any, op: str, impl: str, depth: int, check: Optional[Check] = None) -> None:
-    """Build the timed call for (op, impl, depth), run it once and check its
-    result (a wrong answer must never be timed), then benchmark it."""
-    w = workload(depth)
+def measure(benchmark: Any, op: str, impl: str, depth: int, check: Optional[Check] = None,
+            capacity: int = DEFAULT_CAPACITY) -> None:
+    """Build the timed call for (op, impl, capacity, depth), run it once and
+    check its result (a wrong answer must never be timed), then benchmark it."""
+    w = workload(depth, capacity)
     factory = REGISTRY[op][impl]
     made = factory(w)
     fn, out = made if isinstance(made, tuple) else (made, None)
@@ -59,9 +61,23 @@ def measure(benchmark: Any, op: str, impl: str, depth: int, check: Optional[Chec
     if check is not None:
         check(w, impl, result if out is None else out)
     del result, out
-    benchmark.group = f"{op} depth={depth}"
-    benchmark.extra_info.update(op=op, impl=impl, depth=depth, call=describe(factory))
+    benchmark.group = f"{op} capacity={capacity} depth={depth}"
+    benchmark.extra_info.update(op=op, impl=impl, capacity=capacity, depth=depth,
+                                call=describe(factory))
     benchmark(fn)
+
+
+def with_capacity(fn: Callable[..., Any], arg: Any, capacity: int) -> Callable[[], Any]:
+    """The timed call ``fn(arg)`` at the default capacity (a partial), or
+    ``fn(arg, capacity=capacity)`` otherwise: a small function passing the
+    keyword the way a caller writes it (a partial holding keywords would
+    copy its keyword dict on every call and time that instead)."""
+    if capacity == DEFAULT_CAPACITY:
+        return partial(fn, arg)
+
+    def call() -> Any:
+        return fn(arg, capacity=capacity)
+    return call
 
 
 # --- common checks ---------------------------------------------------------------

@@ -112,9 +112,9 @@ def render(res: report.Results) -> tuple[str, bool]:
     print("Targets:")
     for line in report.outcome_lines(outcomes):
         print("  " + line)
-    cc = report.copy_crc_line(res)
-    if cc:
-        print("  info  " + cc)
+    cc = report.copy_crc_lines(res)
+    for line in cc:
+        print("  info  " + line)
     print()
     print("Vec-baseline gate: none of our operations may be slower than the Vec baseline")
     print("(reads of an already-parsed book are judged by their 'parse + ...' rows: the Vec")
@@ -129,8 +129,7 @@ def render(res: report.Results) -> tuple[str, bool]:
           f"{report.passes_note(res)}. {report.noise_line(res)}", "",
           "**Targets**", ""]
     md += ["- " + x for x in report.outcome_lines(outcomes)]
-    if cc:
-        md.append("- info: " + cc)
+    md += ["- info: " + line for line in cc]
     md += ["", "**Vec-baseline gate**: " + ("passed" if gate_ok else "FAILED") + ".", "",
            "```", *gate_lines, "```", "", "**What each row runs**", "", report.legend(res)]
     return "\n".join(md), gate_ok

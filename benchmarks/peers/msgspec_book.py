@@ -19,7 +19,9 @@ Level = Tuple[int, int, int]
 
 
 class MBook(msgspec.Struct, array_like=True, gc=False):
-    timestamp_ns: int = 0
+    # the book's field names (they are what ``**header`` passes); msgpack
+    # carries none of them (array_like)
+    snapshot_timestamp_ns: int = 0
     sequence: int = 0
     precision_factor: int = 100_000_000
     bids: List[Level] = []
