@@ -425,11 +425,15 @@ cdef class OrderBook:
         """Write the book's bytes into a writable ``buffer`` at ``offset``."""
         cdef Py_buffer b
         cdef Py_ssize_t off = as_offset(offset, "pack_into")
+        self.checked("pack_into")         # refuses before anything is held
         get_span(buffer, off, self._lay.book_size, PyBUF_WRITABLE, &b, "pack_into")
-        try:
-            ob_copy_book(<char*>b.buf + off, self.checked("pack_into"), &self._lay)
-        finally:
+        # the pointer is taken after the buffer, whose exporter may run Python code
+        cdef OrderBookHeadC* t = self._p
+        if t == NULL:                     # released meanwhile: ReleasedError
             PyBuffer_Release(&b)
+            self.tlv()
+        ob_copy_book(<char*>b.buf + off, t, &self._lay)
+        PyBuffer_Release(&b)
 
     def __bytes__(self):
         return self.to_bytes()

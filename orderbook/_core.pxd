@@ -135,39 +135,25 @@ cdef inline Py_ssize_t ob_count(const OrderBookHeadC* t, const BookLayout* L, bi
     return n if n <= L.capacity else L.capacity
 
 
-cdef inline void _ob_copy_canonical(uint8_t* dst, const uint8_t* src, const BookLayout* L) noexcept nogil:
-    # the fields, then per side the count and the levels in use; every padding
-    # byte and unused slot written zero (the source's are ignored)
-    cdef Py_ssize_t head = <const uint8_t*>&(<const OrderBookHeadC*>src)._padding[0] - src
-    cdef Py_ssize_t base, n, used
-    cdef const LevelsC* s
-    cdef LevelsC* d
-    cdef int a
-    memcpy(dst, src, head)
-    memset(dst + head, 0, sizeof(OrderBookHeadC) - head)
-    for a in range(2):
-        s = ob_cside(<const OrderBookHeadC*>src, L, a)
-        d = ob_side(<OrderBookHeadC*>dst, L, a)
-        n = s.count if s.count <= L.capacity else L.capacity
-        used = <const uint8_t*>&s.elements[n] - <const uint8_t*>s
-        memcpy(d, s, used)
-        memset(&d._padding[0], 0, sizeof(d._padding))
-        memset(<uint8_t*>d + used, 0, L.side_size - used)
-
-
 cdef inline void ob_copy_book(void* dst, const void* src, const BookLayout* L) noexcept nogil:
     """Copy a book of layout L as the library writes books: every padding byte
     and unused slot zero, whatever the source holds there (a Rust struct
     literal leaves padding uninitialised).  The two may overlap.  The
     source's counts must have been checked (they are clamped regardless)."""
-    cdef OrderBookTLVC tmp                      # the largest layout
-    cdef const uint8_t* d = <const uint8_t*>dst
-    cdef const uint8_t* s = <const uint8_t*>src
-    if d != s and d < s + L.book_size and s < d + L.book_size:
-        memcpy(&tmp, src, L.book_size)         # overlapping: from a copy
-        _ob_copy_canonical(<uint8_t*>dst, <const uint8_t*>&tmp, L)
-    else:
-        _ob_copy_canonical(<uint8_t*>dst, s, L)
+    cdef OrderBookHeadC* t = <OrderBookHeadC*>dst
+    cdef LevelsC* d
+    cdef Py_ssize_t n
+    cdef int a
+    # one move of the whole book, then the padding and unused slots of the copy
+    # zeroed: as fast as a plain copy for a full book
+    memmove(dst, src, L.book_size)
+    memset(&t._padding[0], 0, sizeof(t._padding))
+    for a in range(2):
+        d = ob_side(t, L, a)
+        memset(&d._padding[0], 0, sizeof(d._padding))
+        n = d.count if d.count <= L.capacity else L.capacity
+        if n < L.capacity:
+            memset(&d.elements[n], 0, <size_t>(L.capacity - n) * sizeof(OrderLevelC))
 
 
 cdef inline void ob_clear(OrderBookHeadC* t, const BookLayout* L) noexcept nogil:

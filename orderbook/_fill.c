@@ -2834,7 +2834,6 @@ static int (*__pyx_f_9orderbook_8_convert_as_u64)(PyObject *, uint64_t, PyObject
 /* Module declarations from "orderbook._core" */
 static CYTHON_INLINE int __pyx_f_9orderbook_5_core_ob_fail(struct __pyx_t_9orderbook_5_core_ob_fault *, int, int, int, Py_ssize_t, Py_ssize_t, int64_t); /*proto*/
 static CYTHON_INLINE int __pyx_f_9orderbook_5_core_ob_check_book(struct __pyx_t_9orderbook_7structs_OrderBookHeadC const *, struct __pyx_t_9orderbook_7structs_BookLayout const *, int, struct __pyx_t_9orderbook_5_core_ob_fault *); /*proto*/
-static CYTHON_INLINE void __pyx_f_9orderbook_5_core__ob_copy_canonical(uint8_t *, uint8_t const *, struct __pyx_t_9orderbook_7structs_BookLayout const *); /*proto*/
 static CYTHON_INLINE void __pyx_f_9orderbook_5_core_ob_copy_book(void *, void const *, struct __pyx_t_9orderbook_7structs_BookLayout const *); /*proto*/
 static CYTHON_INLINE int __pyx_f_9orderbook_5_core_ob_worse(int, int64_t, int64_t); /*proto*/
 static CYTHON_INLINE int64_t __pyx_f_9orderbook_5_core_ob_trunc_mid(int64_t, int64_t); /*proto*/
@@ -3901,89 +3900,87 @@ static CYTHON_INLINE Py_ssize_t __pyx_f_9orderbook_5_core_ob_count(struct __pyx_
 /* "orderbook/_core.pxd":138
  * 
  * 
- * cdef inline void _ob_copy_canonical(uint8_t* dst, const uint8_t* src, const BookLayout* L) noexcept nogil:             # <<<<<<<<<<<<<<
- *     # the fields, then per side the count and the levels in use; every padding
- *     # byte and unused slot written zero (the source's are ignored)
+ * cdef inline void ob_copy_book(void* dst, const void* src, const BookLayout* L) noexcept nogil:             # <<<<<<<<<<<<<<
+ *     """Copy a book of layout L as the library writes books: every padding byte
+ *     and unused slot zero, whatever the source holds there (a Rust struct
 */
 
-static CYTHON_INLINE void __pyx_f_9orderbook_5_core__ob_copy_canonical(uint8_t *__pyx_v_dst, uint8_t const *__pyx_v_src, struct __pyx_t_9orderbook_7structs_BookLayout const *__pyx_v_L) {
-  Py_ssize_t __pyx_v_head;
-  Py_ssize_t __pyx_v_n;
-  Py_ssize_t __pyx_v_used;
-  struct __pyx_t_9orderbook_7structs_LevelsC const *__pyx_v_s;
+static CYTHON_INLINE void __pyx_f_9orderbook_5_core_ob_copy_book(void *__pyx_v_dst, void const *__pyx_v_src, struct __pyx_t_9orderbook_7structs_BookLayout const *__pyx_v_L) {
+  struct __pyx_t_9orderbook_7structs_OrderBookHeadC *__pyx_v_t;
   struct __pyx_t_9orderbook_7structs_LevelsC *__pyx_v_d;
+  Py_ssize_t __pyx_v_n;
   int __pyx_v_a;
   int __pyx_t_1;
   Py_ssize_t __pyx_t_2;
   int __pyx_t_3;
 
-  /* "orderbook/_core.pxd":141
- *     # the fields, then per side the count and the levels in use; every padding
- *     # byte and unused slot written zero (the source's are ignored)
- *     cdef Py_ssize_t head = <const uint8_t*>&(<const OrderBookHeadC*>src)._padding[0] - src             # <<<<<<<<<<<<<<
- *     cdef Py_ssize_t base, n, used
- *     cdef const LevelsC* s
-*/
-  __pyx_v_head = (((uint8_t const *)(&(((struct __pyx_t_9orderbook_7structs_OrderBookHeadC const *)__pyx_v_src)->_padding[0]))) - __pyx_v_src);
-
-  /* "orderbook/_core.pxd":146
+  /* "orderbook/_core.pxd":143
+ *     literal leaves padding uninitialised).  The two may overlap.  The
+ *     source's counts must have been checked (they are clamped regardless)."""
+ *     cdef OrderBookHeadC* t = <OrderBookHeadC*>dst             # <<<<<<<<<<<<<<
  *     cdef LevelsC* d
- *     cdef int a
- *     memcpy(dst, src, head)             # <<<<<<<<<<<<<<
- *     memset(dst + head, 0, sizeof(OrderBookHeadC) - head)
+ *     cdef Py_ssize_t n
+*/
+  __pyx_v_t = ((struct __pyx_t_9orderbook_7structs_OrderBookHeadC *)__pyx_v_dst);
+
+  /* "orderbook/_core.pxd":149
+ *     # one move of the whole book, then the padding and unused slots of the copy
+ *     # zeroed: as fast as a plain copy for a full book
+ *     memmove(dst, src, L.book_size)             # <<<<<<<<<<<<<<
+ *     memset(&t._padding[0], 0, sizeof(t._padding))
  *     for a in range(2):
 */
-  (void)(memcpy(__pyx_v_dst, __pyx_v_src, __pyx_v_head));
+  (void)(memmove(__pyx_v_dst, __pyx_v_src, __pyx_v_L->book_size));
 
-  /* "orderbook/_core.pxd":147
- *     cdef int a
- *     memcpy(dst, src, head)
- *     memset(dst + head, 0, sizeof(OrderBookHeadC) - head)             # <<<<<<<<<<<<<<
+  /* "orderbook/_core.pxd":150
+ *     # zeroed: as fast as a plain copy for a full book
+ *     memmove(dst, src, L.book_size)
+ *     memset(&t._padding[0], 0, sizeof(t._padding))             # <<<<<<<<<<<<<<
  *     for a in range(2):
- *         s = ob_cside(<const OrderBookHeadC*>src, L, a)
+ *         d = ob_side(t, L, a)
 */
-  (void)(memset((__pyx_v_dst + __pyx_v_head), 0, ((sizeof(struct __pyx_t_9orderbook_7structs_OrderBookHeadC)) - __pyx_v_head)));
+  (void)(memset((&(__pyx_v_t->_padding[0])), 0, (sizeof(__pyx_v_t->_padding))));
 
-  /* "orderbook/_core.pxd":148
- *     memcpy(dst, src, head)
- *     memset(dst + head, 0, sizeof(OrderBookHeadC) - head)
+  /* "orderbook/_core.pxd":151
+ *     memmove(dst, src, L.book_size)
+ *     memset(&t._padding[0], 0, sizeof(t._padding))
  *     for a in range(2):             # <<<<<<<<<<<<<<
- *         s = ob_cside(<const OrderBookHeadC*>src, L, a)
- *         d = ob_side(<OrderBookHeadC*>dst, L, a)
+ *         d = ob_side(t, L, a)
+ *         memset(&d._padding[0], 0, sizeof(d._padding))
 */
   for (__pyx_t_1 = 0; __pyx_t_1 < 2; __pyx_t_1+=1) {
     __pyx_v_a = __pyx_t_1;
 
-    /* "orderbook/_core.pxd":149
- *     memset(dst + head, 0, sizeof(OrderBookHeadC) - head)
+    /* "orderbook/_core.pxd":152
+ *     memset(&t._padding[0], 0, sizeof(t._padding))
  *     for a in range(2):
- *         s = ob_cside(<const OrderBookHeadC*>src, L, a)             # <<<<<<<<<<<<<<
- *         d = ob_side(<OrderBookHeadC*>dst, L, a)
- *         n = s.count if s.count <= L.capacity else L.capacity
+ *         d = ob_side(t, L, a)             # <<<<<<<<<<<<<<
+ *         memset(&d._padding[0], 0, sizeof(d._padding))
+ *         n = d.count if d.count <= L.capacity else L.capacity
 */
-    __pyx_v_s = __pyx_f_9orderbook_7structs_ob_cside(((struct __pyx_t_9orderbook_7structs_OrderBookHeadC const *)__pyx_v_src), __pyx_v_L, __pyx_v_a);
+    __pyx_v_d = __pyx_f_9orderbook_7structs_ob_side(__pyx_v_t, __pyx_v_L, __pyx_v_a);
 
-    /* "orderbook/_core.pxd":150
+    /* "orderbook/_core.pxd":153
  *     for a in range(2):
- *         s = ob_cside(<const OrderBookHeadC*>src, L, a)
- *         d = ob_side(<OrderBookHeadC*>dst, L, a)             # <<<<<<<<<<<<<<
- *         n = s.count if s.count <= L.capacity else L.capacity
- *         used = <const uint8_t*>&s.elements[n] - <const uint8_t*>s
+ *         d = ob_side(t, L, a)
+ *         memset(&d._padding[0], 0, sizeof(d._padding))             # <<<<<<<<<<<<<<
+ *         n = d.count if d.count <= L.capacity else L.capacity
+ *         if n < L.capacity:
 */
-    __pyx_v_d = __pyx_f_9orderbook_7structs_ob_side(((struct __pyx_t_9orderbook_7structs_OrderBookHeadC *)__pyx_v_dst), __pyx_v_L, __pyx_v_a);
+    (void)(memset((&(__pyx_v_d->_padding[0])), 0, (sizeof(__pyx_v_d->_padding))));
 
-    /* "orderbook/_core.pxd":151
- *         s = ob_cside(<const OrderBookHeadC*>src, L, a)
- *         d = ob_side(<OrderBookHeadC*>dst, L, a)
- *         n = s.count if s.count <= L.capacity else L.capacity             # <<<<<<<<<<<<<<
- *         used = <const uint8_t*>&s.elements[n] - <const uint8_t*>s
- *         memcpy(d, s, used)
+    /* "orderbook/_core.pxd":154
+ *         d = ob_side(t, L, a)
+ *         memset(&d._padding[0], 0, sizeof(d._padding))
+ *         n = d.count if d.count <= L.capacity else L.capacity             # <<<<<<<<<<<<<<
+ *         if n < L.capacity:
+ *             memset(&d.elements[n], 0, <size_t>(L.capacity - n) * sizeof(OrderLevelC))
 */
-    __pyx_t_3 = (__pyx_v_s->count <= __pyx_v_L->capacity);
+    __pyx_t_3 = (__pyx_v_d->count <= __pyx_v_L->capacity);
 
     if (__pyx_t_3) {
 
-      __pyx_t_2 = __pyx_v_s->count;
+      __pyx_t_2 = __pyx_v_d->count;
     } else {
 
       __pyx_t_2 = __pyx_v_L->capacity;
@@ -3991,172 +3988,40 @@ static CYTHON_INLINE void __pyx_f_9orderbook_5_core__ob_copy_canonical(uint8_t *
 
     __pyx_v_n = __pyx_t_2;
 
-    /* "orderbook/_core.pxd":152
- *         d = ob_side(<OrderBookHeadC*>dst, L, a)
- *         n = s.count if s.count <= L.capacity else L.capacity
- *         used = <const uint8_t*>&s.elements[n] - <const uint8_t*>s             # <<<<<<<<<<<<<<
- *         memcpy(d, s, used)
- *         memset(&d._padding[0], 0, sizeof(d._padding))
-*/
-    __pyx_v_used = (((uint8_t const *)(&(__pyx_v_s->elements[__pyx_v_n]))) - ((uint8_t const *)__pyx_v_s));
-
-    /* "orderbook/_core.pxd":153
- *         n = s.count if s.count <= L.capacity else L.capacity
- *         used = <const uint8_t*>&s.elements[n] - <const uint8_t*>s
- *         memcpy(d, s, used)             # <<<<<<<<<<<<<<
- *         memset(&d._padding[0], 0, sizeof(d._padding))
- *         memset(<uint8_t*>d + used, 0, L.side_size - used)
-*/
-    (void)(memcpy(__pyx_v_d, __pyx_v_s, __pyx_v_used));
-
-    /* "orderbook/_core.pxd":154
- *         used = <const uint8_t*>&s.elements[n] - <const uint8_t*>s
- *         memcpy(d, s, used)
- *         memset(&d._padding[0], 0, sizeof(d._padding))             # <<<<<<<<<<<<<<
- *         memset(<uint8_t*>d + used, 0, L.side_size - used)
- * 
-*/
-    (void)(memset((&(__pyx_v_d->_padding[0])), 0, (sizeof(__pyx_v_d->_padding))));
-
     /* "orderbook/_core.pxd":155
- *         memcpy(d, s, used)
  *         memset(&d._padding[0], 0, sizeof(d._padding))
- *         memset(<uint8_t*>d + used, 0, L.side_size - used)             # <<<<<<<<<<<<<<
+ *         n = d.count if d.count <= L.capacity else L.capacity
+ *         if n < L.capacity:             # <<<<<<<<<<<<<<
+ *             memset(&d.elements[n], 0, <size_t>(L.capacity - n) * sizeof(OrderLevelC))
+ * 
+*/
+    __pyx_t_3 = (__pyx_v_n < __pyx_v_L->capacity);
+
+    if (__pyx_t_3) {
+
+
+      /* "orderbook/_core.pxd":156
+ *         n = d.count if d.count <= L.capacity else L.capacity
+ *         if n < L.capacity:
+ *             memset(&d.elements[n], 0, <size_t>(L.capacity - n) * sizeof(OrderLevelC))             # <<<<<<<<<<<<<<
  * 
  * 
 */
-    (void)(memset((((uint8_t *)__pyx_v_d) + __pyx_v_used), 0, (__pyx_v_L->side_size - __pyx_v_used)));
+      (void)(memset((&(__pyx_v_d->elements[__pyx_v_n])), 0, (((size_t)(__pyx_v_L->capacity - __pyx_v_n)) * (sizeof(struct __pyx_t_9orderbook_7structs_OrderLevelC)))));
+
+      /* "orderbook/_core.pxd":155
+ *         memset(&d._padding[0], 0, sizeof(d._padding))
+ *         n = d.count if d.count <= L.capacity else L.capacity
+ *         if n < L.capacity:             # <<<<<<<<<<<<<<
+ *             memset(&d.elements[n], 0, <size_t>(L.capacity - n) * sizeof(OrderLevelC))
+ * 
+*/
+    }
   }
 
   /* "orderbook/_core.pxd":138
  * 
  * 
- * cdef inline void _ob_copy_canonical(uint8_t* dst, const uint8_t* src, const BookLayout* L) noexcept nogil:             # <<<<<<<<<<<<<<
- *     # the fields, then per side the count and the levels in use; every padding
- *     # byte and unused slot written zero (the source's are ignored)
-*/
-
-  /* function exit code */
-
-
-
-
-
-
-}
-
-/* "orderbook/_core.pxd":158
- * 
- * 
- * cdef inline void ob_copy_book(void* dst, const void* src, const BookLayout* L) noexcept nogil:             # <<<<<<<<<<<<<<
- *     """Copy a book of layout L as the library writes books: every padding byte
- *     and unused slot zero, whatever the source holds there (a Rust struct
-*/
-
-static CYTHON_INLINE void __pyx_f_9orderbook_5_core_ob_copy_book(void *__pyx_v_dst, void const *__pyx_v_src, struct __pyx_t_9orderbook_7structs_BookLayout const *__pyx_v_L) {
-  struct __pyx_t_9orderbook_7structs_OrderBookTLVC __pyx_v_tmp;
-  uint8_t const *__pyx_v_d;
-  uint8_t const *__pyx_v_s;
-  int __pyx_t_1;
-  int __pyx_t_2;
-
-  /* "orderbook/_core.pxd":164
- *     source's counts must have been checked (they are clamped regardless)."""
- *     cdef OrderBookTLVC tmp                      # the largest layout
- *     cdef const uint8_t* d = <const uint8_t*>dst             # <<<<<<<<<<<<<<
- *     cdef const uint8_t* s = <const uint8_t*>src
- *     if d != s and d < s + L.book_size and s < d + L.book_size:
-*/
-  __pyx_v_d = ((uint8_t const *)__pyx_v_dst);
-
-  /* "orderbook/_core.pxd":165
- *     cdef OrderBookTLVC tmp                      # the largest layout
- *     cdef const uint8_t* d = <const uint8_t*>dst
- *     cdef const uint8_t* s = <const uint8_t*>src             # <<<<<<<<<<<<<<
- *     if d != s and d < s + L.book_size and s < d + L.book_size:
- *         memcpy(&tmp, src, L.book_size)         # overlapping: from a copy
-*/
-  __pyx_v_s = ((uint8_t const *)__pyx_v_src);
-
-  /* "orderbook/_core.pxd":166
- *     cdef const uint8_t* d = <const uint8_t*>dst
- *     cdef const uint8_t* s = <const uint8_t*>src
- *     if d != s and d < s + L.book_size and s < d + L.book_size:             # <<<<<<<<<<<<<<
- *         memcpy(&tmp, src, L.book_size)         # overlapping: from a copy
- *         _ob_copy_canonical(<uint8_t*>dst, <const uint8_t*>&tmp, L)
-*/
-  __pyx_t_2 = (__pyx_v_d != __pyx_v_s);
-
-  if (__pyx_t_2) {
-
-  } else {
-
-    __pyx_t_1 = __pyx_t_2;
-
-    goto __pyx_L4_bool_binop_done;
-  }
-  __pyx_t_2 = (__pyx_v_d < (__pyx_v_s + __pyx_v_L->book_size));
-
-  if (__pyx_t_2) {
-
-  } else {
-
-    __pyx_t_1 = __pyx_t_2;
-
-    goto __pyx_L4_bool_binop_done;
-  }
-  __pyx_t_2 = (__pyx_v_s < (__pyx_v_d + __pyx_v_L->book_size));
-
-
-  __pyx_t_1 = __pyx_t_2;
-
-  __pyx_L4_bool_binop_done:;
-  if (__pyx_t_1) {
-
-
-    /* "orderbook/_core.pxd":167
- *     cdef const uint8_t* s = <const uint8_t*>src
- *     if d != s and d < s + L.book_size and s < d + L.book_size:
- *         memcpy(&tmp, src, L.book_size)         # overlapping: from a copy             # <<<<<<<<<<<<<<
- *         _ob_copy_canonical(<uint8_t*>dst, <const uint8_t*>&tmp, L)
- *     else:
-*/
-    (void)(memcpy((&__pyx_v_tmp), __pyx_v_src, __pyx_v_L->book_size));
-
-    /* "orderbook/_core.pxd":168
- *     if d != s and d < s + L.book_size and s < d + L.book_size:
- *         memcpy(&tmp, src, L.book_size)         # overlapping: from a copy
- *         _ob_copy_canonical(<uint8_t*>dst, <const uint8_t*>&tmp, L)             # <<<<<<<<<<<<<<
- *     else:
- *         _ob_copy_canonical(<uint8_t*>dst, s, L)
-*/
-    __pyx_f_9orderbook_5_core__ob_copy_canonical(((uint8_t *)__pyx_v_dst), ((uint8_t const *)(&__pyx_v_tmp)), __pyx_v_L);
-
-    /* "orderbook/_core.pxd":166
- *     cdef const uint8_t* d = <const uint8_t*>dst
- *     cdef const uint8_t* s = <const uint8_t*>src
- *     if d != s and d < s + L.book_size and s < d + L.book_size:             # <<<<<<<<<<<<<<
- *         memcpy(&tmp, src, L.book_size)         # overlapping: from a copy
- *         _ob_copy_canonical(<uint8_t*>dst, <const uint8_t*>&tmp, L)
-*/
-    goto __pyx_L3;
-  }
-
-  /* "orderbook/_core.pxd":170
- *         _ob_copy_canonical(<uint8_t*>dst, <const uint8_t*>&tmp, L)
- *     else:
- *         _ob_copy_canonical(<uint8_t*>dst, s, L)             # <<<<<<<<<<<<<<
- * 
- * 
-*/
-  /*else*/ {
-    __pyx_f_9orderbook_5_core__ob_copy_canonical(((uint8_t *)__pyx_v_dst), __pyx_v_s, __pyx_v_L);
-  }
-  __pyx_L3:;
-
-  /* "orderbook/_core.pxd":158
- * 
- * 
  * cdef inline void ob_copy_book(void* dst, const void* src, const BookLayout* L) noexcept nogil:             # <<<<<<<<<<<<<<
  *     """Copy a book of layout L as the library writes books: every padding byte
  *     and unused slot zero, whatever the source holds there (a Rust struct
@@ -4166,9 +4031,10 @@ static CYTHON_INLINE void __pyx_f_9orderbook_5_core_ob_copy_book(void *__pyx_v_d
 
 
 
+
 }
 
-/* "orderbook/_core.pxd":173
+/* "orderbook/_core.pxd":159
  * 
  * 
  * cdef inline void ob_clear(OrderBookHeadC* t, const BookLayout* L) noexcept nogil:             # <<<<<<<<<<<<<<
@@ -4178,7 +4044,7 @@ static CYTHON_INLINE void __pyx_f_9orderbook_5_core_ob_copy_book(void *__pyx_v_d
 
 static CYTHON_INLINE void __pyx_f_9orderbook_5_core_ob_clear(struct __pyx_t_9orderbook_7structs_OrderBookHeadC *__pyx_v_t, struct __pyx_t_9orderbook_7structs_BookLayout const *__pyx_v_L) {
 
-  /* "orderbook/_core.pxd":175
+  /* "orderbook/_core.pxd":161
  * cdef inline void ob_clear(OrderBookHeadC* t, const BookLayout* L) noexcept nogil:
  *     """Empty both sides: counts 0, every slot and padding byte zeroed."""
  *     memset(ob_side(t, L, False), 0, 2 * L.side_size)             # <<<<<<<<<<<<<<
@@ -4187,7 +4053,7 @@ static CYTHON_INLINE void __pyx_f_9orderbook_5_core_ob_clear(struct __pyx_t_9ord
 */
   (void)(memset(__pyx_f_9orderbook_7structs_ob_side(__pyx_v_t, __pyx_v_L, 0), 0, (2 * __pyx_v_L->side_size)));
 
-  /* "orderbook/_core.pxd":173
+  /* "orderbook/_core.pxd":159
  * 
  * 
  * cdef inline void ob_clear(OrderBookHeadC* t, const BookLayout* L) noexcept nogil:             # <<<<<<<<<<<<<<
@@ -4198,7 +4064,7 @@ static CYTHON_INLINE void __pyx_f_9orderbook_5_core_ob_clear(struct __pyx_t_9ord
   /* function exit code */
 }
 
-/* "orderbook/_core.pxd":180
+/* "orderbook/_core.pxd":166
  * # --- rules ----------------------------------------------------------------------------
  * 
  * cdef inline bint ob_worse(bint asks, int64_t prev, int64_t price) noexcept nogil:             # <<<<<<<<<<<<<<
@@ -4210,7 +4076,7 @@ static CYTHON_INLINE int __pyx_f_9orderbook_5_core_ob_worse(int __pyx_v_asks, in
   int __pyx_r;
   int __pyx_t_1;
 
-  /* "orderbook/_core.pxd":182
+  /* "orderbook/_core.pxd":168
  * cdef inline bint ob_worse(bint asks, int64_t prev, int64_t price) noexcept nogil:
  *     """True when `price` may not follow `prev` on this side (best first)."""
  *     return price < prev if asks else price > prev             # <<<<<<<<<<<<<<
@@ -4229,7 +4095,7 @@ static CYTHON_INLINE int __pyx_f_9orderbook_5_core_ob_worse(int __pyx_v_asks, in
   }
   goto __pyx_L0;
 
-  /* "orderbook/_core.pxd":180
+  /* "orderbook/_core.pxd":166
  * # --- rules ----------------------------------------------------------------------------
  * 
  * cdef inline bint ob_worse(bint asks, int64_t prev, int64_t price) noexcept nogil:             # <<<<<<<<<<<<<<
@@ -4242,7 +4108,7 @@ static CYTHON_INLINE int __pyx_f_9orderbook_5_core_ob_worse(int __pyx_v_asks, in
   return __pyx_r;
 }
 
-/* "orderbook/_core.pxd":185
+/* "orderbook/_core.pxd":171
  * 
  * 
  * cdef inline int ob_validate(const OrderBookHeadC* t, const BookLayout* L, ob_fault* f) noexcept nogil:             # <<<<<<<<<<<<<<
@@ -4265,7 +4131,7 @@ static CYTHON_INLINE int __pyx_f_9orderbook_5_core_ob_validate(struct __pyx_t_9o
   int __pyx_t_7;
   int __pyx_t_8;
 
-  /* "orderbook/_core.pxd":194
+  /* "orderbook/_core.pxd":180
  *     cdef Py_ssize_t i, n
  *     cdef int a
  *     for a in range(2):             # <<<<<<<<<<<<<<
@@ -4275,7 +4141,7 @@ static CYTHON_INLINE int __pyx_f_9orderbook_5_core_ob_validate(struct __pyx_t_9o
   for (__pyx_t_1 = 0; __pyx_t_1 < 2; __pyx_t_1+=1) {
     __pyx_v_a = __pyx_t_1;
 
-    /* "orderbook/_core.pxd":195
+    /* "orderbook/_core.pxd":181
  *     cdef int a
  *     for a in range(2):
  *         s = ob_cside(t, L, a)             # <<<<<<<<<<<<<<
@@ -4284,7 +4150,7 @@ static CYTHON_INLINE int __pyx_f_9orderbook_5_core_ob_validate(struct __pyx_t_9o
 */
     __pyx_v_s = __pyx_f_9orderbook_7structs_ob_cside(__pyx_v_t, __pyx_v_L, __pyx_v_a);
 
-    /* "orderbook/_core.pxd":196
+    /* "orderbook/_core.pxd":182
  *     for a in range(2):
  *         s = ob_cside(t, L, a)
  *         if s.count > L.capacity:             # <<<<<<<<<<<<<<
@@ -4296,7 +4162,7 @@ static CYTHON_INLINE int __pyx_f_9orderbook_5_core_ob_validate(struct __pyx_t_9o
     if (__pyx_t_2) {
 
 
-      /* "orderbook/_core.pxd":197
+      /* "orderbook/_core.pxd":183
  *         s = ob_cside(t, L, a)
  *         if s.count > L.capacity:
  *             f.needed = L.capacity             # <<<<<<<<<<<<<<
@@ -4307,7 +4173,7 @@ static CYTHON_INLINE int __pyx_f_9orderbook_5_core_ob_validate(struct __pyx_t_9o
 
       __pyx_v_f->needed = __pyx_t_3;
 
-      /* "orderbook/_core.pxd":198
+      /* "orderbook/_core.pxd":184
  *         if s.count > L.capacity:
  *             f.needed = L.capacity
  *             return ob_fail(f, OB_RULE_COUNT, OB_D_COUNT, a, -1, <const char*>s - <const char*>t, s.count)             # <<<<<<<<<<<<<<
@@ -4320,7 +4186,7 @@ static CYTHON_INLINE int __pyx_f_9orderbook_5_core_ob_validate(struct __pyx_t_9o
       }
       goto __pyx_L0;
 
-      /* "orderbook/_core.pxd":196
+      /* "orderbook/_core.pxd":182
  *     for a in range(2):
  *         s = ob_cside(t, L, a)
  *         if s.count > L.capacity:             # <<<<<<<<<<<<<<
@@ -4330,7 +4196,7 @@ static CYTHON_INLINE int __pyx_f_9orderbook_5_core_ob_validate(struct __pyx_t_9o
     }
   }
 
-  /* "orderbook/_core.pxd":199
+  /* "orderbook/_core.pxd":185
  *             f.needed = L.capacity
  *             return ob_fail(f, OB_RULE_COUNT, OB_D_COUNT, a, -1, <const char*>s - <const char*>t, s.count)
  *     for a in range(2):             # <<<<<<<<<<<<<<
@@ -4340,7 +4206,7 @@ static CYTHON_INLINE int __pyx_f_9orderbook_5_core_ob_validate(struct __pyx_t_9o
   for (__pyx_t_1 = 0; __pyx_t_1 < 2; __pyx_t_1+=1) {
     __pyx_v_a = __pyx_t_1;
 
-    /* "orderbook/_core.pxd":200
+    /* "orderbook/_core.pxd":186
  *             return ob_fail(f, OB_RULE_COUNT, OB_D_COUNT, a, -1, <const char*>s - <const char*>t, s.count)
  *     for a in range(2):
  *         s = ob_cside(t, L, a)             # <<<<<<<<<<<<<<
@@ -4349,7 +4215,7 @@ static CYTHON_INLINE int __pyx_f_9orderbook_5_core_ob_validate(struct __pyx_t_9o
 */
     __pyx_v_s = __pyx_f_9orderbook_7structs_ob_cside(__pyx_v_t, __pyx_v_L, __pyx_v_a);
 
-    /* "orderbook/_core.pxd":201
+    /* "orderbook/_core.pxd":187
  *     for a in range(2):
  *         s = ob_cside(t, L, a)
  *         for i in range(1, s.count):             # <<<<<<<<<<<<<<
@@ -4363,7 +4229,7 @@ static CYTHON_INLINE int __pyx_f_9orderbook_5_core_ob_validate(struct __pyx_t_9o
     for (__pyx_t_3 = 1; __pyx_t_3 < __pyx_t_5; __pyx_t_3+=1) {
       __pyx_v_i = __pyx_t_3;
 
-      /* "orderbook/_core.pxd":202
+      /* "orderbook/_core.pxd":188
  *         s = ob_cside(t, L, a)
  *         for i in range(1, s.count):
  *             if ob_worse(a, s.elements[i - 1].price, s.elements[i].price):             # <<<<<<<<<<<<<<
@@ -4375,7 +4241,7 @@ static CYTHON_INLINE int __pyx_f_9orderbook_5_core_ob_validate(struct __pyx_t_9o
       if (__pyx_t_2) {
 
 
-        /* "orderbook/_core.pxd":203
+        /* "orderbook/_core.pxd":189
  *         for i in range(1, s.count):
  *             if ob_worse(a, s.elements[i - 1].price, s.elements[i].price):
  *                 f.other = s.elements[i - 1].price             # <<<<<<<<<<<<<<
@@ -4386,7 +4252,7 @@ static CYTHON_INLINE int __pyx_f_9orderbook_5_core_ob_validate(struct __pyx_t_9o
 
         __pyx_v_f->other = __pyx_t_6;
 
-        /* "orderbook/_core.pxd":204
+        /* "orderbook/_core.pxd":190
  *             if ob_worse(a, s.elements[i - 1].price, s.elements[i].price):
  *                 f.other = s.elements[i - 1].price
  *                 return ob_fail(f, OB_RULE_ASKS_ASCENDING if a else OB_RULE_BIDS_DESCENDING, OB_D_NONE,             # <<<<<<<<<<<<<<
@@ -4404,7 +4270,7 @@ static CYTHON_INLINE int __pyx_f_9orderbook_5_core_ob_validate(struct __pyx_t_9o
         }
 
 
-        /* "orderbook/_core.pxd":205
+        /* "orderbook/_core.pxd":191
  *                 f.other = s.elements[i - 1].price
  *                 return ob_fail(f, OB_RULE_ASKS_ASCENDING if a else OB_RULE_BIDS_DESCENDING, OB_D_NONE,
  *                                a, i, -1, s.elements[i].price)             # <<<<<<<<<<<<<<
@@ -4418,7 +4284,7 @@ static CYTHON_INLINE int __pyx_f_9orderbook_5_core_ob_validate(struct __pyx_t_9o
 
         goto __pyx_L0;
 
-        /* "orderbook/_core.pxd":202
+        /* "orderbook/_core.pxd":188
  *         s = ob_cside(t, L, a)
  *         for i in range(1, s.count):
  *             if ob_worse(a, s.elements[i - 1].price, s.elements[i].price):             # <<<<<<<<<<<<<<
@@ -4430,7 +4296,7 @@ static CYTHON_INLINE int __pyx_f_9orderbook_5_core_ob_validate(struct __pyx_t_9o
 
   }
 
-  /* "orderbook/_core.pxd":206
+  /* "orderbook/_core.pxd":192
  *                 return ob_fail(f, OB_RULE_ASKS_ASCENDING if a else OB_RULE_BIDS_DESCENDING, OB_D_NONE,
  *                                a, i, -1, s.elements[i].price)
  *     for a in range(2):             # <<<<<<<<<<<<<<
@@ -4440,7 +4306,7 @@ static CYTHON_INLINE int __pyx_f_9orderbook_5_core_ob_validate(struct __pyx_t_9o
   for (__pyx_t_1 = 0; __pyx_t_1 < 2; __pyx_t_1+=1) {
     __pyx_v_a = __pyx_t_1;
 
-    /* "orderbook/_core.pxd":207
+    /* "orderbook/_core.pxd":193
  *                                a, i, -1, s.elements[i].price)
  *     for a in range(2):
  *         s = ob_cside(t, L, a)             # <<<<<<<<<<<<<<
@@ -4449,7 +4315,7 @@ static CYTHON_INLINE int __pyx_f_9orderbook_5_core_ob_validate(struct __pyx_t_9o
 */
     __pyx_v_s = __pyx_f_9orderbook_7structs_ob_cside(__pyx_v_t, __pyx_v_L, __pyx_v_a);
 
-    /* "orderbook/_core.pxd":208
+    /* "orderbook/_core.pxd":194
  *     for a in range(2):
  *         s = ob_cside(t, L, a)
  *         for i in range(s.count):             # <<<<<<<<<<<<<<
@@ -4463,7 +4329,7 @@ static CYTHON_INLINE int __pyx_f_9orderbook_5_core_ob_validate(struct __pyx_t_9o
     for (__pyx_t_3 = 0; __pyx_t_3 < __pyx_t_5; __pyx_t_3+=1) {
       __pyx_v_i = __pyx_t_3;
 
-      /* "orderbook/_core.pxd":209
+      /* "orderbook/_core.pxd":195
  *         s = ob_cside(t, L, a)
  *         for i in range(s.count):
  *             if s.elements[i].price <= 0:             # <<<<<<<<<<<<<<
@@ -4475,7 +4341,7 @@ static CYTHON_INLINE int __pyx_f_9orderbook_5_core_ob_validate(struct __pyx_t_9o
       if (__pyx_t_2) {
 
 
-        /* "orderbook/_core.pxd":210
+        /* "orderbook/_core.pxd":196
  *         for i in range(s.count):
  *             if s.elements[i].price <= 0:
  *                 return ob_fail(f, OB_RULE_POSITIVE_PRICE, OB_D_NONE, a, i, -1, s.elements[i].price)             # <<<<<<<<<<<<<<
@@ -4488,7 +4354,7 @@ static CYTHON_INLINE int __pyx_f_9orderbook_5_core_ob_validate(struct __pyx_t_9o
         }
         goto __pyx_L0;
 
-        /* "orderbook/_core.pxd":209
+        /* "orderbook/_core.pxd":195
  *         s = ob_cside(t, L, a)
  *         for i in range(s.count):
  *             if s.elements[i].price <= 0:             # <<<<<<<<<<<<<<
@@ -4497,7 +4363,7 @@ static CYTHON_INLINE int __pyx_f_9orderbook_5_core_ob_validate(struct __pyx_t_9o
 */
       }
 
-      /* "orderbook/_core.pxd":211
+      /* "orderbook/_core.pxd":197
  *             if s.elements[i].price <= 0:
  *                 return ob_fail(f, OB_RULE_POSITIVE_PRICE, OB_D_NONE, a, i, -1, s.elements[i].price)
  *             if s.elements[i].size <= 0:             # <<<<<<<<<<<<<<
@@ -4509,7 +4375,7 @@ static CYTHON_INLINE int __pyx_f_9orderbook_5_core_ob_validate(struct __pyx_t_9o
       if (__pyx_t_2) {
 
 
-        /* "orderbook/_core.pxd":212
+        /* "orderbook/_core.pxd":198
  *                 return ob_fail(f, OB_RULE_POSITIVE_PRICE, OB_D_NONE, a, i, -1, s.elements[i].price)
  *             if s.elements[i].size <= 0:
  *                 return ob_fail(f, OB_RULE_POSITIVE_SIZE, OB_D_NONE, a, i, -1, s.elements[i].size)             # <<<<<<<<<<<<<<
@@ -4522,7 +4388,7 @@ static CYTHON_INLINE int __pyx_f_9orderbook_5_core_ob_validate(struct __pyx_t_9o
         }
         goto __pyx_L0;
 
-        /* "orderbook/_core.pxd":211
+        /* "orderbook/_core.pxd":197
  *             if s.elements[i].price <= 0:
  *                 return ob_fail(f, OB_RULE_POSITIVE_PRICE, OB_D_NONE, a, i, -1, s.elements[i].price)
  *             if s.elements[i].size <= 0:             # <<<<<<<<<<<<<<
@@ -4534,7 +4400,7 @@ static CYTHON_INLINE int __pyx_f_9orderbook_5_core_ob_validate(struct __pyx_t_9o
 
   }
 
-  /* "orderbook/_core.pxd":213
+  /* "orderbook/_core.pxd":199
  *             if s.elements[i].size <= 0:
  *                 return ob_fail(f, OB_RULE_POSITIVE_SIZE, OB_D_NONE, a, i, -1, s.elements[i].size)
  *     b = ob_cside(t, L, False)             # <<<<<<<<<<<<<<
@@ -4543,7 +4409,7 @@ static CYTHON_INLINE int __pyx_f_9orderbook_5_core_ob_validate(struct __pyx_t_9o
 */
   __pyx_v_b = __pyx_f_9orderbook_7structs_ob_cside(__pyx_v_t, __pyx_v_L, 0);
 
-  /* "orderbook/_core.pxd":214
+  /* "orderbook/_core.pxd":200
  *                 return ob_fail(f, OB_RULE_POSITIVE_SIZE, OB_D_NONE, a, i, -1, s.elements[i].size)
  *     b = ob_cside(t, L, False)
  *     s = ob_cside(t, L, True)             # <<<<<<<<<<<<<<
@@ -4552,7 +4418,7 @@ static CYTHON_INLINE int __pyx_f_9orderbook_5_core_ob_validate(struct __pyx_t_9o
 */
   __pyx_v_s = __pyx_f_9orderbook_7structs_ob_cside(__pyx_v_t, __pyx_v_L, 1);
 
-  /* "orderbook/_core.pxd":215
+  /* "orderbook/_core.pxd":201
  *     b = ob_cside(t, L, False)
  *     s = ob_cside(t, L, True)
  *     if b.count and s.count and s.elements[0].price < b.elements[0].price:             # <<<<<<<<<<<<<<
@@ -4588,7 +4454,7 @@ static CYTHON_INLINE int __pyx_f_9orderbook_5_core_ob_validate(struct __pyx_t_9o
   if (__pyx_t_2) {
 
 
-    /* "orderbook/_core.pxd":216
+    /* "orderbook/_core.pxd":202
  *     s = ob_cside(t, L, True)
  *     if b.count and s.count and s.elements[0].price < b.elements[0].price:
  *         f.other = b.elements[0].price             # <<<<<<<<<<<<<<
@@ -4599,7 +4465,7 @@ static CYTHON_INLINE int __pyx_f_9orderbook_5_core_ob_validate(struct __pyx_t_9o
 
     __pyx_v_f->other = __pyx_t_6;
 
-    /* "orderbook/_core.pxd":217
+    /* "orderbook/_core.pxd":203
  *     if b.count and s.count and s.elements[0].price < b.elements[0].price:
  *         f.other = b.elements[0].price
  *         return ob_fail(f, OB_RULE_CROSSED, OB_D_NONE, True, 0, -1, s.elements[0].price)             # <<<<<<<<<<<<<<
@@ -4612,7 +4478,7 @@ static CYTHON_INLINE int __pyx_f_9orderbook_5_core_ob_validate(struct __pyx_t_9o
     }
     goto __pyx_L0;
 
-    /* "orderbook/_core.pxd":215
+    /* "orderbook/_core.pxd":201
  *     b = ob_cside(t, L, False)
  *     s = ob_cside(t, L, True)
  *     if b.count and s.count and s.elements[0].price < b.elements[0].price:             # <<<<<<<<<<<<<<
@@ -4621,7 +4487,7 @@ static CYTHON_INLINE int __pyx_f_9orderbook_5_core_ob_validate(struct __pyx_t_9o
 */
   }
 
-  /* "orderbook/_core.pxd":218
+  /* "orderbook/_core.pxd":204
  *         f.other = b.elements[0].price
  *         return ob_fail(f, OB_RULE_CROSSED, OB_D_NONE, True, 0, -1, s.elements[0].price)
  *     return OB_OK             # <<<<<<<<<<<<<<
@@ -4634,7 +4500,7 @@ static CYTHON_INLINE int __pyx_f_9orderbook_5_core_ob_validate(struct __pyx_t_9o
   }
   goto __pyx_L0;
 
-  /* "orderbook/_core.pxd":185
+  /* "orderbook/_core.pxd":171
  * 
  * 
  * cdef inline int ob_validate(const OrderBookHeadC* t, const BookLayout* L, ob_fault* f) noexcept nogil:             # <<<<<<<<<<<<<<
@@ -4651,7 +4517,7 @@ static CYTHON_INLINE int __pyx_f_9orderbook_5_core_ob_validate(struct __pyx_t_9o
   return __pyx_r;
 }
 
-/* "orderbook/_core.pxd":221
+/* "orderbook/_core.pxd":207
  * 
  * 
  * cdef inline Py_ssize_t ob_insert(OrderBookHeadC* t, const BookLayout* L, bint asks, int64_t price,             # <<<<<<<<<<<<<<
@@ -4669,7 +4535,7 @@ static CYTHON_INLINE Py_ssize_t __pyx_f_9orderbook_5_core_ob_insert(struct __pyx
   Py_ssize_t __pyx_t_3;
   int __pyx_t_4;
 
-  /* "orderbook/_core.pxd":228
+  /* "orderbook/_core.pxd":214
  *     that is not sorted.  Returns its index, or OB_EFULL (side unchanged;
  *     f.available = the count it would have had) / OB_ELAYOUT."""
  *     cdef LevelsC* s = ob_side(t, L, asks)             # <<<<<<<<<<<<<<
@@ -4678,7 +4544,7 @@ static CYTHON_INLINE Py_ssize_t __pyx_f_9orderbook_5_core_ob_insert(struct __pyx
 */
   __pyx_v_s = __pyx_f_9orderbook_7structs_ob_side(__pyx_v_t, __pyx_v_L, __pyx_v_asks);
 
-  /* "orderbook/_core.pxd":229
+  /* "orderbook/_core.pxd":215
  *     f.available = the count it would have had) / OB_ELAYOUT."""
  *     cdef LevelsC* s = ob_side(t, L, asks)
  *     cdef Py_ssize_t n = s.count, i = 0             # <<<<<<<<<<<<<<
@@ -4690,7 +4556,7 @@ static CYTHON_INLINE Py_ssize_t __pyx_f_9orderbook_5_core_ob_insert(struct __pyx
   __pyx_v_n = __pyx_t_1;
   __pyx_v_i = 0;
 
-  /* "orderbook/_core.pxd":230
+  /* "orderbook/_core.pxd":216
  *     cdef LevelsC* s = ob_side(t, L, asks)
  *     cdef Py_ssize_t n = s.count, i = 0
  *     if n > L.capacity:             # <<<<<<<<<<<<<<
@@ -4702,7 +4568,7 @@ static CYTHON_INLINE Py_ssize_t __pyx_f_9orderbook_5_core_ob_insert(struct __pyx
   if (__pyx_t_2) {
 
 
-    /* "orderbook/_core.pxd":231
+    /* "orderbook/_core.pxd":217
  *     cdef Py_ssize_t n = s.count, i = 0
  *     if n > L.capacity:
  *         f.needed = L.capacity             # <<<<<<<<<<<<<<
@@ -4713,7 +4579,7 @@ static CYTHON_INLINE Py_ssize_t __pyx_f_9orderbook_5_core_ob_insert(struct __pyx
 
     __pyx_v_f->needed = __pyx_t_3;
 
-    /* "orderbook/_core.pxd":232
+    /* "orderbook/_core.pxd":218
  *     if n > L.capacity:
  *         f.needed = L.capacity
  *         return ob_fail(f, OB_ELAYOUT, OB_D_COUNT, asks, -1, <char*>s - <char*>t, n)             # <<<<<<<<<<<<<<
@@ -4726,7 +4592,7 @@ static CYTHON_INLINE Py_ssize_t __pyx_f_9orderbook_5_core_ob_insert(struct __pyx
     }
     goto __pyx_L0;
 
-    /* "orderbook/_core.pxd":230
+    /* "orderbook/_core.pxd":216
  *     cdef LevelsC* s = ob_side(t, L, asks)
  *     cdef Py_ssize_t n = s.count, i = 0
  *     if n > L.capacity:             # <<<<<<<<<<<<<<
@@ -4735,7 +4601,7 @@ static CYTHON_INLINE Py_ssize_t __pyx_f_9orderbook_5_core_ob_insert(struct __pyx
 */
   }
 
-  /* "orderbook/_core.pxd":233
+  /* "orderbook/_core.pxd":219
  *         f.needed = L.capacity
  *         return ob_fail(f, OB_ELAYOUT, OB_D_COUNT, asks, -1, <char*>s - <char*>t, n)
  *     if n >= L.capacity:             # <<<<<<<<<<<<<<
@@ -4747,7 +4613,7 @@ static CYTHON_INLINE Py_ssize_t __pyx_f_9orderbook_5_core_ob_insert(struct __pyx
   if (__pyx_t_2) {
 
 
-    /* "orderbook/_core.pxd":234
+    /* "orderbook/_core.pxd":220
  *         return ob_fail(f, OB_ELAYOUT, OB_D_COUNT, asks, -1, <char*>s - <char*>t, n)
  *     if n >= L.capacity:
  *         f.needed = L.capacity             # <<<<<<<<<<<<<<
@@ -4758,7 +4624,7 @@ static CYTHON_INLINE Py_ssize_t __pyx_f_9orderbook_5_core_ob_insert(struct __pyx
 
     __pyx_v_f->needed = __pyx_t_3;
 
-    /* "orderbook/_core.pxd":235
+    /* "orderbook/_core.pxd":221
  *     if n >= L.capacity:
  *         f.needed = L.capacity
  *         f.available = n + 1             # <<<<<<<<<<<<<<
@@ -4767,7 +4633,7 @@ static CYTHON_INLINE Py_ssize_t __pyx_f_9orderbook_5_core_ob_insert(struct __pyx
 */
     __pyx_v_f->available = (__pyx_v_n + 1);
 
-    /* "orderbook/_core.pxd":236
+    /* "orderbook/_core.pxd":222
  *         f.needed = L.capacity
  *         f.available = n + 1
  *         return ob_fail(f, OB_EFULL, OB_D_NONE, asks, n, -1, n + 1)             # <<<<<<<<<<<<<<
@@ -4780,7 +4646,7 @@ static CYTHON_INLINE Py_ssize_t __pyx_f_9orderbook_5_core_ob_insert(struct __pyx
     }
     goto __pyx_L0;
 
-    /* "orderbook/_core.pxd":233
+    /* "orderbook/_core.pxd":219
  *         f.needed = L.capacity
  *         return ob_fail(f, OB_ELAYOUT, OB_D_COUNT, asks, -1, <char*>s - <char*>t, n)
  *     if n >= L.capacity:             # <<<<<<<<<<<<<<
@@ -4789,7 +4655,7 @@ static CYTHON_INLINE Py_ssize_t __pyx_f_9orderbook_5_core_ob_insert(struct __pyx
 */
   }
 
-  /* "orderbook/_core.pxd":237
+  /* "orderbook/_core.pxd":223
  *         f.available = n + 1
  *         return ob_fail(f, OB_EFULL, OB_D_NONE, asks, n, -1, n + 1)
  *     while i < n and not ob_worse(asks, s.elements[i].price, price):             # <<<<<<<<<<<<<<
@@ -4816,7 +4682,7 @@ static CYTHON_INLINE Py_ssize_t __pyx_f_9orderbook_5_core_ob_insert(struct __pyx
 
     if (!__pyx_t_2) break;
 
-    /* "orderbook/_core.pxd":238
+    /* "orderbook/_core.pxd":224
  *         return ob_fail(f, OB_EFULL, OB_D_NONE, asks, n, -1, n + 1)
  *     while i < n and not ob_worse(asks, s.elements[i].price, price):
  *         i += 1             # <<<<<<<<<<<<<<
@@ -4826,7 +4692,7 @@ static CYTHON_INLINE Py_ssize_t __pyx_f_9orderbook_5_core_ob_insert(struct __pyx
     __pyx_v_i = (__pyx_v_i + 1);
   }
 
-  /* "orderbook/_core.pxd":239
+  /* "orderbook/_core.pxd":225
  *     while i < n and not ob_worse(asks, s.elements[i].price, price):
  *         i += 1
  *     memmove(&s.elements[i + 1], &s.elements[i], <size_t>(n - i) * sizeof(OrderLevelC))             # <<<<<<<<<<<<<<
@@ -4835,7 +4701,7 @@ static CYTHON_INLINE Py_ssize_t __pyx_f_9orderbook_5_core_ob_insert(struct __pyx
 */
   (void)(memmove((&(__pyx_v_s->elements[(__pyx_v_i + 1)])), (&(__pyx_v_s->elements[__pyx_v_i])), (((size_t)(__pyx_v_n - __pyx_v_i)) * (sizeof(struct __pyx_t_9orderbook_7structs_OrderLevelC)))));
 
-  /* "orderbook/_core.pxd":240
+  /* "orderbook/_core.pxd":226
  *         i += 1
  *     memmove(&s.elements[i + 1], &s.elements[i], <size_t>(n - i) * sizeof(OrderLevelC))
  *     s.elements[i].price = price             # <<<<<<<<<<<<<<
@@ -4844,7 +4710,7 @@ static CYTHON_INLINE Py_ssize_t __pyx_f_9orderbook_5_core_ob_insert(struct __pyx
 */
   (__pyx_v_s->elements[__pyx_v_i]).price = __pyx_v_price;
 
-  /* "orderbook/_core.pxd":241
+  /* "orderbook/_core.pxd":227
  *     memmove(&s.elements[i + 1], &s.elements[i], <size_t>(n - i) * sizeof(OrderLevelC))
  *     s.elements[i].price = price
  *     s.elements[i].size = size             # <<<<<<<<<<<<<<
@@ -4853,7 +4719,7 @@ static CYTHON_INLINE Py_ssize_t __pyx_f_9orderbook_5_core_ob_insert(struct __pyx
 */
   (__pyx_v_s->elements[__pyx_v_i]).size = __pyx_v_size;
 
-  /* "orderbook/_core.pxd":242
+  /* "orderbook/_core.pxd":228
  *     s.elements[i].price = price
  *     s.elements[i].size = size
  *     s.elements[i].order_count = order_count             # <<<<<<<<<<<<<<
@@ -4862,7 +4728,7 @@ static CYTHON_INLINE Py_ssize_t __pyx_f_9orderbook_5_core_ob_insert(struct __pyx
 */
   (__pyx_v_s->elements[__pyx_v_i]).order_count = __pyx_v_order_count;
 
-  /* "orderbook/_core.pxd":243
+  /* "orderbook/_core.pxd":229
  *     s.elements[i].size = size
  *     s.elements[i].order_count = order_count
  *     s.elements[i].reserved = 0             # <<<<<<<<<<<<<<
@@ -4871,7 +4737,7 @@ static CYTHON_INLINE Py_ssize_t __pyx_f_9orderbook_5_core_ob_insert(struct __pyx
 */
   (__pyx_v_s->elements[__pyx_v_i]).reserved = 0;
 
-  /* "orderbook/_core.pxd":244
+  /* "orderbook/_core.pxd":230
  *     s.elements[i].order_count = order_count
  *     s.elements[i].reserved = 0
  *     s.count = <uint16_t>(n + 1)             # <<<<<<<<<<<<<<
@@ -4880,7 +4746,7 @@ static CYTHON_INLINE Py_ssize_t __pyx_f_9orderbook_5_core_ob_insert(struct __pyx
 */
   __pyx_v_s->count = ((uint16_t)(__pyx_v_n + 1));
 
-  /* "orderbook/_core.pxd":245
+  /* "orderbook/_core.pxd":231
  *     s.elements[i].reserved = 0
  *     s.count = <uint16_t>(n + 1)
  *     return i             # <<<<<<<<<<<<<<
@@ -4893,7 +4759,7 @@ static CYTHON_INLINE Py_ssize_t __pyx_f_9orderbook_5_core_ob_insert(struct __pyx
   }
   goto __pyx_L0;
 
-  /* "orderbook/_core.pxd":221
+  /* "orderbook/_core.pxd":207
  * 
  * 
  * cdef inline Py_ssize_t ob_insert(OrderBookHeadC* t, const BookLayout* L, bint asks, int64_t price,             # <<<<<<<<<<<<<<
@@ -4909,7 +4775,7 @@ static CYTHON_INLINE Py_ssize_t __pyx_f_9orderbook_5_core_ob_insert(struct __pyx
   return __pyx_r;
 }
 
-/* "orderbook/_core.pxd":248
+/* "orderbook/_core.pxd":234
  * 
  * 
  * @cython.cdivision(True)             # <<<<<<<<<<<<<<
@@ -4923,7 +4789,7 @@ static CYTHON_INLINE int64_t __pyx_f_9orderbook_5_core_ob_trunc_mid(int64_t __py
   int __pyx_t_1;
   int __pyx_t_2;
 
-  /* "orderbook/_core.pxd":253
+  /* "orderbook/_core.pxd":239
  *     floor(a/2) + floor(b/2) + (both odd), then floor -> trunc for a negative
  *     odd sum.  (x - (x & 1)) is even, so its division by 2 is exact."""
  *     cdef int64_t m = (a - (a & 1)) // 2 + (b - (b & 1)) // 2 + (a & b & 1)             # <<<<<<<<<<<<<<
@@ -4932,7 +4798,7 @@ static CYTHON_INLINE int64_t __pyx_f_9orderbook_5_core_ob_trunc_mid(int64_t __py
 */
   __pyx_v_m = ((((__pyx_v_a - (__pyx_v_a & 1)) / 2) + ((__pyx_v_b - (__pyx_v_b & 1)) / 2)) + ((__pyx_v_a & __pyx_v_b) & 1));
 
-  /* "orderbook/_core.pxd":254
+  /* "orderbook/_core.pxd":240
  *     odd sum.  (x - (x & 1)) is even, so its division by 2 is exact."""
  *     cdef int64_t m = (a - (a & 1)) // 2 + (b - (b & 1)) // 2 + (a & b & 1)
  *     if m < 0 and ((a ^ b) & 1):             # <<<<<<<<<<<<<<
@@ -4958,7 +4824,7 @@ static CYTHON_INLINE int64_t __pyx_f_9orderbook_5_core_ob_trunc_mid(int64_t __py
   if (__pyx_t_1) {
 
 
-    /* "orderbook/_core.pxd":255
+    /* "orderbook/_core.pxd":241
  *     cdef int64_t m = (a - (a & 1)) // 2 + (b - (b & 1)) // 2 + (a & b & 1)
  *     if m < 0 and ((a ^ b) & 1):
  *         m += 1             # <<<<<<<<<<<<<<
@@ -4967,7 +4833,7 @@ static CYTHON_INLINE int64_t __pyx_f_9orderbook_5_core_ob_trunc_mid(int64_t __py
 */
     __pyx_v_m = (__pyx_v_m + 1);
 
-    /* "orderbook/_core.pxd":254
+    /* "orderbook/_core.pxd":240
  *     odd sum.  (x - (x & 1)) is even, so its division by 2 is exact."""
  *     cdef int64_t m = (a - (a & 1)) // 2 + (b - (b & 1)) // 2 + (a & b & 1)
  *     if m < 0 and ((a ^ b) & 1):             # <<<<<<<<<<<<<<
@@ -4976,7 +4842,7 @@ static CYTHON_INLINE int64_t __pyx_f_9orderbook_5_core_ob_trunc_mid(int64_t __py
 */
   }
 
-  /* "orderbook/_core.pxd":256
+  /* "orderbook/_core.pxd":242
  *     if m < 0 and ((a ^ b) & 1):
  *         m += 1
  *     return m             # <<<<<<<<<<<<<<
@@ -4989,7 +4855,7 @@ static CYTHON_INLINE int64_t __pyx_f_9orderbook_5_core_ob_trunc_mid(int64_t __py
   }
   goto __pyx_L0;
 
-  /* "orderbook/_core.pxd":248
+  /* "orderbook/_core.pxd":234
  * 
  * 
  * @cython.cdivision(True)             # <<<<<<<<<<<<<<
@@ -5003,7 +4869,7 @@ static CYTHON_INLINE int64_t __pyx_f_9orderbook_5_core_ob_trunc_mid(int64_t __py
   return __pyx_r;
 }
 
-/* "orderbook/_core.pxd":259
+/* "orderbook/_core.pxd":245
  * 
  * 
  * @cython.cdivision(True)             # <<<<<<<<<<<<<<
@@ -5034,7 +4900,7 @@ static CYTHON_INLINE int __pyx_f_9orderbook_5_core_ob_spread_bps(struct __pyx_t_
   uint64_t __pyx_t_4;
   int __pyx_t_5;
 
-  /* "orderbook/_core.pxd":266
+  /* "orderbook/_core.pxd":252
  *     side is empty or the mid is not positive); -1 when the exact result does
  *     not fit in int64 (|ask - bid| above about 9.2e14 with a mid near 1)."""
  *     cdef const LevelsC* sb = ob_cside(t, L, False)             # <<<<<<<<<<<<<<
@@ -5043,7 +4909,7 @@ static CYTHON_INLINE int __pyx_f_9orderbook_5_core_ob_spread_bps(struct __pyx_t_
 */
   __pyx_v_sb = __pyx_f_9orderbook_7structs_ob_cside(__pyx_v_t, __pyx_v_L, 0);
 
-  /* "orderbook/_core.pxd":267
+  /* "orderbook/_core.pxd":253
  *     not fit in int64 (|ask - bid| above about 9.2e14 with a mid near 1)."""
  *     cdef const LevelsC* sb = ob_cside(t, L, False)
  *     cdef const LevelsC* sa = ob_cside(t, L, True)             # <<<<<<<<<<<<<<
@@ -5052,7 +4918,7 @@ static CYTHON_INLINE int __pyx_f_9orderbook_5_core_ob_spread_bps(struct __pyx_t_
 */
   __pyx_v_sa = __pyx_f_9orderbook_7structs_ob_cside(__pyx_v_t, __pyx_v_L, 1);
 
-  /* "orderbook/_core.pxd":272
+  /* "orderbook/_core.pxd":258
  *     cdef bint neg
  *     cdef int i
  *     if sb.count == 0 or sa.count == 0:             # <<<<<<<<<<<<<<
@@ -5078,7 +4944,7 @@ static CYTHON_INLINE int __pyx_f_9orderbook_5_core_ob_spread_bps(struct __pyx_t_
   if (__pyx_t_1) {
 
 
-    /* "orderbook/_core.pxd":273
+    /* "orderbook/_core.pxd":259
  *     cdef int i
  *     if sb.count == 0 or sa.count == 0:
  *         return 0             # <<<<<<<<<<<<<<
@@ -5091,7 +4957,7 @@ static CYTHON_INLINE int __pyx_f_9orderbook_5_core_ob_spread_bps(struct __pyx_t_
     }
     goto __pyx_L0;
 
-    /* "orderbook/_core.pxd":272
+    /* "orderbook/_core.pxd":258
  *     cdef bint neg
  *     cdef int i
  *     if sb.count == 0 or sa.count == 0:             # <<<<<<<<<<<<<<
@@ -5100,7 +4966,7 @@ static CYTHON_INLINE int __pyx_f_9orderbook_5_core_ob_spread_bps(struct __pyx_t_
 */
   }
 
-  /* "orderbook/_core.pxd":274
+  /* "orderbook/_core.pxd":260
  *     if sb.count == 0 or sa.count == 0:
  *         return 0
  *     bid = sb.elements[0].price             # <<<<<<<<<<<<<<
@@ -5111,7 +4977,7 @@ static CYTHON_INLINE int __pyx_f_9orderbook_5_core_ob_spread_bps(struct __pyx_t_
 
   __pyx_v_bid = __pyx_t_3;
 
-  /* "orderbook/_core.pxd":275
+  /* "orderbook/_core.pxd":261
  *         return 0
  *     bid = sb.elements[0].price
  *     ask = sa.elements[0].price             # <<<<<<<<<<<<<<
@@ -5122,7 +4988,7 @@ static CYTHON_INLINE int __pyx_f_9orderbook_5_core_ob_spread_bps(struct __pyx_t_
 
   __pyx_v_ask = __pyx_t_3;
 
-  /* "orderbook/_core.pxd":276
+  /* "orderbook/_core.pxd":262
  *     bid = sb.elements[0].price
  *     ask = sa.elements[0].price
  *     mid = ob_trunc_mid(bid, ask)             # <<<<<<<<<<<<<<
@@ -5131,7 +4997,7 @@ static CYTHON_INLINE int __pyx_f_9orderbook_5_core_ob_spread_bps(struct __pyx_t_
 */
   __pyx_v_mid = __pyx_f_9orderbook_5_core_ob_trunc_mid(__pyx_v_bid, __pyx_v_ask);
 
-  /* "orderbook/_core.pxd":277
+  /* "orderbook/_core.pxd":263
  *     ask = sa.elements[0].price
  *     mid = ob_trunc_mid(bid, ask)
  *     if mid <= 0:             # <<<<<<<<<<<<<<
@@ -5143,7 +5009,7 @@ static CYTHON_INLINE int __pyx_f_9orderbook_5_core_ob_spread_bps(struct __pyx_t_
   if (__pyx_t_1) {
 
 
-    /* "orderbook/_core.pxd":278
+    /* "orderbook/_core.pxd":264
  *     mid = ob_trunc_mid(bid, ask)
  *     if mid <= 0:
  *         return 0             # <<<<<<<<<<<<<<
@@ -5156,7 +5022,7 @@ static CYTHON_INLINE int __pyx_f_9orderbook_5_core_ob_spread_bps(struct __pyx_t_
     }
     goto __pyx_L0;
 
-    /* "orderbook/_core.pxd":277
+    /* "orderbook/_core.pxd":263
  *     ask = sa.elements[0].price
  *     mid = ob_trunc_mid(bid, ask)
  *     if mid <= 0:             # <<<<<<<<<<<<<<
@@ -5165,7 +5031,7 @@ static CYTHON_INLINE int __pyx_f_9orderbook_5_core_ob_spread_bps(struct __pyx_t_
 */
   }
 
-  /* "orderbook/_core.pxd":279
+  /* "orderbook/_core.pxd":265
  *     if mid <= 0:
  *         return 0
  *     d = <uint64_t>mid             # <<<<<<<<<<<<<<
@@ -5174,7 +5040,7 @@ static CYTHON_INLINE int __pyx_f_9orderbook_5_core_ob_spread_bps(struct __pyx_t_
 */
   __pyx_v_d = ((uint64_t)__pyx_v_mid);
 
-  /* "orderbook/_core.pxd":281
+  /* "orderbook/_core.pxd":267
  *     d = <uint64_t>mid
  *     # |ask - bid| < 2**64 always fits in uint64; the sign is kept apart
  *     neg = ask < bid             # <<<<<<<<<<<<<<
@@ -5183,7 +5049,7 @@ static CYTHON_INLINE int __pyx_f_9orderbook_5_core_ob_spread_bps(struct __pyx_t_
 */
   __pyx_v_neg = (__pyx_v_ask < __pyx_v_bid);
 
-  /* "orderbook/_core.pxd":282
+  /* "orderbook/_core.pxd":268
  *     # |ask - bid| < 2**64 always fits in uint64; the sign is kept apart
  *     neg = ask < bid
  *     mag = <uint64_t>bid - <uint64_t>ask if neg else <uint64_t>ask - <uint64_t>bid             # <<<<<<<<<<<<<<
@@ -5199,7 +5065,7 @@ static CYTHON_INLINE int __pyx_f_9orderbook_5_core_ob_spread_bps(struct __pyx_t_
   }
   __pyx_v_mag = __pyx_t_4;
 
-  /* "orderbook/_core.pxd":283
+  /* "orderbook/_core.pxd":269
  *     neg = ask < bid
  *     mag = <uint64_t>bid - <uint64_t>ask if neg else <uint64_t>ask - <uint64_t>bid
  *     if mag <= UINT64_MAX // 10000:             # <<<<<<<<<<<<<<
@@ -5211,7 +5077,7 @@ static CYTHON_INLINE int __pyx_f_9orderbook_5_core_ob_spread_bps(struct __pyx_t_
   if (__pyx_t_1) {
 
 
-    /* "orderbook/_core.pxd":284
+    /* "orderbook/_core.pxd":270
  *     mag = <uint64_t>bid - <uint64_t>ask if neg else <uint64_t>ask - <uint64_t>bid
  *     if mag <= UINT64_MAX // 10000:
  *         q = mag * 10000 // d             # <<<<<<<<<<<<<<
@@ -5220,7 +5086,7 @@ static CYTHON_INLINE int __pyx_f_9orderbook_5_core_ob_spread_bps(struct __pyx_t_
 */
     __pyx_v_q = ((__pyx_v_mag * 0x2710) / __pyx_v_d);
 
-    /* "orderbook/_core.pxd":283
+    /* "orderbook/_core.pxd":269
  *     neg = ask < bid
  *     mag = <uint64_t>bid - <uint64_t>ask if neg else <uint64_t>ask - <uint64_t>bid
  *     if mag <= UINT64_MAX // 10000:             # <<<<<<<<<<<<<<
@@ -5230,7 +5096,7 @@ static CYTHON_INLINE int __pyx_f_9orderbook_5_core_ob_spread_bps(struct __pyx_t_
     goto __pyx_L7;
   }
 
-  /* "orderbook/_core.pxd":287
+  /* "orderbook/_core.pxd":273
  *     else:
  *         # hi:lo = mag * 10000, from 32-bit halves (each partial product < 2**46)
  *         a = (mag >> 32) * 10000             # <<<<<<<<<<<<<<
@@ -5240,7 +5106,7 @@ static CYTHON_INLINE int __pyx_f_9orderbook_5_core_ob_spread_bps(struct __pyx_t_
   /*else*/ {
     __pyx_v_a = ((__pyx_v_mag >> 32) * 0x2710);
 
-    /* "orderbook/_core.pxd":288
+    /* "orderbook/_core.pxd":274
  *         # hi:lo = mag * 10000, from 32-bit halves (each partial product < 2**46)
  *         a = (mag >> 32) * 10000
  *         b = (mag & <uint64_t>0xFFFFFFFFU) * 10000             # <<<<<<<<<<<<<<
@@ -5249,7 +5115,7 @@ static CYTHON_INLINE int __pyx_f_9orderbook_5_core_ob_spread_bps(struct __pyx_t_
 */
     __pyx_v_b = ((__pyx_v_mag & ((uint64_t)0xFFFFFFFFU)) * 0x2710);
 
-    /* "orderbook/_core.pxd":289
+    /* "orderbook/_core.pxd":275
  *         a = (mag >> 32) * 10000
  *         b = (mag & <uint64_t>0xFFFFFFFFU) * 10000
  *         hi = a >> 32             # <<<<<<<<<<<<<<
@@ -5258,7 +5124,7 @@ static CYTHON_INLINE int __pyx_f_9orderbook_5_core_ob_spread_bps(struct __pyx_t_
 */
     __pyx_v_hi = (__pyx_v_a >> 32);
 
-    /* "orderbook/_core.pxd":290
+    /* "orderbook/_core.pxd":276
  *         b = (mag & <uint64_t>0xFFFFFFFFU) * 10000
  *         hi = a >> 32
  *         lo = (a << 32) + b             # <<<<<<<<<<<<<<
@@ -5267,7 +5133,7 @@ static CYTHON_INLINE int __pyx_f_9orderbook_5_core_ob_spread_bps(struct __pyx_t_
 */
     __pyx_v_lo = ((__pyx_v_a << 32) + __pyx_v_b);
 
-    /* "orderbook/_core.pxd":291
+    /* "orderbook/_core.pxd":277
  *         hi = a >> 32
  *         lo = (a << 32) + b
  *         if lo < b:             # <<<<<<<<<<<<<<
@@ -5279,7 +5145,7 @@ static CYTHON_INLINE int __pyx_f_9orderbook_5_core_ob_spread_bps(struct __pyx_t_
     if (__pyx_t_1) {
 
 
-      /* "orderbook/_core.pxd":292
+      /* "orderbook/_core.pxd":278
  *         lo = (a << 32) + b
  *         if lo < b:
  *             hi += 1             # <<<<<<<<<<<<<<
@@ -5288,7 +5154,7 @@ static CYTHON_INLINE int __pyx_f_9orderbook_5_core_ob_spread_bps(struct __pyx_t_
 */
       __pyx_v_hi = (__pyx_v_hi + 1);
 
-      /* "orderbook/_core.pxd":291
+      /* "orderbook/_core.pxd":277
  *         hi = a >> 32
  *         lo = (a << 32) + b
  *         if lo < b:             # <<<<<<<<<<<<<<
@@ -5297,7 +5163,7 @@ static CYTHON_INLINE int __pyx_f_9orderbook_5_core_ob_spread_bps(struct __pyx_t_
 */
     }
 
-    /* "orderbook/_core.pxd":293
+    /* "orderbook/_core.pxd":279
  *         if lo < b:
  *             hi += 1
  *         if hi >= d:             # <<<<<<<<<<<<<<
@@ -5309,7 +5175,7 @@ static CYTHON_INLINE int __pyx_f_9orderbook_5_core_ob_spread_bps(struct __pyx_t_
     if (__pyx_t_1) {
 
 
-      /* "orderbook/_core.pxd":294
+      /* "orderbook/_core.pxd":280
  *             hi += 1
  *         if hi >= d:
  *             return -1               # the quotient is at least 2**64             # <<<<<<<<<<<<<<
@@ -5322,7 +5188,7 @@ static CYTHON_INLINE int __pyx_f_9orderbook_5_core_ob_spread_bps(struct __pyx_t_
       }
       goto __pyx_L0;
 
-      /* "orderbook/_core.pxd":293
+      /* "orderbook/_core.pxd":279
  *         if lo < b:
  *             hi += 1
  *         if hi >= d:             # <<<<<<<<<<<<<<
@@ -5331,7 +5197,7 @@ static CYTHON_INLINE int __pyx_f_9orderbook_5_core_ob_spread_bps(struct __pyx_t_
 */
     }
 
-    /* "orderbook/_core.pxd":296
+    /* "orderbook/_core.pxd":282
  *             return -1               # the quotient is at least 2**64
  *         # restoring long division of hi:lo by d: r < d < 2**63, so 2r + 1 fits
  *         r = hi             # <<<<<<<<<<<<<<
@@ -5340,7 +5206,7 @@ static CYTHON_INLINE int __pyx_f_9orderbook_5_core_ob_spread_bps(struct __pyx_t_
 */
     __pyx_v_r = __pyx_v_hi;
 
-    /* "orderbook/_core.pxd":297
+    /* "orderbook/_core.pxd":283
  *         # restoring long division of hi:lo by d: r < d < 2**63, so 2r + 1 fits
  *         r = hi
  *         q = 0             # <<<<<<<<<<<<<<
@@ -5349,7 +5215,7 @@ static CYTHON_INLINE int __pyx_f_9orderbook_5_core_ob_spread_bps(struct __pyx_t_
 */
     __pyx_v_q = 0;
 
-    /* "orderbook/_core.pxd":298
+    /* "orderbook/_core.pxd":284
  *         r = hi
  *         q = 0
  *         for i in range(63, -1, -1):             # <<<<<<<<<<<<<<
@@ -5359,7 +5225,7 @@ static CYTHON_INLINE int __pyx_f_9orderbook_5_core_ob_spread_bps(struct __pyx_t_
     for (__pyx_t_5 = 63; __pyx_t_5 > -1; __pyx_t_5-=1) {
       __pyx_v_i = __pyx_t_5;
 
-      /* "orderbook/_core.pxd":299
+      /* "orderbook/_core.pxd":285
  *         q = 0
  *         for i in range(63, -1, -1):
  *             r = (r << 1) | ((lo >> i) & 1)             # <<<<<<<<<<<<<<
@@ -5368,7 +5234,7 @@ static CYTHON_INLINE int __pyx_f_9orderbook_5_core_ob_spread_bps(struct __pyx_t_
 */
       __pyx_v_r = ((__pyx_v_r << 1) | ((__pyx_v_lo >> __pyx_v_i) & 1));
 
-      /* "orderbook/_core.pxd":300
+      /* "orderbook/_core.pxd":286
  *         for i in range(63, -1, -1):
  *             r = (r << 1) | ((lo >> i) & 1)
  *             q <<= 1             # <<<<<<<<<<<<<<
@@ -5377,7 +5243,7 @@ static CYTHON_INLINE int __pyx_f_9orderbook_5_core_ob_spread_bps(struct __pyx_t_
 */
       __pyx_v_q = (__pyx_v_q << 1);
 
-      /* "orderbook/_core.pxd":301
+      /* "orderbook/_core.pxd":287
  *             r = (r << 1) | ((lo >> i) & 1)
  *             q <<= 1
  *             if r >= d:             # <<<<<<<<<<<<<<
@@ -5389,7 +5255,7 @@ static CYTHON_INLINE int __pyx_f_9orderbook_5_core_ob_spread_bps(struct __pyx_t_
       if (__pyx_t_1) {
 
 
-        /* "orderbook/_core.pxd":302
+        /* "orderbook/_core.pxd":288
  *             q <<= 1
  *             if r >= d:
  *                 r -= d             # <<<<<<<<<<<<<<
@@ -5398,7 +5264,7 @@ static CYTHON_INLINE int __pyx_f_9orderbook_5_core_ob_spread_bps(struct __pyx_t_
 */
         __pyx_v_r = (__pyx_v_r - __pyx_v_d);
 
-        /* "orderbook/_core.pxd":303
+        /* "orderbook/_core.pxd":289
  *             if r >= d:
  *                 r -= d
  *                 q |= 1             # <<<<<<<<<<<<<<
@@ -5407,7 +5273,7 @@ static CYTHON_INLINE int __pyx_f_9orderbook_5_core_ob_spread_bps(struct __pyx_t_
 */
         __pyx_v_q = (__pyx_v_q | 1);
 
-        /* "orderbook/_core.pxd":301
+        /* "orderbook/_core.pxd":287
  *             r = (r << 1) | ((lo >> i) & 1)
  *             q <<= 1
  *             if r >= d:             # <<<<<<<<<<<<<<
@@ -5419,7 +5285,7 @@ static CYTHON_INLINE int __pyx_f_9orderbook_5_core_ob_spread_bps(struct __pyx_t_
   }
   __pyx_L7:;
 
-  /* "orderbook/_core.pxd":304
+  /* "orderbook/_core.pxd":290
  *                 r -= d
  *                 q |= 1
  *     if neg:             # <<<<<<<<<<<<<<
@@ -5428,7 +5294,7 @@ static CYTHON_INLINE int __pyx_f_9orderbook_5_core_ob_spread_bps(struct __pyx_t_
 */
   if (__pyx_v_neg) {
 
-    /* "orderbook/_core.pxd":305
+    /* "orderbook/_core.pxd":291
  *                 q |= 1
  *     if neg:
  *         if q > <uint64_t>INT64_MAX + 1:             # <<<<<<<<<<<<<<
@@ -5440,7 +5306,7 @@ static CYTHON_INLINE int __pyx_f_9orderbook_5_core_ob_spread_bps(struct __pyx_t_
     if (__pyx_t_1) {
 
 
-      /* "orderbook/_core.pxd":306
+      /* "orderbook/_core.pxd":292
  *     if neg:
  *         if q > <uint64_t>INT64_MAX + 1:
  *             return -1             # <<<<<<<<<<<<<<
@@ -5453,7 +5319,7 @@ static CYTHON_INLINE int __pyx_f_9orderbook_5_core_ob_spread_bps(struct __pyx_t_
       }
       goto __pyx_L0;
 
-      /* "orderbook/_core.pxd":305
+      /* "orderbook/_core.pxd":291
  *                 q |= 1
  *     if neg:
  *         if q > <uint64_t>INT64_MAX + 1:             # <<<<<<<<<<<<<<
@@ -5462,7 +5328,7 @@ static CYTHON_INLINE int __pyx_f_9orderbook_5_core_ob_spread_bps(struct __pyx_t_
 */
     }
 
-    /* "orderbook/_core.pxd":307
+    /* "orderbook/_core.pxd":293
  *         if q > <uint64_t>INT64_MAX + 1:
  *             return -1
  *         out[0] = INT64_MIN if q == <uint64_t>INT64_MAX + 1 else -<int64_t>q             # <<<<<<<<<<<<<<
@@ -5482,7 +5348,7 @@ static CYTHON_INLINE int __pyx_f_9orderbook_5_core_ob_spread_bps(struct __pyx_t_
     (__pyx_v_out[0]) = __pyx_t_3;
 
 
-    /* "orderbook/_core.pxd":304
+    /* "orderbook/_core.pxd":290
  *                 r -= d
  *                 q |= 1
  *     if neg:             # <<<<<<<<<<<<<<
@@ -5492,7 +5358,7 @@ static CYTHON_INLINE int __pyx_f_9orderbook_5_core_ob_spread_bps(struct __pyx_t_
     goto __pyx_L13;
   }
 
-  /* "orderbook/_core.pxd":309
+  /* "orderbook/_core.pxd":295
  *         out[0] = INT64_MIN if q == <uint64_t>INT64_MAX + 1 else -<int64_t>q
  *     else:
  *         if q > <uint64_t>INT64_MAX:             # <<<<<<<<<<<<<<
@@ -5505,7 +5371,7 @@ static CYTHON_INLINE int __pyx_f_9orderbook_5_core_ob_spread_bps(struct __pyx_t_
     if (__pyx_t_1) {
 
 
-      /* "orderbook/_core.pxd":310
+      /* "orderbook/_core.pxd":296
  *     else:
  *         if q > <uint64_t>INT64_MAX:
  *             return -1             # <<<<<<<<<<<<<<
@@ -5518,7 +5384,7 @@ static CYTHON_INLINE int __pyx_f_9orderbook_5_core_ob_spread_bps(struct __pyx_t_
       }
       goto __pyx_L0;
 
-      /* "orderbook/_core.pxd":309
+      /* "orderbook/_core.pxd":295
  *         out[0] = INT64_MIN if q == <uint64_t>INT64_MAX + 1 else -<int64_t>q
  *     else:
  *         if q > <uint64_t>INT64_MAX:             # <<<<<<<<<<<<<<
@@ -5527,7 +5393,7 @@ static CYTHON_INLINE int __pyx_f_9orderbook_5_core_ob_spread_bps(struct __pyx_t_
 */
     }
 
-    /* "orderbook/_core.pxd":311
+    /* "orderbook/_core.pxd":297
  *         if q > <uint64_t>INT64_MAX:
  *             return -1
  *         out[0] = <int64_t>q             # <<<<<<<<<<<<<<
@@ -5538,7 +5404,7 @@ static CYTHON_INLINE int __pyx_f_9orderbook_5_core_ob_spread_bps(struct __pyx_t_
   }
   __pyx_L13:;
 
-  /* "orderbook/_core.pxd":312
+  /* "orderbook/_core.pxd":298
  *             return -1
  *         out[0] = <int64_t>q
  *     return 1             # <<<<<<<<<<<<<<
@@ -5551,7 +5417,7 @@ static CYTHON_INLINE int __pyx_f_9orderbook_5_core_ob_spread_bps(struct __pyx_t_
   }
   goto __pyx_L0;
 
-  /* "orderbook/_core.pxd":259
+  /* "orderbook/_core.pxd":245
  * 
  * 
  * @cython.cdivision(True)             # <<<<<<<<<<<<<<
@@ -5579,7 +5445,7 @@ static CYTHON_INLINE int __pyx_f_9orderbook_5_core_ob_spread_bps(struct __pyx_t_
   return __pyx_r;
 }
 
-/* "orderbook/_core.pxd":317
+/* "orderbook/_core.pxd":303
  * # --- messages -------------------------------------------------------------------------
  * 
  * cdef inline uint32_t ob_message_crc(const uint8_t* msg, uint32_t payload_size, ob_crc_fn crc) noexcept nogil:             # <<<<<<<<<<<<<<
@@ -5591,7 +5457,7 @@ static CYTHON_INLINE uint32_t __pyx_f_9orderbook_5_core_ob_message_crc(uint8_t c
   uint32_t __pyx_v_c;
   uint32_t __pyx_r;
 
-  /* "orderbook/_core.pxd":319
+  /* "orderbook/_core.pxd":305
  * cdef inline uint32_t ob_message_crc(const uint8_t* msg, uint32_t payload_size, ob_crc_fn crc) noexcept nogil:
  *     """The header's checksum: CRC-32 over bytes [0, 28) then the payload."""
  *     cdef uint32_t c = crc(0, msg, sizeof(MessageHeaderC) - sizeof(uint32_t))             # <<<<<<<<<<<<<<
@@ -5600,7 +5466,7 @@ static CYTHON_INLINE uint32_t __pyx_f_9orderbook_5_core_ob_message_crc(uint8_t c
 */
   __pyx_v_c = __pyx_v_crc(0, __pyx_v_msg, ((sizeof(struct __pyx_t_9orderbook_7structs_MessageHeaderC)) - (sizeof(uint32_t))));
 
-  /* "orderbook/_core.pxd":320
+  /* "orderbook/_core.pxd":306
  *     """The header's checksum: CRC-32 over bytes [0, 28) then the payload."""
  *     cdef uint32_t c = crc(0, msg, sizeof(MessageHeaderC) - sizeof(uint32_t))
  *     return crc(c, msg + sizeof(MessageHeaderC), payload_size)             # <<<<<<<<<<<<<<
@@ -5613,7 +5479,7 @@ static CYTHON_INLINE uint32_t __pyx_f_9orderbook_5_core_ob_message_crc(uint8_t c
   }
   goto __pyx_L0;
 
-  /* "orderbook/_core.pxd":317
+  /* "orderbook/_core.pxd":303
  * # --- messages -------------------------------------------------------------------------
  * 
  * cdef inline uint32_t ob_message_crc(const uint8_t* msg, uint32_t payload_size, ob_crc_fn crc) noexcept nogil:             # <<<<<<<<<<<<<<
@@ -5627,7 +5493,7 @@ static CYTHON_INLINE uint32_t __pyx_f_9orderbook_5_core_ob_message_crc(uint8_t c
   return __pyx_r;
 }
 
-/* "orderbook/_core.pxd":323
+/* "orderbook/_core.pxd":309
  * 
  * 
  * cdef inline Py_ssize_t ob_parse_message(const uint8_t* p, Py_ssize_t avail, bint verify, ob_crc_fn crc,             # <<<<<<<<<<<<<<
@@ -5652,7 +5518,7 @@ static CYTHON_INLINE Py_ssize_t __pyx_f_9orderbook_5_core_ob_parse_message(uint8
   uint16_t __pyx_t_5;
   int __pyx_t_6;
 
-  /* "orderbook/_core.pxd":330
+  /* "orderbook/_core.pxd":316
  *     book's side counts.  Returns the offset of the book inside the message,
  *     with *h and *L filled, or a failure (< 0)."""
  *     cdef Py_ssize_t end, pos, rec, vlen, book_pos = -1             # <<<<<<<<<<<<<<
@@ -5661,7 +5527,7 @@ static CYTHON_INLINE Py_ssize_t __pyx_f_9orderbook_5_core_ob_parse_message(uint8
 */
   __pyx_v_book_pos = -1L;
 
-  /* "orderbook/_core.pxd":334
+  /* "orderbook/_core.pxd":320
  *     cdef uint32_t found
  *     cdef ExtendedTLVHeaderC ext
  *     if avail < <Py_ssize_t>sizeof(MessageHeaderC):             # <<<<<<<<<<<<<<
@@ -5673,7 +5539,7 @@ static CYTHON_INLINE Py_ssize_t __pyx_f_9orderbook_5_core_ob_parse_message(uint8
   if (__pyx_t_1) {
 
 
-    /* "orderbook/_core.pxd":335
+    /* "orderbook/_core.pxd":321
  *     cdef ExtendedTLVHeaderC ext
  *     if avail < <Py_ssize_t>sizeof(MessageHeaderC):
  *         f.needed = sizeof(MessageHeaderC)             # <<<<<<<<<<<<<<
@@ -5682,7 +5548,7 @@ static CYTHON_INLINE Py_ssize_t __pyx_f_9orderbook_5_core_ob_parse_message(uint8
 */
     __pyx_v_f->needed = (sizeof(struct __pyx_t_9orderbook_7structs_MessageHeaderC));
 
-    /* "orderbook/_core.pxd":336
+    /* "orderbook/_core.pxd":322
  *     if avail < <Py_ssize_t>sizeof(MessageHeaderC):
  *         f.needed = sizeof(MessageHeaderC)
  *         f.available = avail if avail > 0 else 0             # <<<<<<<<<<<<<<
@@ -5701,7 +5567,7 @@ static CYTHON_INLINE Py_ssize_t __pyx_f_9orderbook_5_core_ob_parse_message(uint8
 
     __pyx_v_f->available = __pyx_t_2;
 
-    /* "orderbook/_core.pxd":337
+    /* "orderbook/_core.pxd":323
  *         f.needed = sizeof(MessageHeaderC)
  *         f.available = avail if avail > 0 else 0
  *         return ob_fail(f, OB_ETRUNCATED, OB_D_HEADER, False, -1, 0, 0)             # <<<<<<<<<<<<<<
@@ -5714,7 +5580,7 @@ static CYTHON_INLINE Py_ssize_t __pyx_f_9orderbook_5_core_ob_parse_message(uint8
     }
     goto __pyx_L0;
 
-    /* "orderbook/_core.pxd":334
+    /* "orderbook/_core.pxd":320
  *     cdef uint32_t found
  *     cdef ExtendedTLVHeaderC ext
  *     if avail < <Py_ssize_t>sizeof(MessageHeaderC):             # <<<<<<<<<<<<<<
@@ -5723,7 +5589,7 @@ static CYTHON_INLINE Py_ssize_t __pyx_f_9orderbook_5_core_ob_parse_message(uint8
 */
   }
 
-  /* "orderbook/_core.pxd":338
+  /* "orderbook/_core.pxd":324
  *         f.available = avail if avail > 0 else 0
  *         return ob_fail(f, OB_ETRUNCATED, OB_D_HEADER, False, -1, 0, 0)
  *     memcpy(h, p, sizeof(MessageHeaderC))             # <<<<<<<<<<<<<<
@@ -5732,7 +5598,7 @@ static CYTHON_INLINE Py_ssize_t __pyx_f_9orderbook_5_core_ob_parse_message(uint8
 */
   (void)(memcpy(__pyx_v_h, __pyx_v_p, (sizeof(struct __pyx_t_9orderbook_7structs_MessageHeaderC))));
 
-  /* "orderbook/_core.pxd":339
+  /* "orderbook/_core.pxd":325
  *         return ob_fail(f, OB_ETRUNCATED, OB_D_HEADER, False, -1, 0, 0)
  *     memcpy(h, p, sizeof(MessageHeaderC))
  *     if h.magic != OB_HEADER_MAGIC:             # <<<<<<<<<<<<<<
@@ -5744,7 +5610,7 @@ static CYTHON_INLINE Py_ssize_t __pyx_f_9orderbook_5_core_ob_parse_message(uint8
   if (__pyx_t_1) {
 
 
-    /* "orderbook/_core.pxd":340
+    /* "orderbook/_core.pxd":326
  *     memcpy(h, p, sizeof(MessageHeaderC))
  *     if h.magic != OB_HEADER_MAGIC:
  *         return ob_fail(f, OB_EMAGIC, OB_D_NONE, False, -1, 0, h.magic)             # <<<<<<<<<<<<<<
@@ -5757,7 +5623,7 @@ static CYTHON_INLINE Py_ssize_t __pyx_f_9orderbook_5_core_ob_parse_message(uint8
     }
     goto __pyx_L0;
 
-    /* "orderbook/_core.pxd":339
+    /* "orderbook/_core.pxd":325
  *         return ob_fail(f, OB_ETRUNCATED, OB_D_HEADER, False, -1, 0, 0)
  *     memcpy(h, p, sizeof(MessageHeaderC))
  *     if h.magic != OB_HEADER_MAGIC:             # <<<<<<<<<<<<<<
@@ -5766,7 +5632,7 @@ static CYTHON_INLINE Py_ssize_t __pyx_f_9orderbook_5_core_ob_parse_message(uint8
 */
   }
 
-  /* "orderbook/_core.pxd":341
+  /* "orderbook/_core.pxd":327
  *     if h.magic != OB_HEADER_MAGIC:
  *         return ob_fail(f, OB_EMAGIC, OB_D_NONE, False, -1, 0, h.magic)
  *     if h.version != OB_PROTOCOL_VERSION:             # <<<<<<<<<<<<<<
@@ -5778,7 +5644,7 @@ static CYTHON_INLINE Py_ssize_t __pyx_f_9orderbook_5_core_ob_parse_message(uint8
   if (__pyx_t_1) {
 
 
-    /* "orderbook/_core.pxd":342
+    /* "orderbook/_core.pxd":328
  *         return ob_fail(f, OB_EMAGIC, OB_D_NONE, False, -1, 0, h.magic)
  *     if h.version != OB_PROTOCOL_VERSION:
  *         return ob_fail(f, OB_EVERSION, OB_D_NONE, False, -1, <char*>&h.version - <char*>h, h.version)             # <<<<<<<<<<<<<<
@@ -5791,7 +5657,7 @@ static CYTHON_INLINE Py_ssize_t __pyx_f_9orderbook_5_core_ob_parse_message(uint8
     }
     goto __pyx_L0;
 
-    /* "orderbook/_core.pxd":341
+    /* "orderbook/_core.pxd":327
  *     if h.magic != OB_HEADER_MAGIC:
  *         return ob_fail(f, OB_EMAGIC, OB_D_NONE, False, -1, 0, h.magic)
  *     if h.version != OB_PROTOCOL_VERSION:             # <<<<<<<<<<<<<<
@@ -5800,7 +5666,7 @@ static CYTHON_INLINE Py_ssize_t __pyx_f_9orderbook_5_core_ob_parse_message(uint8
 */
   }
 
-  /* "orderbook/_core.pxd":343
+  /* "orderbook/_core.pxd":329
  *     if h.version != OB_PROTOCOL_VERSION:
  *         return ob_fail(f, OB_EVERSION, OB_D_NONE, False, -1, <char*>&h.version - <char*>h, h.version)
  *     end = sizeof(MessageHeaderC) + <Py_ssize_t>h.payload_size             # <<<<<<<<<<<<<<
@@ -5809,7 +5675,7 @@ static CYTHON_INLINE Py_ssize_t __pyx_f_9orderbook_5_core_ob_parse_message(uint8
 */
   __pyx_v_end = ((sizeof(struct __pyx_t_9orderbook_7structs_MessageHeaderC)) + ((Py_ssize_t)__pyx_v_h->payload_size));
 
-  /* "orderbook/_core.pxd":344
+  /* "orderbook/_core.pxd":330
  *         return ob_fail(f, OB_EVERSION, OB_D_NONE, False, -1, <char*>&h.version - <char*>h, h.version)
  *     end = sizeof(MessageHeaderC) + <Py_ssize_t>h.payload_size
  *     if end > avail:             # <<<<<<<<<<<<<<
@@ -5821,7 +5687,7 @@ static CYTHON_INLINE Py_ssize_t __pyx_f_9orderbook_5_core_ob_parse_message(uint8
   if (__pyx_t_1) {
 
 
-    /* "orderbook/_core.pxd":345
+    /* "orderbook/_core.pxd":331
  *     end = sizeof(MessageHeaderC) + <Py_ssize_t>h.payload_size
  *     if end > avail:
  *         f.needed = end             # <<<<<<<<<<<<<<
@@ -5830,7 +5696,7 @@ static CYTHON_INLINE Py_ssize_t __pyx_f_9orderbook_5_core_ob_parse_message(uint8
 */
     __pyx_v_f->needed = __pyx_v_end;
 
-    /* "orderbook/_core.pxd":346
+    /* "orderbook/_core.pxd":332
  *     if end > avail:
  *         f.needed = end
  *         f.available = avail             # <<<<<<<<<<<<<<
@@ -5839,7 +5705,7 @@ static CYTHON_INLINE Py_ssize_t __pyx_f_9orderbook_5_core_ob_parse_message(uint8
 */
     __pyx_v_f->available = __pyx_v_avail;
 
-    /* "orderbook/_core.pxd":347
+    /* "orderbook/_core.pxd":333
  *         f.needed = end
  *         f.available = avail
  *         return ob_fail(f, OB_ETRUNCATED, OB_D_PAYLOAD, False, -1,             # <<<<<<<<<<<<<<
@@ -5852,7 +5718,7 @@ static CYTHON_INLINE Py_ssize_t __pyx_f_9orderbook_5_core_ob_parse_message(uint8
     }
     goto __pyx_L0;
 
-    /* "orderbook/_core.pxd":344
+    /* "orderbook/_core.pxd":330
  *         return ob_fail(f, OB_EVERSION, OB_D_NONE, False, -1, <char*>&h.version - <char*>h, h.version)
  *     end = sizeof(MessageHeaderC) + <Py_ssize_t>h.payload_size
  *     if end > avail:             # <<<<<<<<<<<<<<
@@ -5861,7 +5727,7 @@ static CYTHON_INLINE Py_ssize_t __pyx_f_9orderbook_5_core_ob_parse_message(uint8
 */
   }
 
-  /* "orderbook/_core.pxd":349
+  /* "orderbook/_core.pxd":335
  *         return ob_fail(f, OB_ETRUNCATED, OB_D_PAYLOAD, False, -1,
  *                        <char*>&h.payload_size - <char*>h, h.payload_size)
  *     if verify:             # <<<<<<<<<<<<<<
@@ -5870,7 +5736,7 @@ static CYTHON_INLINE Py_ssize_t __pyx_f_9orderbook_5_core_ob_parse_message(uint8
 */
   if (__pyx_v_verify) {
 
-    /* "orderbook/_core.pxd":350
+    /* "orderbook/_core.pxd":336
  *                        <char*>&h.payload_size - <char*>h, h.payload_size)
  *     if verify:
  *         found = ob_message_crc(p, h.payload_size, crc)             # <<<<<<<<<<<<<<
@@ -5879,7 +5745,7 @@ static CYTHON_INLINE Py_ssize_t __pyx_f_9orderbook_5_core_ob_parse_message(uint8
 */
     __pyx_v_found = __pyx_f_9orderbook_5_core_ob_message_crc(__pyx_v_p, __pyx_v_h->payload_size, __pyx_v_crc);
 
-    /* "orderbook/_core.pxd":351
+    /* "orderbook/_core.pxd":337
  *     if verify:
  *         found = ob_message_crc(p, h.payload_size, crc)
  *         if found != h.checksum:             # <<<<<<<<<<<<<<
@@ -5891,7 +5757,7 @@ static CYTHON_INLINE Py_ssize_t __pyx_f_9orderbook_5_core_ob_parse_message(uint8
     if (__pyx_t_1) {
 
 
-      /* "orderbook/_core.pxd":352
+      /* "orderbook/_core.pxd":338
  *         found = ob_message_crc(p, h.payload_size, crc)
  *         if found != h.checksum:
  *             f.other = h.checksum             # <<<<<<<<<<<<<<
@@ -5902,7 +5768,7 @@ static CYTHON_INLINE Py_ssize_t __pyx_f_9orderbook_5_core_ob_parse_message(uint8
 
       __pyx_v_f->other = __pyx_t_3;
 
-      /* "orderbook/_core.pxd":353
+      /* "orderbook/_core.pxd":339
  *         if found != h.checksum:
  *             f.other = h.checksum
  *             return ob_fail(f, OB_ECHECKSUM, OB_D_NONE, False, -1, 0, found)             # <<<<<<<<<<<<<<
@@ -5915,7 +5781,7 @@ static CYTHON_INLINE Py_ssize_t __pyx_f_9orderbook_5_core_ob_parse_message(uint8
       }
       goto __pyx_L0;
 
-      /* "orderbook/_core.pxd":351
+      /* "orderbook/_core.pxd":337
  *     if verify:
  *         found = ob_message_crc(p, h.payload_size, crc)
  *         if found != h.checksum:             # <<<<<<<<<<<<<<
@@ -5924,7 +5790,7 @@ static CYTHON_INLINE Py_ssize_t __pyx_f_9orderbook_5_core_ob_parse_message(uint8
 */
     }
 
-    /* "orderbook/_core.pxd":349
+    /* "orderbook/_core.pxd":335
  *         return ob_fail(f, OB_ETRUNCATED, OB_D_PAYLOAD, False, -1,
  *                        <char*>&h.payload_size - <char*>h, h.payload_size)
  *     if verify:             # <<<<<<<<<<<<<<
@@ -5933,7 +5799,7 @@ static CYTHON_INLINE Py_ssize_t __pyx_f_9orderbook_5_core_ob_parse_message(uint8
 */
   }
 
-  /* "orderbook/_core.pxd":354
+  /* "orderbook/_core.pxd":340
  *             f.other = h.checksum
  *             return ob_fail(f, OB_ECHECKSUM, OB_D_NONE, False, -1, 0, found)
  *     pos = sizeof(MessageHeaderC)             # <<<<<<<<<<<<<<
@@ -5942,7 +5808,7 @@ static CYTHON_INLINE Py_ssize_t __pyx_f_9orderbook_5_core_ob_parse_message(uint8
 */
   __pyx_v_pos = (sizeof(struct __pyx_t_9orderbook_7structs_MessageHeaderC));
 
-  /* "orderbook/_core.pxd":355
+  /* "orderbook/_core.pxd":341
  *             return ob_fail(f, OB_ECHECKSUM, OB_D_NONE, False, -1, 0, found)
  *     pos = sizeof(MessageHeaderC)
  *     while pos < end:             # <<<<<<<<<<<<<<
@@ -5955,7 +5821,7 @@ static CYTHON_INLINE Py_ssize_t __pyx_f_9orderbook_5_core_ob_parse_message(uint8
 
     if (!__pyx_t_1) break;
 
-    /* "orderbook/_core.pxd":356
+    /* "orderbook/_core.pxd":342
  *     pos = sizeof(MessageHeaderC)
  *     while pos < end:
  *         rec = pos             # <<<<<<<<<<<<<<
@@ -5964,7 +5830,7 @@ static CYTHON_INLINE Py_ssize_t __pyx_f_9orderbook_5_core_ob_parse_message(uint8
 */
     __pyx_v_rec = __pyx_v_pos;
 
-    /* "orderbook/_core.pxd":357
+    /* "orderbook/_core.pxd":343
  *     while pos < end:
  *         rec = pos
  *         typ = p[pos]             # <<<<<<<<<<<<<<
@@ -5973,7 +5839,7 @@ static CYTHON_INLINE Py_ssize_t __pyx_f_9orderbook_5_core_ob_parse_message(uint8
 */
     __pyx_v_typ = (__pyx_v_p[__pyx_v_pos]);
 
-    /* "orderbook/_core.pxd":358
+    /* "orderbook/_core.pxd":344
  *         rec = pos
  *         typ = p[pos]
  *         if typ == OB_TLV_EXTENDED:             # <<<<<<<<<<<<<<
@@ -5985,7 +5851,7 @@ static CYTHON_INLINE Py_ssize_t __pyx_f_9orderbook_5_core_ob_parse_message(uint8
     if (__pyx_t_1) {
 
 
-      /* "orderbook/_core.pxd":359
+      /* "orderbook/_core.pxd":345
  *         typ = p[pos]
  *         if typ == OB_TLV_EXTENDED:
  *             if end - pos < <Py_ssize_t>sizeof(ExtendedTLVHeaderC):             # <<<<<<<<<<<<<<
@@ -5997,7 +5863,7 @@ static CYTHON_INLINE Py_ssize_t __pyx_f_9orderbook_5_core_ob_parse_message(uint8
       if (__pyx_t_1) {
 
 
-        /* "orderbook/_core.pxd":360
+        /* "orderbook/_core.pxd":346
  *         if typ == OB_TLV_EXTENDED:
  *             if end - pos < <Py_ssize_t>sizeof(ExtendedTLVHeaderC):
  *                 f.needed = sizeof(ExtendedTLVHeaderC)             # <<<<<<<<<<<<<<
@@ -6006,7 +5872,7 @@ static CYTHON_INLINE Py_ssize_t __pyx_f_9orderbook_5_core_ob_parse_message(uint8
 */
         __pyx_v_f->needed = (sizeof(struct __pyx_t_9orderbook_7structs_ExtendedTLVHeaderC));
 
-        /* "orderbook/_core.pxd":361
+        /* "orderbook/_core.pxd":347
  *             if end - pos < <Py_ssize_t>sizeof(ExtendedTLVHeaderC):
  *                 f.needed = sizeof(ExtendedTLVHeaderC)
  *                 f.available = end - pos             # <<<<<<<<<<<<<<
@@ -6015,7 +5881,7 @@ static CYTHON_INLINE Py_ssize_t __pyx_f_9orderbook_5_core_ob_parse_message(uint8
 */
         __pyx_v_f->available = (__pyx_v_end - __pyx_v_pos);
 
-        /* "orderbook/_core.pxd":362
+        /* "orderbook/_core.pxd":348
  *                 f.needed = sizeof(ExtendedTLVHeaderC)
  *                 f.available = end - pos
  *                 return ob_fail(f, OB_ERECORD, OB_D_EXT_SHORT, False, -1, rec, typ)             # <<<<<<<<<<<<<<
@@ -6028,7 +5894,7 @@ static CYTHON_INLINE Py_ssize_t __pyx_f_9orderbook_5_core_ob_parse_message(uint8
         }
         goto __pyx_L0;
 
-        /* "orderbook/_core.pxd":359
+        /* "orderbook/_core.pxd":345
  *         typ = p[pos]
  *         if typ == OB_TLV_EXTENDED:
  *             if end - pos < <Py_ssize_t>sizeof(ExtendedTLVHeaderC):             # <<<<<<<<<<<<<<
@@ -6037,7 +5903,7 @@ static CYTHON_INLINE Py_ssize_t __pyx_f_9orderbook_5_core_ob_parse_message(uint8
 */
       }
 
-      /* "orderbook/_core.pxd":363
+      /* "orderbook/_core.pxd":349
  *                 f.available = end - pos
  *                 return ob_fail(f, OB_ERECORD, OB_D_EXT_SHORT, False, -1, rec, typ)
  *             memcpy(&ext, p + pos, sizeof(ExtendedTLVHeaderC))             # <<<<<<<<<<<<<<
@@ -6046,7 +5912,7 @@ static CYTHON_INLINE Py_ssize_t __pyx_f_9orderbook_5_core_ob_parse_message(uint8
 */
       (void)(memcpy((&__pyx_v_ext), (__pyx_v_p + __pyx_v_pos), (sizeof(struct __pyx_t_9orderbook_7structs_ExtendedTLVHeaderC))));
 
-      /* "orderbook/_core.pxd":364
+      /* "orderbook/_core.pxd":350
  *                 return ob_fail(f, OB_ERECORD, OB_D_EXT_SHORT, False, -1, rec, typ)
  *             memcpy(&ext, p + pos, sizeof(ExtendedTLVHeaderC))
  *             if ext.reserved != 0:             # <<<<<<<<<<<<<<
@@ -6058,7 +5924,7 @@ static CYTHON_INLINE Py_ssize_t __pyx_f_9orderbook_5_core_ob_parse_message(uint8
       if (__pyx_t_1) {
 
 
-        /* "orderbook/_core.pxd":365
+        /* "orderbook/_core.pxd":351
  *             memcpy(&ext, p + pos, sizeof(ExtendedTLVHeaderC))
  *             if ext.reserved != 0:
  *                 return ob_fail(f, OB_ERECORD, OB_D_EXT_RESERVED, False, -1, rec, ext.reserved)             # <<<<<<<<<<<<<<
@@ -6071,7 +5937,7 @@ static CYTHON_INLINE Py_ssize_t __pyx_f_9orderbook_5_core_ob_parse_message(uint8
         }
         goto __pyx_L0;
 
-        /* "orderbook/_core.pxd":364
+        /* "orderbook/_core.pxd":350
  *                 return ob_fail(f, OB_ERECORD, OB_D_EXT_SHORT, False, -1, rec, typ)
  *             memcpy(&ext, p + pos, sizeof(ExtendedTLVHeaderC))
  *             if ext.reserved != 0:             # <<<<<<<<<<<<<<
@@ -6080,7 +5946,7 @@ static CYTHON_INLINE Py_ssize_t __pyx_f_9orderbook_5_core_ob_parse_message(uint8
 */
       }
 
-      /* "orderbook/_core.pxd":366
+      /* "orderbook/_core.pxd":352
  *             if ext.reserved != 0:
  *                 return ob_fail(f, OB_ERECORD, OB_D_EXT_RESERVED, False, -1, rec, ext.reserved)
  *             typ = ext.tlv_type             # <<<<<<<<<<<<<<
@@ -6091,7 +5957,7 @@ static CYTHON_INLINE Py_ssize_t __pyx_f_9orderbook_5_core_ob_parse_message(uint8
 
       __pyx_v_typ = __pyx_t_4;
 
-      /* "orderbook/_core.pxd":367
+      /* "orderbook/_core.pxd":353
  *                 return ob_fail(f, OB_ERECORD, OB_D_EXT_RESERVED, False, -1, rec, ext.reserved)
  *             typ = ext.tlv_type
  *             vlen = ext.length             # <<<<<<<<<<<<<<
@@ -6102,7 +5968,7 @@ static CYTHON_INLINE Py_ssize_t __pyx_f_9orderbook_5_core_ob_parse_message(uint8
 
       __pyx_v_vlen = __pyx_t_5;
 
-      /* "orderbook/_core.pxd":368
+      /* "orderbook/_core.pxd":354
  *             typ = ext.tlv_type
  *             vlen = ext.length
  *             pos += sizeof(ExtendedTLVHeaderC)             # <<<<<<<<<<<<<<
@@ -6111,7 +5977,7 @@ static CYTHON_INLINE Py_ssize_t __pyx_f_9orderbook_5_core_ob_parse_message(uint8
 */
       __pyx_v_pos = (__pyx_v_pos + (sizeof(struct __pyx_t_9orderbook_7structs_ExtendedTLVHeaderC)));
 
-      /* "orderbook/_core.pxd":358
+      /* "orderbook/_core.pxd":344
  *         rec = pos
  *         typ = p[pos]
  *         if typ == OB_TLV_EXTENDED:             # <<<<<<<<<<<<<<
@@ -6121,7 +5987,7 @@ static CYTHON_INLINE Py_ssize_t __pyx_f_9orderbook_5_core_ob_parse_message(uint8
       goto __pyx_L11;
     }
 
-    /* "orderbook/_core.pxd":370
+    /* "orderbook/_core.pxd":356
  *             pos += sizeof(ExtendedTLVHeaderC)
  *         else:
  *             if end - pos < 2:             # <<<<<<<<<<<<<<
@@ -6134,7 +6000,7 @@ static CYTHON_INLINE Py_ssize_t __pyx_f_9orderbook_5_core_ob_parse_message(uint8
       if (__pyx_t_1) {
 
 
-        /* "orderbook/_core.pxd":371
+        /* "orderbook/_core.pxd":357
  *         else:
  *             if end - pos < 2:
  *                 f.needed = 2             # <<<<<<<<<<<<<<
@@ -6143,7 +6009,7 @@ static CYTHON_INLINE Py_ssize_t __pyx_f_9orderbook_5_core_ob_parse_message(uint8
 */
         __pyx_v_f->needed = 2;
 
-        /* "orderbook/_core.pxd":372
+        /* "orderbook/_core.pxd":358
  *             if end - pos < 2:
  *                 f.needed = 2
  *                 f.available = end - pos             # <<<<<<<<<<<<<<
@@ -6152,7 +6018,7 @@ static CYTHON_INLINE Py_ssize_t __pyx_f_9orderbook_5_core_ob_parse_message(uint8
 */
         __pyx_v_f->available = (__pyx_v_end - __pyx_v_pos);
 
-        /* "orderbook/_core.pxd":373
+        /* "orderbook/_core.pxd":359
  *                 f.needed = 2
  *                 f.available = end - pos
  *                 return ob_fail(f, OB_ERECORD, OB_D_STD_SHORT, False, -1, rec, typ)             # <<<<<<<<<<<<<<
@@ -6165,7 +6031,7 @@ static CYTHON_INLINE Py_ssize_t __pyx_f_9orderbook_5_core_ob_parse_message(uint8
         }
         goto __pyx_L0;
 
-        /* "orderbook/_core.pxd":370
+        /* "orderbook/_core.pxd":356
  *             pos += sizeof(ExtendedTLVHeaderC)
  *         else:
  *             if end - pos < 2:             # <<<<<<<<<<<<<<
@@ -6174,7 +6040,7 @@ static CYTHON_INLINE Py_ssize_t __pyx_f_9orderbook_5_core_ob_parse_message(uint8
 */
       }
 
-      /* "orderbook/_core.pxd":374
+      /* "orderbook/_core.pxd":360
  *                 f.available = end - pos
  *                 return ob_fail(f, OB_ERECORD, OB_D_STD_SHORT, False, -1, rec, typ)
  *             if typ == 0:             # <<<<<<<<<<<<<<
@@ -6186,7 +6052,7 @@ static CYTHON_INLINE Py_ssize_t __pyx_f_9orderbook_5_core_ob_parse_message(uint8
       if (__pyx_t_1) {
 
 
-        /* "orderbook/_core.pxd":375
+        /* "orderbook/_core.pxd":361
  *                 return ob_fail(f, OB_ERECORD, OB_D_STD_SHORT, False, -1, rec, typ)
  *             if typ == 0:
  *                 return ob_fail(f, OB_ERECORD, OB_D_TYPE0, False, -1, rec, typ)             # <<<<<<<<<<<<<<
@@ -6199,7 +6065,7 @@ static CYTHON_INLINE Py_ssize_t __pyx_f_9orderbook_5_core_ob_parse_message(uint8
         }
         goto __pyx_L0;
 
-        /* "orderbook/_core.pxd":374
+        /* "orderbook/_core.pxd":360
  *                 f.available = end - pos
  *                 return ob_fail(f, OB_ERECORD, OB_D_STD_SHORT, False, -1, rec, typ)
  *             if typ == 0:             # <<<<<<<<<<<<<<
@@ -6208,7 +6074,7 @@ static CYTHON_INLINE Py_ssize_t __pyx_f_9orderbook_5_core_ob_parse_message(uint8
 */
       }
 
-      /* "orderbook/_core.pxd":376
+      /* "orderbook/_core.pxd":362
  *             if typ == 0:
  *                 return ob_fail(f, OB_ERECORD, OB_D_TYPE0, False, -1, rec, typ)
  *             vlen = p[pos + 1]             # <<<<<<<<<<<<<<
@@ -6217,7 +6083,7 @@ static CYTHON_INLINE Py_ssize_t __pyx_f_9orderbook_5_core_ob_parse_message(uint8
 */
       __pyx_v_vlen = (__pyx_v_p[(__pyx_v_pos + 1)]);
 
-      /* "orderbook/_core.pxd":377
+      /* "orderbook/_core.pxd":363
  *                 return ob_fail(f, OB_ERECORD, OB_D_TYPE0, False, -1, rec, typ)
  *             vlen = p[pos + 1]
  *             pos += 2             # <<<<<<<<<<<<<<
@@ -6228,7 +6094,7 @@ static CYTHON_INLINE Py_ssize_t __pyx_f_9orderbook_5_core_ob_parse_message(uint8
     }
     __pyx_L11:;
 
-    /* "orderbook/_core.pxd":378
+    /* "orderbook/_core.pxd":364
  *             vlen = p[pos + 1]
  *             pos += 2
  *         if vlen > end - pos:             # <<<<<<<<<<<<<<
@@ -6240,7 +6106,7 @@ static CYTHON_INLINE Py_ssize_t __pyx_f_9orderbook_5_core_ob_parse_message(uint8
     if (__pyx_t_1) {
 
 
-      /* "orderbook/_core.pxd":379
+      /* "orderbook/_core.pxd":365
  *             pos += 2
  *         if vlen > end - pos:
  *             f.needed = vlen             # <<<<<<<<<<<<<<
@@ -6249,7 +6115,7 @@ static CYTHON_INLINE Py_ssize_t __pyx_f_9orderbook_5_core_ob_parse_message(uint8
 */
       __pyx_v_f->needed = __pyx_v_vlen;
 
-      /* "orderbook/_core.pxd":380
+      /* "orderbook/_core.pxd":366
  *         if vlen > end - pos:
  *             f.needed = vlen
  *             f.available = end - pos             # <<<<<<<<<<<<<<
@@ -6258,7 +6124,7 @@ static CYTHON_INLINE Py_ssize_t __pyx_f_9orderbook_5_core_ob_parse_message(uint8
 */
       __pyx_v_f->available = (__pyx_v_end - __pyx_v_pos);
 
-      /* "orderbook/_core.pxd":381
+      /* "orderbook/_core.pxd":367
  *             f.needed = vlen
  *             f.available = end - pos
  *             f.other = end             # <<<<<<<<<<<<<<
@@ -6267,7 +6133,7 @@ static CYTHON_INLINE Py_ssize_t __pyx_f_9orderbook_5_core_ob_parse_message(uint8
 */
       __pyx_v_f->other = __pyx_v_end;
 
-      /* "orderbook/_core.pxd":382
+      /* "orderbook/_core.pxd":368
  *             f.available = end - pos
  *             f.other = end
  *             return ob_fail(f, OB_ERECORD, OB_D_PAST_END, False, -1, rec, typ)             # <<<<<<<<<<<<<<
@@ -6280,7 +6146,7 @@ static CYTHON_INLINE Py_ssize_t __pyx_f_9orderbook_5_core_ob_parse_message(uint8
       }
       goto __pyx_L0;
 
-      /* "orderbook/_core.pxd":378
+      /* "orderbook/_core.pxd":364
  *             vlen = p[pos + 1]
  *             pos += 2
  *         if vlen > end - pos:             # <<<<<<<<<<<<<<
@@ -6289,7 +6155,7 @@ static CYTHON_INLINE Py_ssize_t __pyx_f_9orderbook_5_core_ob_parse_message(uint8
 */
     }
 
-    /* "orderbook/_core.pxd":383
+    /* "orderbook/_core.pxd":369
  *             f.other = end
  *             return ob_fail(f, OB_ERECORD, OB_D_PAST_END, False, -1, rec, typ)
  *         if typ == OB_TLV_ORDER_BOOK and book_pos < 0:             # <<<<<<<<<<<<<<
@@ -6315,7 +6181,7 @@ static CYTHON_INLINE Py_ssize_t __pyx_f_9orderbook_5_core_ob_parse_message(uint8
     if (__pyx_t_1) {
 
 
-      /* "orderbook/_core.pxd":384
+      /* "orderbook/_core.pxd":370
  *             return ob_fail(f, OB_ERECORD, OB_D_PAST_END, False, -1, rec, typ)
  *         if typ == OB_TLV_ORDER_BOOK and book_pos < 0:
  *             if not ob_layout_of_size(vlen, L):             # <<<<<<<<<<<<<<
@@ -6327,7 +6193,7 @@ static CYTHON_INLINE Py_ssize_t __pyx_f_9orderbook_5_core_ob_parse_message(uint8
       if (__pyx_t_1) {
 
 
-        /* "orderbook/_core.pxd":385
+        /* "orderbook/_core.pxd":371
  *         if typ == OB_TLV_ORDER_BOOK and book_pos < 0:
  *             if not ob_layout_of_size(vlen, L):
  *                 return ob_fail(f, OB_ERECORD, OB_D_BOOK_LENGTH, False, -1, pos, vlen)             # <<<<<<<<<<<<<<
@@ -6340,7 +6206,7 @@ static CYTHON_INLINE Py_ssize_t __pyx_f_9orderbook_5_core_ob_parse_message(uint8
         }
         goto __pyx_L0;
 
-        /* "orderbook/_core.pxd":384
+        /* "orderbook/_core.pxd":370
  *             return ob_fail(f, OB_ERECORD, OB_D_PAST_END, False, -1, rec, typ)
  *         if typ == OB_TLV_ORDER_BOOK and book_pos < 0:
  *             if not ob_layout_of_size(vlen, L):             # <<<<<<<<<<<<<<
@@ -6349,7 +6215,7 @@ static CYTHON_INLINE Py_ssize_t __pyx_f_9orderbook_5_core_ob_parse_message(uint8
 */
       }
 
-      /* "orderbook/_core.pxd":386
+      /* "orderbook/_core.pxd":372
  *             if not ob_layout_of_size(vlen, L):
  *                 return ob_fail(f, OB_ERECORD, OB_D_BOOK_LENGTH, False, -1, pos, vlen)
  *             book_pos = pos             # <<<<<<<<<<<<<<
@@ -6358,7 +6224,7 @@ static CYTHON_INLINE Py_ssize_t __pyx_f_9orderbook_5_core_ob_parse_message(uint8
 */
       __pyx_v_book_pos = __pyx_v_pos;
 
-      /* "orderbook/_core.pxd":383
+      /* "orderbook/_core.pxd":369
  *             f.other = end
  *             return ob_fail(f, OB_ERECORD, OB_D_PAST_END, False, -1, rec, typ)
  *         if typ == OB_TLV_ORDER_BOOK and book_pos < 0:             # <<<<<<<<<<<<<<
@@ -6367,7 +6233,7 @@ static CYTHON_INLINE Py_ssize_t __pyx_f_9orderbook_5_core_ob_parse_message(uint8
 */
     }
 
-    /* "orderbook/_core.pxd":387
+    /* "orderbook/_core.pxd":373
  *                 return ob_fail(f, OB_ERECORD, OB_D_BOOK_LENGTH, False, -1, pos, vlen)
  *             book_pos = pos
  *         pos += vlen             # <<<<<<<<<<<<<<
@@ -6377,7 +6243,7 @@ static CYTHON_INLINE Py_ssize_t __pyx_f_9orderbook_5_core_ob_parse_message(uint8
     __pyx_v_pos = (__pyx_v_pos + __pyx_v_vlen);
   }
 
-  /* "orderbook/_core.pxd":388
+  /* "orderbook/_core.pxd":374
  *             book_pos = pos
  *         pos += vlen
  *     if book_pos < 0:             # <<<<<<<<<<<<<<
@@ -6389,7 +6255,7 @@ static CYTHON_INLINE Py_ssize_t __pyx_f_9orderbook_5_core_ob_parse_message(uint8
   if (__pyx_t_1) {
 
 
-    /* "orderbook/_core.pxd":389
+    /* "orderbook/_core.pxd":375
  *         pos += vlen
  *     if book_pos < 0:
  *         return ob_fail(f, OB_EMISSING, OB_D_NONE, False, -1, 0, 0)             # <<<<<<<<<<<<<<
@@ -6402,7 +6268,7 @@ static CYTHON_INLINE Py_ssize_t __pyx_f_9orderbook_5_core_ob_parse_message(uint8
     }
     goto __pyx_L0;
 
-    /* "orderbook/_core.pxd":388
+    /* "orderbook/_core.pxd":374
  *             book_pos = pos
  *         pos += vlen
  *     if book_pos < 0:             # <<<<<<<<<<<<<<
@@ -6411,7 +6277,7 @@ static CYTHON_INLINE Py_ssize_t __pyx_f_9orderbook_5_core_ob_parse_message(uint8
 */
   }
 
-  /* "orderbook/_core.pxd":390
+  /* "orderbook/_core.pxd":376
  *     if book_pos < 0:
  *         return ob_fail(f, OB_EMISSING, OB_D_NONE, False, -1, 0, 0)
  *     if ob_check_book(<const OrderBookHeadC*>(p + book_pos), L, False, f) != OB_OK:             # <<<<<<<<<<<<<<
@@ -6423,7 +6289,7 @@ static CYTHON_INLINE Py_ssize_t __pyx_f_9orderbook_5_core_ob_parse_message(uint8
   if (__pyx_t_1) {
 
 
-    /* "orderbook/_core.pxd":391
+    /* "orderbook/_core.pxd":377
  *         return ob_fail(f, OB_EMISSING, OB_D_NONE, False, -1, 0, 0)
  *     if ob_check_book(<const OrderBookHeadC*>(p + book_pos), L, False, f) != OB_OK:
  *         f.offset += book_pos             # <<<<<<<<<<<<<<
@@ -6432,7 +6298,7 @@ static CYTHON_INLINE Py_ssize_t __pyx_f_9orderbook_5_core_ob_parse_message(uint8
 */
     __pyx_v_f->offset = (__pyx_v_f->offset + __pyx_v_book_pos);
 
-    /* "orderbook/_core.pxd":392
+    /* "orderbook/_core.pxd":378
  *     if ob_check_book(<const OrderBookHeadC*>(p + book_pos), L, False, f) != OB_OK:
  *         f.offset += book_pos
  *         return f.code             # <<<<<<<<<<<<<<
@@ -6445,7 +6311,7 @@ static CYTHON_INLINE Py_ssize_t __pyx_f_9orderbook_5_core_ob_parse_message(uint8
     }
     goto __pyx_L0;
 
-    /* "orderbook/_core.pxd":390
+    /* "orderbook/_core.pxd":376
  *     if book_pos < 0:
  *         return ob_fail(f, OB_EMISSING, OB_D_NONE, False, -1, 0, 0)
  *     if ob_check_book(<const OrderBookHeadC*>(p + book_pos), L, False, f) != OB_OK:             # <<<<<<<<<<<<<<
@@ -6454,7 +6320,7 @@ static CYTHON_INLINE Py_ssize_t __pyx_f_9orderbook_5_core_ob_parse_message(uint8
 */
   }
 
-  /* "orderbook/_core.pxd":393
+  /* "orderbook/_core.pxd":379
  *         f.offset += book_pos
  *         return f.code
  *     return book_pos             # <<<<<<<<<<<<<<
@@ -6467,7 +6333,7 @@ static CYTHON_INLINE Py_ssize_t __pyx_f_9orderbook_5_core_ob_parse_message(uint8
   }
   goto __pyx_L0;
 
-  /* "orderbook/_core.pxd":323
+  /* "orderbook/_core.pxd":309
  * 
  * 
  * cdef inline Py_ssize_t ob_parse_message(const uint8_t* p, Py_ssize_t avail, bint verify, ob_crc_fn crc,             # <<<<<<<<<<<<<<
@@ -6488,7 +6354,7 @@ static CYTHON_INLINE Py_ssize_t __pyx_f_9orderbook_5_core_ob_parse_message(uint8
   return __pyx_r;
 }
 
-/* "orderbook/_core.pxd":396
+/* "orderbook/_core.pxd":382
  * 
  * 
  * cdef inline void ob_fill_header(MessageHeaderC* h, const BookLayout* L, uint64_t sequence,             # <<<<<<<<<<<<<<
@@ -6498,7 +6364,7 @@ static CYTHON_INLINE Py_ssize_t __pyx_f_9orderbook_5_core_ob_parse_message(uint8
 
 static CYTHON_INLINE void __pyx_f_9orderbook_5_core_ob_fill_header(struct __pyx_t_9orderbook_7structs_MessageHeaderC *__pyx_v_h, struct __pyx_t_9orderbook_7structs_BookLayout const *__pyx_v_L, uint64_t __pyx_v_sequence, uint64_t __pyx_v_timestamp_ns, uint8_t __pyx_v_source, uint8_t __pyx_v_relay_domain, uint8_t __pyx_v_flags) {
 
-  /* "orderbook/_core.pxd":400
+  /* "orderbook/_core.pxd":386
  *                                 uint8_t flags) noexcept nogil:
  *     """The header of a message holding one book of layout L (checksum 0)."""
  *     h.magic = OB_HEADER_MAGIC             # <<<<<<<<<<<<<<
@@ -6507,7 +6373,7 @@ static CYTHON_INLINE void __pyx_f_9orderbook_5_core_ob_fill_header(struct __pyx_
 */
   __pyx_v_h->magic = OB_HEADER_MAGIC;
 
-  /* "orderbook/_core.pxd":401
+  /* "orderbook/_core.pxd":387
  *     """The header of a message holding one book of layout L (checksum 0)."""
  *     h.magic = OB_HEADER_MAGIC
  *     h.relay_domain = relay_domain             # <<<<<<<<<<<<<<
@@ -6516,7 +6382,7 @@ static CYTHON_INLINE void __pyx_f_9orderbook_5_core_ob_fill_header(struct __pyx_
 */
   __pyx_v_h->relay_domain = __pyx_v_relay_domain;
 
-  /* "orderbook/_core.pxd":402
+  /* "orderbook/_core.pxd":388
  *     h.magic = OB_HEADER_MAGIC
  *     h.relay_domain = relay_domain
  *     h.version = OB_PROTOCOL_VERSION             # <<<<<<<<<<<<<<
@@ -6525,7 +6391,7 @@ static CYTHON_INLINE void __pyx_f_9orderbook_5_core_ob_fill_header(struct __pyx_
 */
   __pyx_v_h->version = OB_PROTOCOL_VERSION;
 
-  /* "orderbook/_core.pxd":403
+  /* "orderbook/_core.pxd":389
  *     h.relay_domain = relay_domain
  *     h.version = OB_PROTOCOL_VERSION
  *     h.source = source             # <<<<<<<<<<<<<<
@@ -6534,7 +6400,7 @@ static CYTHON_INLINE void __pyx_f_9orderbook_5_core_ob_fill_header(struct __pyx_
 */
   __pyx_v_h->source = __pyx_v_source;
 
-  /* "orderbook/_core.pxd":404
+  /* "orderbook/_core.pxd":390
  *     h.version = OB_PROTOCOL_VERSION
  *     h.source = source
  *     h.flags = flags             # <<<<<<<<<<<<<<
@@ -6543,7 +6409,7 @@ static CYTHON_INLINE void __pyx_f_9orderbook_5_core_ob_fill_header(struct __pyx_
 */
   __pyx_v_h->flags = __pyx_v_flags;
 
-  /* "orderbook/_core.pxd":405
+  /* "orderbook/_core.pxd":391
  *     h.source = source
  *     h.flags = flags
  *     h.sequence = sequence             # <<<<<<<<<<<<<<
@@ -6552,7 +6418,7 @@ static CYTHON_INLINE void __pyx_f_9orderbook_5_core_ob_fill_header(struct __pyx_
 */
   __pyx_v_h->sequence = __pyx_v_sequence;
 
-  /* "orderbook/_core.pxd":406
+  /* "orderbook/_core.pxd":392
  *     h.flags = flags
  *     h.sequence = sequence
  *     h.timestamp = timestamp_ns             # <<<<<<<<<<<<<<
@@ -6561,7 +6427,7 @@ static CYTHON_INLINE void __pyx_f_9orderbook_5_core_ob_fill_header(struct __pyx_
 */
   __pyx_v_h->timestamp = __pyx_v_timestamp_ns;
 
-  /* "orderbook/_core.pxd":407
+  /* "orderbook/_core.pxd":393
  *     h.sequence = sequence
  *     h.timestamp = timestamp_ns
  *     h.payload_size = <uint32_t>(sizeof(ExtendedTLVHeaderC) + L.book_size)             # <<<<<<<<<<<<<<
@@ -6570,7 +6436,7 @@ static CYTHON_INLINE void __pyx_f_9orderbook_5_core_ob_fill_header(struct __pyx_
 */
   __pyx_v_h->payload_size = ((uint32_t)((sizeof(struct __pyx_t_9orderbook_7structs_ExtendedTLVHeaderC)) + __pyx_v_L->book_size));
 
-  /* "orderbook/_core.pxd":408
+  /* "orderbook/_core.pxd":394
  *     h.timestamp = timestamp_ns
  *     h.payload_size = <uint32_t>(sizeof(ExtendedTLVHeaderC) + L.book_size)
  *     h.checksum = 0             # <<<<<<<<<<<<<<
@@ -6579,7 +6445,7 @@ static CYTHON_INLINE void __pyx_f_9orderbook_5_core_ob_fill_header(struct __pyx_
 */
   __pyx_v_h->checksum = 0;
 
-  /* "orderbook/_core.pxd":396
+  /* "orderbook/_core.pxd":382
  * 
  * 
  * cdef inline void ob_fill_header(MessageHeaderC* h, const BookLayout* L, uint64_t sequence,             # <<<<<<<<<<<<<<
@@ -6590,7 +6456,7 @@ static CYTHON_INLINE void __pyx_f_9orderbook_5_core_ob_fill_header(struct __pyx_
   /* function exit code */
 }
 
-/* "orderbook/_core.pxd":411
+/* "orderbook/_core.pxd":397
  * 
  * 
  * cdef inline Py_ssize_t ob_write_message(uint8_t* dst, MessageHeaderC* h, const OrderBookHeadC* book,             # <<<<<<<<<<<<<<
@@ -6603,7 +6469,7 @@ static CYTHON_INLINE Py_ssize_t __pyx_f_9orderbook_5_core_ob_write_message(uint8
   Py_ssize_t __pyx_v_head;
   Py_ssize_t __pyx_r;
 
-  /* "orderbook/_core.pxd":417
+  /* "orderbook/_core.pxd":403
  *     the destination.  Returns the bytes written: 32 + 5 + the book's size."""
  *     cdef ExtendedTLVHeaderC ext
  *     cdef Py_ssize_t head = sizeof(MessageHeaderC) + sizeof(ExtendedTLVHeaderC)             # <<<<<<<<<<<<<<
@@ -6612,7 +6478,7 @@ static CYTHON_INLINE Py_ssize_t __pyx_f_9orderbook_5_core_ob_write_message(uint8
 */
   __pyx_v_head = ((sizeof(struct __pyx_t_9orderbook_7structs_MessageHeaderC)) + (sizeof(struct __pyx_t_9orderbook_7structs_ExtendedTLVHeaderC)));
 
-  /* "orderbook/_core.pxd":418
+  /* "orderbook/_core.pxd":404
  *     cdef ExtendedTLVHeaderC ext
  *     cdef Py_ssize_t head = sizeof(MessageHeaderC) + sizeof(ExtendedTLVHeaderC)
  *     ext.marker = OB_TLV_EXTENDED             # <<<<<<<<<<<<<<
@@ -6621,7 +6487,7 @@ static CYTHON_INLINE Py_ssize_t __pyx_f_9orderbook_5_core_ob_write_message(uint8
 */
   __pyx_v_ext.marker = OB_TLV_EXTENDED;
 
-  /* "orderbook/_core.pxd":419
+  /* "orderbook/_core.pxd":405
  *     cdef Py_ssize_t head = sizeof(MessageHeaderC) + sizeof(ExtendedTLVHeaderC)
  *     ext.marker = OB_TLV_EXTENDED
  *     ext.reserved = 0             # <<<<<<<<<<<<<<
@@ -6630,7 +6496,7 @@ static CYTHON_INLINE Py_ssize_t __pyx_f_9orderbook_5_core_ob_write_message(uint8
 */
   __pyx_v_ext.reserved = 0;
 
-  /* "orderbook/_core.pxd":420
+  /* "orderbook/_core.pxd":406
  *     ext.marker = OB_TLV_EXTENDED
  *     ext.reserved = 0
  *     ext.tlv_type = OB_TLV_ORDER_BOOK             # <<<<<<<<<<<<<<
@@ -6639,7 +6505,7 @@ static CYTHON_INLINE Py_ssize_t __pyx_f_9orderbook_5_core_ob_write_message(uint8
 */
   __pyx_v_ext.tlv_type = OB_TLV_ORDER_BOOK;
 
-  /* "orderbook/_core.pxd":421
+  /* "orderbook/_core.pxd":407
  *     ext.reserved = 0
  *     ext.tlv_type = OB_TLV_ORDER_BOOK
  *     ext.length = <uint16_t>L.book_size             # <<<<<<<<<<<<<<
@@ -6648,7 +6514,7 @@ static CYTHON_INLINE Py_ssize_t __pyx_f_9orderbook_5_core_ob_write_message(uint8
 */
   __pyx_v_ext.length = ((uint16_t)__pyx_v_L->book_size);
 
-  /* "orderbook/_core.pxd":424
+  /* "orderbook/_core.pxd":410
  *     # the book first (it may be a view into this very buffer), as the library
  *     # writes books: padding and unused slots zero
  *     ob_copy_book(dst + head, book, L)             # <<<<<<<<<<<<<<
@@ -6657,7 +6523,7 @@ static CYTHON_INLINE Py_ssize_t __pyx_f_9orderbook_5_core_ob_write_message(uint8
 */
   __pyx_f_9orderbook_5_core_ob_copy_book((__pyx_v_dst + __pyx_v_head), __pyx_v_book, __pyx_v_L);
 
-  /* "orderbook/_core.pxd":425
+  /* "orderbook/_core.pxd":411
  *     # writes books: padding and unused slots zero
  *     ob_copy_book(dst + head, book, L)
  *     memcpy(dst + sizeof(MessageHeaderC), &ext, sizeof(ExtendedTLVHeaderC))             # <<<<<<<<<<<<<<
@@ -6666,7 +6532,7 @@ static CYTHON_INLINE Py_ssize_t __pyx_f_9orderbook_5_core_ob_write_message(uint8
 */
   (void)(memcpy((__pyx_v_dst + (sizeof(struct __pyx_t_9orderbook_7structs_MessageHeaderC))), (&__pyx_v_ext), (sizeof(struct __pyx_t_9orderbook_7structs_ExtendedTLVHeaderC))));
 
-  /* "orderbook/_core.pxd":426
+  /* "orderbook/_core.pxd":412
  *     ob_copy_book(dst + head, book, L)
  *     memcpy(dst + sizeof(MessageHeaderC), &ext, sizeof(ExtendedTLVHeaderC))
  *     h.checksum = 0             # <<<<<<<<<<<<<<
@@ -6675,7 +6541,7 @@ static CYTHON_INLINE Py_ssize_t __pyx_f_9orderbook_5_core_ob_write_message(uint8
 */
   __pyx_v_h->checksum = 0;
 
-  /* "orderbook/_core.pxd":427
+  /* "orderbook/_core.pxd":413
  *     memcpy(dst + sizeof(MessageHeaderC), &ext, sizeof(ExtendedTLVHeaderC))
  *     h.checksum = 0
  *     memcpy(dst, h, sizeof(MessageHeaderC))             # <<<<<<<<<<<<<<
@@ -6684,7 +6550,7 @@ static CYTHON_INLINE Py_ssize_t __pyx_f_9orderbook_5_core_ob_write_message(uint8
 */
   (void)(memcpy(__pyx_v_dst, __pyx_v_h, (sizeof(struct __pyx_t_9orderbook_7structs_MessageHeaderC))));
 
-  /* "orderbook/_core.pxd":428
+  /* "orderbook/_core.pxd":414
  *     h.checksum = 0
  *     memcpy(dst, h, sizeof(MessageHeaderC))
  *     h.checksum = ob_message_crc(dst, h.payload_size, crc)             # <<<<<<<<<<<<<<
@@ -6693,7 +6559,7 @@ static CYTHON_INLINE Py_ssize_t __pyx_f_9orderbook_5_core_ob_write_message(uint8
 */
   __pyx_v_h->checksum = __pyx_f_9orderbook_5_core_ob_message_crc(__pyx_v_dst, __pyx_v_h->payload_size, __pyx_v_crc);
 
-  /* "orderbook/_core.pxd":429
+  /* "orderbook/_core.pxd":415
  *     memcpy(dst, h, sizeof(MessageHeaderC))
  *     h.checksum = ob_message_crc(dst, h.payload_size, crc)
  *     memcpy(dst + sizeof(MessageHeaderC) - sizeof(uint32_t), &h.checksum, sizeof(uint32_t))             # <<<<<<<<<<<<<<
@@ -6701,7 +6567,7 @@ static CYTHON_INLINE Py_ssize_t __pyx_f_9orderbook_5_core_ob_write_message(uint8
 */
   (void)(memcpy(((__pyx_v_dst + (sizeof(struct __pyx_t_9orderbook_7structs_MessageHeaderC))) - (sizeof(uint32_t))), (&__pyx_v_h->checksum), (sizeof(uint32_t))));
 
-  /* "orderbook/_core.pxd":430
+  /* "orderbook/_core.pxd":416
  *     h.checksum = ob_message_crc(dst, h.payload_size, crc)
  *     memcpy(dst + sizeof(MessageHeaderC) - sizeof(uint32_t), &h.checksum, sizeof(uint32_t))
  *     return head + L.book_size             # <<<<<<<<<<<<<<
@@ -6712,7 +6578,7 @@ static CYTHON_INLINE Py_ssize_t __pyx_f_9orderbook_5_core_ob_write_message(uint8
   }
   goto __pyx_L0;
 
-  /* "orderbook/_core.pxd":411
+  /* "orderbook/_core.pxd":397
  * 
  * 
  * cdef inline Py_ssize_t ob_write_message(uint8_t* dst, MessageHeaderC* h, const OrderBookHeadC* book,             # <<<<<<<<<<<<<<

@@ -1279,6 +1279,8 @@ static int __Pyx_init_tpflags_variables(void) {
 /* Early includes */
 #include <stdint.h>
 #include "src/ob_platform.h"
+#include <string.h>
+#include <stdio.h>
 #ifdef _OPENMP
 #include <omp.h>
 #endif /* _OPENMP */
@@ -1497,6 +1499,7 @@ static const char * const __pyx_cfilenm = __FILE__;
 
 static const char* const __pyx_f[] = {
   "orderbook/_layout.pyx",
+  ".venv/lib/python3.11/site-packages/Cython/Includes/cpython/type.pxd",
 };
 /* #### Code section: utility_code_proto_before_types ### */
 /* Atomics.proto (used by UnpackUnboundCMethod) */
@@ -1902,7 +1905,7 @@ struct __pyx_t_9orderbook_7structs_BookLayout {
   Py_ssize_t asks_offset;
 };
 
-/* "orderbook/_layout.pyx":43
+/* "orderbook/_layout.pyx":52
  * 
  * 
  * def book_size(capacity=OB_MAX_LEVELS):             # <<<<<<<<<<<<<<
@@ -1989,12 +1992,6 @@ struct __pyx_defaults {
     } while (0)
 #define __Pyx_CLEAR(r)    do { PyObject* tmp = ((PyObject*)(r)); r = NULL; __Pyx_DECREF(tmp);} while(0)
 #define __Pyx_XCLEAR(r)   do { if((r) != NULL) {PyObject* tmp = ((PyObject*)(r)); r = NULL; __Pyx_DECREF(tmp);}} while(0)
-
-/* IncludeStringH.proto (used by PyObjectCompare) */
-#include <string.h>
-
-/* PyObjectCompare.proto */
-static CYTHON_INLINE int __Pyx_PyObject_CompareBoolEq_object_int(PyObject *op1, PyObject *op2, int pyop);
 
 /* GetTopmostException.proto (used by SaveResetException) */
 #if CYTHON_USE_EXC_INFO_STACK && CYTHON_FAST_THREAD_STATE
@@ -2180,6 +2177,9 @@ static int __Pyx_GetException(PyObject **type, PyObject **value, PyObject **tb);
 /* PyObjectFormatAndDecref.proto */
 static CYTHON_INLINE PyObject* __Pyx_PyObject_FormatSimpleAndDecref(PyObject* s, PyObject* f);
 static CYTHON_INLINE PyObject* __Pyx_PyObject_FormatAndDecref(PyObject* s, PyObject* f);
+
+/* IncludeStringH.proto (used by JoinPyUnicode) */
+#include <string.h>
 
 /* JoinPyUnicode.proto */
 #define __Pyx_PyUnicode_Join_CAN_USE_KIND_AND_LENGTH\
@@ -2488,6 +2488,25 @@ static int __Pyx_validate_bases_tuple(const char *type_name, int has_dictoffset,
 
 /* PyType_Ready.export */
 CYTHON_UNUSED static int __Pyx_PyType_Ready(PyTypeObject *t);
+
+/* TypeImport.proto */
+#ifndef __PYX_HAVE_RT_ImportType_proto_3_3_1
+#define __PYX_HAVE_RT_ImportType_proto_3_3_1
+#if defined (__STDC_VERSION__) && __STDC_VERSION__ >= 201112L
+#include <stdalign.h>
+#endif
+#if (defined (__STDC_VERSION__) && __STDC_VERSION__ >= 201112L) || __cplusplus >= 201103L
+#define __PYX_GET_STRUCT_ALIGNMENT_3_3_1(s) alignof(s)
+#else
+#define __PYX_GET_STRUCT_ALIGNMENT_3_3_1(s) sizeof(void*)
+#endif
+enum __Pyx_ImportType_CheckSize_3_3_1 {
+   __Pyx_ImportType_CheckSize_Error_3_3_1 = 0,
+   __Pyx_ImportType_CheckSize_Warn_3_3_1 = 1,
+   __Pyx_ImportType_CheckSize_Ignore_3_3_1 = 2
+};
+static PyTypeObject *__Pyx_ImportType_3_3_1(PyObject* module, const char *module_name, const char *class_name, size_t size, size_t alignment, enum __Pyx_ImportType_CheckSize_3_3_1 check_size);
+#endif
 
 /* FunctionImport.proto */
 static int __Pyx_ImportFunction_3_3_1(PyObject *module, const char *funcname, void (**f)(void), const char *sig);
@@ -2832,10 +2851,26 @@ static int __Pyx_State_RemoveModule(void*);
 static CYTHON_INLINE int __pyx_f_9orderbook_7structs_ob_layout(Py_ssize_t, struct __pyx_t_9orderbook_7structs_BookLayout *); /*proto*/
 static CYTHON_INLINE struct __pyx_t_9orderbook_7structs_LevelsC const *__pyx_f_9orderbook_7structs_ob_cside(struct __pyx_t_9orderbook_7structs_OrderBookHeadC const *, struct __pyx_t_9orderbook_7structs_BookLayout const *, int); /*proto*/
 
+/* Module declarations from "cpython.long" */
+
 /* Module declarations from "cpython.buffer" */
 
 /* Module declarations from "orderbook._convert" */
 static Py_ssize_t (*__pyx_f_9orderbook_8_convert_as_index)(PyObject *, PyObject *); /*proto*/
+
+/* Module declarations from "libc.string" */
+
+/* Module declarations from "libc.stdio" */
+
+/* Module declarations from "__builtin__" */
+
+/* Module declarations from "cpython.type" */
+
+/* Module declarations from "cpython" */
+
+/* Module declarations from "cpython.object" */
+
+/* Module declarations from "orderbook._cpython" */
 
 /* Module declarations from "orderbook._layout" */
 static struct __pyx_t_9orderbook_7structs_BookLayout __pyx_v_9orderbook_7_layout__DEFAULT;
@@ -2906,6 +2941,7 @@ namespace {
     PyObject *__pyx_empty_tuple;
     PyObject *__pyx_empty_bytes;
     PyObject *__pyx_empty_unicode;
+    PyTypeObject *__pyx_ptype_7cpython_4type_type;
     PyObject *__pyx_type_9orderbook_7_layout___pyx_defaults;
     PyTypeObject *__pyx_ptype_9orderbook_7_layout___pyx_defaults;
     __Pyx_CachedCFunction __pyx_umethod_PyDict_Type_items;
@@ -3049,6 +3085,7 @@ static CYTHON_SMALL_CODE int __pyx_m_clear(PyObject *m) {
   #if CYTHON_PEP489_MULTI_PHASE_INIT
   __Pyx_State_RemoveModule(NULL);
   #endif
+  Py_CLEAR(clear_module_state->__pyx_ptype_7cpython_4type_type);
   Py_CLEAR(clear_module_state->__pyx_ptype_9orderbook_7_layout___pyx_defaults);
   Py_CLEAR(clear_module_state->__pyx_type_9orderbook_7_layout___pyx_defaults);
   Py_CLEAR(clear_module_state->__pyx_umethod_PyDict_Type_items.method);
@@ -3078,6 +3115,7 @@ static CYTHON_SMALL_CODE int __pyx_m_traverse(PyObject *m, visitproc visit, void
   __Pyx_VISIT_CONST(traverse_module_state->__pyx_empty_tuple);
   __Pyx_VISIT_CONST(traverse_module_state->__pyx_empty_bytes);
   __Pyx_VISIT_CONST(traverse_module_state->__pyx_empty_unicode);
+  Py_VISIT(traverse_module_state->__pyx_ptype_7cpython_4type_type);
   Py_VISIT(traverse_module_state->__pyx_ptype_9orderbook_7_layout___pyx_defaults);
   Py_VISIT(traverse_module_state->__pyx_type_9orderbook_7_layout___pyx_defaults);
   Py_VISIT(traverse_module_state->__pyx_umethod_PyDict_Type_items.method);
@@ -3430,7 +3468,7 @@ static CYTHON_INLINE struct __pyx_t_9orderbook_7structs_LevelsC const *__pyx_f_9
   return __pyx_r;
 }
 
-/* "orderbook/_layout.pyx":27
+/* "orderbook/_layout.pyx":30
  * ob_layout(OB_MAX_LEVELS, &_DEFAULT)
  * 
  * cdef int layout_arg(object capacity, BookLayout* out) except -1:             # <<<<<<<<<<<<<<
@@ -3440,11 +3478,12 @@ static CYTHON_INLINE struct __pyx_t_9orderbook_7structs_LevelsC const *__pyx_f_9
 
 static int __pyx_f_9orderbook_7_layout_layout_arg(PyObject *__pyx_v_capacity, struct __pyx_t_9orderbook_7structs_BookLayout *__pyx_v_out) {
   Py_ssize_t __pyx_v_c;
+  int __pyx_v_overflow;
   int __pyx_r;
   __Pyx_RefNannyDeclarations
   int __pyx_t_1;
-  int __pyx_t_2;
-  PyObject *__pyx_t_3 = NULL;
+  PY_LONG_LONG __pyx_t_2;
+  int __pyx_t_3;
   PyObject *__pyx_t_4 = NULL;
   PyObject *__pyx_t_5 = NULL;
   PyObject *__pyx_t_6 = NULL;
@@ -3452,81 +3491,66 @@ static int __pyx_f_9orderbook_7_layout_layout_arg(PyObject *__pyx_v_capacity, st
   PyObject *__pyx_t_8 = NULL;
   PyObject *__pyx_t_9 = NULL;
   PyObject *__pyx_t_10 = NULL;
-  int __pyx_t_11;
-  PyObject *__pyx_t_12 = NULL;
+  PyObject *__pyx_t_11 = NULL;
+  int __pyx_t_12;
   PyObject *__pyx_t_13 = NULL;
   PyObject *__pyx_t_14 = NULL;
   PyObject *__pyx_t_15 = NULL;
   PyObject *__pyx_t_16 = NULL;
-  PyObject *__pyx_t_17[6];
-  PyObject *__pyx_t_18 = NULL;
-  size_t __pyx_t_19;
-  PyObject *__pyx_t_20[4];
+  PyObject *__pyx_t_17 = NULL;
+  PyObject *__pyx_t_18[6];
+  PyObject *__pyx_t_19 = NULL;
+  size_t __pyx_t_20;
+  PyObject *__pyx_t_21[4];
   int __pyx_lineno = 0;
   const char *__pyx_filename = NULL;
   int __pyx_clineno = 0;
   __Pyx_RefNannySetupContext("layout_arg", 0);
 
-  /* "orderbook/_layout.pyx":29
+  /* "orderbook/_layout.pyx":32
  * cdef int layout_arg(object capacity, BookLayout* out) except -1:
  *     """A `capacity=` argument as its layout: 128 or 50, else CapacityError."""
  *     cdef Py_ssize_t c = -1             # <<<<<<<<<<<<<<
- *     if capacity is None or (type(capacity) is int and capacity == OB_MAX_LEVELS):
- *         out[0] = _DEFAULT
+ *     cdef int overflow = 0
+ *     if capacity is None:
 */
   __pyx_v_c = -1L;
 
-  /* "orderbook/_layout.pyx":30
+  /* "orderbook/_layout.pyx":33
  *     """A `capacity=` argument as its layout: 128 or 50, else CapacityError."""
  *     cdef Py_ssize_t c = -1
- *     if capacity is None or (type(capacity) is int and capacity == OB_MAX_LEVELS):             # <<<<<<<<<<<<<<
+ *     cdef int overflow = 0             # <<<<<<<<<<<<<<
+ *     if capacity is None:
+ *         out[0] = _DEFAULT
+*/
+  __pyx_v_overflow = 0;
+
+  /* "orderbook/_layout.pyx":34
+ *     cdef Py_ssize_t c = -1
+ *     cdef int overflow = 0
+ *     if capacity is None:             # <<<<<<<<<<<<<<
  *         out[0] = _DEFAULT
  *         return 0
 */
-  __pyx_t_2 = (__pyx_v_capacity == Py_None);
-  if (!__pyx_t_2) {
-
-  } else {
-
-    __pyx_t_1 = __pyx_t_2;
-
-    goto __pyx_L4_bool_binop_done;
-  }
-  __pyx_t_2 = (((PyObject *)Py_TYPE(__pyx_v_capacity)) == ((PyObject *)(&PyLong_Type)));
-  if (__pyx_t_2) {
-
-  } else {
-
-    __pyx_t_1 = __pyx_t_2;
-
-    goto __pyx_L4_bool_binop_done;
-  }
-  __pyx_t_3 = __Pyx_PyLong_From___pyx_anon_enum(OB_MAX_LEVELS); if (unlikely(!__pyx_t_3)) __PYX_ERR(0, 30, __pyx_L1_error)
-  __Pyx_GOTREF(__pyx_t_3);
-  __pyx_t_2 = __Pyx_PyObject_CompareBoolEq_object_int(__pyx_v_capacity, __pyx_t_3, Py_EQ); if (unlikely((__pyx_t_2 < 0))) __PYX_ERR(0, 30, __pyx_L1_error)
-  __Pyx_DECREF(__pyx_t_3); __pyx_t_3 = 0;
-
-  __pyx_t_1 = __pyx_t_2;
-
-  __pyx_L4_bool_binop_done:;
+  __pyx_t_1 = (__pyx_v_capacity == Py_None);
   if (__pyx_t_1) {
 
 
-    /* "orderbook/_layout.pyx":31
- *     cdef Py_ssize_t c = -1
- *     if capacity is None or (type(capacity) is int and capacity == OB_MAX_LEVELS):
+    /* "orderbook/_layout.pyx":35
+ *     cdef int overflow = 0
+ *     if capacity is None:
  *         out[0] = _DEFAULT             # <<<<<<<<<<<<<<
  *         return 0
- *     try:
+ *     if PyLong_CheckExact(capacity):
 */
     (__pyx_v_out[0]) = __pyx_v_9orderbook_7_layout__DEFAULT;
 
-    /* "orderbook/_layout.pyx":32
- *     if capacity is None or (type(capacity) is int and capacity == OB_MAX_LEVELS):
+    /* "orderbook/_layout.pyx":36
+ *     if capacity is None:
  *         out[0] = _DEFAULT
  *         return 0             # <<<<<<<<<<<<<<
- *     try:
- *         c = as_index(capacity, "capacity")
+ *     if PyLong_CheckExact(capacity):
+ *         # the common case in C: no Python comparison
 */
     {
 
@@ -3534,18 +3558,97 @@ static int __pyx_f_9orderbook_7_layout_layout_arg(PyObject *__pyx_v_capacity, st
     }
     goto __pyx_L0;
 
-    /* "orderbook/_layout.pyx":30
- *     """A `capacity=` argument as its layout: 128 or 50, else CapacityError."""
+    /* "orderbook/_layout.pyx":34
  *     cdef Py_ssize_t c = -1
- *     if capacity is None or (type(capacity) is int and capacity == OB_MAX_LEVELS):             # <<<<<<<<<<<<<<
+ *     cdef int overflow = 0
+ *     if capacity is None:             # <<<<<<<<<<<<<<
  *         out[0] = _DEFAULT
  *         return 0
 */
   }
 
-  /* "orderbook/_layout.pyx":33
+  /* "orderbook/_layout.pyx":37
  *         out[0] = _DEFAULT
  *         return 0
+ *     if PyLong_CheckExact(capacity):             # <<<<<<<<<<<<<<
+ *         # the common case in C: no Python comparison
+ *         c = PyLong_AsLongLongAndOverflow(capacity, &overflow)
+*/
+  __pyx_t_1 = PyLong_CheckExact(__pyx_v_capacity);
+
+  if (__pyx_t_1) {
+
+
+    /* "orderbook/_layout.pyx":39
+ *     if PyLong_CheckExact(capacity):
+ *         # the common case in C: no Python comparison
+ *         c = PyLong_AsLongLongAndOverflow(capacity, &overflow)             # <<<<<<<<<<<<<<
+ *         if not overflow and ob_layout(c, out):
+ *             return 0
+*/
+    __pyx_t_2 = PyLong_AsLongLongAndOverflow(__pyx_v_capacity, (&__pyx_v_overflow)); if (unlikely(__pyx_t_2 == ((PY_LONG_LONG)-1LL) && PyErr_Occurred())) __PYX_ERR(0, 39, __pyx_L1_error)
+    __pyx_v_c = __pyx_t_2;
+
+    /* "orderbook/_layout.pyx":40
+ *         # the common case in C: no Python comparison
+ *         c = PyLong_AsLongLongAndOverflow(capacity, &overflow)
+ *         if not overflow and ob_layout(c, out):             # <<<<<<<<<<<<<<
+ *             return 0
+ *     try:
+*/
+    __pyx_t_3 = (!(__pyx_v_overflow != 0));
+
+    if (__pyx_t_3) {
+
+    } else {
+
+      __pyx_t_1 = __pyx_t_3;
+
+      goto __pyx_L6_bool_binop_done;
+    }
+    __pyx_t_3 = __pyx_f_9orderbook_7structs_ob_layout(__pyx_v_c, __pyx_v_out);
+
+
+    __pyx_t_1 = __pyx_t_3;
+
+    __pyx_L6_bool_binop_done:;
+    if (__pyx_t_1) {
+
+
+      /* "orderbook/_layout.pyx":41
+ *         c = PyLong_AsLongLongAndOverflow(capacity, &overflow)
+ *         if not overflow and ob_layout(c, out):
+ *             return 0             # <<<<<<<<<<<<<<
+ *     try:
+ *         c = as_index(capacity, "capacity")
+*/
+      {
+
+        __pyx_r = 0;
+      }
+      goto __pyx_L0;
+
+      /* "orderbook/_layout.pyx":40
+ *         # the common case in C: no Python comparison
+ *         c = PyLong_AsLongLongAndOverflow(capacity, &overflow)
+ *         if not overflow and ob_layout(c, out):             # <<<<<<<<<<<<<<
+ *             return 0
+ *     try:
+*/
+    }
+
+    /* "orderbook/_layout.pyx":37
+ *         out[0] = _DEFAULT
+ *         return 0
+ *     if PyLong_CheckExact(capacity):             # <<<<<<<<<<<<<<
+ *         # the common case in C: no Python comparison
+ *         c = PyLong_AsLongLongAndOverflow(capacity, &overflow)
+*/
+  }
+
+  /* "orderbook/_layout.pyx":42
+ *         if not overflow and ob_layout(c, out):
+ *             return 0
  *     try:             # <<<<<<<<<<<<<<
  *         c = as_index(capacity, "capacity")
  *     except FieldTypeError:
@@ -3559,19 +3662,19 @@ static int __pyx_f_9orderbook_7_layout_layout_arg(PyObject *__pyx_v_capacity, st
     __Pyx_XGOTREF(__pyx_t_6);
     /*try:*/ {
 
-      /* "orderbook/_layout.pyx":34
- *         return 0
+      /* "orderbook/_layout.pyx":43
+ *             return 0
  *     try:
  *         c = as_index(capacity, "capacity")             # <<<<<<<<<<<<<<
  *     except FieldTypeError:
  *         raise FieldTypeError(
 */
-      __pyx_t_7 = __pyx_f_9orderbook_8_convert_as_index(__pyx_v_capacity, __pyx_mstate_global->__pyx_n_u_capacity); if (unlikely(__pyx_t_7 == ((Py_ssize_t)-1L) && PyErr_Occurred())) __PYX_ERR(0, 34, __pyx_L7_error)
+      __pyx_t_7 = __pyx_f_9orderbook_8_convert_as_index(__pyx_v_capacity, __pyx_mstate_global->__pyx_n_u_capacity); if (unlikely(__pyx_t_7 == ((Py_ssize_t)-1L) && PyErr_Occurred())) __PYX_ERR(0, 43, __pyx_L8_error)
       __pyx_v_c = __pyx_t_7;
 
-      /* "orderbook/_layout.pyx":33
- *         out[0] = _DEFAULT
- *         return 0
+      /* "orderbook/_layout.pyx":42
+ *         if not overflow and ob_layout(c, out):
+ *             return 0
  *     try:             # <<<<<<<<<<<<<<
  *         c = as_index(capacity, "capacity")
  *     except FieldTypeError:
@@ -3580,125 +3683,124 @@ static int __pyx_f_9orderbook_7_layout_layout_arg(PyObject *__pyx_v_capacity, st
     __Pyx_XDECREF(__pyx_t_4); __pyx_t_4 = 0;
     __Pyx_XDECREF(__pyx_t_5); __pyx_t_5 = 0;
     __Pyx_XDECREF(__pyx_t_6); __pyx_t_6 = 0;
-    goto __pyx_L12_try_end;
-    __pyx_L7_error:;
-    __Pyx_XDECREF(__pyx_t_3); __pyx_t_3 = 0;
+    goto __pyx_L13_try_end;
+    __pyx_L8_error:;
 
-    /* "orderbook/_layout.pyx":35
+    /* "orderbook/_layout.pyx":44
  *     try:
  *         c = as_index(capacity, "capacity")
  *     except FieldTypeError:             # <<<<<<<<<<<<<<
  *         raise FieldTypeError(
  *             f"capacity must be one of {CAPACITIES}, got {type(capacity).__name__} {capacity!r}") from None
 */
-    __Pyx_ErrFetch(&__pyx_t_3, &__pyx_t_8, &__pyx_t_9);
-    __Pyx_GetModuleGlobalName(__pyx_t_10, __pyx_mstate_global->__pyx_n_u_FieldTypeError); if (unlikely(!__pyx_t_10)) __PYX_ERR(0, 35, __pyx_L9_except_error)
-    __Pyx_GOTREF(__pyx_t_10);
-    __pyx_t_11 = __Pyx_PyErr_GivenExceptionMatches(__pyx_t_3, __pyx_t_10);
-    __Pyx_DECREF(__pyx_t_10); __pyx_t_10 = 0;
-    __Pyx_ErrRestore(__pyx_t_3, __pyx_t_8, __pyx_t_9);
-    __pyx_t_3 = 0; __pyx_t_8 = 0; __pyx_t_9 = 0;
-    if (__pyx_t_11) {
+    __Pyx_ErrFetch(&__pyx_t_8, &__pyx_t_9, &__pyx_t_10);
+    __Pyx_GetModuleGlobalName(__pyx_t_11, __pyx_mstate_global->__pyx_n_u_FieldTypeError); if (unlikely(!__pyx_t_11)) __PYX_ERR(0, 44, __pyx_L10_except_error)
+    __Pyx_GOTREF(__pyx_t_11);
+    __pyx_t_12 = __Pyx_PyErr_GivenExceptionMatches(__pyx_t_8, __pyx_t_11);
+    __Pyx_DECREF(__pyx_t_11); __pyx_t_11 = 0;
+    __Pyx_ErrRestore(__pyx_t_8, __pyx_t_9, __pyx_t_10);
+    __pyx_t_8 = 0; __pyx_t_9 = 0; __pyx_t_10 = 0;
+    if (__pyx_t_12) {
       __Pyx_AddTraceback("orderbook._layout.layout_arg", __pyx_clineno, __pyx_lineno, __pyx_filename);
-      if (__Pyx_GetException(&__pyx_t_9, &__pyx_t_8, &__pyx_t_3) < 0) __PYX_ERR(0, 35, __pyx_L9_except_error)
+      if (__Pyx_GetException(&__pyx_t_10, &__pyx_t_9, &__pyx_t_8) < 0) __PYX_ERR(0, 44, __pyx_L10_except_error)
+      __Pyx_XGOTREF(__pyx_t_10);
       __Pyx_XGOTREF(__pyx_t_9);
       __Pyx_XGOTREF(__pyx_t_8);
-      __Pyx_XGOTREF(__pyx_t_3);
 
-      /* "orderbook/_layout.pyx":36
+      /* "orderbook/_layout.pyx":45
  *         c = as_index(capacity, "capacity")
  *     except FieldTypeError:
  *         raise FieldTypeError(             # <<<<<<<<<<<<<<
  *             f"capacity must be one of {CAPACITIES}, got {type(capacity).__name__} {capacity!r}") from None
  *     if not ob_layout(c, out):
 */
-      __pyx_t_12 = NULL;
-      __Pyx_GetModuleGlobalName(__pyx_t_13, __pyx_mstate_global->__pyx_n_u_FieldTypeError); if (unlikely(!__pyx_t_13)) __PYX_ERR(0, 36, __pyx_L9_except_error)
-      __Pyx_GOTREF(__pyx_t_13);
+      __pyx_t_13 = NULL;
+      __Pyx_GetModuleGlobalName(__pyx_t_14, __pyx_mstate_global->__pyx_n_u_FieldTypeError); if (unlikely(!__pyx_t_14)) __PYX_ERR(0, 45, __pyx_L10_except_error)
+      __Pyx_GOTREF(__pyx_t_14);
 
-      /* "orderbook/_layout.pyx":37
+      /* "orderbook/_layout.pyx":46
  *     except FieldTypeError:
  *         raise FieldTypeError(
  *             f"capacity must be one of {CAPACITIES}, got {type(capacity).__name__} {capacity!r}") from None             # <<<<<<<<<<<<<<
  *     if not ob_layout(c, out):
  *         raise CapacityError(f"capacity must be one of {CAPACITIES}, got {capacity}", c, c)
 */
-      __Pyx_GetModuleGlobalName(__pyx_t_14, __pyx_mstate_global->__pyx_n_u_CAPACITIES); if (unlikely(!__pyx_t_14)) __PYX_ERR(0, 37, __pyx_L9_except_error)
-      __Pyx_GOTREF(__pyx_t_14);
-      __pyx_t_15 = __Pyx_PyObject_FormatSimple(__pyx_t_14, __pyx_mstate_global->__pyx_empty_unicode); if (unlikely(!__pyx_t_15)) __PYX_ERR(0, 37, __pyx_L9_except_error)
+      __Pyx_GetModuleGlobalName(__pyx_t_15, __pyx_mstate_global->__pyx_n_u_CAPACITIES); if (unlikely(!__pyx_t_15)) __PYX_ERR(0, 46, __pyx_L10_except_error)
       __Pyx_GOTREF(__pyx_t_15);
-      __Pyx_DECREF(__pyx_t_14); __pyx_t_14 = 0;
-      __pyx_t_14 = __Pyx_PyObject_GetAttrStr(((PyObject *)Py_TYPE(__pyx_v_capacity)), __pyx_mstate_global->__pyx_n_u_name); if (unlikely(!__pyx_t_14)) __PYX_ERR(0, 37, __pyx_L9_except_error)
-      __Pyx_GOTREF(__pyx_t_14);
-      __pyx_t_16 = __Pyx_PyObject_FormatSimple(__pyx_t_14, __pyx_mstate_global->__pyx_empty_unicode); if (unlikely(!__pyx_t_16)) __PYX_ERR(0, 37, __pyx_L9_except_error)
+      __pyx_t_16 = __Pyx_PyObject_FormatSimple(__pyx_t_15, __pyx_mstate_global->__pyx_empty_unicode); if (unlikely(!__pyx_t_16)) __PYX_ERR(0, 46, __pyx_L10_except_error)
       __Pyx_GOTREF(__pyx_t_16);
-      __Pyx_DECREF(__pyx_t_14); __pyx_t_14 = 0;
-      __pyx_t_14 = __Pyx_PyObject_FormatSimpleAndDecref(PyObject_Repr(__pyx_v_capacity), __pyx_mstate_global->__pyx_empty_unicode); if (unlikely(!__pyx_t_14)) __PYX_ERR(0, 37, __pyx_L9_except_error)
-      __Pyx_GOTREF(__pyx_t_14);
-      __pyx_t_17[0] = __pyx_mstate_global->__pyx_kp_u_capacity_must_be_one_of;
-      __pyx_t_17[1] = __pyx_t_15;
-      __pyx_t_17[2] = __pyx_mstate_global->__pyx_kp_u_got;
-      __pyx_t_17[3] = __pyx_t_16;
-      __pyx_t_17[4] = __pyx_mstate_global->__pyx_kp_u_;
-      __pyx_t_17[5] = __pyx_t_14;
+      __Pyx_DECREF(__pyx_t_15); __pyx_t_15 = 0;
+      __pyx_t_15 = __Pyx_PyObject_GetAttrStr(((PyObject *)Py_TYPE(__pyx_v_capacity)), __pyx_mstate_global->__pyx_n_u_name); if (unlikely(!__pyx_t_15)) __PYX_ERR(0, 46, __pyx_L10_except_error)
+      __Pyx_GOTREF(__pyx_t_15);
+      __pyx_t_17 = __Pyx_PyObject_FormatSimple(__pyx_t_15, __pyx_mstate_global->__pyx_empty_unicode); if (unlikely(!__pyx_t_17)) __PYX_ERR(0, 46, __pyx_L10_except_error)
+      __Pyx_GOTREF(__pyx_t_17);
+      __Pyx_DECREF(__pyx_t_15); __pyx_t_15 = 0;
+      __pyx_t_15 = __Pyx_PyObject_FormatSimpleAndDecref(PyObject_Repr(__pyx_v_capacity), __pyx_mstate_global->__pyx_empty_unicode); if (unlikely(!__pyx_t_15)) __PYX_ERR(0, 46, __pyx_L10_except_error)
+      __Pyx_GOTREF(__pyx_t_15);
+      __pyx_t_18[0] = __pyx_mstate_global->__pyx_kp_u_capacity_must_be_one_of;
+      __pyx_t_18[1] = __pyx_t_16;
+      __pyx_t_18[2] = __pyx_mstate_global->__pyx_kp_u_got;
+      __pyx_t_18[3] = __pyx_t_17;
+      __pyx_t_18[4] = __pyx_mstate_global->__pyx_kp_u_;
+      __pyx_t_18[5] = __pyx_t_15;
       __pyx_t_7 = 31;
       #if __Pyx_PyUnicode_Join_CAN_USE_KIND_AND_LENGTH
-      __pyx_t_7 += __Pyx_PyUnicode_GET_LENGTH(__pyx_t_17[1]) + __Pyx_PyUnicode_GET_LENGTH(__pyx_t_17[3]) + __Pyx_PyUnicode_GET_LENGTH(__pyx_t_17[5]);
+      __pyx_t_7 += __Pyx_PyUnicode_GET_LENGTH(__pyx_t_18[1]) + __Pyx_PyUnicode_GET_LENGTH(__pyx_t_18[3]) + __Pyx_PyUnicode_GET_LENGTH(__pyx_t_18[5]);
       #endif
-      __pyx_t_11 = 0;
+      __pyx_t_12 = 0;
       #if __Pyx_PyUnicode_Join_CAN_USE_KIND_AND_LENGTH
-      __pyx_t_11 |= __Pyx_PyUnicode_KIND_04(__pyx_t_17[1]) | __Pyx_PyUnicode_KIND_04(__pyx_t_17[3]) | __Pyx_PyUnicode_KIND_04(__pyx_t_17[5]);
+      __pyx_t_12 |= __Pyx_PyUnicode_KIND_04(__pyx_t_18[1]) | __Pyx_PyUnicode_KIND_04(__pyx_t_18[3]) | __Pyx_PyUnicode_KIND_04(__pyx_t_18[5]);
       #endif
-      __pyx_t_18 = __Pyx_PyUnicode_Join(__pyx_t_17, 6, __pyx_t_7, __pyx_t_11);
-      if (unlikely(!__pyx_t_18)) __PYX_ERR(0, 37, __pyx_L9_except_error)
-      __Pyx_GOTREF(__pyx_t_18);
-      __Pyx_DECREF(__pyx_t_15); __pyx_t_15 = 0;
+      __pyx_t_19 = __Pyx_PyUnicode_Join(__pyx_t_18, 6, __pyx_t_7, __pyx_t_12);
+      if (unlikely(!__pyx_t_19)) __PYX_ERR(0, 46, __pyx_L10_except_error)
+      __Pyx_GOTREF(__pyx_t_19);
       __Pyx_DECREF(__pyx_t_16); __pyx_t_16 = 0;
-      __Pyx_DECREF(__pyx_t_14); __pyx_t_14 = 0;
-      __pyx_t_19 = 1;
+      __Pyx_DECREF(__pyx_t_17); __pyx_t_17 = 0;
+      __Pyx_DECREF(__pyx_t_15); __pyx_t_15 = 0;
+      __pyx_t_20 = 1;
       #if CYTHON_UNPACK_METHODS
-      if (unlikely(PyMethod_Check(__pyx_t_13))) {
-        __pyx_t_12 = PyMethod_GET_SELF(__pyx_t_13);
-        assert(__pyx_t_12);
-        PyObject* __pyx__function = PyMethod_GET_FUNCTION(__pyx_t_13);
-        __Pyx_INCREF(__pyx_t_12);
+      if (unlikely(PyMethod_Check(__pyx_t_14))) {
+        __pyx_t_13 = PyMethod_GET_SELF(__pyx_t_14);
+        assert(__pyx_t_13);
+        PyObject* __pyx__function = PyMethod_GET_FUNCTION(__pyx_t_14);
+        __Pyx_INCREF(__pyx_t_13);
         __Pyx_INCREF(__pyx__function);
-        __Pyx_DECREF_SET(__pyx_t_13, __pyx__function);
-        __pyx_t_19 = 0;
+        __Pyx_DECREF_SET(__pyx_t_14, __pyx__function);
+        __pyx_t_20 = 0;
       }
       #endif
       {
-        PyObject *__pyx_callargs[2] = {__pyx_t_12, __pyx_t_18};
-        __pyx_t_10 = __Pyx_PyObject_FastCall((PyObject*)__pyx_t_13, __pyx_callargs+__pyx_t_19, (2-__pyx_t_19) | (__pyx_t_19*__Pyx_PY_VECTORCALL_ARGUMENTS_OFFSET));
-        __Pyx_XDECREF(__pyx_t_12); __pyx_t_12 = 0;
-        __Pyx_DECREF(__pyx_t_18); __pyx_t_18 = 0;
-        __Pyx_DECREF(__pyx_t_13); __pyx_t_13 = 0;
-        if (unlikely(!__pyx_t_10)) __PYX_ERR(0, 36, __pyx_L9_except_error)
-        __Pyx_GOTREF(__pyx_t_10);
+        PyObject *__pyx_callargs[2] = {__pyx_t_13, __pyx_t_19};
+        __pyx_t_11 = __Pyx_PyObject_FastCall((PyObject*)__pyx_t_14, __pyx_callargs+__pyx_t_20, (2-__pyx_t_20) | (__pyx_t_20*__Pyx_PY_VECTORCALL_ARGUMENTS_OFFSET));
+        __Pyx_XDECREF(__pyx_t_13); __pyx_t_13 = 0;
+        __Pyx_DECREF(__pyx_t_19); __pyx_t_19 = 0;
+        __Pyx_DECREF(__pyx_t_14); __pyx_t_14 = 0;
+        if (unlikely(!__pyx_t_11)) __PYX_ERR(0, 45, __pyx_L10_except_error)
+        __Pyx_GOTREF(__pyx_t_11);
       }
-      __Pyx_Raise(__pyx_t_10, 0, 0, Py_None);
-      __Pyx_DECREF(__pyx_t_10); __pyx_t_10 = 0;
-      __PYX_ERR(0, 36, __pyx_L9_except_error)
+      __Pyx_Raise(__pyx_t_11, 0, 0, Py_None);
+      __Pyx_DECREF(__pyx_t_11); __pyx_t_11 = 0;
+      __PYX_ERR(0, 45, __pyx_L10_except_error)
     }
-    goto __pyx_L9_except_error;
+    goto __pyx_L10_except_error;
 
-    /* "orderbook/_layout.pyx":33
- *         out[0] = _DEFAULT
- *         return 0
+    /* "orderbook/_layout.pyx":42
+ *         if not overflow and ob_layout(c, out):
+ *             return 0
  *     try:             # <<<<<<<<<<<<<<
  *         c = as_index(capacity, "capacity")
  *     except FieldTypeError:
 */
-    __pyx_L9_except_error:;
+    __pyx_L10_except_error:;
     __Pyx_XGIVEREF(__pyx_t_4);
     __Pyx_XGIVEREF(__pyx_t_5);
     __Pyx_XGIVEREF(__pyx_t_6);
     __Pyx_ExceptionReset(__pyx_t_4, __pyx_t_5, __pyx_t_6);
     goto __pyx_L1_error;
-    __pyx_L12_try_end:;
+    __pyx_L13_try_end:;
   }
 
-  /* "orderbook/_layout.pyx":38
+  /* "orderbook/_layout.pyx":47
  *         raise FieldTypeError(
  *             f"capacity must be one of {CAPACITIES}, got {type(capacity).__name__} {capacity!r}") from None
  *     if not ob_layout(c, out):             # <<<<<<<<<<<<<<
@@ -3710,72 +3812,72 @@ static int __pyx_f_9orderbook_7_layout_layout_arg(PyObject *__pyx_v_capacity, st
   if (unlikely(__pyx_t_1)) {
 
 
-    /* "orderbook/_layout.pyx":39
+    /* "orderbook/_layout.pyx":48
  *             f"capacity must be one of {CAPACITIES}, got {type(capacity).__name__} {capacity!r}") from None
  *     if not ob_layout(c, out):
  *         raise CapacityError(f"capacity must be one of {CAPACITIES}, got {capacity}", c, c)             # <<<<<<<<<<<<<<
  *     return 0
  * 
 */
-    __pyx_t_8 = NULL;
-    __Pyx_GetModuleGlobalName(__pyx_t_9, __pyx_mstate_global->__pyx_n_u_CapacityError); if (unlikely(!__pyx_t_9)) __PYX_ERR(0, 39, __pyx_L1_error)
-    __Pyx_GOTREF(__pyx_t_9);
-    __Pyx_GetModuleGlobalName(__pyx_t_10, __pyx_mstate_global->__pyx_n_u_CAPACITIES); if (unlikely(!__pyx_t_10)) __PYX_ERR(0, 39, __pyx_L1_error)
+    __pyx_t_9 = NULL;
+    __Pyx_GetModuleGlobalName(__pyx_t_10, __pyx_mstate_global->__pyx_n_u_CapacityError); if (unlikely(!__pyx_t_10)) __PYX_ERR(0, 48, __pyx_L1_error)
     __Pyx_GOTREF(__pyx_t_10);
-    __pyx_t_13 = __Pyx_PyObject_FormatSimple(__pyx_t_10, __pyx_mstate_global->__pyx_empty_unicode); if (unlikely(!__pyx_t_13)) __PYX_ERR(0, 39, __pyx_L1_error)
-    __Pyx_GOTREF(__pyx_t_13);
-    __Pyx_DECREF(__pyx_t_10); __pyx_t_10 = 0;
-    __pyx_t_10 = __Pyx_PyObject_FormatSimple(__pyx_v_capacity, __pyx_mstate_global->__pyx_empty_unicode); if (unlikely(!__pyx_t_10)) __PYX_ERR(0, 39, __pyx_L1_error)
-    __Pyx_GOTREF(__pyx_t_10);
-    __pyx_t_20[0] = __pyx_mstate_global->__pyx_kp_u_capacity_must_be_one_of;
-    __pyx_t_20[1] = __pyx_t_13;
-    __pyx_t_20[2] = __pyx_mstate_global->__pyx_kp_u_got;
-    __pyx_t_20[3] = __pyx_t_10;
+    __Pyx_GetModuleGlobalName(__pyx_t_11, __pyx_mstate_global->__pyx_n_u_CAPACITIES); if (unlikely(!__pyx_t_11)) __PYX_ERR(0, 48, __pyx_L1_error)
+    __Pyx_GOTREF(__pyx_t_11);
+    __pyx_t_14 = __Pyx_PyObject_FormatSimple(__pyx_t_11, __pyx_mstate_global->__pyx_empty_unicode); if (unlikely(!__pyx_t_14)) __PYX_ERR(0, 48, __pyx_L1_error)
+    __Pyx_GOTREF(__pyx_t_14);
+    __Pyx_DECREF(__pyx_t_11); __pyx_t_11 = 0;
+    __pyx_t_11 = __Pyx_PyObject_FormatSimple(__pyx_v_capacity, __pyx_mstate_global->__pyx_empty_unicode); if (unlikely(!__pyx_t_11)) __PYX_ERR(0, 48, __pyx_L1_error)
+    __Pyx_GOTREF(__pyx_t_11);
+    __pyx_t_21[0] = __pyx_mstate_global->__pyx_kp_u_capacity_must_be_one_of;
+    __pyx_t_21[1] = __pyx_t_14;
+    __pyx_t_21[2] = __pyx_mstate_global->__pyx_kp_u_got;
+    __pyx_t_21[3] = __pyx_t_11;
     __pyx_t_7 = 30;
     #if __Pyx_PyUnicode_Join_CAN_USE_KIND_AND_LENGTH
-    __pyx_t_7 += __Pyx_PyUnicode_GET_LENGTH(__pyx_t_20[1]) + __Pyx_PyUnicode_GET_LENGTH(__pyx_t_20[3]);
+    __pyx_t_7 += __Pyx_PyUnicode_GET_LENGTH(__pyx_t_21[1]) + __Pyx_PyUnicode_GET_LENGTH(__pyx_t_21[3]);
     #endif
-    __pyx_t_11 = 0;
+    __pyx_t_12 = 0;
     #if __Pyx_PyUnicode_Join_CAN_USE_KIND_AND_LENGTH
-    __pyx_t_11 |= __Pyx_PyUnicode_KIND_04(__pyx_t_20[1]) | __Pyx_PyUnicode_KIND_04(__pyx_t_20[3]);
+    __pyx_t_12 |= __Pyx_PyUnicode_KIND_04(__pyx_t_21[1]) | __Pyx_PyUnicode_KIND_04(__pyx_t_21[3]);
     #endif
-    __pyx_t_18 = __Pyx_PyUnicode_Join(__pyx_t_20, 4, __pyx_t_7, __pyx_t_11);
-    if (unlikely(!__pyx_t_18)) __PYX_ERR(0, 39, __pyx_L1_error)
-    __Pyx_GOTREF(__pyx_t_18);
-    __Pyx_DECREF(__pyx_t_13); __pyx_t_13 = 0;
-    __Pyx_DECREF(__pyx_t_10); __pyx_t_10 = 0;
-    __pyx_t_10 = PyLong_FromSsize_t(__pyx_v_c); if (unlikely(!__pyx_t_10)) __PYX_ERR(0, 39, __pyx_L1_error)
-    __Pyx_GOTREF(__pyx_t_10);
-    __pyx_t_13 = PyLong_FromSsize_t(__pyx_v_c); if (unlikely(!__pyx_t_13)) __PYX_ERR(0, 39, __pyx_L1_error)
-    __Pyx_GOTREF(__pyx_t_13);
-    __pyx_t_19 = 1;
+    __pyx_t_19 = __Pyx_PyUnicode_Join(__pyx_t_21, 4, __pyx_t_7, __pyx_t_12);
+    if (unlikely(!__pyx_t_19)) __PYX_ERR(0, 48, __pyx_L1_error)
+    __Pyx_GOTREF(__pyx_t_19);
+    __Pyx_DECREF(__pyx_t_14); __pyx_t_14 = 0;
+    __Pyx_DECREF(__pyx_t_11); __pyx_t_11 = 0;
+    __pyx_t_11 = PyLong_FromSsize_t(__pyx_v_c); if (unlikely(!__pyx_t_11)) __PYX_ERR(0, 48, __pyx_L1_error)
+    __Pyx_GOTREF(__pyx_t_11);
+    __pyx_t_14 = PyLong_FromSsize_t(__pyx_v_c); if (unlikely(!__pyx_t_14)) __PYX_ERR(0, 48, __pyx_L1_error)
+    __Pyx_GOTREF(__pyx_t_14);
+    __pyx_t_20 = 1;
     #if CYTHON_UNPACK_METHODS
-    if (unlikely(PyMethod_Check(__pyx_t_9))) {
-      __pyx_t_8 = PyMethod_GET_SELF(__pyx_t_9);
-      assert(__pyx_t_8);
-      PyObject* __pyx__function = PyMethod_GET_FUNCTION(__pyx_t_9);
-      __Pyx_INCREF(__pyx_t_8);
+    if (unlikely(PyMethod_Check(__pyx_t_10))) {
+      __pyx_t_9 = PyMethod_GET_SELF(__pyx_t_10);
+      assert(__pyx_t_9);
+      PyObject* __pyx__function = PyMethod_GET_FUNCTION(__pyx_t_10);
+      __Pyx_INCREF(__pyx_t_9);
       __Pyx_INCREF(__pyx__function);
-      __Pyx_DECREF_SET(__pyx_t_9, __pyx__function);
-      __pyx_t_19 = 0;
+      __Pyx_DECREF_SET(__pyx_t_10, __pyx__function);
+      __pyx_t_20 = 0;
     }
     #endif
     {
-      PyObject *__pyx_callargs[4] = {__pyx_t_8, __pyx_t_18, __pyx_t_10, __pyx_t_13};
-      __pyx_t_3 = __Pyx_PyObject_FastCall((PyObject*)__pyx_t_9, __pyx_callargs+__pyx_t_19, (4-__pyx_t_19) | (__pyx_t_19*__Pyx_PY_VECTORCALL_ARGUMENTS_OFFSET));
-      __Pyx_XDECREF(__pyx_t_8); __pyx_t_8 = 0;
-      __Pyx_DECREF(__pyx_t_18); __pyx_t_18 = 0;
+      PyObject *__pyx_callargs[4] = {__pyx_t_9, __pyx_t_19, __pyx_t_11, __pyx_t_14};
+      __pyx_t_8 = __Pyx_PyObject_FastCall((PyObject*)__pyx_t_10, __pyx_callargs+__pyx_t_20, (4-__pyx_t_20) | (__pyx_t_20*__Pyx_PY_VECTORCALL_ARGUMENTS_OFFSET));
+      __Pyx_XDECREF(__pyx_t_9); __pyx_t_9 = 0;
+      __Pyx_DECREF(__pyx_t_19); __pyx_t_19 = 0;
+      __Pyx_DECREF(__pyx_t_11); __pyx_t_11 = 0;
+      __Pyx_DECREF(__pyx_t_14); __pyx_t_14 = 0;
       __Pyx_DECREF(__pyx_t_10); __pyx_t_10 = 0;
-      __Pyx_DECREF(__pyx_t_13); __pyx_t_13 = 0;
-      __Pyx_DECREF(__pyx_t_9); __pyx_t_9 = 0;
-      if (unlikely(!__pyx_t_3)) __PYX_ERR(0, 39, __pyx_L1_error)
-      __Pyx_GOTREF(__pyx_t_3);
+      if (unlikely(!__pyx_t_8)) __PYX_ERR(0, 48, __pyx_L1_error)
+      __Pyx_GOTREF(__pyx_t_8);
     }
-    __Pyx_Raise(__pyx_t_3, 0, 0, 0);
-    __Pyx_DECREF(__pyx_t_3); __pyx_t_3 = 0;
-    __PYX_ERR(0, 39, __pyx_L1_error)
+    __Pyx_Raise(__pyx_t_8, 0, 0, 0);
+    __Pyx_DECREF(__pyx_t_8); __pyx_t_8 = 0;
+    __PYX_ERR(0, 48, __pyx_L1_error)
 
-    /* "orderbook/_layout.pyx":38
+    /* "orderbook/_layout.pyx":47
  *         raise FieldTypeError(
  *             f"capacity must be one of {CAPACITIES}, got {type(capacity).__name__} {capacity!r}") from None
  *     if not ob_layout(c, out):             # <<<<<<<<<<<<<<
@@ -3784,7 +3886,7 @@ static int __pyx_f_9orderbook_7_layout_layout_arg(PyObject *__pyx_v_capacity, st
 */
   }
 
-  /* "orderbook/_layout.pyx":40
+  /* "orderbook/_layout.pyx":49
  *     if not ob_layout(c, out):
  *         raise CapacityError(f"capacity must be one of {CAPACITIES}, got {capacity}", c, c)
  *     return 0             # <<<<<<<<<<<<<<
@@ -3797,7 +3899,7 @@ static int __pyx_f_9orderbook_7_layout_layout_arg(PyObject *__pyx_v_capacity, st
   }
   goto __pyx_L0;
 
-  /* "orderbook/_layout.pyx":27
+  /* "orderbook/_layout.pyx":30
  * ob_layout(OB_MAX_LEVELS, &_DEFAULT)
  * 
  * cdef int layout_arg(object capacity, BookLayout* out) except -1:             # <<<<<<<<<<<<<<
@@ -3807,26 +3909,27 @@ static int __pyx_f_9orderbook_7_layout_layout_arg(PyObject *__pyx_v_capacity, st
 
   /* function exit code */
   __pyx_L1_error:;
-  __Pyx_XDECREF(__pyx_t_3);
   __Pyx_XDECREF(__pyx_t_8);
   __Pyx_XDECREF(__pyx_t_9);
   __Pyx_XDECREF(__pyx_t_10);
-  __Pyx_XDECREF(__pyx_t_12);
+  __Pyx_XDECREF(__pyx_t_11);
   __Pyx_XDECREF(__pyx_t_13);
   __Pyx_XDECREF(__pyx_t_14);
   __Pyx_XDECREF(__pyx_t_15);
   __Pyx_XDECREF(__pyx_t_16);
-  __Pyx_XDECREF(__pyx_t_18);
+  __Pyx_XDECREF(__pyx_t_17);
+  __Pyx_XDECREF(__pyx_t_19);
   __Pyx_AddTraceback("orderbook._layout.layout_arg", __pyx_clineno, __pyx_lineno, __pyx_filename);
   __pyx_r = -1;
   __pyx_L0:;
+
 
 
   __Pyx_RefNannyFinishContext();
   return __pyx_r;
 }
 
-/* "orderbook/_layout.pyx":43
+/* "orderbook/_layout.pyx":52
  * 
  * 
  * def book_size(capacity=OB_MAX_LEVELS):             # <<<<<<<<<<<<<<
@@ -3843,18 +3946,18 @@ static PyObject *__pyx_pf_9orderbook_7_layout_6__defaults__(CYTHON_UNUSED PyObje
   const char *__pyx_filename = NULL;
   int __pyx_clineno = 0;
   __Pyx_RefNannySetupContext("__defaults__", 0);
-  __pyx_t_1 = PyTuple_New(1); if (unlikely(!__pyx_t_1)) __PYX_ERR(0, 43, __pyx_L1_error)
+  __pyx_t_1 = PyTuple_New(1); if (unlikely(!__pyx_t_1)) __PYX_ERR(0, 52, __pyx_L1_error)
   __Pyx_GOTREF(__pyx_t_1);
   __Pyx_INCREF(__Pyx_CyFunction_Defaults(struct __pyx_defaults, __pyx_self)->arg0);
   __Pyx_GIVEREF(__Pyx_CyFunction_Defaults(struct __pyx_defaults, __pyx_self)->arg0);
-  if (__Pyx_PyTuple_SET_ITEM(__pyx_t_1, 0, __Pyx_CyFunction_Defaults(struct __pyx_defaults, __pyx_self)->arg0) != (0)) __PYX_ERR(0, 43, __pyx_L1_error);
-  __pyx_t_2 = PyTuple_New(2); if (unlikely(!__pyx_t_2)) __PYX_ERR(0, 43, __pyx_L1_error)
+  if (__Pyx_PyTuple_SET_ITEM(__pyx_t_1, 0, __Pyx_CyFunction_Defaults(struct __pyx_defaults, __pyx_self)->arg0) != (0)) __PYX_ERR(0, 52, __pyx_L1_error);
+  __pyx_t_2 = PyTuple_New(2); if (unlikely(!__pyx_t_2)) __PYX_ERR(0, 52, __pyx_L1_error)
   __Pyx_GOTREF(__pyx_t_2);
   __Pyx_GIVEREF(__pyx_t_1);
-  if (__Pyx_PyTuple_SET_ITEM(__pyx_t_2, 0, __pyx_t_1) != (0)) __PYX_ERR(0, 43, __pyx_L1_error);
+  if (__Pyx_PyTuple_SET_ITEM(__pyx_t_2, 0, __pyx_t_1) != (0)) __PYX_ERR(0, 52, __pyx_L1_error);
   __Pyx_INCREF(Py_None);
   __Pyx_GIVEREF(Py_None);
-  if (__Pyx_PyTuple_SET_ITEM(__pyx_t_2, 1, Py_None) != (0)) __PYX_ERR(0, 43, __pyx_L1_error);
+  if (__Pyx_PyTuple_SET_ITEM(__pyx_t_2, 1, Py_None) != (0)) __PYX_ERR(0, 52, __pyx_L1_error);
   __pyx_t_1 = 0;
   {
     PyObject *__pyx_temp;
@@ -3920,24 +4023,24 @@ PyObject *__pyx_args, PyObject *__pyx_kwds
     PyObject ** const __pyx_pyargnames[] = {&__pyx_mstate_global->__pyx_n_u_capacity,0};
     struct __pyx_defaults *__pyx_dynamic_args = __Pyx_CyFunction_Defaults(struct __pyx_defaults, __pyx_self);
     const Py_ssize_t __pyx_kwds_len = (__pyx_kwds) ? __Pyx_NumKwargs_FASTCALL(__pyx_kwds) : 0;
-    if (unlikely(__pyx_kwds_len < 0)) __PYX_ERR(0, 43, __pyx_L3_error)
+    if (unlikely(__pyx_kwds_len < 0)) __PYX_ERR(0, 52, __pyx_L3_error)
     if (__pyx_kwds_len > 0) {
       switch (__pyx_nargs) {
         case  1:
         values[0] = __Pyx_ArgRef_FASTCALL(__pyx_args, 0);
-        if (!CYTHON_ASSUME_SAFE_MACROS && unlikely(!values[0])) __PYX_ERR(0, 43, __pyx_L3_error)
+        if (!CYTHON_ASSUME_SAFE_MACROS && unlikely(!values[0])) __PYX_ERR(0, 52, __pyx_L3_error)
         CYTHON_FALLTHROUGH;
         case  0: break;
         default: goto __pyx_L5_argtuple_error;
       }
       const Py_ssize_t kwd_pos_args = __pyx_nargs;
-      if (__Pyx_ParseKeywords(__pyx_kwds, __pyx_kwvalues, __pyx_pyargnames, 0, values, kwd_pos_args, __pyx_kwds_len, "book_size", 0) < (0)) __PYX_ERR(0, 43, __pyx_L3_error)
+      if (__Pyx_ParseKeywords(__pyx_kwds, __pyx_kwvalues, __pyx_pyargnames, 0, values, kwd_pos_args, __pyx_kwds_len, "book_size", 0) < (0)) __PYX_ERR(0, 52, __pyx_L3_error)
       if (!values[0]) values[0] = __Pyx_NewRef(__pyx_dynamic_args->arg0);
     } else {
       switch (__pyx_nargs) {
         case  1:
         values[0] = __Pyx_ArgRef_FASTCALL(__pyx_args, 0);
-        if (!CYTHON_ASSUME_SAFE_MACROS && unlikely(!values[0])) __PYX_ERR(0, 43, __pyx_L3_error)
+        if (!CYTHON_ASSUME_SAFE_MACROS && unlikely(!values[0])) __PYX_ERR(0, 52, __pyx_L3_error)
         CYTHON_FALLTHROUGH;
         case  0: break;
         default: goto __pyx_L5_argtuple_error;
@@ -3948,7 +4051,7 @@ PyObject *__pyx_args, PyObject *__pyx_kwds
   }
   goto __pyx_L6_skip;
   __pyx_L5_argtuple_error:;
-  __Pyx_RaiseArgtupleInvalid("book_size", 0, 0, 1, __pyx_nargs); __PYX_ERR(0, 43, __pyx_L3_error)
+  __Pyx_RaiseArgtupleInvalid("book_size", 0, 0, 1, __pyx_nargs); __PYX_ERR(0, 52, __pyx_L3_error)
   __pyx_L6_skip:;
   goto __pyx_L4_argument_unpacking_done;
   __pyx_L3_error:;
@@ -3980,24 +4083,24 @@ static PyObject *__pyx_pf_9orderbook_7_layout_book_size(CYTHON_UNUSED PyObject *
   int __pyx_clineno = 0;
   __Pyx_RefNannySetupContext("book_size", 0);
 
-  /* "orderbook/_layout.pyx":46
+  /* "orderbook/_layout.pyx":55
  *     """Bytes of an OrderBookTLV of ``capacity`` slots per side (6,200 or 2,456)."""
  *     cdef BookLayout L
  *     layout_arg(capacity, &L)             # <<<<<<<<<<<<<<
  *     return L.book_size
  * 
 */
-  __pyx_t_1 = __pyx_f_9orderbook_7_layout_layout_arg(__pyx_v_capacity, (&__pyx_v_L)); if (unlikely(__pyx_t_1 == ((int)-1))) __PYX_ERR(0, 46, __pyx_L1_error)
+  __pyx_t_1 = __pyx_f_9orderbook_7_layout_layout_arg(__pyx_v_capacity, (&__pyx_v_L)); if (unlikely(__pyx_t_1 == ((int)-1))) __PYX_ERR(0, 55, __pyx_L1_error)
 
 
-  /* "orderbook/_layout.pyx":47
+  /* "orderbook/_layout.pyx":56
  *     cdef BookLayout L
  *     layout_arg(capacity, &L)
  *     return L.book_size             # <<<<<<<<<<<<<<
  * 
  * 
 */
-  __pyx_t_2 = PyLong_FromSsize_t(__pyx_v_L.book_size); if (unlikely(!__pyx_t_2)) __PYX_ERR(0, 47, __pyx_L1_error)
+  __pyx_t_2 = PyLong_FromSsize_t(__pyx_v_L.book_size); if (unlikely(!__pyx_t_2)) __PYX_ERR(0, 56, __pyx_L1_error)
   __Pyx_GOTREF(__pyx_t_2);
   {
     PyObject *__pyx_temp;
@@ -4010,7 +4113,7 @@ static PyObject *__pyx_pf_9orderbook_7_layout_book_size(CYTHON_UNUSED PyObject *
   __pyx_t_2 = 0;
   goto __pyx_L0;
 
-  /* "orderbook/_layout.pyx":43
+  /* "orderbook/_layout.pyx":52
  * 
  * 
  * def book_size(capacity=OB_MAX_LEVELS):             # <<<<<<<<<<<<<<
@@ -4030,7 +4133,7 @@ static PyObject *__pyx_pf_9orderbook_7_layout_book_size(CYTHON_UNUSED PyObject *
   return __pyx_r;
 }
 
-/* "orderbook/_layout.pyx":50
+/* "orderbook/_layout.pyx":59
  * 
  * 
  * def message_size(capacity=OB_MAX_LEVELS):             # <<<<<<<<<<<<<<
@@ -4047,18 +4150,18 @@ static PyObject *__pyx_pf_9orderbook_7_layout_8__defaults__(CYTHON_UNUSED PyObje
   const char *__pyx_filename = NULL;
   int __pyx_clineno = 0;
   __Pyx_RefNannySetupContext("__defaults__", 0);
-  __pyx_t_1 = PyTuple_New(1); if (unlikely(!__pyx_t_1)) __PYX_ERR(0, 50, __pyx_L1_error)
+  __pyx_t_1 = PyTuple_New(1); if (unlikely(!__pyx_t_1)) __PYX_ERR(0, 59, __pyx_L1_error)
   __Pyx_GOTREF(__pyx_t_1);
   __Pyx_INCREF(__Pyx_CyFunction_Defaults(struct __pyx_defaults, __pyx_self)->arg0);
   __Pyx_GIVEREF(__Pyx_CyFunction_Defaults(struct __pyx_defaults, __pyx_self)->arg0);
-  if (__Pyx_PyTuple_SET_ITEM(__pyx_t_1, 0, __Pyx_CyFunction_Defaults(struct __pyx_defaults, __pyx_self)->arg0) != (0)) __PYX_ERR(0, 50, __pyx_L1_error);
-  __pyx_t_2 = PyTuple_New(2); if (unlikely(!__pyx_t_2)) __PYX_ERR(0, 50, __pyx_L1_error)
+  if (__Pyx_PyTuple_SET_ITEM(__pyx_t_1, 0, __Pyx_CyFunction_Defaults(struct __pyx_defaults, __pyx_self)->arg0) != (0)) __PYX_ERR(0, 59, __pyx_L1_error);
+  __pyx_t_2 = PyTuple_New(2); if (unlikely(!__pyx_t_2)) __PYX_ERR(0, 59, __pyx_L1_error)
   __Pyx_GOTREF(__pyx_t_2);
   __Pyx_GIVEREF(__pyx_t_1);
-  if (__Pyx_PyTuple_SET_ITEM(__pyx_t_2, 0, __pyx_t_1) != (0)) __PYX_ERR(0, 50, __pyx_L1_error);
+  if (__Pyx_PyTuple_SET_ITEM(__pyx_t_2, 0, __pyx_t_1) != (0)) __PYX_ERR(0, 59, __pyx_L1_error);
   __Pyx_INCREF(Py_None);
   __Pyx_GIVEREF(Py_None);
-  if (__Pyx_PyTuple_SET_ITEM(__pyx_t_2, 1, Py_None) != (0)) __PYX_ERR(0, 50, __pyx_L1_error);
+  if (__Pyx_PyTuple_SET_ITEM(__pyx_t_2, 1, Py_None) != (0)) __PYX_ERR(0, 59, __pyx_L1_error);
   __pyx_t_1 = 0;
   {
     PyObject *__pyx_temp;
@@ -4124,24 +4227,24 @@ PyObject *__pyx_args, PyObject *__pyx_kwds
     PyObject ** const __pyx_pyargnames[] = {&__pyx_mstate_global->__pyx_n_u_capacity,0};
     struct __pyx_defaults *__pyx_dynamic_args = __Pyx_CyFunction_Defaults(struct __pyx_defaults, __pyx_self);
     const Py_ssize_t __pyx_kwds_len = (__pyx_kwds) ? __Pyx_NumKwargs_FASTCALL(__pyx_kwds) : 0;
-    if (unlikely(__pyx_kwds_len < 0)) __PYX_ERR(0, 50, __pyx_L3_error)
+    if (unlikely(__pyx_kwds_len < 0)) __PYX_ERR(0, 59, __pyx_L3_error)
     if (__pyx_kwds_len > 0) {
       switch (__pyx_nargs) {
         case  1:
         values[0] = __Pyx_ArgRef_FASTCALL(__pyx_args, 0);
-        if (!CYTHON_ASSUME_SAFE_MACROS && unlikely(!values[0])) __PYX_ERR(0, 50, __pyx_L3_error)
+        if (!CYTHON_ASSUME_SAFE_MACROS && unlikely(!values[0])) __PYX_ERR(0, 59, __pyx_L3_error)
         CYTHON_FALLTHROUGH;
         case  0: break;
         default: goto __pyx_L5_argtuple_error;
       }
       const Py_ssize_t kwd_pos_args = __pyx_nargs;
-      if (__Pyx_ParseKeywords(__pyx_kwds, __pyx_kwvalues, __pyx_pyargnames, 0, values, kwd_pos_args, __pyx_kwds_len, "message_size", 0) < (0)) __PYX_ERR(0, 50, __pyx_L3_error)
+      if (__Pyx_ParseKeywords(__pyx_kwds, __pyx_kwvalues, __pyx_pyargnames, 0, values, kwd_pos_args, __pyx_kwds_len, "message_size", 0) < (0)) __PYX_ERR(0, 59, __pyx_L3_error)
       if (!values[0]) values[0] = __Pyx_NewRef(__pyx_dynamic_args->arg0);
     } else {
       switch (__pyx_nargs) {
         case  1:
         values[0] = __Pyx_ArgRef_FASTCALL(__pyx_args, 0);
-        if (!CYTHON_ASSUME_SAFE_MACROS && unlikely(!values[0])) __PYX_ERR(0, 50, __pyx_L3_error)
+        if (!CYTHON_ASSUME_SAFE_MACROS && unlikely(!values[0])) __PYX_ERR(0, 59, __pyx_L3_error)
         CYTHON_FALLTHROUGH;
         case  0: break;
         default: goto __pyx_L5_argtuple_error;
@@ -4152,7 +4255,7 @@ PyObject *__pyx_args, PyObject *__pyx_kwds
   }
   goto __pyx_L6_skip;
   __pyx_L5_argtuple_error:;
-  __Pyx_RaiseArgtupleInvalid("message_size", 0, 0, 1, __pyx_nargs); __PYX_ERR(0, 50, __pyx_L3_error)
+  __Pyx_RaiseArgtupleInvalid("message_size", 0, 0, 1, __pyx_nargs); __PYX_ERR(0, 59, __pyx_L3_error)
   __pyx_L6_skip:;
   goto __pyx_L4_argument_unpacking_done;
   __pyx_L3_error:;
@@ -4184,24 +4287,24 @@ static PyObject *__pyx_pf_9orderbook_7_layout_2message_size(CYTHON_UNUSED PyObje
   int __pyx_clineno = 0;
   __Pyx_RefNannySetupContext("message_size", 0);
 
-  /* "orderbook/_layout.pyx":53
+  /* "orderbook/_layout.pyx":62
  *     """Bytes of a message holding one book of ``capacity`` (6,237 or 2,493)."""
  *     cdef BookLayout L
  *     layout_arg(capacity, &L)             # <<<<<<<<<<<<<<
  *     return sizeof(MessageHeaderC) + sizeof(ExtendedTLVHeaderC) + L.book_size
  * 
 */
-  __pyx_t_1 = __pyx_f_9orderbook_7_layout_layout_arg(__pyx_v_capacity, (&__pyx_v_L)); if (unlikely(__pyx_t_1 == ((int)-1))) __PYX_ERR(0, 53, __pyx_L1_error)
+  __pyx_t_1 = __pyx_f_9orderbook_7_layout_layout_arg(__pyx_v_capacity, (&__pyx_v_L)); if (unlikely(__pyx_t_1 == ((int)-1))) __PYX_ERR(0, 62, __pyx_L1_error)
 
 
-  /* "orderbook/_layout.pyx":54
+  /* "orderbook/_layout.pyx":63
  *     cdef BookLayout L
  *     layout_arg(capacity, &L)
  *     return sizeof(MessageHeaderC) + sizeof(ExtendedTLVHeaderC) + L.book_size             # <<<<<<<<<<<<<<
  * 
  * 
 */
-  __pyx_t_2 = __Pyx_PyLong_FromSize_t((((sizeof(struct __pyx_t_9orderbook_7structs_MessageHeaderC)) + (sizeof(struct __pyx_t_9orderbook_7structs_ExtendedTLVHeaderC))) + __pyx_v_L.book_size)); if (unlikely(!__pyx_t_2)) __PYX_ERR(0, 54, __pyx_L1_error)
+  __pyx_t_2 = __Pyx_PyLong_FromSize_t((((sizeof(struct __pyx_t_9orderbook_7structs_MessageHeaderC)) + (sizeof(struct __pyx_t_9orderbook_7structs_ExtendedTLVHeaderC))) + __pyx_v_L.book_size)); if (unlikely(!__pyx_t_2)) __PYX_ERR(0, 63, __pyx_L1_error)
   __Pyx_GOTREF(__pyx_t_2);
   {
     PyObject *__pyx_temp;
@@ -4214,7 +4317,7 @@ static PyObject *__pyx_pf_9orderbook_7_layout_2message_size(CYTHON_UNUSED PyObje
   __pyx_t_2 = 0;
   goto __pyx_L0;
 
-  /* "orderbook/_layout.pyx":50
+  /* "orderbook/_layout.pyx":59
  * 
  * 
  * def message_size(capacity=OB_MAX_LEVELS):             # <<<<<<<<<<<<<<
@@ -4234,7 +4337,7 @@ static PyObject *__pyx_pf_9orderbook_7_layout_2message_size(CYTHON_UNUSED PyObje
   return __pyx_r;
 }
 
-/* "orderbook/_layout.pyx":62
+/* "orderbook/_layout.pyx":71
  * 
  * 
  * cdef inline Py_ssize_t _off(const void* field, const void* base) noexcept nogil:             # <<<<<<<<<<<<<<
@@ -4245,7 +4348,7 @@ static PyObject *__pyx_pf_9orderbook_7_layout_2message_size(CYTHON_UNUSED PyObje
 static CYTHON_INLINE Py_ssize_t __pyx_f_9orderbook_7_layout__off(void const *__pyx_v_field, void const *__pyx_v_base) {
   Py_ssize_t __pyx_r;
 
-  /* "orderbook/_layout.pyx":63
+  /* "orderbook/_layout.pyx":72
  * 
  * cdef inline Py_ssize_t _off(const void* field, const void* base) noexcept nogil:
  *     return <const char*>field - <const char*>base             # <<<<<<<<<<<<<<
@@ -4258,7 +4361,7 @@ static CYTHON_INLINE Py_ssize_t __pyx_f_9orderbook_7_layout__off(void const *__p
   }
   goto __pyx_L0;
 
-  /* "orderbook/_layout.pyx":62
+  /* "orderbook/_layout.pyx":71
  * 
  * 
  * cdef inline Py_ssize_t _off(const void* field, const void* base) noexcept nogil:             # <<<<<<<<<<<<<<
@@ -4271,7 +4374,7 @@ static CYTHON_INLINE Py_ssize_t __pyx_f_9orderbook_7_layout__off(void const *__p
   return __pyx_r;
 }
 
-/* "orderbook/_layout.pyx":66
+/* "orderbook/_layout.pyx":75
  * 
  * 
  * def layout(capacity=OB_MAX_LEVELS):             # <<<<<<<<<<<<<<
@@ -4288,18 +4391,18 @@ static PyObject *__pyx_pf_9orderbook_7_layout_10__defaults__(CYTHON_UNUSED PyObj
   const char *__pyx_filename = NULL;
   int __pyx_clineno = 0;
   __Pyx_RefNannySetupContext("__defaults__", 0);
-  __pyx_t_1 = PyTuple_New(1); if (unlikely(!__pyx_t_1)) __PYX_ERR(0, 66, __pyx_L1_error)
+  __pyx_t_1 = PyTuple_New(1); if (unlikely(!__pyx_t_1)) __PYX_ERR(0, 75, __pyx_L1_error)
   __Pyx_GOTREF(__pyx_t_1);
   __Pyx_INCREF(__Pyx_CyFunction_Defaults(struct __pyx_defaults, __pyx_self)->arg0);
   __Pyx_GIVEREF(__Pyx_CyFunction_Defaults(struct __pyx_defaults, __pyx_self)->arg0);
-  if (__Pyx_PyTuple_SET_ITEM(__pyx_t_1, 0, __Pyx_CyFunction_Defaults(struct __pyx_defaults, __pyx_self)->arg0) != (0)) __PYX_ERR(0, 66, __pyx_L1_error);
-  __pyx_t_2 = PyTuple_New(2); if (unlikely(!__pyx_t_2)) __PYX_ERR(0, 66, __pyx_L1_error)
+  if (__Pyx_PyTuple_SET_ITEM(__pyx_t_1, 0, __Pyx_CyFunction_Defaults(struct __pyx_defaults, __pyx_self)->arg0) != (0)) __PYX_ERR(0, 75, __pyx_L1_error);
+  __pyx_t_2 = PyTuple_New(2); if (unlikely(!__pyx_t_2)) __PYX_ERR(0, 75, __pyx_L1_error)
   __Pyx_GOTREF(__pyx_t_2);
   __Pyx_GIVEREF(__pyx_t_1);
-  if (__Pyx_PyTuple_SET_ITEM(__pyx_t_2, 0, __pyx_t_1) != (0)) __PYX_ERR(0, 66, __pyx_L1_error);
+  if (__Pyx_PyTuple_SET_ITEM(__pyx_t_2, 0, __pyx_t_1) != (0)) __PYX_ERR(0, 75, __pyx_L1_error);
   __Pyx_INCREF(Py_None);
   __Pyx_GIVEREF(Py_None);
-  if (__Pyx_PyTuple_SET_ITEM(__pyx_t_2, 1, Py_None) != (0)) __PYX_ERR(0, 66, __pyx_L1_error);
+  if (__Pyx_PyTuple_SET_ITEM(__pyx_t_2, 1, Py_None) != (0)) __PYX_ERR(0, 75, __pyx_L1_error);
   __pyx_t_1 = 0;
   {
     PyObject *__pyx_temp;
@@ -4365,24 +4468,24 @@ PyObject *__pyx_args, PyObject *__pyx_kwds
     PyObject ** const __pyx_pyargnames[] = {&__pyx_mstate_global->__pyx_n_u_capacity,0};
     struct __pyx_defaults *__pyx_dynamic_args = __Pyx_CyFunction_Defaults(struct __pyx_defaults, __pyx_self);
     const Py_ssize_t __pyx_kwds_len = (__pyx_kwds) ? __Pyx_NumKwargs_FASTCALL(__pyx_kwds) : 0;
-    if (unlikely(__pyx_kwds_len < 0)) __PYX_ERR(0, 66, __pyx_L3_error)
+    if (unlikely(__pyx_kwds_len < 0)) __PYX_ERR(0, 75, __pyx_L3_error)
     if (__pyx_kwds_len > 0) {
       switch (__pyx_nargs) {
         case  1:
         values[0] = __Pyx_ArgRef_FASTCALL(__pyx_args, 0);
-        if (!CYTHON_ASSUME_SAFE_MACROS && unlikely(!values[0])) __PYX_ERR(0, 66, __pyx_L3_error)
+        if (!CYTHON_ASSUME_SAFE_MACROS && unlikely(!values[0])) __PYX_ERR(0, 75, __pyx_L3_error)
         CYTHON_FALLTHROUGH;
         case  0: break;
         default: goto __pyx_L5_argtuple_error;
       }
       const Py_ssize_t kwd_pos_args = __pyx_nargs;
-      if (__Pyx_ParseKeywords(__pyx_kwds, __pyx_kwvalues, __pyx_pyargnames, 0, values, kwd_pos_args, __pyx_kwds_len, "layout", 0) < (0)) __PYX_ERR(0, 66, __pyx_L3_error)
+      if (__Pyx_ParseKeywords(__pyx_kwds, __pyx_kwvalues, __pyx_pyargnames, 0, values, kwd_pos_args, __pyx_kwds_len, "layout", 0) < (0)) __PYX_ERR(0, 75, __pyx_L3_error)
       if (!values[0]) values[0] = __Pyx_NewRef(__pyx_dynamic_args->arg0);
     } else {
       switch (__pyx_nargs) {
         case  1:
         values[0] = __Pyx_ArgRef_FASTCALL(__pyx_args, 0);
-        if (!CYTHON_ASSUME_SAFE_MACROS && unlikely(!values[0])) __PYX_ERR(0, 66, __pyx_L3_error)
+        if (!CYTHON_ASSUME_SAFE_MACROS && unlikely(!values[0])) __PYX_ERR(0, 75, __pyx_L3_error)
         CYTHON_FALLTHROUGH;
         case  0: break;
         default: goto __pyx_L5_argtuple_error;
@@ -4393,7 +4496,7 @@ PyObject *__pyx_args, PyObject *__pyx_kwds
   }
   goto __pyx_L6_skip;
   __pyx_L5_argtuple_error:;
-  __Pyx_RaiseArgtupleInvalid("layout", 0, 0, 1, __pyx_nargs); __PYX_ERR(0, 66, __pyx_L3_error)
+  __Pyx_RaiseArgtupleInvalid("layout", 0, 0, 1, __pyx_nargs); __PYX_ERR(0, 75, __pyx_L3_error)
   __pyx_L6_skip:;
   goto __pyx_L4_argument_unpacking_done;
   __pyx_L3_error:;
@@ -4435,17 +4538,17 @@ static PyObject *__pyx_pf_9orderbook_7_layout_4layout(CYTHON_UNUSED PyObject *__
   int __pyx_clineno = 0;
   __Pyx_RefNannySetupContext("layout", 0);
 
-  /* "orderbook/_layout.pyx":71
+  /* "orderbook/_layout.pyx":80
  *     Every offset is taken from the struct itself."""
  *     cdef BookLayout L
  *     layout_arg(capacity, &L)             # <<<<<<<<<<<<<<
  *     cdef OrderBookHeadC* h = &_proto128.head if L.capacity == OB_MAX_LEVELS else &_proto50.head
  *     cdef const void* book = h
 */
-  __pyx_t_1 = __pyx_f_9orderbook_7_layout_layout_arg(__pyx_v_capacity, (&__pyx_v_L)); if (unlikely(__pyx_t_1 == ((int)-1))) __PYX_ERR(0, 71, __pyx_L1_error)
+  __pyx_t_1 = __pyx_f_9orderbook_7_layout_layout_arg(__pyx_v_capacity, (&__pyx_v_L)); if (unlikely(__pyx_t_1 == ((int)-1))) __PYX_ERR(0, 80, __pyx_L1_error)
 
 
-  /* "orderbook/_layout.pyx":72
+  /* "orderbook/_layout.pyx":81
  *     cdef BookLayout L
  *     layout_arg(capacity, &L)
  *     cdef OrderBookHeadC* h = &_proto128.head if L.capacity == OB_MAX_LEVELS else &_proto50.head             # <<<<<<<<<<<<<<
@@ -4464,7 +4567,7 @@ static PyObject *__pyx_pf_9orderbook_7_layout_4layout(CYTHON_UNUSED PyObject *__
 
   __pyx_v_h = __pyx_t_2;
 
-  /* "orderbook/_layout.pyx":73
+  /* "orderbook/_layout.pyx":82
  *     layout_arg(capacity, &L)
  *     cdef OrderBookHeadC* h = &_proto128.head if L.capacity == OB_MAX_LEVELS else &_proto50.head
  *     cdef const void* book = h             # <<<<<<<<<<<<<<
@@ -4473,7 +4576,7 @@ static PyObject *__pyx_pf_9orderbook_7_layout_4layout(CYTHON_UNUSED PyObject *__
 */
   __pyx_v_book = __pyx_v_h;
 
-  /* "orderbook/_layout.pyx":74
+  /* "orderbook/_layout.pyx":83
  *     cdef OrderBookHeadC* h = &_proto128.head if L.capacity == OB_MAX_LEVELS else &_proto50.head
  *     cdef const void* book = h
  *     cdef const LevelsC* bids = ob_cside(h, &L, False)             # <<<<<<<<<<<<<<
@@ -4482,7 +4585,7 @@ static PyObject *__pyx_pf_9orderbook_7_layout_4layout(CYTHON_UNUSED PyObject *__
 */
   __pyx_v_bids = __pyx_f_9orderbook_7structs_ob_cside(__pyx_v_h, (&__pyx_v_L), 0);
 
-  /* "orderbook/_layout.pyx":75
+  /* "orderbook/_layout.pyx":84
  *     cdef const void* book = h
  *     cdef const LevelsC* bids = ob_cside(h, &L, False)
  *     cdef const LevelsC* asks = ob_cside(h, &L, True)             # <<<<<<<<<<<<<<
@@ -4491,7 +4594,7 @@ static PyObject *__pyx_pf_9orderbook_7_layout_4layout(CYTHON_UNUSED PyObject *__
 */
   __pyx_v_asks = __pyx_f_9orderbook_7structs_ob_cside(__pyx_v_h, (&__pyx_v_L), 1);
 
-  /* "orderbook/_layout.pyx":76
+  /* "orderbook/_layout.pyx":85
  *     cdef const LevelsC* bids = ob_cside(h, &L, False)
  *     cdef const LevelsC* asks = ob_cside(h, &L, True)
  *     cdef const OrderLevelC* lv = &bids.elements[0]             # <<<<<<<<<<<<<<
@@ -4500,7 +4603,7 @@ static PyObject *__pyx_pf_9orderbook_7_layout_4layout(CYTHON_UNUSED PyObject *__
 */
   __pyx_v_lv = (&(__pyx_v_bids->elements[0]));
 
-  /* "orderbook/_layout.pyx":78
+  /* "orderbook/_layout.pyx":87
  *     cdef const OrderLevelC* lv = &bids.elements[0]
  *     # rustc aligns each struct to its widest field: the 8-byte integers
  *     cdef Py_ssize_t align = sizeof(lv.price)             # <<<<<<<<<<<<<<
@@ -4509,370 +4612,370 @@ static PyObject *__pyx_pf_9orderbook_7_layout_4layout(CYTHON_UNUSED PyObject *__
 */
   __pyx_v_align = (sizeof(__pyx_v_lv->price));
 
-  /* "orderbook/_layout.pyx":80
+  /* "orderbook/_layout.pyx":89
  *     cdef Py_ssize_t align = sizeof(lv.price)
  *     return {
  *         "MAX_ORDER_LEVELS": L.capacity,             # <<<<<<<<<<<<<<
  *         "OrderLevel": {
  *             "size": sizeof(OrderLevelC), "align": align,
 */
-  __pyx_t_4 = __Pyx_PyDict_NewPresized(5); if (unlikely(!__pyx_t_4)) __PYX_ERR(0, 80, __pyx_L1_error)
+  __pyx_t_4 = __Pyx_PyDict_NewPresized(5); if (unlikely(!__pyx_t_4)) __PYX_ERR(0, 89, __pyx_L1_error)
   __Pyx_GOTREF(__pyx_t_4);
-  __pyx_t_5 = PyLong_FromSsize_t(__pyx_v_L.capacity); if (unlikely(!__pyx_t_5)) __PYX_ERR(0, 80, __pyx_L1_error)
+  __pyx_t_5 = PyLong_FromSsize_t(__pyx_v_L.capacity); if (unlikely(!__pyx_t_5)) __PYX_ERR(0, 89, __pyx_L1_error)
   __Pyx_GOTREF(__pyx_t_5);
-  if (PyDict_SetItem(__pyx_t_4, __pyx_mstate_global->__pyx_n_u_MAX_ORDER_LEVELS, __pyx_t_5) < (0)) __PYX_ERR(0, 80, __pyx_L1_error)
+  if (PyDict_SetItem(__pyx_t_4, __pyx_mstate_global->__pyx_n_u_MAX_ORDER_LEVELS, __pyx_t_5) < (0)) __PYX_ERR(0, 89, __pyx_L1_error)
   __Pyx_DECREF(__pyx_t_5); __pyx_t_5 = 0;
 
-  /* "orderbook/_layout.pyx":82
+  /* "orderbook/_layout.pyx":91
  *         "MAX_ORDER_LEVELS": L.capacity,
  *         "OrderLevel": {
  *             "size": sizeof(OrderLevelC), "align": align,             # <<<<<<<<<<<<<<
  *             "price": _off(&lv.price, lv), "size_field": _off(&lv.size, lv),
  *             "order_count": _off(&lv.order_count, lv), "reserved": _off(&lv.reserved, lv),
 */
-  __pyx_t_5 = __Pyx_PyDict_NewPresized(6); if (unlikely(!__pyx_t_5)) __PYX_ERR(0, 82, __pyx_L1_error)
+  __pyx_t_5 = __Pyx_PyDict_NewPresized(6); if (unlikely(!__pyx_t_5)) __PYX_ERR(0, 91, __pyx_L1_error)
   __Pyx_GOTREF(__pyx_t_5);
-  __pyx_t_6 = __Pyx_PyLong_FromSize_t((sizeof(struct __pyx_t_9orderbook_7structs_OrderLevelC))); if (unlikely(!__pyx_t_6)) __PYX_ERR(0, 82, __pyx_L1_error)
+  __pyx_t_6 = __Pyx_PyLong_FromSize_t((sizeof(struct __pyx_t_9orderbook_7structs_OrderLevelC))); if (unlikely(!__pyx_t_6)) __PYX_ERR(0, 91, __pyx_L1_error)
   __Pyx_GOTREF(__pyx_t_6);
-  if (PyDict_SetItem(__pyx_t_5, __pyx_mstate_global->__pyx_n_u_size, __pyx_t_6) < (0)) __PYX_ERR(0, 82, __pyx_L1_error)
+  if (PyDict_SetItem(__pyx_t_5, __pyx_mstate_global->__pyx_n_u_size, __pyx_t_6) < (0)) __PYX_ERR(0, 91, __pyx_L1_error)
   __Pyx_DECREF(__pyx_t_6); __pyx_t_6 = 0;
-  __pyx_t_6 = PyLong_FromSsize_t(__pyx_v_align); if (unlikely(!__pyx_t_6)) __PYX_ERR(0, 82, __pyx_L1_error)
+  __pyx_t_6 = PyLong_FromSsize_t(__pyx_v_align); if (unlikely(!__pyx_t_6)) __PYX_ERR(0, 91, __pyx_L1_error)
   __Pyx_GOTREF(__pyx_t_6);
-  if (PyDict_SetItem(__pyx_t_5, __pyx_mstate_global->__pyx_n_u_align, __pyx_t_6) < (0)) __PYX_ERR(0, 82, __pyx_L1_error)
+  if (PyDict_SetItem(__pyx_t_5, __pyx_mstate_global->__pyx_n_u_align, __pyx_t_6) < (0)) __PYX_ERR(0, 91, __pyx_L1_error)
   __Pyx_DECREF(__pyx_t_6); __pyx_t_6 = 0;
 
-  /* "orderbook/_layout.pyx":83
+  /* "orderbook/_layout.pyx":92
  *         "OrderLevel": {
  *             "size": sizeof(OrderLevelC), "align": align,
  *             "price": _off(&lv.price, lv), "size_field": _off(&lv.size, lv),             # <<<<<<<<<<<<<<
  *             "order_count": _off(&lv.order_count, lv), "reserved": _off(&lv.reserved, lv),
  *         },
 */
-  __pyx_t_6 = PyLong_FromSsize_t(__pyx_f_9orderbook_7_layout__off((&__pyx_v_lv->price), __pyx_v_lv)); if (unlikely(!__pyx_t_6)) __PYX_ERR(0, 83, __pyx_L1_error)
+  __pyx_t_6 = PyLong_FromSsize_t(__pyx_f_9orderbook_7_layout__off((&__pyx_v_lv->price), __pyx_v_lv)); if (unlikely(!__pyx_t_6)) __PYX_ERR(0, 92, __pyx_L1_error)
   __Pyx_GOTREF(__pyx_t_6);
-  if (PyDict_SetItem(__pyx_t_5, __pyx_mstate_global->__pyx_n_u_price, __pyx_t_6) < (0)) __PYX_ERR(0, 82, __pyx_L1_error)
+  if (PyDict_SetItem(__pyx_t_5, __pyx_mstate_global->__pyx_n_u_price, __pyx_t_6) < (0)) __PYX_ERR(0, 91, __pyx_L1_error)
   __Pyx_DECREF(__pyx_t_6); __pyx_t_6 = 0;
-  __pyx_t_6 = PyLong_FromSsize_t(__pyx_f_9orderbook_7_layout__off((&__pyx_v_lv->size), __pyx_v_lv)); if (unlikely(!__pyx_t_6)) __PYX_ERR(0, 83, __pyx_L1_error)
+  __pyx_t_6 = PyLong_FromSsize_t(__pyx_f_9orderbook_7_layout__off((&__pyx_v_lv->size), __pyx_v_lv)); if (unlikely(!__pyx_t_6)) __PYX_ERR(0, 92, __pyx_L1_error)
   __Pyx_GOTREF(__pyx_t_6);
-  if (PyDict_SetItem(__pyx_t_5, __pyx_mstate_global->__pyx_n_u_size_field, __pyx_t_6) < (0)) __PYX_ERR(0, 82, __pyx_L1_error)
+  if (PyDict_SetItem(__pyx_t_5, __pyx_mstate_global->__pyx_n_u_size_field, __pyx_t_6) < (0)) __PYX_ERR(0, 91, __pyx_L1_error)
   __Pyx_DECREF(__pyx_t_6); __pyx_t_6 = 0;
 
-  /* "orderbook/_layout.pyx":84
+  /* "orderbook/_layout.pyx":93
  *             "size": sizeof(OrderLevelC), "align": align,
  *             "price": _off(&lv.price, lv), "size_field": _off(&lv.size, lv),
  *             "order_count": _off(&lv.order_count, lv), "reserved": _off(&lv.reserved, lv),             # <<<<<<<<<<<<<<
  *         },
  *         "FixedVec": {
 */
-  __pyx_t_6 = PyLong_FromSsize_t(__pyx_f_9orderbook_7_layout__off((&__pyx_v_lv->order_count), __pyx_v_lv)); if (unlikely(!__pyx_t_6)) __PYX_ERR(0, 84, __pyx_L1_error)
+  __pyx_t_6 = PyLong_FromSsize_t(__pyx_f_9orderbook_7_layout__off((&__pyx_v_lv->order_count), __pyx_v_lv)); if (unlikely(!__pyx_t_6)) __PYX_ERR(0, 93, __pyx_L1_error)
   __Pyx_GOTREF(__pyx_t_6);
-  if (PyDict_SetItem(__pyx_t_5, __pyx_mstate_global->__pyx_n_u_order_count, __pyx_t_6) < (0)) __PYX_ERR(0, 82, __pyx_L1_error)
+  if (PyDict_SetItem(__pyx_t_5, __pyx_mstate_global->__pyx_n_u_order_count, __pyx_t_6) < (0)) __PYX_ERR(0, 91, __pyx_L1_error)
   __Pyx_DECREF(__pyx_t_6); __pyx_t_6 = 0;
-  __pyx_t_6 = PyLong_FromSsize_t(__pyx_f_9orderbook_7_layout__off((&__pyx_v_lv->reserved), __pyx_v_lv)); if (unlikely(!__pyx_t_6)) __PYX_ERR(0, 84, __pyx_L1_error)
+  __pyx_t_6 = PyLong_FromSsize_t(__pyx_f_9orderbook_7_layout__off((&__pyx_v_lv->reserved), __pyx_v_lv)); if (unlikely(!__pyx_t_6)) __PYX_ERR(0, 93, __pyx_L1_error)
   __Pyx_GOTREF(__pyx_t_6);
-  if (PyDict_SetItem(__pyx_t_5, __pyx_mstate_global->__pyx_n_u_reserved, __pyx_t_6) < (0)) __PYX_ERR(0, 82, __pyx_L1_error)
+  if (PyDict_SetItem(__pyx_t_5, __pyx_mstate_global->__pyx_n_u_reserved, __pyx_t_6) < (0)) __PYX_ERR(0, 91, __pyx_L1_error)
   __Pyx_DECREF(__pyx_t_6); __pyx_t_6 = 0;
-  if (PyDict_SetItem(__pyx_t_4, __pyx_mstate_global->__pyx_n_u_OrderLevel, __pyx_t_5) < (0)) __PYX_ERR(0, 80, __pyx_L1_error)
+  if (PyDict_SetItem(__pyx_t_4, __pyx_mstate_global->__pyx_n_u_OrderLevel, __pyx_t_5) < (0)) __PYX_ERR(0, 89, __pyx_L1_error)
   __Pyx_DECREF(__pyx_t_5); __pyx_t_5 = 0;
 
-  /* "orderbook/_layout.pyx":87
+  /* "orderbook/_layout.pyx":96
  *         },
  *         "FixedVec": {
  *             "size": L.side_size, "align": align,             # <<<<<<<<<<<<<<
  *             "count": _off(&bids.count, bids), "_padding": _off(&bids._padding[0], bids),
  *             "elements": _off(&bids.elements[0], bids),
 */
-  __pyx_t_5 = __Pyx_PyDict_NewPresized(5); if (unlikely(!__pyx_t_5)) __PYX_ERR(0, 87, __pyx_L1_error)
+  __pyx_t_5 = __Pyx_PyDict_NewPresized(5); if (unlikely(!__pyx_t_5)) __PYX_ERR(0, 96, __pyx_L1_error)
   __Pyx_GOTREF(__pyx_t_5);
-  __pyx_t_6 = PyLong_FromSsize_t(__pyx_v_L.side_size); if (unlikely(!__pyx_t_6)) __PYX_ERR(0, 87, __pyx_L1_error)
+  __pyx_t_6 = PyLong_FromSsize_t(__pyx_v_L.side_size); if (unlikely(!__pyx_t_6)) __PYX_ERR(0, 96, __pyx_L1_error)
   __Pyx_GOTREF(__pyx_t_6);
-  if (PyDict_SetItem(__pyx_t_5, __pyx_mstate_global->__pyx_n_u_size, __pyx_t_6) < (0)) __PYX_ERR(0, 87, __pyx_L1_error)
+  if (PyDict_SetItem(__pyx_t_5, __pyx_mstate_global->__pyx_n_u_size, __pyx_t_6) < (0)) __PYX_ERR(0, 96, __pyx_L1_error)
   __Pyx_DECREF(__pyx_t_6); __pyx_t_6 = 0;
-  __pyx_t_6 = PyLong_FromSsize_t(__pyx_v_align); if (unlikely(!__pyx_t_6)) __PYX_ERR(0, 87, __pyx_L1_error)
+  __pyx_t_6 = PyLong_FromSsize_t(__pyx_v_align); if (unlikely(!__pyx_t_6)) __PYX_ERR(0, 96, __pyx_L1_error)
   __Pyx_GOTREF(__pyx_t_6);
-  if (PyDict_SetItem(__pyx_t_5, __pyx_mstate_global->__pyx_n_u_align, __pyx_t_6) < (0)) __PYX_ERR(0, 87, __pyx_L1_error)
+  if (PyDict_SetItem(__pyx_t_5, __pyx_mstate_global->__pyx_n_u_align, __pyx_t_6) < (0)) __PYX_ERR(0, 96, __pyx_L1_error)
   __Pyx_DECREF(__pyx_t_6); __pyx_t_6 = 0;
 
-  /* "orderbook/_layout.pyx":88
+  /* "orderbook/_layout.pyx":97
  *         "FixedVec": {
  *             "size": L.side_size, "align": align,
  *             "count": _off(&bids.count, bids), "_padding": _off(&bids._padding[0], bids),             # <<<<<<<<<<<<<<
  *             "elements": _off(&bids.elements[0], bids),
  *         },
 */
-  __pyx_t_6 = PyLong_FromSsize_t(__pyx_f_9orderbook_7_layout__off((&__pyx_v_bids->count), __pyx_v_bids)); if (unlikely(!__pyx_t_6)) __PYX_ERR(0, 88, __pyx_L1_error)
+  __pyx_t_6 = PyLong_FromSsize_t(__pyx_f_9orderbook_7_layout__off((&__pyx_v_bids->count), __pyx_v_bids)); if (unlikely(!__pyx_t_6)) __PYX_ERR(0, 97, __pyx_L1_error)
   __Pyx_GOTREF(__pyx_t_6);
-  if (PyDict_SetItem(__pyx_t_5, __pyx_mstate_global->__pyx_n_u_count, __pyx_t_6) < (0)) __PYX_ERR(0, 87, __pyx_L1_error)
+  if (PyDict_SetItem(__pyx_t_5, __pyx_mstate_global->__pyx_n_u_count, __pyx_t_6) < (0)) __PYX_ERR(0, 96, __pyx_L1_error)
   __Pyx_DECREF(__pyx_t_6); __pyx_t_6 = 0;
-  __pyx_t_6 = PyLong_FromSsize_t(__pyx_f_9orderbook_7_layout__off((&(__pyx_v_bids->_padding[0])), __pyx_v_bids)); if (unlikely(!__pyx_t_6)) __PYX_ERR(0, 88, __pyx_L1_error)
+  __pyx_t_6 = PyLong_FromSsize_t(__pyx_f_9orderbook_7_layout__off((&(__pyx_v_bids->_padding[0])), __pyx_v_bids)); if (unlikely(!__pyx_t_6)) __PYX_ERR(0, 97, __pyx_L1_error)
   __Pyx_GOTREF(__pyx_t_6);
-  if (PyDict_SetItem(__pyx_t_5, __pyx_mstate_global->__pyx_n_u_padding, __pyx_t_6) < (0)) __PYX_ERR(0, 87, __pyx_L1_error)
+  if (PyDict_SetItem(__pyx_t_5, __pyx_mstate_global->__pyx_n_u_padding, __pyx_t_6) < (0)) __PYX_ERR(0, 96, __pyx_L1_error)
   __Pyx_DECREF(__pyx_t_6); __pyx_t_6 = 0;
 
-  /* "orderbook/_layout.pyx":89
+  /* "orderbook/_layout.pyx":98
  *             "size": L.side_size, "align": align,
  *             "count": _off(&bids.count, bids), "_padding": _off(&bids._padding[0], bids),
  *             "elements": _off(&bids.elements[0], bids),             # <<<<<<<<<<<<<<
  *         },
  *         "OrderBookTLV": {
 */
-  __pyx_t_6 = PyLong_FromSsize_t(__pyx_f_9orderbook_7_layout__off((&(__pyx_v_bids->elements[0])), __pyx_v_bids)); if (unlikely(!__pyx_t_6)) __PYX_ERR(0, 89, __pyx_L1_error)
+  __pyx_t_6 = PyLong_FromSsize_t(__pyx_f_9orderbook_7_layout__off((&(__pyx_v_bids->elements[0])), __pyx_v_bids)); if (unlikely(!__pyx_t_6)) __PYX_ERR(0, 98, __pyx_L1_error)
   __Pyx_GOTREF(__pyx_t_6);
-  if (PyDict_SetItem(__pyx_t_5, __pyx_mstate_global->__pyx_n_u_elements, __pyx_t_6) < (0)) __PYX_ERR(0, 87, __pyx_L1_error)
+  if (PyDict_SetItem(__pyx_t_5, __pyx_mstate_global->__pyx_n_u_elements, __pyx_t_6) < (0)) __PYX_ERR(0, 96, __pyx_L1_error)
   __Pyx_DECREF(__pyx_t_6); __pyx_t_6 = 0;
-  if (PyDict_SetItem(__pyx_t_4, __pyx_mstate_global->__pyx_n_u_FixedVec, __pyx_t_5) < (0)) __PYX_ERR(0, 80, __pyx_L1_error)
+  if (PyDict_SetItem(__pyx_t_4, __pyx_mstate_global->__pyx_n_u_FixedVec, __pyx_t_5) < (0)) __PYX_ERR(0, 89, __pyx_L1_error)
   __Pyx_DECREF(__pyx_t_5); __pyx_t_5 = 0;
 
-  /* "orderbook/_layout.pyx":92
+  /* "orderbook/_layout.pyx":101
  *         },
  *         "OrderBookTLV": {
  *             "size": L.book_size, "align": align,             # <<<<<<<<<<<<<<
  *             "snapshot_timestamp_ns": _off(&h.snapshot_timestamp_ns, book),
  *             "sequence": _off(&h.sequence, book),
 */
-  __pyx_t_5 = __Pyx_PyDict_NewPresized(11); if (unlikely(!__pyx_t_5)) __PYX_ERR(0, 92, __pyx_L1_error)
+  __pyx_t_5 = __Pyx_PyDict_NewPresized(11); if (unlikely(!__pyx_t_5)) __PYX_ERR(0, 101, __pyx_L1_error)
   __Pyx_GOTREF(__pyx_t_5);
-  __pyx_t_6 = PyLong_FromSsize_t(__pyx_v_L.book_size); if (unlikely(!__pyx_t_6)) __PYX_ERR(0, 92, __pyx_L1_error)
+  __pyx_t_6 = PyLong_FromSsize_t(__pyx_v_L.book_size); if (unlikely(!__pyx_t_6)) __PYX_ERR(0, 101, __pyx_L1_error)
   __Pyx_GOTREF(__pyx_t_6);
-  if (PyDict_SetItem(__pyx_t_5, __pyx_mstate_global->__pyx_n_u_size, __pyx_t_6) < (0)) __PYX_ERR(0, 92, __pyx_L1_error)
+  if (PyDict_SetItem(__pyx_t_5, __pyx_mstate_global->__pyx_n_u_size, __pyx_t_6) < (0)) __PYX_ERR(0, 101, __pyx_L1_error)
   __Pyx_DECREF(__pyx_t_6); __pyx_t_6 = 0;
-  __pyx_t_6 = PyLong_FromSsize_t(__pyx_v_align); if (unlikely(!__pyx_t_6)) __PYX_ERR(0, 92, __pyx_L1_error)
+  __pyx_t_6 = PyLong_FromSsize_t(__pyx_v_align); if (unlikely(!__pyx_t_6)) __PYX_ERR(0, 101, __pyx_L1_error)
   __Pyx_GOTREF(__pyx_t_6);
-  if (PyDict_SetItem(__pyx_t_5, __pyx_mstate_global->__pyx_n_u_align, __pyx_t_6) < (0)) __PYX_ERR(0, 92, __pyx_L1_error)
+  if (PyDict_SetItem(__pyx_t_5, __pyx_mstate_global->__pyx_n_u_align, __pyx_t_6) < (0)) __PYX_ERR(0, 101, __pyx_L1_error)
   __Pyx_DECREF(__pyx_t_6); __pyx_t_6 = 0;
 
-  /* "orderbook/_layout.pyx":93
+  /* "orderbook/_layout.pyx":102
  *         "OrderBookTLV": {
  *             "size": L.book_size, "align": align,
  *             "snapshot_timestamp_ns": _off(&h.snapshot_timestamp_ns, book),             # <<<<<<<<<<<<<<
  *             "sequence": _off(&h.sequence, book),
  *             "precision_factor": _off(&h.precision_factor, book),
 */
-  __pyx_t_6 = PyLong_FromSsize_t(__pyx_f_9orderbook_7_layout__off((&__pyx_v_h->snapshot_timestamp_ns), __pyx_v_book)); if (unlikely(!__pyx_t_6)) __PYX_ERR(0, 93, __pyx_L1_error)
+  __pyx_t_6 = PyLong_FromSsize_t(__pyx_f_9orderbook_7_layout__off((&__pyx_v_h->snapshot_timestamp_ns), __pyx_v_book)); if (unlikely(!__pyx_t_6)) __PYX_ERR(0, 102, __pyx_L1_error)
   __Pyx_GOTREF(__pyx_t_6);
-  if (PyDict_SetItem(__pyx_t_5, __pyx_mstate_global->__pyx_n_u_snapshot_timestamp_ns, __pyx_t_6) < (0)) __PYX_ERR(0, 92, __pyx_L1_error)
+  if (PyDict_SetItem(__pyx_t_5, __pyx_mstate_global->__pyx_n_u_snapshot_timestamp_ns, __pyx_t_6) < (0)) __PYX_ERR(0, 101, __pyx_L1_error)
   __Pyx_DECREF(__pyx_t_6); __pyx_t_6 = 0;
 
-  /* "orderbook/_layout.pyx":94
+  /* "orderbook/_layout.pyx":103
  *             "size": L.book_size, "align": align,
  *             "snapshot_timestamp_ns": _off(&h.snapshot_timestamp_ns, book),
  *             "sequence": _off(&h.sequence, book),             # <<<<<<<<<<<<<<
  *             "precision_factor": _off(&h.precision_factor, book),
  *             "asset_id": _off(&h.asset_id, book),
 */
-  __pyx_t_6 = PyLong_FromSsize_t(__pyx_f_9orderbook_7_layout__off((&__pyx_v_h->sequence), __pyx_v_book)); if (unlikely(!__pyx_t_6)) __PYX_ERR(0, 94, __pyx_L1_error)
+  __pyx_t_6 = PyLong_FromSsize_t(__pyx_f_9orderbook_7_layout__off((&__pyx_v_h->sequence), __pyx_v_book)); if (unlikely(!__pyx_t_6)) __PYX_ERR(0, 103, __pyx_L1_error)
   __Pyx_GOTREF(__pyx_t_6);
-  if (PyDict_SetItem(__pyx_t_5, __pyx_mstate_global->__pyx_n_u_sequence, __pyx_t_6) < (0)) __PYX_ERR(0, 92, __pyx_L1_error)
+  if (PyDict_SetItem(__pyx_t_5, __pyx_mstate_global->__pyx_n_u_sequence, __pyx_t_6) < (0)) __PYX_ERR(0, 101, __pyx_L1_error)
   __Pyx_DECREF(__pyx_t_6); __pyx_t_6 = 0;
 
-  /* "orderbook/_layout.pyx":95
+  /* "orderbook/_layout.pyx":104
  *             "snapshot_timestamp_ns": _off(&h.snapshot_timestamp_ns, book),
  *             "sequence": _off(&h.sequence, book),
  *             "precision_factor": _off(&h.precision_factor, book),             # <<<<<<<<<<<<<<
  *             "asset_id": _off(&h.asset_id, book),
  *             "venue_id": _off(&h.venue_id, book),
 */
-  __pyx_t_6 = PyLong_FromSsize_t(__pyx_f_9orderbook_7_layout__off((&__pyx_v_h->precision_factor), __pyx_v_book)); if (unlikely(!__pyx_t_6)) __PYX_ERR(0, 95, __pyx_L1_error)
+  __pyx_t_6 = PyLong_FromSsize_t(__pyx_f_9orderbook_7_layout__off((&__pyx_v_h->precision_factor), __pyx_v_book)); if (unlikely(!__pyx_t_6)) __PYX_ERR(0, 104, __pyx_L1_error)
   __Pyx_GOTREF(__pyx_t_6);
-  if (PyDict_SetItem(__pyx_t_5, __pyx_mstate_global->__pyx_n_u_precision_factor, __pyx_t_6) < (0)) __PYX_ERR(0, 92, __pyx_L1_error)
+  if (PyDict_SetItem(__pyx_t_5, __pyx_mstate_global->__pyx_n_u_precision_factor, __pyx_t_6) < (0)) __PYX_ERR(0, 101, __pyx_L1_error)
   __Pyx_DECREF(__pyx_t_6); __pyx_t_6 = 0;
 
-  /* "orderbook/_layout.pyx":96
+  /* "orderbook/_layout.pyx":105
  *             "sequence": _off(&h.sequence, book),
  *             "precision_factor": _off(&h.precision_factor, book),
  *             "asset_id": _off(&h.asset_id, book),             # <<<<<<<<<<<<<<
  *             "venue_id": _off(&h.venue_id, book),
  *             "asset_type": _off(&h.asset_type, book),
 */
-  __pyx_t_6 = PyLong_FromSsize_t(__pyx_f_9orderbook_7_layout__off((&__pyx_v_h->asset_id), __pyx_v_book)); if (unlikely(!__pyx_t_6)) __PYX_ERR(0, 96, __pyx_L1_error)
+  __pyx_t_6 = PyLong_FromSsize_t(__pyx_f_9orderbook_7_layout__off((&__pyx_v_h->asset_id), __pyx_v_book)); if (unlikely(!__pyx_t_6)) __PYX_ERR(0, 105, __pyx_L1_error)
   __Pyx_GOTREF(__pyx_t_6);
-  if (PyDict_SetItem(__pyx_t_5, __pyx_mstate_global->__pyx_n_u_asset_id, __pyx_t_6) < (0)) __PYX_ERR(0, 92, __pyx_L1_error)
+  if (PyDict_SetItem(__pyx_t_5, __pyx_mstate_global->__pyx_n_u_asset_id, __pyx_t_6) < (0)) __PYX_ERR(0, 101, __pyx_L1_error)
   __Pyx_DECREF(__pyx_t_6); __pyx_t_6 = 0;
 
-  /* "orderbook/_layout.pyx":97
+  /* "orderbook/_layout.pyx":106
  *             "precision_factor": _off(&h.precision_factor, book),
  *             "asset_id": _off(&h.asset_id, book),
  *             "venue_id": _off(&h.venue_id, book),             # <<<<<<<<<<<<<<
  *             "asset_type": _off(&h.asset_type, book),
  *             "reserved": _off(&h.reserved, book),
 */
-  __pyx_t_6 = PyLong_FromSsize_t(__pyx_f_9orderbook_7_layout__off((&__pyx_v_h->venue_id), __pyx_v_book)); if (unlikely(!__pyx_t_6)) __PYX_ERR(0, 97, __pyx_L1_error)
+  __pyx_t_6 = PyLong_FromSsize_t(__pyx_f_9orderbook_7_layout__off((&__pyx_v_h->venue_id), __pyx_v_book)); if (unlikely(!__pyx_t_6)) __PYX_ERR(0, 106, __pyx_L1_error)
   __Pyx_GOTREF(__pyx_t_6);
-  if (PyDict_SetItem(__pyx_t_5, __pyx_mstate_global->__pyx_n_u_venue_id, __pyx_t_6) < (0)) __PYX_ERR(0, 92, __pyx_L1_error)
+  if (PyDict_SetItem(__pyx_t_5, __pyx_mstate_global->__pyx_n_u_venue_id, __pyx_t_6) < (0)) __PYX_ERR(0, 101, __pyx_L1_error)
   __Pyx_DECREF(__pyx_t_6); __pyx_t_6 = 0;
 
-  /* "orderbook/_layout.pyx":98
+  /* "orderbook/_layout.pyx":107
  *             "asset_id": _off(&h.asset_id, book),
  *             "venue_id": _off(&h.venue_id, book),
  *             "asset_type": _off(&h.asset_type, book),             # <<<<<<<<<<<<<<
  *             "reserved": _off(&h.reserved, book),
  *             "bids": _off(bids, book),
 */
-  __pyx_t_6 = PyLong_FromSsize_t(__pyx_f_9orderbook_7_layout__off((&__pyx_v_h->asset_type), __pyx_v_book)); if (unlikely(!__pyx_t_6)) __PYX_ERR(0, 98, __pyx_L1_error)
+  __pyx_t_6 = PyLong_FromSsize_t(__pyx_f_9orderbook_7_layout__off((&__pyx_v_h->asset_type), __pyx_v_book)); if (unlikely(!__pyx_t_6)) __PYX_ERR(0, 107, __pyx_L1_error)
   __Pyx_GOTREF(__pyx_t_6);
-  if (PyDict_SetItem(__pyx_t_5, __pyx_mstate_global->__pyx_n_u_asset_type, __pyx_t_6) < (0)) __PYX_ERR(0, 92, __pyx_L1_error)
+  if (PyDict_SetItem(__pyx_t_5, __pyx_mstate_global->__pyx_n_u_asset_type, __pyx_t_6) < (0)) __PYX_ERR(0, 101, __pyx_L1_error)
   __Pyx_DECREF(__pyx_t_6); __pyx_t_6 = 0;
 
-  /* "orderbook/_layout.pyx":99
+  /* "orderbook/_layout.pyx":108
  *             "venue_id": _off(&h.venue_id, book),
  *             "asset_type": _off(&h.asset_type, book),
  *             "reserved": _off(&h.reserved, book),             # <<<<<<<<<<<<<<
  *             "bids": _off(bids, book),
  *             "asks": _off(asks, book),
 */
-  __pyx_t_6 = PyLong_FromSsize_t(__pyx_f_9orderbook_7_layout__off((&__pyx_v_h->reserved), __pyx_v_book)); if (unlikely(!__pyx_t_6)) __PYX_ERR(0, 99, __pyx_L1_error)
+  __pyx_t_6 = PyLong_FromSsize_t(__pyx_f_9orderbook_7_layout__off((&__pyx_v_h->reserved), __pyx_v_book)); if (unlikely(!__pyx_t_6)) __PYX_ERR(0, 108, __pyx_L1_error)
   __Pyx_GOTREF(__pyx_t_6);
-  if (PyDict_SetItem(__pyx_t_5, __pyx_mstate_global->__pyx_n_u_reserved, __pyx_t_6) < (0)) __PYX_ERR(0, 92, __pyx_L1_error)
+  if (PyDict_SetItem(__pyx_t_5, __pyx_mstate_global->__pyx_n_u_reserved, __pyx_t_6) < (0)) __PYX_ERR(0, 101, __pyx_L1_error)
   __Pyx_DECREF(__pyx_t_6); __pyx_t_6 = 0;
 
-  /* "orderbook/_layout.pyx":100
+  /* "orderbook/_layout.pyx":109
  *             "asset_type": _off(&h.asset_type, book),
  *             "reserved": _off(&h.reserved, book),
  *             "bids": _off(bids, book),             # <<<<<<<<<<<<<<
  *             "asks": _off(asks, book),
  *         },
 */
-  __pyx_t_6 = PyLong_FromSsize_t(__pyx_f_9orderbook_7_layout__off(__pyx_v_bids, __pyx_v_book)); if (unlikely(!__pyx_t_6)) __PYX_ERR(0, 100, __pyx_L1_error)
+  __pyx_t_6 = PyLong_FromSsize_t(__pyx_f_9orderbook_7_layout__off(__pyx_v_bids, __pyx_v_book)); if (unlikely(!__pyx_t_6)) __PYX_ERR(0, 109, __pyx_L1_error)
   __Pyx_GOTREF(__pyx_t_6);
-  if (PyDict_SetItem(__pyx_t_5, __pyx_mstate_global->__pyx_n_u_bids, __pyx_t_6) < (0)) __PYX_ERR(0, 92, __pyx_L1_error)
+  if (PyDict_SetItem(__pyx_t_5, __pyx_mstate_global->__pyx_n_u_bids, __pyx_t_6) < (0)) __PYX_ERR(0, 101, __pyx_L1_error)
   __Pyx_DECREF(__pyx_t_6); __pyx_t_6 = 0;
 
-  /* "orderbook/_layout.pyx":101
+  /* "orderbook/_layout.pyx":110
  *             "reserved": _off(&h.reserved, book),
  *             "bids": _off(bids, book),
  *             "asks": _off(asks, book),             # <<<<<<<<<<<<<<
  *         },
  *         "MessageHeader": {
 */
-  __pyx_t_6 = PyLong_FromSsize_t(__pyx_f_9orderbook_7_layout__off(__pyx_v_asks, __pyx_v_book)); if (unlikely(!__pyx_t_6)) __PYX_ERR(0, 101, __pyx_L1_error)
+  __pyx_t_6 = PyLong_FromSsize_t(__pyx_f_9orderbook_7_layout__off(__pyx_v_asks, __pyx_v_book)); if (unlikely(!__pyx_t_6)) __PYX_ERR(0, 110, __pyx_L1_error)
   __Pyx_GOTREF(__pyx_t_6);
-  if (PyDict_SetItem(__pyx_t_5, __pyx_mstate_global->__pyx_n_u_asks, __pyx_t_6) < (0)) __PYX_ERR(0, 92, __pyx_L1_error)
+  if (PyDict_SetItem(__pyx_t_5, __pyx_mstate_global->__pyx_n_u_asks, __pyx_t_6) < (0)) __PYX_ERR(0, 101, __pyx_L1_error)
   __Pyx_DECREF(__pyx_t_6); __pyx_t_6 = 0;
-  if (PyDict_SetItem(__pyx_t_4, __pyx_mstate_global->__pyx_n_u_OrderBookTLV, __pyx_t_5) < (0)) __PYX_ERR(0, 80, __pyx_L1_error)
+  if (PyDict_SetItem(__pyx_t_4, __pyx_mstate_global->__pyx_n_u_OrderBookTLV, __pyx_t_5) < (0)) __PYX_ERR(0, 89, __pyx_L1_error)
   __Pyx_DECREF(__pyx_t_5); __pyx_t_5 = 0;
 
-  /* "orderbook/_layout.pyx":104
+  /* "orderbook/_layout.pyx":113
  *         },
  *         "MessageHeader": {
  *             "size": sizeof(MessageHeaderC),             # <<<<<<<<<<<<<<
  *             "magic": _off(&_hproto.magic, &_hproto),
  *             "relay_domain": _off(&_hproto.relay_domain, &_hproto),
 */
-  __pyx_t_5 = __Pyx_PyDict_NewPresized(10); if (unlikely(!__pyx_t_5)) __PYX_ERR(0, 104, __pyx_L1_error)
+  __pyx_t_5 = __Pyx_PyDict_NewPresized(10); if (unlikely(!__pyx_t_5)) __PYX_ERR(0, 113, __pyx_L1_error)
   __Pyx_GOTREF(__pyx_t_5);
-  __pyx_t_6 = __Pyx_PyLong_FromSize_t((sizeof(struct __pyx_t_9orderbook_7structs_MessageHeaderC))); if (unlikely(!__pyx_t_6)) __PYX_ERR(0, 104, __pyx_L1_error)
+  __pyx_t_6 = __Pyx_PyLong_FromSize_t((sizeof(struct __pyx_t_9orderbook_7structs_MessageHeaderC))); if (unlikely(!__pyx_t_6)) __PYX_ERR(0, 113, __pyx_L1_error)
   __Pyx_GOTREF(__pyx_t_6);
-  if (PyDict_SetItem(__pyx_t_5, __pyx_mstate_global->__pyx_n_u_size, __pyx_t_6) < (0)) __PYX_ERR(0, 104, __pyx_L1_error)
+  if (PyDict_SetItem(__pyx_t_5, __pyx_mstate_global->__pyx_n_u_size, __pyx_t_6) < (0)) __PYX_ERR(0, 113, __pyx_L1_error)
   __Pyx_DECREF(__pyx_t_6); __pyx_t_6 = 0;
 
-  /* "orderbook/_layout.pyx":105
+  /* "orderbook/_layout.pyx":114
  *         "MessageHeader": {
  *             "size": sizeof(MessageHeaderC),
  *             "magic": _off(&_hproto.magic, &_hproto),             # <<<<<<<<<<<<<<
  *             "relay_domain": _off(&_hproto.relay_domain, &_hproto),
  *             "version": _off(&_hproto.version, &_hproto),
 */
-  __pyx_t_6 = PyLong_FromSsize_t(__pyx_f_9orderbook_7_layout__off((&__pyx_v_9orderbook_7_layout__hproto.magic), (&__pyx_v_9orderbook_7_layout__hproto))); if (unlikely(!__pyx_t_6)) __PYX_ERR(0, 105, __pyx_L1_error)
+  __pyx_t_6 = PyLong_FromSsize_t(__pyx_f_9orderbook_7_layout__off((&__pyx_v_9orderbook_7_layout__hproto.magic), (&__pyx_v_9orderbook_7_layout__hproto))); if (unlikely(!__pyx_t_6)) __PYX_ERR(0, 114, __pyx_L1_error)
   __Pyx_GOTREF(__pyx_t_6);
-  if (PyDict_SetItem(__pyx_t_5, __pyx_mstate_global->__pyx_n_u_magic, __pyx_t_6) < (0)) __PYX_ERR(0, 104, __pyx_L1_error)
+  if (PyDict_SetItem(__pyx_t_5, __pyx_mstate_global->__pyx_n_u_magic, __pyx_t_6) < (0)) __PYX_ERR(0, 113, __pyx_L1_error)
   __Pyx_DECREF(__pyx_t_6); __pyx_t_6 = 0;
 
-  /* "orderbook/_layout.pyx":106
+  /* "orderbook/_layout.pyx":115
  *             "size": sizeof(MessageHeaderC),
  *             "magic": _off(&_hproto.magic, &_hproto),
  *             "relay_domain": _off(&_hproto.relay_domain, &_hproto),             # <<<<<<<<<<<<<<
  *             "version": _off(&_hproto.version, &_hproto),
  *             "source": _off(&_hproto.source, &_hproto),
 */
-  __pyx_t_6 = PyLong_FromSsize_t(__pyx_f_9orderbook_7_layout__off((&__pyx_v_9orderbook_7_layout__hproto.relay_domain), (&__pyx_v_9orderbook_7_layout__hproto))); if (unlikely(!__pyx_t_6)) __PYX_ERR(0, 106, __pyx_L1_error)
+  __pyx_t_6 = PyLong_FromSsize_t(__pyx_f_9orderbook_7_layout__off((&__pyx_v_9orderbook_7_layout__hproto.relay_domain), (&__pyx_v_9orderbook_7_layout__hproto))); if (unlikely(!__pyx_t_6)) __PYX_ERR(0, 115, __pyx_L1_error)
   __Pyx_GOTREF(__pyx_t_6);
-  if (PyDict_SetItem(__pyx_t_5, __pyx_mstate_global->__pyx_n_u_relay_domain, __pyx_t_6) < (0)) __PYX_ERR(0, 104, __pyx_L1_error)
+  if (PyDict_SetItem(__pyx_t_5, __pyx_mstate_global->__pyx_n_u_relay_domain, __pyx_t_6) < (0)) __PYX_ERR(0, 113, __pyx_L1_error)
   __Pyx_DECREF(__pyx_t_6); __pyx_t_6 = 0;
 
-  /* "orderbook/_layout.pyx":107
+  /* "orderbook/_layout.pyx":116
  *             "magic": _off(&_hproto.magic, &_hproto),
  *             "relay_domain": _off(&_hproto.relay_domain, &_hproto),
  *             "version": _off(&_hproto.version, &_hproto),             # <<<<<<<<<<<<<<
  *             "source": _off(&_hproto.source, &_hproto),
  *             "flags": _off(&_hproto.flags, &_hproto),
 */
-  __pyx_t_6 = PyLong_FromSsize_t(__pyx_f_9orderbook_7_layout__off((&__pyx_v_9orderbook_7_layout__hproto.version), (&__pyx_v_9orderbook_7_layout__hproto))); if (unlikely(!__pyx_t_6)) __PYX_ERR(0, 107, __pyx_L1_error)
+  __pyx_t_6 = PyLong_FromSsize_t(__pyx_f_9orderbook_7_layout__off((&__pyx_v_9orderbook_7_layout__hproto.version), (&__pyx_v_9orderbook_7_layout__hproto))); if (unlikely(!__pyx_t_6)) __PYX_ERR(0, 116, __pyx_L1_error)
   __Pyx_GOTREF(__pyx_t_6);
-  if (PyDict_SetItem(__pyx_t_5, __pyx_mstate_global->__pyx_n_u_version, __pyx_t_6) < (0)) __PYX_ERR(0, 104, __pyx_L1_error)
+  if (PyDict_SetItem(__pyx_t_5, __pyx_mstate_global->__pyx_n_u_version, __pyx_t_6) < (0)) __PYX_ERR(0, 113, __pyx_L1_error)
   __Pyx_DECREF(__pyx_t_6); __pyx_t_6 = 0;
 
-  /* "orderbook/_layout.pyx":108
+  /* "orderbook/_layout.pyx":117
  *             "relay_domain": _off(&_hproto.relay_domain, &_hproto),
  *             "version": _off(&_hproto.version, &_hproto),
  *             "source": _off(&_hproto.source, &_hproto),             # <<<<<<<<<<<<<<
  *             "flags": _off(&_hproto.flags, &_hproto),
  *             "sequence": _off(&_hproto.sequence, &_hproto),
 */
-  __pyx_t_6 = PyLong_FromSsize_t(__pyx_f_9orderbook_7_layout__off((&__pyx_v_9orderbook_7_layout__hproto.source), (&__pyx_v_9orderbook_7_layout__hproto))); if (unlikely(!__pyx_t_6)) __PYX_ERR(0, 108, __pyx_L1_error)
+  __pyx_t_6 = PyLong_FromSsize_t(__pyx_f_9orderbook_7_layout__off((&__pyx_v_9orderbook_7_layout__hproto.source), (&__pyx_v_9orderbook_7_layout__hproto))); if (unlikely(!__pyx_t_6)) __PYX_ERR(0, 117, __pyx_L1_error)
   __Pyx_GOTREF(__pyx_t_6);
-  if (PyDict_SetItem(__pyx_t_5, __pyx_mstate_global->__pyx_n_u_source, __pyx_t_6) < (0)) __PYX_ERR(0, 104, __pyx_L1_error)
+  if (PyDict_SetItem(__pyx_t_5, __pyx_mstate_global->__pyx_n_u_source, __pyx_t_6) < (0)) __PYX_ERR(0, 113, __pyx_L1_error)
   __Pyx_DECREF(__pyx_t_6); __pyx_t_6 = 0;
 
-  /* "orderbook/_layout.pyx":109
+  /* "orderbook/_layout.pyx":118
  *             "version": _off(&_hproto.version, &_hproto),
  *             "source": _off(&_hproto.source, &_hproto),
  *             "flags": _off(&_hproto.flags, &_hproto),             # <<<<<<<<<<<<<<
  *             "sequence": _off(&_hproto.sequence, &_hproto),
  *             "timestamp": _off(&_hproto.timestamp, &_hproto),
 */
-  __pyx_t_6 = PyLong_FromSsize_t(__pyx_f_9orderbook_7_layout__off((&__pyx_v_9orderbook_7_layout__hproto.flags), (&__pyx_v_9orderbook_7_layout__hproto))); if (unlikely(!__pyx_t_6)) __PYX_ERR(0, 109, __pyx_L1_error)
+  __pyx_t_6 = PyLong_FromSsize_t(__pyx_f_9orderbook_7_layout__off((&__pyx_v_9orderbook_7_layout__hproto.flags), (&__pyx_v_9orderbook_7_layout__hproto))); if (unlikely(!__pyx_t_6)) __PYX_ERR(0, 118, __pyx_L1_error)
   __Pyx_GOTREF(__pyx_t_6);
-  if (PyDict_SetItem(__pyx_t_5, __pyx_mstate_global->__pyx_n_u_flags, __pyx_t_6) < (0)) __PYX_ERR(0, 104, __pyx_L1_error)
+  if (PyDict_SetItem(__pyx_t_5, __pyx_mstate_global->__pyx_n_u_flags, __pyx_t_6) < (0)) __PYX_ERR(0, 113, __pyx_L1_error)
   __Pyx_DECREF(__pyx_t_6); __pyx_t_6 = 0;
 
-  /* "orderbook/_layout.pyx":110
+  /* "orderbook/_layout.pyx":119
  *             "source": _off(&_hproto.source, &_hproto),
  *             "flags": _off(&_hproto.flags, &_hproto),
  *             "sequence": _off(&_hproto.sequence, &_hproto),             # <<<<<<<<<<<<<<
  *             "timestamp": _off(&_hproto.timestamp, &_hproto),
  *             "payload_size": _off(&_hproto.payload_size, &_hproto),
 */
-  __pyx_t_6 = PyLong_FromSsize_t(__pyx_f_9orderbook_7_layout__off((&__pyx_v_9orderbook_7_layout__hproto.sequence), (&__pyx_v_9orderbook_7_layout__hproto))); if (unlikely(!__pyx_t_6)) __PYX_ERR(0, 110, __pyx_L1_error)
+  __pyx_t_6 = PyLong_FromSsize_t(__pyx_f_9orderbook_7_layout__off((&__pyx_v_9orderbook_7_layout__hproto.sequence), (&__pyx_v_9orderbook_7_layout__hproto))); if (unlikely(!__pyx_t_6)) __PYX_ERR(0, 119, __pyx_L1_error)
   __Pyx_GOTREF(__pyx_t_6);
-  if (PyDict_SetItem(__pyx_t_5, __pyx_mstate_global->__pyx_n_u_sequence, __pyx_t_6) < (0)) __PYX_ERR(0, 104, __pyx_L1_error)
+  if (PyDict_SetItem(__pyx_t_5, __pyx_mstate_global->__pyx_n_u_sequence, __pyx_t_6) < (0)) __PYX_ERR(0, 113, __pyx_L1_error)
   __Pyx_DECREF(__pyx_t_6); __pyx_t_6 = 0;
 
-  /* "orderbook/_layout.pyx":111
+  /* "orderbook/_layout.pyx":120
  *             "flags": _off(&_hproto.flags, &_hproto),
  *             "sequence": _off(&_hproto.sequence, &_hproto),
  *             "timestamp": _off(&_hproto.timestamp, &_hproto),             # <<<<<<<<<<<<<<
  *             "payload_size": _off(&_hproto.payload_size, &_hproto),
  *             "checksum": _off(&_hproto.checksum, &_hproto),
 */
-  __pyx_t_6 = PyLong_FromSsize_t(__pyx_f_9orderbook_7_layout__off((&__pyx_v_9orderbook_7_layout__hproto.timestamp), (&__pyx_v_9orderbook_7_layout__hproto))); if (unlikely(!__pyx_t_6)) __PYX_ERR(0, 111, __pyx_L1_error)
+  __pyx_t_6 = PyLong_FromSsize_t(__pyx_f_9orderbook_7_layout__off((&__pyx_v_9orderbook_7_layout__hproto.timestamp), (&__pyx_v_9orderbook_7_layout__hproto))); if (unlikely(!__pyx_t_6)) __PYX_ERR(0, 120, __pyx_L1_error)
   __Pyx_GOTREF(__pyx_t_6);
-  if (PyDict_SetItem(__pyx_t_5, __pyx_mstate_global->__pyx_n_u_timestamp, __pyx_t_6) < (0)) __PYX_ERR(0, 104, __pyx_L1_error)
+  if (PyDict_SetItem(__pyx_t_5, __pyx_mstate_global->__pyx_n_u_timestamp, __pyx_t_6) < (0)) __PYX_ERR(0, 113, __pyx_L1_error)
   __Pyx_DECREF(__pyx_t_6); __pyx_t_6 = 0;
 
-  /* "orderbook/_layout.pyx":112
+  /* "orderbook/_layout.pyx":121
  *             "sequence": _off(&_hproto.sequence, &_hproto),
  *             "timestamp": _off(&_hproto.timestamp, &_hproto),
  *             "payload_size": _off(&_hproto.payload_size, &_hproto),             # <<<<<<<<<<<<<<
  *             "checksum": _off(&_hproto.checksum, &_hproto),
  *         },
 */
-  __pyx_t_6 = PyLong_FromSsize_t(__pyx_f_9orderbook_7_layout__off((&__pyx_v_9orderbook_7_layout__hproto.payload_size), (&__pyx_v_9orderbook_7_layout__hproto))); if (unlikely(!__pyx_t_6)) __PYX_ERR(0, 112, __pyx_L1_error)
+  __pyx_t_6 = PyLong_FromSsize_t(__pyx_f_9orderbook_7_layout__off((&__pyx_v_9orderbook_7_layout__hproto.payload_size), (&__pyx_v_9orderbook_7_layout__hproto))); if (unlikely(!__pyx_t_6)) __PYX_ERR(0, 121, __pyx_L1_error)
   __Pyx_GOTREF(__pyx_t_6);
-  if (PyDict_SetItem(__pyx_t_5, __pyx_mstate_global->__pyx_n_u_payload_size, __pyx_t_6) < (0)) __PYX_ERR(0, 104, __pyx_L1_error)
+  if (PyDict_SetItem(__pyx_t_5, __pyx_mstate_global->__pyx_n_u_payload_size, __pyx_t_6) < (0)) __PYX_ERR(0, 113, __pyx_L1_error)
   __Pyx_DECREF(__pyx_t_6); __pyx_t_6 = 0;
 
-  /* "orderbook/_layout.pyx":113
+  /* "orderbook/_layout.pyx":122
  *             "timestamp": _off(&_hproto.timestamp, &_hproto),
  *             "payload_size": _off(&_hproto.payload_size, &_hproto),
  *             "checksum": _off(&_hproto.checksum, &_hproto),             # <<<<<<<<<<<<<<
  *         },
  *     }
 */
-  __pyx_t_6 = PyLong_FromSsize_t(__pyx_f_9orderbook_7_layout__off((&__pyx_v_9orderbook_7_layout__hproto.checksum), (&__pyx_v_9orderbook_7_layout__hproto))); if (unlikely(!__pyx_t_6)) __PYX_ERR(0, 113, __pyx_L1_error)
+  __pyx_t_6 = PyLong_FromSsize_t(__pyx_f_9orderbook_7_layout__off((&__pyx_v_9orderbook_7_layout__hproto.checksum), (&__pyx_v_9orderbook_7_layout__hproto))); if (unlikely(!__pyx_t_6)) __PYX_ERR(0, 122, __pyx_L1_error)
   __Pyx_GOTREF(__pyx_t_6);
-  if (PyDict_SetItem(__pyx_t_5, __pyx_mstate_global->__pyx_n_u_checksum, __pyx_t_6) < (0)) __PYX_ERR(0, 104, __pyx_L1_error)
+  if (PyDict_SetItem(__pyx_t_5, __pyx_mstate_global->__pyx_n_u_checksum, __pyx_t_6) < (0)) __PYX_ERR(0, 113, __pyx_L1_error)
   __Pyx_DECREF(__pyx_t_6); __pyx_t_6 = 0;
-  if (PyDict_SetItem(__pyx_t_4, __pyx_mstate_global->__pyx_n_u_MessageHeader, __pyx_t_5) < (0)) __PYX_ERR(0, 80, __pyx_L1_error)
+  if (PyDict_SetItem(__pyx_t_4, __pyx_mstate_global->__pyx_n_u_MessageHeader, __pyx_t_5) < (0)) __PYX_ERR(0, 89, __pyx_L1_error)
   __Pyx_DECREF(__pyx_t_5); __pyx_t_5 = 0;
   {
     PyObject *__pyx_temp;
@@ -4885,7 +4988,7 @@ static PyObject *__pyx_pf_9orderbook_7_layout_4layout(CYTHON_UNUSED PyObject *__
   __pyx_t_4 = 0;
   goto __pyx_L0;
 
-  /* "orderbook/_layout.pyx":66
+  /* "orderbook/_layout.pyx":75
  * 
  * 
  * def layout(capacity=OB_MAX_LEVELS):             # <<<<<<<<<<<<<<
@@ -5188,14 +5291,14 @@ static int __Pyx_modinit_Exttype___pyx_defaults(__pyx_mstatetype *__pyx_mstate) 
   __Pyx_RefNannySetupContext("__Pyx_modinit_Exttype___pyx_defaults", 0);
   /*--- Exttype __pyx_defaults ---*/
   #if CYTHON_USE_TYPE_SPECS
-  __pyx_mstate->__pyx_ptype_9orderbook_7_layout___pyx_defaults = (PyTypeObject *) __Pyx_PyType_FromModuleAndSpec(__pyx_m, &__pyx_type_9orderbook_7_layout___pyx_defaults_spec, NULL); if (unlikely(!__pyx_mstate->__pyx_ptype_9orderbook_7_layout___pyx_defaults)) __PYX_ERR(0, 43, __pyx_L1_error)
+  __pyx_mstate->__pyx_ptype_9orderbook_7_layout___pyx_defaults = (PyTypeObject *) __Pyx_PyType_FromModuleAndSpec(__pyx_m, &__pyx_type_9orderbook_7_layout___pyx_defaults_spec, NULL); if (unlikely(!__pyx_mstate->__pyx_ptype_9orderbook_7_layout___pyx_defaults)) __PYX_ERR(0, 52, __pyx_L1_error)
   #else
   __pyx_mstate->__pyx_ptype_9orderbook_7_layout___pyx_defaults = &__pyx_type_9orderbook_7_layout___pyx_defaults;
   #endif
   #if !CYTHON_COMPILING_IN_LIMITED_API
   #endif
   #if !CYTHON_USE_TYPE_SPECS
-  if (__Pyx_PyType_Ready(__pyx_mstate->__pyx_ptype_9orderbook_7_layout___pyx_defaults) < (0)) __PYX_ERR(0, 43, __pyx_L1_error)
+  if (__Pyx_PyType_Ready(__pyx_mstate->__pyx_ptype_9orderbook_7_layout___pyx_defaults) < (0)) __PYX_ERR(0, 52, __pyx_L1_error)
   #endif
   #if CYTHON_COMPILING_IN_CPYTHON && PY_VERSION_HEX >= 0x030E0000
   PyUnstable_Object_EnableDeferredRefcount((PyObject*)__pyx_mstate->__pyx_ptype_9orderbook_7_layout___pyx_defaults);
@@ -5214,11 +5317,31 @@ static int __Pyx_modinit_Exttype___pyx_defaults(__pyx_mstatetype *__pyx_mstate) 
 
 static int __Pyx_modinit_Type_import_code(__pyx_mstatetype *__pyx_mstate) {
   __Pyx_RefNannyDeclarations
+  PyObject *__pyx_t_1 = NULL;
+  int __pyx_lineno = 0;
+  const char *__pyx_filename = NULL;
+  int __pyx_clineno = 0;
   CYTHON_UNUSED_VAR(__pyx_mstate);
   __Pyx_RefNannySetupContext("__Pyx_modinit_Type_import_code", 0);
   /*--- Type import code ---*/
+  __pyx_t_1 = PyImport_ImportModule(__Pyx_BUILTIN_MODULE_NAME); if (unlikely(!__pyx_t_1)) __PYX_ERR(1, 9, __pyx_L1_error)
+  __Pyx_GOTREF(__pyx_t_1);
+  __pyx_mstate->__pyx_ptype_7cpython_4type_type = __Pyx_ImportType_3_3_1(__pyx_t_1, __Pyx_BUILTIN_MODULE_NAME, "type",
+  #if defined(PYPY_VERSION_NUM) && PYPY_VERSION_NUM < 0x050B0000
+  sizeof(PyTypeObject), __PYX_GET_STRUCT_ALIGNMENT_3_3_1(PyTypeObject),
+  #elif CYTHON_COMPILING_IN_LIMITED_API
+  0, 0,
+  #else
+  sizeof(PyHeapTypeObject), __PYX_GET_STRUCT_ALIGNMENT_3_3_1(PyHeapTypeObject),
+  #endif
+  __Pyx_ImportType_CheckSize_Warn_3_3_1); if (!__pyx_mstate->__pyx_ptype_7cpython_4type_type) __PYX_ERR(1, 9, __pyx_L1_error)
+  __Pyx_DECREF(__pyx_t_1); __pyx_t_1 = 0;
   __Pyx_RefNannyFinishContext();
   return 0;
+  __pyx_L1_error:;
+  __Pyx_XDECREF(__pyx_t_1);
+  __Pyx_RefNannyFinishContext();
+  return -1;
 }
 
 static int __Pyx_modinit_Variable_import_code(__pyx_mstatetype *__pyx_mstate) {
@@ -5548,13 +5671,13 @@ __Pyx_RefNannySetupContext("PyInit__layout", 0);
   if (unlikely((__Pyx_modinit_Function_export_code(__pyx_mstate) < 0))) __PYX_ERR(0, 1, __pyx_L1_error)
   /*--- Type init code ---*/
   if (unlikely((__Pyx_modinit_Exttype___pyx_defaults(__pyx_mstate) < 0))) __PYX_ERR(0, 1, __pyx_L1_error)
-  (void)__Pyx_modinit_Type_import_code(__pyx_mstate);
+  if (unlikely((__Pyx_modinit_Type_import_code(__pyx_mstate) < 0))) __PYX_ERR(0, 1, __pyx_L1_error)
   (void)__Pyx_modinit_Variable_import_code(__pyx_mstate);
   if (unlikely((__Pyx_modinit_Function_import_code(__pyx_mstate) < 0))) __PYX_ERR(0, 1, __pyx_L1_error)
   if (__Pyx_InitAfterSharedUtility() < (0)) __PYX_ERR(0, 1, __pyx_L1_error)
   /*--- Execution code ---*/
 
-  /* "orderbook/_layout.pyx":11
+  /* "orderbook/_layout.pyx":14
  * )
  * 
  * from orderbook.errors import CapacityError, FieldTypeError             # <<<<<<<<<<<<<<
@@ -5563,103 +5686,103 @@ __Pyx_RefNannySetupContext("PyInit__layout", 0);
 */
   {
     PyObject* const __pyx_imported_names[] = {__pyx_mstate_global->__pyx_n_u_CapacityError,__pyx_mstate_global->__pyx_n_u_FieldTypeError};
-    __pyx_t_1 = __Pyx_Import(__pyx_mstate_global->__pyx_n_u_orderbook_errors, __pyx_imported_names, 2, NULL, 0); if (unlikely(!__pyx_t_1)) __PYX_ERR(0, 11, __pyx_L1_error)
+    __pyx_t_1 = __Pyx_Import(__pyx_mstate_global->__pyx_n_u_orderbook_errors, __pyx_imported_names, 2, NULL, 0); if (unlikely(!__pyx_t_1)) __PYX_ERR(0, 14, __pyx_L1_error)
   }
   __pyx_t_2 = __pyx_t_1;
   __Pyx_GOTREF(__pyx_t_2);
   {
     PyObject* const __pyx_imported_names[] = {__pyx_mstate_global->__pyx_n_u_CapacityError,__pyx_mstate_global->__pyx_n_u_FieldTypeError};
     for (__pyx_t_3=0; __pyx_t_3 < 2; __pyx_t_3++) {
-      __pyx_t_4 = __Pyx_ImportFrom(__pyx_t_2, __pyx_imported_names[__pyx_t_3]); if (unlikely(!__pyx_t_4)) __PYX_ERR(0, 11, __pyx_L1_error)
+      __pyx_t_4 = __Pyx_ImportFrom(__pyx_t_2, __pyx_imported_names[__pyx_t_3]); if (unlikely(!__pyx_t_4)) __PYX_ERR(0, 14, __pyx_L1_error)
       __Pyx_GOTREF(__pyx_t_4);
-      if (PyDict_SetItem(__pyx_mstate_global->__pyx_d, __pyx_imported_names[__pyx_t_3], __pyx_t_4) < (0)) __PYX_ERR(0, 11, __pyx_L1_error)
+      if (PyDict_SetItem(__pyx_mstate_global->__pyx_d, __pyx_imported_names[__pyx_t_3], __pyx_t_4) < (0)) __PYX_ERR(0, 14, __pyx_L1_error)
       __Pyx_DECREF(__pyx_t_4); __pyx_t_4 = 0;
     }
   }
   __Pyx_DECREF(__pyx_t_2); __pyx_t_2 = 0;
 
-  /* "orderbook/_layout.pyx":16
+  /* "orderbook/_layout.pyx":19
  * # --- layout constants, derived from the structs ------------------------------
  * 
  * MAX_ORDER_LEVELS = OB_MAX_LEVELS             # <<<<<<<<<<<<<<
  * CAPACITIES = (OB_MAX_LEVELS, OB_UPSTREAM_LEVELS)
  * ORDER_LEVEL_SIZE = sizeof(OrderLevelC)
 */
-  __pyx_t_2 = __Pyx_PyLong_From___pyx_anon_enum(OB_MAX_LEVELS); if (unlikely(!__pyx_t_2)) __PYX_ERR(0, 16, __pyx_L1_error)
+  __pyx_t_2 = __Pyx_PyLong_From___pyx_anon_enum(OB_MAX_LEVELS); if (unlikely(!__pyx_t_2)) __PYX_ERR(0, 19, __pyx_L1_error)
   __Pyx_GOTREF(__pyx_t_2);
-  if (PyDict_SetItem(__pyx_mstate_global->__pyx_d, __pyx_mstate_global->__pyx_n_u_MAX_ORDER_LEVELS, __pyx_t_2) < (0)) __PYX_ERR(0, 16, __pyx_L1_error)
+  if (PyDict_SetItem(__pyx_mstate_global->__pyx_d, __pyx_mstate_global->__pyx_n_u_MAX_ORDER_LEVELS, __pyx_t_2) < (0)) __PYX_ERR(0, 19, __pyx_L1_error)
   __Pyx_DECREF(__pyx_t_2); __pyx_t_2 = 0;
 
-  /* "orderbook/_layout.pyx":17
+  /* "orderbook/_layout.pyx":20
  * 
  * MAX_ORDER_LEVELS = OB_MAX_LEVELS
  * CAPACITIES = (OB_MAX_LEVELS, OB_UPSTREAM_LEVELS)             # <<<<<<<<<<<<<<
  * ORDER_LEVEL_SIZE = sizeof(OrderLevelC)
  * ORDER_BOOK_SIZE = sizeof(OrderBookTLVC)
 */
-  __pyx_t_2 = __Pyx_PyLong_From___pyx_anon_enum(OB_MAX_LEVELS); if (unlikely(!__pyx_t_2)) __PYX_ERR(0, 17, __pyx_L1_error)
+  __pyx_t_2 = __Pyx_PyLong_From___pyx_anon_enum(OB_MAX_LEVELS); if (unlikely(!__pyx_t_2)) __PYX_ERR(0, 20, __pyx_L1_error)
   __Pyx_GOTREF(__pyx_t_2);
-  __pyx_t_4 = __Pyx_PyLong_From___pyx_anon_enum(OB_UPSTREAM_LEVELS); if (unlikely(!__pyx_t_4)) __PYX_ERR(0, 17, __pyx_L1_error)
+  __pyx_t_4 = __Pyx_PyLong_From___pyx_anon_enum(OB_UPSTREAM_LEVELS); if (unlikely(!__pyx_t_4)) __PYX_ERR(0, 20, __pyx_L1_error)
   __Pyx_GOTREF(__pyx_t_4);
   {
     PyObject* __pyx_temp[2] = {__pyx_t_2, __pyx_t_4};
-    __pyx_t_5 = __Pyx_PyTuple_FromArray(__pyx_temp, 2); if (unlikely(!__pyx_t_5)) __PYX_ERR(0, 17, __pyx_L1_error)
+    __pyx_t_5 = __Pyx_PyTuple_FromArray(__pyx_temp, 2); if (unlikely(!__pyx_t_5)) __PYX_ERR(0, 20, __pyx_L1_error)
     __Pyx_GOTREF(__pyx_t_5);
   }
   __Pyx_DECREF(__pyx_t_2); __pyx_t_2 = 0;
   __Pyx_DECREF(__pyx_t_4); __pyx_t_4 = 0;
-  if (PyDict_SetItem(__pyx_mstate_global->__pyx_d, __pyx_mstate_global->__pyx_n_u_CAPACITIES, __pyx_t_5) < (0)) __PYX_ERR(0, 17, __pyx_L1_error)
+  if (PyDict_SetItem(__pyx_mstate_global->__pyx_d, __pyx_mstate_global->__pyx_n_u_CAPACITIES, __pyx_t_5) < (0)) __PYX_ERR(0, 20, __pyx_L1_error)
   __Pyx_DECREF(__pyx_t_5); __pyx_t_5 = 0;
 
-  /* "orderbook/_layout.pyx":18
+  /* "orderbook/_layout.pyx":21
  * MAX_ORDER_LEVELS = OB_MAX_LEVELS
  * CAPACITIES = (OB_MAX_LEVELS, OB_UPSTREAM_LEVELS)
  * ORDER_LEVEL_SIZE = sizeof(OrderLevelC)             # <<<<<<<<<<<<<<
  * ORDER_BOOK_SIZE = sizeof(OrderBookTLVC)
  * HEADER_SIZE = sizeof(MessageHeaderC)
 */
-  __pyx_t_5 = __Pyx_PyLong_FromSize_t((sizeof(struct __pyx_t_9orderbook_7structs_OrderLevelC))); if (unlikely(!__pyx_t_5)) __PYX_ERR(0, 18, __pyx_L1_error)
+  __pyx_t_5 = __Pyx_PyLong_FromSize_t((sizeof(struct __pyx_t_9orderbook_7structs_OrderLevelC))); if (unlikely(!__pyx_t_5)) __PYX_ERR(0, 21, __pyx_L1_error)
   __Pyx_GOTREF(__pyx_t_5);
-  if (PyDict_SetItem(__pyx_mstate_global->__pyx_d, __pyx_mstate_global->__pyx_n_u_ORDER_LEVEL_SIZE, __pyx_t_5) < (0)) __PYX_ERR(0, 18, __pyx_L1_error)
+  if (PyDict_SetItem(__pyx_mstate_global->__pyx_d, __pyx_mstate_global->__pyx_n_u_ORDER_LEVEL_SIZE, __pyx_t_5) < (0)) __PYX_ERR(0, 21, __pyx_L1_error)
   __Pyx_DECREF(__pyx_t_5); __pyx_t_5 = 0;
 
-  /* "orderbook/_layout.pyx":19
+  /* "orderbook/_layout.pyx":22
  * CAPACITIES = (OB_MAX_LEVELS, OB_UPSTREAM_LEVELS)
  * ORDER_LEVEL_SIZE = sizeof(OrderLevelC)
  * ORDER_BOOK_SIZE = sizeof(OrderBookTLVC)             # <<<<<<<<<<<<<<
  * HEADER_SIZE = sizeof(MessageHeaderC)
  * # header + extended TLV header (255, 0, type, u16 length) + the book
 */
-  __pyx_t_5 = __Pyx_PyLong_FromSize_t((sizeof(struct __pyx_t_9orderbook_7structs_OrderBookTLVC))); if (unlikely(!__pyx_t_5)) __PYX_ERR(0, 19, __pyx_L1_error)
+  __pyx_t_5 = __Pyx_PyLong_FromSize_t((sizeof(struct __pyx_t_9orderbook_7structs_OrderBookTLVC))); if (unlikely(!__pyx_t_5)) __PYX_ERR(0, 22, __pyx_L1_error)
   __Pyx_GOTREF(__pyx_t_5);
-  if (PyDict_SetItem(__pyx_mstate_global->__pyx_d, __pyx_mstate_global->__pyx_n_u_ORDER_BOOK_SIZE, __pyx_t_5) < (0)) __PYX_ERR(0, 19, __pyx_L1_error)
+  if (PyDict_SetItem(__pyx_mstate_global->__pyx_d, __pyx_mstate_global->__pyx_n_u_ORDER_BOOK_SIZE, __pyx_t_5) < (0)) __PYX_ERR(0, 22, __pyx_L1_error)
   __Pyx_DECREF(__pyx_t_5); __pyx_t_5 = 0;
 
-  /* "orderbook/_layout.pyx":20
+  /* "orderbook/_layout.pyx":23
  * ORDER_LEVEL_SIZE = sizeof(OrderLevelC)
  * ORDER_BOOK_SIZE = sizeof(OrderBookTLVC)
  * HEADER_SIZE = sizeof(MessageHeaderC)             # <<<<<<<<<<<<<<
  * # header + extended TLV header (255, 0, type, u16 length) + the book
  * MESSAGE_SIZE = sizeof(MessageHeaderC) + sizeof(ExtendedTLVHeaderC) + sizeof(OrderBookTLVC)
 */
-  __pyx_t_5 = __Pyx_PyLong_FromSize_t((sizeof(struct __pyx_t_9orderbook_7structs_MessageHeaderC))); if (unlikely(!__pyx_t_5)) __PYX_ERR(0, 20, __pyx_L1_error)
+  __pyx_t_5 = __Pyx_PyLong_FromSize_t((sizeof(struct __pyx_t_9orderbook_7structs_MessageHeaderC))); if (unlikely(!__pyx_t_5)) __PYX_ERR(0, 23, __pyx_L1_error)
   __Pyx_GOTREF(__pyx_t_5);
-  if (PyDict_SetItem(__pyx_mstate_global->__pyx_d, __pyx_mstate_global->__pyx_n_u_HEADER_SIZE, __pyx_t_5) < (0)) __PYX_ERR(0, 20, __pyx_L1_error)
+  if (PyDict_SetItem(__pyx_mstate_global->__pyx_d, __pyx_mstate_global->__pyx_n_u_HEADER_SIZE, __pyx_t_5) < (0)) __PYX_ERR(0, 23, __pyx_L1_error)
   __Pyx_DECREF(__pyx_t_5); __pyx_t_5 = 0;
 
-  /* "orderbook/_layout.pyx":22
+  /* "orderbook/_layout.pyx":25
  * HEADER_SIZE = sizeof(MessageHeaderC)
  * # header + extended TLV header (255, 0, type, u16 length) + the book
  * MESSAGE_SIZE = sizeof(MessageHeaderC) + sizeof(ExtendedTLVHeaderC) + sizeof(OrderBookTLVC)             # <<<<<<<<<<<<<<
  * 
  * cdef BookLayout _DEFAULT               # capacity 128, set at import
 */
-  __pyx_t_5 = __Pyx_PyLong_FromSize_t((((sizeof(struct __pyx_t_9orderbook_7structs_MessageHeaderC)) + (sizeof(struct __pyx_t_9orderbook_7structs_ExtendedTLVHeaderC))) + (sizeof(struct __pyx_t_9orderbook_7structs_OrderBookTLVC)))); if (unlikely(!__pyx_t_5)) __PYX_ERR(0, 22, __pyx_L1_error)
+  __pyx_t_5 = __Pyx_PyLong_FromSize_t((((sizeof(struct __pyx_t_9orderbook_7structs_MessageHeaderC)) + (sizeof(struct __pyx_t_9orderbook_7structs_ExtendedTLVHeaderC))) + (sizeof(struct __pyx_t_9orderbook_7structs_OrderBookTLVC)))); if (unlikely(!__pyx_t_5)) __PYX_ERR(0, 25, __pyx_L1_error)
   __Pyx_GOTREF(__pyx_t_5);
-  if (PyDict_SetItem(__pyx_mstate_global->__pyx_d, __pyx_mstate_global->__pyx_n_u_MESSAGE_SIZE, __pyx_t_5) < (0)) __PYX_ERR(0, 22, __pyx_L1_error)
+  if (PyDict_SetItem(__pyx_mstate_global->__pyx_d, __pyx_mstate_global->__pyx_n_u_MESSAGE_SIZE, __pyx_t_5) < (0)) __PYX_ERR(0, 25, __pyx_L1_error)
   __Pyx_DECREF(__pyx_t_5); __pyx_t_5 = 0;
 
-  /* "orderbook/_layout.pyx":25
+  /* "orderbook/_layout.pyx":28
  * 
  * cdef BookLayout _DEFAULT               # capacity 128, set at import
  * ob_layout(OB_MAX_LEVELS, &_DEFAULT)             # <<<<<<<<<<<<<<
@@ -5668,73 +5791,73 @@ __Pyx_RefNannySetupContext("PyInit__layout", 0);
 */
   (void)(__pyx_f_9orderbook_7structs_ob_layout(OB_MAX_LEVELS, (&__pyx_v_9orderbook_7_layout__DEFAULT)));
 
-  /* "orderbook/_layout.pyx":43
+  /* "orderbook/_layout.pyx":52
  * 
  * 
  * def book_size(capacity=OB_MAX_LEVELS):             # <<<<<<<<<<<<<<
  *     """Bytes of an OrderBookTLV of ``capacity`` slots per side (6,200 or 2,456)."""
  *     cdef BookLayout L
 */
-  __pyx_t_5 = __Pyx_CyFunction_New(&__pyx_mdef_9orderbook_7_layout_1book_size, 0, __pyx_mstate_global->__pyx_n_u_book_size, NULL, __pyx_mstate_global->__pyx_n_u_orderbook__layout, __pyx_mstate_global->__pyx_d, ((PyObject *)__pyx_mstate_global->__pyx_codeobj_tab[0])); if (unlikely(!__pyx_t_5)) __PYX_ERR(0, 43, __pyx_L1_error)
+  __pyx_t_5 = __Pyx_CyFunction_New(&__pyx_mdef_9orderbook_7_layout_1book_size, 0, __pyx_mstate_global->__pyx_n_u_book_size, NULL, __pyx_mstate_global->__pyx_n_u_orderbook__layout, __pyx_mstate_global->__pyx_d, ((PyObject *)__pyx_mstate_global->__pyx_codeobj_tab[0])); if (unlikely(!__pyx_t_5)) __PYX_ERR(0, 52, __pyx_L1_error)
   __Pyx_GOTREF(__pyx_t_5);
   #if CYTHON_COMPILING_IN_CPYTHON && PY_VERSION_HEX >= 0x030E0000
   PyUnstable_Object_EnableDeferredRefcount(__pyx_t_5);
   #endif
-  if (!__Pyx_CyFunction_InitDefaults(__pyx_t_5, __pyx_mstate_global->__pyx_ptype_9orderbook_7_layout___pyx_defaults)) __PYX_ERR(0, 43, __pyx_L1_error)
-  __pyx_t_4 = __Pyx_PyLong_From___pyx_anon_enum(OB_MAX_LEVELS); if (unlikely(!__pyx_t_4)) __PYX_ERR(0, 43, __pyx_L1_error)
+  if (!__Pyx_CyFunction_InitDefaults(__pyx_t_5, __pyx_mstate_global->__pyx_ptype_9orderbook_7_layout___pyx_defaults)) __PYX_ERR(0, 52, __pyx_L1_error)
+  __pyx_t_4 = __Pyx_PyLong_From___pyx_anon_enum(OB_MAX_LEVELS); if (unlikely(!__pyx_t_4)) __PYX_ERR(0, 52, __pyx_L1_error)
   __Pyx_GOTREF(__pyx_t_4);
   __Pyx_CyFunction_Defaults(struct __pyx_defaults, __pyx_t_5)->arg0 = __pyx_t_4;
   __Pyx_GIVEREF(__pyx_t_4);
   __pyx_t_4 = 0;
   __Pyx_CyFunction_SetDefaultsGetter(__pyx_t_5, __pyx_pf_9orderbook_7_layout_6__defaults__);
-  if (PyDict_SetItem(__pyx_mstate_global->__pyx_d, __pyx_mstate_global->__pyx_n_u_book_size, __pyx_t_5) < (0)) __PYX_ERR(0, 43, __pyx_L1_error)
+  if (PyDict_SetItem(__pyx_mstate_global->__pyx_d, __pyx_mstate_global->__pyx_n_u_book_size, __pyx_t_5) < (0)) __PYX_ERR(0, 52, __pyx_L1_error)
   __Pyx_DECREF(__pyx_t_5); __pyx_t_5 = 0;
 
-  /* "orderbook/_layout.pyx":50
+  /* "orderbook/_layout.pyx":59
  * 
  * 
  * def message_size(capacity=OB_MAX_LEVELS):             # <<<<<<<<<<<<<<
  *     """Bytes of a message holding one book of ``capacity`` (6,237 or 2,493)."""
  *     cdef BookLayout L
 */
-  __pyx_t_5 = __Pyx_CyFunction_New(&__pyx_mdef_9orderbook_7_layout_3message_size, 0, __pyx_mstate_global->__pyx_n_u_message_size, NULL, __pyx_mstate_global->__pyx_n_u_orderbook__layout, __pyx_mstate_global->__pyx_d, ((PyObject *)__pyx_mstate_global->__pyx_codeobj_tab[1])); if (unlikely(!__pyx_t_5)) __PYX_ERR(0, 50, __pyx_L1_error)
+  __pyx_t_5 = __Pyx_CyFunction_New(&__pyx_mdef_9orderbook_7_layout_3message_size, 0, __pyx_mstate_global->__pyx_n_u_message_size, NULL, __pyx_mstate_global->__pyx_n_u_orderbook__layout, __pyx_mstate_global->__pyx_d, ((PyObject *)__pyx_mstate_global->__pyx_codeobj_tab[1])); if (unlikely(!__pyx_t_5)) __PYX_ERR(0, 59, __pyx_L1_error)
   __Pyx_GOTREF(__pyx_t_5);
   #if CYTHON_COMPILING_IN_CPYTHON && PY_VERSION_HEX >= 0x030E0000
   PyUnstable_Object_EnableDeferredRefcount(__pyx_t_5);
   #endif
-  if (!__Pyx_CyFunction_InitDefaults(__pyx_t_5, __pyx_mstate_global->__pyx_ptype_9orderbook_7_layout___pyx_defaults)) __PYX_ERR(0, 50, __pyx_L1_error)
-  __pyx_t_4 = __Pyx_PyLong_From___pyx_anon_enum(OB_MAX_LEVELS); if (unlikely(!__pyx_t_4)) __PYX_ERR(0, 50, __pyx_L1_error)
+  if (!__Pyx_CyFunction_InitDefaults(__pyx_t_5, __pyx_mstate_global->__pyx_ptype_9orderbook_7_layout___pyx_defaults)) __PYX_ERR(0, 59, __pyx_L1_error)
+  __pyx_t_4 = __Pyx_PyLong_From___pyx_anon_enum(OB_MAX_LEVELS); if (unlikely(!__pyx_t_4)) __PYX_ERR(0, 59, __pyx_L1_error)
   __Pyx_GOTREF(__pyx_t_4);
   __Pyx_CyFunction_Defaults(struct __pyx_defaults, __pyx_t_5)->arg0 = __pyx_t_4;
   __Pyx_GIVEREF(__pyx_t_4);
   __pyx_t_4 = 0;
   __Pyx_CyFunction_SetDefaultsGetter(__pyx_t_5, __pyx_pf_9orderbook_7_layout_8__defaults__);
-  if (PyDict_SetItem(__pyx_mstate_global->__pyx_d, __pyx_mstate_global->__pyx_n_u_message_size, __pyx_t_5) < (0)) __PYX_ERR(0, 50, __pyx_L1_error)
+  if (PyDict_SetItem(__pyx_mstate_global->__pyx_d, __pyx_mstate_global->__pyx_n_u_message_size, __pyx_t_5) < (0)) __PYX_ERR(0, 59, __pyx_L1_error)
   __Pyx_DECREF(__pyx_t_5); __pyx_t_5 = 0;
 
-  /* "orderbook/_layout.pyx":66
+  /* "orderbook/_layout.pyx":75
  * 
  * 
  * def layout(capacity=OB_MAX_LEVELS):             # <<<<<<<<<<<<<<
  *     """Sizes and field offsets of the C structs at ``capacity``, keyed like the
  *     Rust program's golden ``layout.json`` (compare the two with ``==``).
 */
-  __pyx_t_5 = __Pyx_CyFunction_New(&__pyx_mdef_9orderbook_7_layout_5layout, 0, __pyx_mstate_global->__pyx_n_u_layout, NULL, __pyx_mstate_global->__pyx_n_u_orderbook__layout, __pyx_mstate_global->__pyx_d, ((PyObject *)__pyx_mstate_global->__pyx_codeobj_tab[2])); if (unlikely(!__pyx_t_5)) __PYX_ERR(0, 66, __pyx_L1_error)
+  __pyx_t_5 = __Pyx_CyFunction_New(&__pyx_mdef_9orderbook_7_layout_5layout, 0, __pyx_mstate_global->__pyx_n_u_layout, NULL, __pyx_mstate_global->__pyx_n_u_orderbook__layout, __pyx_mstate_global->__pyx_d, ((PyObject *)__pyx_mstate_global->__pyx_codeobj_tab[2])); if (unlikely(!__pyx_t_5)) __PYX_ERR(0, 75, __pyx_L1_error)
   __Pyx_GOTREF(__pyx_t_5);
   #if CYTHON_COMPILING_IN_CPYTHON && PY_VERSION_HEX >= 0x030E0000
   PyUnstable_Object_EnableDeferredRefcount(__pyx_t_5);
   #endif
-  if (!__Pyx_CyFunction_InitDefaults(__pyx_t_5, __pyx_mstate_global->__pyx_ptype_9orderbook_7_layout___pyx_defaults)) __PYX_ERR(0, 66, __pyx_L1_error)
-  __pyx_t_4 = __Pyx_PyLong_From___pyx_anon_enum(OB_MAX_LEVELS); if (unlikely(!__pyx_t_4)) __PYX_ERR(0, 66, __pyx_L1_error)
+  if (!__Pyx_CyFunction_InitDefaults(__pyx_t_5, __pyx_mstate_global->__pyx_ptype_9orderbook_7_layout___pyx_defaults)) __PYX_ERR(0, 75, __pyx_L1_error)
+  __pyx_t_4 = __Pyx_PyLong_From___pyx_anon_enum(OB_MAX_LEVELS); if (unlikely(!__pyx_t_4)) __PYX_ERR(0, 75, __pyx_L1_error)
   __Pyx_GOTREF(__pyx_t_4);
   __Pyx_CyFunction_Defaults(struct __pyx_defaults, __pyx_t_5)->arg0 = __pyx_t_4;
   __Pyx_GIVEREF(__pyx_t_4);
   __pyx_t_4 = 0;
   __Pyx_CyFunction_SetDefaultsGetter(__pyx_t_5, __pyx_pf_9orderbook_7_layout_10__defaults__);
-  if (PyDict_SetItem(__pyx_mstate_global->__pyx_d, __pyx_mstate_global->__pyx_n_u_layout, __pyx_t_5) < (0)) __PYX_ERR(0, 66, __pyx_L1_error)
+  if (PyDict_SetItem(__pyx_mstate_global->__pyx_d, __pyx_mstate_global->__pyx_n_u_layout, __pyx_t_5) < (0)) __PYX_ERR(0, 75, __pyx_L1_error)
   __Pyx_DECREF(__pyx_t_5); __pyx_t_5 = 0;
 
-  /* "orderbook/_layout.pyx":118
+  /* "orderbook/_layout.pyx":127
  * 
  * 
  * if _off(&_proto128.bids, &_proto128) != _off(&_proto50.bids, &_proto50) \             # <<<<<<<<<<<<<<
@@ -5752,7 +5875,7 @@ __Pyx_RefNannySetupContext("PyInit__layout", 0);
     goto __pyx_L3_bool_binop_done;
   }
 
-  /* "orderbook/_layout.pyx":119
+  /* "orderbook/_layout.pyx":128
  * 
  * if _off(&_proto128.bids, &_proto128) != _off(&_proto50.bids, &_proto50) \
  *         or _off(&_proto128.asks, &_proto128) != _DEFAULT.asks_offset \             # <<<<<<<<<<<<<<
@@ -5770,7 +5893,7 @@ __Pyx_RefNannySetupContext("PyInit__layout", 0);
     goto __pyx_L3_bool_binop_done;
   }
 
-  /* "orderbook/_layout.pyx":120
+  /* "orderbook/_layout.pyx":129
  * if _off(&_proto128.bids, &_proto128) != _off(&_proto50.bids, &_proto50) \
  *         or _off(&_proto128.asks, &_proto128) != _DEFAULT.asks_offset \
  *         or sizeof(OrderBookTLVC) != _DEFAULT.book_size:             # <<<<<<<<<<<<<<
@@ -5783,7 +5906,7 @@ __Pyx_RefNannySetupContext("PyInit__layout", 0);
 
   __pyx_L3_bool_binop_done:;
 
-  /* "orderbook/_layout.pyx":118
+  /* "orderbook/_layout.pyx":127
  * 
  * 
  * if _off(&_proto128.bids, &_proto128) != _off(&_proto50.bids, &_proto50) \             # <<<<<<<<<<<<<<
@@ -5793,7 +5916,7 @@ __Pyx_RefNannySetupContext("PyInit__layout", 0);
   if (unlikely(__pyx_t_6)) {
 
 
-    /* "orderbook/_layout.pyx":121
+    /* "orderbook/_layout.pyx":130
  *         or _off(&_proto128.asks, &_proto128) != _DEFAULT.asks_offset \
  *         or sizeof(OrderBookTLVC) != _DEFAULT.book_size:
  *     raise ImportError("orderbook: the compiler did not honour `packed` on the wire structs")             # <<<<<<<<<<<<<<
@@ -5804,14 +5927,14 @@ __Pyx_RefNannySetupContext("PyInit__layout", 0);
       PyObject *__pyx_callargs[2] = {__pyx_t_4, __pyx_mstate_global->__pyx_kp_u_orderbook_the_compiler_did_not_h};
       __pyx_t_5 = __Pyx_PyObject_FastCall((PyObject*)(((PyTypeObject*)PyExc_ImportError)), __pyx_callargs+__pyx_t_8, (2-__pyx_t_8) | (__pyx_t_8*__Pyx_PY_VECTORCALL_ARGUMENTS_OFFSET));
       __Pyx_XDECREF(__pyx_t_4); __pyx_t_4 = 0;
-      if (unlikely(!__pyx_t_5)) __PYX_ERR(0, 121, __pyx_L1_error)
+      if (unlikely(!__pyx_t_5)) __PYX_ERR(0, 130, __pyx_L1_error)
       __Pyx_GOTREF(__pyx_t_5);
     }
     __Pyx_Raise(__pyx_t_5, 0, 0, 0);
     __Pyx_DECREF(__pyx_t_5); __pyx_t_5 = 0;
-    __PYX_ERR(0, 121, __pyx_L1_error)
+    __PYX_ERR(0, 130, __pyx_L1_error)
 
-    /* "orderbook/_layout.pyx":118
+    /* "orderbook/_layout.pyx":127
  * 
  * 
  * if _off(&_proto128.bids, &_proto128) != _off(&_proto50.bids, &_proto50) \             # <<<<<<<<<<<<<<
@@ -6011,17 +6134,17 @@ static int __Pyx_CreateCodeObjects(__pyx_mstatetype *__pyx_mstate) {
   PyObject* tuple_dedup_map = PyDict_New();
   if (unlikely(!tuple_dedup_map)) return -1;
   {
-    const __Pyx_PyCode_New_function_description descr = {1, 0, 0, 2, (unsigned int)(CO_OPTIMIZED|CO_NEWLOCALS), 43};
+    const __Pyx_PyCode_New_function_description descr = {1, 0, 0, 2, (unsigned int)(CO_OPTIMIZED|CO_NEWLOCALS), 52};
     PyObject* const varnames[] = {__pyx_mstate->__pyx_n_u_capacity, __pyx_mstate->__pyx_n_u_L};
     __pyx_mstate_global->__pyx_codeobj_tab[0] = __Pyx_PyCode_New(descr, varnames, __pyx_mstate->__pyx_kp_u_orderbook__layout_pyx, __pyx_mstate->__pyx_n_u_book_size, __pyx_mstate->__pyx_kp_b_iso88591_q_az_1A, tuple_dedup_map); if (unlikely(!__pyx_mstate_global->__pyx_codeobj_tab[0])) goto bad;
   }
   {
-    const __Pyx_PyCode_New_function_description descr = {1, 0, 0, 2, (unsigned int)(CO_OPTIMIZED|CO_NEWLOCALS), 50};
+    const __Pyx_PyCode_New_function_description descr = {1, 0, 0, 2, (unsigned int)(CO_OPTIMIZED|CO_NEWLOCALS), 59};
     PyObject* const varnames[] = {__pyx_mstate->__pyx_n_u_capacity, __pyx_mstate->__pyx_n_u_L};
     __pyx_mstate_global->__pyx_codeobj_tab[1] = __Pyx_PyCode_New(descr, varnames, __pyx_mstate->__pyx_kp_u_orderbook__layout_pyx, __pyx_mstate->__pyx_n_u_message_size, __pyx_mstate->__pyx_kp_b_iso88591_az_r, tuple_dedup_map); if (unlikely(!__pyx_mstate_global->__pyx_codeobj_tab[1])) goto bad;
   }
   {
-    const __Pyx_PyCode_New_function_description descr = {1, 0, 0, 8, (unsigned int)(CO_OPTIMIZED|CO_NEWLOCALS), 66};
+    const __Pyx_PyCode_New_function_description descr = {1, 0, 0, 8, (unsigned int)(CO_OPTIMIZED|CO_NEWLOCALS), 75};
     PyObject* const varnames[] = {__pyx_mstate->__pyx_n_u_capacity, __pyx_mstate->__pyx_n_u_L, __pyx_mstate->__pyx_n_u_h, __pyx_mstate->__pyx_n_u_book, __pyx_mstate->__pyx_n_u_bids, __pyx_mstate->__pyx_n_u_asks, __pyx_mstate->__pyx_n_u_lv, __pyx_mstate->__pyx_n_u_align};
     __pyx_mstate_global->__pyx_codeobj_tab[2] = __Pyx_PyCode_New(descr, varnames, __pyx_mstate->__pyx_kp_u_orderbook__layout_pyx, __pyx_mstate->__pyx_n_u_layout, __pyx_mstate->__pyx_kp_b_iso88591_A_az_Qiy_3_QQRRZZ_A_xq_1Cq_xq_1, tuple_dedup_map); if (unlikely(!__pyx_mstate_global->__pyx_codeobj_tab[2])) goto bad;
   }
@@ -6114,145 +6237,6 @@ end:
     return (__Pyx_RefNannyAPIStruct *)r;
 }
 #endif
-
-/* PyObjectCompare */
-#ifndef __Pyx_DEFINED_PyObject_CompareFloatIntBoolEq
-#define __Pyx_DEFINED_PyObject_CompareFloatIntBoolEq
-static int __Pyx_PyObject_CompareFloatIntBoolEq(PyObject *op1, PyObject *op2) {
-    double float_op1 = __Pyx_PyFloat_AS_DOUBLE(op1);
-    #if !CYTHON_ASSUME_SAFE_MACROS
-    if (unlikely(float_op1 == -1. && PyErr_Occurred())) return -1;
-    #endif
-    #if CYTHON_USE_PYLONG_INTERNALS
-    if (__Pyx_PyLong_IsCompact(op2)) {
-        Py_ssize_t iop2 = __Pyx_PyLong_CompactValue(op2);
-        if (float_op1 == ((double)iop2)) goto __pyx_return_true; else goto __pyx_return_false;
-    }
-    if (unlikely(!__Pyx_isfinite(float_op1))) {
-        if (float_op1 == 0.0) goto __pyx_return_true; else goto __pyx_return_false;
-    } else {
-        int sign2 = __Pyx_PyLong_Sign(op2);
-        if (float_op1 >= 0.) {
-            if (sign2 < 0) goto __pyx_return_false;
-            if (float_op1 < (double) (1L << PyLong_SHIFT)) goto __pyx_return_false;
-        } else {
-            if (sign2 > 0) goto __pyx_return_false;
-            if (float_op1 > -(double) (1L << PyLong_SHIFT)) goto __pyx_return_false;
-        }
-    }
-    #else
-    if (unlikely(!__Pyx_isfinite(float_op1))) {
-        if (float_op1 == 0.0) goto __pyx_return_true; else goto __pyx_return_false;
-    } else {
-        int overflow2;
-        long iop2 = PyLong_AsLongAndOverflow(op2, &overflow2);
-        if (likely(!overflow2)) {
-            if ((long long) iop2 >= (1LL << 53)) {
-                overflow2 = 1;
-            } else if ((long long) iop2 <= - (1LL << 53)) {
-                overflow2 = -1;
-            } else {
-                if (float_op1 == ((double) iop2)) goto __pyx_return_true; else goto __pyx_return_false;
-            }
-        }
-        if (overflow2 > 0) {
-            if (float_op1 < ((double) (1LL << 53))) goto __pyx_return_false;
-        } else {
-            if (float_op1 > - ((double) (1LL << 53))) goto __pyx_return_false;
-        }
-    }
-    #endif
-    return __Pyx_PyObject_RichCompareBool(op1, op2, Py_EQ);
-__pyx_return_true:
-    return 1;
-__pyx_return_false:
-    return 0;
-}
-#endif
-#if CYTHON_USE_PYLONG_INTERNALS
-#ifndef __Pyx_DEFINED_PyObject_CompareIntIntBoolEq
-#define __Pyx_DEFINED_PyObject_CompareIntIntBoolEq
-static int __Pyx_PyObject_CompareIntIntBoolEq(PyObject *op1, PyObject *op2) {
-    Py_ssize_t cmp = __Pyx_PyLong_CompareSignAndSize(op1, op2);
-    if (cmp == 0) {
-        Py_ssize_t size = __Pyx_PyLong_DigitCount(op1);
-        if (size > 0) {
-            const digit* digits1 = __Pyx_PyLong_Digits(op1);
-            const digit* digits2 = __Pyx_PyLong_Digits(op2);
-            if (size == 1) {
-                cmp = (Py_ssize_t) digits1[0] - (Py_ssize_t) digits2[0];
-            } else if ((size == 2) && (8 * sizeof(Py_ssize_t) >= 2 * PyLong_SHIFT)) {
-                cmp = (Py_ssize_t) (((((size_t)digits1[1]) << PyLong_SHIFT) | (size_t)digits1[0])) - (Py_ssize_t) (((((size_t)digits2[1]) << PyLong_SHIFT) | (size_t)digits2[0]));
-            } else {
-                for (Py_ssize_t i=size-1; i >= 0 && !cmp; --i) {
-                    cmp = (Py_ssize_t) digits1[i] - (Py_ssize_t) digits2[i];
-                }
-            }
-        }
-        if (cmp == 0) return 1;
-        if (__Pyx_PyLong_IsNeg(op1)) cmp = -cmp;
-    }
-    return 0;
-}
-#endif
-#ifndef __Pyx_DEFINED_PyObject_CompareIntIntBoolEq
-#define __Pyx_DEFINED_PyObject_CompareIntIntBoolEq
-static CYTHON_INLINE PyObject* __Pyx_PyObject_CompareIntIntEq(PyObject *op1, PyObject *op2) {
-    int result = __Pyx_PyObject_CompareIntIntBoolEq(op1, op2);
-    if (unlikely(result == -1)) return NULL;
-    return __Pyx_NewRef(result ? Py_True : Py_False);
-}
-#endif
-#else
-#ifndef __Pyx_DEFINED_PyObject_CompareIntIntBoolEq
-#define __Pyx_DEFINED_PyObject_CompareIntIntBoolEq
-static int __Pyx_PyObject_CompareIntIntBoolEq(PyObject *op1, PyObject *op2) {
-    int overflow1, overflow2;
-    long long iop1 = PyLong_AsLongLongAndOverflow(op1, &overflow1);
-    long long iop2 = PyLong_AsLongLongAndOverflow(op2, &overflow2);
-    if (likely(!(overflow1 | overflow2))) {
-        if (iop1 == iop2) goto __pyx_return_true; else goto __pyx_return_false;
-    } else if (overflow1 != overflow2) {
-        if (overflow1 == overflow2) goto __pyx_return_true; else goto __pyx_return_false;
-    } else {
-        return __Pyx_PyObject_RichCompareBool(op1, op2, Py_EQ);
-    }
-__pyx_return_true:
-    return 1;
-__pyx_return_false:
-    return 0;
-}
-#endif
-#endif
-static CYTHON_INLINE int __Pyx_PyObject_CompareBoolEq_object_int(PyObject *op1, PyObject *op2, int pyop) {
-    CYTHON_UNUSED_VAR(pyop);
-    if (unlikely(op2 == Py_None)) {
-        if (op1 == Py_None) goto __pyx_return_true; else goto __pyx_richcmp;
-    }
-    if (op1 == op2) goto __pyx_return_true;
-    if (PyFloat_CheckExact(op1)) {
-        if (likely(op2 != Py_None)) {
-            return __Pyx_PyObject_CompareFloatIntBoolEq(op1, op2);
-        }
-        goto __pyx_richcmp;
-    }
-    if (likely(PyLong_CheckExact(op1))) {
-        if (op1 == op2) goto __pyx_return_true;
-        if (likely(op2 != Py_None)) {
-            return __Pyx_PyObject_CompareIntIntBoolEq(op1, op2);
-        }
-        goto __pyx_richcmp;
-    }
-    if ((0)) goto __pyx_richcmp;
-    if ((0)) goto __pyx_return_true;
-    if ((0)) goto __pyx_return_false;
-__pyx_richcmp:
-    return __Pyx_PyObject_RichCompareBool(op1, op2, Py_EQ);
-__pyx_return_true:
-    return 1;
-__pyx_return_false:
-    return 0;
-}
 
 /* GetTopmostException (used by SaveResetException) */
 #if CYTHON_USE_EXC_INFO_STACK && CYTHON_FAST_THREAD_STATE
@@ -8378,6 +8362,89 @@ static int __Pyx_PyType_Ready(PyTypeObject *t) {
     return r;
 #endif
 }
+
+/* TypeImport */
+#ifndef __PYX_HAVE_RT_ImportType_3_3_1
+#define __PYX_HAVE_RT_ImportType_3_3_1
+static PyTypeObject *__Pyx_ImportType_3_3_1(PyObject *module, const char *module_name, const char *class_name,
+    size_t size, size_t alignment, enum __Pyx_ImportType_CheckSize_3_3_1 check_size)
+{
+    PyObject *result = 0;
+    Py_ssize_t basicsize;
+    Py_ssize_t itemsize;
+#if defined(Py_LIMITED_API) || (defined(CYTHON_COMPILING_IN_LIMITED_API) && CYTHON_COMPILING_IN_LIMITED_API)
+    PyObject *py_basicsize;
+    PyObject *py_itemsize;
+#endif
+    result = PyObject_GetAttrString(module, class_name);
+    if (!result)
+        goto bad;
+    if (!PyType_Check(result)) {
+        PyErr_Format(PyExc_TypeError,
+            "%.200s.%.200s is not a type object",
+            module_name, class_name);
+        goto bad;
+    }
+#if !( defined(Py_LIMITED_API) || (defined(CYTHON_COMPILING_IN_LIMITED_API) && CYTHON_COMPILING_IN_LIMITED_API) )
+    basicsize = ((PyTypeObject *)result)->tp_basicsize;
+    itemsize = ((PyTypeObject *)result)->tp_itemsize;
+#else
+    if (size == 0) {
+        return (PyTypeObject *)result;
+    }
+    py_basicsize = PyObject_GetAttrString(result, "__basicsize__");
+    if (!py_basicsize)
+        goto bad;
+    basicsize = PyLong_AsSsize_t(py_basicsize);
+    Py_DECREF(py_basicsize);
+    py_basicsize = 0;
+    if (basicsize == (Py_ssize_t)-1 && PyErr_Occurred())
+        goto bad;
+    py_itemsize = PyObject_GetAttrString(result, "__itemsize__");
+    if (!py_itemsize)
+        goto bad;
+    itemsize = PyLong_AsSsize_t(py_itemsize);
+    Py_DECREF(py_itemsize);
+    py_itemsize = 0;
+    if (itemsize == (Py_ssize_t)-1 && PyErr_Occurred())
+        goto bad;
+#endif
+    if (itemsize) {
+        if (size % alignment) {
+            alignment = size % alignment;
+        }
+        if (itemsize < (Py_ssize_t)alignment)
+            itemsize = (Py_ssize_t)alignment;
+    }
+    if ((size_t)(basicsize + itemsize) < size) {
+        PyErr_Format(PyExc_ValueError,
+            "%.200s.%.200s size changed, may indicate binary incompatibility. "
+            "Expected %zd from C header, got %zd from PyObject",
+            module_name, class_name, size, basicsize+itemsize);
+        goto bad;
+    }
+    if (check_size == __Pyx_ImportType_CheckSize_Error_3_3_1 &&
+            ((size_t)basicsize > size || (size_t)(basicsize + itemsize) < size)) {
+        PyErr_Format(PyExc_ValueError,
+            "%.200s.%.200s size changed, may indicate binary incompatibility. "
+            "Expected %zd from C header, got %zd-%zd from PyObject",
+            module_name, class_name, size, basicsize, basicsize+itemsize);
+        goto bad;
+    }
+    else if (check_size == __Pyx_ImportType_CheckSize_Warn_3_3_1 && (size_t)basicsize > size) {
+        if (PyErr_WarnFormat(NULL, 0,
+                "%.200s.%.200s size changed, may indicate binary incompatibility. "
+                "Expected %zd from C header, got %zd from PyObject",
+                module_name, class_name, size, basicsize) < 0) {
+            goto bad;
+        }
+    }
+    return (PyTypeObject *)result;
+bad:
+    Py_XDECREF(result);
+    return NULL;
+}
+#endif
 
 /* PxdImportShared (used by FunctionImport) */
 #ifndef __PYX_HAVE_RT_ImportFromPxd_3_3_1

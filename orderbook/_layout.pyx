@@ -2,7 +2,10 @@
 # size constants, book_size()/message_size(), layout() (every offset taken
 # from the structs themselves), and the `capacity=` argument of every call.
 
+from cpython.long cimport PyLong_CheckExact
+
 from orderbook._convert cimport as_index
+from orderbook._cpython cimport PyLong_AsLongLongAndOverflow
 from orderbook.structs cimport (
     OB_MAX_LEVELS, OB_UPSTREAM_LEVELS, BookLayout, ExtendedTLVHeaderC, LevelsC, MessageHeaderC,
     OrderBookHeadC, OrderBookTLV50C, OrderBookTLVC, OrderLevelC, ob_cside, ob_layout,
@@ -27,9 +30,15 @@ ob_layout(OB_MAX_LEVELS, &_DEFAULT)
 cdef int layout_arg(object capacity, BookLayout* out) except -1:
     """A `capacity=` argument as its layout: 128 or 50, else CapacityError."""
     cdef Py_ssize_t c = -1
-    if capacity is None or (type(capacity) is int and capacity == OB_MAX_LEVELS):
+    cdef int overflow = 0
+    if capacity is None:
         out[0] = _DEFAULT
         return 0
+    if PyLong_CheckExact(capacity):
+        # the common case in C: no Python comparison
+        c = PyLong_AsLongLongAndOverflow(capacity, &overflow)
+        if not overflow and ob_layout(c, out):
+            return 0
     try:
         c = as_index(capacity, "capacity")
     except FieldTypeError:

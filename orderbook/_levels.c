@@ -2024,7 +2024,7 @@ struct __pyx_obj_9orderbook_7_levels_Levels {
 };
 
 
-/* "orderbook/_levels.pyx":58
+/* "orderbook/_levels.pyx":63
  * 
  * 
  * @cython.freelist(8)             # <<<<<<<<<<<<<<
@@ -2066,7 +2066,7 @@ struct __pyx_vtabstruct_9orderbook_5_book_OrderBook {
 static struct __pyx_vtabstruct_9orderbook_5_book_OrderBook *__pyx_vtabptr_9orderbook_5_book_OrderBook;
 
 
-/* "orderbook/_levels.pyx":77
+/* "orderbook/_levels.pyx":82
  * 
  * 
  * @cython.freelist(8)    # `book.bids` makes a fresh view each time: reuse the memory             # <<<<<<<<<<<<<<
@@ -2613,52 +2613,8 @@ static CYTHON_INLINE PyObject* __Pyx____Pyx_PyUnicode_From_Py_ssize_t(Py_ssize_t
 /* JoinPyUnicode.export */
 static PyObject* __Pyx_PyUnicode_Join(PyObject** values, Py_ssize_t value_count, Py_ssize_t result_ulength, int kind);
 
-/* PyObjectFastCallMethod.proto */
-#if CYTHON_VECTORCALL
-#define __Pyx_PyObject_FastCallMethod(name, args, nargsf) PyObject_VectorcallMethod(name, args, nargsf, NULL)
-#else
-static PyObject *__Pyx_PyObject_FastCallMethod(PyObject *name, PyObject *const *args, size_t nargsf);
-#endif
-
-/* RaiseTooManyValuesToUnpack.proto */
-static CYTHON_INLINE void __Pyx_RaiseTooManyValuesError(Py_ssize_t expected);
-
-/* RaiseNeedMoreValuesToUnpack.proto */
-static CYTHON_INLINE void __Pyx_RaiseNeedMoreValuesError(Py_ssize_t index);
-
-/* IterFinish.proto */
-static CYTHON_INLINE int __Pyx_IterFinish(void);
-
-/* UnpackItemEndCheck.proto */
-static int __Pyx_IternextUnpackEndCheck(PyObject *retval, Py_ssize_t expected);
-
-/* PyRange_Check.proto */
-#if CYTHON_COMPILING_IN_PYPY && !defined(PyRange_Check)
-  #define PyRange_Check(obj)  __Pyx_TypeCheck((obj), &PyRange_Type)
-#endif
-
-/* ListAppend.proto */
-#if CYTHON_USE_PYLIST_INTERNALS && CYTHON_ASSUME_SAFE_MACROS && CYTHON_ASSUME_SAFE_SIZE
-static CYTHON_INLINE int __Pyx_PyList_Append(PyObject* list, PyObject* x);
-#else
-#define __Pyx_PyList_Append(L,x) PyList_Append(L,x)
-#endif
-
-/* GetException.proto */
-#if CYTHON_FAST_THREAD_STATE
-#define __Pyx_GetException(type, value, tb)  __Pyx__GetException(__pyx_tstate, type, value, tb)
-static int __Pyx__GetException(PyThreadState *tstate, PyObject **type, PyObject **value, PyObject **tb);
-#else
-static int __Pyx_GetException(PyObject **type, PyObject **value, PyObject **tb);
-#endif
-
-/* SwapException.proto */
-#if CYTHON_FAST_THREAD_STATE
-#define __Pyx_ExceptionSwap(type, value, tb)  __Pyx__ExceptionSwap(__pyx_tstate, type, value, tb)
-static CYTHON_INLINE void __Pyx__ExceptionSwap(PyThreadState *tstate, PyObject **type, PyObject **value, PyObject **tb);
-#else
-static CYTHON_INLINE void __Pyx_ExceptionSwap(PyObject **type, PyObject **value, PyObject **tb);
-#endif
+/* PyException_Check.proto */
+#define __Pyx_PyExc_Exception_Check(obj)  __Pyx_TypeCheck(obj, PyExc_Exception)
 
 /* GetTopmostException.proto (used by SaveResetException) */
 #if CYTHON_USE_EXC_INFO_STACK && CYTHON_FAST_THREAD_STATE
@@ -2674,6 +2630,36 @@ static CYTHON_INLINE void __Pyx__ExceptionReset(PyThreadState *tstate, PyObject 
 #else
 #define __Pyx_ExceptionSave(type, value, tb)   PyErr_GetExcInfo(type, value, tb)
 #define __Pyx_ExceptionReset(type, value, tb)  PyErr_SetExcInfo(type, value, tb)
+#endif
+
+/* PyValueError_Check.proto */
+#define __Pyx_PyExc_ValueError_Check(obj)  __Pyx_TypeCheck(obj, PyExc_ValueError)
+
+/* GetException.proto */
+#if CYTHON_FAST_THREAD_STATE
+#define __Pyx_GetException(type, value, tb)  __Pyx__GetException(__pyx_tstate, type, value, tb)
+static int __Pyx__GetException(PyThreadState *tstate, PyObject **type, PyObject **value, PyObject **tb);
+#else
+static int __Pyx_GetException(PyObject **type, PyObject **value, PyObject **tb);
+#endif
+
+/* PyObjectFormatAndDecref.proto */
+static CYTHON_INLINE PyObject* __Pyx_PyObject_FormatSimpleAndDecref(PyObject* s, PyObject* f);
+static CYTHON_INLINE PyObject* __Pyx_PyObject_FormatAndDecref(PyObject* s, PyObject* f);
+
+/* SwapException.proto */
+#if CYTHON_FAST_THREAD_STATE
+#define __Pyx_ExceptionSwap(type, value, tb)  __Pyx__ExceptionSwap(__pyx_tstate, type, value, tb)
+static CYTHON_INLINE void __Pyx__ExceptionSwap(PyThreadState *tstate, PyObject **type, PyObject **value, PyObject **tb);
+#else
+static CYTHON_INLINE void __Pyx_ExceptionSwap(PyObject **type, PyObject **value, PyObject **tb);
+#endif
+
+/* ListAppend.proto */
+#if CYTHON_USE_PYLIST_INTERNALS && CYTHON_ASSUME_SAFE_MACROS && CYTHON_ASSUME_SAFE_SIZE
+static CYTHON_INLINE int __Pyx_PyList_Append(PyObject* list, PyObject* x);
+#else
+#define __Pyx_PyList_Append(L,x) PyList_Append(L,x)
 #endif
 
 /* HasAttr.proto (used by ImportImpl) */
@@ -2699,6 +2685,13 @@ static CYTHON_INLINE PyObject *__Pyx_Import(PyObject *name, PyObject *const *imp
 /* ImportFrom.export */
 static PyObject* __Pyx_ImportFrom(PyObject* module, PyObject* name);
 
+/* PyObjectFastCallMethod.proto */
+#if CYTHON_VECTORCALL
+#define __Pyx_PyObject_FastCallMethod(name, args, nargsf) PyObject_VectorcallMethod(name, args, nargsf, NULL)
+#else
+static PyObject *__Pyx_PyObject_FastCallMethod(PyObject *name, PyObject *const *args, size_t nargsf);
+#endif
+
 /* PyObjectCompare.proto */
 static CYTHON_INLINE PyObject* __Pyx_PyObject_CompareEq_object_object(PyObject *op1, PyObject *op2, int pyop);
 
@@ -2715,10 +2708,6 @@ static CYTHON_INLINE PyObject* __Pyx_PySequence_Multiply(PyObject *seq, Py_ssize
 
 /* PyObjectCallNoArg.proto */
 static CYTHON_INLINE PyObject* __Pyx_PyObject_CallNoArg(PyObject *func);
-
-/* PyObjectFormatAndDecref.proto */
-static CYTHON_INLINE PyObject* __Pyx_PyObject_FormatSimpleAndDecref(PyObject* s, PyObject* f);
-static CYTHON_INLINE PyObject* __Pyx_PyObject_FormatAndDecref(PyObject* s, PyObject* f);
 
 /* PyBufferError_Check.proto */
 #define __Pyx_PyExc_BufferError_Check(obj)  __Pyx_TypeCheck(obj, PyExc_BufferError)
@@ -3240,7 +3229,6 @@ static CYTHON_INLINE struct __pyx_t_9orderbook_7structs_LevelsC const *__pyx_f_9
 /* Module declarations from "orderbook._core" */
 static CYTHON_INLINE int __pyx_f_9orderbook_5_core_ob_fail(struct __pyx_t_9orderbook_5_core_ob_fault *, int, int, int, Py_ssize_t, Py_ssize_t, int64_t); /*proto*/
 static CYTHON_INLINE int __pyx_f_9orderbook_5_core_ob_check_book(struct __pyx_t_9orderbook_7structs_OrderBookHeadC const *, struct __pyx_t_9orderbook_7structs_BookLayout const *, int, struct __pyx_t_9orderbook_5_core_ob_fault *); /*proto*/
-static CYTHON_INLINE void __pyx_f_9orderbook_5_core__ob_copy_canonical(uint8_t *, uint8_t const *, struct __pyx_t_9orderbook_7structs_BookLayout const *); /*proto*/
 static CYTHON_INLINE void __pyx_f_9orderbook_5_core_ob_copy_book(void *, void const *, struct __pyx_t_9orderbook_7structs_BookLayout const *); /*proto*/
 static CYTHON_INLINE int __pyx_f_9orderbook_5_core_ob_worse(int, int64_t, int64_t); /*proto*/
 static CYTHON_INLINE int64_t __pyx_f_9orderbook_5_core_ob_trunc_mid(int64_t, int64_t); /*proto*/
@@ -3384,7 +3372,7 @@ namespace {
     PyObject *__pyx_slice[1];
     PyObject *__pyx_tuple[2];
     PyObject *__pyx_codeobj_tab[7];
-    PyObject *__pyx_string_tab[98];
+    PyObject *__pyx_string_tab[107];
     PyObject *__pyx_number_tab[2];
 /* #### Code section: module_state_contents ### */
 
@@ -3439,104 +3427,113 @@ static __pyx_mstatetype __pyx_mstate_global_static =
 static __pyx_mstatetype * const __pyx_mstate_global = &__pyx_mstate_global_static;
 #endif
 /* #### Code section: constant_name_defines ### */
-#define __pyx_kp_u__4 __pyx_string_tab[0]
+#define __pyx_kp_u__6 __pyx_string_tab[0]
 #define __pyx_kp_u_index __pyx_string_tab[1]
 #define __pyx_kp_u_levels __pyx_string_tab[2]
 #define __pyx_kp_u_out_of_range_for __pyx_string_tab[3]
 #define __pyx_kp_u_tree_fragment __pyx_string_tab[4]
-#define __pyx_kp_u__2 __pyx_string_tab[5]
+#define __pyx_kp_u__4 __pyx_string_tab[5]
 #define __pyx_kp_u__3 __pyx_string_tab[6]
 #define __pyx_kp_u__5 __pyx_string_tab[7]
-#define __pyx_kp_u_ __pyx_string_tab[8]
-#define __pyx_kp_u_Levels_are_obtained_from_OrderBo __pyx_string_tab[9]
-#define __pyx_kp_u_Note_that_Cython_is_deliberately __pyx_string_tab[10]
-#define __pyx_kp_u_a_side_exports_records_request_P __pyx_string_tab[11]
-#define __pyx_kp_u_add_note __pyx_string_tab[12]
-#define __pyx_kp_u_disable __pyx_string_tab[13]
-#define __pyx_kp_u_enable __pyx_string_tab[14]
-#define __pyx_kp_u_gc __pyx_string_tab[15]
-#define __pyx_kp_u_isenabled __pyx_string_tab[16]
-#define __pyx_kp_u_level_iterators_are_obtained_wit __pyx_string_tab[17]
-#define __pyx_kp_u_orderbook__levels_pyx __pyx_string_tab[18]
-#define __pyx_kp_u_this_book_views_read_only_memory __pyx_string_tab[19]
-#define __pyx_n_u_LEVEL_FORMAT __pyx_string_tab[20]
-#define __pyx_n_u_LevelIndexError __pyx_string_tab[21]
-#define __pyx_n_u_Levels __pyx_string_tab[22]
-#define __pyx_n_u_Levels___reduce __pyx_string_tab[23]
-#define __pyx_n_u_Levels_to_numpy __pyx_string_tab[24]
-#define __pyx_n_u_Levels_tolist __pyx_string_tab[25]
-#define __pyx_n_u_Levels_tuples __pyx_string_tab[26]
-#define __pyx_n_u_NotImplemented __pyx_string_tab[27]
-#define __pyx_n_u_OrderLevel __pyx_string_tab[28]
-#define __pyx_n_u_PyOrderLevel __pyx_string_tab[29]
-#define __pyx_n_u_ReadOnlyError __pyx_string_tab[30]
-#define __pyx_n_u_LevelIterator __pyx_string_tab[31]
-#define __pyx_n_u_LevelIterator___reduce_cython __pyx_string_tab[32]
-#define __pyx_n_u_LevelIterator___setstate_cython __pyx_string_tab[33]
-#define __pyx_n_u_Pyx_PyDict_NextRef __pyx_string_tab[34]
-#define __pyx_n_u_annotate __pyx_string_tab[35]
-#define __pyx_n_u_dict __pyx_string_tab[36]
-#define __pyx_n_u_func __pyx_string_tab[37]
-#define __pyx_n_u_getstate __pyx_string_tab[38]
-#define __pyx_n_u_hash __pyx_string_tab[39]
-#define __pyx_n_u_main __pyx_string_tab[40]
-#define __pyx_n_u_module __pyx_string_tab[41]
-#define __pyx_n_u_name __pyx_string_tab[42]
-#define __pyx_n_u_new __pyx_string_tab[43]
-#define __pyx_n_u_pyx_capi __pyx_string_tab[44]
-#define __pyx_n_u_pyx_checksum __pyx_string_tab[45]
-#define __pyx_n_u_pyx_result __pyx_string_tab[46]
-#define __pyx_n_u_pyx_state __pyx_string_tab[47]
-#define __pyx_n_u_pyx_type __pyx_string_tab[48]
-#define __pyx_n_u_pyx_unpickle__LevelIterator __pyx_string_tab[49]
-#define __pyx_n_u_pyx_vtable __pyx_string_tab[50]
-#define __pyx_n_u_qualname __pyx_string_tab[51]
-#define __pyx_n_u_reduce __pyx_string_tab[52]
-#define __pyx_n_u_reduce_cython __pyx_string_tab[53]
-#define __pyx_n_u_reduce_ex __pyx_string_tab[54]
-#define __pyx_n_u_set_name __pyx_string_tab[55]
-#define __pyx_n_u_setstate __pyx_string_tab[56]
-#define __pyx_n_u_setstate_cython __pyx_string_tab[57]
-#define __pyx_n_u_test __pyx_string_tab[58]
-#define __pyx_n_u_dict_2 __pyx_string_tab[59]
-#define __pyx_n_u_is_coroutine __pyx_string_tab[60]
-#define __pyx_n_u_asks __pyx_string_tab[61]
-#define __pyx_n_u_asyncio_coroutines __pyx_string_tab[62]
-#define __pyx_n_u_bids __pyx_string_tab[63]
-#define __pyx_n_u_cline_in_traceback __pyx_string_tab[64]
-#define __pyx_n_u_frombuffer __pyx_string_tab[65]
-#define __pyx_n_u_i __pyx_string_tab[66]
-#define __pyx_n_u_indices __pyx_string_tab[67]
-#define __pyx_n_u_items __pyx_string_tab[68]
-#define __pyx_n_u_level_dtype __pyx_string_tab[69]
-#define __pyx_n_u_lv __pyx_string_tab[70]
-#define __pyx_n_u_numpy __pyx_string_tab[71]
-#define __pyx_n_u_orderbook__levels __pyx_string_tab[72]
-#define __pyx_n_u_orderbook_errors __pyx_string_tab[73]
-#define __pyx_n_u_orderbook_level __pyx_string_tab[74]
-#define __pyx_n_u_out __pyx_string_tab[75]
-#define __pyx_n_u_pop __pyx_string_tab[76]
-#define __pyx_n_u_s __pyx_string_tab[77]
-#define __pyx_n_u_self __pyx_string_tab[78]
-#define __pyx_n_u_setdefault __pyx_string_tab[79]
-#define __pyx_n_u_state __pyx_string_tab[80]
-#define __pyx_n_u_to_numpy __pyx_string_tab[81]
-#define __pyx_n_u_tolist __pyx_string_tab[82]
-#define __pyx_n_u_tuples __pyx_string_tab[83]
-#define __pyx_n_u_update __pyx_string_tab[84]
-#define __pyx_n_u_use_setstate __pyx_string_tab[85]
-#define __pyx_n_u_values __pyx_string_tab[86]
-#define __pyx_kp_b_Py_ssize_t_PyObject_PyObject_as __pyx_string_tab[87]
-#define __pyx_kp_b_Py_ssize_t_struct___pyx_t_9order __pyx_string_tab[88]
-#define __pyx_kp_b_T_q_price_q_size_I_order_count_I __pyx_string_tab[89]
-#define __pyx_kp_b_struct___pyx_obj_9orderbook_7_le __pyx_string_tab[90]
-#define __pyx_kp_b_iso88591_AV1 __pyx_string_tab[91]
-#define __pyx_kp_b_iso88591_q_0_kQR_7_0_1B_PQ_1 __pyx_string_tab[92]
-#define __pyx_kp_b_iso88591_T_Q_q_l_vWE_Q_q_t87_q_t1G_gQ_t1 __pyx_string_tab[93]
-#define __pyx_kp_b_iso88591_A_t7_2 __pyx_string_tab[94]
-#define __pyx_kp_b_iso88591_A_t7 __pyx_string_tab[95]
-#define __pyx_kp_b_iso88591_A_s_a_q_6 __pyx_string_tab[96]
-#define __pyx_kp_b_iso88591_A_e1_E_Q_U_4vQ_Qay_7_HBgR_Rq_V1 __pyx_string_tab[97]
+#define __pyx_kp_u__7 __pyx_string_tab[8]
+#define __pyx_kp_u_ __pyx_string_tab[9]
+#define __pyx_kp_u_Levels_are_obtained_from_OrderBo __pyx_string_tab[10]
+#define __pyx_kp_u_Note_that_Cython_is_deliberately __pyx_string_tab[11]
+#define __pyx_kp_u__2 __pyx_string_tab[12]
+#define __pyx_kp_u_is_not_a_valid_slice __pyx_string_tab[13]
+#define __pyx_kp_u_a_side_exports_records_request_P __pyx_string_tab[14]
+#define __pyx_kp_u_add_note __pyx_string_tab[15]
+#define __pyx_kp_u_disable __pyx_string_tab[16]
+#define __pyx_kp_u_enable __pyx_string_tab[17]
+#define __pyx_kp_u_gc __pyx_string_tab[18]
+#define __pyx_kp_u_isenabled __pyx_string_tab[19]
+#define __pyx_kp_u_level_iterators_are_obtained_wit __pyx_string_tab[20]
+#define __pyx_kp_u_orderbook__levels_pyx __pyx_string_tab[21]
+#define __pyx_kp_u_this_book_views_read_only_memory __pyx_string_tab[22]
+#define __pyx_n_u_FieldTypeError __pyx_string_tab[23]
+#define __pyx_n_u_LEVEL_FORMAT __pyx_string_tab[24]
+#define __pyx_n_u_LevelIndexError __pyx_string_tab[25]
+#define __pyx_n_u_Levels __pyx_string_tab[26]
+#define __pyx_n_u_Levels___reduce __pyx_string_tab[27]
+#define __pyx_n_u_Levels_to_numpy __pyx_string_tab[28]
+#define __pyx_n_u_Levels_tolist __pyx_string_tab[29]
+#define __pyx_n_u_Levels_tuples __pyx_string_tab[30]
+#define __pyx_n_u_NotImplemented __pyx_string_tab[31]
+#define __pyx_n_u_OrderBookError __pyx_string_tab[32]
+#define __pyx_n_u_OrderLevel __pyx_string_tab[33]
+#define __pyx_n_u_PyOrderLevel __pyx_string_tab[34]
+#define __pyx_n_u_ReadOnlyError __pyx_string_tab[35]
+#define __pyx_n_u_LevelIterator __pyx_string_tab[36]
+#define __pyx_n_u_LevelIterator___reduce_cython __pyx_string_tab[37]
+#define __pyx_n_u_LevelIterator___setstate_cython __pyx_string_tab[38]
+#define __pyx_n_u_Pyx_PyDict_NextRef __pyx_string_tab[39]
+#define __pyx_n_u_annotate __pyx_string_tab[40]
+#define __pyx_n_u_dict __pyx_string_tab[41]
+#define __pyx_n_u_func __pyx_string_tab[42]
+#define __pyx_n_u_getstate __pyx_string_tab[43]
+#define __pyx_n_u_hash __pyx_string_tab[44]
+#define __pyx_n_u_main __pyx_string_tab[45]
+#define __pyx_n_u_module __pyx_string_tab[46]
+#define __pyx_n_u_name __pyx_string_tab[47]
+#define __pyx_n_u_new __pyx_string_tab[48]
+#define __pyx_n_u_pyx_capi __pyx_string_tab[49]
+#define __pyx_n_u_pyx_checksum __pyx_string_tab[50]
+#define __pyx_n_u_pyx_result __pyx_string_tab[51]
+#define __pyx_n_u_pyx_state __pyx_string_tab[52]
+#define __pyx_n_u_pyx_type __pyx_string_tab[53]
+#define __pyx_n_u_pyx_unpickle__LevelIterator __pyx_string_tab[54]
+#define __pyx_n_u_pyx_vtable __pyx_string_tab[55]
+#define __pyx_n_u_qualname __pyx_string_tab[56]
+#define __pyx_n_u_reduce __pyx_string_tab[57]
+#define __pyx_n_u_reduce_cython __pyx_string_tab[58]
+#define __pyx_n_u_reduce_ex __pyx_string_tab[59]
+#define __pyx_n_u_set_name __pyx_string_tab[60]
+#define __pyx_n_u_setstate __pyx_string_tab[61]
+#define __pyx_n_u_setstate_cython __pyx_string_tab[62]
+#define __pyx_n_u_test __pyx_string_tab[63]
+#define __pyx_n_u_dict_2 __pyx_string_tab[64]
+#define __pyx_n_u_is_coroutine __pyx_string_tab[65]
+#define __pyx_n_u_asks __pyx_string_tab[66]
+#define __pyx_n_u_asyncio_coroutines __pyx_string_tab[67]
+#define __pyx_n_u_bids __pyx_string_tab[68]
+#define __pyx_n_u_book __pyx_string_tab[69]
+#define __pyx_n_u_cline_in_traceback __pyx_string_tab[70]
+#define __pyx_n_u_frombuffer __pyx_string_tab[71]
+#define __pyx_n_u_i __pyx_string_tab[72]
+#define __pyx_n_u_items __pyx_string_tab[73]
+#define __pyx_n_u_level_dtype __pyx_string_tab[74]
+#define __pyx_n_u_lv __pyx_string_tab[75]
+#define __pyx_n_u_n __pyx_string_tab[76]
+#define __pyx_n_u_numpy __pyx_string_tab[77]
+#define __pyx_n_u_orderbook__levels __pyx_string_tab[78]
+#define __pyx_n_u_orderbook_errors __pyx_string_tab[79]
+#define __pyx_n_u_orderbook_level __pyx_string_tab[80]
+#define __pyx_n_u_out __pyx_string_tab[81]
+#define __pyx_n_u_pop __pyx_string_tab[82]
+#define __pyx_n_u_s __pyx_string_tab[83]
+#define __pyx_n_u_self __pyx_string_tab[84]
+#define __pyx_n_u_setdefault __pyx_string_tab[85]
+#define __pyx_n_u_start __pyx_string_tab[86]
+#define __pyx_n_u_state __pyx_string_tab[87]
+#define __pyx_n_u_step __pyx_string_tab[88]
+#define __pyx_n_u_stop __pyx_string_tab[89]
+#define __pyx_n_u_to_numpy __pyx_string_tab[90]
+#define __pyx_n_u_tolist __pyx_string_tab[91]
+#define __pyx_n_u_tuples __pyx_string_tab[92]
+#define __pyx_n_u_update __pyx_string_tab[93]
+#define __pyx_n_u_use_setstate __pyx_string_tab[94]
+#define __pyx_n_u_values __pyx_string_tab[95]
+#define __pyx_kp_b_Py_ssize_t_PyObject_PyObject_as __pyx_string_tab[96]
+#define __pyx_kp_b_Py_ssize_t_struct___pyx_t_9order __pyx_string_tab[97]
+#define __pyx_kp_b_T_q_price_q_size_I_order_count_I __pyx_string_tab[98]
+#define __pyx_kp_b_struct___pyx_obj_9orderbook_7_le __pyx_string_tab[99]
+#define __pyx_kp_b_iso88591_AV1 __pyx_string_tab[100]
+#define __pyx_kp_b_iso88591_q_0_kQR_7_0_1B_PQ_1 __pyx_string_tab[101]
+#define __pyx_kp_b_iso88591_T_Q_q_l_vWE_Q_q_t87_q_t1G_gQ_t1 __pyx_string_tab[102]
+#define __pyx_kp_b_iso88591_A_t7_2 __pyx_string_tab[103]
+#define __pyx_kp_b_iso88591_A_t7 __pyx_string_tab[104]
+#define __pyx_kp_b_iso88591_A_s_a_q_6 __pyx_string_tab[105]
+#define __pyx_kp_b_iso88591_A_d_E_D_E_F_U_1_Qay_7_HBgR_Rq_a __pyx_string_tab[106]
 #define __pyx_int_0 __pyx_number_tab[0]
 #define __pyx_int_65365774 __pyx_number_tab[1]
 /* #### Code section: module_state_clear ### */
@@ -3564,7 +3561,7 @@ static CYTHON_SMALL_CODE int __pyx_m_clear(PyObject *m) {
   for (int i=0; i<1; ++i) { Py_CLEAR(clear_module_state->__pyx_slice[i]); }
   for (int i=0; i<2; ++i) { Py_CLEAR(clear_module_state->__pyx_tuple[i]); }
   for (int i=0; i<7; ++i) { Py_CLEAR(clear_module_state->__pyx_codeobj_tab[i]); }
-  for (int i=0; i<98; ++i) { Py_CLEAR(clear_module_state->__pyx_string_tab[i]); }
+  for (int i=0; i<107; ++i) { Py_CLEAR(clear_module_state->__pyx_string_tab[i]); }
   for (int i=0; i<2; ++i) { Py_CLEAR(clear_module_state->__pyx_number_tab[i]); }
 /* #### Code section: module_state_clear_contents ### */
 /* CommonTypesMetaclass.module_state_clear */
@@ -3599,7 +3596,7 @@ static CYTHON_SMALL_CODE int __pyx_m_traverse(PyObject *m, visitproc visit, void
   for (int i=0; i<1; ++i) { __Pyx_VISIT_CONST(traverse_module_state->__pyx_slice[i]); }
   for (int i=0; i<2; ++i) { __Pyx_VISIT_CONST(traverse_module_state->__pyx_tuple[i]); }
   for (int i=0; i<7; ++i) { __Pyx_VISIT_CONST(traverse_module_state->__pyx_codeobj_tab[i]); }
-  for (int i=0; i<98; ++i) { __Pyx_VISIT_CONST(traverse_module_state->__pyx_string_tab[i]); }
+  for (int i=0; i<107; ++i) { __Pyx_VISIT_CONST(traverse_module_state->__pyx_string_tab[i]); }
   for (int i=0; i<2; ++i) { __Pyx_VISIT_CONST(traverse_module_state->__pyx_number_tab[i]); }
 /* #### Code section: module_state_traverse_contents ### */
 /* CommonTypesMetaclass.module_state_traverse */
@@ -4457,89 +4454,87 @@ static CYTHON_INLINE Py_ssize_t __pyx_f_9orderbook_5_core_ob_count(struct __pyx_
 /* "orderbook/_core.pxd":138
  * 
  * 
- * cdef inline void _ob_copy_canonical(uint8_t* dst, const uint8_t* src, const BookLayout* L) noexcept nogil:             # <<<<<<<<<<<<<<
- *     # the fields, then per side the count and the levels in use; every padding
- *     # byte and unused slot written zero (the source's are ignored)
+ * cdef inline void ob_copy_book(void* dst, const void* src, const BookLayout* L) noexcept nogil:             # <<<<<<<<<<<<<<
+ *     """Copy a book of layout L as the library writes books: every padding byte
+ *     and unused slot zero, whatever the source holds there (a Rust struct
 */
 
-static CYTHON_INLINE void __pyx_f_9orderbook_5_core__ob_copy_canonical(uint8_t *__pyx_v_dst, uint8_t const *__pyx_v_src, struct __pyx_t_9orderbook_7structs_BookLayout const *__pyx_v_L) {
-  Py_ssize_t __pyx_v_head;
-  Py_ssize_t __pyx_v_n;
-  Py_ssize_t __pyx_v_used;
-  struct __pyx_t_9orderbook_7structs_LevelsC const *__pyx_v_s;
+static CYTHON_INLINE void __pyx_f_9orderbook_5_core_ob_copy_book(void *__pyx_v_dst, void const *__pyx_v_src, struct __pyx_t_9orderbook_7structs_BookLayout const *__pyx_v_L) {
+  struct __pyx_t_9orderbook_7structs_OrderBookHeadC *__pyx_v_t;
   struct __pyx_t_9orderbook_7structs_LevelsC *__pyx_v_d;
+  Py_ssize_t __pyx_v_n;
   int __pyx_v_a;
   int __pyx_t_1;
   Py_ssize_t __pyx_t_2;
   int __pyx_t_3;
 
-  /* "orderbook/_core.pxd":141
- *     # the fields, then per side the count and the levels in use; every padding
- *     # byte and unused slot written zero (the source's are ignored)
- *     cdef Py_ssize_t head = <const uint8_t*>&(<const OrderBookHeadC*>src)._padding[0] - src             # <<<<<<<<<<<<<<
- *     cdef Py_ssize_t base, n, used
- *     cdef const LevelsC* s
-*/
-  __pyx_v_head = (((uint8_t const *)(&(((struct __pyx_t_9orderbook_7structs_OrderBookHeadC const *)__pyx_v_src)->_padding[0]))) - __pyx_v_src);
-
-  /* "orderbook/_core.pxd":146
+  /* "orderbook/_core.pxd":143
+ *     literal leaves padding uninitialised).  The two may overlap.  The
+ *     source's counts must have been checked (they are clamped regardless)."""
+ *     cdef OrderBookHeadC* t = <OrderBookHeadC*>dst             # <<<<<<<<<<<<<<
  *     cdef LevelsC* d
- *     cdef int a
- *     memcpy(dst, src, head)             # <<<<<<<<<<<<<<
- *     memset(dst + head, 0, sizeof(OrderBookHeadC) - head)
+ *     cdef Py_ssize_t n
+*/
+  __pyx_v_t = ((struct __pyx_t_9orderbook_7structs_OrderBookHeadC *)__pyx_v_dst);
+
+  /* "orderbook/_core.pxd":149
+ *     # one move of the whole book, then the padding and unused slots of the copy
+ *     # zeroed: as fast as a plain copy for a full book
+ *     memmove(dst, src, L.book_size)             # <<<<<<<<<<<<<<
+ *     memset(&t._padding[0], 0, sizeof(t._padding))
  *     for a in range(2):
 */
-  (void)(memcpy(__pyx_v_dst, __pyx_v_src, __pyx_v_head));
+  (void)(memmove(__pyx_v_dst, __pyx_v_src, __pyx_v_L->book_size));
 
-  /* "orderbook/_core.pxd":147
- *     cdef int a
- *     memcpy(dst, src, head)
- *     memset(dst + head, 0, sizeof(OrderBookHeadC) - head)             # <<<<<<<<<<<<<<
+  /* "orderbook/_core.pxd":150
+ *     # zeroed: as fast as a plain copy for a full book
+ *     memmove(dst, src, L.book_size)
+ *     memset(&t._padding[0], 0, sizeof(t._padding))             # <<<<<<<<<<<<<<
  *     for a in range(2):
- *         s = ob_cside(<const OrderBookHeadC*>src, L, a)
+ *         d = ob_side(t, L, a)
 */
-  (void)(memset((__pyx_v_dst + __pyx_v_head), 0, ((sizeof(struct __pyx_t_9orderbook_7structs_OrderBookHeadC)) - __pyx_v_head)));
+  (void)(memset((&(__pyx_v_t->_padding[0])), 0, (sizeof(__pyx_v_t->_padding))));
 
-  /* "orderbook/_core.pxd":148
- *     memcpy(dst, src, head)
- *     memset(dst + head, 0, sizeof(OrderBookHeadC) - head)
+  /* "orderbook/_core.pxd":151
+ *     memmove(dst, src, L.book_size)
+ *     memset(&t._padding[0], 0, sizeof(t._padding))
  *     for a in range(2):             # <<<<<<<<<<<<<<
- *         s = ob_cside(<const OrderBookHeadC*>src, L, a)
- *         d = ob_side(<OrderBookHeadC*>dst, L, a)
+ *         d = ob_side(t, L, a)
+ *         memset(&d._padding[0], 0, sizeof(d._padding))
 */
   for (__pyx_t_1 = 0; __pyx_t_1 < 2; __pyx_t_1+=1) {
     __pyx_v_a = __pyx_t_1;
 
-    /* "orderbook/_core.pxd":149
- *     memset(dst + head, 0, sizeof(OrderBookHeadC) - head)
+    /* "orderbook/_core.pxd":152
+ *     memset(&t._padding[0], 0, sizeof(t._padding))
  *     for a in range(2):
- *         s = ob_cside(<const OrderBookHeadC*>src, L, a)             # <<<<<<<<<<<<<<
- *         d = ob_side(<OrderBookHeadC*>dst, L, a)
- *         n = s.count if s.count <= L.capacity else L.capacity
+ *         d = ob_side(t, L, a)             # <<<<<<<<<<<<<<
+ *         memset(&d._padding[0], 0, sizeof(d._padding))
+ *         n = d.count if d.count <= L.capacity else L.capacity
 */
-    __pyx_v_s = __pyx_f_9orderbook_7structs_ob_cside(((struct __pyx_t_9orderbook_7structs_OrderBookHeadC const *)__pyx_v_src), __pyx_v_L, __pyx_v_a);
+    __pyx_v_d = __pyx_f_9orderbook_7structs_ob_side(__pyx_v_t, __pyx_v_L, __pyx_v_a);
 
-    /* "orderbook/_core.pxd":150
+    /* "orderbook/_core.pxd":153
  *     for a in range(2):
- *         s = ob_cside(<const OrderBookHeadC*>src, L, a)
- *         d = ob_side(<OrderBookHeadC*>dst, L, a)             # <<<<<<<<<<<<<<
- *         n = s.count if s.count <= L.capacity else L.capacity
- *         used = <const uint8_t*>&s.elements[n] - <const uint8_t*>s
+ *         d = ob_side(t, L, a)
+ *         memset(&d._padding[0], 0, sizeof(d._padding))             # <<<<<<<<<<<<<<
+ *         n = d.count if d.count <= L.capacity else L.capacity
+ *         if n < L.capacity:
 */
-    __pyx_v_d = __pyx_f_9orderbook_7structs_ob_side(((struct __pyx_t_9orderbook_7structs_OrderBookHeadC *)__pyx_v_dst), __pyx_v_L, __pyx_v_a);
+    (void)(memset((&(__pyx_v_d->_padding[0])), 0, (sizeof(__pyx_v_d->_padding))));
 
-    /* "orderbook/_core.pxd":151
- *         s = ob_cside(<const OrderBookHeadC*>src, L, a)
- *         d = ob_side(<OrderBookHeadC*>dst, L, a)
- *         n = s.count if s.count <= L.capacity else L.capacity             # <<<<<<<<<<<<<<
- *         used = <const uint8_t*>&s.elements[n] - <const uint8_t*>s
- *         memcpy(d, s, used)
+    /* "orderbook/_core.pxd":154
+ *         d = ob_side(t, L, a)
+ *         memset(&d._padding[0], 0, sizeof(d._padding))
+ *         n = d.count if d.count <= L.capacity else L.capacity             # <<<<<<<<<<<<<<
+ *         if n < L.capacity:
+ *             memset(&d.elements[n], 0, <size_t>(L.capacity - n) * sizeof(OrderLevelC))
 */
-    __pyx_t_3 = (__pyx_v_s->count <= __pyx_v_L->capacity);
+    __pyx_t_3 = (__pyx_v_d->count <= __pyx_v_L->capacity);
 
     if (__pyx_t_3) {
 
-      __pyx_t_2 = __pyx_v_s->count;
+      __pyx_t_2 = __pyx_v_d->count;
     } else {
 
       __pyx_t_2 = __pyx_v_L->capacity;
@@ -4547,172 +4542,40 @@ static CYTHON_INLINE void __pyx_f_9orderbook_5_core__ob_copy_canonical(uint8_t *
 
     __pyx_v_n = __pyx_t_2;
 
-    /* "orderbook/_core.pxd":152
- *         d = ob_side(<OrderBookHeadC*>dst, L, a)
- *         n = s.count if s.count <= L.capacity else L.capacity
- *         used = <const uint8_t*>&s.elements[n] - <const uint8_t*>s             # <<<<<<<<<<<<<<
- *         memcpy(d, s, used)
- *         memset(&d._padding[0], 0, sizeof(d._padding))
-*/
-    __pyx_v_used = (((uint8_t const *)(&(__pyx_v_s->elements[__pyx_v_n]))) - ((uint8_t const *)__pyx_v_s));
-
-    /* "orderbook/_core.pxd":153
- *         n = s.count if s.count <= L.capacity else L.capacity
- *         used = <const uint8_t*>&s.elements[n] - <const uint8_t*>s
- *         memcpy(d, s, used)             # <<<<<<<<<<<<<<
- *         memset(&d._padding[0], 0, sizeof(d._padding))
- *         memset(<uint8_t*>d + used, 0, L.side_size - used)
-*/
-    (void)(memcpy(__pyx_v_d, __pyx_v_s, __pyx_v_used));
-
-    /* "orderbook/_core.pxd":154
- *         used = <const uint8_t*>&s.elements[n] - <const uint8_t*>s
- *         memcpy(d, s, used)
- *         memset(&d._padding[0], 0, sizeof(d._padding))             # <<<<<<<<<<<<<<
- *         memset(<uint8_t*>d + used, 0, L.side_size - used)
- * 
-*/
-    (void)(memset((&(__pyx_v_d->_padding[0])), 0, (sizeof(__pyx_v_d->_padding))));
-
     /* "orderbook/_core.pxd":155
- *         memcpy(d, s, used)
  *         memset(&d._padding[0], 0, sizeof(d._padding))
- *         memset(<uint8_t*>d + used, 0, L.side_size - used)             # <<<<<<<<<<<<<<
+ *         n = d.count if d.count <= L.capacity else L.capacity
+ *         if n < L.capacity:             # <<<<<<<<<<<<<<
+ *             memset(&d.elements[n], 0, <size_t>(L.capacity - n) * sizeof(OrderLevelC))
+ * 
+*/
+    __pyx_t_3 = (__pyx_v_n < __pyx_v_L->capacity);
+
+    if (__pyx_t_3) {
+
+
+      /* "orderbook/_core.pxd":156
+ *         n = d.count if d.count <= L.capacity else L.capacity
+ *         if n < L.capacity:
+ *             memset(&d.elements[n], 0, <size_t>(L.capacity - n) * sizeof(OrderLevelC))             # <<<<<<<<<<<<<<
  * 
  * 
 */
-    (void)(memset((((uint8_t *)__pyx_v_d) + __pyx_v_used), 0, (__pyx_v_L->side_size - __pyx_v_used)));
+      (void)(memset((&(__pyx_v_d->elements[__pyx_v_n])), 0, (((size_t)(__pyx_v_L->capacity - __pyx_v_n)) * (sizeof(struct __pyx_t_9orderbook_7structs_OrderLevelC)))));
+
+      /* "orderbook/_core.pxd":155
+ *         memset(&d._padding[0], 0, sizeof(d._padding))
+ *         n = d.count if d.count <= L.capacity else L.capacity
+ *         if n < L.capacity:             # <<<<<<<<<<<<<<
+ *             memset(&d.elements[n], 0, <size_t>(L.capacity - n) * sizeof(OrderLevelC))
+ * 
+*/
+    }
   }
 
   /* "orderbook/_core.pxd":138
  * 
  * 
- * cdef inline void _ob_copy_canonical(uint8_t* dst, const uint8_t* src, const BookLayout* L) noexcept nogil:             # <<<<<<<<<<<<<<
- *     # the fields, then per side the count and the levels in use; every padding
- *     # byte and unused slot written zero (the source's are ignored)
-*/
-
-  /* function exit code */
-
-
-
-
-
-
-}
-
-/* "orderbook/_core.pxd":158
- * 
- * 
- * cdef inline void ob_copy_book(void* dst, const void* src, const BookLayout* L) noexcept nogil:             # <<<<<<<<<<<<<<
- *     """Copy a book of layout L as the library writes books: every padding byte
- *     and unused slot zero, whatever the source holds there (a Rust struct
-*/
-
-static CYTHON_INLINE void __pyx_f_9orderbook_5_core_ob_copy_book(void *__pyx_v_dst, void const *__pyx_v_src, struct __pyx_t_9orderbook_7structs_BookLayout const *__pyx_v_L) {
-  struct __pyx_t_9orderbook_7structs_OrderBookTLVC __pyx_v_tmp;
-  uint8_t const *__pyx_v_d;
-  uint8_t const *__pyx_v_s;
-  int __pyx_t_1;
-  int __pyx_t_2;
-
-  /* "orderbook/_core.pxd":164
- *     source's counts must have been checked (they are clamped regardless)."""
- *     cdef OrderBookTLVC tmp                      # the largest layout
- *     cdef const uint8_t* d = <const uint8_t*>dst             # <<<<<<<<<<<<<<
- *     cdef const uint8_t* s = <const uint8_t*>src
- *     if d != s and d < s + L.book_size and s < d + L.book_size:
-*/
-  __pyx_v_d = ((uint8_t const *)__pyx_v_dst);
-
-  /* "orderbook/_core.pxd":165
- *     cdef OrderBookTLVC tmp                      # the largest layout
- *     cdef const uint8_t* d = <const uint8_t*>dst
- *     cdef const uint8_t* s = <const uint8_t*>src             # <<<<<<<<<<<<<<
- *     if d != s and d < s + L.book_size and s < d + L.book_size:
- *         memcpy(&tmp, src, L.book_size)         # overlapping: from a copy
-*/
-  __pyx_v_s = ((uint8_t const *)__pyx_v_src);
-
-  /* "orderbook/_core.pxd":166
- *     cdef const uint8_t* d = <const uint8_t*>dst
- *     cdef const uint8_t* s = <const uint8_t*>src
- *     if d != s and d < s + L.book_size and s < d + L.book_size:             # <<<<<<<<<<<<<<
- *         memcpy(&tmp, src, L.book_size)         # overlapping: from a copy
- *         _ob_copy_canonical(<uint8_t*>dst, <const uint8_t*>&tmp, L)
-*/
-  __pyx_t_2 = (__pyx_v_d != __pyx_v_s);
-
-  if (__pyx_t_2) {
-
-  } else {
-
-    __pyx_t_1 = __pyx_t_2;
-
-    goto __pyx_L4_bool_binop_done;
-  }
-  __pyx_t_2 = (__pyx_v_d < (__pyx_v_s + __pyx_v_L->book_size));
-
-  if (__pyx_t_2) {
-
-  } else {
-
-    __pyx_t_1 = __pyx_t_2;
-
-    goto __pyx_L4_bool_binop_done;
-  }
-  __pyx_t_2 = (__pyx_v_s < (__pyx_v_d + __pyx_v_L->book_size));
-
-
-  __pyx_t_1 = __pyx_t_2;
-
-  __pyx_L4_bool_binop_done:;
-  if (__pyx_t_1) {
-
-
-    /* "orderbook/_core.pxd":167
- *     cdef const uint8_t* s = <const uint8_t*>src
- *     if d != s and d < s + L.book_size and s < d + L.book_size:
- *         memcpy(&tmp, src, L.book_size)         # overlapping: from a copy             # <<<<<<<<<<<<<<
- *         _ob_copy_canonical(<uint8_t*>dst, <const uint8_t*>&tmp, L)
- *     else:
-*/
-    (void)(memcpy((&__pyx_v_tmp), __pyx_v_src, __pyx_v_L->book_size));
-
-    /* "orderbook/_core.pxd":168
- *     if d != s and d < s + L.book_size and s < d + L.book_size:
- *         memcpy(&tmp, src, L.book_size)         # overlapping: from a copy
- *         _ob_copy_canonical(<uint8_t*>dst, <const uint8_t*>&tmp, L)             # <<<<<<<<<<<<<<
- *     else:
- *         _ob_copy_canonical(<uint8_t*>dst, s, L)
-*/
-    __pyx_f_9orderbook_5_core__ob_copy_canonical(((uint8_t *)__pyx_v_dst), ((uint8_t const *)(&__pyx_v_tmp)), __pyx_v_L);
-
-    /* "orderbook/_core.pxd":166
- *     cdef const uint8_t* d = <const uint8_t*>dst
- *     cdef const uint8_t* s = <const uint8_t*>src
- *     if d != s and d < s + L.book_size and s < d + L.book_size:             # <<<<<<<<<<<<<<
- *         memcpy(&tmp, src, L.book_size)         # overlapping: from a copy
- *         _ob_copy_canonical(<uint8_t*>dst, <const uint8_t*>&tmp, L)
-*/
-    goto __pyx_L3;
-  }
-
-  /* "orderbook/_core.pxd":170
- *         _ob_copy_canonical(<uint8_t*>dst, <const uint8_t*>&tmp, L)
- *     else:
- *         _ob_copy_canonical(<uint8_t*>dst, s, L)             # <<<<<<<<<<<<<<
- * 
- * 
-*/
-  /*else*/ {
-    __pyx_f_9orderbook_5_core__ob_copy_canonical(((uint8_t *)__pyx_v_dst), __pyx_v_s, __pyx_v_L);
-  }
-  __pyx_L3:;
-
-  /* "orderbook/_core.pxd":158
- * 
- * 
  * cdef inline void ob_copy_book(void* dst, const void* src, const BookLayout* L) noexcept nogil:             # <<<<<<<<<<<<<<
  *     """Copy a book of layout L as the library writes books: every padding byte
  *     and unused slot zero, whatever the source holds there (a Rust struct
@@ -4722,9 +4585,10 @@ static CYTHON_INLINE void __pyx_f_9orderbook_5_core_ob_copy_book(void *__pyx_v_d
 
 
 
+
 }
 
-/* "orderbook/_core.pxd":173
+/* "orderbook/_core.pxd":159
  * 
  * 
  * cdef inline void ob_clear(OrderBookHeadC* t, const BookLayout* L) noexcept nogil:             # <<<<<<<<<<<<<<
@@ -4734,7 +4598,7 @@ static CYTHON_INLINE void __pyx_f_9orderbook_5_core_ob_copy_book(void *__pyx_v_d
 
 static CYTHON_INLINE void __pyx_f_9orderbook_5_core_ob_clear(struct __pyx_t_9orderbook_7structs_OrderBookHeadC *__pyx_v_t, struct __pyx_t_9orderbook_7structs_BookLayout const *__pyx_v_L) {
 
-  /* "orderbook/_core.pxd":175
+  /* "orderbook/_core.pxd":161
  * cdef inline void ob_clear(OrderBookHeadC* t, const BookLayout* L) noexcept nogil:
  *     """Empty both sides: counts 0, every slot and padding byte zeroed."""
  *     memset(ob_side(t, L, False), 0, 2 * L.side_size)             # <<<<<<<<<<<<<<
@@ -4743,7 +4607,7 @@ static CYTHON_INLINE void __pyx_f_9orderbook_5_core_ob_clear(struct __pyx_t_9ord
 */
   (void)(memset(__pyx_f_9orderbook_7structs_ob_side(__pyx_v_t, __pyx_v_L, 0), 0, (2 * __pyx_v_L->side_size)));
 
-  /* "orderbook/_core.pxd":173
+  /* "orderbook/_core.pxd":159
  * 
  * 
  * cdef inline void ob_clear(OrderBookHeadC* t, const BookLayout* L) noexcept nogil:             # <<<<<<<<<<<<<<
@@ -4754,7 +4618,7 @@ static CYTHON_INLINE void __pyx_f_9orderbook_5_core_ob_clear(struct __pyx_t_9ord
   /* function exit code */
 }
 
-/* "orderbook/_core.pxd":180
+/* "orderbook/_core.pxd":166
  * # --- rules ----------------------------------------------------------------------------
  * 
  * cdef inline bint ob_worse(bint asks, int64_t prev, int64_t price) noexcept nogil:             # <<<<<<<<<<<<<<
@@ -4766,7 +4630,7 @@ static CYTHON_INLINE int __pyx_f_9orderbook_5_core_ob_worse(int __pyx_v_asks, in
   int __pyx_r;
   int __pyx_t_1;
 
-  /* "orderbook/_core.pxd":182
+  /* "orderbook/_core.pxd":168
  * cdef inline bint ob_worse(bint asks, int64_t prev, int64_t price) noexcept nogil:
  *     """True when `price` may not follow `prev` on this side (best first)."""
  *     return price < prev if asks else price > prev             # <<<<<<<<<<<<<<
@@ -4785,7 +4649,7 @@ static CYTHON_INLINE int __pyx_f_9orderbook_5_core_ob_worse(int __pyx_v_asks, in
   }
   goto __pyx_L0;
 
-  /* "orderbook/_core.pxd":180
+  /* "orderbook/_core.pxd":166
  * # --- rules ----------------------------------------------------------------------------
  * 
  * cdef inline bint ob_worse(bint asks, int64_t prev, int64_t price) noexcept nogil:             # <<<<<<<<<<<<<<
@@ -4798,7 +4662,7 @@ static CYTHON_INLINE int __pyx_f_9orderbook_5_core_ob_worse(int __pyx_v_asks, in
   return __pyx_r;
 }
 
-/* "orderbook/_core.pxd":185
+/* "orderbook/_core.pxd":171
  * 
  * 
  * cdef inline int ob_validate(const OrderBookHeadC* t, const BookLayout* L, ob_fault* f) noexcept nogil:             # <<<<<<<<<<<<<<
@@ -4821,7 +4685,7 @@ static CYTHON_INLINE int __pyx_f_9orderbook_5_core_ob_validate(struct __pyx_t_9o
   int __pyx_t_7;
   int __pyx_t_8;
 
-  /* "orderbook/_core.pxd":194
+  /* "orderbook/_core.pxd":180
  *     cdef Py_ssize_t i, n
  *     cdef int a
  *     for a in range(2):             # <<<<<<<<<<<<<<
@@ -4831,7 +4695,7 @@ static CYTHON_INLINE int __pyx_f_9orderbook_5_core_ob_validate(struct __pyx_t_9o
   for (__pyx_t_1 = 0; __pyx_t_1 < 2; __pyx_t_1+=1) {
     __pyx_v_a = __pyx_t_1;
 
-    /* "orderbook/_core.pxd":195
+    /* "orderbook/_core.pxd":181
  *     cdef int a
  *     for a in range(2):
  *         s = ob_cside(t, L, a)             # <<<<<<<<<<<<<<
@@ -4840,7 +4704,7 @@ static CYTHON_INLINE int __pyx_f_9orderbook_5_core_ob_validate(struct __pyx_t_9o
 */
     __pyx_v_s = __pyx_f_9orderbook_7structs_ob_cside(__pyx_v_t, __pyx_v_L, __pyx_v_a);
 
-    /* "orderbook/_core.pxd":196
+    /* "orderbook/_core.pxd":182
  *     for a in range(2):
  *         s = ob_cside(t, L, a)
  *         if s.count > L.capacity:             # <<<<<<<<<<<<<<
@@ -4852,7 +4716,7 @@ static CYTHON_INLINE int __pyx_f_9orderbook_5_core_ob_validate(struct __pyx_t_9o
     if (__pyx_t_2) {
 
 
-      /* "orderbook/_core.pxd":197
+      /* "orderbook/_core.pxd":183
  *         s = ob_cside(t, L, a)
  *         if s.count > L.capacity:
  *             f.needed = L.capacity             # <<<<<<<<<<<<<<
@@ -4863,7 +4727,7 @@ static CYTHON_INLINE int __pyx_f_9orderbook_5_core_ob_validate(struct __pyx_t_9o
 
       __pyx_v_f->needed = __pyx_t_3;
 
-      /* "orderbook/_core.pxd":198
+      /* "orderbook/_core.pxd":184
  *         if s.count > L.capacity:
  *             f.needed = L.capacity
  *             return ob_fail(f, OB_RULE_COUNT, OB_D_COUNT, a, -1, <const char*>s - <const char*>t, s.count)             # <<<<<<<<<<<<<<
@@ -4876,7 +4740,7 @@ static CYTHON_INLINE int __pyx_f_9orderbook_5_core_ob_validate(struct __pyx_t_9o
       }
       goto __pyx_L0;
 
-      /* "orderbook/_core.pxd":196
+      /* "orderbook/_core.pxd":182
  *     for a in range(2):
  *         s = ob_cside(t, L, a)
  *         if s.count > L.capacity:             # <<<<<<<<<<<<<<
@@ -4886,7 +4750,7 @@ static CYTHON_INLINE int __pyx_f_9orderbook_5_core_ob_validate(struct __pyx_t_9o
     }
   }
 
-  /* "orderbook/_core.pxd":199
+  /* "orderbook/_core.pxd":185
  *             f.needed = L.capacity
  *             return ob_fail(f, OB_RULE_COUNT, OB_D_COUNT, a, -1, <const char*>s - <const char*>t, s.count)
  *     for a in range(2):             # <<<<<<<<<<<<<<
@@ -4896,7 +4760,7 @@ static CYTHON_INLINE int __pyx_f_9orderbook_5_core_ob_validate(struct __pyx_t_9o
   for (__pyx_t_1 = 0; __pyx_t_1 < 2; __pyx_t_1+=1) {
     __pyx_v_a = __pyx_t_1;
 
-    /* "orderbook/_core.pxd":200
+    /* "orderbook/_core.pxd":186
  *             return ob_fail(f, OB_RULE_COUNT, OB_D_COUNT, a, -1, <const char*>s - <const char*>t, s.count)
  *     for a in range(2):
  *         s = ob_cside(t, L, a)             # <<<<<<<<<<<<<<
@@ -4905,7 +4769,7 @@ static CYTHON_INLINE int __pyx_f_9orderbook_5_core_ob_validate(struct __pyx_t_9o
 */
     __pyx_v_s = __pyx_f_9orderbook_7structs_ob_cside(__pyx_v_t, __pyx_v_L, __pyx_v_a);
 
-    /* "orderbook/_core.pxd":201
+    /* "orderbook/_core.pxd":187
  *     for a in range(2):
  *         s = ob_cside(t, L, a)
  *         for i in range(1, s.count):             # <<<<<<<<<<<<<<
@@ -4919,7 +4783,7 @@ static CYTHON_INLINE int __pyx_f_9orderbook_5_core_ob_validate(struct __pyx_t_9o
     for (__pyx_t_3 = 1; __pyx_t_3 < __pyx_t_5; __pyx_t_3+=1) {
       __pyx_v_i = __pyx_t_3;
 
-      /* "orderbook/_core.pxd":202
+      /* "orderbook/_core.pxd":188
  *         s = ob_cside(t, L, a)
  *         for i in range(1, s.count):
  *             if ob_worse(a, s.elements[i - 1].price, s.elements[i].price):             # <<<<<<<<<<<<<<
@@ -4931,7 +4795,7 @@ static CYTHON_INLINE int __pyx_f_9orderbook_5_core_ob_validate(struct __pyx_t_9o
       if (__pyx_t_2) {
 
 
-        /* "orderbook/_core.pxd":203
+        /* "orderbook/_core.pxd":189
  *         for i in range(1, s.count):
  *             if ob_worse(a, s.elements[i - 1].price, s.elements[i].price):
  *                 f.other = s.elements[i - 1].price             # <<<<<<<<<<<<<<
@@ -4942,7 +4806,7 @@ static CYTHON_INLINE int __pyx_f_9orderbook_5_core_ob_validate(struct __pyx_t_9o
 
         __pyx_v_f->other = __pyx_t_6;
 
-        /* "orderbook/_core.pxd":204
+        /* "orderbook/_core.pxd":190
  *             if ob_worse(a, s.elements[i - 1].price, s.elements[i].price):
  *                 f.other = s.elements[i - 1].price
  *                 return ob_fail(f, OB_RULE_ASKS_ASCENDING if a else OB_RULE_BIDS_DESCENDING, OB_D_NONE,             # <<<<<<<<<<<<<<
@@ -4960,7 +4824,7 @@ static CYTHON_INLINE int __pyx_f_9orderbook_5_core_ob_validate(struct __pyx_t_9o
         }
 
 
-        /* "orderbook/_core.pxd":205
+        /* "orderbook/_core.pxd":191
  *                 f.other = s.elements[i - 1].price
  *                 return ob_fail(f, OB_RULE_ASKS_ASCENDING if a else OB_RULE_BIDS_DESCENDING, OB_D_NONE,
  *                                a, i, -1, s.elements[i].price)             # <<<<<<<<<<<<<<
@@ -4974,7 +4838,7 @@ static CYTHON_INLINE int __pyx_f_9orderbook_5_core_ob_validate(struct __pyx_t_9o
 
         goto __pyx_L0;
 
-        /* "orderbook/_core.pxd":202
+        /* "orderbook/_core.pxd":188
  *         s = ob_cside(t, L, a)
  *         for i in range(1, s.count):
  *             if ob_worse(a, s.elements[i - 1].price, s.elements[i].price):             # <<<<<<<<<<<<<<
@@ -4986,7 +4850,7 @@ static CYTHON_INLINE int __pyx_f_9orderbook_5_core_ob_validate(struct __pyx_t_9o
 
   }
 
-  /* "orderbook/_core.pxd":206
+  /* "orderbook/_core.pxd":192
  *                 return ob_fail(f, OB_RULE_ASKS_ASCENDING if a else OB_RULE_BIDS_DESCENDING, OB_D_NONE,
  *                                a, i, -1, s.elements[i].price)
  *     for a in range(2):             # <<<<<<<<<<<<<<
@@ -4996,7 +4860,7 @@ static CYTHON_INLINE int __pyx_f_9orderbook_5_core_ob_validate(struct __pyx_t_9o
   for (__pyx_t_1 = 0; __pyx_t_1 < 2; __pyx_t_1+=1) {
     __pyx_v_a = __pyx_t_1;
 
-    /* "orderbook/_core.pxd":207
+    /* "orderbook/_core.pxd":193
  *                                a, i, -1, s.elements[i].price)
  *     for a in range(2):
  *         s = ob_cside(t, L, a)             # <<<<<<<<<<<<<<
@@ -5005,7 +4869,7 @@ static CYTHON_INLINE int __pyx_f_9orderbook_5_core_ob_validate(struct __pyx_t_9o
 */
     __pyx_v_s = __pyx_f_9orderbook_7structs_ob_cside(__pyx_v_t, __pyx_v_L, __pyx_v_a);
 
-    /* "orderbook/_core.pxd":208
+    /* "orderbook/_core.pxd":194
  *     for a in range(2):
  *         s = ob_cside(t, L, a)
  *         for i in range(s.count):             # <<<<<<<<<<<<<<
@@ -5019,7 +4883,7 @@ static CYTHON_INLINE int __pyx_f_9orderbook_5_core_ob_validate(struct __pyx_t_9o
     for (__pyx_t_3 = 0; __pyx_t_3 < __pyx_t_5; __pyx_t_3+=1) {
       __pyx_v_i = __pyx_t_3;
 
-      /* "orderbook/_core.pxd":209
+      /* "orderbook/_core.pxd":195
  *         s = ob_cside(t, L, a)
  *         for i in range(s.count):
  *             if s.elements[i].price <= 0:             # <<<<<<<<<<<<<<
@@ -5031,7 +4895,7 @@ static CYTHON_INLINE int __pyx_f_9orderbook_5_core_ob_validate(struct __pyx_t_9o
       if (__pyx_t_2) {
 
 
-        /* "orderbook/_core.pxd":210
+        /* "orderbook/_core.pxd":196
  *         for i in range(s.count):
  *             if s.elements[i].price <= 0:
  *                 return ob_fail(f, OB_RULE_POSITIVE_PRICE, OB_D_NONE, a, i, -1, s.elements[i].price)             # <<<<<<<<<<<<<<
@@ -5044,7 +4908,7 @@ static CYTHON_INLINE int __pyx_f_9orderbook_5_core_ob_validate(struct __pyx_t_9o
         }
         goto __pyx_L0;
 
-        /* "orderbook/_core.pxd":209
+        /* "orderbook/_core.pxd":195
  *         s = ob_cside(t, L, a)
  *         for i in range(s.count):
  *             if s.elements[i].price <= 0:             # <<<<<<<<<<<<<<
@@ -5053,7 +4917,7 @@ static CYTHON_INLINE int __pyx_f_9orderbook_5_core_ob_validate(struct __pyx_t_9o
 */
       }
 
-      /* "orderbook/_core.pxd":211
+      /* "orderbook/_core.pxd":197
  *             if s.elements[i].price <= 0:
  *                 return ob_fail(f, OB_RULE_POSITIVE_PRICE, OB_D_NONE, a, i, -1, s.elements[i].price)
  *             if s.elements[i].size <= 0:             # <<<<<<<<<<<<<<
@@ -5065,7 +4929,7 @@ static CYTHON_INLINE int __pyx_f_9orderbook_5_core_ob_validate(struct __pyx_t_9o
       if (__pyx_t_2) {
 
 
-        /* "orderbook/_core.pxd":212
+        /* "orderbook/_core.pxd":198
  *                 return ob_fail(f, OB_RULE_POSITIVE_PRICE, OB_D_NONE, a, i, -1, s.elements[i].price)
  *             if s.elements[i].size <= 0:
  *                 return ob_fail(f, OB_RULE_POSITIVE_SIZE, OB_D_NONE, a, i, -1, s.elements[i].size)             # <<<<<<<<<<<<<<
@@ -5078,7 +4942,7 @@ static CYTHON_INLINE int __pyx_f_9orderbook_5_core_ob_validate(struct __pyx_t_9o
         }
         goto __pyx_L0;
 
-        /* "orderbook/_core.pxd":211
+        /* "orderbook/_core.pxd":197
  *             if s.elements[i].price <= 0:
  *                 return ob_fail(f, OB_RULE_POSITIVE_PRICE, OB_D_NONE, a, i, -1, s.elements[i].price)
  *             if s.elements[i].size <= 0:             # <<<<<<<<<<<<<<
@@ -5090,7 +4954,7 @@ static CYTHON_INLINE int __pyx_f_9orderbook_5_core_ob_validate(struct __pyx_t_9o
 
   }
 
-  /* "orderbook/_core.pxd":213
+  /* "orderbook/_core.pxd":199
  *             if s.elements[i].size <= 0:
  *                 return ob_fail(f, OB_RULE_POSITIVE_SIZE, OB_D_NONE, a, i, -1, s.elements[i].size)
  *     b = ob_cside(t, L, False)             # <<<<<<<<<<<<<<
@@ -5099,7 +4963,7 @@ static CYTHON_INLINE int __pyx_f_9orderbook_5_core_ob_validate(struct __pyx_t_9o
 */
   __pyx_v_b = __pyx_f_9orderbook_7structs_ob_cside(__pyx_v_t, __pyx_v_L, 0);
 
-  /* "orderbook/_core.pxd":214
+  /* "orderbook/_core.pxd":200
  *                 return ob_fail(f, OB_RULE_POSITIVE_SIZE, OB_D_NONE, a, i, -1, s.elements[i].size)
  *     b = ob_cside(t, L, False)
  *     s = ob_cside(t, L, True)             # <<<<<<<<<<<<<<
@@ -5108,7 +4972,7 @@ static CYTHON_INLINE int __pyx_f_9orderbook_5_core_ob_validate(struct __pyx_t_9o
 */
   __pyx_v_s = __pyx_f_9orderbook_7structs_ob_cside(__pyx_v_t, __pyx_v_L, 1);
 
-  /* "orderbook/_core.pxd":215
+  /* "orderbook/_core.pxd":201
  *     b = ob_cside(t, L, False)
  *     s = ob_cside(t, L, True)
  *     if b.count and s.count and s.elements[0].price < b.elements[0].price:             # <<<<<<<<<<<<<<
@@ -5144,7 +5008,7 @@ static CYTHON_INLINE int __pyx_f_9orderbook_5_core_ob_validate(struct __pyx_t_9o
   if (__pyx_t_2) {
 
 
-    /* "orderbook/_core.pxd":216
+    /* "orderbook/_core.pxd":202
  *     s = ob_cside(t, L, True)
  *     if b.count and s.count and s.elements[0].price < b.elements[0].price:
  *         f.other = b.elements[0].price             # <<<<<<<<<<<<<<
@@ -5155,7 +5019,7 @@ static CYTHON_INLINE int __pyx_f_9orderbook_5_core_ob_validate(struct __pyx_t_9o
 
     __pyx_v_f->other = __pyx_t_6;
 
-    /* "orderbook/_core.pxd":217
+    /* "orderbook/_core.pxd":203
  *     if b.count and s.count and s.elements[0].price < b.elements[0].price:
  *         f.other = b.elements[0].price
  *         return ob_fail(f, OB_RULE_CROSSED, OB_D_NONE, True, 0, -1, s.elements[0].price)             # <<<<<<<<<<<<<<
@@ -5168,7 +5032,7 @@ static CYTHON_INLINE int __pyx_f_9orderbook_5_core_ob_validate(struct __pyx_t_9o
     }
     goto __pyx_L0;
 
-    /* "orderbook/_core.pxd":215
+    /* "orderbook/_core.pxd":201
  *     b = ob_cside(t, L, False)
  *     s = ob_cside(t, L, True)
  *     if b.count and s.count and s.elements[0].price < b.elements[0].price:             # <<<<<<<<<<<<<<
@@ -5177,7 +5041,7 @@ static CYTHON_INLINE int __pyx_f_9orderbook_5_core_ob_validate(struct __pyx_t_9o
 */
   }
 
-  /* "orderbook/_core.pxd":218
+  /* "orderbook/_core.pxd":204
  *         f.other = b.elements[0].price
  *         return ob_fail(f, OB_RULE_CROSSED, OB_D_NONE, True, 0, -1, s.elements[0].price)
  *     return OB_OK             # <<<<<<<<<<<<<<
@@ -5190,7 +5054,7 @@ static CYTHON_INLINE int __pyx_f_9orderbook_5_core_ob_validate(struct __pyx_t_9o
   }
   goto __pyx_L0;
 
-  /* "orderbook/_core.pxd":185
+  /* "orderbook/_core.pxd":171
  * 
  * 
  * cdef inline int ob_validate(const OrderBookHeadC* t, const BookLayout* L, ob_fault* f) noexcept nogil:             # <<<<<<<<<<<<<<
@@ -5207,7 +5071,7 @@ static CYTHON_INLINE int __pyx_f_9orderbook_5_core_ob_validate(struct __pyx_t_9o
   return __pyx_r;
 }
 
-/* "orderbook/_core.pxd":221
+/* "orderbook/_core.pxd":207
  * 
  * 
  * cdef inline Py_ssize_t ob_insert(OrderBookHeadC* t, const BookLayout* L, bint asks, int64_t price,             # <<<<<<<<<<<<<<
@@ -5225,7 +5089,7 @@ static CYTHON_INLINE Py_ssize_t __pyx_f_9orderbook_5_core_ob_insert(struct __pyx
   Py_ssize_t __pyx_t_3;
   int __pyx_t_4;
 
-  /* "orderbook/_core.pxd":228
+  /* "orderbook/_core.pxd":214
  *     that is not sorted.  Returns its index, or OB_EFULL (side unchanged;
  *     f.available = the count it would have had) / OB_ELAYOUT."""
  *     cdef LevelsC* s = ob_side(t, L, asks)             # <<<<<<<<<<<<<<
@@ -5234,7 +5098,7 @@ static CYTHON_INLINE Py_ssize_t __pyx_f_9orderbook_5_core_ob_insert(struct __pyx
 */
   __pyx_v_s = __pyx_f_9orderbook_7structs_ob_side(__pyx_v_t, __pyx_v_L, __pyx_v_asks);
 
-  /* "orderbook/_core.pxd":229
+  /* "orderbook/_core.pxd":215
  *     f.available = the count it would have had) / OB_ELAYOUT."""
  *     cdef LevelsC* s = ob_side(t, L, asks)
  *     cdef Py_ssize_t n = s.count, i = 0             # <<<<<<<<<<<<<<
@@ -5246,7 +5110,7 @@ static CYTHON_INLINE Py_ssize_t __pyx_f_9orderbook_5_core_ob_insert(struct __pyx
   __pyx_v_n = __pyx_t_1;
   __pyx_v_i = 0;
 
-  /* "orderbook/_core.pxd":230
+  /* "orderbook/_core.pxd":216
  *     cdef LevelsC* s = ob_side(t, L, asks)
  *     cdef Py_ssize_t n = s.count, i = 0
  *     if n > L.capacity:             # <<<<<<<<<<<<<<
@@ -5258,7 +5122,7 @@ static CYTHON_INLINE Py_ssize_t __pyx_f_9orderbook_5_core_ob_insert(struct __pyx
   if (__pyx_t_2) {
 
 
-    /* "orderbook/_core.pxd":231
+    /* "orderbook/_core.pxd":217
  *     cdef Py_ssize_t n = s.count, i = 0
  *     if n > L.capacity:
  *         f.needed = L.capacity             # <<<<<<<<<<<<<<
@@ -5269,7 +5133,7 @@ static CYTHON_INLINE Py_ssize_t __pyx_f_9orderbook_5_core_ob_insert(struct __pyx
 
     __pyx_v_f->needed = __pyx_t_3;
 
-    /* "orderbook/_core.pxd":232
+    /* "orderbook/_core.pxd":218
  *     if n > L.capacity:
  *         f.needed = L.capacity
  *         return ob_fail(f, OB_ELAYOUT, OB_D_COUNT, asks, -1, <char*>s - <char*>t, n)             # <<<<<<<<<<<<<<
@@ -5282,7 +5146,7 @@ static CYTHON_INLINE Py_ssize_t __pyx_f_9orderbook_5_core_ob_insert(struct __pyx
     }
     goto __pyx_L0;
 
-    /* "orderbook/_core.pxd":230
+    /* "orderbook/_core.pxd":216
  *     cdef LevelsC* s = ob_side(t, L, asks)
  *     cdef Py_ssize_t n = s.count, i = 0
  *     if n > L.capacity:             # <<<<<<<<<<<<<<
@@ -5291,7 +5155,7 @@ static CYTHON_INLINE Py_ssize_t __pyx_f_9orderbook_5_core_ob_insert(struct __pyx
 */
   }
 
-  /* "orderbook/_core.pxd":233
+  /* "orderbook/_core.pxd":219
  *         f.needed = L.capacity
  *         return ob_fail(f, OB_ELAYOUT, OB_D_COUNT, asks, -1, <char*>s - <char*>t, n)
  *     if n >= L.capacity:             # <<<<<<<<<<<<<<
@@ -5303,7 +5167,7 @@ static CYTHON_INLINE Py_ssize_t __pyx_f_9orderbook_5_core_ob_insert(struct __pyx
   if (__pyx_t_2) {
 
 
-    /* "orderbook/_core.pxd":234
+    /* "orderbook/_core.pxd":220
  *         return ob_fail(f, OB_ELAYOUT, OB_D_COUNT, asks, -1, <char*>s - <char*>t, n)
  *     if n >= L.capacity:
  *         f.needed = L.capacity             # <<<<<<<<<<<<<<
@@ -5314,7 +5178,7 @@ static CYTHON_INLINE Py_ssize_t __pyx_f_9orderbook_5_core_ob_insert(struct __pyx
 
     __pyx_v_f->needed = __pyx_t_3;
 
-    /* "orderbook/_core.pxd":235
+    /* "orderbook/_core.pxd":221
  *     if n >= L.capacity:
  *         f.needed = L.capacity
  *         f.available = n + 1             # <<<<<<<<<<<<<<
@@ -5323,7 +5187,7 @@ static CYTHON_INLINE Py_ssize_t __pyx_f_9orderbook_5_core_ob_insert(struct __pyx
 */
     __pyx_v_f->available = (__pyx_v_n + 1);
 
-    /* "orderbook/_core.pxd":236
+    /* "orderbook/_core.pxd":222
  *         f.needed = L.capacity
  *         f.available = n + 1
  *         return ob_fail(f, OB_EFULL, OB_D_NONE, asks, n, -1, n + 1)             # <<<<<<<<<<<<<<
@@ -5336,7 +5200,7 @@ static CYTHON_INLINE Py_ssize_t __pyx_f_9orderbook_5_core_ob_insert(struct __pyx
     }
     goto __pyx_L0;
 
-    /* "orderbook/_core.pxd":233
+    /* "orderbook/_core.pxd":219
  *         f.needed = L.capacity
  *         return ob_fail(f, OB_ELAYOUT, OB_D_COUNT, asks, -1, <char*>s - <char*>t, n)
  *     if n >= L.capacity:             # <<<<<<<<<<<<<<
@@ -5345,7 +5209,7 @@ static CYTHON_INLINE Py_ssize_t __pyx_f_9orderbook_5_core_ob_insert(struct __pyx
 */
   }
 
-  /* "orderbook/_core.pxd":237
+  /* "orderbook/_core.pxd":223
  *         f.available = n + 1
  *         return ob_fail(f, OB_EFULL, OB_D_NONE, asks, n, -1, n + 1)
  *     while i < n and not ob_worse(asks, s.elements[i].price, price):             # <<<<<<<<<<<<<<
@@ -5372,7 +5236,7 @@ static CYTHON_INLINE Py_ssize_t __pyx_f_9orderbook_5_core_ob_insert(struct __pyx
 
     if (!__pyx_t_2) break;
 
-    /* "orderbook/_core.pxd":238
+    /* "orderbook/_core.pxd":224
  *         return ob_fail(f, OB_EFULL, OB_D_NONE, asks, n, -1, n + 1)
  *     while i < n and not ob_worse(asks, s.elements[i].price, price):
  *         i += 1             # <<<<<<<<<<<<<<
@@ -5382,7 +5246,7 @@ static CYTHON_INLINE Py_ssize_t __pyx_f_9orderbook_5_core_ob_insert(struct __pyx
     __pyx_v_i = (__pyx_v_i + 1);
   }
 
-  /* "orderbook/_core.pxd":239
+  /* "orderbook/_core.pxd":225
  *     while i < n and not ob_worse(asks, s.elements[i].price, price):
  *         i += 1
  *     memmove(&s.elements[i + 1], &s.elements[i], <size_t>(n - i) * sizeof(OrderLevelC))             # <<<<<<<<<<<<<<
@@ -5391,7 +5255,7 @@ static CYTHON_INLINE Py_ssize_t __pyx_f_9orderbook_5_core_ob_insert(struct __pyx
 */
   (void)(memmove((&(__pyx_v_s->elements[(__pyx_v_i + 1)])), (&(__pyx_v_s->elements[__pyx_v_i])), (((size_t)(__pyx_v_n - __pyx_v_i)) * (sizeof(struct __pyx_t_9orderbook_7structs_OrderLevelC)))));
 
-  /* "orderbook/_core.pxd":240
+  /* "orderbook/_core.pxd":226
  *         i += 1
  *     memmove(&s.elements[i + 1], &s.elements[i], <size_t>(n - i) * sizeof(OrderLevelC))
  *     s.elements[i].price = price             # <<<<<<<<<<<<<<
@@ -5400,7 +5264,7 @@ static CYTHON_INLINE Py_ssize_t __pyx_f_9orderbook_5_core_ob_insert(struct __pyx
 */
   (__pyx_v_s->elements[__pyx_v_i]).price = __pyx_v_price;
 
-  /* "orderbook/_core.pxd":241
+  /* "orderbook/_core.pxd":227
  *     memmove(&s.elements[i + 1], &s.elements[i], <size_t>(n - i) * sizeof(OrderLevelC))
  *     s.elements[i].price = price
  *     s.elements[i].size = size             # <<<<<<<<<<<<<<
@@ -5409,7 +5273,7 @@ static CYTHON_INLINE Py_ssize_t __pyx_f_9orderbook_5_core_ob_insert(struct __pyx
 */
   (__pyx_v_s->elements[__pyx_v_i]).size = __pyx_v_size;
 
-  /* "orderbook/_core.pxd":242
+  /* "orderbook/_core.pxd":228
  *     s.elements[i].price = price
  *     s.elements[i].size = size
  *     s.elements[i].order_count = order_count             # <<<<<<<<<<<<<<
@@ -5418,7 +5282,7 @@ static CYTHON_INLINE Py_ssize_t __pyx_f_9orderbook_5_core_ob_insert(struct __pyx
 */
   (__pyx_v_s->elements[__pyx_v_i]).order_count = __pyx_v_order_count;
 
-  /* "orderbook/_core.pxd":243
+  /* "orderbook/_core.pxd":229
  *     s.elements[i].size = size
  *     s.elements[i].order_count = order_count
  *     s.elements[i].reserved = 0             # <<<<<<<<<<<<<<
@@ -5427,7 +5291,7 @@ static CYTHON_INLINE Py_ssize_t __pyx_f_9orderbook_5_core_ob_insert(struct __pyx
 */
   (__pyx_v_s->elements[__pyx_v_i]).reserved = 0;
 
-  /* "orderbook/_core.pxd":244
+  /* "orderbook/_core.pxd":230
  *     s.elements[i].order_count = order_count
  *     s.elements[i].reserved = 0
  *     s.count = <uint16_t>(n + 1)             # <<<<<<<<<<<<<<
@@ -5436,7 +5300,7 @@ static CYTHON_INLINE Py_ssize_t __pyx_f_9orderbook_5_core_ob_insert(struct __pyx
 */
   __pyx_v_s->count = ((uint16_t)(__pyx_v_n + 1));
 
-  /* "orderbook/_core.pxd":245
+  /* "orderbook/_core.pxd":231
  *     s.elements[i].reserved = 0
  *     s.count = <uint16_t>(n + 1)
  *     return i             # <<<<<<<<<<<<<<
@@ -5449,7 +5313,7 @@ static CYTHON_INLINE Py_ssize_t __pyx_f_9orderbook_5_core_ob_insert(struct __pyx
   }
   goto __pyx_L0;
 
-  /* "orderbook/_core.pxd":221
+  /* "orderbook/_core.pxd":207
  * 
  * 
  * cdef inline Py_ssize_t ob_insert(OrderBookHeadC* t, const BookLayout* L, bint asks, int64_t price,             # <<<<<<<<<<<<<<
@@ -5465,7 +5329,7 @@ static CYTHON_INLINE Py_ssize_t __pyx_f_9orderbook_5_core_ob_insert(struct __pyx
   return __pyx_r;
 }
 
-/* "orderbook/_core.pxd":248
+/* "orderbook/_core.pxd":234
  * 
  * 
  * @cython.cdivision(True)             # <<<<<<<<<<<<<<
@@ -5479,7 +5343,7 @@ static CYTHON_INLINE int64_t __pyx_f_9orderbook_5_core_ob_trunc_mid(int64_t __py
   int __pyx_t_1;
   int __pyx_t_2;
 
-  /* "orderbook/_core.pxd":253
+  /* "orderbook/_core.pxd":239
  *     floor(a/2) + floor(b/2) + (both odd), then floor -> trunc for a negative
  *     odd sum.  (x - (x & 1)) is even, so its division by 2 is exact."""
  *     cdef int64_t m = (a - (a & 1)) // 2 + (b - (b & 1)) // 2 + (a & b & 1)             # <<<<<<<<<<<<<<
@@ -5488,7 +5352,7 @@ static CYTHON_INLINE int64_t __pyx_f_9orderbook_5_core_ob_trunc_mid(int64_t __py
 */
   __pyx_v_m = ((((__pyx_v_a - (__pyx_v_a & 1)) / 2) + ((__pyx_v_b - (__pyx_v_b & 1)) / 2)) + ((__pyx_v_a & __pyx_v_b) & 1));
 
-  /* "orderbook/_core.pxd":254
+  /* "orderbook/_core.pxd":240
  *     odd sum.  (x - (x & 1)) is even, so its division by 2 is exact."""
  *     cdef int64_t m = (a - (a & 1)) // 2 + (b - (b & 1)) // 2 + (a & b & 1)
  *     if m < 0 and ((a ^ b) & 1):             # <<<<<<<<<<<<<<
@@ -5514,7 +5378,7 @@ static CYTHON_INLINE int64_t __pyx_f_9orderbook_5_core_ob_trunc_mid(int64_t __py
   if (__pyx_t_1) {
 
 
-    /* "orderbook/_core.pxd":255
+    /* "orderbook/_core.pxd":241
  *     cdef int64_t m = (a - (a & 1)) // 2 + (b - (b & 1)) // 2 + (a & b & 1)
  *     if m < 0 and ((a ^ b) & 1):
  *         m += 1             # <<<<<<<<<<<<<<
@@ -5523,7 +5387,7 @@ static CYTHON_INLINE int64_t __pyx_f_9orderbook_5_core_ob_trunc_mid(int64_t __py
 */
     __pyx_v_m = (__pyx_v_m + 1);
 
-    /* "orderbook/_core.pxd":254
+    /* "orderbook/_core.pxd":240
  *     odd sum.  (x - (x & 1)) is even, so its division by 2 is exact."""
  *     cdef int64_t m = (a - (a & 1)) // 2 + (b - (b & 1)) // 2 + (a & b & 1)
  *     if m < 0 and ((a ^ b) & 1):             # <<<<<<<<<<<<<<
@@ -5532,7 +5396,7 @@ static CYTHON_INLINE int64_t __pyx_f_9orderbook_5_core_ob_trunc_mid(int64_t __py
 */
   }
 
-  /* "orderbook/_core.pxd":256
+  /* "orderbook/_core.pxd":242
  *     if m < 0 and ((a ^ b) & 1):
  *         m += 1
  *     return m             # <<<<<<<<<<<<<<
@@ -5545,7 +5409,7 @@ static CYTHON_INLINE int64_t __pyx_f_9orderbook_5_core_ob_trunc_mid(int64_t __py
   }
   goto __pyx_L0;
 
-  /* "orderbook/_core.pxd":248
+  /* "orderbook/_core.pxd":234
  * 
  * 
  * @cython.cdivision(True)             # <<<<<<<<<<<<<<
@@ -5559,7 +5423,7 @@ static CYTHON_INLINE int64_t __pyx_f_9orderbook_5_core_ob_trunc_mid(int64_t __py
   return __pyx_r;
 }
 
-/* "orderbook/_core.pxd":259
+/* "orderbook/_core.pxd":245
  * 
  * 
  * @cython.cdivision(True)             # <<<<<<<<<<<<<<
@@ -5590,7 +5454,7 @@ static CYTHON_INLINE int __pyx_f_9orderbook_5_core_ob_spread_bps(struct __pyx_t_
   uint64_t __pyx_t_4;
   int __pyx_t_5;
 
-  /* "orderbook/_core.pxd":266
+  /* "orderbook/_core.pxd":252
  *     side is empty or the mid is not positive); -1 when the exact result does
  *     not fit in int64 (|ask - bid| above about 9.2e14 with a mid near 1)."""
  *     cdef const LevelsC* sb = ob_cside(t, L, False)             # <<<<<<<<<<<<<<
@@ -5599,7 +5463,7 @@ static CYTHON_INLINE int __pyx_f_9orderbook_5_core_ob_spread_bps(struct __pyx_t_
 */
   __pyx_v_sb = __pyx_f_9orderbook_7structs_ob_cside(__pyx_v_t, __pyx_v_L, 0);
 
-  /* "orderbook/_core.pxd":267
+  /* "orderbook/_core.pxd":253
  *     not fit in int64 (|ask - bid| above about 9.2e14 with a mid near 1)."""
  *     cdef const LevelsC* sb = ob_cside(t, L, False)
  *     cdef const LevelsC* sa = ob_cside(t, L, True)             # <<<<<<<<<<<<<<
@@ -5608,7 +5472,7 @@ static CYTHON_INLINE int __pyx_f_9orderbook_5_core_ob_spread_bps(struct __pyx_t_
 */
   __pyx_v_sa = __pyx_f_9orderbook_7structs_ob_cside(__pyx_v_t, __pyx_v_L, 1);
 
-  /* "orderbook/_core.pxd":272
+  /* "orderbook/_core.pxd":258
  *     cdef bint neg
  *     cdef int i
  *     if sb.count == 0 or sa.count == 0:             # <<<<<<<<<<<<<<
@@ -5634,7 +5498,7 @@ static CYTHON_INLINE int __pyx_f_9orderbook_5_core_ob_spread_bps(struct __pyx_t_
   if (__pyx_t_1) {
 
 
-    /* "orderbook/_core.pxd":273
+    /* "orderbook/_core.pxd":259
  *     cdef int i
  *     if sb.count == 0 or sa.count == 0:
  *         return 0             # <<<<<<<<<<<<<<
@@ -5647,7 +5511,7 @@ static CYTHON_INLINE int __pyx_f_9orderbook_5_core_ob_spread_bps(struct __pyx_t_
     }
     goto __pyx_L0;
 
-    /* "orderbook/_core.pxd":272
+    /* "orderbook/_core.pxd":258
  *     cdef bint neg
  *     cdef int i
  *     if sb.count == 0 or sa.count == 0:             # <<<<<<<<<<<<<<
@@ -5656,7 +5520,7 @@ static CYTHON_INLINE int __pyx_f_9orderbook_5_core_ob_spread_bps(struct __pyx_t_
 */
   }
 
-  /* "orderbook/_core.pxd":274
+  /* "orderbook/_core.pxd":260
  *     if sb.count == 0 or sa.count == 0:
  *         return 0
  *     bid = sb.elements[0].price             # <<<<<<<<<<<<<<
@@ -5667,7 +5531,7 @@ static CYTHON_INLINE int __pyx_f_9orderbook_5_core_ob_spread_bps(struct __pyx_t_
 
   __pyx_v_bid = __pyx_t_3;
 
-  /* "orderbook/_core.pxd":275
+  /* "orderbook/_core.pxd":261
  *         return 0
  *     bid = sb.elements[0].price
  *     ask = sa.elements[0].price             # <<<<<<<<<<<<<<
@@ -5678,7 +5542,7 @@ static CYTHON_INLINE int __pyx_f_9orderbook_5_core_ob_spread_bps(struct __pyx_t_
 
   __pyx_v_ask = __pyx_t_3;
 
-  /* "orderbook/_core.pxd":276
+  /* "orderbook/_core.pxd":262
  *     bid = sb.elements[0].price
  *     ask = sa.elements[0].price
  *     mid = ob_trunc_mid(bid, ask)             # <<<<<<<<<<<<<<
@@ -5687,7 +5551,7 @@ static CYTHON_INLINE int __pyx_f_9orderbook_5_core_ob_spread_bps(struct __pyx_t_
 */
   __pyx_v_mid = __pyx_f_9orderbook_5_core_ob_trunc_mid(__pyx_v_bid, __pyx_v_ask);
 
-  /* "orderbook/_core.pxd":277
+  /* "orderbook/_core.pxd":263
  *     ask = sa.elements[0].price
  *     mid = ob_trunc_mid(bid, ask)
  *     if mid <= 0:             # <<<<<<<<<<<<<<
@@ -5699,7 +5563,7 @@ static CYTHON_INLINE int __pyx_f_9orderbook_5_core_ob_spread_bps(struct __pyx_t_
   if (__pyx_t_1) {
 
 
-    /* "orderbook/_core.pxd":278
+    /* "orderbook/_core.pxd":264
  *     mid = ob_trunc_mid(bid, ask)
  *     if mid <= 0:
  *         return 0             # <<<<<<<<<<<<<<
@@ -5712,7 +5576,7 @@ static CYTHON_INLINE int __pyx_f_9orderbook_5_core_ob_spread_bps(struct __pyx_t_
     }
     goto __pyx_L0;
 
-    /* "orderbook/_core.pxd":277
+    /* "orderbook/_core.pxd":263
  *     ask = sa.elements[0].price
  *     mid = ob_trunc_mid(bid, ask)
  *     if mid <= 0:             # <<<<<<<<<<<<<<
@@ -5721,7 +5585,7 @@ static CYTHON_INLINE int __pyx_f_9orderbook_5_core_ob_spread_bps(struct __pyx_t_
 */
   }
 
-  /* "orderbook/_core.pxd":279
+  /* "orderbook/_core.pxd":265
  *     if mid <= 0:
  *         return 0
  *     d = <uint64_t>mid             # <<<<<<<<<<<<<<
@@ -5730,7 +5594,7 @@ static CYTHON_INLINE int __pyx_f_9orderbook_5_core_ob_spread_bps(struct __pyx_t_
 */
   __pyx_v_d = ((uint64_t)__pyx_v_mid);
 
-  /* "orderbook/_core.pxd":281
+  /* "orderbook/_core.pxd":267
  *     d = <uint64_t>mid
  *     # |ask - bid| < 2**64 always fits in uint64; the sign is kept apart
  *     neg = ask < bid             # <<<<<<<<<<<<<<
@@ -5739,7 +5603,7 @@ static CYTHON_INLINE int __pyx_f_9orderbook_5_core_ob_spread_bps(struct __pyx_t_
 */
   __pyx_v_neg = (__pyx_v_ask < __pyx_v_bid);
 
-  /* "orderbook/_core.pxd":282
+  /* "orderbook/_core.pxd":268
  *     # |ask - bid| < 2**64 always fits in uint64; the sign is kept apart
  *     neg = ask < bid
  *     mag = <uint64_t>bid - <uint64_t>ask if neg else <uint64_t>ask - <uint64_t>bid             # <<<<<<<<<<<<<<
@@ -5755,7 +5619,7 @@ static CYTHON_INLINE int __pyx_f_9orderbook_5_core_ob_spread_bps(struct __pyx_t_
   }
   __pyx_v_mag = __pyx_t_4;
 
-  /* "orderbook/_core.pxd":283
+  /* "orderbook/_core.pxd":269
  *     neg = ask < bid
  *     mag = <uint64_t>bid - <uint64_t>ask if neg else <uint64_t>ask - <uint64_t>bid
  *     if mag <= UINT64_MAX // 10000:             # <<<<<<<<<<<<<<
@@ -5767,7 +5631,7 @@ static CYTHON_INLINE int __pyx_f_9orderbook_5_core_ob_spread_bps(struct __pyx_t_
   if (__pyx_t_1) {
 
 
-    /* "orderbook/_core.pxd":284
+    /* "orderbook/_core.pxd":270
  *     mag = <uint64_t>bid - <uint64_t>ask if neg else <uint64_t>ask - <uint64_t>bid
  *     if mag <= UINT64_MAX // 10000:
  *         q = mag * 10000 // d             # <<<<<<<<<<<<<<
@@ -5776,7 +5640,7 @@ static CYTHON_INLINE int __pyx_f_9orderbook_5_core_ob_spread_bps(struct __pyx_t_
 */
     __pyx_v_q = ((__pyx_v_mag * 0x2710) / __pyx_v_d);
 
-    /* "orderbook/_core.pxd":283
+    /* "orderbook/_core.pxd":269
  *     neg = ask < bid
  *     mag = <uint64_t>bid - <uint64_t>ask if neg else <uint64_t>ask - <uint64_t>bid
  *     if mag <= UINT64_MAX // 10000:             # <<<<<<<<<<<<<<
@@ -5786,7 +5650,7 @@ static CYTHON_INLINE int __pyx_f_9orderbook_5_core_ob_spread_bps(struct __pyx_t_
     goto __pyx_L7;
   }
 
-  /* "orderbook/_core.pxd":287
+  /* "orderbook/_core.pxd":273
  *     else:
  *         # hi:lo = mag * 10000, from 32-bit halves (each partial product < 2**46)
  *         a = (mag >> 32) * 10000             # <<<<<<<<<<<<<<
@@ -5796,7 +5660,7 @@ static CYTHON_INLINE int __pyx_f_9orderbook_5_core_ob_spread_bps(struct __pyx_t_
   /*else*/ {
     __pyx_v_a = ((__pyx_v_mag >> 32) * 0x2710);
 
-    /* "orderbook/_core.pxd":288
+    /* "orderbook/_core.pxd":274
  *         # hi:lo = mag * 10000, from 32-bit halves (each partial product < 2**46)
  *         a = (mag >> 32) * 10000
  *         b = (mag & <uint64_t>0xFFFFFFFFU) * 10000             # <<<<<<<<<<<<<<
@@ -5805,7 +5669,7 @@ static CYTHON_INLINE int __pyx_f_9orderbook_5_core_ob_spread_bps(struct __pyx_t_
 */
     __pyx_v_b = ((__pyx_v_mag & ((uint64_t)0xFFFFFFFFU)) * 0x2710);
 
-    /* "orderbook/_core.pxd":289
+    /* "orderbook/_core.pxd":275
  *         a = (mag >> 32) * 10000
  *         b = (mag & <uint64_t>0xFFFFFFFFU) * 10000
  *         hi = a >> 32             # <<<<<<<<<<<<<<
@@ -5814,7 +5678,7 @@ static CYTHON_INLINE int __pyx_f_9orderbook_5_core_ob_spread_bps(struct __pyx_t_
 */
     __pyx_v_hi = (__pyx_v_a >> 32);
 
-    /* "orderbook/_core.pxd":290
+    /* "orderbook/_core.pxd":276
  *         b = (mag & <uint64_t>0xFFFFFFFFU) * 10000
  *         hi = a >> 32
  *         lo = (a << 32) + b             # <<<<<<<<<<<<<<
@@ -5823,7 +5687,7 @@ static CYTHON_INLINE int __pyx_f_9orderbook_5_core_ob_spread_bps(struct __pyx_t_
 */
     __pyx_v_lo = ((__pyx_v_a << 32) + __pyx_v_b);
 
-    /* "orderbook/_core.pxd":291
+    /* "orderbook/_core.pxd":277
  *         hi = a >> 32
  *         lo = (a << 32) + b
  *         if lo < b:             # <<<<<<<<<<<<<<
@@ -5835,7 +5699,7 @@ static CYTHON_INLINE int __pyx_f_9orderbook_5_core_ob_spread_bps(struct __pyx_t_
     if (__pyx_t_1) {
 
 
-      /* "orderbook/_core.pxd":292
+      /* "orderbook/_core.pxd":278
  *         lo = (a << 32) + b
  *         if lo < b:
  *             hi += 1             # <<<<<<<<<<<<<<
@@ -5844,7 +5708,7 @@ static CYTHON_INLINE int __pyx_f_9orderbook_5_core_ob_spread_bps(struct __pyx_t_
 */
       __pyx_v_hi = (__pyx_v_hi + 1);
 
-      /* "orderbook/_core.pxd":291
+      /* "orderbook/_core.pxd":277
  *         hi = a >> 32
  *         lo = (a << 32) + b
  *         if lo < b:             # <<<<<<<<<<<<<<
@@ -5853,7 +5717,7 @@ static CYTHON_INLINE int __pyx_f_9orderbook_5_core_ob_spread_bps(struct __pyx_t_
 */
     }
 
-    /* "orderbook/_core.pxd":293
+    /* "orderbook/_core.pxd":279
  *         if lo < b:
  *             hi += 1
  *         if hi >= d:             # <<<<<<<<<<<<<<
@@ -5865,7 +5729,7 @@ static CYTHON_INLINE int __pyx_f_9orderbook_5_core_ob_spread_bps(struct __pyx_t_
     if (__pyx_t_1) {
 
 
-      /* "orderbook/_core.pxd":294
+      /* "orderbook/_core.pxd":280
  *             hi += 1
  *         if hi >= d:
  *             return -1               # the quotient is at least 2**64             # <<<<<<<<<<<<<<
@@ -5878,7 +5742,7 @@ static CYTHON_INLINE int __pyx_f_9orderbook_5_core_ob_spread_bps(struct __pyx_t_
       }
       goto __pyx_L0;
 
-      /* "orderbook/_core.pxd":293
+      /* "orderbook/_core.pxd":279
  *         if lo < b:
  *             hi += 1
  *         if hi >= d:             # <<<<<<<<<<<<<<
@@ -5887,7 +5751,7 @@ static CYTHON_INLINE int __pyx_f_9orderbook_5_core_ob_spread_bps(struct __pyx_t_
 */
     }
 
-    /* "orderbook/_core.pxd":296
+    /* "orderbook/_core.pxd":282
  *             return -1               # the quotient is at least 2**64
  *         # restoring long division of hi:lo by d: r < d < 2**63, so 2r + 1 fits
  *         r = hi             # <<<<<<<<<<<<<<
@@ -5896,7 +5760,7 @@ static CYTHON_INLINE int __pyx_f_9orderbook_5_core_ob_spread_bps(struct __pyx_t_
 */
     __pyx_v_r = __pyx_v_hi;
 
-    /* "orderbook/_core.pxd":297
+    /* "orderbook/_core.pxd":283
  *         # restoring long division of hi:lo by d: r < d < 2**63, so 2r + 1 fits
  *         r = hi
  *         q = 0             # <<<<<<<<<<<<<<
@@ -5905,7 +5769,7 @@ static CYTHON_INLINE int __pyx_f_9orderbook_5_core_ob_spread_bps(struct __pyx_t_
 */
     __pyx_v_q = 0;
 
-    /* "orderbook/_core.pxd":298
+    /* "orderbook/_core.pxd":284
  *         r = hi
  *         q = 0
  *         for i in range(63, -1, -1):             # <<<<<<<<<<<<<<
@@ -5915,7 +5779,7 @@ static CYTHON_INLINE int __pyx_f_9orderbook_5_core_ob_spread_bps(struct __pyx_t_
     for (__pyx_t_5 = 63; __pyx_t_5 > -1; __pyx_t_5-=1) {
       __pyx_v_i = __pyx_t_5;
 
-      /* "orderbook/_core.pxd":299
+      /* "orderbook/_core.pxd":285
  *         q = 0
  *         for i in range(63, -1, -1):
  *             r = (r << 1) | ((lo >> i) & 1)             # <<<<<<<<<<<<<<
@@ -5924,7 +5788,7 @@ static CYTHON_INLINE int __pyx_f_9orderbook_5_core_ob_spread_bps(struct __pyx_t_
 */
       __pyx_v_r = ((__pyx_v_r << 1) | ((__pyx_v_lo >> __pyx_v_i) & 1));
 
-      /* "orderbook/_core.pxd":300
+      /* "orderbook/_core.pxd":286
  *         for i in range(63, -1, -1):
  *             r = (r << 1) | ((lo >> i) & 1)
  *             q <<= 1             # <<<<<<<<<<<<<<
@@ -5933,7 +5797,7 @@ static CYTHON_INLINE int __pyx_f_9orderbook_5_core_ob_spread_bps(struct __pyx_t_
 */
       __pyx_v_q = (__pyx_v_q << 1);
 
-      /* "orderbook/_core.pxd":301
+      /* "orderbook/_core.pxd":287
  *             r = (r << 1) | ((lo >> i) & 1)
  *             q <<= 1
  *             if r >= d:             # <<<<<<<<<<<<<<
@@ -5945,7 +5809,7 @@ static CYTHON_INLINE int __pyx_f_9orderbook_5_core_ob_spread_bps(struct __pyx_t_
       if (__pyx_t_1) {
 
 
-        /* "orderbook/_core.pxd":302
+        /* "orderbook/_core.pxd":288
  *             q <<= 1
  *             if r >= d:
  *                 r -= d             # <<<<<<<<<<<<<<
@@ -5954,7 +5818,7 @@ static CYTHON_INLINE int __pyx_f_9orderbook_5_core_ob_spread_bps(struct __pyx_t_
 */
         __pyx_v_r = (__pyx_v_r - __pyx_v_d);
 
-        /* "orderbook/_core.pxd":303
+        /* "orderbook/_core.pxd":289
  *             if r >= d:
  *                 r -= d
  *                 q |= 1             # <<<<<<<<<<<<<<
@@ -5963,7 +5827,7 @@ static CYTHON_INLINE int __pyx_f_9orderbook_5_core_ob_spread_bps(struct __pyx_t_
 */
         __pyx_v_q = (__pyx_v_q | 1);
 
-        /* "orderbook/_core.pxd":301
+        /* "orderbook/_core.pxd":287
  *             r = (r << 1) | ((lo >> i) & 1)
  *             q <<= 1
  *             if r >= d:             # <<<<<<<<<<<<<<
@@ -5975,7 +5839,7 @@ static CYTHON_INLINE int __pyx_f_9orderbook_5_core_ob_spread_bps(struct __pyx_t_
   }
   __pyx_L7:;
 
-  /* "orderbook/_core.pxd":304
+  /* "orderbook/_core.pxd":290
  *                 r -= d
  *                 q |= 1
  *     if neg:             # <<<<<<<<<<<<<<
@@ -5984,7 +5848,7 @@ static CYTHON_INLINE int __pyx_f_9orderbook_5_core_ob_spread_bps(struct __pyx_t_
 */
   if (__pyx_v_neg) {
 
-    /* "orderbook/_core.pxd":305
+    /* "orderbook/_core.pxd":291
  *                 q |= 1
  *     if neg:
  *         if q > <uint64_t>INT64_MAX + 1:             # <<<<<<<<<<<<<<
@@ -5996,7 +5860,7 @@ static CYTHON_INLINE int __pyx_f_9orderbook_5_core_ob_spread_bps(struct __pyx_t_
     if (__pyx_t_1) {
 
 
-      /* "orderbook/_core.pxd":306
+      /* "orderbook/_core.pxd":292
  *     if neg:
  *         if q > <uint64_t>INT64_MAX + 1:
  *             return -1             # <<<<<<<<<<<<<<
@@ -6009,7 +5873,7 @@ static CYTHON_INLINE int __pyx_f_9orderbook_5_core_ob_spread_bps(struct __pyx_t_
       }
       goto __pyx_L0;
 
-      /* "orderbook/_core.pxd":305
+      /* "orderbook/_core.pxd":291
  *                 q |= 1
  *     if neg:
  *         if q > <uint64_t>INT64_MAX + 1:             # <<<<<<<<<<<<<<
@@ -6018,7 +5882,7 @@ static CYTHON_INLINE int __pyx_f_9orderbook_5_core_ob_spread_bps(struct __pyx_t_
 */
     }
 
-    /* "orderbook/_core.pxd":307
+    /* "orderbook/_core.pxd":293
  *         if q > <uint64_t>INT64_MAX + 1:
  *             return -1
  *         out[0] = INT64_MIN if q == <uint64_t>INT64_MAX + 1 else -<int64_t>q             # <<<<<<<<<<<<<<
@@ -6038,7 +5902,7 @@ static CYTHON_INLINE int __pyx_f_9orderbook_5_core_ob_spread_bps(struct __pyx_t_
     (__pyx_v_out[0]) = __pyx_t_3;
 
 
-    /* "orderbook/_core.pxd":304
+    /* "orderbook/_core.pxd":290
  *                 r -= d
  *                 q |= 1
  *     if neg:             # <<<<<<<<<<<<<<
@@ -6048,7 +5912,7 @@ static CYTHON_INLINE int __pyx_f_9orderbook_5_core_ob_spread_bps(struct __pyx_t_
     goto __pyx_L13;
   }
 
-  /* "orderbook/_core.pxd":309
+  /* "orderbook/_core.pxd":295
  *         out[0] = INT64_MIN if q == <uint64_t>INT64_MAX + 1 else -<int64_t>q
  *     else:
  *         if q > <uint64_t>INT64_MAX:             # <<<<<<<<<<<<<<
@@ -6061,7 +5925,7 @@ static CYTHON_INLINE int __pyx_f_9orderbook_5_core_ob_spread_bps(struct __pyx_t_
     if (__pyx_t_1) {
 
 
-      /* "orderbook/_core.pxd":310
+      /* "orderbook/_core.pxd":296
  *     else:
  *         if q > <uint64_t>INT64_MAX:
  *             return -1             # <<<<<<<<<<<<<<
@@ -6074,7 +5938,7 @@ static CYTHON_INLINE int __pyx_f_9orderbook_5_core_ob_spread_bps(struct __pyx_t_
       }
       goto __pyx_L0;
 
-      /* "orderbook/_core.pxd":309
+      /* "orderbook/_core.pxd":295
  *         out[0] = INT64_MIN if q == <uint64_t>INT64_MAX + 1 else -<int64_t>q
  *     else:
  *         if q > <uint64_t>INT64_MAX:             # <<<<<<<<<<<<<<
@@ -6083,7 +5947,7 @@ static CYTHON_INLINE int __pyx_f_9orderbook_5_core_ob_spread_bps(struct __pyx_t_
 */
     }
 
-    /* "orderbook/_core.pxd":311
+    /* "orderbook/_core.pxd":297
  *         if q > <uint64_t>INT64_MAX:
  *             return -1
  *         out[0] = <int64_t>q             # <<<<<<<<<<<<<<
@@ -6094,7 +5958,7 @@ static CYTHON_INLINE int __pyx_f_9orderbook_5_core_ob_spread_bps(struct __pyx_t_
   }
   __pyx_L13:;
 
-  /* "orderbook/_core.pxd":312
+  /* "orderbook/_core.pxd":298
  *             return -1
  *         out[0] = <int64_t>q
  *     return 1             # <<<<<<<<<<<<<<
@@ -6107,7 +5971,7 @@ static CYTHON_INLINE int __pyx_f_9orderbook_5_core_ob_spread_bps(struct __pyx_t_
   }
   goto __pyx_L0;
 
-  /* "orderbook/_core.pxd":259
+  /* "orderbook/_core.pxd":245
  * 
  * 
  * @cython.cdivision(True)             # <<<<<<<<<<<<<<
@@ -6135,7 +5999,7 @@ static CYTHON_INLINE int __pyx_f_9orderbook_5_core_ob_spread_bps(struct __pyx_t_
   return __pyx_r;
 }
 
-/* "orderbook/_core.pxd":317
+/* "orderbook/_core.pxd":303
  * # --- messages -------------------------------------------------------------------------
  * 
  * cdef inline uint32_t ob_message_crc(const uint8_t* msg, uint32_t payload_size, ob_crc_fn crc) noexcept nogil:             # <<<<<<<<<<<<<<
@@ -6147,7 +6011,7 @@ static CYTHON_INLINE uint32_t __pyx_f_9orderbook_5_core_ob_message_crc(uint8_t c
   uint32_t __pyx_v_c;
   uint32_t __pyx_r;
 
-  /* "orderbook/_core.pxd":319
+  /* "orderbook/_core.pxd":305
  * cdef inline uint32_t ob_message_crc(const uint8_t* msg, uint32_t payload_size, ob_crc_fn crc) noexcept nogil:
  *     """The header's checksum: CRC-32 over bytes [0, 28) then the payload."""
  *     cdef uint32_t c = crc(0, msg, sizeof(MessageHeaderC) - sizeof(uint32_t))             # <<<<<<<<<<<<<<
@@ -6156,7 +6020,7 @@ static CYTHON_INLINE uint32_t __pyx_f_9orderbook_5_core_ob_message_crc(uint8_t c
 */
   __pyx_v_c = __pyx_v_crc(0, __pyx_v_msg, ((sizeof(struct __pyx_t_9orderbook_7structs_MessageHeaderC)) - (sizeof(uint32_t))));
 
-  /* "orderbook/_core.pxd":320
+  /* "orderbook/_core.pxd":306
  *     """The header's checksum: CRC-32 over bytes [0, 28) then the payload."""
  *     cdef uint32_t c = crc(0, msg, sizeof(MessageHeaderC) - sizeof(uint32_t))
  *     return crc(c, msg + sizeof(MessageHeaderC), payload_size)             # <<<<<<<<<<<<<<
@@ -6169,7 +6033,7 @@ static CYTHON_INLINE uint32_t __pyx_f_9orderbook_5_core_ob_message_crc(uint8_t c
   }
   goto __pyx_L0;
 
-  /* "orderbook/_core.pxd":317
+  /* "orderbook/_core.pxd":303
  * # --- messages -------------------------------------------------------------------------
  * 
  * cdef inline uint32_t ob_message_crc(const uint8_t* msg, uint32_t payload_size, ob_crc_fn crc) noexcept nogil:             # <<<<<<<<<<<<<<
@@ -6183,7 +6047,7 @@ static CYTHON_INLINE uint32_t __pyx_f_9orderbook_5_core_ob_message_crc(uint8_t c
   return __pyx_r;
 }
 
-/* "orderbook/_core.pxd":323
+/* "orderbook/_core.pxd":309
  * 
  * 
  * cdef inline Py_ssize_t ob_parse_message(const uint8_t* p, Py_ssize_t avail, bint verify, ob_crc_fn crc,             # <<<<<<<<<<<<<<
@@ -6208,7 +6072,7 @@ static CYTHON_INLINE Py_ssize_t __pyx_f_9orderbook_5_core_ob_parse_message(uint8
   uint16_t __pyx_t_5;
   int __pyx_t_6;
 
-  /* "orderbook/_core.pxd":330
+  /* "orderbook/_core.pxd":316
  *     book's side counts.  Returns the offset of the book inside the message,
  *     with *h and *L filled, or a failure (< 0)."""
  *     cdef Py_ssize_t end, pos, rec, vlen, book_pos = -1             # <<<<<<<<<<<<<<
@@ -6217,7 +6081,7 @@ static CYTHON_INLINE Py_ssize_t __pyx_f_9orderbook_5_core_ob_parse_message(uint8
 */
   __pyx_v_book_pos = -1L;
 
-  /* "orderbook/_core.pxd":334
+  /* "orderbook/_core.pxd":320
  *     cdef uint32_t found
  *     cdef ExtendedTLVHeaderC ext
  *     if avail < <Py_ssize_t>sizeof(MessageHeaderC):             # <<<<<<<<<<<<<<
@@ -6229,7 +6093,7 @@ static CYTHON_INLINE Py_ssize_t __pyx_f_9orderbook_5_core_ob_parse_message(uint8
   if (__pyx_t_1) {
 
 
-    /* "orderbook/_core.pxd":335
+    /* "orderbook/_core.pxd":321
  *     cdef ExtendedTLVHeaderC ext
  *     if avail < <Py_ssize_t>sizeof(MessageHeaderC):
  *         f.needed = sizeof(MessageHeaderC)             # <<<<<<<<<<<<<<
@@ -6238,7 +6102,7 @@ static CYTHON_INLINE Py_ssize_t __pyx_f_9orderbook_5_core_ob_parse_message(uint8
 */
     __pyx_v_f->needed = (sizeof(struct __pyx_t_9orderbook_7structs_MessageHeaderC));
 
-    /* "orderbook/_core.pxd":336
+    /* "orderbook/_core.pxd":322
  *     if avail < <Py_ssize_t>sizeof(MessageHeaderC):
  *         f.needed = sizeof(MessageHeaderC)
  *         f.available = avail if avail > 0 else 0             # <<<<<<<<<<<<<<
@@ -6257,7 +6121,7 @@ static CYTHON_INLINE Py_ssize_t __pyx_f_9orderbook_5_core_ob_parse_message(uint8
 
     __pyx_v_f->available = __pyx_t_2;
 
-    /* "orderbook/_core.pxd":337
+    /* "orderbook/_core.pxd":323
  *         f.needed = sizeof(MessageHeaderC)
  *         f.available = avail if avail > 0 else 0
  *         return ob_fail(f, OB_ETRUNCATED, OB_D_HEADER, False, -1, 0, 0)             # <<<<<<<<<<<<<<
@@ -6270,7 +6134,7 @@ static CYTHON_INLINE Py_ssize_t __pyx_f_9orderbook_5_core_ob_parse_message(uint8
     }
     goto __pyx_L0;
 
-    /* "orderbook/_core.pxd":334
+    /* "orderbook/_core.pxd":320
  *     cdef uint32_t found
  *     cdef ExtendedTLVHeaderC ext
  *     if avail < <Py_ssize_t>sizeof(MessageHeaderC):             # <<<<<<<<<<<<<<
@@ -6279,7 +6143,7 @@ static CYTHON_INLINE Py_ssize_t __pyx_f_9orderbook_5_core_ob_parse_message(uint8
 */
   }
 
-  /* "orderbook/_core.pxd":338
+  /* "orderbook/_core.pxd":324
  *         f.available = avail if avail > 0 else 0
  *         return ob_fail(f, OB_ETRUNCATED, OB_D_HEADER, False, -1, 0, 0)
  *     memcpy(h, p, sizeof(MessageHeaderC))             # <<<<<<<<<<<<<<
@@ -6288,7 +6152,7 @@ static CYTHON_INLINE Py_ssize_t __pyx_f_9orderbook_5_core_ob_parse_message(uint8
 */
   (void)(memcpy(__pyx_v_h, __pyx_v_p, (sizeof(struct __pyx_t_9orderbook_7structs_MessageHeaderC))));
 
-  /* "orderbook/_core.pxd":339
+  /* "orderbook/_core.pxd":325
  *         return ob_fail(f, OB_ETRUNCATED, OB_D_HEADER, False, -1, 0, 0)
  *     memcpy(h, p, sizeof(MessageHeaderC))
  *     if h.magic != OB_HEADER_MAGIC:             # <<<<<<<<<<<<<<
@@ -6300,7 +6164,7 @@ static CYTHON_INLINE Py_ssize_t __pyx_f_9orderbook_5_core_ob_parse_message(uint8
   if (__pyx_t_1) {
 
 
-    /* "orderbook/_core.pxd":340
+    /* "orderbook/_core.pxd":326
  *     memcpy(h, p, sizeof(MessageHeaderC))
  *     if h.magic != OB_HEADER_MAGIC:
  *         return ob_fail(f, OB_EMAGIC, OB_D_NONE, False, -1, 0, h.magic)             # <<<<<<<<<<<<<<
@@ -6313,7 +6177,7 @@ static CYTHON_INLINE Py_ssize_t __pyx_f_9orderbook_5_core_ob_parse_message(uint8
     }
     goto __pyx_L0;
 
-    /* "orderbook/_core.pxd":339
+    /* "orderbook/_core.pxd":325
  *         return ob_fail(f, OB_ETRUNCATED, OB_D_HEADER, False, -1, 0, 0)
  *     memcpy(h, p, sizeof(MessageHeaderC))
  *     if h.magic != OB_HEADER_MAGIC:             # <<<<<<<<<<<<<<
@@ -6322,7 +6186,7 @@ static CYTHON_INLINE Py_ssize_t __pyx_f_9orderbook_5_core_ob_parse_message(uint8
 */
   }
 
-  /* "orderbook/_core.pxd":341
+  /* "orderbook/_core.pxd":327
  *     if h.magic != OB_HEADER_MAGIC:
  *         return ob_fail(f, OB_EMAGIC, OB_D_NONE, False, -1, 0, h.magic)
  *     if h.version != OB_PROTOCOL_VERSION:             # <<<<<<<<<<<<<<
@@ -6334,7 +6198,7 @@ static CYTHON_INLINE Py_ssize_t __pyx_f_9orderbook_5_core_ob_parse_message(uint8
   if (__pyx_t_1) {
 
 
-    /* "orderbook/_core.pxd":342
+    /* "orderbook/_core.pxd":328
  *         return ob_fail(f, OB_EMAGIC, OB_D_NONE, False, -1, 0, h.magic)
  *     if h.version != OB_PROTOCOL_VERSION:
  *         return ob_fail(f, OB_EVERSION, OB_D_NONE, False, -1, <char*>&h.version - <char*>h, h.version)             # <<<<<<<<<<<<<<
@@ -6347,7 +6211,7 @@ static CYTHON_INLINE Py_ssize_t __pyx_f_9orderbook_5_core_ob_parse_message(uint8
     }
     goto __pyx_L0;
 
-    /* "orderbook/_core.pxd":341
+    /* "orderbook/_core.pxd":327
  *     if h.magic != OB_HEADER_MAGIC:
  *         return ob_fail(f, OB_EMAGIC, OB_D_NONE, False, -1, 0, h.magic)
  *     if h.version != OB_PROTOCOL_VERSION:             # <<<<<<<<<<<<<<
@@ -6356,7 +6220,7 @@ static CYTHON_INLINE Py_ssize_t __pyx_f_9orderbook_5_core_ob_parse_message(uint8
 */
   }
 
-  /* "orderbook/_core.pxd":343
+  /* "orderbook/_core.pxd":329
  *     if h.version != OB_PROTOCOL_VERSION:
  *         return ob_fail(f, OB_EVERSION, OB_D_NONE, False, -1, <char*>&h.version - <char*>h, h.version)
  *     end = sizeof(MessageHeaderC) + <Py_ssize_t>h.payload_size             # <<<<<<<<<<<<<<
@@ -6365,7 +6229,7 @@ static CYTHON_INLINE Py_ssize_t __pyx_f_9orderbook_5_core_ob_parse_message(uint8
 */
   __pyx_v_end = ((sizeof(struct __pyx_t_9orderbook_7structs_MessageHeaderC)) + ((Py_ssize_t)__pyx_v_h->payload_size));
 
-  /* "orderbook/_core.pxd":344
+  /* "orderbook/_core.pxd":330
  *         return ob_fail(f, OB_EVERSION, OB_D_NONE, False, -1, <char*>&h.version - <char*>h, h.version)
  *     end = sizeof(MessageHeaderC) + <Py_ssize_t>h.payload_size
  *     if end > avail:             # <<<<<<<<<<<<<<
@@ -6377,7 +6241,7 @@ static CYTHON_INLINE Py_ssize_t __pyx_f_9orderbook_5_core_ob_parse_message(uint8
   if (__pyx_t_1) {
 
 
-    /* "orderbook/_core.pxd":345
+    /* "orderbook/_core.pxd":331
  *     end = sizeof(MessageHeaderC) + <Py_ssize_t>h.payload_size
  *     if end > avail:
  *         f.needed = end             # <<<<<<<<<<<<<<
@@ -6386,7 +6250,7 @@ static CYTHON_INLINE Py_ssize_t __pyx_f_9orderbook_5_core_ob_parse_message(uint8
 */
     __pyx_v_f->needed = __pyx_v_end;
 
-    /* "orderbook/_core.pxd":346
+    /* "orderbook/_core.pxd":332
  *     if end > avail:
  *         f.needed = end
  *         f.available = avail             # <<<<<<<<<<<<<<
@@ -6395,7 +6259,7 @@ static CYTHON_INLINE Py_ssize_t __pyx_f_9orderbook_5_core_ob_parse_message(uint8
 */
     __pyx_v_f->available = __pyx_v_avail;
 
-    /* "orderbook/_core.pxd":347
+    /* "orderbook/_core.pxd":333
  *         f.needed = end
  *         f.available = avail
  *         return ob_fail(f, OB_ETRUNCATED, OB_D_PAYLOAD, False, -1,             # <<<<<<<<<<<<<<
@@ -6408,7 +6272,7 @@ static CYTHON_INLINE Py_ssize_t __pyx_f_9orderbook_5_core_ob_parse_message(uint8
     }
     goto __pyx_L0;
 
-    /* "orderbook/_core.pxd":344
+    /* "orderbook/_core.pxd":330
  *         return ob_fail(f, OB_EVERSION, OB_D_NONE, False, -1, <char*>&h.version - <char*>h, h.version)
  *     end = sizeof(MessageHeaderC) + <Py_ssize_t>h.payload_size
  *     if end > avail:             # <<<<<<<<<<<<<<
@@ -6417,7 +6281,7 @@ static CYTHON_INLINE Py_ssize_t __pyx_f_9orderbook_5_core_ob_parse_message(uint8
 */
   }
 
-  /* "orderbook/_core.pxd":349
+  /* "orderbook/_core.pxd":335
  *         return ob_fail(f, OB_ETRUNCATED, OB_D_PAYLOAD, False, -1,
  *                        <char*>&h.payload_size - <char*>h, h.payload_size)
  *     if verify:             # <<<<<<<<<<<<<<
@@ -6426,7 +6290,7 @@ static CYTHON_INLINE Py_ssize_t __pyx_f_9orderbook_5_core_ob_parse_message(uint8
 */
   if (__pyx_v_verify) {
 
-    /* "orderbook/_core.pxd":350
+    /* "orderbook/_core.pxd":336
  *                        <char*>&h.payload_size - <char*>h, h.payload_size)
  *     if verify:
  *         found = ob_message_crc(p, h.payload_size, crc)             # <<<<<<<<<<<<<<
@@ -6435,7 +6299,7 @@ static CYTHON_INLINE Py_ssize_t __pyx_f_9orderbook_5_core_ob_parse_message(uint8
 */
     __pyx_v_found = __pyx_f_9orderbook_5_core_ob_message_crc(__pyx_v_p, __pyx_v_h->payload_size, __pyx_v_crc);
 
-    /* "orderbook/_core.pxd":351
+    /* "orderbook/_core.pxd":337
  *     if verify:
  *         found = ob_message_crc(p, h.payload_size, crc)
  *         if found != h.checksum:             # <<<<<<<<<<<<<<
@@ -6447,7 +6311,7 @@ static CYTHON_INLINE Py_ssize_t __pyx_f_9orderbook_5_core_ob_parse_message(uint8
     if (__pyx_t_1) {
 
 
-      /* "orderbook/_core.pxd":352
+      /* "orderbook/_core.pxd":338
  *         found = ob_message_crc(p, h.payload_size, crc)
  *         if found != h.checksum:
  *             f.other = h.checksum             # <<<<<<<<<<<<<<
@@ -6458,7 +6322,7 @@ static CYTHON_INLINE Py_ssize_t __pyx_f_9orderbook_5_core_ob_parse_message(uint8
 
       __pyx_v_f->other = __pyx_t_3;
 
-      /* "orderbook/_core.pxd":353
+      /* "orderbook/_core.pxd":339
  *         if found != h.checksum:
  *             f.other = h.checksum
  *             return ob_fail(f, OB_ECHECKSUM, OB_D_NONE, False, -1, 0, found)             # <<<<<<<<<<<<<<
@@ -6471,7 +6335,7 @@ static CYTHON_INLINE Py_ssize_t __pyx_f_9orderbook_5_core_ob_parse_message(uint8
       }
       goto __pyx_L0;
 
-      /* "orderbook/_core.pxd":351
+      /* "orderbook/_core.pxd":337
  *     if verify:
  *         found = ob_message_crc(p, h.payload_size, crc)
  *         if found != h.checksum:             # <<<<<<<<<<<<<<
@@ -6480,7 +6344,7 @@ static CYTHON_INLINE Py_ssize_t __pyx_f_9orderbook_5_core_ob_parse_message(uint8
 */
     }
 
-    /* "orderbook/_core.pxd":349
+    /* "orderbook/_core.pxd":335
  *         return ob_fail(f, OB_ETRUNCATED, OB_D_PAYLOAD, False, -1,
  *                        <char*>&h.payload_size - <char*>h, h.payload_size)
  *     if verify:             # <<<<<<<<<<<<<<
@@ -6489,7 +6353,7 @@ static CYTHON_INLINE Py_ssize_t __pyx_f_9orderbook_5_core_ob_parse_message(uint8
 */
   }
 
-  /* "orderbook/_core.pxd":354
+  /* "orderbook/_core.pxd":340
  *             f.other = h.checksum
  *             return ob_fail(f, OB_ECHECKSUM, OB_D_NONE, False, -1, 0, found)
  *     pos = sizeof(MessageHeaderC)             # <<<<<<<<<<<<<<
@@ -6498,7 +6362,7 @@ static CYTHON_INLINE Py_ssize_t __pyx_f_9orderbook_5_core_ob_parse_message(uint8
 */
   __pyx_v_pos = (sizeof(struct __pyx_t_9orderbook_7structs_MessageHeaderC));
 
-  /* "orderbook/_core.pxd":355
+  /* "orderbook/_core.pxd":341
  *             return ob_fail(f, OB_ECHECKSUM, OB_D_NONE, False, -1, 0, found)
  *     pos = sizeof(MessageHeaderC)
  *     while pos < end:             # <<<<<<<<<<<<<<
@@ -6511,7 +6375,7 @@ static CYTHON_INLINE Py_ssize_t __pyx_f_9orderbook_5_core_ob_parse_message(uint8
 
     if (!__pyx_t_1) break;
 
-    /* "orderbook/_core.pxd":356
+    /* "orderbook/_core.pxd":342
  *     pos = sizeof(MessageHeaderC)
  *     while pos < end:
  *         rec = pos             # <<<<<<<<<<<<<<
@@ -6520,7 +6384,7 @@ static CYTHON_INLINE Py_ssize_t __pyx_f_9orderbook_5_core_ob_parse_message(uint8
 */
     __pyx_v_rec = __pyx_v_pos;
 
-    /* "orderbook/_core.pxd":357
+    /* "orderbook/_core.pxd":343
  *     while pos < end:
  *         rec = pos
  *         typ = p[pos]             # <<<<<<<<<<<<<<
@@ -6529,7 +6393,7 @@ static CYTHON_INLINE Py_ssize_t __pyx_f_9orderbook_5_core_ob_parse_message(uint8
 */
     __pyx_v_typ = (__pyx_v_p[__pyx_v_pos]);
 
-    /* "orderbook/_core.pxd":358
+    /* "orderbook/_core.pxd":344
  *         rec = pos
  *         typ = p[pos]
  *         if typ == OB_TLV_EXTENDED:             # <<<<<<<<<<<<<<
@@ -6541,7 +6405,7 @@ static CYTHON_INLINE Py_ssize_t __pyx_f_9orderbook_5_core_ob_parse_message(uint8
     if (__pyx_t_1) {
 
 
-      /* "orderbook/_core.pxd":359
+      /* "orderbook/_core.pxd":345
  *         typ = p[pos]
  *         if typ == OB_TLV_EXTENDED:
  *             if end - pos < <Py_ssize_t>sizeof(ExtendedTLVHeaderC):             # <<<<<<<<<<<<<<
@@ -6553,7 +6417,7 @@ static CYTHON_INLINE Py_ssize_t __pyx_f_9orderbook_5_core_ob_parse_message(uint8
       if (__pyx_t_1) {
 
 
-        /* "orderbook/_core.pxd":360
+        /* "orderbook/_core.pxd":346
  *         if typ == OB_TLV_EXTENDED:
  *             if end - pos < <Py_ssize_t>sizeof(ExtendedTLVHeaderC):
  *                 f.needed = sizeof(ExtendedTLVHeaderC)             # <<<<<<<<<<<<<<
@@ -6562,7 +6426,7 @@ static CYTHON_INLINE Py_ssize_t __pyx_f_9orderbook_5_core_ob_parse_message(uint8
 */
         __pyx_v_f->needed = (sizeof(struct __pyx_t_9orderbook_7structs_ExtendedTLVHeaderC));
 
-        /* "orderbook/_core.pxd":361
+        /* "orderbook/_core.pxd":347
  *             if end - pos < <Py_ssize_t>sizeof(ExtendedTLVHeaderC):
  *                 f.needed = sizeof(ExtendedTLVHeaderC)
  *                 f.available = end - pos             # <<<<<<<<<<<<<<
@@ -6571,7 +6435,7 @@ static CYTHON_INLINE Py_ssize_t __pyx_f_9orderbook_5_core_ob_parse_message(uint8
 */
         __pyx_v_f->available = (__pyx_v_end - __pyx_v_pos);
 
-        /* "orderbook/_core.pxd":362
+        /* "orderbook/_core.pxd":348
  *                 f.needed = sizeof(ExtendedTLVHeaderC)
  *                 f.available = end - pos
  *                 return ob_fail(f, OB_ERECORD, OB_D_EXT_SHORT, False, -1, rec, typ)             # <<<<<<<<<<<<<<
@@ -6584,7 +6448,7 @@ static CYTHON_INLINE Py_ssize_t __pyx_f_9orderbook_5_core_ob_parse_message(uint8
         }
         goto __pyx_L0;
 
-        /* "orderbook/_core.pxd":359
+        /* "orderbook/_core.pxd":345
  *         typ = p[pos]
  *         if typ == OB_TLV_EXTENDED:
  *             if end - pos < <Py_ssize_t>sizeof(ExtendedTLVHeaderC):             # <<<<<<<<<<<<<<
@@ -6593,7 +6457,7 @@ static CYTHON_INLINE Py_ssize_t __pyx_f_9orderbook_5_core_ob_parse_message(uint8
 */
       }
 
-      /* "orderbook/_core.pxd":363
+      /* "orderbook/_core.pxd":349
  *                 f.available = end - pos
  *                 return ob_fail(f, OB_ERECORD, OB_D_EXT_SHORT, False, -1, rec, typ)
  *             memcpy(&ext, p + pos, sizeof(ExtendedTLVHeaderC))             # <<<<<<<<<<<<<<
@@ -6602,7 +6466,7 @@ static CYTHON_INLINE Py_ssize_t __pyx_f_9orderbook_5_core_ob_parse_message(uint8
 */
       (void)(memcpy((&__pyx_v_ext), (__pyx_v_p + __pyx_v_pos), (sizeof(struct __pyx_t_9orderbook_7structs_ExtendedTLVHeaderC))));
 
-      /* "orderbook/_core.pxd":364
+      /* "orderbook/_core.pxd":350
  *                 return ob_fail(f, OB_ERECORD, OB_D_EXT_SHORT, False, -1, rec, typ)
  *             memcpy(&ext, p + pos, sizeof(ExtendedTLVHeaderC))
  *             if ext.reserved != 0:             # <<<<<<<<<<<<<<
@@ -6614,7 +6478,7 @@ static CYTHON_INLINE Py_ssize_t __pyx_f_9orderbook_5_core_ob_parse_message(uint8
       if (__pyx_t_1) {
 
 
-        /* "orderbook/_core.pxd":365
+        /* "orderbook/_core.pxd":351
  *             memcpy(&ext, p + pos, sizeof(ExtendedTLVHeaderC))
  *             if ext.reserved != 0:
  *                 return ob_fail(f, OB_ERECORD, OB_D_EXT_RESERVED, False, -1, rec, ext.reserved)             # <<<<<<<<<<<<<<
@@ -6627,7 +6491,7 @@ static CYTHON_INLINE Py_ssize_t __pyx_f_9orderbook_5_core_ob_parse_message(uint8
         }
         goto __pyx_L0;
 
-        /* "orderbook/_core.pxd":364
+        /* "orderbook/_core.pxd":350
  *                 return ob_fail(f, OB_ERECORD, OB_D_EXT_SHORT, False, -1, rec, typ)
  *             memcpy(&ext, p + pos, sizeof(ExtendedTLVHeaderC))
  *             if ext.reserved != 0:             # <<<<<<<<<<<<<<
@@ -6636,7 +6500,7 @@ static CYTHON_INLINE Py_ssize_t __pyx_f_9orderbook_5_core_ob_parse_message(uint8
 */
       }
 
-      /* "orderbook/_core.pxd":366
+      /* "orderbook/_core.pxd":352
  *             if ext.reserved != 0:
  *                 return ob_fail(f, OB_ERECORD, OB_D_EXT_RESERVED, False, -1, rec, ext.reserved)
  *             typ = ext.tlv_type             # <<<<<<<<<<<<<<
@@ -6647,7 +6511,7 @@ static CYTHON_INLINE Py_ssize_t __pyx_f_9orderbook_5_core_ob_parse_message(uint8
 
       __pyx_v_typ = __pyx_t_4;
 
-      /* "orderbook/_core.pxd":367
+      /* "orderbook/_core.pxd":353
  *                 return ob_fail(f, OB_ERECORD, OB_D_EXT_RESERVED, False, -1, rec, ext.reserved)
  *             typ = ext.tlv_type
  *             vlen = ext.length             # <<<<<<<<<<<<<<
@@ -6658,7 +6522,7 @@ static CYTHON_INLINE Py_ssize_t __pyx_f_9orderbook_5_core_ob_parse_message(uint8
 
       __pyx_v_vlen = __pyx_t_5;
 
-      /* "orderbook/_core.pxd":368
+      /* "orderbook/_core.pxd":354
  *             typ = ext.tlv_type
  *             vlen = ext.length
  *             pos += sizeof(ExtendedTLVHeaderC)             # <<<<<<<<<<<<<<
@@ -6667,7 +6531,7 @@ static CYTHON_INLINE Py_ssize_t __pyx_f_9orderbook_5_core_ob_parse_message(uint8
 */
       __pyx_v_pos = (__pyx_v_pos + (sizeof(struct __pyx_t_9orderbook_7structs_ExtendedTLVHeaderC)));
 
-      /* "orderbook/_core.pxd":358
+      /* "orderbook/_core.pxd":344
  *         rec = pos
  *         typ = p[pos]
  *         if typ == OB_TLV_EXTENDED:             # <<<<<<<<<<<<<<
@@ -6677,7 +6541,7 @@ static CYTHON_INLINE Py_ssize_t __pyx_f_9orderbook_5_core_ob_parse_message(uint8
       goto __pyx_L11;
     }
 
-    /* "orderbook/_core.pxd":370
+    /* "orderbook/_core.pxd":356
  *             pos += sizeof(ExtendedTLVHeaderC)
  *         else:
  *             if end - pos < 2:             # <<<<<<<<<<<<<<
@@ -6690,7 +6554,7 @@ static CYTHON_INLINE Py_ssize_t __pyx_f_9orderbook_5_core_ob_parse_message(uint8
       if (__pyx_t_1) {
 
 
-        /* "orderbook/_core.pxd":371
+        /* "orderbook/_core.pxd":357
  *         else:
  *             if end - pos < 2:
  *                 f.needed = 2             # <<<<<<<<<<<<<<
@@ -6699,7 +6563,7 @@ static CYTHON_INLINE Py_ssize_t __pyx_f_9orderbook_5_core_ob_parse_message(uint8
 */
         __pyx_v_f->needed = 2;
 
-        /* "orderbook/_core.pxd":372
+        /* "orderbook/_core.pxd":358
  *             if end - pos < 2:
  *                 f.needed = 2
  *                 f.available = end - pos             # <<<<<<<<<<<<<<
@@ -6708,7 +6572,7 @@ static CYTHON_INLINE Py_ssize_t __pyx_f_9orderbook_5_core_ob_parse_message(uint8
 */
         __pyx_v_f->available = (__pyx_v_end - __pyx_v_pos);
 
-        /* "orderbook/_core.pxd":373
+        /* "orderbook/_core.pxd":359
  *                 f.needed = 2
  *                 f.available = end - pos
  *                 return ob_fail(f, OB_ERECORD, OB_D_STD_SHORT, False, -1, rec, typ)             # <<<<<<<<<<<<<<
@@ -6721,7 +6585,7 @@ static CYTHON_INLINE Py_ssize_t __pyx_f_9orderbook_5_core_ob_parse_message(uint8
         }
         goto __pyx_L0;
 
-        /* "orderbook/_core.pxd":370
+        /* "orderbook/_core.pxd":356
  *             pos += sizeof(ExtendedTLVHeaderC)
  *         else:
  *             if end - pos < 2:             # <<<<<<<<<<<<<<
@@ -6730,7 +6594,7 @@ static CYTHON_INLINE Py_ssize_t __pyx_f_9orderbook_5_core_ob_parse_message(uint8
 */
       }
 
-      /* "orderbook/_core.pxd":374
+      /* "orderbook/_core.pxd":360
  *                 f.available = end - pos
  *                 return ob_fail(f, OB_ERECORD, OB_D_STD_SHORT, False, -1, rec, typ)
  *             if typ == 0:             # <<<<<<<<<<<<<<
@@ -6742,7 +6606,7 @@ static CYTHON_INLINE Py_ssize_t __pyx_f_9orderbook_5_core_ob_parse_message(uint8
       if (__pyx_t_1) {
 
 
-        /* "orderbook/_core.pxd":375
+        /* "orderbook/_core.pxd":361
  *                 return ob_fail(f, OB_ERECORD, OB_D_STD_SHORT, False, -1, rec, typ)
  *             if typ == 0:
  *                 return ob_fail(f, OB_ERECORD, OB_D_TYPE0, False, -1, rec, typ)             # <<<<<<<<<<<<<<
@@ -6755,7 +6619,7 @@ static CYTHON_INLINE Py_ssize_t __pyx_f_9orderbook_5_core_ob_parse_message(uint8
         }
         goto __pyx_L0;
 
-        /* "orderbook/_core.pxd":374
+        /* "orderbook/_core.pxd":360
  *                 f.available = end - pos
  *                 return ob_fail(f, OB_ERECORD, OB_D_STD_SHORT, False, -1, rec, typ)
  *             if typ == 0:             # <<<<<<<<<<<<<<
@@ -6764,7 +6628,7 @@ static CYTHON_INLINE Py_ssize_t __pyx_f_9orderbook_5_core_ob_parse_message(uint8
 */
       }
 
-      /* "orderbook/_core.pxd":376
+      /* "orderbook/_core.pxd":362
  *             if typ == 0:
  *                 return ob_fail(f, OB_ERECORD, OB_D_TYPE0, False, -1, rec, typ)
  *             vlen = p[pos + 1]             # <<<<<<<<<<<<<<
@@ -6773,7 +6637,7 @@ static CYTHON_INLINE Py_ssize_t __pyx_f_9orderbook_5_core_ob_parse_message(uint8
 */
       __pyx_v_vlen = (__pyx_v_p[(__pyx_v_pos + 1)]);
 
-      /* "orderbook/_core.pxd":377
+      /* "orderbook/_core.pxd":363
  *                 return ob_fail(f, OB_ERECORD, OB_D_TYPE0, False, -1, rec, typ)
  *             vlen = p[pos + 1]
  *             pos += 2             # <<<<<<<<<<<<<<
@@ -6784,7 +6648,7 @@ static CYTHON_INLINE Py_ssize_t __pyx_f_9orderbook_5_core_ob_parse_message(uint8
     }
     __pyx_L11:;
 
-    /* "orderbook/_core.pxd":378
+    /* "orderbook/_core.pxd":364
  *             vlen = p[pos + 1]
  *             pos += 2
  *         if vlen > end - pos:             # <<<<<<<<<<<<<<
@@ -6796,7 +6660,7 @@ static CYTHON_INLINE Py_ssize_t __pyx_f_9orderbook_5_core_ob_parse_message(uint8
     if (__pyx_t_1) {
 
 
-      /* "orderbook/_core.pxd":379
+      /* "orderbook/_core.pxd":365
  *             pos += 2
  *         if vlen > end - pos:
  *             f.needed = vlen             # <<<<<<<<<<<<<<
@@ -6805,7 +6669,7 @@ static CYTHON_INLINE Py_ssize_t __pyx_f_9orderbook_5_core_ob_parse_message(uint8
 */
       __pyx_v_f->needed = __pyx_v_vlen;
 
-      /* "orderbook/_core.pxd":380
+      /* "orderbook/_core.pxd":366
  *         if vlen > end - pos:
  *             f.needed = vlen
  *             f.available = end - pos             # <<<<<<<<<<<<<<
@@ -6814,7 +6678,7 @@ static CYTHON_INLINE Py_ssize_t __pyx_f_9orderbook_5_core_ob_parse_message(uint8
 */
       __pyx_v_f->available = (__pyx_v_end - __pyx_v_pos);
 
-      /* "orderbook/_core.pxd":381
+      /* "orderbook/_core.pxd":367
  *             f.needed = vlen
  *             f.available = end - pos
  *             f.other = end             # <<<<<<<<<<<<<<
@@ -6823,7 +6687,7 @@ static CYTHON_INLINE Py_ssize_t __pyx_f_9orderbook_5_core_ob_parse_message(uint8
 */
       __pyx_v_f->other = __pyx_v_end;
 
-      /* "orderbook/_core.pxd":382
+      /* "orderbook/_core.pxd":368
  *             f.available = end - pos
  *             f.other = end
  *             return ob_fail(f, OB_ERECORD, OB_D_PAST_END, False, -1, rec, typ)             # <<<<<<<<<<<<<<
@@ -6836,7 +6700,7 @@ static CYTHON_INLINE Py_ssize_t __pyx_f_9orderbook_5_core_ob_parse_message(uint8
       }
       goto __pyx_L0;
 
-      /* "orderbook/_core.pxd":378
+      /* "orderbook/_core.pxd":364
  *             vlen = p[pos + 1]
  *             pos += 2
  *         if vlen > end - pos:             # <<<<<<<<<<<<<<
@@ -6845,7 +6709,7 @@ static CYTHON_INLINE Py_ssize_t __pyx_f_9orderbook_5_core_ob_parse_message(uint8
 */
     }
 
-    /* "orderbook/_core.pxd":383
+    /* "orderbook/_core.pxd":369
  *             f.other = end
  *             return ob_fail(f, OB_ERECORD, OB_D_PAST_END, False, -1, rec, typ)
  *         if typ == OB_TLV_ORDER_BOOK and book_pos < 0:             # <<<<<<<<<<<<<<
@@ -6871,7 +6735,7 @@ static CYTHON_INLINE Py_ssize_t __pyx_f_9orderbook_5_core_ob_parse_message(uint8
     if (__pyx_t_1) {
 
 
-      /* "orderbook/_core.pxd":384
+      /* "orderbook/_core.pxd":370
  *             return ob_fail(f, OB_ERECORD, OB_D_PAST_END, False, -1, rec, typ)
  *         if typ == OB_TLV_ORDER_BOOK and book_pos < 0:
  *             if not ob_layout_of_size(vlen, L):             # <<<<<<<<<<<<<<
@@ -6883,7 +6747,7 @@ static CYTHON_INLINE Py_ssize_t __pyx_f_9orderbook_5_core_ob_parse_message(uint8
       if (__pyx_t_1) {
 
 
-        /* "orderbook/_core.pxd":385
+        /* "orderbook/_core.pxd":371
  *         if typ == OB_TLV_ORDER_BOOK and book_pos < 0:
  *             if not ob_layout_of_size(vlen, L):
  *                 return ob_fail(f, OB_ERECORD, OB_D_BOOK_LENGTH, False, -1, pos, vlen)             # <<<<<<<<<<<<<<
@@ -6896,7 +6760,7 @@ static CYTHON_INLINE Py_ssize_t __pyx_f_9orderbook_5_core_ob_parse_message(uint8
         }
         goto __pyx_L0;
 
-        /* "orderbook/_core.pxd":384
+        /* "orderbook/_core.pxd":370
  *             return ob_fail(f, OB_ERECORD, OB_D_PAST_END, False, -1, rec, typ)
  *         if typ == OB_TLV_ORDER_BOOK and book_pos < 0:
  *             if not ob_layout_of_size(vlen, L):             # <<<<<<<<<<<<<<
@@ -6905,7 +6769,7 @@ static CYTHON_INLINE Py_ssize_t __pyx_f_9orderbook_5_core_ob_parse_message(uint8
 */
       }
 
-      /* "orderbook/_core.pxd":386
+      /* "orderbook/_core.pxd":372
  *             if not ob_layout_of_size(vlen, L):
  *                 return ob_fail(f, OB_ERECORD, OB_D_BOOK_LENGTH, False, -1, pos, vlen)
  *             book_pos = pos             # <<<<<<<<<<<<<<
@@ -6914,7 +6778,7 @@ static CYTHON_INLINE Py_ssize_t __pyx_f_9orderbook_5_core_ob_parse_message(uint8
 */
       __pyx_v_book_pos = __pyx_v_pos;
 
-      /* "orderbook/_core.pxd":383
+      /* "orderbook/_core.pxd":369
  *             f.other = end
  *             return ob_fail(f, OB_ERECORD, OB_D_PAST_END, False, -1, rec, typ)
  *         if typ == OB_TLV_ORDER_BOOK and book_pos < 0:             # <<<<<<<<<<<<<<
@@ -6923,7 +6787,7 @@ static CYTHON_INLINE Py_ssize_t __pyx_f_9orderbook_5_core_ob_parse_message(uint8
 */
     }
 
-    /* "orderbook/_core.pxd":387
+    /* "orderbook/_core.pxd":373
  *                 return ob_fail(f, OB_ERECORD, OB_D_BOOK_LENGTH, False, -1, pos, vlen)
  *             book_pos = pos
  *         pos += vlen             # <<<<<<<<<<<<<<
@@ -6933,7 +6797,7 @@ static CYTHON_INLINE Py_ssize_t __pyx_f_9orderbook_5_core_ob_parse_message(uint8
     __pyx_v_pos = (__pyx_v_pos + __pyx_v_vlen);
   }
 
-  /* "orderbook/_core.pxd":388
+  /* "orderbook/_core.pxd":374
  *             book_pos = pos
  *         pos += vlen
  *     if book_pos < 0:             # <<<<<<<<<<<<<<
@@ -6945,7 +6809,7 @@ static CYTHON_INLINE Py_ssize_t __pyx_f_9orderbook_5_core_ob_parse_message(uint8
   if (__pyx_t_1) {
 
 
-    /* "orderbook/_core.pxd":389
+    /* "orderbook/_core.pxd":375
  *         pos += vlen
  *     if book_pos < 0:
  *         return ob_fail(f, OB_EMISSING, OB_D_NONE, False, -1, 0, 0)             # <<<<<<<<<<<<<<
@@ -6958,7 +6822,7 @@ static CYTHON_INLINE Py_ssize_t __pyx_f_9orderbook_5_core_ob_parse_message(uint8
     }
     goto __pyx_L0;
 
-    /* "orderbook/_core.pxd":388
+    /* "orderbook/_core.pxd":374
  *             book_pos = pos
  *         pos += vlen
  *     if book_pos < 0:             # <<<<<<<<<<<<<<
@@ -6967,7 +6831,7 @@ static CYTHON_INLINE Py_ssize_t __pyx_f_9orderbook_5_core_ob_parse_message(uint8
 */
   }
 
-  /* "orderbook/_core.pxd":390
+  /* "orderbook/_core.pxd":376
  *     if book_pos < 0:
  *         return ob_fail(f, OB_EMISSING, OB_D_NONE, False, -1, 0, 0)
  *     if ob_check_book(<const OrderBookHeadC*>(p + book_pos), L, False, f) != OB_OK:             # <<<<<<<<<<<<<<
@@ -6979,7 +6843,7 @@ static CYTHON_INLINE Py_ssize_t __pyx_f_9orderbook_5_core_ob_parse_message(uint8
   if (__pyx_t_1) {
 
 
-    /* "orderbook/_core.pxd":391
+    /* "orderbook/_core.pxd":377
  *         return ob_fail(f, OB_EMISSING, OB_D_NONE, False, -1, 0, 0)
  *     if ob_check_book(<const OrderBookHeadC*>(p + book_pos), L, False, f) != OB_OK:
  *         f.offset += book_pos             # <<<<<<<<<<<<<<
@@ -6988,7 +6852,7 @@ static CYTHON_INLINE Py_ssize_t __pyx_f_9orderbook_5_core_ob_parse_message(uint8
 */
     __pyx_v_f->offset = (__pyx_v_f->offset + __pyx_v_book_pos);
 
-    /* "orderbook/_core.pxd":392
+    /* "orderbook/_core.pxd":378
  *     if ob_check_book(<const OrderBookHeadC*>(p + book_pos), L, False, f) != OB_OK:
  *         f.offset += book_pos
  *         return f.code             # <<<<<<<<<<<<<<
@@ -7001,7 +6865,7 @@ static CYTHON_INLINE Py_ssize_t __pyx_f_9orderbook_5_core_ob_parse_message(uint8
     }
     goto __pyx_L0;
 
-    /* "orderbook/_core.pxd":390
+    /* "orderbook/_core.pxd":376
  *     if book_pos < 0:
  *         return ob_fail(f, OB_EMISSING, OB_D_NONE, False, -1, 0, 0)
  *     if ob_check_book(<const OrderBookHeadC*>(p + book_pos), L, False, f) != OB_OK:             # <<<<<<<<<<<<<<
@@ -7010,7 +6874,7 @@ static CYTHON_INLINE Py_ssize_t __pyx_f_9orderbook_5_core_ob_parse_message(uint8
 */
   }
 
-  /* "orderbook/_core.pxd":393
+  /* "orderbook/_core.pxd":379
  *         f.offset += book_pos
  *         return f.code
  *     return book_pos             # <<<<<<<<<<<<<<
@@ -7023,7 +6887,7 @@ static CYTHON_INLINE Py_ssize_t __pyx_f_9orderbook_5_core_ob_parse_message(uint8
   }
   goto __pyx_L0;
 
-  /* "orderbook/_core.pxd":323
+  /* "orderbook/_core.pxd":309
  * 
  * 
  * cdef inline Py_ssize_t ob_parse_message(const uint8_t* p, Py_ssize_t avail, bint verify, ob_crc_fn crc,             # <<<<<<<<<<<<<<
@@ -7044,7 +6908,7 @@ static CYTHON_INLINE Py_ssize_t __pyx_f_9orderbook_5_core_ob_parse_message(uint8
   return __pyx_r;
 }
 
-/* "orderbook/_core.pxd":396
+/* "orderbook/_core.pxd":382
  * 
  * 
  * cdef inline void ob_fill_header(MessageHeaderC* h, const BookLayout* L, uint64_t sequence,             # <<<<<<<<<<<<<<
@@ -7054,7 +6918,7 @@ static CYTHON_INLINE Py_ssize_t __pyx_f_9orderbook_5_core_ob_parse_message(uint8
 
 static CYTHON_INLINE void __pyx_f_9orderbook_5_core_ob_fill_header(struct __pyx_t_9orderbook_7structs_MessageHeaderC *__pyx_v_h, struct __pyx_t_9orderbook_7structs_BookLayout const *__pyx_v_L, uint64_t __pyx_v_sequence, uint64_t __pyx_v_timestamp_ns, uint8_t __pyx_v_source, uint8_t __pyx_v_relay_domain, uint8_t __pyx_v_flags) {
 
-  /* "orderbook/_core.pxd":400
+  /* "orderbook/_core.pxd":386
  *                                 uint8_t flags) noexcept nogil:
  *     """The header of a message holding one book of layout L (checksum 0)."""
  *     h.magic = OB_HEADER_MAGIC             # <<<<<<<<<<<<<<
@@ -7063,7 +6927,7 @@ static CYTHON_INLINE void __pyx_f_9orderbook_5_core_ob_fill_header(struct __pyx_
 */
   __pyx_v_h->magic = OB_HEADER_MAGIC;
 
-  /* "orderbook/_core.pxd":401
+  /* "orderbook/_core.pxd":387
  *     """The header of a message holding one book of layout L (checksum 0)."""
  *     h.magic = OB_HEADER_MAGIC
  *     h.relay_domain = relay_domain             # <<<<<<<<<<<<<<
@@ -7072,7 +6936,7 @@ static CYTHON_INLINE void __pyx_f_9orderbook_5_core_ob_fill_header(struct __pyx_
 */
   __pyx_v_h->relay_domain = __pyx_v_relay_domain;
 
-  /* "orderbook/_core.pxd":402
+  /* "orderbook/_core.pxd":388
  *     h.magic = OB_HEADER_MAGIC
  *     h.relay_domain = relay_domain
  *     h.version = OB_PROTOCOL_VERSION             # <<<<<<<<<<<<<<
@@ -7081,7 +6945,7 @@ static CYTHON_INLINE void __pyx_f_9orderbook_5_core_ob_fill_header(struct __pyx_
 */
   __pyx_v_h->version = OB_PROTOCOL_VERSION;
 
-  /* "orderbook/_core.pxd":403
+  /* "orderbook/_core.pxd":389
  *     h.relay_domain = relay_domain
  *     h.version = OB_PROTOCOL_VERSION
  *     h.source = source             # <<<<<<<<<<<<<<
@@ -7090,7 +6954,7 @@ static CYTHON_INLINE void __pyx_f_9orderbook_5_core_ob_fill_header(struct __pyx_
 */
   __pyx_v_h->source = __pyx_v_source;
 
-  /* "orderbook/_core.pxd":404
+  /* "orderbook/_core.pxd":390
  *     h.version = OB_PROTOCOL_VERSION
  *     h.source = source
  *     h.flags = flags             # <<<<<<<<<<<<<<
@@ -7099,7 +6963,7 @@ static CYTHON_INLINE void __pyx_f_9orderbook_5_core_ob_fill_header(struct __pyx_
 */
   __pyx_v_h->flags = __pyx_v_flags;
 
-  /* "orderbook/_core.pxd":405
+  /* "orderbook/_core.pxd":391
  *     h.source = source
  *     h.flags = flags
  *     h.sequence = sequence             # <<<<<<<<<<<<<<
@@ -7108,7 +6972,7 @@ static CYTHON_INLINE void __pyx_f_9orderbook_5_core_ob_fill_header(struct __pyx_
 */
   __pyx_v_h->sequence = __pyx_v_sequence;
 
-  /* "orderbook/_core.pxd":406
+  /* "orderbook/_core.pxd":392
  *     h.flags = flags
  *     h.sequence = sequence
  *     h.timestamp = timestamp_ns             # <<<<<<<<<<<<<<
@@ -7117,7 +6981,7 @@ static CYTHON_INLINE void __pyx_f_9orderbook_5_core_ob_fill_header(struct __pyx_
 */
   __pyx_v_h->timestamp = __pyx_v_timestamp_ns;
 
-  /* "orderbook/_core.pxd":407
+  /* "orderbook/_core.pxd":393
  *     h.sequence = sequence
  *     h.timestamp = timestamp_ns
  *     h.payload_size = <uint32_t>(sizeof(ExtendedTLVHeaderC) + L.book_size)             # <<<<<<<<<<<<<<
@@ -7126,7 +6990,7 @@ static CYTHON_INLINE void __pyx_f_9orderbook_5_core_ob_fill_header(struct __pyx_
 */
   __pyx_v_h->payload_size = ((uint32_t)((sizeof(struct __pyx_t_9orderbook_7structs_ExtendedTLVHeaderC)) + __pyx_v_L->book_size));
 
-  /* "orderbook/_core.pxd":408
+  /* "orderbook/_core.pxd":394
  *     h.timestamp = timestamp_ns
  *     h.payload_size = <uint32_t>(sizeof(ExtendedTLVHeaderC) + L.book_size)
  *     h.checksum = 0             # <<<<<<<<<<<<<<
@@ -7135,7 +6999,7 @@ static CYTHON_INLINE void __pyx_f_9orderbook_5_core_ob_fill_header(struct __pyx_
 */
   __pyx_v_h->checksum = 0;
 
-  /* "orderbook/_core.pxd":396
+  /* "orderbook/_core.pxd":382
  * 
  * 
  * cdef inline void ob_fill_header(MessageHeaderC* h, const BookLayout* L, uint64_t sequence,             # <<<<<<<<<<<<<<
@@ -7146,7 +7010,7 @@ static CYTHON_INLINE void __pyx_f_9orderbook_5_core_ob_fill_header(struct __pyx_
   /* function exit code */
 }
 
-/* "orderbook/_core.pxd":411
+/* "orderbook/_core.pxd":397
  * 
  * 
  * cdef inline Py_ssize_t ob_write_message(uint8_t* dst, MessageHeaderC* h, const OrderBookHeadC* book,             # <<<<<<<<<<<<<<
@@ -7159,7 +7023,7 @@ static CYTHON_INLINE Py_ssize_t __pyx_f_9orderbook_5_core_ob_write_message(uint8
   Py_ssize_t __pyx_v_head;
   Py_ssize_t __pyx_r;
 
-  /* "orderbook/_core.pxd":417
+  /* "orderbook/_core.pxd":403
  *     the destination.  Returns the bytes written: 32 + 5 + the book's size."""
  *     cdef ExtendedTLVHeaderC ext
  *     cdef Py_ssize_t head = sizeof(MessageHeaderC) + sizeof(ExtendedTLVHeaderC)             # <<<<<<<<<<<<<<
@@ -7168,7 +7032,7 @@ static CYTHON_INLINE Py_ssize_t __pyx_f_9orderbook_5_core_ob_write_message(uint8
 */
   __pyx_v_head = ((sizeof(struct __pyx_t_9orderbook_7structs_MessageHeaderC)) + (sizeof(struct __pyx_t_9orderbook_7structs_ExtendedTLVHeaderC)));
 
-  /* "orderbook/_core.pxd":418
+  /* "orderbook/_core.pxd":404
  *     cdef ExtendedTLVHeaderC ext
  *     cdef Py_ssize_t head = sizeof(MessageHeaderC) + sizeof(ExtendedTLVHeaderC)
  *     ext.marker = OB_TLV_EXTENDED             # <<<<<<<<<<<<<<
@@ -7177,7 +7041,7 @@ static CYTHON_INLINE Py_ssize_t __pyx_f_9orderbook_5_core_ob_write_message(uint8
 */
   __pyx_v_ext.marker = OB_TLV_EXTENDED;
 
-  /* "orderbook/_core.pxd":419
+  /* "orderbook/_core.pxd":405
  *     cdef Py_ssize_t head = sizeof(MessageHeaderC) + sizeof(ExtendedTLVHeaderC)
  *     ext.marker = OB_TLV_EXTENDED
  *     ext.reserved = 0             # <<<<<<<<<<<<<<
@@ -7186,7 +7050,7 @@ static CYTHON_INLINE Py_ssize_t __pyx_f_9orderbook_5_core_ob_write_message(uint8
 */
   __pyx_v_ext.reserved = 0;
 
-  /* "orderbook/_core.pxd":420
+  /* "orderbook/_core.pxd":406
  *     ext.marker = OB_TLV_EXTENDED
  *     ext.reserved = 0
  *     ext.tlv_type = OB_TLV_ORDER_BOOK             # <<<<<<<<<<<<<<
@@ -7195,7 +7059,7 @@ static CYTHON_INLINE Py_ssize_t __pyx_f_9orderbook_5_core_ob_write_message(uint8
 */
   __pyx_v_ext.tlv_type = OB_TLV_ORDER_BOOK;
 
-  /* "orderbook/_core.pxd":421
+  /* "orderbook/_core.pxd":407
  *     ext.reserved = 0
  *     ext.tlv_type = OB_TLV_ORDER_BOOK
  *     ext.length = <uint16_t>L.book_size             # <<<<<<<<<<<<<<
@@ -7204,7 +7068,7 @@ static CYTHON_INLINE Py_ssize_t __pyx_f_9orderbook_5_core_ob_write_message(uint8
 */
   __pyx_v_ext.length = ((uint16_t)__pyx_v_L->book_size);
 
-  /* "orderbook/_core.pxd":424
+  /* "orderbook/_core.pxd":410
  *     # the book first (it may be a view into this very buffer), as the library
  *     # writes books: padding and unused slots zero
  *     ob_copy_book(dst + head, book, L)             # <<<<<<<<<<<<<<
@@ -7213,7 +7077,7 @@ static CYTHON_INLINE Py_ssize_t __pyx_f_9orderbook_5_core_ob_write_message(uint8
 */
   __pyx_f_9orderbook_5_core_ob_copy_book((__pyx_v_dst + __pyx_v_head), __pyx_v_book, __pyx_v_L);
 
-  /* "orderbook/_core.pxd":425
+  /* "orderbook/_core.pxd":411
  *     # writes books: padding and unused slots zero
  *     ob_copy_book(dst + head, book, L)
  *     memcpy(dst + sizeof(MessageHeaderC), &ext, sizeof(ExtendedTLVHeaderC))             # <<<<<<<<<<<<<<
@@ -7222,7 +7086,7 @@ static CYTHON_INLINE Py_ssize_t __pyx_f_9orderbook_5_core_ob_write_message(uint8
 */
   (void)(memcpy((__pyx_v_dst + (sizeof(struct __pyx_t_9orderbook_7structs_MessageHeaderC))), (&__pyx_v_ext), (sizeof(struct __pyx_t_9orderbook_7structs_ExtendedTLVHeaderC))));
 
-  /* "orderbook/_core.pxd":426
+  /* "orderbook/_core.pxd":412
  *     ob_copy_book(dst + head, book, L)
  *     memcpy(dst + sizeof(MessageHeaderC), &ext, sizeof(ExtendedTLVHeaderC))
  *     h.checksum = 0             # <<<<<<<<<<<<<<
@@ -7231,7 +7095,7 @@ static CYTHON_INLINE Py_ssize_t __pyx_f_9orderbook_5_core_ob_write_message(uint8
 */
   __pyx_v_h->checksum = 0;
 
-  /* "orderbook/_core.pxd":427
+  /* "orderbook/_core.pxd":413
  *     memcpy(dst + sizeof(MessageHeaderC), &ext, sizeof(ExtendedTLVHeaderC))
  *     h.checksum = 0
  *     memcpy(dst, h, sizeof(MessageHeaderC))             # <<<<<<<<<<<<<<
@@ -7240,7 +7104,7 @@ static CYTHON_INLINE Py_ssize_t __pyx_f_9orderbook_5_core_ob_write_message(uint8
 */
   (void)(memcpy(__pyx_v_dst, __pyx_v_h, (sizeof(struct __pyx_t_9orderbook_7structs_MessageHeaderC))));
 
-  /* "orderbook/_core.pxd":428
+  /* "orderbook/_core.pxd":414
  *     h.checksum = 0
  *     memcpy(dst, h, sizeof(MessageHeaderC))
  *     h.checksum = ob_message_crc(dst, h.payload_size, crc)             # <<<<<<<<<<<<<<
@@ -7249,7 +7113,7 @@ static CYTHON_INLINE Py_ssize_t __pyx_f_9orderbook_5_core_ob_write_message(uint8
 */
   __pyx_v_h->checksum = __pyx_f_9orderbook_5_core_ob_message_crc(__pyx_v_dst, __pyx_v_h->payload_size, __pyx_v_crc);
 
-  /* "orderbook/_core.pxd":429
+  /* "orderbook/_core.pxd":415
  *     memcpy(dst, h, sizeof(MessageHeaderC))
  *     h.checksum = ob_message_crc(dst, h.payload_size, crc)
  *     memcpy(dst + sizeof(MessageHeaderC) - sizeof(uint32_t), &h.checksum, sizeof(uint32_t))             # <<<<<<<<<<<<<<
@@ -7257,7 +7121,7 @@ static CYTHON_INLINE Py_ssize_t __pyx_f_9orderbook_5_core_ob_write_message(uint8
 */
   (void)(memcpy(((__pyx_v_dst + (sizeof(struct __pyx_t_9orderbook_7structs_MessageHeaderC))) - (sizeof(uint32_t))), (&__pyx_v_h->checksum), (sizeof(uint32_t))));
 
-  /* "orderbook/_core.pxd":430
+  /* "orderbook/_core.pxd":416
  *     h.checksum = ob_message_crc(dst, h.payload_size, crc)
  *     memcpy(dst + sizeof(MessageHeaderC) - sizeof(uint32_t), &h.checksum, sizeof(uint32_t))
  *     return head + L.book_size             # <<<<<<<<<<<<<<
@@ -7268,7 +7132,7 @@ static CYTHON_INLINE Py_ssize_t __pyx_f_9orderbook_5_core_ob_write_message(uint8
   }
   goto __pyx_L0;
 
-  /* "orderbook/_core.pxd":411
+  /* "orderbook/_core.pxd":397
  * 
  * 
  * cdef inline Py_ssize_t ob_write_message(uint8_t* dst, MessageHeaderC* h, const OrderBookHeadC* book,             # <<<<<<<<<<<<<<
@@ -7283,7 +7147,7 @@ static CYTHON_INLINE Py_ssize_t __pyx_f_9orderbook_5_core_ob_write_message(uint8
   return __pyx_r;
 }
 
-/* "orderbook/_levels.pyx":46
+/* "orderbook/_levels.pyx":51
  * 
  * 
  * cdef inline object _level_obj(const OrderLevelC* lv):             # <<<<<<<<<<<<<<
@@ -7301,16 +7165,16 @@ static CYTHON_INLINE PyObject *__pyx_f_9orderbook_7_levels__level_obj(struct __p
   int __pyx_clineno = 0;
   __Pyx_RefNannySetupContext("_level_obj", 0);
 
-  /* "orderbook/_levels.pyx":48
+  /* "orderbook/_levels.pyx":53
  * cdef inline object _level_obj(const OrderLevelC* lv):
  *     # the fields are read into the call's arguments before anything allocates
  *     return ob_level_new(PyOrderLevel, lv.price, lv.size, lv.order_count, lv.reserved)             # <<<<<<<<<<<<<<
  * 
  * 
 */
-  __Pyx_GetModuleGlobalName(__pyx_t_1, __pyx_mstate_global->__pyx_n_u_PyOrderLevel); if (unlikely(!__pyx_t_1)) __PYX_ERR(0, 48, __pyx_L1_error)
+  __Pyx_GetModuleGlobalName(__pyx_t_1, __pyx_mstate_global->__pyx_n_u_PyOrderLevel); if (unlikely(!__pyx_t_1)) __PYX_ERR(0, 53, __pyx_L1_error)
   __Pyx_GOTREF(__pyx_t_1);
-  __pyx_t_2 = ob_level_new(__pyx_t_1, __pyx_v_lv->price, __pyx_v_lv->size, __pyx_v_lv->order_count, __pyx_v_lv->reserved); if (unlikely(!__pyx_t_2)) __PYX_ERR(0, 48, __pyx_L1_error)
+  __pyx_t_2 = ob_level_new(__pyx_t_1, __pyx_v_lv->price, __pyx_v_lv->size, __pyx_v_lv->order_count, __pyx_v_lv->reserved); if (unlikely(!__pyx_t_2)) __PYX_ERR(0, 53, __pyx_L1_error)
   __Pyx_GOTREF(__pyx_t_2);
   __Pyx_DECREF(__pyx_t_1); __pyx_t_1 = 0;
   {
@@ -7324,7 +7188,7 @@ static CYTHON_INLINE PyObject *__pyx_f_9orderbook_7_levels__level_obj(struct __p
   __pyx_t_2 = 0;
   goto __pyx_L0;
 
-  /* "orderbook/_levels.pyx":46
+  /* "orderbook/_levels.pyx":51
  * 
  * 
  * cdef inline object _level_obj(const OrderLevelC* lv):             # <<<<<<<<<<<<<<
@@ -7344,7 +7208,7 @@ static CYTHON_INLINE PyObject *__pyx_f_9orderbook_7_levels__level_obj(struct __p
   return __pyx_r;
 }
 
-/* "orderbook/_levels.pyx":51
+/* "orderbook/_levels.pyx":56
  * 
  * 
  * cdef Levels make_levels(OrderBook book, bint asks):             # <<<<<<<<<<<<<<
@@ -7362,19 +7226,19 @@ static struct __pyx_obj_9orderbook_7_levels_Levels *__pyx_f_9orderbook_7_levels_
   int __pyx_clineno = 0;
   __Pyx_RefNannySetupContext("make_levels", 0);
 
-  /* "orderbook/_levels.pyx":52
+  /* "orderbook/_levels.pyx":57
  * 
  * cdef Levels make_levels(OrderBook book, bint asks):
  *     cdef Levels s = Levels.__new__(Levels)             # <<<<<<<<<<<<<<
  *     s.book = book
  *     s._asks = asks
 */
-  __pyx_t_1 = ((PyObject *)__pyx_tp_new_9orderbook_7_levels_Levels(((PyTypeObject *)__pyx_mstate_global->__pyx_ptype_9orderbook_7_levels_Levels), __pyx_mstate_global->__pyx_empty_tuple, NULL)); if (unlikely(!__pyx_t_1)) __PYX_ERR(0, 52, __pyx_L1_error)
+  __pyx_t_1 = ((PyObject *)__pyx_tp_new_9orderbook_7_levels_Levels(((PyTypeObject *)__pyx_mstate_global->__pyx_ptype_9orderbook_7_levels_Levels), __pyx_mstate_global->__pyx_empty_tuple, NULL)); if (unlikely(!__pyx_t_1)) __PYX_ERR(0, 57, __pyx_L1_error)
   __Pyx_GOTREF(__pyx_t_1);
   __pyx_v_s = ((struct __pyx_obj_9orderbook_7_levels_Levels *)__pyx_t_1);
   __pyx_t_1 = 0;
 
-  /* "orderbook/_levels.pyx":53
+  /* "orderbook/_levels.pyx":58
  * cdef Levels make_levels(OrderBook book, bint asks):
  *     cdef Levels s = Levels.__new__(Levels)
  *     s.book = book             # <<<<<<<<<<<<<<
@@ -7386,7 +7250,7 @@ static struct __pyx_obj_9orderbook_7_levels_Levels *__pyx_f_9orderbook_7_levels_
   __Pyx_GOTREF((PyObject *)__pyx_v_s->book);
   __Pyx_DECREF_SET(__pyx_v_s->book, __pyx_v_book);
 
-  /* "orderbook/_levels.pyx":54
+  /* "orderbook/_levels.pyx":59
  *     cdef Levels s = Levels.__new__(Levels)
  *     s.book = book
  *     s._asks = asks             # <<<<<<<<<<<<<<
@@ -7395,7 +7259,7 @@ static struct __pyx_obj_9orderbook_7_levels_Levels *__pyx_f_9orderbook_7_levels_
 */
   __pyx_v_s->_asks = __pyx_v_asks;
 
-  /* "orderbook/_levels.pyx":55
+  /* "orderbook/_levels.pyx":60
  *     s.book = book
  *     s._asks = asks
  *     return s             # <<<<<<<<<<<<<<
@@ -7413,7 +7277,7 @@ static struct __pyx_obj_9orderbook_7_levels_Levels *__pyx_f_9orderbook_7_levels_
   }
   goto __pyx_L0;
 
-  /* "orderbook/_levels.pyx":51
+  /* "orderbook/_levels.pyx":56
  * 
  * 
  * cdef Levels make_levels(OrderBook book, bint asks):             # <<<<<<<<<<<<<<
@@ -7433,7 +7297,7 @@ static struct __pyx_obj_9orderbook_7_levels_Levels *__pyx_f_9orderbook_7_levels_
   return __pyx_r;
 }
 
-/* "orderbook/_levels.pyx":64
+/* "orderbook/_levels.pyx":69
  *     cdef Py_ssize_t i
  * 
  *     def __iter__(self):             # <<<<<<<<<<<<<<
@@ -7461,7 +7325,7 @@ static PyObject *__pyx_pf_9orderbook_7_levels_14_LevelIterator___iter__(struct _
   __Pyx_RefNannyDeclarations
   __Pyx_RefNannySetupContext("__iter__", 0);
 
-  /* "orderbook/_levels.pyx":65
+  /* "orderbook/_levels.pyx":70
  * 
  *     def __iter__(self):
  *         return self             # <<<<<<<<<<<<<<
@@ -7479,7 +7343,7 @@ static PyObject *__pyx_pf_9orderbook_7_levels_14_LevelIterator___iter__(struct _
   }
   goto __pyx_L0;
 
-  /* "orderbook/_levels.pyx":64
+  /* "orderbook/_levels.pyx":69
  *     cdef Py_ssize_t i
  * 
  *     def __iter__(self):             # <<<<<<<<<<<<<<
@@ -7494,7 +7358,7 @@ static PyObject *__pyx_pf_9orderbook_7_levels_14_LevelIterator___iter__(struct _
   return __pyx_r;
 }
 
-/* "orderbook/_levels.pyx":67
+/* "orderbook/_levels.pyx":72
  *         return self
  * 
  *     def __next__(self):             # <<<<<<<<<<<<<<
@@ -7533,7 +7397,7 @@ static PyObject *__pyx_pf_9orderbook_7_levels_14_LevelIterator_2__next__(struct 
   int __pyx_clineno = 0;
   __Pyx_RefNannySetupContext("__next__", 0);
 
-  /* "orderbook/_levels.pyx":68
+  /* "orderbook/_levels.pyx":73
  * 
  *     def __next__(self):
  *         if self.levels is None:             # <<<<<<<<<<<<<<
@@ -7544,7 +7408,7 @@ static PyObject *__pyx_pf_9orderbook_7_levels_14_LevelIterator_2__next__(struct 
   if (unlikely(__pyx_t_1)) {
 
 
-    /* "orderbook/_levels.pyx":69
+    /* "orderbook/_levels.pyx":74
  *     def __next__(self):
  *         if self.levels is None:
  *             raise TypeError("level iterators are obtained with iter(book.bids)")             # <<<<<<<<<<<<<<
@@ -7557,14 +7421,14 @@ static PyObject *__pyx_pf_9orderbook_7_levels_14_LevelIterator_2__next__(struct 
       PyObject *__pyx_callargs[2] = {__pyx_t_3, __pyx_mstate_global->__pyx_kp_u_level_iterators_are_obtained_wit};
       __pyx_t_2 = __Pyx_PyObject_FastCall((PyObject*)(((PyTypeObject*)PyExc_TypeError)), __pyx_callargs+__pyx_t_4, (2-__pyx_t_4) | (__pyx_t_4*__Pyx_PY_VECTORCALL_ARGUMENTS_OFFSET));
       __Pyx_XDECREF(__pyx_t_3); __pyx_t_3 = 0;
-      if (unlikely(!__pyx_t_2)) __PYX_ERR(0, 69, __pyx_L1_error)
+      if (unlikely(!__pyx_t_2)) __PYX_ERR(0, 74, __pyx_L1_error)
       __Pyx_GOTREF(__pyx_t_2);
     }
     __Pyx_Raise(__pyx_t_2, 0, 0, 0);
     __Pyx_DECREF(__pyx_t_2); __pyx_t_2 = 0;
-    __PYX_ERR(0, 69, __pyx_L1_error)
+    __PYX_ERR(0, 74, __pyx_L1_error)
 
-    /* "orderbook/_levels.pyx":68
+    /* "orderbook/_levels.pyx":73
  * 
  *     def __next__(self):
  *         if self.levels is None:             # <<<<<<<<<<<<<<
@@ -7573,31 +7437,31 @@ static PyObject *__pyx_pf_9orderbook_7_levels_14_LevelIterator_2__next__(struct 
 */
   }
 
-  /* "orderbook/_levels.pyx":70
+  /* "orderbook/_levels.pyx":75
  *         if self.levels is None:
  *             raise TypeError("level iterators are obtained with iter(book.bids)")
  *         cdef LevelsC* s = self.levels.side()             # <<<<<<<<<<<<<<
  *         if self.i >= self.levels.count():
  *             raise StopIteration
 */
-  __pyx_t_5 = ((struct __pyx_vtabstruct_9orderbook_7_levels_Levels *)__pyx_v_self->levels->__pyx_vtab)->side(__pyx_v_self->levels); if (unlikely(__pyx_t_5 == ((void *)NULL))) __PYX_ERR(0, 70, __pyx_L1_error)
+  __pyx_t_5 = ((struct __pyx_vtabstruct_9orderbook_7_levels_Levels *)__pyx_v_self->levels->__pyx_vtab)->side(__pyx_v_self->levels); if (unlikely(__pyx_t_5 == ((void *)NULL))) __PYX_ERR(0, 75, __pyx_L1_error)
   __pyx_v_s = __pyx_t_5;
 
-  /* "orderbook/_levels.pyx":71
+  /* "orderbook/_levels.pyx":76
  *             raise TypeError("level iterators are obtained with iter(book.bids)")
  *         cdef LevelsC* s = self.levels.side()
  *         if self.i >= self.levels.count():             # <<<<<<<<<<<<<<
  *             raise StopIteration
  *         self.i += 1
 */
-  __pyx_t_6 = ((struct __pyx_vtabstruct_9orderbook_7_levels_Levels *)__pyx_v_self->levels->__pyx_vtab)->count(__pyx_v_self->levels); if (unlikely(__pyx_t_6 == ((Py_ssize_t)-1L))) __PYX_ERR(0, 71, __pyx_L1_error)
+  __pyx_t_6 = ((struct __pyx_vtabstruct_9orderbook_7_levels_Levels *)__pyx_v_self->levels->__pyx_vtab)->count(__pyx_v_self->levels); if (unlikely(__pyx_t_6 == ((Py_ssize_t)-1L))) __PYX_ERR(0, 76, __pyx_L1_error)
   __pyx_t_1 = (__pyx_v_self->i >= __pyx_t_6);
 
 
   if (unlikely(__pyx_t_1)) {
 
 
-    /* "orderbook/_levels.pyx":72
+    /* "orderbook/_levels.pyx":77
  *         cdef LevelsC* s = self.levels.side()
  *         if self.i >= self.levels.count():
  *             raise StopIteration             # <<<<<<<<<<<<<<
@@ -7605,9 +7469,9 @@ static PyObject *__pyx_pf_9orderbook_7_levels_14_LevelIterator_2__next__(struct 
  *         return _level_obj(&s.elements[self.i - 1])
 */
     __pyx_error_without_exception = 1;
-    __PYX_ERR(0, 72, __pyx_L1_error)
+    __PYX_ERR(0, 77, __pyx_L1_error)
 
-    /* "orderbook/_levels.pyx":71
+    /* "orderbook/_levels.pyx":76
  *             raise TypeError("level iterators are obtained with iter(book.bids)")
  *         cdef LevelsC* s = self.levels.side()
  *         if self.i >= self.levels.count():             # <<<<<<<<<<<<<<
@@ -7616,7 +7480,7 @@ static PyObject *__pyx_pf_9orderbook_7_levels_14_LevelIterator_2__next__(struct 
 */
   }
 
-  /* "orderbook/_levels.pyx":73
+  /* "orderbook/_levels.pyx":78
  *         if self.i >= self.levels.count():
  *             raise StopIteration
  *         self.i += 1             # <<<<<<<<<<<<<<
@@ -7625,14 +7489,14 @@ static PyObject *__pyx_pf_9orderbook_7_levels_14_LevelIterator_2__next__(struct 
 */
   __pyx_v_self->i = (__pyx_v_self->i + 1);
 
-  /* "orderbook/_levels.pyx":74
+  /* "orderbook/_levels.pyx":79
  *             raise StopIteration
  *         self.i += 1
  *         return _level_obj(&s.elements[self.i - 1])             # <<<<<<<<<<<<<<
  * 
  * 
 */
-  __pyx_t_2 = __pyx_f_9orderbook_7_levels__level_obj((&(__pyx_v_s->elements[(__pyx_v_self->i - 1)]))); if (unlikely(!__pyx_t_2)) __PYX_ERR(0, 74, __pyx_L1_error)
+  __pyx_t_2 = __pyx_f_9orderbook_7_levels__level_obj((&(__pyx_v_s->elements[(__pyx_v_self->i - 1)]))); if (unlikely(!__pyx_t_2)) __PYX_ERR(0, 79, __pyx_L1_error)
   __Pyx_GOTREF(__pyx_t_2);
   {
     PyObject *__pyx_temp;
@@ -7645,7 +7509,7 @@ static PyObject *__pyx_pf_9orderbook_7_levels_14_LevelIterator_2__next__(struct 
   __pyx_t_2 = 0;
   goto __pyx_L0;
 
-  /* "orderbook/_levels.pyx":67
+  /* "orderbook/_levels.pyx":72
  *         return self
  * 
  *     def __next__(self):             # <<<<<<<<<<<<<<
@@ -8139,7 +8003,7 @@ static PyObject *__pyx_pf_9orderbook_7_levels_14_LevelIterator_6__setstate_cytho
   return __pyx_r;
 }
 
-/* "orderbook/_levels.pyx":83
+/* "orderbook/_levels.pyx":88
  *     format, shape ``(count,)``) sharing the book's memory."""
  * 
  *     def __init__(self):             # <<<<<<<<<<<<<<
@@ -8199,7 +8063,7 @@ static int __pyx_pf_9orderbook_7_levels_6Levels___init__(CYTHON_UNUSED struct __
   int __pyx_clineno = 0;
   __Pyx_RefNannySetupContext("__init__", 0);
 
-  /* "orderbook/_levels.pyx":84
+  /* "orderbook/_levels.pyx":89
  * 
  *     def __init__(self):
  *         raise TypeError("Levels are obtained from OrderBook.bids / OrderBook.asks")             # <<<<<<<<<<<<<<
@@ -8212,14 +8076,14 @@ static int __pyx_pf_9orderbook_7_levels_6Levels___init__(CYTHON_UNUSED struct __
     PyObject *__pyx_callargs[2] = {__pyx_t_2, __pyx_mstate_global->__pyx_kp_u_Levels_are_obtained_from_OrderBo};
     __pyx_t_1 = __Pyx_PyObject_FastCall((PyObject*)(((PyTypeObject*)PyExc_TypeError)), __pyx_callargs+__pyx_t_3, (2-__pyx_t_3) | (__pyx_t_3*__Pyx_PY_VECTORCALL_ARGUMENTS_OFFSET));
     __Pyx_XDECREF(__pyx_t_2); __pyx_t_2 = 0;
-    if (unlikely(!__pyx_t_1)) __PYX_ERR(0, 84, __pyx_L1_error)
+    if (unlikely(!__pyx_t_1)) __PYX_ERR(0, 89, __pyx_L1_error)
     __Pyx_GOTREF(__pyx_t_1);
   }
   __Pyx_Raise(__pyx_t_1, 0, 0, 0);
   __Pyx_DECREF(__pyx_t_1); __pyx_t_1 = 0;
-  __PYX_ERR(0, 84, __pyx_L1_error)
+  __PYX_ERR(0, 89, __pyx_L1_error)
 
-  /* "orderbook/_levels.pyx":83
+  /* "orderbook/_levels.pyx":88
  *     format, shape ``(count,)``) sharing the book's memory."""
  * 
  *     def __init__(self):             # <<<<<<<<<<<<<<
@@ -8238,7 +8102,7 @@ static int __pyx_pf_9orderbook_7_levels_6Levels___init__(CYTHON_UNUSED struct __
   return __pyx_r;
 }
 
-/* "orderbook/_levels.pyx":86
+/* "orderbook/_levels.pyx":91
  *         raise TypeError("Levels are obtained from OrderBook.bids / OrderBook.asks")
  * 
  *     cdef LevelsC* side(self) except NULL:             # <<<<<<<<<<<<<<
@@ -8259,7 +8123,7 @@ static struct __pyx_t_9orderbook_7structs_LevelsC *__pyx_f_9orderbook_7_levels_6
   int __pyx_clineno = 0;
   __Pyx_RefNannySetupContext("side", 0);
 
-  /* "orderbook/_levels.pyx":87
+  /* "orderbook/_levels.pyx":92
  * 
  *     cdef LevelsC* side(self) except NULL:
  *         if self.book is None:             # <<<<<<<<<<<<<<
@@ -8270,7 +8134,7 @@ static struct __pyx_t_9orderbook_7structs_LevelsC *__pyx_f_9orderbook_7_levels_6
   if (unlikely(__pyx_t_1)) {
 
 
-    /* "orderbook/_levels.pyx":88
+    /* "orderbook/_levels.pyx":93
  *     cdef LevelsC* side(self) except NULL:
  *         if self.book is None:
  *             raise TypeError("Levels are obtained from OrderBook.bids / OrderBook.asks")             # <<<<<<<<<<<<<<
@@ -8283,14 +8147,14 @@ static struct __pyx_t_9orderbook_7structs_LevelsC *__pyx_f_9orderbook_7_levels_6
       PyObject *__pyx_callargs[2] = {__pyx_t_3, __pyx_mstate_global->__pyx_kp_u_Levels_are_obtained_from_OrderBo};
       __pyx_t_2 = __Pyx_PyObject_FastCall((PyObject*)(((PyTypeObject*)PyExc_TypeError)), __pyx_callargs+__pyx_t_4, (2-__pyx_t_4) | (__pyx_t_4*__Pyx_PY_VECTORCALL_ARGUMENTS_OFFSET));
       __Pyx_XDECREF(__pyx_t_3); __pyx_t_3 = 0;
-      if (unlikely(!__pyx_t_2)) __PYX_ERR(0, 88, __pyx_L1_error)
+      if (unlikely(!__pyx_t_2)) __PYX_ERR(0, 93, __pyx_L1_error)
       __Pyx_GOTREF(__pyx_t_2);
     }
     __Pyx_Raise(__pyx_t_2, 0, 0, 0);
     __Pyx_DECREF(__pyx_t_2); __pyx_t_2 = 0;
-    __PYX_ERR(0, 88, __pyx_L1_error)
+    __PYX_ERR(0, 93, __pyx_L1_error)
 
-    /* "orderbook/_levels.pyx":87
+    /* "orderbook/_levels.pyx":92
  * 
  *     cdef LevelsC* side(self) except NULL:
  *         if self.book is None:             # <<<<<<<<<<<<<<
@@ -8299,20 +8163,20 @@ static struct __pyx_t_9orderbook_7structs_LevelsC *__pyx_f_9orderbook_7_levels_6
 */
   }
 
-  /* "orderbook/_levels.pyx":89
+  /* "orderbook/_levels.pyx":94
  *         if self.book is None:
  *             raise TypeError("Levels are obtained from OrderBook.bids / OrderBook.asks")
  *         return self.book.side(self._asks)             # <<<<<<<<<<<<<<
  * 
  *     cdef Py_ssize_t count(self) except -1:
 */
-  __pyx_t_5 = ((struct __pyx_vtabstruct_9orderbook_5_book_OrderBook *)__pyx_v_self->book->__pyx_vtab)->side(__pyx_v_self->book, __pyx_v_self->_asks); if (unlikely(__pyx_t_5 == ((void *)NULL))) __PYX_ERR(0, 89, __pyx_L1_error)
+  __pyx_t_5 = ((struct __pyx_vtabstruct_9orderbook_5_book_OrderBook *)__pyx_v_self->book->__pyx_vtab)->side(__pyx_v_self->book, __pyx_v_self->_asks); if (unlikely(__pyx_t_5 == ((void *)NULL))) __PYX_ERR(0, 94, __pyx_L1_error)
   {
     __pyx_r = __pyx_t_5;
   }
   goto __pyx_L0;
 
-  /* "orderbook/_levels.pyx":86
+  /* "orderbook/_levels.pyx":91
  *         raise TypeError("Levels are obtained from OrderBook.bids / OrderBook.asks")
  * 
  *     cdef LevelsC* side(self) except NULL:             # <<<<<<<<<<<<<<
@@ -8332,7 +8196,7 @@ static struct __pyx_t_9orderbook_7structs_LevelsC *__pyx_f_9orderbook_7_levels_6
   return __pyx_r;
 }
 
-/* "orderbook/_levels.pyx":91
+/* "orderbook/_levels.pyx":96
  *         return self.book.side(self._asks)
  * 
  *     cdef Py_ssize_t count(self) except -1:             # <<<<<<<<<<<<<<
@@ -8348,22 +8212,22 @@ static Py_ssize_t __pyx_f_9orderbook_7_levels_6Levels_count(struct __pyx_obj_9or
   const char *__pyx_filename = NULL;
   int __pyx_clineno = 0;
 
-  /* "orderbook/_levels.pyx":92
+  /* "orderbook/_levels.pyx":97
  * 
  *     cdef Py_ssize_t count(self) except -1:
  *         return count_of(self.side(), self.book.layout(), self._asks)             # <<<<<<<<<<<<<<
  * 
  *     @property
 */
-  __pyx_t_1 = ((struct __pyx_vtabstruct_9orderbook_7_levels_Levels *)__pyx_v_self->__pyx_vtab)->side(__pyx_v_self); if (unlikely(__pyx_t_1 == ((void *)NULL))) __PYX_ERR(0, 92, __pyx_L1_error)
-  __pyx_t_2 = __pyx_f_9orderbook_5_book_count_of(__pyx_t_1, ((struct __pyx_vtabstruct_9orderbook_5_book_OrderBook *)__pyx_v_self->book->__pyx_vtab)->layout(__pyx_v_self->book), __pyx_v_self->_asks); if (unlikely(__pyx_t_2 == ((Py_ssize_t)-1L))) __PYX_ERR(0, 92, __pyx_L1_error)
+  __pyx_t_1 = ((struct __pyx_vtabstruct_9orderbook_7_levels_Levels *)__pyx_v_self->__pyx_vtab)->side(__pyx_v_self); if (unlikely(__pyx_t_1 == ((void *)NULL))) __PYX_ERR(0, 97, __pyx_L1_error)
+  __pyx_t_2 = __pyx_f_9orderbook_5_book_count_of(__pyx_t_1, ((struct __pyx_vtabstruct_9orderbook_5_book_OrderBook *)__pyx_v_self->book->__pyx_vtab)->layout(__pyx_v_self->book), __pyx_v_self->_asks); if (unlikely(__pyx_t_2 == ((Py_ssize_t)-1L))) __PYX_ERR(0, 97, __pyx_L1_error)
 
   {
     __pyx_r = __pyx_t_2;
   }
   goto __pyx_L0;
 
-  /* "orderbook/_levels.pyx":91
+  /* "orderbook/_levels.pyx":96
  *         return self.book.side(self._asks)
  * 
  *     cdef Py_ssize_t count(self) except -1:             # <<<<<<<<<<<<<<
@@ -8380,7 +8244,7 @@ static Py_ssize_t __pyx_f_9orderbook_7_levels_6Levels_count(struct __pyx_obj_9or
   return __pyx_r;
 }
 
-/* "orderbook/_levels.pyx":94
+/* "orderbook/_levels.pyx":99
  *         return count_of(self.side(), self.book.layout(), self._asks)
  * 
  *     @property             # <<<<<<<<<<<<<<
@@ -8411,7 +8275,7 @@ static PyObject *__pyx_pf_9orderbook_7_levels_6Levels_4name___get__(struct __pyx
   int __pyx_clineno = 0;
   __Pyx_RefNannySetupContext("__get__", 0);
 
-  /* "orderbook/_levels.pyx":97
+  /* "orderbook/_levels.pyx":102
  *     def name(self):
  *         """"bids" or "asks"."""
  *         return _SIDE_NAMES[self._asks]             # <<<<<<<<<<<<<<
@@ -8420,7 +8284,7 @@ static PyObject *__pyx_pf_9orderbook_7_levels_6Levels_4name___get__(struct __pyx
 */
   if (unlikely(__pyx_v_9orderbook_7_levels__SIDE_NAMES == Py_None)) {
     PyErr_SetString(PyExc_TypeError, "\047NoneType\047 object is not subscriptable");
-    __PYX_ERR(0, 97, __pyx_L1_error)
+    __PYX_ERR(0, 102, __pyx_L1_error)
   }
   {
     PyObject *__pyx_temp;
@@ -8433,7 +8297,7 @@ static PyObject *__pyx_pf_9orderbook_7_levels_6Levels_4name___get__(struct __pyx
   }
   goto __pyx_L0;
 
-  /* "orderbook/_levels.pyx":94
+  /* "orderbook/_levels.pyx":99
  *         return count_of(self.side(), self.book.layout(), self._asks)
  * 
  *     @property             # <<<<<<<<<<<<<<
@@ -8451,7 +8315,7 @@ static PyObject *__pyx_pf_9orderbook_7_levels_6Levels_4name___get__(struct __pyx
   return __pyx_r;
 }
 
-/* "orderbook/_levels.pyx":99
+/* "orderbook/_levels.pyx":104
  *         return _SIDE_NAMES[self._asks]
  * 
  *     def __len__(self):             # <<<<<<<<<<<<<<
@@ -8481,20 +8345,20 @@ static Py_ssize_t __pyx_pf_9orderbook_7_levels_6Levels_2__len__(struct __pyx_obj
   const char *__pyx_filename = NULL;
   int __pyx_clineno = 0;
 
-  /* "orderbook/_levels.pyx":100
+  /* "orderbook/_levels.pyx":105
  * 
  *     def __len__(self):
  *         return self.count()             # <<<<<<<<<<<<<<
  * 
  *     def __getitem__(self, key):
 */
-  __pyx_t_1 = ((struct __pyx_vtabstruct_9orderbook_7_levels_Levels *)__pyx_v_self->__pyx_vtab)->count(__pyx_v_self); if (unlikely(__pyx_t_1 == ((Py_ssize_t)-1L))) __PYX_ERR(0, 100, __pyx_L1_error)
+  __pyx_t_1 = ((struct __pyx_vtabstruct_9orderbook_7_levels_Levels *)__pyx_v_self->__pyx_vtab)->count(__pyx_v_self); if (unlikely(__pyx_t_1 == ((Py_ssize_t)-1L))) __PYX_ERR(0, 105, __pyx_L1_error)
   {
     __pyx_r = __pyx_t_1;
   }
   goto __pyx_L0;
 
-  /* "orderbook/_levels.pyx":99
+  /* "orderbook/_levels.pyx":104
  *         return _SIDE_NAMES[self._asks]
  * 
  *     def __len__(self):             # <<<<<<<<<<<<<<
@@ -8511,7 +8375,7 @@ static Py_ssize_t __pyx_pf_9orderbook_7_levels_6Levels_2__len__(struct __pyx_obj
   return __pyx_r;
 }
 
-/* "orderbook/_levels.pyx":102
+/* "orderbook/_levels.pyx":107
  *         return self.count()
  * 
  *     def __getitem__(self, key):             # <<<<<<<<<<<<<<
@@ -8559,7 +8423,7 @@ static PyObject *__pyx_pf_9orderbook_7_levels_6Levels_4__getitem__(struct __pyx_
   int __pyx_clineno = 0;
   __Pyx_RefNannySetupContext("__getitem__", 0);
 
-  /* "orderbook/_levels.pyx":105
+  /* "orderbook/_levels.pyx":110
  *         cdef Py_ssize_t n, i
  *         cdef LevelsC* s
  *         if PySlice_Check(key):             # <<<<<<<<<<<<<<
@@ -8571,14 +8435,14 @@ static PyObject *__pyx_pf_9orderbook_7_levels_6Levels_4__getitem__(struct __pyx_
   if (__pyx_t_1) {
 
 
-    /* "orderbook/_levels.pyx":106
+    /* "orderbook/_levels.pyx":111
  *         cdef LevelsC* s
  *         if PySlice_Check(key):
  *             return self._slice(key)             # <<<<<<<<<<<<<<
  *         i = as_index(key, _SIDE_NAMES[self._asks])     # may run __index__: first
  *         n = self.count()
 */
-    __pyx_t_2 = ((struct __pyx_vtabstruct_9orderbook_7_levels_Levels *)__pyx_v_self->__pyx_vtab)->_slice(__pyx_v_self, __pyx_v_key); if (unlikely(!__pyx_t_2)) __PYX_ERR(0, 106, __pyx_L1_error)
+    __pyx_t_2 = ((struct __pyx_vtabstruct_9orderbook_7_levels_Levels *)__pyx_v_self->__pyx_vtab)->_slice(__pyx_v_self, __pyx_v_key); if (unlikely(!__pyx_t_2)) __PYX_ERR(0, 111, __pyx_L1_error)
     __Pyx_GOTREF(__pyx_t_2);
     {
       PyObject *__pyx_temp;
@@ -8591,7 +8455,7 @@ static PyObject *__pyx_pf_9orderbook_7_levels_6Levels_4__getitem__(struct __pyx_
     __pyx_t_2 = 0;
     goto __pyx_L0;
 
-    /* "orderbook/_levels.pyx":105
+    /* "orderbook/_levels.pyx":110
  *         cdef Py_ssize_t n, i
  *         cdef LevelsC* s
  *         if PySlice_Check(key):             # <<<<<<<<<<<<<<
@@ -8600,7 +8464,7 @@ static PyObject *__pyx_pf_9orderbook_7_levels_6Levels_4__getitem__(struct __pyx_
 */
   }
 
-  /* "orderbook/_levels.pyx":107
+  /* "orderbook/_levels.pyx":112
  *         if PySlice_Check(key):
  *             return self._slice(key)
  *         i = as_index(key, _SIDE_NAMES[self._asks])     # may run __index__: first             # <<<<<<<<<<<<<<
@@ -8609,25 +8473,25 @@ static PyObject *__pyx_pf_9orderbook_7_levels_6Levels_4__getitem__(struct __pyx_
 */
   if (unlikely(__pyx_v_9orderbook_7_levels__SIDE_NAMES == Py_None)) {
     PyErr_SetString(PyExc_TypeError, "\047NoneType\047 object is not subscriptable");
-    __PYX_ERR(0, 107, __pyx_L1_error)
+    __PYX_ERR(0, 112, __pyx_L1_error)
   }
   __pyx_t_2 = __Pyx_PyTuple_GET_ITEM(__pyx_v_9orderbook_7_levels__SIDE_NAMES, __pyx_v_self->_asks);
   __Pyx_INCREF(__pyx_t_2);
-  __pyx_t_3 = __pyx_f_9orderbook_8_convert_as_index(__pyx_v_key, __pyx_t_2); if (unlikely(__pyx_t_3 == ((Py_ssize_t)-1L) && PyErr_Occurred())) __PYX_ERR(0, 107, __pyx_L1_error)
+  __pyx_t_3 = __pyx_f_9orderbook_8_convert_as_index(__pyx_v_key, __pyx_t_2); if (unlikely(__pyx_t_3 == ((Py_ssize_t)-1L) && PyErr_Occurred())) __PYX_ERR(0, 112, __pyx_L1_error)
   __Pyx_DECREF(__pyx_t_2); __pyx_t_2 = 0;
   __pyx_v_i = __pyx_t_3;
 
-  /* "orderbook/_levels.pyx":108
+  /* "orderbook/_levels.pyx":113
  *             return self._slice(key)
  *         i = as_index(key, _SIDE_NAMES[self._asks])     # may run __index__: first
  *         n = self.count()             # <<<<<<<<<<<<<<
  *         if i < 0:
  *             i += n
 */
-  __pyx_t_3 = ((struct __pyx_vtabstruct_9orderbook_7_levels_Levels *)__pyx_v_self->__pyx_vtab)->count(__pyx_v_self); if (unlikely(__pyx_t_3 == ((Py_ssize_t)-1L))) __PYX_ERR(0, 108, __pyx_L1_error)
+  __pyx_t_3 = ((struct __pyx_vtabstruct_9orderbook_7_levels_Levels *)__pyx_v_self->__pyx_vtab)->count(__pyx_v_self); if (unlikely(__pyx_t_3 == ((Py_ssize_t)-1L))) __PYX_ERR(0, 113, __pyx_L1_error)
   __pyx_v_n = __pyx_t_3;
 
-  /* "orderbook/_levels.pyx":109
+  /* "orderbook/_levels.pyx":114
  *         i = as_index(key, _SIDE_NAMES[self._asks])     # may run __index__: first
  *         n = self.count()
  *         if i < 0:             # <<<<<<<<<<<<<<
@@ -8639,7 +8503,7 @@ static PyObject *__pyx_pf_9orderbook_7_levels_6Levels_4__getitem__(struct __pyx_
   if (__pyx_t_1) {
 
 
-    /* "orderbook/_levels.pyx":110
+    /* "orderbook/_levels.pyx":115
  *         n = self.count()
  *         if i < 0:
  *             i += n             # <<<<<<<<<<<<<<
@@ -8648,7 +8512,7 @@ static PyObject *__pyx_pf_9orderbook_7_levels_6Levels_4__getitem__(struct __pyx_
 */
     __pyx_v_i = (__pyx_v_i + __pyx_v_n);
 
-    /* "orderbook/_levels.pyx":109
+    /* "orderbook/_levels.pyx":114
  *         i = as_index(key, _SIDE_NAMES[self._asks])     # may run __index__: first
  *         n = self.count()
  *         if i < 0:             # <<<<<<<<<<<<<<
@@ -8657,7 +8521,7 @@ static PyObject *__pyx_pf_9orderbook_7_levels_6Levels_4__getitem__(struct __pyx_
 */
   }
 
-  /* "orderbook/_levels.pyx":111
+  /* "orderbook/_levels.pyx":116
  *         if i < 0:
  *             i += n
  *         if i < 0 or i >= n:             # <<<<<<<<<<<<<<
@@ -8683,7 +8547,7 @@ static PyObject *__pyx_pf_9orderbook_7_levels_6Levels_4__getitem__(struct __pyx_
   if (unlikely(__pyx_t_1)) {
 
 
-    /* "orderbook/_levels.pyx":112
+    /* "orderbook/_levels.pyx":117
  *             i += n
  *         if i < 0 or i >= n:
  *             raise LevelIndexError(f"{_SIDE_NAMES[self._asks]} index {key} out of range for {n} levels")             # <<<<<<<<<<<<<<
@@ -8691,17 +8555,17 @@ static PyObject *__pyx_pf_9orderbook_7_levels_6Levels_4__getitem__(struct __pyx_
  *         return _level_obj(&s.elements[i])
 */
     __pyx_t_5 = NULL;
-    __Pyx_GetModuleGlobalName(__pyx_t_6, __pyx_mstate_global->__pyx_n_u_LevelIndexError); if (unlikely(!__pyx_t_6)) __PYX_ERR(0, 112, __pyx_L1_error)
+    __Pyx_GetModuleGlobalName(__pyx_t_6, __pyx_mstate_global->__pyx_n_u_LevelIndexError); if (unlikely(!__pyx_t_6)) __PYX_ERR(0, 117, __pyx_L1_error)
     __Pyx_GOTREF(__pyx_t_6);
     if (unlikely(__pyx_v_9orderbook_7_levels__SIDE_NAMES == Py_None)) {
       PyErr_SetString(PyExc_TypeError, "\047NoneType\047 object is not subscriptable");
-      __PYX_ERR(0, 112, __pyx_L1_error)
+      __PYX_ERR(0, 117, __pyx_L1_error)
     }
-    __pyx_t_7 = __Pyx_PyObject_FormatSimple(__Pyx_PyTuple_GET_ITEM(__pyx_v_9orderbook_7_levels__SIDE_NAMES, __pyx_v_self->_asks), __pyx_mstate_global->__pyx_empty_unicode); if (unlikely(!__pyx_t_7)) __PYX_ERR(0, 112, __pyx_L1_error)
+    __pyx_t_7 = __Pyx_PyObject_FormatSimple(__Pyx_PyTuple_GET_ITEM(__pyx_v_9orderbook_7_levels__SIDE_NAMES, __pyx_v_self->_asks), __pyx_mstate_global->__pyx_empty_unicode); if (unlikely(!__pyx_t_7)) __PYX_ERR(0, 117, __pyx_L1_error)
     __Pyx_GOTREF(__pyx_t_7);
-    __pyx_t_8 = __Pyx_PyObject_FormatSimple(__pyx_v_key, __pyx_mstate_global->__pyx_empty_unicode); if (unlikely(!__pyx_t_8)) __PYX_ERR(0, 112, __pyx_L1_error)
+    __pyx_t_8 = __Pyx_PyObject_FormatSimple(__pyx_v_key, __pyx_mstate_global->__pyx_empty_unicode); if (unlikely(!__pyx_t_8)) __PYX_ERR(0, 117, __pyx_L1_error)
     __Pyx_GOTREF(__pyx_t_8);
-    __pyx_t_9 = __Pyx_PyUnicode_From_Py_ssize_t(__pyx_v_n, 0, ' ', 'd'); if (unlikely(!__pyx_t_9)) __PYX_ERR(0, 112, __pyx_L1_error)
+    __pyx_t_9 = __Pyx_PyUnicode_From_Py_ssize_t(__pyx_v_n, 0, ' ', 'd'); if (unlikely(!__pyx_t_9)) __PYX_ERR(0, 117, __pyx_L1_error)
     __Pyx_GOTREF(__pyx_t_9);
     __pyx_t_10[0] = __pyx_t_7;
     __pyx_t_10[1] = __pyx_mstate_global->__pyx_kp_u_index;
@@ -8718,7 +8582,7 @@ static PyObject *__pyx_pf_9orderbook_7_levels_6Levels_4__getitem__(struct __pyx_
     __pyx_t_11 |= __Pyx_PyUnicode_KIND_04(__pyx_t_10[0]) | __Pyx_PyUnicode_KIND_04(__pyx_t_10[2]);
     #endif
     __pyx_t_12 = __Pyx_PyUnicode_Join(__pyx_t_10, 6, __pyx_t_3, __pyx_t_11);
-    if (unlikely(!__pyx_t_12)) __PYX_ERR(0, 112, __pyx_L1_error)
+    if (unlikely(!__pyx_t_12)) __PYX_ERR(0, 117, __pyx_L1_error)
     __Pyx_GOTREF(__pyx_t_12);
     __Pyx_DECREF(__pyx_t_7); __pyx_t_7 = 0;
     __Pyx_DECREF(__pyx_t_8); __pyx_t_8 = 0;
@@ -8741,14 +8605,14 @@ static PyObject *__pyx_pf_9orderbook_7_levels_6Levels_4__getitem__(struct __pyx_
       __Pyx_XDECREF(__pyx_t_5); __pyx_t_5 = 0;
       __Pyx_DECREF(__pyx_t_12); __pyx_t_12 = 0;
       __Pyx_DECREF(__pyx_t_6); __pyx_t_6 = 0;
-      if (unlikely(!__pyx_t_2)) __PYX_ERR(0, 112, __pyx_L1_error)
+      if (unlikely(!__pyx_t_2)) __PYX_ERR(0, 117, __pyx_L1_error)
       __Pyx_GOTREF(__pyx_t_2);
     }
     __Pyx_Raise(__pyx_t_2, 0, 0, 0);
     __Pyx_DECREF(__pyx_t_2); __pyx_t_2 = 0;
-    __PYX_ERR(0, 112, __pyx_L1_error)
+    __PYX_ERR(0, 117, __pyx_L1_error)
 
-    /* "orderbook/_levels.pyx":111
+    /* "orderbook/_levels.pyx":116
  *         if i < 0:
  *             i += n
  *         if i < 0 or i >= n:             # <<<<<<<<<<<<<<
@@ -8757,24 +8621,24 @@ static PyObject *__pyx_pf_9orderbook_7_levels_6Levels_4__getitem__(struct __pyx_
 */
   }
 
-  /* "orderbook/_levels.pyx":113
+  /* "orderbook/_levels.pyx":118
  *         if i < 0 or i >= n:
  *             raise LevelIndexError(f"{_SIDE_NAMES[self._asks]} index {key} out of range for {n} levels")
  *         s = self.side()             # <<<<<<<<<<<<<<
  *         return _level_obj(&s.elements[i])
  * 
 */
-  __pyx_t_14 = ((struct __pyx_vtabstruct_9orderbook_7_levels_Levels *)__pyx_v_self->__pyx_vtab)->side(__pyx_v_self); if (unlikely(__pyx_t_14 == ((void *)NULL))) __PYX_ERR(0, 113, __pyx_L1_error)
+  __pyx_t_14 = ((struct __pyx_vtabstruct_9orderbook_7_levels_Levels *)__pyx_v_self->__pyx_vtab)->side(__pyx_v_self); if (unlikely(__pyx_t_14 == ((void *)NULL))) __PYX_ERR(0, 118, __pyx_L1_error)
   __pyx_v_s = __pyx_t_14;
 
-  /* "orderbook/_levels.pyx":114
+  /* "orderbook/_levels.pyx":119
  *             raise LevelIndexError(f"{_SIDE_NAMES[self._asks]} index {key} out of range for {n} levels")
  *         s = self.side()
  *         return _level_obj(&s.elements[i])             # <<<<<<<<<<<<<<
  * 
  *     cdef list _slice(self, object key):
 */
-  __pyx_t_2 = __pyx_f_9orderbook_7_levels__level_obj((&(__pyx_v_s->elements[__pyx_v_i]))); if (unlikely(!__pyx_t_2)) __PYX_ERR(0, 114, __pyx_L1_error)
+  __pyx_t_2 = __pyx_f_9orderbook_7_levels__level_obj((&(__pyx_v_s->elements[__pyx_v_i]))); if (unlikely(!__pyx_t_2)) __PYX_ERR(0, 119, __pyx_L1_error)
   __Pyx_GOTREF(__pyx_t_2);
   {
     PyObject *__pyx_temp;
@@ -8787,7 +8651,7 @@ static PyObject *__pyx_pf_9orderbook_7_levels_6Levels_4__getitem__(struct __pyx_
   __pyx_t_2 = 0;
   goto __pyx_L0;
 
-  /* "orderbook/_levels.pyx":102
+  /* "orderbook/_levels.pyx":107
  *         return self.count()
  * 
  *     def __getitem__(self, key):             # <<<<<<<<<<<<<<
@@ -8815,303 +8679,512 @@ static PyObject *__pyx_pf_9orderbook_7_levels_6Levels_4__getitem__(struct __pyx_
   return __pyx_r;
 }
 
-/* "orderbook/_levels.pyx":116
+/* "orderbook/_levels.pyx":121
  *         return _level_obj(&s.elements[i])
  * 
  *     cdef list _slice(self, object key):             # <<<<<<<<<<<<<<
- *         cdef Py_ssize_t start, stop, step, i
- *         start, stop, step = key.indices(self.count())    # may run __index__
+ *         # The bounds are converted first (their __index__ may run anything);
+ *         # then the book is pinned before the count is read or anything is
 */
 
 static PyObject *__pyx_f_9orderbook_7_levels_6Levels__slice(struct __pyx_obj_9orderbook_7_levels_Levels *__pyx_v_self, PyObject *__pyx_v_key) {
   Py_ssize_t __pyx_v_start;
   Py_ssize_t __pyx_v_stop;
   Py_ssize_t __pyx_v_step;
+  Py_ssize_t __pyx_v_n;
   Py_ssize_t __pyx_v_i;
   struct __pyx_t_9orderbook_7structs_LevelsC *__pyx_v_s;
   PyObject *__pyx_v_out = 0;
+  struct __pyx_obj_9orderbook_5_book_OrderBook *__pyx_v_book = 0;
+  PyObject *__pyx_v_e = NULL;
   PyObject *__pyx_r = NULL;
   __Pyx_RefNannyDeclarations
   PyObject *__pyx_t_1 = NULL;
-  PyObject *__pyx_t_2 = NULL;
-  Py_ssize_t __pyx_t_3;
+  struct __pyx_t_9orderbook_7structs_LevelsC *__pyx_t_2;
+  PyObject *__pyx_t_3 = NULL;
   PyObject *__pyx_t_4 = NULL;
-  size_t __pyx_t_5;
-  PyObject *__pyx_t_6 = NULL;
+  PyObject *__pyx_t_5 = NULL;
+  int __pyx_t_6;
   PyObject *__pyx_t_7 = NULL;
-  PyObject *(*__pyx_t_8)(PyObject *);
-  Py_ssize_t __pyx_t_9;
-  Py_ssize_t __pyx_t_10;
-  struct __pyx_t_9orderbook_7structs_LevelsC *__pyx_t_11;
-  PyObject *(*__pyx_t_12)(PyObject *);
-  int __pyx_t_13;
-  int __pyx_t_14;
-  int __pyx_t_15;
-  char const *__pyx_t_16;
+  PyObject *__pyx_t_8 = NULL;
+  PyObject *__pyx_t_9 = NULL;
+  int __pyx_t_10;
+  PyObject *__pyx_t_11 = NULL;
+  PyObject *__pyx_t_12 = NULL;
+  PyObject *__pyx_t_13 = NULL;
+  PyObject *__pyx_t_14 = NULL;
+  PyObject *__pyx_t_15 = NULL;
+  PyObject *__pyx_t_16 = NULL;
   PyObject *__pyx_t_17 = NULL;
-  PyObject *__pyx_t_18 = NULL;
-  PyObject *__pyx_t_19 = NULL;
+  PyObject *__pyx_t_18[9];
+  Py_ssize_t __pyx_t_19;
   PyObject *__pyx_t_20 = NULL;
-  PyObject *__pyx_t_21 = NULL;
-  PyObject *__pyx_t_22 = NULL;
+  size_t __pyx_t_21;
+  int __pyx_t_22;
+  char const *__pyx_t_23;
+  PyObject *__pyx_t_24 = NULL;
+  PyObject *__pyx_t_25 = NULL;
+  PyObject *__pyx_t_26 = NULL;
+  PyObject *__pyx_t_27 = NULL;
+  PyObject *__pyx_t_28 = NULL;
+  PyObject *__pyx_t_29 = NULL;
+  Py_ssize_t __pyx_t_30;
+  Py_ssize_t __pyx_t_31;
+  int __pyx_t_32;
   int __pyx_lineno = 0;
   const char *__pyx_filename = NULL;
   int __pyx_clineno = 0;
   __Pyx_RefNannySetupContext("_slice", 0);
 
-  /* "orderbook/_levels.pyx":118
- *     cdef list _slice(self, object key):
- *         cdef Py_ssize_t start, stop, step, i
- *         start, stop, step = key.indices(self.count())    # may run __index__             # <<<<<<<<<<<<<<
- *         cdef LevelsC* s = self.side()
- *         cdef list out = []
+  /* "orderbook/_levels.pyx":125
+ *         # then the book is pinned before the count is read or anything is
+ *         # allocated (the result list may run the collector).
+ *         cdef Py_ssize_t start = 0, stop = 0, step = 1, n, i             # <<<<<<<<<<<<<<
+ *         cdef LevelsC* s
+ *         cdef list out
 */
-  __pyx_t_2 = __pyx_v_key;
-  __Pyx_INCREF(__pyx_t_2);
-  __pyx_t_3 = ((struct __pyx_vtabstruct_9orderbook_7_levels_Levels *)__pyx_v_self->__pyx_vtab)->count(__pyx_v_self); if (unlikely(__pyx_t_3 == ((Py_ssize_t)-1L))) __PYX_ERR(0, 118, __pyx_L1_error)
-  __pyx_t_4 = PyLong_FromSsize_t(__pyx_t_3); if (unlikely(!__pyx_t_4)) __PYX_ERR(0, 118, __pyx_L1_error)
-  __Pyx_GOTREF(__pyx_t_4);
+  __pyx_v_start = 0;
+  __pyx_v_stop = 0;
+  __pyx_v_step = 1;
 
-  __pyx_t_5 = 0;
-  {
-    PyObject *__pyx_callargs[2] = {__pyx_t_2, __pyx_t_4};
-    __pyx_t_1 = __Pyx_PyObject_FastCallMethod((PyObject*)__pyx_mstate_global->__pyx_n_u_indices, __pyx_callargs+__pyx_t_5, (2-__pyx_t_5) | (1*__Pyx_PY_VECTORCALL_ARGUMENTS_OFFSET));
-    __Pyx_XDECREF(__pyx_t_2); __pyx_t_2 = 0;
-    __Pyx_DECREF(__pyx_t_4); __pyx_t_4 = 0;
-    if (unlikely(!__pyx_t_1)) __PYX_ERR(0, 118, __pyx_L1_error)
-    __Pyx_GOTREF(__pyx_t_1);
-  }
-  if ((likely(PyTuple_CheckExact(__pyx_t_1))) || (PyList_CheckExact(__pyx_t_1))) {
-    PyObject* sequence = __pyx_t_1;
-    Py_ssize_t size = __Pyx_PySequence_SIZE(sequence);
-    if (unlikely(size != 3)) {
-      if (size > 3) __Pyx_RaiseTooManyValuesError(3);
-      else if (size >= 0) __Pyx_RaiseNeedMoreValuesError(size);
-      __PYX_ERR(0, 118, __pyx_L1_error)
-    }
-    #if CYTHON_ASSUME_SAFE_MACROS && !CYTHON_AVOID_BORROWED_REFS
-    if (likely(PyTuple_CheckExact(sequence))) {
-      __pyx_t_4 = PyTuple_GET_ITEM(sequence, 0);
-      __Pyx_INCREF(__pyx_t_4);
-      __pyx_t_2 = PyTuple_GET_ITEM(sequence, 1);
-      __Pyx_INCREF(__pyx_t_2);
-      __pyx_t_6 = PyTuple_GET_ITEM(sequence, 2);
-      __Pyx_INCREF(__pyx_t_6);
-    } else {
-      __pyx_t_4 = __Pyx_PyList_GET_ITEM_REF(sequence, 0, __Pyx_ReferenceSharing_SharedReference);
-      if (unlikely(!__pyx_t_4)) __PYX_ERR(0, 118, __pyx_L1_error)
-      __Pyx_XGOTREF(__pyx_t_4);
-      __pyx_t_2 = __Pyx_PyList_GET_ITEM_REF(sequence, 1, __Pyx_ReferenceSharing_SharedReference);
-      if (unlikely(!__pyx_t_2)) __PYX_ERR(0, 118, __pyx_L1_error)
-      __Pyx_XGOTREF(__pyx_t_2);
-      __pyx_t_6 = __Pyx_PyList_GET_ITEM_REF(sequence, 2, __Pyx_ReferenceSharing_SharedReference);
-      if (unlikely(!__pyx_t_6)) __PYX_ERR(0, 118, __pyx_L1_error)
-      __Pyx_XGOTREF(__pyx_t_6);
-    }
-    #else
-    __pyx_t_4 = __Pyx_PySequence_ITEM(sequence, 0); if (unlikely(!__pyx_t_4)) __PYX_ERR(0, 118, __pyx_L1_error)
-    __Pyx_GOTREF(__pyx_t_4);
-    __pyx_t_2 = __Pyx_PySequence_ITEM(sequence, 1); if (unlikely(!__pyx_t_2)) __PYX_ERR(0, 118, __pyx_L1_error)
-    __Pyx_GOTREF(__pyx_t_2);
-    __pyx_t_6 = __Pyx_PySequence_ITEM(sequence, 2); if (unlikely(!__pyx_t_6)) __PYX_ERR(0, 118, __pyx_L1_error)
-    __Pyx_GOTREF(__pyx_t_6);
-    #endif
-    __Pyx_DECREF(__pyx_t_1); __pyx_t_1 = 0;
-  } else {
-    Py_ssize_t index = -1;
-    __pyx_t_7 = PyObject_GetIter(__pyx_t_1); if (unlikely(!__pyx_t_7)) __PYX_ERR(0, 118, __pyx_L1_error)
-    __Pyx_GOTREF(__pyx_t_7);
-    __Pyx_DECREF(__pyx_t_1); __pyx_t_1 = 0;
-    __pyx_t_8 = (CYTHON_COMPILING_IN_LIMITED_API) ? PyIter_Next : __Pyx_PyObject_GetIterNextFunc(__pyx_t_7);
-    index = 0; __pyx_t_4 = __pyx_t_8(__pyx_t_7); if (unlikely(!__pyx_t_4)) goto __pyx_L3_unpacking_failed;
-    __Pyx_GOTREF(__pyx_t_4);
-    index = 1; __pyx_t_2 = __pyx_t_8(__pyx_t_7); if (unlikely(!__pyx_t_2)) goto __pyx_L3_unpacking_failed;
-    __Pyx_GOTREF(__pyx_t_2);
-    index = 2; __pyx_t_6 = __pyx_t_8(__pyx_t_7); if (unlikely(!__pyx_t_6)) goto __pyx_L3_unpacking_failed;
-    __Pyx_GOTREF(__pyx_t_6);
-    if (__Pyx_IternextUnpackEndCheck(__pyx_t_8(__pyx_t_7), 3) < (0)) __PYX_ERR(0, 118, __pyx_L1_error)
-    __pyx_t_8 = NULL;
-    __Pyx_DECREF(__pyx_t_7); __pyx_t_7 = 0;
-    goto __pyx_L4_unpacking_done;
-    __pyx_L3_unpacking_failed:;
-    __Pyx_DECREF(__pyx_t_7); __pyx_t_7 = 0;
-    __pyx_t_8 = NULL;
-    if (__Pyx_IterFinish() == 0) __Pyx_RaiseNeedMoreValuesError(index);
-    __PYX_ERR(0, 118, __pyx_L1_error)
-    __pyx_L4_unpacking_done:;
-  }
-  __pyx_t_3 = __Pyx_PyIndex_AsSsize_t(__pyx_t_4); if (unlikely((__pyx_t_3 == (Py_ssize_t)-1) && PyErr_Occurred())) __PYX_ERR(0, 118, __pyx_L1_error)
-  __Pyx_DECREF(__pyx_t_4); __pyx_t_4 = 0;
-  __pyx_t_9 = __Pyx_PyIndex_AsSsize_t(__pyx_t_2); if (unlikely((__pyx_t_9 == (Py_ssize_t)-1) && PyErr_Occurred())) __PYX_ERR(0, 118, __pyx_L1_error)
-  __Pyx_DECREF(__pyx_t_2); __pyx_t_2 = 0;
-  __pyx_t_10 = __Pyx_PyIndex_AsSsize_t(__pyx_t_6); if (unlikely((__pyx_t_10 == (Py_ssize_t)-1) && PyErr_Occurred())) __PYX_ERR(0, 118, __pyx_L1_error)
-  __Pyx_DECREF(__pyx_t_6); __pyx_t_6 = 0;
-  __pyx_v_start = __pyx_t_3;
-  __pyx_v_stop = __pyx_t_9;
-  __pyx_v_step = __pyx_t_10;
-
-  /* "orderbook/_levels.pyx":119
- *         cdef Py_ssize_t start, stop, step, i
- *         start, stop, step = key.indices(self.count())    # may run __index__
- *         cdef LevelsC* s = self.side()             # <<<<<<<<<<<<<<
- *         cdef list out = []
- *         self.book.pin()
-*/
-  __pyx_t_11 = ((struct __pyx_vtabstruct_9orderbook_7_levels_Levels *)__pyx_v_self->__pyx_vtab)->side(__pyx_v_self); if (unlikely(__pyx_t_11 == ((void *)NULL))) __PYX_ERR(0, 119, __pyx_L1_error)
-  __pyx_v_s = __pyx_t_11;
-
-  /* "orderbook/_levels.pyx":120
- *         start, stop, step = key.indices(self.count())    # may run __index__
- *         cdef LevelsC* s = self.side()
- *         cdef list out = []             # <<<<<<<<<<<<<<
- *         self.book.pin()
+  /* "orderbook/_levels.pyx":128
+ *         cdef LevelsC* s
+ *         cdef list out
+ *         cdef OrderBook book = self.book             # <<<<<<<<<<<<<<
+ *         self.side()                                  # raises for a bare Levels
  *         try:
 */
-  __pyx_t_1 = PyList_New(0); if (unlikely(!__pyx_t_1)) __PYX_ERR(0, 120, __pyx_L1_error)
-  __Pyx_GOTREF(__pyx_t_1);
-  __pyx_v_out = ((PyObject*)__pyx_t_1);
+  __pyx_t_1 = ((PyObject *)__pyx_v_self->book);
+  __Pyx_INCREF(__pyx_t_1);
+  __pyx_v_book = ((struct __pyx_obj_9orderbook_5_book_OrderBook *)__pyx_t_1);
   __pyx_t_1 = 0;
 
-  /* "orderbook/_levels.pyx":121
- *         cdef LevelsC* s = self.side()
- *         cdef list out = []
- *         self.book.pin()             # <<<<<<<<<<<<<<
+  /* "orderbook/_levels.pyx":129
+ *         cdef list out
+ *         cdef OrderBook book = self.book
+ *         self.side()                                  # raises for a bare Levels             # <<<<<<<<<<<<<<
  *         try:
- *             for i in range(start, stop, step):
+ *             PySlice_Unpack(key, &start, &stop, &step)
 */
-  ((struct __pyx_vtabstruct_9orderbook_5_book_OrderBook *)__pyx_v_self->book->__pyx_vtab)->pin(__pyx_v_self->book);
+  __pyx_t_2 = ((struct __pyx_vtabstruct_9orderbook_7_levels_Levels *)__pyx_v_self->__pyx_vtab)->side(__pyx_v_self); if (unlikely(__pyx_t_2 == ((void *)NULL))) __PYX_ERR(0, 129, __pyx_L1_error)
 
-  /* "orderbook/_levels.pyx":122
- *         cdef list out = []
- *         self.book.pin()
+
+  /* "orderbook/_levels.pyx":130
+ *         cdef OrderBook book = self.book
+ *         self.side()                                  # raises for a bare Levels
  *         try:             # <<<<<<<<<<<<<<
- *             for i in range(start, stop, step):
- *                 out.append(_level_obj(&s.elements[i]))
+ *             PySlice_Unpack(key, &start, &stop, &step)
+ *         except (TypeError, ValueError) as e:
+*/
+  {
+    __Pyx_PyThreadState_declare
+    __Pyx_PyThreadState_assign
+    __Pyx_ExceptionSave(&__pyx_t_3, &__pyx_t_4, &__pyx_t_5);
+    __Pyx_XGOTREF(__pyx_t_3);
+    __Pyx_XGOTREF(__pyx_t_4);
+    __Pyx_XGOTREF(__pyx_t_5);
+    /*try:*/ {
+
+      /* "orderbook/_levels.pyx":131
+ *         self.side()                                  # raises for a bare Levels
+ *         try:
+ *             PySlice_Unpack(key, &start, &stop, &step)             # <<<<<<<<<<<<<<
+ *         except (TypeError, ValueError) as e:
+ *             if isinstance(e, OrderBookError):
+*/
+      __pyx_t_6 = PySlice_Unpack(__pyx_v_key, (&__pyx_v_start), (&__pyx_v_stop), (&__pyx_v_step)); if (unlikely(__pyx_t_6 == ((int)-1))) __PYX_ERR(0, 131, __pyx_L3_error)
+
+
+      /* "orderbook/_levels.pyx":130
+ *         cdef OrderBook book = self.book
+ *         self.side()                                  # raises for a bare Levels
+ *         try:             # <<<<<<<<<<<<<<
+ *             PySlice_Unpack(key, &start, &stop, &step)
+ *         except (TypeError, ValueError) as e:
+*/
+    }
+    __Pyx_XDECREF(__pyx_t_3); __pyx_t_3 = 0;
+    __Pyx_XDECREF(__pyx_t_4); __pyx_t_4 = 0;
+    __Pyx_XDECREF(__pyx_t_5); __pyx_t_5 = 0;
+    goto __pyx_L8_try_end;
+    __pyx_L3_error:;
+    __Pyx_XDECREF(__pyx_t_1); __pyx_t_1 = 0;
+
+    /* "orderbook/_levels.pyx":132
+ *         try:
+ *             PySlice_Unpack(key, &start, &stop, &step)
+ *         except (TypeError, ValueError) as e:             # <<<<<<<<<<<<<<
+ *             if isinstance(e, OrderBookError):
+ *                 raise
+*/
+    __pyx_t_6 = __Pyx_PyErr_ExceptionMatches2(((PyObject *)(((PyTypeObject*)PyExc_TypeError))), ((PyObject *)(((PyTypeObject*)PyExc_ValueError))));
+    if (__pyx_t_6) {
+      __Pyx_AddTraceback("orderbook._levels.Levels._slice", __pyx_clineno, __pyx_lineno, __pyx_filename);
+      if (__Pyx_GetException(&__pyx_t_1, &__pyx_t_7, &__pyx_t_8) < 0) __PYX_ERR(0, 132, __pyx_L5_except_error)
+      __Pyx_XGOTREF(__pyx_t_1);
+      __Pyx_XGOTREF(__pyx_t_7);
+      __Pyx_XGOTREF(__pyx_t_8);
+      __Pyx_INCREF(__pyx_t_7);
+      __pyx_v_e = __pyx_t_7;
+      /*try:*/ {
+
+        /* "orderbook/_levels.pyx":133
+ *             PySlice_Unpack(key, &start, &stop, &step)
+ *         except (TypeError, ValueError) as e:
+ *             if isinstance(e, OrderBookError):             # <<<<<<<<<<<<<<
+ *                 raise
+ *             raise FieldTypeError(f"{_SIDE_NAMES[self._asks]}[{key.start!r}:{key.stop!r}:"
+*/
+        __Pyx_GetModuleGlobalName(__pyx_t_9, __pyx_mstate_global->__pyx_n_u_OrderBookError); if (unlikely(!__pyx_t_9)) __PYX_ERR(0, 133, __pyx_L14_error)
+        __Pyx_GOTREF(__pyx_t_9);
+        __pyx_t_10 = PyObject_IsInstance(__pyx_v_e, __pyx_t_9); if (unlikely(__pyx_t_10 == ((int)-1))) __PYX_ERR(0, 133, __pyx_L14_error)
+        __Pyx_DECREF(__pyx_t_9); __pyx_t_9 = 0;
+        if (unlikely(__pyx_t_10)) {
+
+
+          /* "orderbook/_levels.pyx":134
+ *         except (TypeError, ValueError) as e:
+ *             if isinstance(e, OrderBookError):
+ *                 raise             # <<<<<<<<<<<<<<
+ *             raise FieldTypeError(f"{_SIDE_NAMES[self._asks]}[{key.start!r}:{key.stop!r}:"
+ *                                  f"{key.step!r}] is not a valid slice: {e}") from None
+*/
+          __Pyx_GIVEREF(__pyx_t_1);
+          __Pyx_GIVEREF(__pyx_t_7);
+          __Pyx_XGIVEREF(__pyx_t_8);
+          __Pyx_ErrRestoreWithState(__pyx_t_1, __pyx_t_7, __pyx_t_8);
+          __pyx_t_1 = 0;  __pyx_t_7 = 0;  __pyx_t_8 = 0; 
+          __PYX_ERR(0, 134, __pyx_L14_error)
+
+          /* "orderbook/_levels.pyx":133
+ *             PySlice_Unpack(key, &start, &stop, &step)
+ *         except (TypeError, ValueError) as e:
+ *             if isinstance(e, OrderBookError):             # <<<<<<<<<<<<<<
+ *                 raise
+ *             raise FieldTypeError(f"{_SIDE_NAMES[self._asks]}[{key.start!r}:{key.stop!r}:"
+*/
+        }
+
+        /* "orderbook/_levels.pyx":135
+ *             if isinstance(e, OrderBookError):
+ *                 raise
+ *             raise FieldTypeError(f"{_SIDE_NAMES[self._asks]}[{key.start!r}:{key.stop!r}:"             # <<<<<<<<<<<<<<
+ *                                  f"{key.step!r}] is not a valid slice: {e}") from None
+ *         book.pin()
+*/
+        __pyx_t_11 = NULL;
+        __Pyx_GetModuleGlobalName(__pyx_t_12, __pyx_mstate_global->__pyx_n_u_FieldTypeError); if (unlikely(!__pyx_t_12)) __PYX_ERR(0, 135, __pyx_L14_error)
+        __Pyx_GOTREF(__pyx_t_12);
+        if (unlikely(__pyx_v_9orderbook_7_levels__SIDE_NAMES == Py_None)) {
+          PyErr_SetString(PyExc_TypeError, "\047NoneType\047 object is not subscriptable");
+          __PYX_ERR(0, 135, __pyx_L14_error)
+        }
+        __pyx_t_13 = __Pyx_PyObject_FormatSimple(__Pyx_PyTuple_GET_ITEM(__pyx_v_9orderbook_7_levels__SIDE_NAMES, __pyx_v_self->_asks), __pyx_mstate_global->__pyx_empty_unicode); if (unlikely(!__pyx_t_13)) __PYX_ERR(0, 135, __pyx_L14_error)
+        __Pyx_GOTREF(__pyx_t_13);
+        __pyx_t_14 = __Pyx_PyObject_GetAttrStr(__pyx_v_key, __pyx_mstate_global->__pyx_n_u_start); if (unlikely(!__pyx_t_14)) __PYX_ERR(0, 135, __pyx_L14_error)
+        __Pyx_GOTREF(__pyx_t_14);
+        __pyx_t_15 = __Pyx_PyObject_FormatSimpleAndDecref(PyObject_Repr(__pyx_t_14), __pyx_mstate_global->__pyx_empty_unicode); if (unlikely(!__pyx_t_15)) __PYX_ERR(0, 135, __pyx_L14_error)
+        __Pyx_GOTREF(__pyx_t_15);
+        __Pyx_DECREF(__pyx_t_14); __pyx_t_14 = 0;
+        __pyx_t_14 = __Pyx_PyObject_GetAttrStr(__pyx_v_key, __pyx_mstate_global->__pyx_n_u_stop); if (unlikely(!__pyx_t_14)) __PYX_ERR(0, 135, __pyx_L14_error)
+        __Pyx_GOTREF(__pyx_t_14);
+        __pyx_t_16 = __Pyx_PyObject_FormatSimpleAndDecref(PyObject_Repr(__pyx_t_14), __pyx_mstate_global->__pyx_empty_unicode); if (unlikely(!__pyx_t_16)) __PYX_ERR(0, 135, __pyx_L14_error)
+        __Pyx_GOTREF(__pyx_t_16);
+        __Pyx_DECREF(__pyx_t_14); __pyx_t_14 = 0;
+
+        /* "orderbook/_levels.pyx":136
+ *                 raise
+ *             raise FieldTypeError(f"{_SIDE_NAMES[self._asks]}[{key.start!r}:{key.stop!r}:"
+ *                                  f"{key.step!r}] is not a valid slice: {e}") from None             # <<<<<<<<<<<<<<
+ *         book.pin()
+ *         try:
+*/
+        __pyx_t_14 = __Pyx_PyObject_GetAttrStr(__pyx_v_key, __pyx_mstate_global->__pyx_n_u_step); if (unlikely(!__pyx_t_14)) __PYX_ERR(0, 136, __pyx_L14_error)
+        __Pyx_GOTREF(__pyx_t_14);
+        __pyx_t_17 = __Pyx_PyObject_FormatSimpleAndDecref(PyObject_Repr(__pyx_t_14), __pyx_mstate_global->__pyx_empty_unicode); if (unlikely(!__pyx_t_17)) __PYX_ERR(0, 136, __pyx_L14_error)
+        __Pyx_GOTREF(__pyx_t_17);
+        __Pyx_DECREF(__pyx_t_14); __pyx_t_14 = 0;
+        __pyx_t_14 = __Pyx_PyObject_FormatSimple(__pyx_v_e, __pyx_mstate_global->__pyx_empty_unicode); if (unlikely(!__pyx_t_14)) __PYX_ERR(0, 136, __pyx_L14_error)
+        __Pyx_GOTREF(__pyx_t_14);
+        __pyx_t_18[0] = __pyx_t_13;
+        __pyx_t_18[1] = __pyx_mstate_global->__pyx_kp_u__2;
+        __pyx_t_18[2] = __pyx_t_15;
+        __pyx_t_18[3] = __pyx_mstate_global->__pyx_kp_u__3;
+        __pyx_t_18[4] = __pyx_t_16;
+        __pyx_t_18[5] = __pyx_mstate_global->__pyx_kp_u__3;
+        __pyx_t_18[6] = __pyx_t_17;
+        __pyx_t_18[7] = __pyx_mstate_global->__pyx_kp_u_is_not_a_valid_slice;
+        __pyx_t_18[8] = __pyx_t_14;
+
+        /* "orderbook/_levels.pyx":135
+ *             if isinstance(e, OrderBookError):
+ *                 raise
+ *             raise FieldTypeError(f"{_SIDE_NAMES[self._asks]}[{key.start!r}:{key.stop!r}:"             # <<<<<<<<<<<<<<
+ *                                  f"{key.step!r}] is not a valid slice: {e}") from None
+ *         book.pin()
+*/
+        __pyx_t_19 = 27;
+        #if __Pyx_PyUnicode_Join_CAN_USE_KIND_AND_LENGTH
+        for (Py_ssize_t i=0; i <= 8; i += 2) {
+          Py_ssize_t l = __Pyx_PyUnicode_GET_LENGTH(__pyx_t_18[i]);
+          __pyx_t_19 += l;
+        }
+        #endif
+        __pyx_t_6 = 0;
+        #if __Pyx_PyUnicode_Join_CAN_USE_KIND_AND_LENGTH
+        for (Py_ssize_t i=0; i <= 8; i += 2) {
+          int l = __Pyx_PyUnicode_KIND_04(__pyx_t_18[i]);
+          __pyx_t_6 |= l;
+        }
+        #endif
+        __pyx_t_20 = __Pyx_PyUnicode_Join(__pyx_t_18, 9, __pyx_t_19, __pyx_t_6);
+        if (unlikely(!__pyx_t_20)) __PYX_ERR(0, 135, __pyx_L14_error)
+        __Pyx_GOTREF(__pyx_t_20);
+        __Pyx_DECREF(__pyx_t_13); __pyx_t_13 = 0;
+        __Pyx_DECREF(__pyx_t_15); __pyx_t_15 = 0;
+        __Pyx_DECREF(__pyx_t_16); __pyx_t_16 = 0;
+        __Pyx_DECREF(__pyx_t_17); __pyx_t_17 = 0;
+        __Pyx_DECREF(__pyx_t_14); __pyx_t_14 = 0;
+        __pyx_t_21 = 1;
+        #if CYTHON_UNPACK_METHODS
+        if (unlikely(PyMethod_Check(__pyx_t_12))) {
+          __pyx_t_11 = PyMethod_GET_SELF(__pyx_t_12);
+          assert(__pyx_t_11);
+          PyObject* __pyx__function = PyMethod_GET_FUNCTION(__pyx_t_12);
+          __Pyx_INCREF(__pyx_t_11);
+          __Pyx_INCREF(__pyx__function);
+          __Pyx_DECREF_SET(__pyx_t_12, __pyx__function);
+          __pyx_t_21 = 0;
+        }
+        #endif
+        {
+          PyObject *__pyx_callargs[2] = {__pyx_t_11, __pyx_t_20};
+          __pyx_t_9 = __Pyx_PyObject_FastCall((PyObject*)__pyx_t_12, __pyx_callargs+__pyx_t_21, (2-__pyx_t_21) | (__pyx_t_21*__Pyx_PY_VECTORCALL_ARGUMENTS_OFFSET));
+          __Pyx_XDECREF(__pyx_t_11); __pyx_t_11 = 0;
+          __Pyx_DECREF(__pyx_t_20); __pyx_t_20 = 0;
+          __Pyx_DECREF(__pyx_t_12); __pyx_t_12 = 0;
+          if (unlikely(!__pyx_t_9)) __PYX_ERR(0, 135, __pyx_L14_error)
+          __Pyx_GOTREF(__pyx_t_9);
+        }
+
+        /* "orderbook/_levels.pyx":136
+ *                 raise
+ *             raise FieldTypeError(f"{_SIDE_NAMES[self._asks]}[{key.start!r}:{key.stop!r}:"
+ *                                  f"{key.step!r}] is not a valid slice: {e}") from None             # <<<<<<<<<<<<<<
+ *         book.pin()
+ *         try:
+*/
+        __Pyx_Raise(__pyx_t_9, 0, 0, Py_None);
+        __Pyx_DECREF(__pyx_t_9); __pyx_t_9 = 0;
+        __PYX_ERR(0, 135, __pyx_L14_error)
+      }
+
+      /* "orderbook/_levels.pyx":132
+ *         try:
+ *             PySlice_Unpack(key, &start, &stop, &step)
+ *         except (TypeError, ValueError) as e:             # <<<<<<<<<<<<<<
+ *             if isinstance(e, OrderBookError):
+ *                 raise
+*/
+      /*finally:*/ {
+        __pyx_L14_error:;
+        /*exception exit:*/{
+          __Pyx_PyThreadState_declare
+          __Pyx_PyThreadState_assign
+          __pyx_t_24 = 0; __pyx_t_25 = 0; __pyx_t_26 = 0; __pyx_t_27 = 0; __pyx_t_28 = 0; __pyx_t_29 = 0;
+          __Pyx_XDECREF(__pyx_t_11); __pyx_t_11 = 0;
+          __Pyx_XDECREF(__pyx_t_12); __pyx_t_12 = 0;
+          __Pyx_XDECREF(__pyx_t_13); __pyx_t_13 = 0;
+          __Pyx_XDECREF(__pyx_t_14); __pyx_t_14 = 0;
+          __Pyx_XDECREF(__pyx_t_15); __pyx_t_15 = 0;
+          __Pyx_XDECREF(__pyx_t_16); __pyx_t_16 = 0;
+          __Pyx_XDECREF(__pyx_t_17); __pyx_t_17 = 0;
+          __Pyx_XDECREF(__pyx_t_20); __pyx_t_20 = 0;
+          __Pyx_XDECREF(__pyx_t_9); __pyx_t_9 = 0;
+           __Pyx_ExceptionSwap(&__pyx_t_27, &__pyx_t_28, &__pyx_t_29);
+          if ( unlikely(__Pyx_GetException(&__pyx_t_24, &__pyx_t_25, &__pyx_t_26) < 0)) __Pyx_ErrFetch(&__pyx_t_24, &__pyx_t_25, &__pyx_t_26);
+          __Pyx_XGOTREF(__pyx_t_24);
+          __Pyx_XGOTREF(__pyx_t_25);
+          __Pyx_XGOTREF(__pyx_t_26);
+          __Pyx_XGOTREF(__pyx_t_27);
+          __Pyx_XGOTREF(__pyx_t_28);
+          __Pyx_XGOTREF(__pyx_t_29);
+          __pyx_t_6 = __pyx_lineno; __pyx_t_22 = __pyx_clineno; __pyx_t_23 = __pyx_filename;
+          {
+            __Pyx_DECREF(__pyx_v_e); __pyx_v_e = 0;
+          }
+          __Pyx_XGIVEREF(__pyx_t_27);
+          __Pyx_XGIVEREF(__pyx_t_28);
+          __Pyx_XGIVEREF(__pyx_t_29);
+          __Pyx_ExceptionReset(__pyx_t_27, __pyx_t_28, __pyx_t_29);
+          __Pyx_XGIVEREF(__pyx_t_24);
+          __Pyx_XGIVEREF(__pyx_t_25);
+          __Pyx_XGIVEREF(__pyx_t_26);
+          __Pyx_ErrRestore(__pyx_t_24, __pyx_t_25, __pyx_t_26);
+          __pyx_t_24 = 0; __pyx_t_25 = 0; __pyx_t_26 = 0; __pyx_t_27 = 0; __pyx_t_28 = 0; __pyx_t_29 = 0;
+          __pyx_lineno = __pyx_t_6; __pyx_clineno = __pyx_t_22; __pyx_filename = __pyx_t_23;
+          goto __pyx_L5_except_error;
+        }
+      }
+    }
+    goto __pyx_L5_except_error;
+
+    /* "orderbook/_levels.pyx":130
+ *         cdef OrderBook book = self.book
+ *         self.side()                                  # raises for a bare Levels
+ *         try:             # <<<<<<<<<<<<<<
+ *             PySlice_Unpack(key, &start, &stop, &step)
+ *         except (TypeError, ValueError) as e:
+*/
+    __pyx_L5_except_error:;
+    __Pyx_XGIVEREF(__pyx_t_3);
+    __Pyx_XGIVEREF(__pyx_t_4);
+    __Pyx_XGIVEREF(__pyx_t_5);
+    __Pyx_ExceptionReset(__pyx_t_3, __pyx_t_4, __pyx_t_5);
+    goto __pyx_L1_error;
+    __pyx_L8_try_end:;
+  }
+
+  /* "orderbook/_levels.pyx":137
+ *             raise FieldTypeError(f"{_SIDE_NAMES[self._asks]}[{key.start!r}:{key.stop!r}:"
+ *                                  f"{key.step!r}] is not a valid slice: {e}") from None
+ *         book.pin()             # <<<<<<<<<<<<<<
+ *         try:
+ *             n = PySlice_AdjustIndices(self.count(), &start, &stop, step)
+*/
+  ((struct __pyx_vtabstruct_9orderbook_5_book_OrderBook *)__pyx_v_book->__pyx_vtab)->pin(__pyx_v_book);
+
+  /* "orderbook/_levels.pyx":138
+ *                                  f"{key.step!r}] is not a valid slice: {e}") from None
+ *         book.pin()
+ *         try:             # <<<<<<<<<<<<<<
+ *             n = PySlice_AdjustIndices(self.count(), &start, &stop, step)
+ *             out = []
 */
   /*try:*/ {
 
-    /* "orderbook/_levels.pyx":123
- *         self.book.pin()
+    /* "orderbook/_levels.pyx":139
+ *         book.pin()
  *         try:
- *             for i in range(start, stop, step):             # <<<<<<<<<<<<<<
- *                 out.append(_level_obj(&s.elements[i]))
+ *             n = PySlice_AdjustIndices(self.count(), &start, &stop, step)             # <<<<<<<<<<<<<<
+ *             out = []
+ *             s = self.side()
+*/
+    __pyx_t_19 = ((struct __pyx_vtabstruct_9orderbook_7_levels_Levels *)__pyx_v_self->__pyx_vtab)->count(__pyx_v_self); if (unlikely(__pyx_t_19 == ((Py_ssize_t)-1L))) __PYX_ERR(0, 139, __pyx_L22_error)
+    __pyx_v_n = PySlice_AdjustIndices(__pyx_t_19, (&__pyx_v_start), (&__pyx_v_stop), __pyx_v_step);
+
+
+    /* "orderbook/_levels.pyx":140
+ *         try:
+ *             n = PySlice_AdjustIndices(self.count(), &start, &stop, step)
+ *             out = []             # <<<<<<<<<<<<<<
+ *             s = self.side()
+ *             for i in range(n):
+*/
+    __pyx_t_8 = PyList_New(0); if (unlikely(!__pyx_t_8)) __PYX_ERR(0, 140, __pyx_L22_error)
+    __Pyx_GOTREF(__pyx_t_8);
+    __pyx_v_out = ((PyObject*)__pyx_t_8);
+    __pyx_t_8 = 0;
+
+    /* "orderbook/_levels.pyx":141
+ *             n = PySlice_AdjustIndices(self.count(), &start, &stop, step)
+ *             out = []
+ *             s = self.side()             # <<<<<<<<<<<<<<
+ *             for i in range(n):
+ *                 out.append(_level_obj(&s.elements[start + i * step]))
+*/
+    __pyx_t_2 = ((struct __pyx_vtabstruct_9orderbook_7_levels_Levels *)__pyx_v_self->__pyx_vtab)->side(__pyx_v_self); if (unlikely(__pyx_t_2 == ((void *)NULL))) __PYX_ERR(0, 141, __pyx_L22_error)
+    __pyx_v_s = __pyx_t_2;
+
+    /* "orderbook/_levels.pyx":142
+ *             out = []
+ *             s = self.side()
+ *             for i in range(n):             # <<<<<<<<<<<<<<
+ *                 out.append(_level_obj(&s.elements[start + i * step]))
  *         finally:
 */
-    __pyx_t_6 = NULL;
-    __pyx_t_2 = PyLong_FromSsize_t(__pyx_v_start); if (unlikely(!__pyx_t_2)) __PYX_ERR(0, 123, __pyx_L6_error)
-    __Pyx_GOTREF(__pyx_t_2);
-    __pyx_t_4 = PyLong_FromSsize_t(__pyx_v_stop); if (unlikely(!__pyx_t_4)) __PYX_ERR(0, 123, __pyx_L6_error)
-    __Pyx_GOTREF(__pyx_t_4);
-    __pyx_t_7 = PyLong_FromSsize_t(__pyx_v_step); if (unlikely(!__pyx_t_7)) __PYX_ERR(0, 123, __pyx_L6_error)
-    __Pyx_GOTREF(__pyx_t_7);
-    __pyx_t_5 = 1;
-    {
-      PyObject *__pyx_callargs[4] = {__pyx_t_6, __pyx_t_2, __pyx_t_4, __pyx_t_7};
-      __pyx_t_1 = __Pyx_PyObject_FastCall((PyObject*)(&PyRange_Type), __pyx_callargs+__pyx_t_5, (4-__pyx_t_5) | (__pyx_t_5*__Pyx_PY_VECTORCALL_ARGUMENTS_OFFSET));
-      __Pyx_XDECREF(__pyx_t_6); __pyx_t_6 = 0;
-      __Pyx_DECREF(__pyx_t_2); __pyx_t_2 = 0;
-      __Pyx_DECREF(__pyx_t_4); __pyx_t_4 = 0;
-      __Pyx_DECREF(__pyx_t_7); __pyx_t_7 = 0;
-      if (unlikely(!__pyx_t_1)) __PYX_ERR(0, 123, __pyx_L6_error)
-      __Pyx_GOTREF(__pyx_t_1);
+
+    __pyx_t_19 = __pyx_v_n;
+    __pyx_t_30 = __pyx_t_19;
+
+    for (__pyx_t_31 = 0; __pyx_t_31 < __pyx_t_30; __pyx_t_31+=1) {
+      __pyx_v_i = __pyx_t_31;
+
+      /* "orderbook/_levels.pyx":143
+ *             s = self.side()
+ *             for i in range(n):
+ *                 out.append(_level_obj(&s.elements[start + i * step]))             # <<<<<<<<<<<<<<
+ *         finally:
+ *             book.unpin()
+*/
+      __pyx_t_8 = __pyx_f_9orderbook_7_levels__level_obj((&(__pyx_v_s->elements[(__pyx_v_start + (__pyx_v_i * __pyx_v_step))]))); if (unlikely(!__pyx_t_8)) __PYX_ERR(0, 143, __pyx_L22_error)
+      __Pyx_GOTREF(__pyx_t_8);
+      __pyx_t_32 = __Pyx_PyList_Append(__pyx_v_out, __pyx_t_8); if (unlikely(__pyx_t_32 == ((int)-1))) __PYX_ERR(0, 143, __pyx_L22_error)
+      __Pyx_DECREF(__pyx_t_8); __pyx_t_8 = 0;
+
     }
-    __pyx_t_7 = PyObject_GetIter(__pyx_t_1); if (unlikely(!__pyx_t_7)) __PYX_ERR(0, 123, __pyx_L6_error)
-    __Pyx_GOTREF(__pyx_t_7);
-    __pyx_t_12 = (CYTHON_COMPILING_IN_LIMITED_API) ? PyIter_Next : __Pyx_PyObject_GetIterNextFunc(__pyx_t_7); if (unlikely(!__pyx_t_12)) __PYX_ERR(0, 123, __pyx_L6_error)
-    __Pyx_DECREF(__pyx_t_1); __pyx_t_1 = 0;
-    for (;;) {
-      {
-        __pyx_t_1 = __pyx_t_12(__pyx_t_7);
-        if (unlikely(!__pyx_t_1)) {
-          PyObject* exc_type = PyErr_Occurred();
-          if (exc_type) {
-            if (unlikely(!__Pyx_PyErr_GivenExceptionMatches(exc_type, PyExc_StopIteration))) __PYX_ERR(0, 123, __pyx_L6_error)
-            PyErr_Clear();
-          }
-          break;
-        }
-      }
-      __Pyx_GOTREF(__pyx_t_1);
-      __pyx_t_10 = __Pyx_PyIndex_AsSsize_t(__pyx_t_1); if (unlikely((__pyx_t_10 == (Py_ssize_t)-1) && PyErr_Occurred())) __PYX_ERR(0, 123, __pyx_L6_error)
-      __Pyx_DECREF(__pyx_t_1); __pyx_t_1 = 0;
-      __pyx_v_i = __pyx_t_10;
 
-      /* "orderbook/_levels.pyx":124
- *         try:
- *             for i in range(start, stop, step):
- *                 out.append(_level_obj(&s.elements[i]))             # <<<<<<<<<<<<<<
- *         finally:
- *             self.book.unpin()
-*/
-      __pyx_t_1 = __pyx_f_9orderbook_7_levels__level_obj((&(__pyx_v_s->elements[__pyx_v_i]))); if (unlikely(!__pyx_t_1)) __PYX_ERR(0, 124, __pyx_L6_error)
-      __Pyx_GOTREF(__pyx_t_1);
-      __pyx_t_13 = __Pyx_PyList_Append(__pyx_v_out, __pyx_t_1); if (unlikely(__pyx_t_13 == ((int)-1))) __PYX_ERR(0, 124, __pyx_L6_error)
-      __Pyx_DECREF(__pyx_t_1); __pyx_t_1 = 0;
-
-
-      /* "orderbook/_levels.pyx":123
- *         self.book.pin()
- *         try:
- *             for i in range(start, stop, step):             # <<<<<<<<<<<<<<
- *                 out.append(_level_obj(&s.elements[i]))
- *         finally:
-*/
-    }
-    __Pyx_DECREF(__pyx_t_7); __pyx_t_7 = 0;
   }
 
-  /* "orderbook/_levels.pyx":126
- *                 out.append(_level_obj(&s.elements[i]))
+  /* "orderbook/_levels.pyx":145
+ *                 out.append(_level_obj(&s.elements[start + i * step]))
  *         finally:
- *             self.book.unpin()             # <<<<<<<<<<<<<<
+ *             book.unpin()             # <<<<<<<<<<<<<<
  *         return out
  * 
 */
   /*finally:*/ {
     /*normal exit:*/{
-      ((struct __pyx_vtabstruct_9orderbook_5_book_OrderBook *)__pyx_v_self->book->__pyx_vtab)->unpin(__pyx_v_self->book);
-      goto __pyx_L7;
+      ((struct __pyx_vtabstruct_9orderbook_5_book_OrderBook *)__pyx_v_book->__pyx_vtab)->unpin(__pyx_v_book);
+      goto __pyx_L23;
     }
-    __pyx_L6_error:;
+    __pyx_L22_error:;
     /*exception exit:*/{
       __Pyx_PyThreadState_declare
       __Pyx_PyThreadState_assign
-      __pyx_t_17 = 0; __pyx_t_18 = 0; __pyx_t_19 = 0; __pyx_t_20 = 0; __pyx_t_21 = 0; __pyx_t_22 = 0;
+      __pyx_t_5 = 0; __pyx_t_4 = 0; __pyx_t_3 = 0; __pyx_t_29 = 0; __pyx_t_28 = 0; __pyx_t_27 = 0;
       __Pyx_XDECREF(__pyx_t_1); __pyx_t_1 = 0;
-      __Pyx_XDECREF(__pyx_t_2); __pyx_t_2 = 0;
-      __Pyx_XDECREF(__pyx_t_4); __pyx_t_4 = 0;
-      __Pyx_XDECREF(__pyx_t_6); __pyx_t_6 = 0;
+      __Pyx_XDECREF(__pyx_t_11); __pyx_t_11 = 0;
+      __Pyx_XDECREF(__pyx_t_12); __pyx_t_12 = 0;
+      __Pyx_XDECREF(__pyx_t_13); __pyx_t_13 = 0;
+      __Pyx_XDECREF(__pyx_t_14); __pyx_t_14 = 0;
+      __Pyx_XDECREF(__pyx_t_15); __pyx_t_15 = 0;
+      __Pyx_XDECREF(__pyx_t_16); __pyx_t_16 = 0;
+      __Pyx_XDECREF(__pyx_t_17); __pyx_t_17 = 0;
+      __Pyx_XDECREF(__pyx_t_20); __pyx_t_20 = 0;
       __Pyx_XDECREF(__pyx_t_7); __pyx_t_7 = 0;
-       __Pyx_ExceptionSwap(&__pyx_t_20, &__pyx_t_21, &__pyx_t_22);
-      if ( unlikely(__Pyx_GetException(&__pyx_t_17, &__pyx_t_18, &__pyx_t_19) < 0)) __Pyx_ErrFetch(&__pyx_t_17, &__pyx_t_18, &__pyx_t_19);
-      __Pyx_XGOTREF(__pyx_t_17);
-      __Pyx_XGOTREF(__pyx_t_18);
-      __Pyx_XGOTREF(__pyx_t_19);
-      __Pyx_XGOTREF(__pyx_t_20);
-      __Pyx_XGOTREF(__pyx_t_21);
-      __Pyx_XGOTREF(__pyx_t_22);
-      __pyx_t_14 = __pyx_lineno; __pyx_t_15 = __pyx_clineno; __pyx_t_16 = __pyx_filename;
+      __Pyx_XDECREF(__pyx_t_8); __pyx_t_8 = 0;
+      __Pyx_XDECREF(__pyx_t_9); __pyx_t_9 = 0;
+       __Pyx_ExceptionSwap(&__pyx_t_29, &__pyx_t_28, &__pyx_t_27);
+      if ( unlikely(__Pyx_GetException(&__pyx_t_5, &__pyx_t_4, &__pyx_t_3) < 0)) __Pyx_ErrFetch(&__pyx_t_5, &__pyx_t_4, &__pyx_t_3);
+      __Pyx_XGOTREF(__pyx_t_5);
+      __Pyx_XGOTREF(__pyx_t_4);
+      __Pyx_XGOTREF(__pyx_t_3);
+      __Pyx_XGOTREF(__pyx_t_29);
+      __Pyx_XGOTREF(__pyx_t_28);
+      __Pyx_XGOTREF(__pyx_t_27);
+      __pyx_t_22 = __pyx_lineno; __pyx_t_6 = __pyx_clineno; __pyx_t_23 = __pyx_filename;
       {
-        ((struct __pyx_vtabstruct_9orderbook_5_book_OrderBook *)__pyx_v_self->book->__pyx_vtab)->unpin(__pyx_v_self->book);
+        ((struct __pyx_vtabstruct_9orderbook_5_book_OrderBook *)__pyx_v_book->__pyx_vtab)->unpin(__pyx_v_book);
       }
-      __Pyx_XGIVEREF(__pyx_t_20);
-      __Pyx_XGIVEREF(__pyx_t_21);
-      __Pyx_XGIVEREF(__pyx_t_22);
-      __Pyx_ExceptionReset(__pyx_t_20, __pyx_t_21, __pyx_t_22);
-      __Pyx_XGIVEREF(__pyx_t_17);
-      __Pyx_XGIVEREF(__pyx_t_18);
-      __Pyx_XGIVEREF(__pyx_t_19);
-      __Pyx_ErrRestore(__pyx_t_17, __pyx_t_18, __pyx_t_19);
-      __pyx_t_17 = 0; __pyx_t_18 = 0; __pyx_t_19 = 0; __pyx_t_20 = 0; __pyx_t_21 = 0; __pyx_t_22 = 0;
-      __pyx_lineno = __pyx_t_14; __pyx_clineno = __pyx_t_15; __pyx_filename = __pyx_t_16;
+      __Pyx_XGIVEREF(__pyx_t_29);
+      __Pyx_XGIVEREF(__pyx_t_28);
+      __Pyx_XGIVEREF(__pyx_t_27);
+      __Pyx_ExceptionReset(__pyx_t_29, __pyx_t_28, __pyx_t_27);
+      __Pyx_XGIVEREF(__pyx_t_5);
+      __Pyx_XGIVEREF(__pyx_t_4);
+      __Pyx_XGIVEREF(__pyx_t_3);
+      __Pyx_ErrRestore(__pyx_t_5, __pyx_t_4, __pyx_t_3);
+      __pyx_t_5 = 0; __pyx_t_4 = 0; __pyx_t_3 = 0; __pyx_t_29 = 0; __pyx_t_28 = 0; __pyx_t_27 = 0;
+      __pyx_lineno = __pyx_t_22; __pyx_clineno = __pyx_t_6; __pyx_filename = __pyx_t_23;
       goto __pyx_L1_error;
     }
-    __pyx_L7:;
+    __pyx_L23:;
   }
 
-  /* "orderbook/_levels.pyx":127
+  /* "orderbook/_levels.pyx":146
  *         finally:
- *             self.book.unpin()
+ *             book.unpin()
  *         return out             # <<<<<<<<<<<<<<
  * 
  *     def __iter__(self):
@@ -9127,21 +9200,28 @@ static PyObject *__pyx_f_9orderbook_7_levels_6Levels__slice(struct __pyx_obj_9or
   }
   goto __pyx_L0;
 
-  /* "orderbook/_levels.pyx":116
+  /* "orderbook/_levels.pyx":121
  *         return _level_obj(&s.elements[i])
  * 
  *     cdef list _slice(self, object key):             # <<<<<<<<<<<<<<
- *         cdef Py_ssize_t start, stop, step, i
- *         start, stop, step = key.indices(self.count())    # may run __index__
+ *         # The bounds are converted first (their __index__ may run anything);
+ *         # then the book is pinned before the count is read or anything is
 */
 
   /* function exit code */
   __pyx_L1_error:;
   __Pyx_XDECREF(__pyx_t_1);
-  __Pyx_XDECREF(__pyx_t_2);
-  __Pyx_XDECREF(__pyx_t_4);
-  __Pyx_XDECREF(__pyx_t_6);
   __Pyx_XDECREF(__pyx_t_7);
+  __Pyx_XDECREF(__pyx_t_8);
+  __Pyx_XDECREF(__pyx_t_9);
+  __Pyx_XDECREF(__pyx_t_11);
+  __Pyx_XDECREF(__pyx_t_12);
+  __Pyx_XDECREF(__pyx_t_13);
+  __Pyx_XDECREF(__pyx_t_14);
+  __Pyx_XDECREF(__pyx_t_15);
+  __Pyx_XDECREF(__pyx_t_16);
+  __Pyx_XDECREF(__pyx_t_17);
+  __Pyx_XDECREF(__pyx_t_20);
   __Pyx_AddTraceback("orderbook._levels.Levels._slice", __pyx_clineno, __pyx_lineno, __pyx_filename);
   __pyx_r = 0;
   __pyx_L0:;
@@ -9150,13 +9230,16 @@ static PyObject *__pyx_f_9orderbook_7_levels_6Levels__slice(struct __pyx_obj_9or
 
 
 
+
   __Pyx_XDECREF(__pyx_v_out);
+  __Pyx_XDECREF((PyObject *)__pyx_v_book);
+  __Pyx_XDECREF(__pyx_v_e);
   __Pyx_XGIVEREF(__pyx_r);
   __Pyx_RefNannyFinishContext();
   return __pyx_r;
 }
 
-/* "orderbook/_levels.pyx":129
+/* "orderbook/_levels.pyx":148
  *         return out
  * 
  *     def __iter__(self):             # <<<<<<<<<<<<<<
@@ -9189,19 +9272,19 @@ static PyObject *__pyx_pf_9orderbook_7_levels_6Levels_6__iter__(struct __pyx_obj
   int __pyx_clineno = 0;
   __Pyx_RefNannySetupContext("__iter__", 0);
 
-  /* "orderbook/_levels.pyx":130
+  /* "orderbook/_levels.pyx":149
  * 
  *     def __iter__(self):
  *         cdef _LevelIterator it = _LevelIterator.__new__(_LevelIterator)             # <<<<<<<<<<<<<<
  *         it.levels = self
  *         return it
 */
-  __pyx_t_1 = ((PyObject *)__pyx_tp_new_9orderbook_7_levels__LevelIterator(((PyTypeObject *)__pyx_mstate_global->__pyx_ptype_9orderbook_7_levels__LevelIterator), __pyx_mstate_global->__pyx_empty_tuple, NULL)); if (unlikely(!__pyx_t_1)) __PYX_ERR(0, 130, __pyx_L1_error)
+  __pyx_t_1 = ((PyObject *)__pyx_tp_new_9orderbook_7_levels__LevelIterator(((PyTypeObject *)__pyx_mstate_global->__pyx_ptype_9orderbook_7_levels__LevelIterator), __pyx_mstate_global->__pyx_empty_tuple, NULL)); if (unlikely(!__pyx_t_1)) __PYX_ERR(0, 149, __pyx_L1_error)
   __Pyx_GOTREF(__pyx_t_1);
   __pyx_v_it = ((struct __pyx_obj_9orderbook_7_levels__LevelIterator *)__pyx_t_1);
   __pyx_t_1 = 0;
 
-  /* "orderbook/_levels.pyx":131
+  /* "orderbook/_levels.pyx":150
  *     def __iter__(self):
  *         cdef _LevelIterator it = _LevelIterator.__new__(_LevelIterator)
  *         it.levels = self             # <<<<<<<<<<<<<<
@@ -9213,7 +9296,7 @@ static PyObject *__pyx_pf_9orderbook_7_levels_6Levels_6__iter__(struct __pyx_obj
   __Pyx_GOTREF((PyObject *)__pyx_v_it->levels);
   __Pyx_DECREF_SET(__pyx_v_it->levels, __pyx_v_self);
 
-  /* "orderbook/_levels.pyx":132
+  /* "orderbook/_levels.pyx":151
  *         cdef _LevelIterator it = _LevelIterator.__new__(_LevelIterator)
  *         it.levels = self
  *         return it             # <<<<<<<<<<<<<<
@@ -9231,7 +9314,7 @@ static PyObject *__pyx_pf_9orderbook_7_levels_6Levels_6__iter__(struct __pyx_obj
   }
   goto __pyx_L0;
 
-  /* "orderbook/_levels.pyx":129
+  /* "orderbook/_levels.pyx":148
  *         return out
  * 
  *     def __iter__(self):             # <<<<<<<<<<<<<<
@@ -9251,7 +9334,7 @@ static PyObject *__pyx_pf_9orderbook_7_levels_6Levels_6__iter__(struct __pyx_obj
   return __pyx_r;
 }
 
-/* "orderbook/_levels.pyx":134
+/* "orderbook/_levels.pyx":153
  *         return it
  * 
  *     def tolist(self):             # <<<<<<<<<<<<<<
@@ -9311,14 +9394,14 @@ static PyObject *__pyx_pf_9orderbook_7_levels_6Levels_8tolist(struct __pyx_obj_9
   int __pyx_clineno = 0;
   __Pyx_RefNannySetupContext("tolist", 0);
 
-  /* "orderbook/_levels.pyx":136
+  /* "orderbook/_levels.pyx":155
  *     def tolist(self):
  *         """The levels as a list of OrderLevel values (a copy)."""
  *         return self._slice(slice(None))             # <<<<<<<<<<<<<<
  * 
  *     def tuples(self):
 */
-  __pyx_t_1 = ((struct __pyx_vtabstruct_9orderbook_7_levels_Levels *)__pyx_v_self->__pyx_vtab)->_slice(__pyx_v_self, __pyx_mstate_global->__pyx_slice[0]); if (unlikely(!__pyx_t_1)) __PYX_ERR(0, 136, __pyx_L1_error)
+  __pyx_t_1 = ((struct __pyx_vtabstruct_9orderbook_7_levels_Levels *)__pyx_v_self->__pyx_vtab)->_slice(__pyx_v_self, __pyx_mstate_global->__pyx_slice[0]); if (unlikely(!__pyx_t_1)) __PYX_ERR(0, 155, __pyx_L1_error)
   __Pyx_GOTREF(__pyx_t_1);
   {
     PyObject *__pyx_temp;
@@ -9331,7 +9414,7 @@ static PyObject *__pyx_pf_9orderbook_7_levels_6Levels_8tolist(struct __pyx_obj_9
   __pyx_t_1 = 0;
   goto __pyx_L0;
 
-  /* "orderbook/_levels.pyx":134
+  /* "orderbook/_levels.pyx":153
  *         return it
  * 
  *     def tolist(self):             # <<<<<<<<<<<<<<
@@ -9350,7 +9433,7 @@ static PyObject *__pyx_pf_9orderbook_7_levels_6Levels_8tolist(struct __pyx_obj_9
   return __pyx_r;
 }
 
-/* "orderbook/_levels.pyx":138
+/* "orderbook/_levels.pyx":157
  *         return self._slice(slice(None))
  * 
  *     def tuples(self):             # <<<<<<<<<<<<<<
@@ -9405,11 +9488,13 @@ static PyObject *__pyx_pf_9orderbook_7_levels_6Levels_10tuples(struct __pyx_obj_
   struct __pyx_t_9orderbook_7structs_LevelsC *__pyx_v_s;
   struct __pyx_t_9orderbook_7structs_OrderLevelC const *__pyx_v_lv;
   Py_ssize_t __pyx_v_i;
+  Py_ssize_t __pyx_v_n;
   PyObject *__pyx_v_out = 0;
+  struct __pyx_obj_9orderbook_5_book_OrderBook *__pyx_v_book = 0;
   PyObject *__pyx_r = NULL;
   __Pyx_RefNannyDeclarations
-  struct __pyx_t_9orderbook_7structs_LevelsC *__pyx_t_1;
-  PyObject *__pyx_t_2 = NULL;
+  PyObject *__pyx_t_1 = NULL;
+  struct __pyx_t_9orderbook_7structs_LevelsC *__pyx_t_2;
   Py_ssize_t __pyx_t_3;
   Py_ssize_t __pyx_t_4;
   Py_ssize_t __pyx_t_5;
@@ -9428,95 +9513,127 @@ static PyObject *__pyx_pf_9orderbook_7_levels_6Levels_10tuples(struct __pyx_obj_
   int __pyx_clineno = 0;
   __Pyx_RefNannySetupContext("tuples", 0);
 
-  /* "orderbook/_levels.pyx":142
- *         tuples: the fastest way to visit every level from Python, since CPython
- *         unpacks exact tuples on a fast path that named tuples miss."""
- *         cdef LevelsC* s = self.side()             # <<<<<<<<<<<<<<
- *         cdef const OrderLevelC* lv
- *         cdef Py_ssize_t i
+  /* "orderbook/_levels.pyx":165
+ *         cdef Py_ssize_t i, n
+ *         cdef list out
+ *         cdef OrderBook book = self.book             # <<<<<<<<<<<<<<
+ *         self.side()                                  # raises for a bare Levels
+ *         book.pin()                                   # before the list is allocated
 */
-  __pyx_t_1 = ((struct __pyx_vtabstruct_9orderbook_7_levels_Levels *)__pyx_v_self->__pyx_vtab)->side(__pyx_v_self); if (unlikely(__pyx_t_1 == ((void *)NULL))) __PYX_ERR(0, 142, __pyx_L1_error)
-  __pyx_v_s = __pyx_t_1;
+  __pyx_t_1 = ((PyObject *)__pyx_v_self->book);
+  __Pyx_INCREF(__pyx_t_1);
+  __pyx_v_book = ((struct __pyx_obj_9orderbook_5_book_OrderBook *)__pyx_t_1);
+  __pyx_t_1 = 0;
 
-  /* "orderbook/_levels.pyx":145
- *         cdef const OrderLevelC* lv
- *         cdef Py_ssize_t i
- *         cdef list out = []             # <<<<<<<<<<<<<<
- *         self.book.pin()
+  /* "orderbook/_levels.pyx":166
+ *         cdef list out
+ *         cdef OrderBook book = self.book
+ *         self.side()                                  # raises for a bare Levels             # <<<<<<<<<<<<<<
+ *         book.pin()                                   # before the list is allocated
  *         try:
 */
-  __pyx_t_2 = PyList_New(0); if (unlikely(!__pyx_t_2)) __PYX_ERR(0, 145, __pyx_L1_error)
-  __Pyx_GOTREF(__pyx_t_2);
-  __pyx_v_out = ((PyObject*)__pyx_t_2);
-  __pyx_t_2 = 0;
+  __pyx_t_2 = ((struct __pyx_vtabstruct_9orderbook_7_levels_Levels *)__pyx_v_self->__pyx_vtab)->side(__pyx_v_self); if (unlikely(__pyx_t_2 == ((void *)NULL))) __PYX_ERR(0, 166, __pyx_L1_error)
 
-  /* "orderbook/_levels.pyx":146
- *         cdef Py_ssize_t i
- *         cdef list out = []
- *         self.book.pin()             # <<<<<<<<<<<<<<
+
+  /* "orderbook/_levels.pyx":167
+ *         cdef OrderBook book = self.book
+ *         self.side()                                  # raises for a bare Levels
+ *         book.pin()                                   # before the list is allocated             # <<<<<<<<<<<<<<
  *         try:
- *             for i in range(self.count()):
+ *             out = []
 */
-  ((struct __pyx_vtabstruct_9orderbook_5_book_OrderBook *)__pyx_v_self->book->__pyx_vtab)->pin(__pyx_v_self->book);
+  ((struct __pyx_vtabstruct_9orderbook_5_book_OrderBook *)__pyx_v_book->__pyx_vtab)->pin(__pyx_v_book);
 
-  /* "orderbook/_levels.pyx":147
- *         cdef list out = []
- *         self.book.pin()
+  /* "orderbook/_levels.pyx":168
+ *         self.side()                                  # raises for a bare Levels
+ *         book.pin()                                   # before the list is allocated
  *         try:             # <<<<<<<<<<<<<<
- *             for i in range(self.count()):
- *                 lv = &s.elements[i]
+ *             out = []
+ *             s = self.side()
 */
   /*try:*/ {
 
-    /* "orderbook/_levels.pyx":148
- *         self.book.pin()
+    /* "orderbook/_levels.pyx":169
+ *         book.pin()                                   # before the list is allocated
  *         try:
- *             for i in range(self.count()):             # <<<<<<<<<<<<<<
+ *             out = []             # <<<<<<<<<<<<<<
+ *             s = self.side()
+ *             n = self.count()
+*/
+    __pyx_t_1 = PyList_New(0); if (unlikely(!__pyx_t_1)) __PYX_ERR(0, 169, __pyx_L4_error)
+    __Pyx_GOTREF(__pyx_t_1);
+    __pyx_v_out = ((PyObject*)__pyx_t_1);
+    __pyx_t_1 = 0;
+
+    /* "orderbook/_levels.pyx":170
+ *         try:
+ *             out = []
+ *             s = self.side()             # <<<<<<<<<<<<<<
+ *             n = self.count()
+ *             for i in range(n):
+*/
+    __pyx_t_2 = ((struct __pyx_vtabstruct_9orderbook_7_levels_Levels *)__pyx_v_self->__pyx_vtab)->side(__pyx_v_self); if (unlikely(__pyx_t_2 == ((void *)NULL))) __PYX_ERR(0, 170, __pyx_L4_error)
+    __pyx_v_s = __pyx_t_2;
+
+    /* "orderbook/_levels.pyx":171
+ *             out = []
+ *             s = self.side()
+ *             n = self.count()             # <<<<<<<<<<<<<<
+ *             for i in range(n):
+ *                 lv = &s.elements[i]
+*/
+    __pyx_t_3 = ((struct __pyx_vtabstruct_9orderbook_7_levels_Levels *)__pyx_v_self->__pyx_vtab)->count(__pyx_v_self); if (unlikely(__pyx_t_3 == ((Py_ssize_t)-1L))) __PYX_ERR(0, 171, __pyx_L4_error)
+    __pyx_v_n = __pyx_t_3;
+
+    /* "orderbook/_levels.pyx":172
+ *             s = self.side()
+ *             n = self.count()
+ *             for i in range(n):             # <<<<<<<<<<<<<<
  *                 lv = &s.elements[i]
  *                 out.append(ob_level_tuple(lv.price, lv.size, lv.order_count, lv.reserved))
 */
-    __pyx_t_3 = ((struct __pyx_vtabstruct_9orderbook_7_levels_Levels *)__pyx_v_self->__pyx_vtab)->count(__pyx_v_self); if (unlikely(__pyx_t_3 == ((Py_ssize_t)-1L))) __PYX_ERR(0, 148, __pyx_L4_error)
+
+    __pyx_t_3 = __pyx_v_n;
     __pyx_t_4 = __pyx_t_3;
 
     for (__pyx_t_5 = 0; __pyx_t_5 < __pyx_t_4; __pyx_t_5+=1) {
       __pyx_v_i = __pyx_t_5;
 
-      /* "orderbook/_levels.pyx":149
- *         try:
- *             for i in range(self.count()):
+      /* "orderbook/_levels.pyx":173
+ *             n = self.count()
+ *             for i in range(n):
  *                 lv = &s.elements[i]             # <<<<<<<<<<<<<<
  *                 out.append(ob_level_tuple(lv.price, lv.size, lv.order_count, lv.reserved))
  *         finally:
 */
       __pyx_v_lv = (&(__pyx_v_s->elements[__pyx_v_i]));
 
-      /* "orderbook/_levels.pyx":150
- *             for i in range(self.count()):
+      /* "orderbook/_levels.pyx":174
+ *             for i in range(n):
  *                 lv = &s.elements[i]
  *                 out.append(ob_level_tuple(lv.price, lv.size, lv.order_count, lv.reserved))             # <<<<<<<<<<<<<<
  *         finally:
- *             self.book.unpin()
+ *             book.unpin()
 */
-      __pyx_t_2 = ob_level_tuple(__pyx_v_lv->price, __pyx_v_lv->size, __pyx_v_lv->order_count, __pyx_v_lv->reserved); if (unlikely(!__pyx_t_2)) __PYX_ERR(0, 150, __pyx_L4_error)
-      __Pyx_GOTREF(__pyx_t_2);
-      __pyx_t_6 = __Pyx_PyList_Append(__pyx_v_out, __pyx_t_2); if (unlikely(__pyx_t_6 == ((int)-1))) __PYX_ERR(0, 150, __pyx_L4_error)
-      __Pyx_DECREF(__pyx_t_2); __pyx_t_2 = 0;
+      __pyx_t_1 = ob_level_tuple(__pyx_v_lv->price, __pyx_v_lv->size, __pyx_v_lv->order_count, __pyx_v_lv->reserved); if (unlikely(!__pyx_t_1)) __PYX_ERR(0, 174, __pyx_L4_error)
+      __Pyx_GOTREF(__pyx_t_1);
+      __pyx_t_6 = __Pyx_PyList_Append(__pyx_v_out, __pyx_t_1); if (unlikely(__pyx_t_6 == ((int)-1))) __PYX_ERR(0, 174, __pyx_L4_error)
+      __Pyx_DECREF(__pyx_t_1); __pyx_t_1 = 0;
 
     }
 
-
   }
 
-  /* "orderbook/_levels.pyx":152
+  /* "orderbook/_levels.pyx":176
  *                 out.append(ob_level_tuple(lv.price, lv.size, lv.order_count, lv.reserved))
  *         finally:
- *             self.book.unpin()             # <<<<<<<<<<<<<<
+ *             book.unpin()             # <<<<<<<<<<<<<<
  *         return out
  * 
 */
   /*finally:*/ {
     /*normal exit:*/{
-      ((struct __pyx_vtabstruct_9orderbook_5_book_OrderBook *)__pyx_v_self->book->__pyx_vtab)->unpin(__pyx_v_self->book);
+      ((struct __pyx_vtabstruct_9orderbook_5_book_OrderBook *)__pyx_v_book->__pyx_vtab)->unpin(__pyx_v_book);
       goto __pyx_L5;
     }
     __pyx_L4_error:;
@@ -9524,7 +9641,7 @@ static PyObject *__pyx_pf_9orderbook_7_levels_6Levels_10tuples(struct __pyx_obj_
       __Pyx_PyThreadState_declare
       __Pyx_PyThreadState_assign
       __pyx_t_10 = 0; __pyx_t_11 = 0; __pyx_t_12 = 0; __pyx_t_13 = 0; __pyx_t_14 = 0; __pyx_t_15 = 0;
-      __Pyx_XDECREF(__pyx_t_2); __pyx_t_2 = 0;
+      __Pyx_XDECREF(__pyx_t_1); __pyx_t_1 = 0;
        __Pyx_ExceptionSwap(&__pyx_t_13, &__pyx_t_14, &__pyx_t_15);
       if ( unlikely(__Pyx_GetException(&__pyx_t_10, &__pyx_t_11, &__pyx_t_12) < 0)) __Pyx_ErrFetch(&__pyx_t_10, &__pyx_t_11, &__pyx_t_12);
       __Pyx_XGOTREF(__pyx_t_10);
@@ -9535,7 +9652,7 @@ static PyObject *__pyx_pf_9orderbook_7_levels_6Levels_10tuples(struct __pyx_obj_
       __Pyx_XGOTREF(__pyx_t_15);
       __pyx_t_7 = __pyx_lineno; __pyx_t_8 = __pyx_clineno; __pyx_t_9 = __pyx_filename;
       {
-        ((struct __pyx_vtabstruct_9orderbook_5_book_OrderBook *)__pyx_v_self->book->__pyx_vtab)->unpin(__pyx_v_self->book);
+        ((struct __pyx_vtabstruct_9orderbook_5_book_OrderBook *)__pyx_v_book->__pyx_vtab)->unpin(__pyx_v_book);
       }
       __Pyx_XGIVEREF(__pyx_t_13);
       __Pyx_XGIVEREF(__pyx_t_14);
@@ -9552,9 +9669,9 @@ static PyObject *__pyx_pf_9orderbook_7_levels_6Levels_10tuples(struct __pyx_obj_
     __pyx_L5:;
   }
 
-  /* "orderbook/_levels.pyx":153
+  /* "orderbook/_levels.pyx":177
  *         finally:
- *             self.book.unpin()
+ *             book.unpin()
  *         return out             # <<<<<<<<<<<<<<
  * 
  *     def to_numpy(self):
@@ -9570,7 +9687,7 @@ static PyObject *__pyx_pf_9orderbook_7_levels_6Levels_10tuples(struct __pyx_obj_
   }
   goto __pyx_L0;
 
-  /* "orderbook/_levels.pyx":138
+  /* "orderbook/_levels.pyx":157
  *         return self._slice(slice(None))
  * 
  *     def tuples(self):             # <<<<<<<<<<<<<<
@@ -9580,20 +9697,22 @@ static PyObject *__pyx_pf_9orderbook_7_levels_6Levels_10tuples(struct __pyx_obj_
 
   /* function exit code */
   __pyx_L1_error:;
-  __Pyx_XDECREF(__pyx_t_2);
+  __Pyx_XDECREF(__pyx_t_1);
   __Pyx_AddTraceback("orderbook._levels.Levels.tuples", __pyx_clineno, __pyx_lineno, __pyx_filename);
   __pyx_r = NULL;
   __pyx_L0:;
 
 
 
+
   __Pyx_XDECREF(__pyx_v_out);
+  __Pyx_XDECREF((PyObject *)__pyx_v_book);
   __Pyx_XGIVEREF(__pyx_r);
   __Pyx_RefNannyFinishContext();
   return __pyx_r;
 }
 
-/* "orderbook/_levels.pyx":155
+/* "orderbook/_levels.pyx":179
  *         return out
  * 
  *     def to_numpy(self):             # <<<<<<<<<<<<<<
@@ -9661,7 +9780,7 @@ static PyObject *__pyx_pf_9orderbook_7_levels_6Levels_12to_numpy(struct __pyx_ob
   int __pyx_clineno = 0;
   __Pyx_RefNannySetupContext("to_numpy", 0);
 
-  /* "orderbook/_levels.pyx":160
+  /* "orderbook/_levels.pyx":184
  *         ``numpy.asarray(side)``, which parses the PEP 3118 format each time."""
  *         global _frombuffer, _level_dtype
  *         if _frombuffer is None:             # <<<<<<<<<<<<<<
@@ -9672,7 +9791,7 @@ static PyObject *__pyx_pf_9orderbook_7_levels_6Levels_12to_numpy(struct __pyx_ob
   if (__pyx_t_1) {
 
 
-    /* "orderbook/_levels.pyx":161
+    /* "orderbook/_levels.pyx":185
  *         global _frombuffer, _level_dtype
  *         if _frombuffer is None:
  *             from orderbook.level import level_dtype             # <<<<<<<<<<<<<<
@@ -9681,14 +9800,14 @@ static PyObject *__pyx_pf_9orderbook_7_levels_6Levels_12to_numpy(struct __pyx_ob
 */
     {
       PyObject* const __pyx_imported_names[] = {__pyx_mstate_global->__pyx_n_u_level_dtype};
-      __pyx_t_3 = __Pyx_Import(__pyx_mstate_global->__pyx_n_u_orderbook_level, __pyx_imported_names, 1, NULL, 0); if (unlikely(!__pyx_t_3)) __PYX_ERR(0, 161, __pyx_L1_error)
+      __pyx_t_3 = __Pyx_Import(__pyx_mstate_global->__pyx_n_u_orderbook_level, __pyx_imported_names, 1, NULL, 0); if (unlikely(!__pyx_t_3)) __PYX_ERR(0, 185, __pyx_L1_error)
     }
     __pyx_t_2 = __pyx_t_3;
     __Pyx_GOTREF(__pyx_t_2);
     {
       PyObject* const __pyx_imported_names[] = {__pyx_mstate_global->__pyx_n_u_level_dtype};
       __pyx_t_4 = 0; {
-        __pyx_t_5 = __Pyx_ImportFrom(__pyx_t_2, __pyx_imported_names[__pyx_t_4]); if (unlikely(!__pyx_t_5)) __PYX_ERR(0, 161, __pyx_L1_error)
+        __pyx_t_5 = __Pyx_ImportFrom(__pyx_t_2, __pyx_imported_names[__pyx_t_4]); if (unlikely(!__pyx_t_5)) __PYX_ERR(0, 185, __pyx_L1_error)
         __Pyx_GOTREF(__pyx_t_5);
         switch (__pyx_t_4) {
           case 0:
@@ -9702,7 +9821,7 @@ static PyObject *__pyx_pf_9orderbook_7_levels_6Levels_12to_numpy(struct __pyx_ob
     }
     __Pyx_DECREF(__pyx_t_2); __pyx_t_2 = 0;
 
-    /* "orderbook/_levels.pyx":162
+    /* "orderbook/_levels.pyx":186
  *         if _frombuffer is None:
  *             from orderbook.level import level_dtype
  *             _level_dtype = level_dtype()          # raises the numpy-extra hint without numpy             # <<<<<<<<<<<<<<
@@ -9729,7 +9848,7 @@ static PyObject *__pyx_pf_9orderbook_7_levels_6Levels_12to_numpy(struct __pyx_ob
       __pyx_t_2 = __Pyx_PyObject_FastCall((PyObject*)__pyx_t_6, __pyx_callargs+__pyx_t_7, (1-__pyx_t_7) | (__pyx_t_7*__Pyx_PY_VECTORCALL_ARGUMENTS_OFFSET));
       __Pyx_XDECREF(__pyx_t_5); __pyx_t_5 = 0;
       __Pyx_DECREF(__pyx_t_6); __pyx_t_6 = 0;
-      if (unlikely(!__pyx_t_2)) __PYX_ERR(0, 162, __pyx_L1_error)
+      if (unlikely(!__pyx_t_2)) __PYX_ERR(0, 186, __pyx_L1_error)
       __Pyx_GOTREF(__pyx_t_2);
     }
     __Pyx_XGOTREF(__pyx_v_9orderbook_7_levels__level_dtype);
@@ -9737,34 +9856,34 @@ static PyObject *__pyx_pf_9orderbook_7_levels_6Levels_12to_numpy(struct __pyx_ob
     __Pyx_GIVEREF(__pyx_t_2);
     __pyx_t_2 = 0;
 
-    /* "orderbook/_levels.pyx":163
+    /* "orderbook/_levels.pyx":187
  *             from orderbook.level import level_dtype
  *             _level_dtype = level_dtype()          # raises the numpy-extra hint without numpy
  *             import numpy             # <<<<<<<<<<<<<<
  *             _frombuffer = numpy.frombuffer
  *         return _frombuffer(self, _level_dtype)
 */
-    __pyx_t_3 = __Pyx_Import(__pyx_mstate_global->__pyx_n_u_numpy, 0, 0, NULL, 0); if (unlikely(!__pyx_t_3)) __PYX_ERR(0, 163, __pyx_L1_error)
+    __pyx_t_3 = __Pyx_Import(__pyx_mstate_global->__pyx_n_u_numpy, 0, 0, NULL, 0); if (unlikely(!__pyx_t_3)) __PYX_ERR(0, 187, __pyx_L1_error)
     __pyx_t_2 = __pyx_t_3;
     __Pyx_GOTREF(__pyx_t_2);
     __pyx_v_numpy = __pyx_t_2;
     __pyx_t_2 = 0;
 
-    /* "orderbook/_levels.pyx":164
+    /* "orderbook/_levels.pyx":188
  *             _level_dtype = level_dtype()          # raises the numpy-extra hint without numpy
  *             import numpy
  *             _frombuffer = numpy.frombuffer             # <<<<<<<<<<<<<<
  *         return _frombuffer(self, _level_dtype)
  * 
 */
-    __pyx_t_2 = __Pyx_PyObject_GetAttrStr(__pyx_v_numpy, __pyx_mstate_global->__pyx_n_u_frombuffer); if (unlikely(!__pyx_t_2)) __PYX_ERR(0, 164, __pyx_L1_error)
+    __pyx_t_2 = __Pyx_PyObject_GetAttrStr(__pyx_v_numpy, __pyx_mstate_global->__pyx_n_u_frombuffer); if (unlikely(!__pyx_t_2)) __PYX_ERR(0, 188, __pyx_L1_error)
     __Pyx_GOTREF(__pyx_t_2);
     __Pyx_XGOTREF(__pyx_v_9orderbook_7_levels__frombuffer);
     __Pyx_DECREF_SET(__pyx_v_9orderbook_7_levels__frombuffer, __pyx_t_2);
     __Pyx_GIVEREF(__pyx_t_2);
     __pyx_t_2 = 0;
 
-    /* "orderbook/_levels.pyx":160
+    /* "orderbook/_levels.pyx":184
  *         ``numpy.asarray(side)``, which parses the PEP 3118 format each time."""
  *         global _frombuffer, _level_dtype
  *         if _frombuffer is None:             # <<<<<<<<<<<<<<
@@ -9773,7 +9892,7 @@ static PyObject *__pyx_pf_9orderbook_7_levels_6Levels_12to_numpy(struct __pyx_ob
 */
   }
 
-  /* "orderbook/_levels.pyx":165
+  /* "orderbook/_levels.pyx":189
  *             import numpy
  *             _frombuffer = numpy.frombuffer
  *         return _frombuffer(self, _level_dtype)             # <<<<<<<<<<<<<<
@@ -9800,7 +9919,7 @@ static PyObject *__pyx_pf_9orderbook_7_levels_6Levels_12to_numpy(struct __pyx_ob
     __pyx_t_2 = __Pyx_PyObject_FastCall((PyObject*)__pyx_t_5, __pyx_callargs+__pyx_t_7, (3-__pyx_t_7) | (__pyx_t_7*__Pyx_PY_VECTORCALL_ARGUMENTS_OFFSET));
     __Pyx_XDECREF(__pyx_t_6); __pyx_t_6 = 0;
     __Pyx_DECREF(__pyx_t_5); __pyx_t_5 = 0;
-    if (unlikely(!__pyx_t_2)) __PYX_ERR(0, 165, __pyx_L1_error)
+    if (unlikely(!__pyx_t_2)) __PYX_ERR(0, 189, __pyx_L1_error)
     __Pyx_GOTREF(__pyx_t_2);
   }
   {
@@ -9814,7 +9933,7 @@ static PyObject *__pyx_pf_9orderbook_7_levels_6Levels_12to_numpy(struct __pyx_ob
   __pyx_t_2 = 0;
   goto __pyx_L0;
 
-  /* "orderbook/_levels.pyx":155
+  /* "orderbook/_levels.pyx":179
  *         return out
  * 
  *     def to_numpy(self):             # <<<<<<<<<<<<<<
@@ -9837,7 +9956,7 @@ static PyObject *__pyx_pf_9orderbook_7_levels_6Levels_12to_numpy(struct __pyx_ob
   return __pyx_r;
 }
 
-/* "orderbook/_levels.pyx":167
+/* "orderbook/_levels.pyx":191
  *         return _frombuffer(self, _level_dtype)
  * 
  *     def __eq__(self, other):             # <<<<<<<<<<<<<<
@@ -9885,7 +10004,7 @@ static PyObject *__pyx_pf_9orderbook_7_levels_6Levels_14__eq__(struct __pyx_obj_
   int __pyx_clineno = 0;
   __Pyx_RefNannySetupContext("__eq__", 0);
 
-  /* "orderbook/_levels.pyx":168
+  /* "orderbook/_levels.pyx":192
  * 
  *     def __eq__(self, other):
  *         if isinstance(other, Levels):             # <<<<<<<<<<<<<<
@@ -9896,7 +10015,7 @@ static PyObject *__pyx_pf_9orderbook_7_levels_6Levels_14__eq__(struct __pyx_obj_
   if (__pyx_t_1) {
 
 
-    /* "orderbook/_levels.pyx":169
+    /* "orderbook/_levels.pyx":193
  *     def __eq__(self, other):
  *         if isinstance(other, Levels):
  *             return self.tolist() == other.tolist()             # <<<<<<<<<<<<<<
@@ -9910,7 +10029,7 @@ static PyObject *__pyx_pf_9orderbook_7_levels_6Levels_14__eq__(struct __pyx_obj_
       PyObject *__pyx_callargs[2] = {__pyx_t_3, NULL};
       __pyx_t_2 = __Pyx_PyObject_FastCallMethod((PyObject*)__pyx_mstate_global->__pyx_n_u_tolist, __pyx_callargs+__pyx_t_4, (1-__pyx_t_4) | (1*__Pyx_PY_VECTORCALL_ARGUMENTS_OFFSET));
       __Pyx_XDECREF(__pyx_t_3); __pyx_t_3 = 0;
-      if (unlikely(!__pyx_t_2)) __PYX_ERR(0, 169, __pyx_L1_error)
+      if (unlikely(!__pyx_t_2)) __PYX_ERR(0, 193, __pyx_L1_error)
       __Pyx_GOTREF(__pyx_t_2);
     }
     __pyx_t_5 = __pyx_v_other;
@@ -9920,10 +10039,10 @@ static PyObject *__pyx_pf_9orderbook_7_levels_6Levels_14__eq__(struct __pyx_obj_
       PyObject *__pyx_callargs[2] = {__pyx_t_5, NULL};
       __pyx_t_3 = __Pyx_PyObject_FastCallMethod((PyObject*)__pyx_mstate_global->__pyx_n_u_tolist, __pyx_callargs+__pyx_t_4, (1-__pyx_t_4) | (1*__Pyx_PY_VECTORCALL_ARGUMENTS_OFFSET));
       __Pyx_XDECREF(__pyx_t_5); __pyx_t_5 = 0;
-      if (unlikely(!__pyx_t_3)) __PYX_ERR(0, 169, __pyx_L1_error)
+      if (unlikely(!__pyx_t_3)) __PYX_ERR(0, 193, __pyx_L1_error)
       __Pyx_GOTREF(__pyx_t_3);
     }
-    __pyx_t_5 = __Pyx_PyObject_CompareEq_object_object(__pyx_t_2, __pyx_t_3, Py_EQ); __Pyx_XGOTREF(__pyx_t_5); if (unlikely(!__pyx_t_5)) __PYX_ERR(0, 169, __pyx_L1_error)
+    __pyx_t_5 = __Pyx_PyObject_CompareEq_object_object(__pyx_t_2, __pyx_t_3, Py_EQ); __Pyx_XGOTREF(__pyx_t_5); if (unlikely(!__pyx_t_5)) __PYX_ERR(0, 193, __pyx_L1_error)
     __Pyx_DECREF(__pyx_t_2); __pyx_t_2 = 0;
     __Pyx_DECREF(__pyx_t_3); __pyx_t_3 = 0;
     {
@@ -9937,7 +10056,7 @@ static PyObject *__pyx_pf_9orderbook_7_levels_6Levels_14__eq__(struct __pyx_obj_
     __pyx_t_5 = 0;
     goto __pyx_L0;
 
-    /* "orderbook/_levels.pyx":168
+    /* "orderbook/_levels.pyx":192
  * 
  *     def __eq__(self, other):
  *         if isinstance(other, Levels):             # <<<<<<<<<<<<<<
@@ -9946,7 +10065,7 @@ static PyObject *__pyx_pf_9orderbook_7_levels_6Levels_14__eq__(struct __pyx_obj_
 */
   }
 
-  /* "orderbook/_levels.pyx":170
+  /* "orderbook/_levels.pyx":194
  *         if isinstance(other, Levels):
  *             return self.tolist() == other.tolist()
  *         try:             # <<<<<<<<<<<<<<
@@ -9962,7 +10081,7 @@ static PyObject *__pyx_pf_9orderbook_7_levels_6Levels_14__eq__(struct __pyx_obj_
     __Pyx_XGOTREF(__pyx_t_8);
     /*try:*/ {
 
-      /* "orderbook/_levels.pyx":171
+      /* "orderbook/_levels.pyx":195
  *             return self.tolist() == other.tolist()
  *         try:
  *             return self.tolist() == [tuple(x) + (0,) * (4 - len(x)) for x in other]             # <<<<<<<<<<<<<<
@@ -9976,20 +10095,20 @@ static PyObject *__pyx_pf_9orderbook_7_levels_6Levels_14__eq__(struct __pyx_obj_
         PyObject *__pyx_callargs[2] = {__pyx_t_3, NULL};
         __pyx_t_5 = __Pyx_PyObject_FastCallMethod((PyObject*)__pyx_mstate_global->__pyx_n_u_tolist, __pyx_callargs+__pyx_t_4, (1-__pyx_t_4) | (1*__Pyx_PY_VECTORCALL_ARGUMENTS_OFFSET));
         __Pyx_XDECREF(__pyx_t_3); __pyx_t_3 = 0;
-        if (unlikely(!__pyx_t_5)) __PYX_ERR(0, 171, __pyx_L4_error)
+        if (unlikely(!__pyx_t_5)) __PYX_ERR(0, 195, __pyx_L4_error)
         __Pyx_GOTREF(__pyx_t_5);
       }
       { /* enter inner scope */
-        __pyx_t_3 = PyList_New(0); if (unlikely(!__pyx_t_3)) __PYX_ERR(0, 171, __pyx_L12_error)
+        __pyx_t_3 = PyList_New(0); if (unlikely(!__pyx_t_3)) __PYX_ERR(0, 195, __pyx_L12_error)
         __Pyx_GOTREF(__pyx_t_3);
         if (likely(PyList_CheckExact(__pyx_v_other)) || PyTuple_CheckExact(__pyx_v_other)) {
           __pyx_t_2 = __pyx_v_other; __Pyx_INCREF(__pyx_t_2);
           __pyx_t_9 = 0;
           __pyx_t_10 = NULL;
         } else {
-          __pyx_t_9 = -1; __pyx_t_2 = PyObject_GetIter(__pyx_v_other); if (unlikely(!__pyx_t_2)) __PYX_ERR(0, 171, __pyx_L12_error)
+          __pyx_t_9 = -1; __pyx_t_2 = PyObject_GetIter(__pyx_v_other); if (unlikely(!__pyx_t_2)) __PYX_ERR(0, 195, __pyx_L12_error)
           __Pyx_GOTREF(__pyx_t_2);
-          __pyx_t_10 = (CYTHON_COMPILING_IN_LIMITED_API) ? PyIter_Next : __Pyx_PyObject_GetIterNextFunc(__pyx_t_2); if (unlikely(!__pyx_t_10)) __PYX_ERR(0, 171, __pyx_L12_error)
+          __pyx_t_10 = (CYTHON_COMPILING_IN_LIMITED_API) ? PyIter_Next : __Pyx_PyObject_GetIterNextFunc(__pyx_t_2); if (unlikely(!__pyx_t_10)) __PYX_ERR(0, 195, __pyx_L12_error)
         }
         for (;;) {
           if (likely(!__pyx_t_10)) {
@@ -9997,7 +10116,7 @@ static PyObject *__pyx_pf_9orderbook_7_levels_6Levels_14__eq__(struct __pyx_obj_
               {
                 Py_ssize_t __pyx_temp = __Pyx_PyList_GET_SIZE(__pyx_t_2);
                 #if !CYTHON_ASSUME_SAFE_SIZE
-                if (unlikely((__pyx_temp < 0))) __PYX_ERR(0, 171, __pyx_L12_error)
+                if (unlikely((__pyx_temp < 0))) __PYX_ERR(0, 195, __pyx_L12_error)
                 #endif
                 if (__pyx_t_9 >= __pyx_temp) break;
               }
@@ -10007,7 +10126,7 @@ static PyObject *__pyx_pf_9orderbook_7_levels_6Levels_14__eq__(struct __pyx_obj_
               {
                 Py_ssize_t __pyx_temp = __Pyx_PyTuple_GET_SIZE(__pyx_t_2);
                 #if !CYTHON_ASSUME_SAFE_SIZE
-                if (unlikely((__pyx_temp < 0))) __PYX_ERR(0, 171, __pyx_L12_error)
+                if (unlikely((__pyx_temp < 0))) __PYX_ERR(0, 195, __pyx_L12_error)
                 #endif
                 if (__pyx_t_9 >= __pyx_temp) break;
               }
@@ -10018,13 +10137,13 @@ static PyObject *__pyx_pf_9orderbook_7_levels_6Levels_14__eq__(struct __pyx_obj_
               #endif
               ++__pyx_t_9;
             }
-            if (unlikely(!__pyx_t_11)) __PYX_ERR(0, 171, __pyx_L12_error)
+            if (unlikely(!__pyx_t_11)) __PYX_ERR(0, 195, __pyx_L12_error)
           } else {
             __pyx_t_11 = __pyx_t_10(__pyx_t_2);
             if (unlikely(!__pyx_t_11)) {
               PyObject* exc_type = PyErr_Occurred();
               if (exc_type) {
-                if (unlikely(!__Pyx_PyErr_GivenExceptionMatches(exc_type, PyExc_StopIteration))) __PYX_ERR(0, 171, __pyx_L12_error)
+                if (unlikely(!__Pyx_PyErr_GivenExceptionMatches(exc_type, PyExc_StopIteration))) __PYX_ERR(0, 195, __pyx_L12_error)
                 PyErr_Clear();
               }
               break;
@@ -10033,21 +10152,21 @@ static PyObject *__pyx_pf_9orderbook_7_levels_6Levels_14__eq__(struct __pyx_obj_
           __Pyx_GOTREF(__pyx_t_11);
           __Pyx_XDECREF_SET(__pyx_7genexpr__pyx_v_x, __pyx_t_11);
           __pyx_t_11 = 0;
-          __pyx_t_11 = __Pyx_PySequence_Tuple(__pyx_7genexpr__pyx_v_x); if (unlikely(!__pyx_t_11)) __PYX_ERR(0, 171, __pyx_L12_error)
+          __pyx_t_11 = __Pyx_PySequence_Tuple(__pyx_7genexpr__pyx_v_x); if (unlikely(!__pyx_t_11)) __PYX_ERR(0, 195, __pyx_L12_error)
           __Pyx_GOTREF(__pyx_t_11);
-          __pyx_t_12 = PyObject_Length(__pyx_7genexpr__pyx_v_x); if (unlikely(__pyx_t_12 == ((Py_ssize_t)-1))) __PYX_ERR(0, 171, __pyx_L12_error)
+          __pyx_t_12 = PyObject_Length(__pyx_7genexpr__pyx_v_x); if (unlikely(__pyx_t_12 == ((Py_ssize_t)-1))) __PYX_ERR(0, 195, __pyx_L12_error)
           __pyx_t_13 = (4 - __pyx_t_12);
 
 
-          __pyx_t_14 = __Pyx_PySequence_Multiply(__pyx_mstate_global->__pyx_tuple[0], __pyx_t_13); if (unlikely(!__pyx_t_14)) __PYX_ERR(0, 171, __pyx_L12_error)
+          __pyx_t_14 = __Pyx_PySequence_Multiply(__pyx_mstate_global->__pyx_tuple[0], __pyx_t_13); if (unlikely(!__pyx_t_14)) __PYX_ERR(0, 195, __pyx_L12_error)
           __Pyx_GOTREF(__pyx_t_14);
 
-          __pyx_t_15 = PyNumber_Add(__pyx_t_11, __pyx_t_14); if (unlikely(!__pyx_t_15)) __PYX_ERR(0, 171, __pyx_L12_error)
+          __pyx_t_15 = PyNumber_Add(__pyx_t_11, __pyx_t_14); if (unlikely(!__pyx_t_15)) __PYX_ERR(0, 195, __pyx_L12_error)
           __Pyx_GOTREF(__pyx_t_15);
           __Pyx_DECREF(__pyx_t_11); __pyx_t_11 = 0;
           __Pyx_DECREF(__pyx_t_14); __pyx_t_14 = 0;
           __Pyx_GIVEREF(__pyx_t_15);
-          if (unlikely(__Pyx_ListComp_AppendAndDecref(__pyx_t_3, __pyx_t_15))) __PYX_ERR(0, 171, __pyx_L12_error)
+          if (unlikely(__Pyx_ListComp_AppendAndDecref(__pyx_t_3, __pyx_t_15))) __PYX_ERR(0, 195, __pyx_L12_error)
           __pyx_t_15 = 0;
         }
         __Pyx_DECREF(__pyx_t_2); __pyx_t_2 = 0;
@@ -10058,7 +10177,7 @@ static PyObject *__pyx_pf_9orderbook_7_levels_6Levels_14__eq__(struct __pyx_obj_
         goto __pyx_L4_error;
         __pyx_L16_exit_scope:;
       } /* exit inner scope */
-      __pyx_t_2 = PyObject_RichCompare(__pyx_t_5, __pyx_t_3, Py_EQ); __Pyx_XGOTREF(__pyx_t_2); if (unlikely(!__pyx_t_2)) __PYX_ERR(0, 171, __pyx_L4_error)
+      __pyx_t_2 = PyObject_RichCompare(__pyx_t_5, __pyx_t_3, Py_EQ); __Pyx_XGOTREF(__pyx_t_2); if (unlikely(!__pyx_t_2)) __PYX_ERR(0, 195, __pyx_L4_error)
       __Pyx_DECREF(__pyx_t_5); __pyx_t_5 = 0;
       __Pyx_DECREF(__pyx_t_3); __pyx_t_3 = 0;
       {
@@ -10072,7 +10191,7 @@ static PyObject *__pyx_pf_9orderbook_7_levels_6Levels_14__eq__(struct __pyx_obj_
       __pyx_t_2 = 0;
       goto __pyx_L8_try_return;
 
-      /* "orderbook/_levels.pyx":170
+      /* "orderbook/_levels.pyx":194
  *         if isinstance(other, Levels):
  *             return self.tolist() == other.tolist()
  *         try:             # <<<<<<<<<<<<<<
@@ -10088,7 +10207,7 @@ static PyObject *__pyx_pf_9orderbook_7_levels_6Levels_14__eq__(struct __pyx_obj_
     __Pyx_XDECREF(__pyx_t_3); __pyx_t_3 = 0;
     __Pyx_XDECREF(__pyx_t_5); __pyx_t_5 = 0;
 
-    /* "orderbook/_levels.pyx":172
+    /* "orderbook/_levels.pyx":196
  *         try:
  *             return self.tolist() == [tuple(x) + (0,) * (4 - len(x)) for x in other]
  *         except TypeError:             # <<<<<<<<<<<<<<
@@ -10098,12 +10217,12 @@ static PyObject *__pyx_pf_9orderbook_7_levels_6Levels_14__eq__(struct __pyx_obj_
     __pyx_t_16 = __Pyx_PyErr_ExceptionMatches(((PyObject *)(((PyTypeObject*)PyExc_TypeError))));
     if (__pyx_t_16) {
       __Pyx_AddTraceback("orderbook._levels.Levels.__eq__", __pyx_clineno, __pyx_lineno, __pyx_filename);
-      if (__Pyx_GetException(&__pyx_t_2, &__pyx_t_3, &__pyx_t_5) < 0) __PYX_ERR(0, 172, __pyx_L6_except_error)
+      if (__Pyx_GetException(&__pyx_t_2, &__pyx_t_3, &__pyx_t_5) < 0) __PYX_ERR(0, 196, __pyx_L6_except_error)
       __Pyx_XGOTREF(__pyx_t_2);
       __Pyx_XGOTREF(__pyx_t_3);
       __Pyx_XGOTREF(__pyx_t_5);
 
-      /* "orderbook/_levels.pyx":173
+      /* "orderbook/_levels.pyx":197
  *             return self.tolist() == [tuple(x) + (0,) * (4 - len(x)) for x in other]
  *         except TypeError:
  *             return NotImplemented             # <<<<<<<<<<<<<<
@@ -10126,7 +10245,7 @@ static PyObject *__pyx_pf_9orderbook_7_levels_6Levels_14__eq__(struct __pyx_obj_
     }
     goto __pyx_L6_except_error;
 
-    /* "orderbook/_levels.pyx":170
+    /* "orderbook/_levels.pyx":194
  *         if isinstance(other, Levels):
  *             return self.tolist() == other.tolist()
  *         try:             # <<<<<<<<<<<<<<
@@ -10153,7 +10272,7 @@ static PyObject *__pyx_pf_9orderbook_7_levels_6Levels_14__eq__(struct __pyx_obj_
     goto __pyx_L0;
   }
 
-  /* "orderbook/_levels.pyx":167
+  /* "orderbook/_levels.pyx":191
  *         return _frombuffer(self, _level_dtype)
  * 
  *     def __eq__(self, other):             # <<<<<<<<<<<<<<
@@ -10178,7 +10297,7 @@ static PyObject *__pyx_pf_9orderbook_7_levels_6Levels_14__eq__(struct __pyx_obj_
   return __pyx_r;
 }
 
-/* "orderbook/_levels.pyx":177
+/* "orderbook/_levels.pyx":201
  *     __hash__ = None
  * 
  *     def __repr__(self):             # <<<<<<<<<<<<<<
@@ -10215,7 +10334,7 @@ static PyObject *__pyx_pf_9orderbook_7_levels_6Levels_16__repr__(struct __pyx_ob
   int __pyx_clineno = 0;
   __Pyx_RefNannySetupContext("__repr__", 0);
 
-  /* "orderbook/_levels.pyx":178
+  /* "orderbook/_levels.pyx":202
  * 
  *     def __repr__(self):
  *         return f"<{_SIDE_NAMES[self._asks]} {self.tolist()!r}>"             # <<<<<<<<<<<<<<
@@ -10224,23 +10343,23 @@ static PyObject *__pyx_pf_9orderbook_7_levels_6Levels_16__repr__(struct __pyx_ob
 */
   if (unlikely(__pyx_v_9orderbook_7_levels__SIDE_NAMES == Py_None)) {
     PyErr_SetString(PyExc_TypeError, "\047NoneType\047 object is not subscriptable");
-    __PYX_ERR(0, 178, __pyx_L1_error)
+    __PYX_ERR(0, 202, __pyx_L1_error)
   }
-  __pyx_t_1 = __Pyx_PyObject_FormatSimple(__Pyx_PyTuple_GET_ITEM(__pyx_v_9orderbook_7_levels__SIDE_NAMES, __pyx_v_self->_asks), __pyx_mstate_global->__pyx_empty_unicode); if (unlikely(!__pyx_t_1)) __PYX_ERR(0, 178, __pyx_L1_error)
+  __pyx_t_1 = __Pyx_PyObject_FormatSimple(__Pyx_PyTuple_GET_ITEM(__pyx_v_9orderbook_7_levels__SIDE_NAMES, __pyx_v_self->_asks), __pyx_mstate_global->__pyx_empty_unicode); if (unlikely(!__pyx_t_1)) __PYX_ERR(0, 202, __pyx_L1_error)
   __Pyx_GOTREF(__pyx_t_1);
-  __pyx_t_2 = __Pyx_PyObject_GetAttrStr(((PyObject *)__pyx_v_self), __pyx_mstate_global->__pyx_n_u_tolist); if (unlikely(!__pyx_t_2)) __PYX_ERR(0, 178, __pyx_L1_error)
+  __pyx_t_2 = __Pyx_PyObject_GetAttrStr(((PyObject *)__pyx_v_self), __pyx_mstate_global->__pyx_n_u_tolist); if (unlikely(!__pyx_t_2)) __PYX_ERR(0, 202, __pyx_L1_error)
   __Pyx_GOTREF(__pyx_t_2);
-  __pyx_t_3 = __Pyx_PyObject_CallNoArg(__pyx_t_2); if (unlikely(!__pyx_t_3)) __PYX_ERR(0, 178, __pyx_L1_error)
+  __pyx_t_3 = __Pyx_PyObject_CallNoArg(__pyx_t_2); if (unlikely(!__pyx_t_3)) __PYX_ERR(0, 202, __pyx_L1_error)
   __Pyx_GOTREF(__pyx_t_3);
   __Pyx_DECREF(__pyx_t_2); __pyx_t_2 = 0;
-  __pyx_t_2 = __Pyx_PyObject_FormatSimpleAndDecref(PyObject_Repr(__pyx_t_3), __pyx_mstate_global->__pyx_empty_unicode); if (unlikely(!__pyx_t_2)) __PYX_ERR(0, 178, __pyx_L1_error)
+  __pyx_t_2 = __Pyx_PyObject_FormatSimpleAndDecref(PyObject_Repr(__pyx_t_3), __pyx_mstate_global->__pyx_empty_unicode); if (unlikely(!__pyx_t_2)) __PYX_ERR(0, 202, __pyx_L1_error)
   __Pyx_GOTREF(__pyx_t_2);
   __Pyx_DECREF(__pyx_t_3); __pyx_t_3 = 0;
-  __pyx_t_4[0] = __pyx_mstate_global->__pyx_kp_u__3;
+  __pyx_t_4[0] = __pyx_mstate_global->__pyx_kp_u__5;
   __pyx_t_4[1] = __pyx_t_1;
-  __pyx_t_4[2] = __pyx_mstate_global->__pyx_kp_u__4;
+  __pyx_t_4[2] = __pyx_mstate_global->__pyx_kp_u__6;
   __pyx_t_4[3] = __pyx_t_2;
-  __pyx_t_4[4] = __pyx_mstate_global->__pyx_kp_u__5;
+  __pyx_t_4[4] = __pyx_mstate_global->__pyx_kp_u__7;
   __pyx_t_5 = 3;
   #if __Pyx_PyUnicode_Join_CAN_USE_KIND_AND_LENGTH
   __pyx_t_5 += __Pyx_PyUnicode_GET_LENGTH(__pyx_t_4[1]) + __Pyx_PyUnicode_GET_LENGTH(__pyx_t_4[3]);
@@ -10250,7 +10369,7 @@ static PyObject *__pyx_pf_9orderbook_7_levels_6Levels_16__repr__(struct __pyx_ob
   __pyx_t_6 |= __Pyx_PyUnicode_KIND_04(__pyx_t_4[1]) | __Pyx_PyUnicode_KIND_04(__pyx_t_4[3]);
   #endif
   __pyx_t_3 = __Pyx_PyUnicode_Join(__pyx_t_4, 5, __pyx_t_5, __pyx_t_6);
-  if (unlikely(!__pyx_t_3)) __PYX_ERR(0, 178, __pyx_L1_error)
+  if (unlikely(!__pyx_t_3)) __PYX_ERR(0, 202, __pyx_L1_error)
   __Pyx_GOTREF(__pyx_t_3);
   __Pyx_DECREF(__pyx_t_1); __pyx_t_1 = 0;
   __Pyx_DECREF(__pyx_t_2); __pyx_t_2 = 0;
@@ -10265,7 +10384,7 @@ static PyObject *__pyx_pf_9orderbook_7_levels_6Levels_16__repr__(struct __pyx_ob
   __pyx_t_3 = 0;
   goto __pyx_L0;
 
-  /* "orderbook/_levels.pyx":177
+  /* "orderbook/_levels.pyx":201
  *     __hash__ = None
  * 
  *     def __repr__(self):             # <<<<<<<<<<<<<<
@@ -10286,7 +10405,7 @@ static PyObject *__pyx_pf_9orderbook_7_levels_6Levels_16__repr__(struct __pyx_ob
   return __pyx_r;
 }
 
-/* "orderbook/_levels.pyx":180
+/* "orderbook/_levels.pyx":204
  *         return f"<{_SIDE_NAMES[self._asks]} {self.tolist()!r}>"
  * 
  *     def __reduce__(self):             # <<<<<<<<<<<<<<
@@ -10348,7 +10467,7 @@ static PyObject *__pyx_pf_9orderbook_7_levels_6Levels_18__reduce__(struct __pyx_
   int __pyx_clineno = 0;
   __Pyx_RefNannySetupContext("__reduce__", 0);
 
-  /* "orderbook/_levels.pyx":181
+  /* "orderbook/_levels.pyx":205
  * 
  *     def __reduce__(self):
  *         return (list, (self.tolist(),))             # <<<<<<<<<<<<<<
@@ -10362,21 +10481,21 @@ static PyObject *__pyx_pf_9orderbook_7_levels_6Levels_18__reduce__(struct __pyx_
     PyObject *__pyx_callargs[2] = {__pyx_t_2, NULL};
     __pyx_t_1 = __Pyx_PyObject_FastCallMethod((PyObject*)__pyx_mstate_global->__pyx_n_u_tolist, __pyx_callargs+__pyx_t_3, (1-__pyx_t_3) | (1*__Pyx_PY_VECTORCALL_ARGUMENTS_OFFSET));
     __Pyx_XDECREF(__pyx_t_2); __pyx_t_2 = 0;
-    if (unlikely(!__pyx_t_1)) __PYX_ERR(0, 181, __pyx_L1_error)
+    if (unlikely(!__pyx_t_1)) __PYX_ERR(0, 205, __pyx_L1_error)
     __Pyx_GOTREF(__pyx_t_1);
   }
-  __pyx_t_2 = PyTuple_New(1); if (unlikely(!__pyx_t_2)) __PYX_ERR(0, 181, __pyx_L1_error)
+  __pyx_t_2 = PyTuple_New(1); if (unlikely(!__pyx_t_2)) __PYX_ERR(0, 205, __pyx_L1_error)
   __Pyx_GOTREF(__pyx_t_2);
   __Pyx_GIVEREF(__pyx_t_1);
-  if (__Pyx_PyTuple_SET_ITEM(__pyx_t_2, 0, __pyx_t_1) != (0)) __PYX_ERR(0, 181, __pyx_L1_error);
+  if (__Pyx_PyTuple_SET_ITEM(__pyx_t_2, 0, __pyx_t_1) != (0)) __PYX_ERR(0, 205, __pyx_L1_error);
   __pyx_t_1 = 0;
-  __pyx_t_1 = PyTuple_New(2); if (unlikely(!__pyx_t_1)) __PYX_ERR(0, 181, __pyx_L1_error)
+  __pyx_t_1 = PyTuple_New(2); if (unlikely(!__pyx_t_1)) __PYX_ERR(0, 205, __pyx_L1_error)
   __Pyx_GOTREF(__pyx_t_1);
   __Pyx_INCREF((PyObject *)(&PyList_Type));
   __Pyx_GIVEREF((PyObject *)(&PyList_Type));
-  if (__Pyx_PyTuple_SET_ITEM(__pyx_t_1, 0, ((PyObject *)(&PyList_Type))) != (0)) __PYX_ERR(0, 181, __pyx_L1_error);
+  if (__Pyx_PyTuple_SET_ITEM(__pyx_t_1, 0, ((PyObject *)(&PyList_Type))) != (0)) __PYX_ERR(0, 205, __pyx_L1_error);
   __Pyx_GIVEREF(__pyx_t_2);
-  if (__Pyx_PyTuple_SET_ITEM(__pyx_t_1, 1, __pyx_t_2) != (0)) __PYX_ERR(0, 181, __pyx_L1_error);
+  if (__Pyx_PyTuple_SET_ITEM(__pyx_t_1, 1, __pyx_t_2) != (0)) __PYX_ERR(0, 205, __pyx_L1_error);
   __pyx_t_2 = 0;
   {
     PyObject *__pyx_temp;
@@ -10389,7 +10508,7 @@ static PyObject *__pyx_pf_9orderbook_7_levels_6Levels_18__reduce__(struct __pyx_
   __pyx_t_1 = 0;
   goto __pyx_L0;
 
-  /* "orderbook/_levels.pyx":180
+  /* "orderbook/_levels.pyx":204
  *         return f"<{_SIDE_NAMES[self._asks]} {self.tolist()!r}>"
  * 
  *     def __reduce__(self):             # <<<<<<<<<<<<<<
@@ -10409,7 +10528,7 @@ static PyObject *__pyx_pf_9orderbook_7_levels_6Levels_18__reduce__(struct __pyx_
   return __pyx_r;
 }
 
-/* "orderbook/_levels.pyx":183
+/* "orderbook/_levels.pyx":207
  *         return (list, (self.tolist(),))
  * 
  *     def __getbuffer__(self, Py_buffer* buffer, int flags):             # <<<<<<<<<<<<<<
@@ -10461,27 +10580,27 @@ static int __pyx_pf_9orderbook_7_levels_6Levels_20__getbuffer__(struct __pyx_obj
   __pyx_v_buffer->obj = Py_None; __Pyx_INCREF(Py_None);
   __Pyx_GIVEREF(__pyx_v_buffer->obj);
 
-  /* "orderbook/_levels.pyx":184
+  /* "orderbook/_levels.pyx":208
  * 
  *     def __getbuffer__(self, Py_buffer* buffer, int flags):
  *         cdef LevelsC* s = self.side()             # <<<<<<<<<<<<<<
  *         cdef Py_ssize_t n = self.count()
  *         cdef bint ro = self.book._readonly
 */
-  __pyx_t_1 = ((struct __pyx_vtabstruct_9orderbook_7_levels_Levels *)__pyx_v_self->__pyx_vtab)->side(__pyx_v_self); if (unlikely(__pyx_t_1 == ((void *)NULL))) __PYX_ERR(0, 184, __pyx_L1_error)
+  __pyx_t_1 = ((struct __pyx_vtabstruct_9orderbook_7_levels_Levels *)__pyx_v_self->__pyx_vtab)->side(__pyx_v_self); if (unlikely(__pyx_t_1 == ((void *)NULL))) __PYX_ERR(0, 208, __pyx_L1_error)
   __pyx_v_s = __pyx_t_1;
 
-  /* "orderbook/_levels.pyx":185
+  /* "orderbook/_levels.pyx":209
  *     def __getbuffer__(self, Py_buffer* buffer, int flags):
  *         cdef LevelsC* s = self.side()
  *         cdef Py_ssize_t n = self.count()             # <<<<<<<<<<<<<<
  *         cdef bint ro = self.book._readonly
  *         if (flags & PyBUF_WRITABLE) and ro:
 */
-  __pyx_t_2 = ((struct __pyx_vtabstruct_9orderbook_7_levels_Levels *)__pyx_v_self->__pyx_vtab)->count(__pyx_v_self); if (unlikely(__pyx_t_2 == ((Py_ssize_t)-1L))) __PYX_ERR(0, 185, __pyx_L1_error)
+  __pyx_t_2 = ((struct __pyx_vtabstruct_9orderbook_7_levels_Levels *)__pyx_v_self->__pyx_vtab)->count(__pyx_v_self); if (unlikely(__pyx_t_2 == ((Py_ssize_t)-1L))) __PYX_ERR(0, 209, __pyx_L1_error)
   __pyx_v_n = __pyx_t_2;
 
-  /* "orderbook/_levels.pyx":186
+  /* "orderbook/_levels.pyx":210
  *         cdef LevelsC* s = self.side()
  *         cdef Py_ssize_t n = self.count()
  *         cdef bint ro = self.book._readonly             # <<<<<<<<<<<<<<
@@ -10492,7 +10611,7 @@ static int __pyx_pf_9orderbook_7_levels_6Levels_20__getbuffer__(struct __pyx_obj
 
   __pyx_v_ro = __pyx_t_3;
 
-  /* "orderbook/_levels.pyx":187
+  /* "orderbook/_levels.pyx":211
  *         cdef Py_ssize_t n = self.count()
  *         cdef bint ro = self.book._readonly
  *         if (flags & PyBUF_WRITABLE) and ro:             # <<<<<<<<<<<<<<
@@ -10515,7 +10634,7 @@ static int __pyx_pf_9orderbook_7_levels_6Levels_20__getbuffer__(struct __pyx_obj
   if (unlikely(__pyx_t_3)) {
 
 
-    /* "orderbook/_levels.pyx":188
+    /* "orderbook/_levels.pyx":212
  *         cdef bint ro = self.book._readonly
  *         if (flags & PyBUF_WRITABLE) and ro:
  *             raise ReadOnlyError("this book views read-only memory; a writable buffer was requested")             # <<<<<<<<<<<<<<
@@ -10523,7 +10642,7 @@ static int __pyx_pf_9orderbook_7_levels_6Levels_20__getbuffer__(struct __pyx_obj
  *             if not (flags & PyBUF_FORMAT):
 */
     __pyx_t_6 = NULL;
-    __Pyx_GetModuleGlobalName(__pyx_t_7, __pyx_mstate_global->__pyx_n_u_ReadOnlyError); if (unlikely(!__pyx_t_7)) __PYX_ERR(0, 188, __pyx_L1_error)
+    __Pyx_GetModuleGlobalName(__pyx_t_7, __pyx_mstate_global->__pyx_n_u_ReadOnlyError); if (unlikely(!__pyx_t_7)) __PYX_ERR(0, 212, __pyx_L1_error)
     __Pyx_GOTREF(__pyx_t_7);
     __pyx_t_8 = 1;
     #if CYTHON_UNPACK_METHODS
@@ -10542,14 +10661,14 @@ static int __pyx_pf_9orderbook_7_levels_6Levels_20__getbuffer__(struct __pyx_obj
       __pyx_t_5 = __Pyx_PyObject_FastCall((PyObject*)__pyx_t_7, __pyx_callargs+__pyx_t_8, (2-__pyx_t_8) | (__pyx_t_8*__Pyx_PY_VECTORCALL_ARGUMENTS_OFFSET));
       __Pyx_XDECREF(__pyx_t_6); __pyx_t_6 = 0;
       __Pyx_DECREF(__pyx_t_7); __pyx_t_7 = 0;
-      if (unlikely(!__pyx_t_5)) __PYX_ERR(0, 188, __pyx_L1_error)
+      if (unlikely(!__pyx_t_5)) __PYX_ERR(0, 212, __pyx_L1_error)
       __Pyx_GOTREF(__pyx_t_5);
     }
     __Pyx_Raise(__pyx_t_5, 0, 0, 0);
     __Pyx_DECREF(__pyx_t_5); __pyx_t_5 = 0;
-    __PYX_ERR(0, 188, __pyx_L1_error)
+    __PYX_ERR(0, 212, __pyx_L1_error)
 
-    /* "orderbook/_levels.pyx":187
+    /* "orderbook/_levels.pyx":211
  *         cdef Py_ssize_t n = self.count()
  *         cdef bint ro = self.book._readonly
  *         if (flags & PyBUF_WRITABLE) and ro:             # <<<<<<<<<<<<<<
@@ -10558,7 +10677,7 @@ static int __pyx_pf_9orderbook_7_levels_6Levels_20__getbuffer__(struct __pyx_obj
 */
   }
 
-  /* "orderbook/_levels.pyx":189
+  /* "orderbook/_levels.pyx":213
  *         if (flags & PyBUF_WRITABLE) and ro:
  *             raise ReadOnlyError("this book views read-only memory; a writable buffer was requested")
  *         if (flags & PyBUF_ND) == PyBUF_ND:             # <<<<<<<<<<<<<<
@@ -10570,7 +10689,7 @@ static int __pyx_pf_9orderbook_7_levels_6Levels_20__getbuffer__(struct __pyx_obj
   if (__pyx_t_3) {
 
 
-    /* "orderbook/_levels.pyx":190
+    /* "orderbook/_levels.pyx":214
  *             raise ReadOnlyError("this book views read-only memory; a writable buffer was requested")
  *         if (flags & PyBUF_ND) == PyBUF_ND:
  *             if not (flags & PyBUF_FORMAT):             # <<<<<<<<<<<<<<
@@ -10582,7 +10701,7 @@ static int __pyx_pf_9orderbook_7_levels_6Levels_20__getbuffer__(struct __pyx_obj
     if (unlikely(__pyx_t_3)) {
 
 
-      /* "orderbook/_levels.pyx":191
+      /* "orderbook/_levels.pyx":215
  *         if (flags & PyBUF_ND) == PyBUF_ND:
  *             if not (flags & PyBUF_FORMAT):
  *                 raise BufferError("a side exports records: request PyBUF_FORMAT with its shape")             # <<<<<<<<<<<<<<
@@ -10595,14 +10714,14 @@ static int __pyx_pf_9orderbook_7_levels_6Levels_20__getbuffer__(struct __pyx_obj
         PyObject *__pyx_callargs[2] = {__pyx_t_7, __pyx_mstate_global->__pyx_kp_u_a_side_exports_records_request_P};
         __pyx_t_5 = __Pyx_PyObject_FastCall((PyObject*)(((PyTypeObject*)PyExc_BufferError)), __pyx_callargs+__pyx_t_8, (2-__pyx_t_8) | (__pyx_t_8*__Pyx_PY_VECTORCALL_ARGUMENTS_OFFSET));
         __Pyx_XDECREF(__pyx_t_7); __pyx_t_7 = 0;
-        if (unlikely(!__pyx_t_5)) __PYX_ERR(0, 191, __pyx_L1_error)
+        if (unlikely(!__pyx_t_5)) __PYX_ERR(0, 215, __pyx_L1_error)
         __Pyx_GOTREF(__pyx_t_5);
       }
       __Pyx_Raise(__pyx_t_5, 0, 0, 0);
       __Pyx_DECREF(__pyx_t_5); __pyx_t_5 = 0;
-      __PYX_ERR(0, 191, __pyx_L1_error)
+      __PYX_ERR(0, 215, __pyx_L1_error)
 
-      /* "orderbook/_levels.pyx":190
+      /* "orderbook/_levels.pyx":214
  *             raise ReadOnlyError("this book views read-only memory; a writable buffer was requested")
  *         if (flags & PyBUF_ND) == PyBUF_ND:
  *             if not (flags & PyBUF_FORMAT):             # <<<<<<<<<<<<<<
@@ -10611,7 +10730,7 @@ static int __pyx_pf_9orderbook_7_levels_6Levels_20__getbuffer__(struct __pyx_obj
 */
     }
 
-    /* "orderbook/_levels.pyx":192
+    /* "orderbook/_levels.pyx":216
  *             if not (flags & PyBUF_FORMAT):
  *                 raise BufferError("a side exports records: request PyBUF_FORMAT with its shape")
  *             buffer.format = <char*>_LEVEL_FORMAT_C             # <<<<<<<<<<<<<<
@@ -10620,7 +10739,7 @@ static int __pyx_pf_9orderbook_7_levels_6Levels_20__getbuffer__(struct __pyx_obj
 */
     __pyx_v_buffer->format = ((char *)__pyx_v_9orderbook_7_levels__LEVEL_FORMAT_C);
 
-    /* "orderbook/_levels.pyx":193
+    /* "orderbook/_levels.pyx":217
  *                 raise BufferError("a side exports records: request PyBUF_FORMAT with its shape")
  *             buffer.format = <char*>_LEVEL_FORMAT_C
  *             buffer.itemsize = sizeof(OrderLevelC)             # <<<<<<<<<<<<<<
@@ -10629,7 +10748,7 @@ static int __pyx_pf_9orderbook_7_levels_6Levels_20__getbuffer__(struct __pyx_obj
 */
     __pyx_v_buffer->itemsize = (sizeof(struct __pyx_t_9orderbook_7structs_OrderLevelC));
 
-    /* "orderbook/_levels.pyx":194
+    /* "orderbook/_levels.pyx":218
  *             buffer.format = <char*>_LEVEL_FORMAT_C
  *             buffer.itemsize = sizeof(OrderLevelC)
  *             buffer.shape = &_COUNTS[n]             # <<<<<<<<<<<<<<
@@ -10638,7 +10757,7 @@ static int __pyx_pf_9orderbook_7_levels_6Levels_20__getbuffer__(struct __pyx_obj
 */
     __pyx_v_buffer->shape = (&(__pyx_v_9orderbook_7_levels__COUNTS[__pyx_v_n]));
 
-    /* "orderbook/_levels.pyx":195
+    /* "orderbook/_levels.pyx":219
  *             buffer.itemsize = sizeof(OrderLevelC)
  *             buffer.shape = &_COUNTS[n]
  *             buffer.strides = _LEVEL_STRIDE if (flags & PyBUF_STRIDES) == PyBUF_STRIDES else NULL             # <<<<<<<<<<<<<<
@@ -10657,7 +10776,7 @@ static int __pyx_pf_9orderbook_7_levels_6Levels_20__getbuffer__(struct __pyx_obj
 
     __pyx_v_buffer->strides = __pyx_t_9;
 
-    /* "orderbook/_levels.pyx":189
+    /* "orderbook/_levels.pyx":213
  *         if (flags & PyBUF_WRITABLE) and ro:
  *             raise ReadOnlyError("this book views read-only memory; a writable buffer was requested")
  *         if (flags & PyBUF_ND) == PyBUF_ND:             # <<<<<<<<<<<<<<
@@ -10667,7 +10786,7 @@ static int __pyx_pf_9orderbook_7_levels_6Levels_20__getbuffer__(struct __pyx_obj
     goto __pyx_L6;
   }
 
-  /* "orderbook/_levels.pyx":198
+  /* "orderbook/_levels.pyx":222
  *         else:
  *             # a plain byte view (e.g. numpy.frombuffer): itemsize 1 by PEP 3118
  *             buffer.format = <char*>_BYTE_FORMAT_C if (flags & PyBUF_FORMAT) else NULL             # <<<<<<<<<<<<<<
@@ -10687,7 +10806,7 @@ static int __pyx_pf_9orderbook_7_levels_6Levels_20__getbuffer__(struct __pyx_obj
 
     __pyx_v_buffer->format = __pyx_t_10;
 
-    /* "orderbook/_levels.pyx":199
+    /* "orderbook/_levels.pyx":223
  *             # a plain byte view (e.g. numpy.frombuffer): itemsize 1 by PEP 3118
  *             buffer.format = <char*>_BYTE_FORMAT_C if (flags & PyBUF_FORMAT) else NULL
  *             buffer.itemsize = 1             # <<<<<<<<<<<<<<
@@ -10696,7 +10815,7 @@ static int __pyx_pf_9orderbook_7_levels_6Levels_20__getbuffer__(struct __pyx_obj
 */
     __pyx_v_buffer->itemsize = 1;
 
-    /* "orderbook/_levels.pyx":200
+    /* "orderbook/_levels.pyx":224
  *             buffer.format = <char*>_BYTE_FORMAT_C if (flags & PyBUF_FORMAT) else NULL
  *             buffer.itemsize = 1
  *             buffer.shape = NULL             # <<<<<<<<<<<<<<
@@ -10705,7 +10824,7 @@ static int __pyx_pf_9orderbook_7_levels_6Levels_20__getbuffer__(struct __pyx_obj
 */
     __pyx_v_buffer->shape = NULL;
 
-    /* "orderbook/_levels.pyx":201
+    /* "orderbook/_levels.pyx":225
  *             buffer.itemsize = 1
  *             buffer.shape = NULL
  *             buffer.strides = NULL             # <<<<<<<<<<<<<<
@@ -10716,7 +10835,7 @@ static int __pyx_pf_9orderbook_7_levels_6Levels_20__getbuffer__(struct __pyx_obj
   }
   __pyx_L6:;
 
-  /* "orderbook/_levels.pyx":202
+  /* "orderbook/_levels.pyx":226
  *             buffer.shape = NULL
  *             buffer.strides = NULL
  *         buffer.buf = <void*>&s.elements[0]             # <<<<<<<<<<<<<<
@@ -10725,7 +10844,7 @@ static int __pyx_pf_9orderbook_7_levels_6Levels_20__getbuffer__(struct __pyx_obj
 */
   __pyx_v_buffer->buf = ((void *)(&(__pyx_v_s->elements[0])));
 
-  /* "orderbook/_levels.pyx":203
+  /* "orderbook/_levels.pyx":227
  *             buffer.strides = NULL
  *         buffer.buf = <void*>&s.elements[0]
  *         buffer.len = n * sizeof(OrderLevelC)             # <<<<<<<<<<<<<<
@@ -10734,7 +10853,7 @@ static int __pyx_pf_9orderbook_7_levels_6Levels_20__getbuffer__(struct __pyx_obj
 */
   __pyx_v_buffer->len = (__pyx_v_n * (sizeof(struct __pyx_t_9orderbook_7structs_OrderLevelC)));
 
-  /* "orderbook/_levels.pyx":204
+  /* "orderbook/_levels.pyx":228
  *         buffer.buf = <void*>&s.elements[0]
  *         buffer.len = n * sizeof(OrderLevelC)
  *         buffer.readonly = ro             # <<<<<<<<<<<<<<
@@ -10743,7 +10862,7 @@ static int __pyx_pf_9orderbook_7_levels_6Levels_20__getbuffer__(struct __pyx_obj
 */
   __pyx_v_buffer->readonly = __pyx_v_ro;
 
-  /* "orderbook/_levels.pyx":205
+  /* "orderbook/_levels.pyx":229
  *         buffer.len = n * sizeof(OrderLevelC)
  *         buffer.readonly = ro
  *         buffer.ndim = 1             # <<<<<<<<<<<<<<
@@ -10752,7 +10871,7 @@ static int __pyx_pf_9orderbook_7_levels_6Levels_20__getbuffer__(struct __pyx_obj
 */
   __pyx_v_buffer->ndim = 1;
 
-  /* "orderbook/_levels.pyx":206
+  /* "orderbook/_levels.pyx":230
  *         buffer.readonly = ro
  *         buffer.ndim = 1
  *         buffer.suboffsets = NULL             # <<<<<<<<<<<<<<
@@ -10761,7 +10880,7 @@ static int __pyx_pf_9orderbook_7_levels_6Levels_20__getbuffer__(struct __pyx_obj
 */
   __pyx_v_buffer->suboffsets = NULL;
 
-  /* "orderbook/_levels.pyx":207
+  /* "orderbook/_levels.pyx":231
  *         buffer.ndim = 1
  *         buffer.suboffsets = NULL
  *         buffer.internal = NULL             # <<<<<<<<<<<<<<
@@ -10770,7 +10889,7 @@ static int __pyx_pf_9orderbook_7_levels_6Levels_20__getbuffer__(struct __pyx_obj
 */
   __pyx_v_buffer->internal = NULL;
 
-  /* "orderbook/_levels.pyx":208
+  /* "orderbook/_levels.pyx":232
  *         buffer.suboffsets = NULL
  *         buffer.internal = NULL
  *         buffer.obj = self             # <<<<<<<<<<<<<<
@@ -10782,7 +10901,7 @@ static int __pyx_pf_9orderbook_7_levels_6Levels_20__getbuffer__(struct __pyx_obj
   __Pyx_GOTREF(__pyx_v_buffer->obj);
   __Pyx_DECREF_SET(__pyx_v_buffer->obj, ((PyObject *)__pyx_v_self));
 
-  /* "orderbook/_levels.pyx":209
+  /* "orderbook/_levels.pyx":233
  *         buffer.internal = NULL
  *         buffer.obj = self
  *         self.book._exports += 1             # <<<<<<<<<<<<<<
@@ -10791,7 +10910,7 @@ static int __pyx_pf_9orderbook_7_levels_6Levels_20__getbuffer__(struct __pyx_obj
 */
   __pyx_v_self->book->_exports = (__pyx_v_self->book->_exports + 1);
 
-  /* "orderbook/_levels.pyx":183
+  /* "orderbook/_levels.pyx":207
  *         return (list, (self.tolist(),))
  * 
  *     def __getbuffer__(self, Py_buffer* buffer, int flags):             # <<<<<<<<<<<<<<
@@ -10827,7 +10946,7 @@ static int __pyx_pf_9orderbook_7_levels_6Levels_20__getbuffer__(struct __pyx_obj
   return __pyx_r;
 }
 
-/* "orderbook/_levels.pyx":211
+/* "orderbook/_levels.pyx":235
  *         self.book._exports += 1
  * 
  *     def __releasebuffer__(self, Py_buffer* buffer):             # <<<<<<<<<<<<<<
@@ -10850,14 +10969,14 @@ CYTHON_UNUSED static void __pyx_pw_9orderbook_7_levels_6Levels_23__releasebuffer
 
 static void __pyx_pf_9orderbook_7_levels_6Levels_22__releasebuffer__(struct __pyx_obj_9orderbook_7_levels_Levels *__pyx_v_self, CYTHON_UNUSED Py_buffer *__pyx_v_buffer) {
 
-  /* "orderbook/_levels.pyx":212
+  /* "orderbook/_levels.pyx":236
  * 
  *     def __releasebuffer__(self, Py_buffer* buffer):
  *         self.book._exports -= 1             # <<<<<<<<<<<<<<
 */
   __pyx_v_self->book->_exports = (__pyx_v_self->book->_exports - 1);
 
-  /* "orderbook/_levels.pyx":211
+  /* "orderbook/_levels.pyx":235
  *         self.book._exports += 1
  * 
  *     def __releasebuffer__(self, Py_buffer* buffer):             # <<<<<<<<<<<<<<
@@ -11910,7 +12029,7 @@ static int __Pyx_modinit_Exttype___pyx_obj_9orderbook_7_levels_Levels(__pyx_msta
   __pyx_vtable_9orderbook_7_levels_Levels.count = (Py_ssize_t (*)(struct __pyx_obj_9orderbook_7_levels_Levels *))__pyx_f_9orderbook_7_levels_6Levels_count;
   __pyx_vtable_9orderbook_7_levels_Levels._slice = (PyObject *(*)(struct __pyx_obj_9orderbook_7_levels_Levels *, PyObject *))__pyx_f_9orderbook_7_levels_6Levels__slice;
   #if CYTHON_USE_TYPE_SPECS
-  __pyx_mstate->__pyx_ptype_9orderbook_7_levels_Levels = (PyTypeObject *) __Pyx_PyType_FromModuleAndSpec(__pyx_m, &__pyx_type_9orderbook_7_levels_Levels_spec, NULL); if (unlikely(!__pyx_mstate->__pyx_ptype_9orderbook_7_levels_Levels)) __PYX_ERR(0, 77, __pyx_L1_error)
+  __pyx_mstate->__pyx_ptype_9orderbook_7_levels_Levels = (PyTypeObject *) __Pyx_PyType_FromModuleAndSpec(__pyx_m, &__pyx_type_9orderbook_7_levels_Levels_spec, NULL); if (unlikely(!__pyx_mstate->__pyx_ptype_9orderbook_7_levels_Levels)) __PYX_ERR(0, 82, __pyx_L1_error)
   #if !CYTHON_COMPILING_IN_LIMITED_API
   __pyx_mstate->__pyx_ptype_9orderbook_7_levels_Levels->tp_as_buffer = &__pyx_tp_as_buffer_Levels;
   #elif defined(Py_bf_getbuffer) && defined(Py_bf_releasebuffer)
@@ -11926,7 +12045,7 @@ static int __Pyx_modinit_Exttype___pyx_obj_9orderbook_7_levels_Levels(__pyx_msta
   #if !CYTHON_COMPILING_IN_LIMITED_API
   #endif
   #if !CYTHON_USE_TYPE_SPECS
-  if (__Pyx_PyType_Ready(__pyx_mstate->__pyx_ptype_9orderbook_7_levels_Levels) < (0)) __PYX_ERR(0, 77, __pyx_L1_error)
+  if (__Pyx_PyType_Ready(__pyx_mstate->__pyx_ptype_9orderbook_7_levels_Levels) < (0)) __PYX_ERR(0, 82, __pyx_L1_error)
   #endif
   #if CYTHON_COMPILING_IN_CPYTHON && PY_VERSION_HEX >= 0x030E0000
   PyUnstable_Object_EnableDeferredRefcount((PyObject*)__pyx_mstate->__pyx_ptype_9orderbook_7_levels_Levels);
@@ -11936,8 +12055,8 @@ static int __Pyx_modinit_Exttype___pyx_obj_9orderbook_7_levels_Levels(__pyx_msta
     __pyx_mstate->__pyx_ptype_9orderbook_7_levels_Levels->tp_getattro = PyObject_GenericGetAttr;
   }
   #endif
-  if (__Pyx_SetVtable(__pyx_mstate->__pyx_ptype_9orderbook_7_levels_Levels, __pyx_vtabptr_9orderbook_7_levels_Levels) < (0)) __PYX_ERR(0, 77, __pyx_L1_error)
-  if (PyObject_SetAttr(__pyx_m, __pyx_mstate_global->__pyx_n_u_Levels, (PyObject *) __pyx_mstate->__pyx_ptype_9orderbook_7_levels_Levels) < (0)) __PYX_ERR(0, 77, __pyx_L1_error)
+  if (__Pyx_SetVtable(__pyx_mstate->__pyx_ptype_9orderbook_7_levels_Levels, __pyx_vtabptr_9orderbook_7_levels_Levels) < (0)) __PYX_ERR(0, 82, __pyx_L1_error)
+  if (PyObject_SetAttr(__pyx_m, __pyx_mstate_global->__pyx_n_u_Levels, (PyObject *) __pyx_mstate->__pyx_ptype_9orderbook_7_levels_Levels) < (0)) __PYX_ERR(0, 82, __pyx_L1_error)
   __Pyx_RefNannyFinishContext();
   return 0;
   __pyx_L1_error:;
@@ -11954,14 +12073,14 @@ static int __Pyx_modinit_Exttype___pyx_obj_9orderbook_7_levels__LevelIterator(__
   __Pyx_RefNannySetupContext("__Pyx_modinit_Exttype___pyx_obj_9orderbook_7_levels__LevelIterator", 0);
   /*--- Exttype __pyx_obj_9orderbook_7_levels__LevelIterator ---*/
   #if CYTHON_USE_TYPE_SPECS
-  __pyx_mstate->__pyx_ptype_9orderbook_7_levels__LevelIterator = (PyTypeObject *) __Pyx_PyType_FromModuleAndSpec(__pyx_m, &__pyx_type_9orderbook_7_levels__LevelIterator_spec, NULL); if (unlikely(!__pyx_mstate->__pyx_ptype_9orderbook_7_levels__LevelIterator)) __PYX_ERR(0, 58, __pyx_L1_error)
+  __pyx_mstate->__pyx_ptype_9orderbook_7_levels__LevelIterator = (PyTypeObject *) __Pyx_PyType_FromModuleAndSpec(__pyx_m, &__pyx_type_9orderbook_7_levels__LevelIterator_spec, NULL); if (unlikely(!__pyx_mstate->__pyx_ptype_9orderbook_7_levels__LevelIterator)) __PYX_ERR(0, 63, __pyx_L1_error)
   #else
   __pyx_mstate->__pyx_ptype_9orderbook_7_levels__LevelIterator = &__pyx_type_9orderbook_7_levels__LevelIterator;
   #endif
   #if !CYTHON_COMPILING_IN_LIMITED_API
   #endif
   #if !CYTHON_USE_TYPE_SPECS
-  if (__Pyx_PyType_Ready(__pyx_mstate->__pyx_ptype_9orderbook_7_levels__LevelIterator) < (0)) __PYX_ERR(0, 58, __pyx_L1_error)
+  if (__Pyx_PyType_Ready(__pyx_mstate->__pyx_ptype_9orderbook_7_levels__LevelIterator) < (0)) __PYX_ERR(0, 63, __pyx_L1_error)
   #endif
   #if CYTHON_COMPILING_IN_CPYTHON && PY_VERSION_HEX >= 0x030E0000
   PyUnstable_Object_EnableDeferredRefcount((PyObject*)__pyx_mstate->__pyx_ptype_9orderbook_7_levels__LevelIterator);
@@ -11971,8 +12090,8 @@ static int __Pyx_modinit_Exttype___pyx_obj_9orderbook_7_levels__LevelIterator(__
     __pyx_mstate->__pyx_ptype_9orderbook_7_levels__LevelIterator->tp_getattro = PyObject_GenericGetAttr;
   }
   #endif
-  if (PyObject_SetAttr(__pyx_m, __pyx_mstate_global->__pyx_n_u_LevelIterator, (PyObject *) __pyx_mstate->__pyx_ptype_9orderbook_7_levels__LevelIterator) < (0)) __PYX_ERR(0, 58, __pyx_L1_error)
-  if (__Pyx_setup_reduce((PyObject *) __pyx_mstate->__pyx_ptype_9orderbook_7_levels__LevelIterator) < (0)) __PYX_ERR(0, 58, __pyx_L1_error)
+  if (PyObject_SetAttr(__pyx_m, __pyx_mstate_global->__pyx_n_u_LevelIterator, (PyObject *) __pyx_mstate->__pyx_ptype_9orderbook_7_levels__LevelIterator) < (0)) __PYX_ERR(0, 63, __pyx_L1_error)
+  if (__Pyx_setup_reduce((PyObject *) __pyx_mstate->__pyx_ptype_9orderbook_7_levels__LevelIterator) < (0)) __PYX_ERR(0, 63, __pyx_L1_error)
   __Pyx_RefNannyFinishContext();
   return 0;
   __pyx_L1_error:;
@@ -12366,19 +12485,19 @@ __Pyx_RefNannySetupContext("PyInit__levels", 0);
   /* "orderbook/_levels.pyx":18
  * from orderbook.structs cimport OB_MAX_LEVELS, LevelsC, OrderLevelC, ob_side
  * 
- * from orderbook.errors import LevelIndexError, ReadOnlyError             # <<<<<<<<<<<<<<
+ * from orderbook.errors import FieldTypeError, LevelIndexError, OrderBookError, ReadOnlyError             # <<<<<<<<<<<<<<
  * from orderbook.level import OrderLevel as PyOrderLevel
  * 
 */
   {
-    PyObject* const __pyx_imported_names[] = {__pyx_mstate_global->__pyx_n_u_LevelIndexError,__pyx_mstate_global->__pyx_n_u_ReadOnlyError};
-    __pyx_t_1 = __Pyx_Import(__pyx_mstate_global->__pyx_n_u_orderbook_errors, __pyx_imported_names, 2, NULL, 0); if (unlikely(!__pyx_t_1)) __PYX_ERR(0, 18, __pyx_L1_error)
+    PyObject* const __pyx_imported_names[] = {__pyx_mstate_global->__pyx_n_u_FieldTypeError,__pyx_mstate_global->__pyx_n_u_LevelIndexError,__pyx_mstate_global->__pyx_n_u_OrderBookError,__pyx_mstate_global->__pyx_n_u_ReadOnlyError};
+    __pyx_t_1 = __Pyx_Import(__pyx_mstate_global->__pyx_n_u_orderbook_errors, __pyx_imported_names, 4, NULL, 0); if (unlikely(!__pyx_t_1)) __PYX_ERR(0, 18, __pyx_L1_error)
   }
   __pyx_t_2 = __pyx_t_1;
   __Pyx_GOTREF(__pyx_t_2);
   {
-    PyObject* const __pyx_imported_names[] = {__pyx_mstate_global->__pyx_n_u_LevelIndexError,__pyx_mstate_global->__pyx_n_u_ReadOnlyError};
-    for (__pyx_t_3=0; __pyx_t_3 < 2; __pyx_t_3++) {
+    PyObject* const __pyx_imported_names[] = {__pyx_mstate_global->__pyx_n_u_FieldTypeError,__pyx_mstate_global->__pyx_n_u_LevelIndexError,__pyx_mstate_global->__pyx_n_u_OrderBookError,__pyx_mstate_global->__pyx_n_u_ReadOnlyError};
+    for (__pyx_t_3=0; __pyx_t_3 < 4; __pyx_t_3++) {
       __pyx_t_4 = __Pyx_ImportFrom(__pyx_t_2, __pyx_imported_names[__pyx_t_3]); if (unlikely(!__pyx_t_4)) __PYX_ERR(0, 18, __pyx_L1_error)
       __Pyx_GOTREF(__pyx_t_4);
       if (PyDict_SetItem(__pyx_mstate_global->__pyx_d, __pyx_imported_names[__pyx_t_3], __pyx_t_4) < (0)) __PYX_ERR(0, 18, __pyx_L1_error)
@@ -12389,10 +12508,10 @@ __Pyx_RefNannySetupContext("PyInit__levels", 0);
 
   /* "orderbook/_levels.pyx":19
  * 
- * from orderbook.errors import LevelIndexError, ReadOnlyError
+ * from orderbook.errors import FieldTypeError, LevelIndexError, OrderBookError, ReadOnlyError
  * from orderbook.level import OrderLevel as PyOrderLevel             # <<<<<<<<<<<<<<
  * 
- * cdef extern from "src/ob_level.h":
+ * cdef extern from "Python.h":
 */
   {
     PyObject* const __pyx_imported_names[] = {__pyx_mstate_global->__pyx_n_u_OrderLevel};
@@ -12416,7 +12535,7 @@ __Pyx_RefNannySetupContext("PyInit__levels", 0);
   }
   __Pyx_DECREF(__pyx_t_2); __pyx_t_2 = 0;
 
-  /* "orderbook/_levels.pyx":25
+  /* "orderbook/_levels.pyx":30
  *     object ob_level_tuple(int64_t price, int64_t size, uint32_t count, uint32_t reserved)
  * 
  * cdef tuple _SIDE_NAMES = ("bids", "asks")             # <<<<<<<<<<<<<<
@@ -12428,7 +12547,7 @@ __Pyx_RefNannySetupContext("PyInit__levels", 0);
   __Pyx_DECREF_SET(__pyx_v_9orderbook_7_levels__SIDE_NAMES, __pyx_mstate_global->__pyx_tuple[1]);
   __Pyx_GIVEREF(__pyx_mstate_global->__pyx_tuple[1]);
 
-  /* "orderbook/_levels.pyx":28
+  /* "orderbook/_levels.pyx":33
  * 
  * # PEP 3118 format of one level, as a side exports it.
  * cdef bytes _LEVEL_FORMAT = b"T{<q:price:<q:size:<I:order_count:<I:reserved:}"             # <<<<<<<<<<<<<<
@@ -12440,7 +12559,7 @@ __Pyx_RefNannySetupContext("PyInit__levels", 0);
   __Pyx_DECREF_SET(__pyx_v_9orderbook_7_levels__LEVEL_FORMAT, __pyx_mstate_global->__pyx_kp_b_T_q_price_q_size_I_order_count_I);
   __Pyx_GIVEREF(__pyx_mstate_global->__pyx_kp_b_T_q_price_q_size_I_order_count_I);
 
-  /* "orderbook/_levels.pyx":29
+  /* "orderbook/_levels.pyx":34
  * # PEP 3118 format of one level, as a side exports it.
  * cdef bytes _LEVEL_FORMAT = b"T{<q:price:<q:size:<I:order_count:<I:reserved:}"
  * cdef const char* _LEVEL_FORMAT_C = _LEVEL_FORMAT             # <<<<<<<<<<<<<<
@@ -12449,12 +12568,12 @@ __Pyx_RefNannySetupContext("PyInit__levels", 0);
 */
   if (unlikely(__pyx_v_9orderbook_7_levels__LEVEL_FORMAT == Py_None)) {
     PyErr_SetString(PyExc_TypeError, "expected bytes, NoneType found");
-    __PYX_ERR(0, 29, __pyx_L1_error)
+    __PYX_ERR(0, 34, __pyx_L1_error)
   }
-  __pyx_t_5 = __Pyx_PyBytes_AsString(__pyx_v_9orderbook_7_levels__LEVEL_FORMAT); if (unlikely((!__pyx_t_5) && PyErr_Occurred())) __PYX_ERR(0, 29, __pyx_L1_error)
+  __pyx_t_5 = __Pyx_PyBytes_AsString(__pyx_v_9orderbook_7_levels__LEVEL_FORMAT); if (unlikely((!__pyx_t_5) && PyErr_Occurred())) __PYX_ERR(0, 34, __pyx_L1_error)
   __pyx_v_9orderbook_7_levels__LEVEL_FORMAT_C = __pyx_t_5;
 
-  /* "orderbook/_levels.pyx":30
+  /* "orderbook/_levels.pyx":35
  * cdef bytes _LEVEL_FORMAT = b"T{<q:price:<q:size:<I:order_count:<I:reserved:}"
  * cdef const char* _LEVEL_FORMAT_C = _LEVEL_FORMAT
  * cdef const char* _BYTE_FORMAT_C = b"B"             # <<<<<<<<<<<<<<
@@ -12463,7 +12582,7 @@ __Pyx_RefNannySetupContext("PyInit__levels", 0);
 */
   __pyx_v_9orderbook_7_levels__BYTE_FORMAT_C = __pyx_k_B;
 
-  /* "orderbook/_levels.pyx":31
+  /* "orderbook/_levels.pyx":36
  * cdef const char* _LEVEL_FORMAT_C = _LEVEL_FORMAT
  * cdef const char* _BYTE_FORMAT_C = b"B"
  * LEVEL_FORMAT = _LEVEL_FORMAT.decode()             # <<<<<<<<<<<<<<
@@ -12472,14 +12591,14 @@ __Pyx_RefNannySetupContext("PyInit__levels", 0);
 */
   if (unlikely(__pyx_v_9orderbook_7_levels__LEVEL_FORMAT == Py_None)) {
     PyErr_Format(PyExc_AttributeError, "\047NoneType\047 object has no attribute \047%.30s\047", "decode");
-    __PYX_ERR(0, 31, __pyx_L1_error)
+    __PYX_ERR(0, 36, __pyx_L1_error)
   }
-  __pyx_t_2 = __Pyx_decode_bytes(__pyx_v_9orderbook_7_levels__LEVEL_FORMAT, 0, PY_SSIZE_T_MAX, NULL, NULL, NULL); if (unlikely(!__pyx_t_2)) __PYX_ERR(0, 31, __pyx_L1_error)
+  __pyx_t_2 = __Pyx_decode_bytes(__pyx_v_9orderbook_7_levels__LEVEL_FORMAT, 0, PY_SSIZE_T_MAX, NULL, NULL, NULL); if (unlikely(!__pyx_t_2)) __PYX_ERR(0, 36, __pyx_L1_error)
   __Pyx_GOTREF(__pyx_t_2);
-  if (PyDict_SetItem(__pyx_mstate_global->__pyx_d, __pyx_mstate_global->__pyx_n_u_LEVEL_FORMAT, __pyx_t_2) < (0)) __PYX_ERR(0, 31, __pyx_L1_error)
+  if (PyDict_SetItem(__pyx_mstate_global->__pyx_d, __pyx_mstate_global->__pyx_n_u_LEVEL_FORMAT, __pyx_t_2) < (0)) __PYX_ERR(0, 36, __pyx_L1_error)
   __Pyx_DECREF(__pyx_t_2); __pyx_t_2 = 0;
 
-  /* "orderbook/_levels.pyx":38
+  /* "orderbook/_levels.pyx":43
  * cdef Py_ssize_t _LEVEL_STRIDE[1]
  * cdef Py_ssize_t _i
  * for _i in range(OB_MAX_LEVELS + 1):             # <<<<<<<<<<<<<<
@@ -12493,7 +12612,7 @@ __Pyx_RefNannySetupContext("PyInit__levels", 0);
   for (__pyx_t_3 = 0; __pyx_t_3 < __pyx_t_7; __pyx_t_3+=1) {
     __pyx_v_9orderbook_7_levels__i = __pyx_t_3;
 
-    /* "orderbook/_levels.pyx":39
+    /* "orderbook/_levels.pyx":44
  * cdef Py_ssize_t _i
  * for _i in range(OB_MAX_LEVELS + 1):
  *     _COUNTS[_i] = _i             # <<<<<<<<<<<<<<
@@ -12504,7 +12623,7 @@ __Pyx_RefNannySetupContext("PyInit__levels", 0);
   }
 
 
-  /* "orderbook/_levels.pyx":40
+  /* "orderbook/_levels.pyx":45
  * for _i in range(OB_MAX_LEVELS + 1):
  *     _COUNTS[_i] = _i
  * _LEVEL_STRIDE[0] = sizeof(OrderLevelC)             # <<<<<<<<<<<<<<
@@ -12513,7 +12632,7 @@ __Pyx_RefNannySetupContext("PyInit__levels", 0);
 */
   (__pyx_v_9orderbook_7_levels__LEVEL_STRIDE[0]) = (sizeof(struct __pyx_t_9orderbook_7structs_OrderLevelC));
 
-  /* "orderbook/_levels.pyx":42
+  /* "orderbook/_levels.pyx":47
  * _LEVEL_STRIDE[0] = sizeof(OrderLevelC)
  * 
  * cdef object _frombuffer = None      # numpy.frombuffer and LEVEL_DTYPE, on first use             # <<<<<<<<<<<<<<
@@ -12525,7 +12644,7 @@ __Pyx_RefNannySetupContext("PyInit__levels", 0);
   __Pyx_DECREF_SET(__pyx_v_9orderbook_7_levels__frombuffer, Py_None);
   __Pyx_GIVEREF(Py_None);
 
-  /* "orderbook/_levels.pyx":43
+  /* "orderbook/_levels.pyx":48
  * 
  * cdef object _frombuffer = None      # numpy.frombuffer and LEVEL_DTYPE, on first use
  * cdef object _level_dtype = None             # <<<<<<<<<<<<<<
@@ -12564,73 +12683,73 @@ __Pyx_RefNannySetupContext("PyInit__levels", 0);
   if (__Pyx_SetItemOnTypeDict(__pyx_mstate_global->__pyx_ptype_9orderbook_7_levels__LevelIterator, __pyx_mstate_global->__pyx_n_u_setstate_cython, __pyx_t_2) < (0)) __PYX_ERR(1, 17, __pyx_L1_error)
   __Pyx_DECREF(__pyx_t_2); __pyx_t_2 = 0;
 
-  /* "orderbook/_levels.pyx":134
+  /* "orderbook/_levels.pyx":153
  *         return it
  * 
  *     def tolist(self):             # <<<<<<<<<<<<<<
  *         """The levels as a list of OrderLevel values (a copy)."""
  *         return self._slice(slice(None))
 */
-  __pyx_t_2 = __Pyx_CyFunction_New(&__pyx_mdef_9orderbook_7_levels_6Levels_9tolist, __Pyx_CYFUNCTION_CCLASS, __pyx_mstate_global->__pyx_n_u_Levels_tolist, NULL, __pyx_mstate_global->__pyx_n_u_orderbook__levels, __pyx_mstate_global->__pyx_d, ((PyObject *)__pyx_mstate_global->__pyx_codeobj_tab[2])); if (unlikely(!__pyx_t_2)) __PYX_ERR(0, 134, __pyx_L1_error)
+  __pyx_t_2 = __Pyx_CyFunction_New(&__pyx_mdef_9orderbook_7_levels_6Levels_9tolist, __Pyx_CYFUNCTION_CCLASS, __pyx_mstate_global->__pyx_n_u_Levels_tolist, NULL, __pyx_mstate_global->__pyx_n_u_orderbook__levels, __pyx_mstate_global->__pyx_d, ((PyObject *)__pyx_mstate_global->__pyx_codeobj_tab[2])); if (unlikely(!__pyx_t_2)) __PYX_ERR(0, 153, __pyx_L1_error)
   __Pyx_GOTREF(__pyx_t_2);
   #if CYTHON_COMPILING_IN_CPYTHON && PY_VERSION_HEX >= 0x030E0000
   PyUnstable_Object_EnableDeferredRefcount(__pyx_t_2);
   #endif
-  if (__Pyx_SetItemOnTypeDict(__pyx_mstate_global->__pyx_ptype_9orderbook_7_levels_Levels, __pyx_mstate_global->__pyx_n_u_tolist, __pyx_t_2) < (0)) __PYX_ERR(0, 134, __pyx_L1_error)
+  if (__Pyx_SetItemOnTypeDict(__pyx_mstate_global->__pyx_ptype_9orderbook_7_levels_Levels, __pyx_mstate_global->__pyx_n_u_tolist, __pyx_t_2) < (0)) __PYX_ERR(0, 153, __pyx_L1_error)
   __Pyx_DECREF(__pyx_t_2); __pyx_t_2 = 0;
 
-  /* "orderbook/_levels.pyx":138
+  /* "orderbook/_levels.pyx":157
  *         return self._slice(slice(None))
  * 
  *     def tuples(self):             # <<<<<<<<<<<<<<
  *         """The levels as a list of plain ``(price, size, order_count, reserved)``
  *         tuples: the fastest way to visit every level from Python, since CPython
 */
-  __pyx_t_2 = __Pyx_CyFunction_New(&__pyx_mdef_9orderbook_7_levels_6Levels_11tuples, __Pyx_CYFUNCTION_CCLASS, __pyx_mstate_global->__pyx_n_u_Levels_tuples, NULL, __pyx_mstate_global->__pyx_n_u_orderbook__levels, __pyx_mstate_global->__pyx_d, ((PyObject *)__pyx_mstate_global->__pyx_codeobj_tab[3])); if (unlikely(!__pyx_t_2)) __PYX_ERR(0, 138, __pyx_L1_error)
+  __pyx_t_2 = __Pyx_CyFunction_New(&__pyx_mdef_9orderbook_7_levels_6Levels_11tuples, __Pyx_CYFUNCTION_CCLASS, __pyx_mstate_global->__pyx_n_u_Levels_tuples, NULL, __pyx_mstate_global->__pyx_n_u_orderbook__levels, __pyx_mstate_global->__pyx_d, ((PyObject *)__pyx_mstate_global->__pyx_codeobj_tab[3])); if (unlikely(!__pyx_t_2)) __PYX_ERR(0, 157, __pyx_L1_error)
   __Pyx_GOTREF(__pyx_t_2);
   #if CYTHON_COMPILING_IN_CPYTHON && PY_VERSION_HEX >= 0x030E0000
   PyUnstable_Object_EnableDeferredRefcount(__pyx_t_2);
   #endif
-  if (__Pyx_SetItemOnTypeDict(__pyx_mstate_global->__pyx_ptype_9orderbook_7_levels_Levels, __pyx_mstate_global->__pyx_n_u_tuples, __pyx_t_2) < (0)) __PYX_ERR(0, 138, __pyx_L1_error)
+  if (__Pyx_SetItemOnTypeDict(__pyx_mstate_global->__pyx_ptype_9orderbook_7_levels_Levels, __pyx_mstate_global->__pyx_n_u_tuples, __pyx_t_2) < (0)) __PYX_ERR(0, 157, __pyx_L1_error)
   __Pyx_DECREF(__pyx_t_2); __pyx_t_2 = 0;
 
-  /* "orderbook/_levels.pyx":155
+  /* "orderbook/_levels.pyx":179
  *         return out
  * 
  *     def to_numpy(self):             # <<<<<<<<<<<<<<
  *         """A numpy array of LEVEL_DTYPE sharing this side's memory (read-only
  *         when the book views read-only memory).  Far cheaper than
 */
-  __pyx_t_2 = __Pyx_CyFunction_New(&__pyx_mdef_9orderbook_7_levels_6Levels_13to_numpy, __Pyx_CYFUNCTION_CCLASS, __pyx_mstate_global->__pyx_n_u_Levels_to_numpy, NULL, __pyx_mstate_global->__pyx_n_u_orderbook__levels, __pyx_mstate_global->__pyx_d, ((PyObject *)__pyx_mstate_global->__pyx_codeobj_tab[4])); if (unlikely(!__pyx_t_2)) __PYX_ERR(0, 155, __pyx_L1_error)
+  __pyx_t_2 = __Pyx_CyFunction_New(&__pyx_mdef_9orderbook_7_levels_6Levels_13to_numpy, __Pyx_CYFUNCTION_CCLASS, __pyx_mstate_global->__pyx_n_u_Levels_to_numpy, NULL, __pyx_mstate_global->__pyx_n_u_orderbook__levels, __pyx_mstate_global->__pyx_d, ((PyObject *)__pyx_mstate_global->__pyx_codeobj_tab[4])); if (unlikely(!__pyx_t_2)) __PYX_ERR(0, 179, __pyx_L1_error)
   __Pyx_GOTREF(__pyx_t_2);
   #if CYTHON_COMPILING_IN_CPYTHON && PY_VERSION_HEX >= 0x030E0000
   PyUnstable_Object_EnableDeferredRefcount(__pyx_t_2);
   #endif
-  if (__Pyx_SetItemOnTypeDict(__pyx_mstate_global->__pyx_ptype_9orderbook_7_levels_Levels, __pyx_mstate_global->__pyx_n_u_to_numpy, __pyx_t_2) < (0)) __PYX_ERR(0, 155, __pyx_L1_error)
+  if (__Pyx_SetItemOnTypeDict(__pyx_mstate_global->__pyx_ptype_9orderbook_7_levels_Levels, __pyx_mstate_global->__pyx_n_u_to_numpy, __pyx_t_2) < (0)) __PYX_ERR(0, 179, __pyx_L1_error)
   __Pyx_DECREF(__pyx_t_2); __pyx_t_2 = 0;
 
-  /* "orderbook/_levels.pyx":175
+  /* "orderbook/_levels.pyx":199
  *             return NotImplemented
  * 
  *     __hash__ = None             # <<<<<<<<<<<<<<
  * 
  *     def __repr__(self):
 */
-  if (__Pyx_SetItemOnTypeDict(__pyx_mstate_global->__pyx_ptype_9orderbook_7_levels_Levels, __pyx_mstate_global->__pyx_n_u_hash, Py_None) < (0)) __PYX_ERR(0, 175, __pyx_L1_error)
+  if (__Pyx_SetItemOnTypeDict(__pyx_mstate_global->__pyx_ptype_9orderbook_7_levels_Levels, __pyx_mstate_global->__pyx_n_u_hash, Py_None) < (0)) __PYX_ERR(0, 199, __pyx_L1_error)
 
-  /* "orderbook/_levels.pyx":180
+  /* "orderbook/_levels.pyx":204
  *         return f"<{_SIDE_NAMES[self._asks]} {self.tolist()!r}>"
  * 
  *     def __reduce__(self):             # <<<<<<<<<<<<<<
  *         return (list, (self.tolist(),))
  * 
 */
-  __pyx_t_2 = __Pyx_CyFunction_New(&__pyx_mdef_9orderbook_7_levels_6Levels_19__reduce__, __Pyx_CYFUNCTION_CCLASS, __pyx_mstate_global->__pyx_n_u_Levels___reduce, NULL, __pyx_mstate_global->__pyx_n_u_orderbook__levels, __pyx_mstate_global->__pyx_d, ((PyObject *)__pyx_mstate_global->__pyx_codeobj_tab[5])); if (unlikely(!__pyx_t_2)) __PYX_ERR(0, 180, __pyx_L1_error)
+  __pyx_t_2 = __Pyx_CyFunction_New(&__pyx_mdef_9orderbook_7_levels_6Levels_19__reduce__, __Pyx_CYFUNCTION_CCLASS, __pyx_mstate_global->__pyx_n_u_Levels___reduce, NULL, __pyx_mstate_global->__pyx_n_u_orderbook__levels, __pyx_mstate_global->__pyx_d, ((PyObject *)__pyx_mstate_global->__pyx_codeobj_tab[5])); if (unlikely(!__pyx_t_2)) __PYX_ERR(0, 204, __pyx_L1_error)
   __Pyx_GOTREF(__pyx_t_2);
   #if CYTHON_COMPILING_IN_CPYTHON && PY_VERSION_HEX >= 0x030E0000
   PyUnstable_Object_EnableDeferredRefcount(__pyx_t_2);
   #endif
-  if (__Pyx_SetItemOnTypeDict(__pyx_mstate_global->__pyx_ptype_9orderbook_7_levels_Levels, __pyx_mstate_global->__pyx_n_u_reduce, __pyx_t_2) < (0)) __PYX_ERR(0, 180, __pyx_L1_error)
+  if (__Pyx_SetItemOnTypeDict(__pyx_mstate_global->__pyx_ptype_9orderbook_7_levels_Levels, __pyx_mstate_global->__pyx_n_u_reduce, __pyx_t_2) < (0)) __PYX_ERR(0, 204, __pyx_L1_error)
   __Pyx_DECREF(__pyx_t_2); __pyx_t_2 = 0;
 
   /* "(tree fragment)":4
@@ -12698,7 +12817,7 @@ static int __Pyx_InitCachedBuiltins(__pyx_mstatetype *__pyx_mstate) {
   const char *__pyx_filename = NULL;
   int __pyx_clineno = 0;
   CYTHON_UNUSED_VAR(__pyx_mstate);
-  __pyx_builtin_NotImplemented = __Pyx_GetBuiltinName(__pyx_mstate->__pyx_n_u_NotImplemented); if (!__pyx_builtin_NotImplemented) __PYX_ERR(0, 173, __pyx_L1_error)
+  __pyx_builtin_NotImplemented = __Pyx_GetBuiltinName(__pyx_mstate->__pyx_n_u_NotImplemented); if (!__pyx_builtin_NotImplemented) __PYX_ERR(0, 197, __pyx_L1_error)
 
   /* Cached unbound methods */
   __pyx_mstate->__pyx_umethod_PyDict_Type_items.type = (PyObject*)&PyDict_Type;
@@ -12721,32 +12840,32 @@ static int __Pyx_InitCachedConstants(__pyx_mstatetype *__pyx_mstate) {
   CYTHON_UNUSED_VAR(__pyx_mstate);
   __Pyx_RefNannySetupContext("__Pyx_InitCachedConstants", 0);
 
-  /* "orderbook/_levels.pyx":136
+  /* "orderbook/_levels.pyx":155
  *     def tolist(self):
  *         """The levels as a list of OrderLevel values (a copy)."""
  *         return self._slice(slice(None))             # <<<<<<<<<<<<<<
  * 
  *     def tuples(self):
 */
-  __pyx_mstate_global->__pyx_slice[0] = PySlice_New(Py_None, Py_None, Py_None); if (unlikely(!__pyx_mstate_global->__pyx_slice[0])) __PYX_ERR(0, 136, __pyx_L1_error)
+  __pyx_mstate_global->__pyx_slice[0] = PySlice_New(Py_None, Py_None, Py_None); if (unlikely(!__pyx_mstate_global->__pyx_slice[0])) __PYX_ERR(0, 155, __pyx_L1_error)
   __Pyx_GOTREF(__pyx_mstate_global->__pyx_slice[0]);
   __Pyx_GIVEREF(__pyx_mstate_global->__pyx_slice[0]);
 
-  /* "orderbook/_levels.pyx":171
+  /* "orderbook/_levels.pyx":195
  *             return self.tolist() == other.tolist()
  *         try:
  *             return self.tolist() == [tuple(x) + (0,) * (4 - len(x)) for x in other]             # <<<<<<<<<<<<<<
  *         except TypeError:
  *             return NotImplemented
 */
-  __pyx_mstate_global->__pyx_tuple[0] = PyTuple_New(1); if (unlikely(!__pyx_mstate_global->__pyx_tuple[0])) __PYX_ERR(0, 171, __pyx_L1_error)
+  __pyx_mstate_global->__pyx_tuple[0] = PyTuple_New(1); if (unlikely(!__pyx_mstate_global->__pyx_tuple[0])) __PYX_ERR(0, 195, __pyx_L1_error)
   __Pyx_GOTREF(__pyx_mstate_global->__pyx_tuple[0]);
   __Pyx_INCREF(__pyx_mstate_global->__pyx_int_0);
   __Pyx_GIVEREF(__pyx_mstate_global->__pyx_int_0);
-  if (__Pyx_PyTuple_SET_ITEM(__pyx_mstate_global->__pyx_tuple[0], 0, __pyx_mstate_global->__pyx_int_0) != (0)) __PYX_ERR(0, 171, __pyx_L1_error);
+  if (__Pyx_PyTuple_SET_ITEM(__pyx_mstate_global->__pyx_tuple[0], 0, __pyx_mstate_global->__pyx_int_0) != (0)) __PYX_ERR(0, 195, __pyx_L1_error);
   __Pyx_GIVEREF(__pyx_mstate_global->__pyx_tuple[0]);
 
-  /* "orderbook/_levels.pyx":25
+  /* "orderbook/_levels.pyx":30
  *     object ob_level_tuple(int64_t price, int64_t size, uint32_t count, uint32_t reserved)
  * 
  * cdef tuple _SIDE_NAMES = ("bids", "asks")             # <<<<<<<<<<<<<<
@@ -12755,7 +12874,7 @@ static int __Pyx_InitCachedConstants(__pyx_mstatetype *__pyx_mstate) {
 */
   {
     PyObject* __pyx_temp[2] = {__pyx_mstate_global->__pyx_n_u_bids, __pyx_mstate_global->__pyx_n_u_asks};
-    __pyx_mstate_global->__pyx_tuple[1] = __Pyx_PyTuple_FromArray(__pyx_temp, 2); if (unlikely(!__pyx_mstate_global->__pyx_tuple[1])) __PYX_ERR(0, 25, __pyx_L1_error)
+    __pyx_mstate_global->__pyx_tuple[1] = __Pyx_PyTuple_FromArray(__pyx_temp, 2); if (unlikely(!__pyx_mstate_global->__pyx_tuple[1])) __PYX_ERR(0, 30, __pyx_L1_error)
     __Pyx_GOTREF(__pyx_mstate_global->__pyx_tuple[1]);
   }
   __Pyx_GIVEREF(__pyx_mstate_global->__pyx_tuple[1]);
@@ -12819,41 +12938,41 @@ static int __Pyx_InitConstants(__pyx_mstatetype *__pyx_mstate) {
   int __pyx_clineno = 0;
   CYTHON_UNUSED_VAR(__pyx_mstate);
   {
-    const struct { const unsigned int length: 8; } str_length_index[] = {{1},{7},{7},{18},{15},{1},{1},{1},{1},{56},{179},{59},{8},{7},{6},{2},{9},{49},{21},{65},{12},{15},{6},{17},{15},{13},{13},{14},{10},{12},{13},{14},{32},{34},{20},{12},{8},{8},{12},{8},{8},{10},{8},{7},{12},{14},{12},{11},{10},{29},{14},{12},{10},{17},{13},{12},{12},{19},{8},{5},{13},{4},{18},{4},{18},{10},{1},{7},{5},{11},{2},{5},{17},{16},{15},{3},{3},{1},{4},{10},{5},{8},{6},{6},{6},{12},{6}};
-    const struct { const unsigned int length: 8; } bytes_length_index[] = {{44},{132},{47},{110},{11},{57},{106},{13},{15},{52},{101}};
+    const struct { const unsigned int length: 8; } str_length_index[] = {{1},{7},{7},{18},{15},{1},{1},{1},{1},{1},{56},{179},{1},{24},{59},{8},{7},{6},{2},{9},{49},{21},{65},{14},{12},{15},{6},{17},{15},{13},{13},{14},{14},{10},{12},{13},{14},{32},{34},{20},{12},{8},{8},{12},{8},{8},{10},{8},{7},{12},{14},{12},{11},{10},{29},{14},{12},{10},{17},{13},{12},{12},{19},{8},{5},{13},{4},{18},{4},{4},{18},{10},{1},{5},{11},{2},{1},{5},{17},{16},{15},{3},{3},{1},{4},{10},{5},{5},{4},{4},{8},{6},{6},{6},{12},{6}};
+    const struct { const unsigned int length: 8; } bytes_length_index[] = {{44},{132},{47},{110},{11},{57},{106},{13},{15},{52},{114}};
     #ifndef CYTHON_COMPRESS_STRINGS
       #define CYTHON_COMPRESS_STRINGS 90
     #endif
-    #if (CYTHON_COMPRESS_STRINGS) == 1 /* compression: zlib (1111 bytes) */
-static const char cstring[] = "x\332\215T\315O\033G\024\307\022M  \005\nU?8t\250\332\006\242\304\004\211\226\324 *HM\213D\203m\021z\034\215w\237\355\211\327;\353\231Y\343m\332\312G\037\367\270G\037}\364\221c\216\034}\334#\177B\376\204\276\331\265\215I\242\252+\355\316\233y_\277y\357\267\217\020\356\332\320&\304\201\0268\212\010_\023Q!\222\271U \025!\311\206\226\200\222d\325\006\270z3\273\177\360\363ij\312$\020Q\326\214\273`\243\201h\2203i\203<\022\242\236-s[\221\255\251\003\246\352\352\245\320@t\215i\362\"\3205\341\022\256\210\r\016/\203d\032\234\200(-\271\245A\032#\227\024\362\205\247;\317w\010sm\"\3415XZ\021\345\227-\207)\005\312\240,\373\334\321\334%:\360@e\311I\205\004\302\047. \036-\210\207v\323\016\272\006.Q\240\215@\0361\327\025\232i.\\\212\356\334\255>\"6\227\230\204\267\300x\0373GA\226\021\305m \320\366\204\304\364\250\027\322V9\024\232>(M\n\301\321\253cz|V\372\375\360\234\\r]#\334\240\2541\017\230mSL\0016W\254\354\000\270\346[\265\270J%;)8\232\233\313\013\371^9G\241@n\224\307\345\334\024\246\230f\273E\323fe\275\240\255kXDsHZ\034.\rBf?\025.\026\263\001\r!\203=\302\310\245\344\332\244\304zU*X\335K\246\306\027\000\3734\177\221?\035\335 i\354\211\341C^J!\323>\247\337,\245\022l\337\002JG\007ZP\327ox\301d\353p\245\307\033\337s\300\364\373\244\201\202!\016\330\t\027\022}!\270\225K\210\367\014\341&\t\323\320\047\243\222\334\335\335\002\260\022\362P\372\201\036{\253\260\245S\026\264\020\264\361\375\005YE_B[\227\240B\351\250\363`\364\266\321\340S\361]\313\254\325q\010|jL\325\314\332\300\226$\253\260}\047\321\270\254\221\256pi\026l\003\265\230\307\047r\r\254\272\362\033\351N\202\362\035\235\312\243\330F4\234M%\337\365\270Uw\340\275\013\245\312V\3229\023\271\3513g\234x\334\212\017k2>\200\266\331`E&`\325\324\325>R)\215l\030\027\204+\212<\307Q\200\\4?.S\201kq\221\235\034*CH\313A\211bm\264d\026\224\231U7C \345\030\307\251\302-PH\341\206J\330Jmsc\247\225pfB\345\354\210\312\267\007`\2100\265O\364\230\325\023\036\376\305N\005\241\333PaX\322\344\006c\026\246\364Ky\347{6j|\005\223{\266\230\203l/\004T)\376""\047PM6\220\203e3R\310\343\047\344V\336\234a\212&\003q\332\026\307\222\217\332Q\337\350O\023pt7U\251\321?\361\202X\302UI\314\377\341c\346\342)\013\314\304\235\270q\034\2613\226\360]ME\345\374\315~3\347\341H\204\034\n\006Mn\377$\227D\242\211\215\331\"\275@\266\300\316\375}\047\245(\277\276\223tT\347\021P\362x\343\277\254\177\240\3112\231\336\023d\rV\207Q\244N&\236}\322?\354_\014\266;\231\233\331\257\243\346\220<\033,\\\355\275\255\017\213\245xv%<\350}\321_\356\257\307\263\367;\177\205\273\321z<\367l\220\031n\037\275\315\016\013\305xv\241\213\216\357\346f\036\254\031\325r\270\032\236G\253Q1\236[\n\357\207\315\350^\344\244\276\255\356\037a>\325|\032\242\345\347a\363\006?:z\336\333M-\232\361\334\303\341\303\255\276\036l\017~E\000\325\353\342\315\335\023\3269L\343\352h\267\267\3369DuW#\246\357{\231\336r\347\020Q\314?\210\347\026\272\373\241B0\213\313\303\345\215~&^\\\213\366z,^Y\215\027\277\212\276\213L\232\356\233h=\372q\354\263\026}\033Ao\373\335\275\231\371/\243L<\267\330\315\3435\020\350|\274\270\024~\022\276B\343\235\250\325+\306K\237\205\305\220\205\201\311\027/\255\230rD\007X\235o\372\277\r\216\006\325\253\322\325?\327\245\353\346M\342v\021m\233T\315\177\001\377\270\356\366";
-    PyObject *data = __Pyx_DecompressString(cstring, 1111, 1);
+    #if (CYTHON_COMPRESS_STRINGS) == 1 /* compression: zlib (1150 bytes) */
+static const char cstring[] = "x\332\215T\317O\033G\024\306\222\233\230\200\024\\\250Z5\207\014\225\332\220(1AJKj\020\025$\320\"\321`\020I\017U5\032\357<\333\023\257w\3263\263\306\333\264\225\217\034\367\270G\037}\364\221c\216\0349\356\221?\241\177B\337\354\332\306$UUK\336yo\336\257\357\275\371f\010\021\036\207.!.t\300\325D\006\206\310\032Q\314\253\003\251IEV\214\002\224\024\253\267\3003\017K\345\315\255\037\0162_\246\200\310\252a\302\003\216\036\262E\016\025\007\265#e\263T\025\\\223\325\251\r\246\233\372\2254@L\203\031\362\"4\r\351\021\241\t\007WTA1\003nH\264Q\3021\240\254\223G*\273\225\047\317\236?#\314\343D\301[p\214&:\250:.\323\032\264\205Y\r\204k\204GL\350\203.\221\375\032\te@<@<F\022\037\375\246\003L\003<\242\301X\201<`\236\047\r3Bz\024\303\205W\177@\270PXDt\300F\3571WC\351\327\337,H\364$\214t\230+8\321\256p\240\214\252\026\034\010t}\251\020\027\006J\305u\031\205v\000\332\220J\270\363z\217\356\035\036\377\274}BN\205i\020a\3417\230\017\214s\212\031\201\013\315\252.\200g\277uG\350L\342\351Q\240\273\235\212T\037\314y\224\n\324Ju<\347\207\322N\331\252\2534;\306\222\037vM\003\201\333M\322\021pj\0212\376Dz8\345\026\264\244\n7\260\205S%\214-\211\203\254\325p\354\247L\217\033\000\276\047\300\345\0478\331]\245\244:\330}\263{0\352\047=\377}\313\233\314\224\326\314\276%J\025\360\300\001JG\033FR/h\371\341Du\2056c%\360]\260\264\330o\241`\t\006|B\2314w\252\245\336\225\360Z>\306^\016\261\225\324%+\264?\032\327M\355\032\216\2232\216\322\217\354H\010\215<\230\362\240\225\260\213\377\227HE\372\n\272\346\030j\224\216\350\002\326\316\255\005\177\265\300s\354Z\037\247\300_\203\351\206][x\\\351*y\340\246\026\217\265\262\025N\355\202GD\035\346\213\211\334\000\247\251\203V\246)\320\201k2y\224\333\212\226\350\231\024x\276p\232.|\320Pf\354\244\247j3\267\003\346\216\013\217\017\346\343\231\2147\240k\025\234\310\004\254\236j\355_&e\220)\343\201\010M\361\016\340\003\202<\265\267\235\351\320s\204,M6\265%\253e\244\343\242Fq>F1\007\252\314i\332\327#\343\240@n\267tJc\312m\273n\307K\3713!yiD\362\353\r\2604\230\322S;\326""\364\245\217\027\337\255!p\0165\206\003E\374*k\002\031\356k#\3751=3^f\204\014|\216\036\201\206I\313x\365\361RTB\252\265\370\035\250!+H\307\252}\222\310\243\307\344Z~8\3034M_\324i_|\326\002\264\216\216\220~?AJ\3273\223\036]\226\027\304\221\236Ns\376\217\030{I\016Xh\237\354I\230\3007z\306\221\201g\250\254\235\274\333l\227}e\337+\024,\232\362\346~9\315DS\037\253\"\323@u\200\227\377\274QRV\337\336(:\032\372\010(y\264\362_\336\337\322t\231\\\345\t\262\026k\302(S/\227\344\037\017\266\007o\206k\275\334U\376~\334\276$O\207s\347\033\357\233\227G\307I~1\332\352\1771(\016\226\223\374\355\336\037\321z\274\234\024\236\016s\227k;\357K\227\225\243$?w\206\201\177\027f\356\334\263\246b\264\024\235\304K\361QRX\210nG\355\370V\354f\261\235\263_\242\335\314\362i\204\236\237G\355+\374\230\370y\177=\363h\047\205\273\227wW\007f\2706\374\021\001\324/\216\256n\356\260\336v\226\327\304\353\375\345\3366\232\317\014b\372\246\237\353\027{\333\210b\366NR\230;\333\2144\202\231/^\026W\006\271d\376^\274\321g\311\342R2\377e\374ul\313\234\275\213\227\343\357\322\230\205\231\331\3731\357#\242\371\263\335\250h\227\227Q.)\314&\363\026\347\374B\224G\334\305L\330\213\323\235O\242\327\030\277\226,|\026\035E,\nm\371da\321N\047\336\302a}5\370i\2703\254\237\037\237\377uq|\321\276\302\220[\021\263u\333\377\000\240\365\013\242";
+    PyObject *data = __Pyx_DecompressString(cstring, 1150, 1);
     #define __Pyx_DecompressString_LZSS_UNUSED
     if (unlikely(!data)) __PYX_ERR(0, 1, __pyx_L1_error)
     const char* const bytes = __Pyx_PyBytes_AsString(data);
     #if !CYTHON_ASSUME_SAFE_MACROS
     if (likely(bytes)); else { Py_DECREF(data); __PYX_ERR(0, 1, __pyx_L1_error) }
     #endif
-    #elif (CYTHON_COMPRESS_STRINGS) > 0 && (CYTHON_COMPRESS_STRINGS) <= 90 /* compression: lzss (1432 bytes) */
-static const char cstring[] = "\377  index \377 levels \377out of r\377ange for\337 (tre\007\000ra\377gment).<\367>?L%\003are \377obtained\377 from Or\377derBook.\277bids /\006\010a\377sksNote \377that Cyt\377hon is d\377eliberat\377ely stri\357cter!\001n P\377EP-484 a\377nd rejec\377ts subcl\357asse\247\000f b\377uiltin t\377ypes. If\177 you ne\215\000\317to p%\000%\tth\277en set\200\000e\377 \047annota\337tion_<\000in\277g\047 dirb\000i\375v\242\000o Fals\377e.a side? expor|\000\035\000\337ords:\215\000qu\377est PyBU\377F_FORMAT\177 with i\242\001\377hapeadd_\376`\000edisabl\367een\002\001gcis\342\004\003d\354\",\000\371\001orsy \302*D\004er(b\307%m)w\000er\013\001/_\247C?.pyxth\302  \001\277 views\246 a\357d-on\312 mem\377ory; a wgrit\177\001\255 ff\333 \367was\271\005edLE\247VEL\273\004\324BI\214aE\317rror\342C\350C._\377_reduce_\375_\n\004to_num{py\006\006list\024\005ouple\354AIm\006\000f\265aed\230b\266bPy\002\007\305R\245 O\254\000l\002U\003Ith\215#\000\013w\007c\270b__\017\016\332\331@s\320@e_\031\006_P\353yx\001\000D\323`_Ne\177xtRef__\363D\316\307\000__d\026\001H\000fu{ncO\000_get=\003\336\\\000hash\020\001ma{in\003\002odul1\0027nam\002\003ew1\001\204@\337_capi\003\006he\177cksum__\026\001?result\006\003U\004\370-\001\260\204\001\033\003unpic\047kle\302\0148\003v\265B\227\001\017qualq\005\203E\214F\350\007\366\237Dex\313\001set_r\245\005s\320\010\2270tes\242\000\376\213#is_coro\337utine\265\206\001as\277yncio.\014\006s~\334\206\001cline_\231 \377tracebac\355k\201\207\001bu\340aiin\376\330 esitems6\326\207\002_d\242\206\001lv\257b\302\204\006).\304\204\004\007\007e\366as\027\007\223\210\002\377outpopss\377elfsetdecfa\320 \347B\376eto\373a\375t\363bupdate\357use_\212eval\377uesPy_ss\377ize_t (P\367yOb\317\207\001 *, >\002\007)\000as_\214\211\002 \t\177struct \311C\267t_9\200\206\006_7\025\003s\376\215\205\004C const8P\001\021 \245\211\001Lay\356\211\001.\006\377int)\000cou\377nt_ofT{<\377q:price:\274\006\000\266\001:<I:\202\207\002_\370\037\002\013\001\334`erved;:}\232\nobj\234\n\254\207""\004n\266\206\004 *(\022\0315_\362\207\001\361_\306\212\006\241!\225\002make\376\366\207\004\200\001\330\004,\250A\377\250V\2601\200\001\340\004\377\037\230q\320 0\260\013\377\270;\300k\320QR\330\377\004\023\220>\240\030\250\021\377\250!\330\004\007\200|\220\3777\230!\330\0100\260\001\377\3201B\300.\320PQ\357\330\004\013\2106\000\360\010\000\373\n\033\027\001\021\220\024\220T\377\230\024\230Q\330\010\020\220\177\007\220q\230\006\230l6\003\337v\210W\220E\024\003\022\220\376B\000\027\220q\340\010\027\220\337t\2308\2407X\003q\330\377\010\017\320\017/\250t\260\3671\260G~\000g\310Q\340\356\004\013a\200AR\003t\2307o\240!\200A\034\000\210t\221\000\177&\240\001\240\021\200A\203\000\377\t\n\330\010\013\210<\220\375s\245\000\014\021\320\021(\250\377\001\330\014\033\230;\240a\377\330\023\024\330\014\032\230%\375\230c\001\210{\230!\2306\376,\005\033\230$\230e\2401\377\360\006\000\t\031\230\001\330\317\010\014\210E\304\000\300\000\t\330\277\014\020\220\005\220U*\0004\377\230v\240Q\330\020\025\220\337Q\220a\220yl\001\330\020\355\023\213!\230>\233 \"\250H\377\260B\260g\270R\270~\337\310R\310q\3402\002V\230\r1\317\000\210q";
-    PyObject *data = __Pyx_DecompressString_LZSS(cstring, 1432, 1948);
+    #elif (CYTHON_COMPRESS_STRINGS) > 0 && (CYTHON_COMPRESS_STRINGS) <= 90 /* compression: lzss (1497 bytes) */
+static const char cstring[] = "\377  index \377 levels \377out of r\377ange for\337 (tre\007\000ra\377gment).:\357<>?L&\003are\377 obtaine\377d from O\377rderBook\177.bids /\006\010\377asksNote\377 that Cy\377thon is \377delibera\377tely str\337icter!\001n \377PEP-484 \377and reje\377cts subc\337lasse\250\000f \377builtin \377types. I\377f you ne\236\215\000to p%\000%\tt\177hen set\200\000\377e \047annot\277ation_<\000i\177ng\047 dirb\000\373iv\242\000o Fal\237se.[]\241\001\047\000 \377a valid \277slice:\014\000s\377ide expo\371r\225\0006\000ords:\376\246\000quest P\377yBUF_FOR\377MAT with\373 i\273\001hapea\367dd_y\000edis\277ableen\002\001g\027cis\004\003d\206B,\000\222!\317ors \333*D\004erk(b\340%)w\000er\013\001\373/_\301C.pyxt\371h\333  \001 view}s\277 ad-on\343 \177memory;\317\000\317writ\177\001\306 ff\356\364 was\271\005edF\337ieldT\327 Er\377rorLEVEL\204\311\004\373BI\264a\025\003\266b\217c.\377__reduce\373__\n\004to_nu\367mpy\006\006list\336\024\005uple\223aIm\014\006\000\335aed\273fr\002\315b\353b+Py\002\007R\301 O\310\000\225\002Fc\003It\251#\000\013\205\007c\355b\323__\017\016\216`s\205`e_\336\031\006_Pyx\001\000Di\377ct_NextR\317ef__\250d\325\000__yd\026\001H\000funcO\000\317_get=\003\\\000ha{sh\020\001main\003\002\357odul1\002nam\346\002\003ew1\001\240@_ca\373pi\003\006hecks\357um__\026\001res\007ult\006\003U\004-\001\345\204\001\033\003\377unpickle\344\302\0148\003v\321B\227\001qua\301lq\005\221E\232F\350\007\255Dex^\313\001set_\245\005s\320\010\316\2270tes\242\000\213#is\377_corouti\373ne\352\206\001async\227io.\014\006s\221\207\001\262\204\001c\337line_\235 tr\177aceback\272\207\001\373bu\200\204\001iitem\355s\211\210\002_d\324\206\001lvn\244\273b\334\204\006.\336\204\004\007\007e\235\204\001s\374\027\007\307\210\002outpop\377sselfsetOdefa\316 \347@r\246C\377stepstop\326\227\204\005to\224\204\001t\214\204\002up\377dateuse_\376\225evaluesP\377y_ssize_\177t (PyOb\217\210\001\357 *, \002\007)\000a\363s_\315\211\002 \tstruwct \324Ct_9\247\206\006\353_7\025\003s\246\205\004C c\217ons""tP\001\021 \345\211\001L\363ay\257\212\001.\006int)\377\000count_o\377fT{<q:prx\254\210\001\006\000\266\001:<I:\251\207\002\361_\037\002\013\001\347`ervewd:}\232\nobj\234\n\334\323\207\004\317\206\004 *(\022\0315_\342\231\210\001_\206\213\006\241!\225\002mak\375e\235\210\004\200\001\330\004,\250\377A\250V\2601\200\001\340\377\004\037\230q\320 0\260\377\013\270;\300k\320QR\377\330\004\023\220>\240\030\250\377\021\250!\330\004\007\200|\377\2207\230!\330\0100\260\377\001\3201B\300.\320P\337Q\330\004\013\2106\000\360\010\367\000\n\033\027\001\021\220\024\220\377T\230\024\230Q\330\010\020\377\220\007\220q\230\006\230l\2766\003v\210W\220E\024\003\022\375\220B\000\027\220q\340\010\027\277\220t\2308\2407X\003q\377\330\010\017\320\017/\250t\357\2601\260G~\000g\310Q\335\340\004\013a\200AR\003t\230\3377\240!\200A\034\000\210t\376\221\000&\240\001\240\021\200A\376\203\000\t\n\330\010\013\210<\373\220s\245\000\014\021\320\021(\377\250\001\330\014\033\230;\240\377a\330\023\024\330\014\032\230\373%\230c\001\210{\230!\230\3756/\002\020\000\t\037\230d\375\240\324\000\014\210E\220\021\330\377\010\014\210D\220\001\330\010\367\t\330\014\244\001\014\020\220\004\326\265\000\021\330\004\002FS\001\020\220\367\005\220U=\0001\330\020\025\277\220Q\220a\220y{\001\330\333\020\023\232!\230>\252 \"\250\377H\260B\260g\270R\270\277~\310R\310q\340B\000\006\033\220a\334\000\210q";
+    PyObject *data = __Pyx_DecompressString_LZSS(cstring, 1497, 2026);
     #define __Pyx_DecompressString_UNUSED
     if (unlikely(!data)) __PYX_ERR(0, 1, __pyx_L1_error)
     const char* const bytes = __Pyx_PyBytes_AsString(data);
     #if !CYTHON_ASSUME_SAFE_MACROS
     if (likely(bytes)); else { Py_DECREF(data); __PYX_ERR(0, 1, __pyx_L1_error) }
     #endif
-    #else /* compression: none (1948 bytes) */
-static const char bytes[] = "  index  levels out of range for (tree fragment).<>?Levels are obtained from OrderBook.bids / OrderBook.asksNote that Cython is deliberately stricter than PEP-484 and rejects subclasses of builtin types. If you need to pass subclasses then set the \047annotation_typing\047 directive to False.a side exports records: request PyBUF_FORMAT with its shapeadd_notedisableenablegcisenabledlevel iterators are obtained with iter(book.bids)orderbook/_levels.pyxthis book views read-only memory; a writable buffer was requestedLEVEL_FORMATLevelIndexErrorLevelsLevels.__reduce__Levels.to_numpyLevels.tolistLevels.tuplesNotImplementedOrderLevelPyOrderLevelReadOnlyError_LevelIterator_LevelIterator.__reduce_cython___LevelIterator.__setstate_cython____Pyx_PyDict_NextRef__annotate____dict____func____getstate____hash____main____module____name____new____pyx_capi____pyx_checksum__pyx_result__pyx_state__pyx_type__pyx_unpickle__LevelIterator__pyx_vtable____qualname____reduce____reduce_cython____reduce_ex____set_name____setstate____setstate_cython____test___dict_is_coroutineasksasyncio.coroutinesbidscline_in_tracebackfrombufferiindicesitemslevel_dtypelvnumpyorderbook._levelsorderbook.errorsorderbook.leveloutpopsselfsetdefaultstateto_numpytolisttuplesupdateuse_setstatevaluesPy_ssize_t (PyObject *, PyObject *)\000as_indexPy_ssize_t (struct __pyx_t_9orderbook_7structs_LevelsC const *, struct __pyx_t_9orderbook_7structs_BookLayout const *, int)\000count_ofT{<q:price:<q:size:<I:order_count:<I:reserved:}struct __pyx_obj_9orderbook_7_levels_Levels *(struct __pyx_obj_9orderbook_5_book_OrderBook *, int)\000make_levels\200\001\330\004,\250A\250V\2601\200\001\340\004\037\230q\320 0\260\013\270;\300k\320QR\330\004\023\220>\240\030\250\021\250!\330\004\007\200|\2207\230!\330\0100\260\001\3201B\300.\320PQ\330\004\013\2101\200\001\360\010\000\n\033\230!\330\010\021\220\024\220T\230\024\230Q\330\010\020\220\007\220q\230\006\230l\250!\330\004\007\200v\210W\220E\230\024\230Q\330\010\022\220!\330\010\027\220q""\340\010\027\220t\2308\2407\250!\330\004\007\200q\330\010\017\320\017/\250t\2601\260G\270;\300g\310Q\340\010\017\320\017/\250t\2601\260G\270;\300a\200A\330\010\020\220\007\220t\2307\240!\200A\340\010\017\210t\2207\230&\240\001\240\021\200A\360\010\000\t\n\330\010\013\210<\220s\230!\330\014\021\320\021(\250\001\330\014\033\230;\240a\330\023\024\330\014\032\230%\230q\330\010\017\210{\230!\2306\240\021\200A\360\010\000\t\033\230$\230e\2401\360\006\000\t\031\230\001\330\010\014\210E\220\024\220Q\330\010\t\330\014\020\220\005\220U\230!\2304\230v\240Q\330\020\025\220Q\220a\220y\240\001\240\021\330\020\023\2207\230!\230>\250\021\250\"\250H\260B\260g\270R\270~\310R\310q\340\014\020\220\005\220V\2301\330\010\017\210q";
+    #else /* compression: none (2026 bytes) */
+static const char bytes[] = "  index  levels out of range for (tree fragment).:<>?Levels are obtained from OrderBook.bids / OrderBook.asksNote that Cython is deliberately stricter than PEP-484 and rejects subclasses of builtin types. If you need to pass subclasses then set the \047annotation_typing\047 directive to False.[] is not a valid slice: a side exports records: request PyBUF_FORMAT with its shapeadd_notedisableenablegcisenabledlevel iterators are obtained with iter(book.bids)orderbook/_levels.pyxthis book views read-only memory; a writable buffer was requestedFieldTypeErrorLEVEL_FORMATLevelIndexErrorLevelsLevels.__reduce__Levels.to_numpyLevels.tolistLevels.tuplesNotImplementedOrderBookErrorOrderLevelPyOrderLevelReadOnlyError_LevelIterator_LevelIterator.__reduce_cython___LevelIterator.__setstate_cython____Pyx_PyDict_NextRef__annotate____dict____func____getstate____hash____main____module____name____new____pyx_capi____pyx_checksum__pyx_result__pyx_state__pyx_type__pyx_unpickle__LevelIterator__pyx_vtable____qualname____reduce____reduce_cython____reduce_ex____set_name____setstate____setstate_cython____test___dict_is_coroutineasksasyncio.coroutinesbidsbookcline_in_tracebackfrombufferiitemslevel_dtypelvnnumpyorderbook._levelsorderbook.errorsorderbook.leveloutpopsselfsetdefaultstartstatestepstopto_numpytolisttuplesupdateuse_setstatevaluesPy_ssize_t (PyObject *, PyObject *)\000as_indexPy_ssize_t (struct __pyx_t_9orderbook_7structs_LevelsC const *, struct __pyx_t_9orderbook_7structs_BookLayout const *, int)\000count_ofT{<q:price:<q:size:<I:order_count:<I:reserved:}struct __pyx_obj_9orderbook_7_levels_Levels *(struct __pyx_obj_9orderbook_5_book_OrderBook *, int)\000make_levels\200\001\330\004,\250A\250V\2601\200\001\340\004\037\230q\320 0\260\013\270;\300k\320QR\330\004\023\220>\240\030\250\021\250!\330\004\007\200|\2207\230!\330\0100\260\001\3201B\300.\320PQ\330\004\013\2101\200\001\360\010\000\n\033\230!\330\010\021\220\024\220T\230\024\230Q\330\010\020\220\007\220q\230\006\230l\250!\330\004""\007\200v\210W\220E\230\024\230Q\330\010\022\220!\330\010\027\220q\340\010\027\220t\2308\2407\250!\330\004\007\200q\330\010\017\320\017/\250t\2601\260G\270;\300g\310Q\340\010\017\320\017/\250t\2601\260G\270;\300a\200A\330\010\020\220\007\220t\2307\240!\200A\340\010\017\210t\2207\230&\240\001\240\021\200A\360\010\000\t\n\330\010\013\210<\220s\230!\330\014\021\320\021(\250\001\330\014\033\230;\240a\330\023\024\330\014\032\230%\230q\330\010\017\210{\230!\2306\240\021\200A\360\020\000\t\037\230d\240!\330\010\014\210E\220\021\330\010\014\210D\220\001\330\010\t\330\014\022\220!\330\014\020\220\004\220E\230\021\330\014\020\220\004\220F\230!\330\014\020\220\005\220U\230!\2301\330\020\025\220Q\220a\220y\240\001\240\021\330\020\023\2207\230!\230>\250\021\250\"\250H\260B\260g\270R\270~\310R\310q\340\014\020\220\006\220a\330\010\017\210q";
     PyObject *data = NULL;
     #define __Pyx_DecompressString_UNUSED
     #define __Pyx_DecompressString_LZSS_UNUSED
     #endif
     PyObject **stringtab = __pyx_mstate->__pyx_string_tab;
     Py_ssize_t pos = 0;
-    for (int i = 0; i < 87; i++) {
+    for (int i = 0; i < 96; i++) {
       Py_ssize_t bytes_length = str_length_index[i].length;
       PyObject *string = PyUnicode_DecodeUTF8(bytes + pos, bytes_length, NULL);
-      if (likely(string) && i >= 20) PyUnicode_InternInPlace(&string);
+      if (likely(string) && i >= 23) PyUnicode_InternInPlace(&string);
       if (unlikely(!string)) {
         Py_XDECREF(data);
         __PYX_ERR(0, 1, __pyx_L1_error)
@@ -12861,8 +12980,8 @@ static const char bytes[] = "  index  levels out of range for (tree fragment).<>
       stringtab[i] = string;
       pos += bytes_length;
     }
-    for (int i = 87; i < 98; i++) {
-      Py_ssize_t bytes_length = bytes_length_index[i-87].length;
+    for (int i = 96; i < 107; i++) {
+      Py_ssize_t bytes_length = bytes_length_index[i-96].length;
       PyObject *string = PyBytes_FromStringAndSize(bytes + pos, bytes_length);
       stringtab[i] = string;
       pos += bytes_length;
@@ -12872,14 +12991,14 @@ static const char bytes[] = "  index  levels out of range for (tree fragment).<>
       }
     }
     Py_XDECREF(data);
-    for (Py_ssize_t i = 0; i < 98; i++) {
+    for (Py_ssize_t i = 0; i < 107; i++) {
       if (unlikely(PyObject_Hash(stringtab[i]) == -1)) {
         __PYX_ERR(0, 1, __pyx_L1_error)
       }
     }
     #if CYTHON_IMMORTAL_CONSTANTS
     {
-      PyObject **table = stringtab + 87;
+      PyObject **table = stringtab + 96;
       for (Py_ssize_t i=0; i<11; ++i) {
         #if PY_VERSION_HEX >= 0x030F0000
         PyUnstable_SetImmortal(table[i]);
@@ -12977,22 +13096,22 @@ static int __Pyx_CreateCodeObjects(__pyx_mstatetype *__pyx_mstate) {
     __pyx_mstate_global->__pyx_codeobj_tab[1] = __Pyx_PyCode_New(descr, varnames, __pyx_mstate->__pyx_kp_u_tree_fragment, __pyx_mstate->__pyx_n_u_setstate_cython, __pyx_mstate->__pyx_kp_b_iso88591_AV1, tuple_dedup_map); if (unlikely(!__pyx_mstate_global->__pyx_codeobj_tab[1])) goto bad;
   }
   {
-    const __Pyx_PyCode_New_function_description descr = {1, 0, 0, 1, (unsigned int)(CO_OPTIMIZED|CO_NEWLOCALS), 134};
+    const __Pyx_PyCode_New_function_description descr = {1, 0, 0, 1, (unsigned int)(CO_OPTIMIZED|CO_NEWLOCALS), 153};
     PyObject* const varnames[] = {__pyx_mstate->__pyx_n_u_self};
     __pyx_mstate_global->__pyx_codeobj_tab[2] = __Pyx_PyCode_New(descr, varnames, __pyx_mstate->__pyx_kp_u_orderbook__levels_pyx, __pyx_mstate->__pyx_n_u_tolist, __pyx_mstate->__pyx_kp_b_iso88591_A_t7, tuple_dedup_map); if (unlikely(!__pyx_mstate_global->__pyx_codeobj_tab[2])) goto bad;
   }
   {
-    const __Pyx_PyCode_New_function_description descr = {1, 0, 0, 5, (unsigned int)(CO_OPTIMIZED|CO_NEWLOCALS), 138};
-    PyObject* const varnames[] = {__pyx_mstate->__pyx_n_u_self, __pyx_mstate->__pyx_n_u_s, __pyx_mstate->__pyx_n_u_lv, __pyx_mstate->__pyx_n_u_i, __pyx_mstate->__pyx_n_u_out};
-    __pyx_mstate_global->__pyx_codeobj_tab[3] = __Pyx_PyCode_New(descr, varnames, __pyx_mstate->__pyx_kp_u_orderbook__levels_pyx, __pyx_mstate->__pyx_n_u_tuples, __pyx_mstate->__pyx_kp_b_iso88591_A_e1_E_Q_U_4vQ_Qay_7_HBgR_Rq_V1, tuple_dedup_map); if (unlikely(!__pyx_mstate_global->__pyx_codeobj_tab[3])) goto bad;
+    const __Pyx_PyCode_New_function_description descr = {1, 0, 0, 7, (unsigned int)(CO_OPTIMIZED|CO_NEWLOCALS), 157};
+    PyObject* const varnames[] = {__pyx_mstate->__pyx_n_u_self, __pyx_mstate->__pyx_n_u_s, __pyx_mstate->__pyx_n_u_lv, __pyx_mstate->__pyx_n_u_i, __pyx_mstate->__pyx_n_u_n, __pyx_mstate->__pyx_n_u_out, __pyx_mstate->__pyx_n_u_book};
+    __pyx_mstate_global->__pyx_codeobj_tab[3] = __Pyx_PyCode_New(descr, varnames, __pyx_mstate->__pyx_kp_u_orderbook__levels_pyx, __pyx_mstate->__pyx_n_u_tuples, __pyx_mstate->__pyx_kp_b_iso88591_A_d_E_D_E_F_U_1_Qay_7_HBgR_Rq_a, tuple_dedup_map); if (unlikely(!__pyx_mstate_global->__pyx_codeobj_tab[3])) goto bad;
   }
   {
-    const __Pyx_PyCode_New_function_description descr = {1, 0, 0, 3, (unsigned int)(CO_OPTIMIZED|CO_NEWLOCALS), 155};
+    const __Pyx_PyCode_New_function_description descr = {1, 0, 0, 3, (unsigned int)(CO_OPTIMIZED|CO_NEWLOCALS), 179};
     PyObject* const varnames[] = {__pyx_mstate->__pyx_n_u_self, __pyx_mstate->__pyx_n_u_level_dtype, __pyx_mstate->__pyx_n_u_numpy};
     __pyx_mstate_global->__pyx_codeobj_tab[4] = __Pyx_PyCode_New(descr, varnames, __pyx_mstate->__pyx_kp_u_orderbook__levels_pyx, __pyx_mstate->__pyx_n_u_to_numpy, __pyx_mstate->__pyx_kp_b_iso88591_A_s_a_q_6, tuple_dedup_map); if (unlikely(!__pyx_mstate_global->__pyx_codeobj_tab[4])) goto bad;
   }
   {
-    const __Pyx_PyCode_New_function_description descr = {1, 0, 0, 1, (unsigned int)(CO_OPTIMIZED|CO_NEWLOCALS), 180};
+    const __Pyx_PyCode_New_function_description descr = {1, 0, 0, 1, (unsigned int)(CO_OPTIMIZED|CO_NEWLOCALS), 204};
     PyObject* const varnames[] = {__pyx_mstate->__pyx_n_u_self};
     __pyx_mstate_global->__pyx_codeobj_tab[5] = __Pyx_PyCode_New(descr, varnames, __pyx_mstate->__pyx_kp_u_orderbook__levels_pyx, __pyx_mstate->__pyx_n_u_reduce, __pyx_mstate->__pyx_kp_b_iso88591_A_t7_2, tuple_dedup_map); if (unlikely(!__pyx_mstate_global->__pyx_codeobj_tab[5])) goto bad;
   }
@@ -14882,88 +15001,85 @@ bad:
 #endif
 }
 
-/* PyObjectFastCallMethod */
-#if !CYTHON_VECTORCALL
-static PyObject *__Pyx_PyObject_FastCallMethod(PyObject *name, PyObject *const *args, size_t nargsf) {
-    PyObject *result;
-    switch (__Pyx_PyVectorcall_NARGS(nargsf)) {
-        case 1:
-            return PyObject_CallMethodObjArgs(args[0], name, NULL);
-        case 2:
-            return PyObject_CallMethodObjArgs(args[0], name, args[1], NULL);
-        case 3:
-            return PyObject_CallMethodObjArgs(args[0], name, args[1], args[2], NULL);
-        case 4:
-            return PyObject_CallMethodObjArgs(args[0], name, args[1], args[2], args[3], NULL);
-        case 5:
-            return PyObject_CallMethodObjArgs(args[0], name, args[1], args[2], args[3], args[4], NULL);
+/* GetTopmostException (used by SaveResetException) */
+#if CYTHON_USE_EXC_INFO_STACK && CYTHON_FAST_THREAD_STATE
+static _PyErr_StackItem *
+__Pyx_PyErr_GetTopmostException(PyThreadState *tstate)
+{
+    _PyErr_StackItem *exc_info = tstate->exc_info;
+    while ((exc_info->exc_value == NULL || exc_info->exc_value == Py_None) &&
+           exc_info->previous_item != NULL)
+    {
+        exc_info = exc_info->previous_item;
     }
-    PyObject *attr = PyObject_GetAttr(args[0], name);
-    if (unlikely(!attr))
-        return NULL;
-    result = __Pyx_PyObject_FastCall(attr, args+1, nargsf - 1);
-    Py_DECREF(attr);
-    return result;
+    return exc_info;
 }
 #endif
 
-/* RaiseTooManyValuesToUnpack */
-static CYTHON_INLINE void __Pyx_RaiseTooManyValuesError(Py_ssize_t expected) {
-    PyErr_Format(PyExc_ValueError,
-                 "too many values to unpack (expected %" CYTHON_FORMAT_SSIZE_T "d)", expected);
-}
-
-/* RaiseNeedMoreValuesToUnpack */
-static CYTHON_INLINE void __Pyx_RaiseNeedMoreValuesError(Py_ssize_t index) {
-    PyErr_Format(PyExc_ValueError,
-                 "need more than %" CYTHON_FORMAT_SSIZE_T "d value%.1s to unpack",
-                 index, (index == 1) ? "" : "s");
-}
-
-/* IterFinish */
-static CYTHON_INLINE int __Pyx_IterFinish(void) {
-    PyObject* exc_type;
-    __Pyx_PyThreadState_declare
-    __Pyx_PyThreadState_assign
-    exc_type = __Pyx_PyErr_CurrentExceptionType();
-    if (unlikely(exc_type)) {
-        if (unlikely(!__Pyx_PyErr_GivenExceptionMatches(exc_type, PyExc_StopIteration)))
-            return -1;
-        __Pyx_PyErr_Clear();
-        return 0;
+/* SaveResetException */
+#if CYTHON_FAST_THREAD_STATE
+static CYTHON_INLINE void __Pyx__ExceptionSave(PyThreadState *tstate, PyObject **type, PyObject **value, PyObject **tb) {
+  #if CYTHON_USE_EXC_INFO_STACK && PY_VERSION_HEX >= 0x030B00a4
+    _PyErr_StackItem *exc_info = __Pyx_PyErr_GetTopmostException(tstate);
+    PyObject *exc_value = exc_info->exc_value;
+    if (exc_value == NULL || exc_value == Py_None) {
+        *value = NULL;
+        *type = NULL;
+        *tb = NULL;
+    } else {
+        *value = exc_value;
+        Py_INCREF(*value);
+        *type = (PyObject*) Py_TYPE(exc_value);
+        Py_INCREF(*type);
+        *tb = PyException_GetTraceback(exc_value);
     }
-    return 0;
+  #elif CYTHON_USE_EXC_INFO_STACK
+    _PyErr_StackItem *exc_info = __Pyx_PyErr_GetTopmostException(tstate);
+    *type = exc_info->exc_type;
+    *value = exc_info->exc_value;
+    *tb = exc_info->exc_traceback;
+    Py_XINCREF(*type);
+    Py_XINCREF(*value);
+    Py_XINCREF(*tb);
+  #else
+    *type = tstate->exc_type;
+    *value = tstate->exc_value;
+    *tb = tstate->exc_traceback;
+    Py_XINCREF(*type);
+    Py_XINCREF(*value);
+    Py_XINCREF(*tb);
+  #endif
 }
-
-/* UnpackItemEndCheck */
-static int __Pyx_IternextUnpackEndCheck(PyObject *retval, Py_ssize_t expected) {
-    if (unlikely(retval)) {
-        Py_DECREF(retval);
-        __Pyx_RaiseTooManyValuesError(expected);
-        return -1;
-    }
-    return __Pyx_IterFinish();
-}
-
-/* ListAppendAndDecrefInternal (used by ListAppend) */
-#if CYTHON_USE_PYLIST_INTERNALS && CYTHON_ASSUME_SAFE_MACROS && CYTHON_ASSUME_SAFE_SIZE
-static CYTHON_INLINE void __Pyx__ListComp_AppendAndDecref(PyObject* list, Py_ssize_t len, PyObject* x) {
-    PyList_SET_ITEM(list, len, x);
-    Py_SET_SIZE(list, len + 1);
-}
-#endif
-
-/* ListAppend */
-#if CYTHON_USE_PYLIST_INTERNALS && CYTHON_ASSUME_SAFE_MACROS && CYTHON_ASSUME_SAFE_SIZE
-static CYTHON_INLINE int __Pyx_PyList_Append(PyObject* list, PyObject* x) {
-    PyListObject* L = (PyListObject*) list;
-    Py_ssize_t len = Py_SIZE(list);
-    if (likely(L->allocated > len) & likely(len > (L->allocated >> 1))) {
-        Py_INCREF(x);
-        __Pyx__ListComp_AppendAndDecref(list, len, x);
-        return 0;
-    }
-    return PyList_Append(list, x);
+static CYTHON_INLINE void __Pyx__ExceptionReset(PyThreadState *tstate, PyObject *type, PyObject *value, PyObject *tb) {
+  #if CYTHON_USE_EXC_INFO_STACK && PY_VERSION_HEX >= 0x030B00a4
+    _PyErr_StackItem *exc_info = tstate->exc_info;
+    PyObject *tmp_value = exc_info->exc_value;
+    exc_info->exc_value = value;
+    Py_XDECREF(tmp_value);
+    Py_XDECREF(type);
+    Py_XDECREF(tb);
+  #else
+    PyObject *tmp_type, *tmp_value, *tmp_tb;
+    #if CYTHON_USE_EXC_INFO_STACK
+    _PyErr_StackItem *exc_info = tstate->exc_info;
+    tmp_type = exc_info->exc_type;
+    tmp_value = exc_info->exc_value;
+    tmp_tb = exc_info->exc_traceback;
+    exc_info->exc_type = type;
+    exc_info->exc_value = value;
+    exc_info->exc_traceback = tb;
+    #else
+    tmp_type = tstate->exc_type;
+    tmp_value = tstate->exc_value;
+    tmp_tb = tstate->exc_traceback;
+    tstate->exc_type = type;
+    tstate->exc_value = value;
+    tstate->exc_traceback = tb;
+    #endif
+    Py_XDECREF(tmp_type);
+    Py_XDECREF(tmp_value);
+    Py_XDECREF(tmp_tb);
+  #endif
 }
 #endif
 
@@ -15070,6 +15186,20 @@ bad:
 #endif
 }
 
+/* PyObjectFormatAndDecref */
+static CYTHON_INLINE PyObject* __Pyx_PyObject_FormatSimpleAndDecref(PyObject* s, PyObject* f) {
+    if (unlikely(!s)) return NULL;
+    if (likely(PyUnicode_CheckExact(s))) return s;
+    return __Pyx_PyObject_FormatAndDecref(s, f);
+}
+static CYTHON_INLINE PyObject* __Pyx_PyObject_FormatAndDecref(PyObject* s, PyObject* f) {
+    PyObject *result;
+    if (unlikely(!s)) return NULL;
+    result = PyObject_Format(s, f);
+    Py_DECREF(s);
+    return result;
+}
+
 /* SwapException */
 #if CYTHON_FAST_THREAD_STATE
 static CYTHON_INLINE void __Pyx__ExceptionSwap(PyThreadState *tstate, PyObject **type, PyObject **value, PyObject **tb) {
@@ -15124,85 +15254,25 @@ static CYTHON_INLINE void __Pyx_ExceptionSwap(PyObject **type, PyObject **value,
 }
 #endif
 
-/* GetTopmostException (used by SaveResetException) */
-#if CYTHON_USE_EXC_INFO_STACK && CYTHON_FAST_THREAD_STATE
-static _PyErr_StackItem *
-__Pyx_PyErr_GetTopmostException(PyThreadState *tstate)
-{
-    _PyErr_StackItem *exc_info = tstate->exc_info;
-    while ((exc_info->exc_value == NULL || exc_info->exc_value == Py_None) &&
-           exc_info->previous_item != NULL)
-    {
-        exc_info = exc_info->previous_item;
-    }
-    return exc_info;
+/* ListAppendAndDecrefInternal (used by ListAppend) */
+#if CYTHON_USE_PYLIST_INTERNALS && CYTHON_ASSUME_SAFE_MACROS && CYTHON_ASSUME_SAFE_SIZE
+static CYTHON_INLINE void __Pyx__ListComp_AppendAndDecref(PyObject* list, Py_ssize_t len, PyObject* x) {
+    PyList_SET_ITEM(list, len, x);
+    Py_SET_SIZE(list, len + 1);
 }
 #endif
 
-/* SaveResetException */
-#if CYTHON_FAST_THREAD_STATE
-static CYTHON_INLINE void __Pyx__ExceptionSave(PyThreadState *tstate, PyObject **type, PyObject **value, PyObject **tb) {
-  #if CYTHON_USE_EXC_INFO_STACK && PY_VERSION_HEX >= 0x030B00a4
-    _PyErr_StackItem *exc_info = __Pyx_PyErr_GetTopmostException(tstate);
-    PyObject *exc_value = exc_info->exc_value;
-    if (exc_value == NULL || exc_value == Py_None) {
-        *value = NULL;
-        *type = NULL;
-        *tb = NULL;
-    } else {
-        *value = exc_value;
-        Py_INCREF(*value);
-        *type = (PyObject*) Py_TYPE(exc_value);
-        Py_INCREF(*type);
-        *tb = PyException_GetTraceback(exc_value);
+/* ListAppend */
+#if CYTHON_USE_PYLIST_INTERNALS && CYTHON_ASSUME_SAFE_MACROS && CYTHON_ASSUME_SAFE_SIZE
+static CYTHON_INLINE int __Pyx_PyList_Append(PyObject* list, PyObject* x) {
+    PyListObject* L = (PyListObject*) list;
+    Py_ssize_t len = Py_SIZE(list);
+    if (likely(L->allocated > len) & likely(len > (L->allocated >> 1))) {
+        Py_INCREF(x);
+        __Pyx__ListComp_AppendAndDecref(list, len, x);
+        return 0;
     }
-  #elif CYTHON_USE_EXC_INFO_STACK
-    _PyErr_StackItem *exc_info = __Pyx_PyErr_GetTopmostException(tstate);
-    *type = exc_info->exc_type;
-    *value = exc_info->exc_value;
-    *tb = exc_info->exc_traceback;
-    Py_XINCREF(*type);
-    Py_XINCREF(*value);
-    Py_XINCREF(*tb);
-  #else
-    *type = tstate->exc_type;
-    *value = tstate->exc_value;
-    *tb = tstate->exc_traceback;
-    Py_XINCREF(*type);
-    Py_XINCREF(*value);
-    Py_XINCREF(*tb);
-  #endif
-}
-static CYTHON_INLINE void __Pyx__ExceptionReset(PyThreadState *tstate, PyObject *type, PyObject *value, PyObject *tb) {
-  #if CYTHON_USE_EXC_INFO_STACK && PY_VERSION_HEX >= 0x030B00a4
-    _PyErr_StackItem *exc_info = tstate->exc_info;
-    PyObject *tmp_value = exc_info->exc_value;
-    exc_info->exc_value = value;
-    Py_XDECREF(tmp_value);
-    Py_XDECREF(type);
-    Py_XDECREF(tb);
-  #else
-    PyObject *tmp_type, *tmp_value, *tmp_tb;
-    #if CYTHON_USE_EXC_INFO_STACK
-    _PyErr_StackItem *exc_info = tstate->exc_info;
-    tmp_type = exc_info->exc_type;
-    tmp_value = exc_info->exc_value;
-    tmp_tb = exc_info->exc_traceback;
-    exc_info->exc_type = type;
-    exc_info->exc_value = value;
-    exc_info->exc_traceback = tb;
-    #else
-    tmp_type = tstate->exc_type;
-    tmp_value = tstate->exc_value;
-    tmp_tb = tstate->exc_traceback;
-    tstate->exc_type = type;
-    tstate->exc_value = value;
-    tstate->exc_traceback = tb;
-    #endif
-    Py_XDECREF(tmp_type);
-    Py_XDECREF(tmp_value);
-    Py_XDECREF(tmp_tb);
-  #endif
+    return PyList_Append(list, x);
 }
 #endif
 
@@ -15373,7 +15443,7 @@ static PyObject* __Pyx_ImportFrom(PyObject* module, PyObject* name) {
         if (unlikely(!module_name_str)) { goto modbad; }
         module_name = PyUnicode_FromString(module_name_str);
         if (unlikely(!module_name)) { goto modbad; }
-        module_dot = PyUnicode_Concat(module_name, __pyx_mstate_global->__pyx_kp_u__2);
+        module_dot = PyUnicode_Concat(module_name, __pyx_mstate_global->__pyx_kp_u__4);
         if (unlikely(!module_dot)) { goto modbad; }
         full_name = PyUnicode_Concat(module_dot, name);
         if (unlikely(!full_name)) { goto modbad; }
@@ -15398,6 +15468,31 @@ static PyObject* __Pyx_ImportFrom(PyObject* module, PyObject* name) {
     }
     return value;
 }
+
+/* PyObjectFastCallMethod */
+#if !CYTHON_VECTORCALL
+static PyObject *__Pyx_PyObject_FastCallMethod(PyObject *name, PyObject *const *args, size_t nargsf) {
+    PyObject *result;
+    switch (__Pyx_PyVectorcall_NARGS(nargsf)) {
+        case 1:
+            return PyObject_CallMethodObjArgs(args[0], name, NULL);
+        case 2:
+            return PyObject_CallMethodObjArgs(args[0], name, args[1], NULL);
+        case 3:
+            return PyObject_CallMethodObjArgs(args[0], name, args[1], args[2], NULL);
+        case 4:
+            return PyObject_CallMethodObjArgs(args[0], name, args[1], args[2], args[3], NULL);
+        case 5:
+            return PyObject_CallMethodObjArgs(args[0], name, args[1], args[2], args[3], args[4], NULL);
+    }
+    PyObject *attr = PyObject_GetAttr(args[0], name);
+    if (unlikely(!attr))
+        return NULL;
+    result = __Pyx_PyObject_FastCall(attr, args+1, nargsf - 1);
+    Py_DECREF(attr);
+    return result;
+}
+#endif
 
 /* PyObjectCompare */
 #ifndef __Pyx_DEFINED_PyObject_CompareStrStrEq
@@ -15834,20 +15929,6 @@ static CYTHON_INLINE PyObject* __Pyx_PySequence_Multiply(PyObject *seq, Py_ssize
 static CYTHON_INLINE PyObject* __Pyx_PyObject_CallNoArg(PyObject *func) {
     PyObject *arg[2] = {NULL, NULL};
     return __Pyx_PyObject_FastCall(func, arg + 1, 0 | __Pyx_PY_VECTORCALL_ARGUMENTS_OFFSET);
-}
-
-/* PyObjectFormatAndDecref */
-static CYTHON_INLINE PyObject* __Pyx_PyObject_FormatSimpleAndDecref(PyObject* s, PyObject* f) {
-    if (unlikely(!s)) return NULL;
-    if (likely(PyUnicode_CheckExact(s))) return s;
-    return __Pyx_PyObject_FormatAndDecref(s, f);
-}
-static CYTHON_INLINE PyObject* __Pyx_PyObject_FormatAndDecref(PyObject* s, PyObject* f) {
-    PyObject *result;
-    if (unlikely(!s)) return NULL;
-    result = PyObject_Format(s, f);
-    Py_DECREF(s);
-    return result;
 }
 
 /* ArgTypeTestError (used by ArgTypeTest) */

@@ -20,7 +20,7 @@ from orderbook._convert cimport as_offset, as_u64, get_span
 from orderbook._core cimport (
     OB_D_BOOK_LENGTH, OB_D_EXT_RESERVED, OB_D_EXT_SHORT, OB_D_HEADER, OB_D_PAST_END, OB_D_STD_SHORT,
     OB_D_TYPE0, OB_ECHECKSUM, OB_ELAYOUT, OB_EMAGIC, OB_EMISSING, OB_ERECORD, OB_ETRUNCATED,
-    OB_EVERSION, ob_fault, ob_fill_header, ob_parse_message, ob_write_message,
+    OB_EVERSION, ob_check_book, ob_fault, ob_fill_header, ob_parse_message, ob_write_message,
 )
 from orderbook.structs cimport (
     OB_HEADER_MAGIC, OB_MAX_LEVELS, OB_PROTOCOL_VERSION, OB_TLV_ORDER_BOOK, OB_UPSTREAM_LEVELS,
@@ -409,9 +409,12 @@ cdef uint32_t crc32_update(uint32_t crc, const uint8_t* buf, size_t length) noex
 cdef Py_ssize_t write_message(uint8_t* dst, size_t capacity, const OrderBookHeadC* book,
                               const BookLayout* L, uint64_t sequence, uint64_t timestamp_ns,
                               uint8_t source, uint8_t relay_domain, uint8_t flags) noexcept nogil:
-    """encode_message_into for C callers: -1 (nothing written) when capacity is short."""
+    """encode_message_into for C callers: -1 (nothing written) when capacity is
+    short or a side's count is above the book's capacity (a message no reader
+    would accept)."""
     cdef MessageHeaderC h
-    if capacity < <size_t>(HDR + EXT + L.book_size):
+    cdef ob_fault f
+    if capacity < <size_t>(HDR + EXT + L.book_size) or ob_check_book(book, L, False, &f) != 0:
         return -1
     ob_fill_header(&h, L, sequence, timestamp_ns, source, relay_domain, flags)
     return ob_write_message(dst, &h, book, L, ob_crc32)

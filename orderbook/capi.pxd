@@ -209,7 +209,8 @@ cdef inline Py_ssize_t ob_encode_message(uint8_t* dst, size_t capacity, const Or
     """Write the message holding `book` at `dst` (any alignment), byte for
     byte what encode_message_into writes for the same header fields.  Returns
     the bytes written, or -1 (nothing written) when capacity is smaller than
-    ob_message_size(L).  `book` may lie inside the destination."""
+    ob_message_size(L) or a side's count is above L.capacity (encode_message_into
+    raises LayoutError there).  `book` may lie inside the destination."""
     return write_message(dst, capacity, book, L, sequence, timestamp_ns, source, relay_domain, flags)
 
 

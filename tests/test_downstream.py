@@ -634,10 +634,6 @@ def test_encode_in_place_from_a_view_of_the_same_buffer(ds: ModuleType, cap: int
 
 
 @caps
-@pytest.mark.xfail(strict=True, reason="C API bug: ob_encode_message does not check the side counts, "
-                   "so it writes a message from a book whose count exceeds the capacity (copying the "
-                   "count as is) that ob_decode_message / decode_message then refuse with LayoutError, "
-                   "where encode_message_into raises LayoutError and writes nothing")
 def test_encode_refuses_a_corrupt_count_as_encode_message_into_does(ds: ModuleType, cap: int) -> None:
     at = asks_offset(cap)
     book = OrderBook.view(bytearray(bytes(sample(cap))), capacity=cap)
