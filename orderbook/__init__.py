@@ -65,6 +65,8 @@ from orderbook.errors import (
 )
 from orderbook.ids import AssetType, InstrumentId, RelayDomain, SourceType, VenueId
 from orderbook.level import OrderLevel
+# research and replay (numpy / pyarrow imported on first use only)
+from orderbook.dtypes import book_dtype, header_dtype, message_dtype
 
 __version__ = "0.1.0"
 
@@ -81,6 +83,7 @@ __all__ = [
     "LevelIndexError", "OffsetError", "ExportError", "ReadOnlyError", "ReleasedError",
     "ProtocolError", "TruncatedError", "ChecksumError", "MagicError", "VersionError",
     "RecordError", "MissingRecordError",
+    "book_dtype", "message_dtype", "header_dtype",
 ]
 
 
