@@ -440,3 +440,130 @@ def from_venue(venue: Optional[str], obj: Any, **kwargs: Any) -> OrderBook:
     except KeyError:
         raise VenueError(f"unknown venue {venue!r}; known: {', '.join(ADAPTERS)}") from None
     return adapter(obj, **kwargs)
+
+
+# --- ccxt ----------------------------------------------------------------------------
+
+#: ccxt exchange id -> upstream VenueId, for the venues upstream numbers.
+#: Futures/derivatives arms of an exchange that upstream does not number
+#: separately map to the exchange (binanceusdm -> Binance); Bybit's and
+#: Deribit's are upstream's own ids.
+CCXT_VENUE_IDS: Dict[str, VenueId] = {
+    "binance": VenueId.BINANCE, "binanceus": VenueId.BINANCE,
+    "binanceusdm": VenueId.BINANCE, "binancecoinm": VenueId.BINANCE,
+    "kraken": VenueId.KRAKEN, "krakenfutures": VenueId.KRAKEN,
+    "coinbase": VenueId.COINBASE, "coinbasepro": VenueId.COINBASE,
+    "coinbaseexchange": VenueId.COINBASE, "coinbaseadvanced": VenueId.COINBASE,
+    "coinbaseinternational": VenueId.COINBASE,
+    "huobi": VenueId.HUOBI, "htx": VenueId.HUOBI, "huobipro": VenueId.HUOBI,
+    "okx": VenueId.OKEX, "okex": VenueId.OKEX, "okex5": VenueId.OKEX,
+    "ftx": VenueId.FTX,
+    "bybit": VenueId.BYBIT,
+    "kucoin": VenueId.KUCOIN, "kucoinfutures": VenueId.KUCOIN,
+    "gemini": VenueId.GEMINI,
+    "deribit": VenueId.DERIBIT,
+}
+
+
+def _ccxt_number(value: Any, where: str) -> Any:
+    """A ccxt price or amount as exact decimal text: a float through its
+    shortest ``repr`` (``0.1`` -> ``'0.1'``, ``0.1 + 0.2`` ->
+    ``'0.30000000000000004'``; an exponent form such as ``'1e-05'`` is
+    written out positionally by ``decimal``, digit for digit), never through
+    float arithmetic.  str, int and Decimal go to from_snapshot as they are."""
+    if isinstance(value, float):
+        text = repr(value)
+        if "e" in text or "E" in text:
+            import decimal
+
+            text = format(decimal.Decimal(text), "f")   # exact: Decimal(str) keeps the digits
+        return text
+    if isinstance(value, bool):
+        raise VenueError(f"{where} must be a number, got {value!r}")
+    return value
+
+
+def _ccxt_side(side: Any, name: str, what: str) -> List[Tuple[Any, Any]]:
+    if not isinstance(side, (list, tuple)):
+        raise VenueError(f"{what}: {name!r} must be a list of [price, amount] levels, "
+                         f"got {type(side).__name__}")
+    out = []
+    for i, level in enumerate(side):
+        if not isinstance(level, (list, tuple)) or len(level) < 2:
+            raise VenueError(f"{what}: {name}[{i}] must be [price, amount], got {level!r}")
+        out.append((_ccxt_number(level[0], f"{what}: {name}[{i}] price"),
+                    _ccxt_number(level[1], f"{what}: {name}[{i}] amount")))
+    return out
+
+
+def from_ccxt(obj: Any, *, exchange: Any = None, symbol: Optional[str] = None,
+              capacity: int = 128, cls: Type[OrderBook] = OrderBook, **kwargs: Any) -> OrderBook:
+    """A book from ccxt's ``exchange.fetch_order_book(symbol)`` (or
+    ``watch_order_book``) result::
+
+        {"symbol": "BTC/USDT", "bids": [[27012.45, 0.5], ...], "asks": [[27012.46, 1.25], ...],
+         "timestamp": 1700000000123, "datetime": "...", "nonce": 40023123}
+
+    * prices and amounts are floats in ccxt; each goes through its shortest
+      ``repr`` (``repr(0.1) == '0.1'``) to decimal text and then through the
+      exact conversion of ``from_snapshot``: no float arithmetic, so a book
+      holds exactly the digits ccxt printed.  More decimals than the
+      precision raise DecimalError unless ``rounding=`` is given.  (Strings,
+      ints and Decimals, as some ccxt modes return, are taken as they are.)
+      Items after ``[price, amount]`` are ignored: ccxt exchanges put
+      different things there.
+    * ``nonce`` -> ``sequence`` (0 when None); ``timestamp`` (ms) ->
+      ``snapshot_timestamp_ns`` (0 when None).
+    * ``exchange`` is a ccxt exchange id (``"binance"``) or exchange object
+      (its ``.id``): the venue is upstream's id for it (``CCXT_VENUE_IDS``:
+      binance 100, kraken 101, coinbase/coinbasepro/coinbaseexchange 102,
+      huobi/htx 103, okx 104, ftx 105, bybit 106, kucoin 107, gemini 108,
+      deribit 700); an exchange upstream does not number raises VenueError
+      unless ``venue_id=`` is given.  Without ``exchange`` the venue is
+      ``venue_id=`` or Generic (0).
+    * the instrument is ``InstrumentId.coin(venue, symbol)`` of ``symbol=``,
+      else of the result's ``symbol`` (ccxt's unified ``"BTC/USDT"``: pass
+      ``symbol="BTCUSDT"`` to get the asset_id upstream's Binance collector
+      uses).
+
+    Other keywords as every adapter (``precision_factor``, ``rounding``,
+    ``truncate``, ``validate``, header fields...)."""
+    _check_kwargs("from_ccxt", kwargs)
+    what = "ccxt order book"
+    snap = _mapping(obj, what)
+    bids = _ccxt_side(_require(snap, "bids", what), "bids", what)
+    asks = _ccxt_side(_require(snap, "asks", what), "asks", what)
+    header: Dict[str, Any] = {}
+    if exchange is not None:
+        ex_id = exchange if isinstance(exchange, str) else getattr(exchange, "id", None)
+        if not isinstance(ex_id, str):
+            raise FieldTypeError(f"from_ccxt(): exchange= takes a ccxt exchange id or exchange object, "
+                                 f"got {type(exchange).__name__}")
+        venue = CCXT_VENUE_IDS.get(ex_id.lower())
+        if venue is None and "venue_id" not in kwargs:
+            raise VenueError(f"{what}: upstream has no VenueId for ccxt exchange {ex_id!r} "
+                             f"(known: {', '.join(sorted(CCXT_VENUE_IDS))}); pass venue_id=")
+        if venue is not None:
+            header["venue_id"] = venue
+    nonce = snap.get("nonce")
+    if nonce is not None:
+        header["sequence"] = _uint(nonce, "nonce", what)
+    ms = snap.get("timestamp")
+    if ms is not None:
+        if isinstance(ms, float) and ms.is_integer():
+            ms = int(ms)
+        header["snapshot_timestamp_ns"] = _uint(ms, "timestamp", what) * 1_000_000
+    header.update(kwargs)
+    if symbol is None:
+        found = snap.get("symbol")
+        symbol = found if isinstance(found, str) and found else None
+    if symbol is not None:
+        instrument = InstrumentId.coin(header.get("venue_id", VenueId.GENERIC), symbol)
+        header.setdefault("asset_id", instrument.asset_id)
+        header.setdefault("asset_type", instrument.asset_type)
+    header.setdefault("order_counts", False)
+    header["capacity"] = capacity
+    return from_snapshot(cls, bids, asks, **header)
+
+
+__all__ += ["from_ccxt", "CCXT_VENUE_IDS"]
