@@ -19,6 +19,7 @@ cdef class OrderBook:
     cdef bint _viewing
     cdef bint _readonly
     cdef bint _released
+    cdef bint _release_pending     # a `with` block ended in an exception while exported
     cdef Py_ssize_t _exports       # live buffer exports of our memory (book or sides)
     cdef Py_ssize_t _pins          # running calls that hold a pointer across Python code
     cdef object __weakref__
@@ -36,6 +37,7 @@ cdef class OrderBook:
     cdef void pin(self) noexcept
     cdef void unpin(self) noexcept
     cdef int _refuse_move(self, object action) except -1
+    cdef void export_released(self) noexcept
     cdef int set_layout(self, const BookLayout* L) except -1
     cdef int load(self, const char* data, const BookLayout* L, bint strict, object what) except -1
     cdef int attach(self, object buffer, Py_ssize_t offset, const BookLayout* L, bint strict, object what) except -1

@@ -171,8 +171,12 @@ cdef object _ids():
 
 # --- the book ----------------------------------------------------------------
 
+@cython.embedsignature(False)    # the signature is written below, in the form inspect reads
 cdef class OrderBook:
-    """An order book snapshot: the bytes of the Rust ``OrderBookTLV`` (6,200 at
+    """OrderBook(bids=(), asks=(), *, snapshot_timestamp_ns=0, sequence=0, precision_factor=100000000, asset_id=0, venue_id=0, asset_type=0, reserved=0, capacity=128, truncate=False)
+--
+
+    An order book snapshot: the bytes of the Rust ``OrderBookTLV`` (6,200 at
     capacity 128, 2,456 at capacity 50).
 
     ``OrderBook(bids, asks, **header)`` owns its struct (on the heap);
@@ -327,6 +331,7 @@ cdef class OrderBook:
             PyBuffer_Release(&self._src)
         self._src = nb
         self._released = False
+        self._release_pending = False
         self._viewing = True
         self._readonly = nb.readonly
         self._lay = L[0]
@@ -404,8 +409,9 @@ cdef class OrderBook:
         return self
 
     def __exit__(self, exc_type, exc, tb):
-        if exc_type is not None and self._exports:
+        if exc_type is not None and (self._exports or self._pins):
             # keep the user's exception: the view goes when its last export does
+            self._release_pending = True
             return False
         self.detach()
         return False
@@ -456,7 +462,19 @@ cdef class OrderBook:
         self._exports += 1
 
     def __releasebuffer__(self, Py_buffer* buffer):
+        self.export_released()
+
+    cdef void export_released(self) noexcept:
+        """One buffer export of the book or a side ended; a `with` block that
+        ended in an exception while exports were alive releases the view now."""
         self._exports -= 1
+        if self._exports == 0 and self._release_pending and not self._pins and self._viewing:
+            self._release_pending = False
+            self._viewing = False
+            self._readonly = False
+            self._released = True
+            self._p = NULL
+            PyBuffer_Release(&self._src)
 
     # -- levels ---------------------------------------------------------------
 

@@ -2003,6 +2003,7 @@ struct __pyx_obj_9orderbook_5_book_OrderBook {
   int _viewing;
   int _readonly;
   int _released;
+  int _release_pending;
   Py_ssize_t _exports;
   Py_ssize_t _pins;
   PyObject *__weakref__;
@@ -2056,6 +2057,7 @@ struct __pyx_vtabstruct_9orderbook_5_book_OrderBook {
   void (*pin)(struct __pyx_obj_9orderbook_5_book_OrderBook *);
   void (*unpin)(struct __pyx_obj_9orderbook_5_book_OrderBook *);
   int (*_refuse_move)(struct __pyx_obj_9orderbook_5_book_OrderBook *, PyObject *);
+  void (*export_released)(struct __pyx_obj_9orderbook_5_book_OrderBook *);
   int (*set_layout)(struct __pyx_obj_9orderbook_5_book_OrderBook *, struct __pyx_t_9orderbook_7structs_BookLayout const *);
   int (*load)(struct __pyx_obj_9orderbook_5_book_OrderBook *, char const *, struct __pyx_t_9orderbook_7structs_BookLayout const *, int, PyObject *);
   int (*attach)(struct __pyx_obj_9orderbook_5_book_OrderBook *, PyObject *, Py_ssize_t, struct __pyx_t_9orderbook_7structs_BookLayout const *, int, PyObject *);
@@ -10950,7 +10952,7 @@ static int __pyx_pf_9orderbook_7_levels_6Levels_20__getbuffer__(struct __pyx_obj
  *         self.book._exports += 1
  * 
  *     def __releasebuffer__(self, Py_buffer* buffer):             # <<<<<<<<<<<<<<
- *         self.book._exports -= 1
+ *         self.book.export_released()
 */
 
 /* Python wrapper */
@@ -10972,15 +10974,15 @@ static void __pyx_pf_9orderbook_7_levels_6Levels_22__releasebuffer__(struct __py
   /* "orderbook/_levels.pyx":236
  * 
  *     def __releasebuffer__(self, Py_buffer* buffer):
- *         self.book._exports -= 1             # <<<<<<<<<<<<<<
+ *         self.book.export_released()             # <<<<<<<<<<<<<<
 */
-  __pyx_v_self->book->_exports = (__pyx_v_self->book->_exports - 1);
+  ((struct __pyx_vtabstruct_9orderbook_5_book_OrderBook *)__pyx_v_self->book->__pyx_vtab)->export_released(__pyx_v_self->book);
 
   /* "orderbook/_levels.pyx":235
  *         self.book._exports += 1
  * 
  *     def __releasebuffer__(self, Py_buffer* buffer):             # <<<<<<<<<<<<<<
- *         self.book._exports -= 1
+ *         self.book.export_released()
 */
 
   /* function exit code */

@@ -233,4 +233,4 @@ cdef class Levels:
         self.book._exports += 1
 
     def __releasebuffer__(self, Py_buffer* buffer):
-        self.book._exports -= 1
+        self.book.export_released()

@@ -223,3 +223,39 @@ def test_pickle_of_a_view_is_an_owning_copy():
     view = OrderBook.view(bytes(sample()))
     copy = pickle.loads(pickle.dumps(view))
     assert copy == view and not copy.is_view and not copy.readonly
+
+
+def test_with_block_keeps_the_users_exception_and_releases_after_the_last_export():
+    buf = bytearray(bytes(OrderBook([(5, 1)])))
+    with pytest.raises(KeyError, match="mine"):
+        with OrderBook.view(buf) as view:
+            arr = memoryview(view.bids)
+            raise KeyError("mine")
+    assert view.is_view                       # still attached: an export is alive
+    with pytest.raises(BufferError):
+        buf.append(0)
+    arr.release()                             # the last export goes: so does the view
+    assert not view.is_view
+    buf.append(0)                             # the bytearray is free again
+    with pytest.raises(orderbook.ReleasedError):
+        view.best_bid
+    # without an exception, an alive export still refuses the release
+    with pytest.raises(orderbook.ExportError):
+        with OrderBook.view(bytes(6200)) as v2:
+            keep = memoryview(v2)
+    keep.release()
+
+
+def test_signature_is_true():
+    import inspect
+    sig = inspect.signature(OrderBook)
+    assert list(sig.parameters) == ["bids", "asks", "snapshot_timestamp_ns", "sequence",
+                                    "precision_factor", "asset_id", "venue_id", "asset_type",
+                                    "reserved", "capacity", "truncate"]
+    assert all(p.kind is p.KEYWORD_ONLY for p in list(sig.parameters.values())[2:])
+    OrderBook(**{k: v.default for k, v in sig.parameters.items()})
+    with pytest.raises(TypeError):
+        OrderBook((), (), 5)                 # header fields are keyword-only
+    import pydoc
+    text = pydoc.render_doc(OrderBook, renderer=pydoc.plaintext)
+    assert "OrderBook(bids=(), asks=(), *, snapshot_timestamp_ns=0," in text
