@@ -29,7 +29,13 @@ def level_dtype() -> Any:
     layout)."""
     global _DTYPE
     if _DTYPE is None:
-        import numpy as np
+        try:
+            import numpy as np  # noqa: F401  (numpy builds the dtype from the export)
+        except ImportError as e:
+            raise ModuleNotFoundError(
+                "LEVEL_DTYPE and to_numpy() need numpy, an optional dependency: install it "
+                "with the numpy extra, pip install 'orderbook-tlv[numpy]' (or pip install numpy)",
+                name="numpy") from e
 
         from orderbook._book import OrderBook
 

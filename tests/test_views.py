@@ -259,3 +259,30 @@ def test_signature_is_true():
     import pydoc
     text = pydoc.render_doc(OrderBook, renderer=pydoc.plaintext)
     assert "OrderBook(bids=(), asks=(), *, snapshot_timestamp_ns=0," in text
+
+
+def test_without_numpy_to_numpy_names_the_extra(tmp_path):
+    import subprocess
+    import sys
+    import textwrap
+    code = textwrap.dedent("""
+        import sys
+        class Block:
+            def find_spec(self, name, path=None, target=None):
+                if name == "numpy" or name.startswith("numpy."):
+                    raise ModuleNotFoundError("No module named 'numpy'", name="numpy")
+        sys.meta_path.insert(0, Block())
+        import orderbook
+        book = orderbook.OrderBook([(5, 1)])
+        assert book.bids.tolist() == [(5, 1, 0, 0)]      # everything else works
+        try:
+            book.bids.to_numpy()
+        except ModuleNotFoundError as e:
+            assert "orderbook-tlv[numpy]" in str(e) and e.name == "numpy", e
+        else:
+            raise SystemExit("to_numpy() worked without numpy")
+        assert orderbook.venues.from_binance            # an attribute, no import needed
+        print("OK")
+    """)
+    proc = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, timeout=60)
+    assert proc.returncode == 0 and proc.stdout.strip() == "OK", proc.stderr
