@@ -67,6 +67,7 @@ from orderbook.ids import AssetType, InstrumentId, RelayDomain, SourceType, Venu
 from orderbook.level import OrderLevel
 # research and replay (numpy / pyarrow imported on first use only)
 from orderbook.dtypes import book_dtype, header_dtype, message_dtype
+from orderbook._capture import Capture
 
 __version__ = "0.1.0"
 
@@ -83,7 +84,7 @@ __all__ = [
     "LevelIndexError", "OffsetError", "ExportError", "ReadOnlyError", "ReleasedError",
     "ProtocolError", "TruncatedError", "ChecksumError", "MagicError", "VersionError",
     "RecordError", "MissingRecordError",
-    "book_dtype", "message_dtype", "header_dtype",
+    "book_dtype", "message_dtype", "header_dtype", "Capture",
 ]
 
 

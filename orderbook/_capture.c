@@ -2076,7 +2076,7 @@ struct __pyx_t_9orderbook_5_core_ob_fault {
 typedef uint32_t (*__pyx_t_9orderbook_5_core_ob_crc_fn)(uint32_t, uint8_t const *, size_t);
 struct __pyx_t_9orderbook_8_capture_Entry;
 
-/* "orderbook/_capture.pyx":33
+/* "orderbook/_capture.pyx":34
  * )
  * 
  * cdef enum:             # <<<<<<<<<<<<<<
@@ -2085,7 +2085,7 @@ struct __pyx_t_9orderbook_8_capture_Entry;
 */
 enum  {
 
-  /* "orderbook/_capture.pyx":34
+  /* "orderbook/_capture.pyx":35
  * 
  * cdef enum:
  *     HDR = sizeof(MessageHeaderC)             # <<<<<<<<<<<<<<
@@ -2096,7 +2096,7 @@ enum  {
   __pyx_e_9orderbook_8_capture_CHECKSUM_AT = 28
 };
 
-/* "orderbook/_capture.pyx":56
+/* "orderbook/_capture.pyx":57
  * 
  * 
  * cdef struct Entry:             # <<<<<<<<<<<<<<
@@ -2161,12 +2161,12 @@ struct __pyx_obj_9orderbook_8_message_Message {
 };
 
 
-/* "orderbook/_capture.pyx":63
+/* "orderbook/_capture.pyx":64
  * 
  * 
- * cdef class Capture:             # <<<<<<<<<<<<<<
+ * @cython.auto_pickle(False)             # <<<<<<<<<<<<<<
+ * cdef class Capture:
  *     """The messages of a capture file or buffer, verified and indexed.
- * 
 */
 struct __pyx_obj_9orderbook_8_capture_Capture {
   PyObject_HEAD
@@ -2188,7 +2188,7 @@ struct __pyx_obj_9orderbook_8_capture_Capture {
 };
 
 
-/* "orderbook/_capture.pyx":373
+/* "orderbook/_capture.pyx":375
  *         return _decode_message(self.obj, self._e[k].offset, verify=False)
  * 
  *     def __iter__(self):             # <<<<<<<<<<<<<<
@@ -2205,7 +2205,7 @@ struct __pyx_obj_9orderbook_8_capture___pyx_scope_struct____iter__ {
 };
 
 
-/* "orderbook/_capture.pyx":481
+/* "orderbook/_capture.pyx":483
  *                 raise LayoutError(
  *                     "Capture holds books of mixed capacities ("
  *                     + ", ".join(f"{v} at capacity {cap}" for cap, v in sorted(counts.items()))             # <<<<<<<<<<<<<<
@@ -2325,12 +2325,12 @@ struct __pyx_vtabstruct_9orderbook_5_book_OrderBook {
 static struct __pyx_vtabstruct_9orderbook_5_book_OrderBook *__pyx_vtabptr_9orderbook_5_book_OrderBook;
 
 
-/* "orderbook/_capture.pyx":63
+/* "orderbook/_capture.pyx":64
  * 
  * 
- * cdef class Capture:             # <<<<<<<<<<<<<<
+ * @cython.auto_pickle(False)             # <<<<<<<<<<<<<<
+ * cdef class Capture:
  *     """The messages of a capture file or buffer, verified and indexed.
- * 
 */
 
 struct __pyx_vtabstruct_9orderbook_8_capture_Capture {
@@ -3308,9 +3308,6 @@ static CYTHON_INLINE int __Pyx_PyList_Append(PyObject* list, PyObject* x);
 #define __Pyx_PyList_Append(L,x) PyList_Append(L,x)
 #endif
 
-/* ErrOccurredWithGIL.proto */
-static CYTHON_INLINE int __Pyx_ErrOccurredWithGIL(void);
-
 /* PyBaseException_Check.proto */
 #define __Pyx_PyExc_BaseException_Check(obj)  PyExceptionInstance_Check(obj)
 
@@ -3703,6 +3700,13 @@ static int __Pyx_MergeVtables(PyTypeObject *type);
 /* SetVTable.export */
 static int __Pyx_SetVtable(PyTypeObject* typeptr , void* vtable);
 
+/* ApplySequenceOrMappingFlag.proto */
+#if CYTHON_COMPILING_IN_LIMITED_API || CYTHON_COMPILING_IN_PYPY
+int __Pyx_ApplySequenceOrMappingFlag(PyTypeObject *tp, int is_sequence);
+#else
+#define __Pyx_ApplySequenceOrMappingFlag(tp, is_sequence) (0)
+#endif
+
 /* LimitedApiGetTypeTypeDict.proto (used by DelItemOnTypeDict) */
 #if CYTHON_COMPILING_IN_LIMITED_API
 static PyObject *__Pyx_GetTypeTypeDict(PyTypeObject *tp);
@@ -3722,13 +3726,6 @@ static int __Pyx__SetItemOnTypeDict(PyTypeObject *tp, PyObject *k, PyObject *v);
 
 /* SetupReduce.export */
 static int __Pyx_setup_reduce(PyObject* type_obj);
-
-/* ApplySequenceOrMappingFlag.proto */
-#if CYTHON_COMPILING_IN_LIMITED_API || CYTHON_COMPILING_IN_PYPY
-int __Pyx_ApplySequenceOrMappingFlag(PyTypeObject *tp, int is_sequence);
-#else
-#define __Pyx_ApplySequenceOrMappingFlag(tp, is_sequence) (0)
-#endif
 
 /* TypeImport.proto */
 #ifndef __PYX_HAVE_RT_ImportType_proto_3_3_1
@@ -4129,6 +4126,12 @@ static PyObject *__pyx_f_9orderbook_8_capture_7Capture__fill_index(struct __pyx_
 static int __pyx_f_9orderbook_8_capture_7Capture__capacity_arg(struct __pyx_obj_9orderbook_8_capture_Capture *__pyx_v_self, PyObject *__pyx_v_capacity, int __pyx_v_uniform_default); /* proto*/
 static PyObject *__pyx_f_9orderbook_8_capture_7Capture__gather(struct __pyx_obj_9orderbook_8_capture_Capture *__pyx_v_self, int __pyx_v_cap, int __pyx_v_book, Py_ssize_t __pyx_v_itemsize, PyObject *__pyx_v_dtype, int __pyx_v_copy); /* proto*/
 
+/* Module declarations from "cython.view" */
+
+/* Module declarations from "cython.dataclasses" */
+
+/* Module declarations from "cython" */
+
 /* Module declarations from "cpython.buffer" */
 
 /* Module declarations from "libc.stdint" */
@@ -4136,12 +4139,6 @@ static PyObject *__pyx_f_9orderbook_8_capture_7Capture__gather(struct __pyx_obj_
 /* Module declarations from "libc.string" */
 
 /* Module declarations from "libc.stdlib" */
-
-/* Module declarations from "cython.view" */
-
-/* Module declarations from "cython.dataclasses" */
-
-/* Module declarations from "cython" */
 
 /* Module declarations from "orderbook.structs" */
 static CYTHON_INLINE int __pyx_f_9orderbook_7structs_ob_layout(Py_ssize_t, struct __pyx_t_9orderbook_7structs_BookLayout *); /*proto*/
@@ -4318,8 +4315,6 @@ static PyObject *__pyx_pf_9orderbook_8_capture_7Capture_5error___get__(struct __
 static PyObject *__pyx_pf_9orderbook_8_capture_7Capture_7skipped___get__(struct __pyx_obj_9orderbook_8_capture_Capture *__pyx_v_self); /* proto */
 static PyObject *__pyx_pf_9orderbook_8_capture_7Capture_7threads___get__(struct __pyx_obj_9orderbook_8_capture_Capture *__pyx_v_self); /* proto */
 static PyObject *__pyx_pf_9orderbook_8_capture_7Capture_4path___get__(struct __pyx_obj_9orderbook_8_capture_Capture *__pyx_v_self); /* proto */
-static PyObject *__pyx_pf_9orderbook_8_capture_7Capture_37__reduce_cython__(CYTHON_UNUSED struct __pyx_obj_9orderbook_8_capture_Capture *__pyx_v_self); /* proto */
-static PyObject *__pyx_pf_9orderbook_8_capture_7Capture_39__setstate_cython__(CYTHON_UNUSED struct __pyx_obj_9orderbook_8_capture_Capture *__pyx_v_self, CYTHON_UNUSED PyObject *__pyx_v___pyx_state); /* proto */
 static PyObject *__pyx_tp_new__initialisation_9orderbook_8_capture_Capture(PyObject *o, 
 #if CYTHON_VECTORCALL_TPNEW
     PyObject *const *args, Py_ssize_t nargs, PyObject *kwnames
@@ -4539,8 +4534,8 @@ namespace {
     __Pyx_CachedCFunction __pyx_umethod_PyDict_Type_values;
     PyObject *__pyx_slice[1];
     PyObject *__pyx_tuple[12];
-    PyObject *__pyx_codeobj_tab[16];
-    PyObject *__pyx_string_tab[269];
+    PyObject *__pyx_codeobj_tab[14];
+    PyObject *__pyx_string_tab[267];
     PyObject *__pyx_number_tab[5];
 /* #### Code section: module_state_contents ### */
 /* PyFrozenDict.module_state_decls */
@@ -4619,264 +4614,262 @@ static __pyx_mstatetype * const __pyx_mstate_global = &__pyx_mstate_global_stati
 #define __pyx_kp_u_out_of_range __pyx_string_tab[8]
 #define __pyx_kp_u_refused __pyx_string_tab[9]
 #define __pyx_kp_u_that_decode_message_did_not __pyx_string_tab[10]
-#define __pyx_kp_u_tree_fragment __pyx_string_tab[11]
-#define __pyx_kp_u_pass_capacity_128_or_capacity_5 __pyx_string_tab[12]
-#define __pyx_kp_u__7 __pyx_string_tab[13]
-#define __pyx_kp_u__8 __pyx_string_tab[14]
-#define __pyx_kp_u_got __pyx_string_tab[15]
-#define __pyx_kp_u__3 __pyx_string_tab[16]
-#define __pyx_kp_u__2 __pyx_string_tab[17]
-#define __pyx_kp_u_fields __pyx_string_tab[18]
-#define __pyx_kp_u_Capture __pyx_string_tab[19]
-#define __pyx_kp_u_MemoryView_of __pyx_string_tab[20]
-#define __pyx_kp_u_contiguous_and_direct __pyx_string_tab[21]
-#define __pyx_kp_u_contiguous_and_indirect __pyx_string_tab[22]
-#define __pyx_kp_u_strided_and_direct_or_indirect __pyx_string_tab[23]
-#define __pyx_kp_u_strided_and_direct __pyx_string_tab[24]
-#define __pyx_kp_u_strided_and_indirect __pyx_string_tab[25]
-#define __pyx_kp_u__4 __pyx_string_tab[26]
-#define __pyx_kp_u_ __pyx_string_tab[27]
-#define __pyx_kp_u_Cannot_assign_to_read_only_memor __pyx_string_tab[28]
-#define __pyx_kp_u_Capture_holds_books_of_mixed_cap __pyx_string_tab[29]
-#define __pyx_kp_u_Capture_index __pyx_string_tab[30]
-#define __pyx_kp_u_Capture_needs_a_path_or_a_bytes __pyx_string_tab[31]
-#define __pyx_kp_u_Capture_needs_one_contiguous_buf __pyx_string_tab[32]
-#define __pyx_kp_u_Capture_s_array_methods_need_num __pyx_string_tab[33]
-#define __pyx_kp_u_Capture_header_no_header_field __pyx_string_tab[34]
-#define __pyx_kp_u_Capture_select_needs_capacity __pyx_string_tab[35]
-#define __pyx_kp_u_Capture_already_open __pyx_string_tab[36]
-#define __pyx_kp_u_Capture_no_memory_for_the_index __pyx_string_tab[37]
-#define __pyx_kp_u_Capture_on_error_must_be_one_of __pyx_string_tab[38]
-#define __pyx_kp_u_Capture_the_capture_is_closed __pyx_string_tab[39]
-#define __pyx_kp_u_Capture_threads_must_be_1_or_Non __pyx_string_tab[40]
-#define __pyx_kp_u_Invalid_mode_expected_c_or_fortr __pyx_string_tab[41]
-#define __pyx_kp_u_Invalid_shape_in_axis __pyx_string_tab[42]
-#define __pyx_kp_u_None __pyx_string_tab[43]
-#define __pyx_kp_u_Note_that_Cython_is_deliberately __pyx_string_tab[44]
-#define __pyx_kp_u_add_note __pyx_string_tab[45]
-#define __pyx_kp_u_capacity_must_be_128_or_50_got __pyx_string_tab[46]
-#define __pyx_kp_u_capacity_must_be_one_of_128_50_g __pyx_string_tab[47]
-#define __pyx_kp_u_collections_abc __pyx_string_tab[48]
-#define __pyx_kp_u_disable __pyx_string_tab[49]
-#define __pyx_kp_u_enable __pyx_string_tab[50]
-#define __pyx_kp_u_gc __pyx_string_tab[51]
-#define __pyx_kp_u_isenabled __pyx_string_tab[52]
-#define __pyx_kp_u_no_default___reduce___due_to_non __pyx_string_tab[53]
-#define __pyx_kp_u_orderbook__capture_pyx __pyx_string_tab[54]
-#define __pyx_kp_u_orderbook_Capture_found_a_fault __pyx_string_tab[55]
-#define __pyx_kp_u_unable_to_allocate_array_data __pyx_string_tab[56]
-#define __pyx_kp_u_unable_to_allocate_shape_and_str __pyx_string_tab[57]
-#define __pyx_n_u_lambda __pyx_string_tab[58]
-#define __pyx_n_u_ASCII __pyx_string_tab[59]
-#define __pyx_n_u_CapacityError __pyx_string_tab[60]
-#define __pyx_n_u_Capture_2 __pyx_string_tab[61]
-#define __pyx_n_u_Capture___enter __pyx_string_tab[62]
-#define __pyx_n_u_Capture___exit __pyx_string_tab[63]
-#define __pyx_n_u_Capture___iter __pyx_string_tab[64]
-#define __pyx_n_u_Capture___reduce_cython __pyx_string_tab[65]
-#define __pyx_n_u_Capture___setstate_cython __pyx_string_tab[66]
-#define __pyx_n_u_Capture__capacity_arg_locals_gen __pyx_string_tab[67]
-#define __pyx_n_u_Capture__crc_chunk __pyx_string_tab[68]
-#define __pyx_n_u_Capture__verify_locals_lambda __pyx_string_tab[69]
-#define __pyx_n_u_Capture_book __pyx_string_tab[70]
-#define __pyx_n_u_Capture_books __pyx_string_tab[71]
-#define __pyx_n_u_Capture_close __pyx_string_tab[72]
-#define __pyx_n_u_Capture_header __pyx_string_tab[73]
-#define __pyx_n_u_Capture_headers __pyx_string_tab[74]
-#define __pyx_n_u_Capture_select __pyx_string_tab[75]
-#define __pyx_n_u_Capture_to_arrow __pyx_string_tab[76]
-#define __pyx_n_u_Capture_to_pandas __pyx_string_tab[77]
-#define __pyx_n_u_Ellipsis __pyx_string_tab[78]
-#define __pyx_n_u_ExportError __pyx_string_tab[79]
-#define __pyx_n_u_FieldTypeError __pyx_string_tab[80]
-#define __pyx_n_u_LayoutError __pyx_string_tab[81]
-#define __pyx_n_u_MAP_POPULATE __pyx_string_tab[82]
-#define __pyx_n_u_MAP_SHARED __pyx_string_tab[83]
-#define __pyx_n_u_OrderBook __pyx_string_tab[84]
-#define __pyx_n_u_OrderBookError __pyx_string_tab[85]
-#define __pyx_n_u_PROT_READ __pyx_string_tab[86]
-#define __pyx_n_u_PathLike __pyx_string_tab[87]
-#define __pyx_n_u_ReleasedError __pyx_string_tab[88]
-#define __pyx_n_u_Sequence __pyx_string_tab[89]
-#define __pyx_n_u_Thread __pyx_string_tab[90]
-#define __pyx_n_u_View_MemoryView __pyx_string_tab[91]
-#define __pyx_n_u_HEADER_FIELDS __pyx_string_tab[92]
-#define __pyx_n_u_ON_ERROR __pyx_string_tab[93]
-#define __pyx_n_u_PARALLEL_MIN __pyx_string_tab[94]
-#define __pyx_n_u_Pyx_PyDict_NextRef __pyx_string_tab[95]
-#define __pyx_n_u_annotate __pyx_string_tab[96]
-#define __pyx_n_u_class __pyx_string_tab[97]
-#define __pyx_n_u_class_getitem __pyx_string_tab[98]
-#define __pyx_n_u_dict __pyx_string_tab[99]
-#define __pyx_n_u_enter __pyx_string_tab[100]
-#define __pyx_n_u_exit __pyx_string_tab[101]
-#define __pyx_n_u_func __pyx_string_tab[102]
-#define __pyx_n_u_getstate __pyx_string_tab[103]
-#define __pyx_n_u_import __pyx_string_tab[104]
-#define __pyx_n_u_iter __pyx_string_tab[105]
-#define __pyx_n_u_main __pyx_string_tab[106]
-#define __pyx_n_u_module __pyx_string_tab[107]
-#define __pyx_n_u_name_2 __pyx_string_tab[108]
-#define __pyx_n_u_new __pyx_string_tab[109]
-#define __pyx_n_u_pyx_checksum __pyx_string_tab[110]
-#define __pyx_n_u_pyx_state __pyx_string_tab[111]
-#define __pyx_n_u_pyx_type __pyx_string_tab[112]
-#define __pyx_n_u_pyx_unpickle_Enum __pyx_string_tab[113]
-#define __pyx_n_u_pyx_vtable __pyx_string_tab[114]
-#define __pyx_n_u_qualname __pyx_string_tab[115]
-#define __pyx_n_u_reduce __pyx_string_tab[116]
-#define __pyx_n_u_reduce_cython __pyx_string_tab[117]
-#define __pyx_n_u_reduce_ex __pyx_string_tab[118]
-#define __pyx_n_u_set_name __pyx_string_tab[119]
-#define __pyx_n_u_setstate __pyx_string_tab[120]
-#define __pyx_n_u_setstate_cython __pyx_string_tab[121]
-#define __pyx_n_u_test __pyx_string_tab[122]
-#define __pyx_n_u_crc_chunk __pyx_string_tab[123]
-#define __pyx_n_u_decode_message __pyx_string_tab[124]
-#define __pyx_n_u_is_coroutine __pyx_string_tab[125]
-#define __pyx_n_u_mmap __pyx_string_tab[126]
-#define __pyx_n_u_os __pyx_string_tab[127]
-#define __pyx_n_u_threading __pyx_string_tab[128]
-#define __pyx_n_u_abc __pyx_string_tab[129]
-#define __pyx_n_u_all __pyx_string_tab[130]
-#define __pyx_n_u_allocate_buffer __pyx_string_tab[131]
-#define __pyx_n_u_args __pyx_string_tab[132]
-#define __pyx_n_u_asyncio_coroutines __pyx_string_tab[133]
-#define __pyx_n_u_bad __pyx_string_tab[134]
-#define __pyx_n_u_base __pyx_string_tab[135]
-#define __pyx_n_u_book __pyx_string_tab[136]
-#define __pyx_n_u_book_dtype __pyx_string_tab[137]
-#define __pyx_n_u_books __pyx_string_tab[138]
-#define __pyx_n_u_buffer __pyx_string_tab[139]
-#define __pyx_n_u_c __pyx_string_tab[140]
-#define __pyx_n_u_cap __pyx_string_tab[141]
-#define __pyx_n_u_capacity __pyx_string_tab[142]
-#define __pyx_n_u_checksum __pyx_string_tab[143]
-#define __pyx_n_u_cline_in_traceback __pyx_string_tab[144]
-#define __pyx_n_u_close __pyx_string_tab[145]
-#define __pyx_n_u_closed __pyx_string_tab[146]
-#define __pyx_n_u_copy __pyx_string_tab[147]
-#define __pyx_n_u_count __pyx_string_tab[148]
-#define __pyx_n_u_cpu_count __pyx_string_tab[149]
-#define __pyx_n_u_decode_message_2 __pyx_string_tab[150]
-#define __pyx_n_u_dt __pyx_string_tab[151]
-#define __pyx_n_u_dtype __pyx_string_tab[152]
-#define __pyx_n_u_dtype_is_object __pyx_string_tab[153]
-#define __pyx_n_u_empty __pyx_string_tab[154]
-#define __pyx_n_u_encode __pyx_string_tab[155]
-#define __pyx_n_u_enumerate __pyx_string_tab[156]
-#define __pyx_n_u_error __pyx_string_tab[157]
-#define __pyx_n_u_exc __pyx_string_tab[158]
-#define __pyx_n_u_fileno __pyx_string_tab[159]
-#define __pyx_n_u_flags __pyx_string_tab[160]
-#define __pyx_n_u_format __pyx_string_tab[161]
-#define __pyx_n_u_fortran __pyx_string_tab[162]
-#define __pyx_n_u_from_bytes __pyx_string_tab[163]
-#define __pyx_n_u_fspath __pyx_string_tab[164]
-#define __pyx_n_u_fstat __pyx_string_tab[165]
-#define __pyx_n_u_genexpr __pyx_string_tab[166]
-#define __pyx_n_u_get __pyx_string_tab[167]
-#define __pyx_n_u_header __pyx_string_tab[168]
-#define __pyx_n_u_header_dtype __pyx_string_tab[169]
-#define __pyx_n_u_headers __pyx_string_tab[170]
-#define __pyx_n_u_hi __pyx_string_tab[171]
-#define __pyx_n_u_i __pyx_string_tab[172]
-#define __pyx_n_u_id __pyx_string_tab[173]
-#define __pyx_n_u_index __pyx_string_tab[174]
-#define __pyx_n_u_indices __pyx_string_tab[175]
-#define __pyx_n_u_int64 __pyx_string_tab[176]
-#define __pyx_n_u_items __pyx_string_tab[177]
-#define __pyx_n_u_itemsize __pyx_string_tab[178]
-#define __pyx_n_u_join __pyx_string_tab[179]
-#define __pyx_n_u_k __pyx_string_tab[180]
-#define __pyx_n_u_key __pyx_string_tab[181]
-#define __pyx_n_u_kwargs __pyx_string_tab[182]
-#define __pyx_n_u_lo __pyx_string_tab[183]
-#define __pyx_n_u_magic __pyx_string_tab[184]
-#define __pyx_n_u_memview __pyx_string_tab[185]
-#define __pyx_n_u_mm __pyx_string_tab[186]
-#define __pyx_n_u_mmap_2 __pyx_string_tab[187]
-#define __pyx_n_u_mode __pyx_string_tab[188]
-#define __pyx_n_u_name __pyx_string_tab[189]
-#define __pyx_n_u_ndarray __pyx_string_tab[190]
-#define __pyx_n_u_ndim __pyx_string_tab[191]
-#define __pyx_n_u_next __pyx_string_tab[192]
-#define __pyx_n_u_numpy __pyx_string_tab[193]
-#define __pyx_n_u_obj __pyx_string_tab[194]
-#define __pyx_n_u_offset __pyx_string_tab[195]
-#define __pyx_n_u_on_error __pyx_string_tab[196]
-#define __pyx_n_u_open __pyx_string_tab[197]
-#define __pyx_n_u_orderbook__book __pyx_string_tab[198]
-#define __pyx_n_u_orderbook__capture __pyx_string_tab[199]
-#define __pyx_n_u_orderbook__message __pyx_string_tab[200]
-#define __pyx_n_u_orderbook_arrow __pyx_string_tab[201]
-#define __pyx_n_u_orderbook_dtypes __pyx_string_tab[202]
-#define __pyx_n_u_orderbook_errors __pyx_string_tab[203]
-#define __pyx_n_u_os_2 __pyx_string_tab[204]
-#define __pyx_n_u_out __pyx_string_tab[205]
-#define __pyx_n_u_pack __pyx_string_tab[206]
-#define __pyx_n_u_payload_size __pyx_string_tab[207]
-#define __pyx_n_u_pop __pyx_string_tab[208]
-#define __pyx_n_u_prot __pyx_string_tab[209]
-#define __pyx_n_u_r __pyx_string_tab[210]
-#define __pyx_n_u_raise __pyx_string_tab[211]
-#define __pyx_n_u_rb __pyx_string_tab[212]
-#define __pyx_n_u_register __pyx_string_tab[213]
-#define __pyx_n_u_relay_domain __pyx_string_tab[214]
-#define __pyx_n_u_select __pyx_string_tab[215]
-#define __pyx_n_u_self __pyx_string_tab[216]
-#define __pyx_n_u_send __pyx_string_tab[217]
-#define __pyx_n_u_sequence __pyx_string_tab[218]
-#define __pyx_n_u_setdefault __pyx_string_tab[219]
-#define __pyx_n_u_shape __pyx_string_tab[220]
-#define __pyx_n_u_size __pyx_string_tab[221]
-#define __pyx_n_u_skip __pyx_string_tab[222]
-#define __pyx_n_u_slot __pyx_string_tab[223]
-#define __pyx_n_u_sorted __pyx_string_tab[224]
-#define __pyx_n_u_source __pyx_string_tab[225]
-#define __pyx_n_u_st_size __pyx_string_tab[226]
-#define __pyx_n_u_start __pyx_string_tab[227]
-#define __pyx_n_u_step __pyx_string_tab[228]
-#define __pyx_n_u_stop __pyx_string_tab[229]
-#define __pyx_n_u_strides __pyx_string_tab[230]
-#define __pyx_n_u_struct __pyx_string_tab[231]
-#define __pyx_n_u_t __pyx_string_tab[232]
-#define __pyx_n_u_target __pyx_string_tab[233]
-#define __pyx_n_u_threading_2 __pyx_string_tab[234]
-#define __pyx_n_u_threads __pyx_string_tab[235]
-#define __pyx_n_u_throw __pyx_string_tab[236]
-#define __pyx_n_u_timestamp __pyx_string_tab[237]
-#define __pyx_n_u_to_arrow __pyx_string_tab[238]
-#define __pyx_n_u_to_pandas __pyx_string_tab[239]
-#define __pyx_n_u_uint16 __pyx_string_tab[240]
-#define __pyx_n_u_uint32 __pyx_string_tab[241]
-#define __pyx_n_u_unpack __pyx_string_tab[242]
-#define __pyx_n_u_update __pyx_string_tab[243]
-#define __pyx_n_u_v __pyx_string_tab[244]
-#define __pyx_n_u_value __pyx_string_tab[245]
-#define __pyx_n_u_values __pyx_string_tab[246]
-#define __pyx_n_u_verify __pyx_string_tab[247]
-#define __pyx_n_u_version __pyx_string_tab[248]
-#define __pyx_n_u_writeable __pyx_string_tab[249]
-#define __pyx_n_u_x __pyx_string_tab[250]
-#define __pyx_kp_b__5 __pyx_string_tab[251]
-#define __pyx_n_b_O __pyx_string_tab[252]
-#define __pyx_kp_b_Py_ssize_t_uint8_t_const_Py_ssiz __pyx_string_tab[253]
-#define __pyx_kp_b_iso88591_Q __pyx_string_tab[254]
-#define __pyx_kp_b_iso88591_A __pyx_string_tab[255]
-#define __pyx_kp_b_iso88591_A_F __pyx_string_tab[256]
-#define __pyx_kp_b_iso88591_A_q __pyx_string_tab[257]
-#define __pyx_kp_b_iso88591_A_Kwa_Kq_D_Q_1HA __pyx_string_tab[258]
-#define __pyx_kp_b_iso88591_A_G1_D_q_A_y_1D_d_Qb_c_A_T_ARq __pyx_string_tab[259]
-#define __pyx_kp_b_iso88591_A_A_xq __pyx_string_tab[260]
-#define __pyx_kp_b_iso88591_A_t9Cwj __pyx_string_tab[261]
-#define __pyx_kp_b_iso88591_A_4q_AQd_F_D_t6_G1_3gQ __pyx_string_tab[262]
-#define __pyx_kp_b_iso88591__9 __pyx_string_tab[263]
-#define __pyx_kp_b_iso88591_AQa __pyx_string_tab[264]
-#define __pyx_kp_b_iso88591_0_Q_t_A_Zq_t81E_r_D __pyx_string_tab[265]
-#define __pyx_kp_b_iso88591_2_Q_uIS_nAZq_t81E_T __pyx_string_tab[266]
-#define __pyx_kp_b_iso88591_G1_d_1_t81ARt5_Qd_s_c_JcQR __pyx_string_tab[267]
-#define __pyx_kp_b_iso88591_5_q_C1DUUVVW_t81IQa __pyx_string_tab[268]
+#define __pyx_kp_u_pass_capacity_128_or_capacity_5 __pyx_string_tab[11]
+#define __pyx_kp_u__7 __pyx_string_tab[12]
+#define __pyx_kp_u__8 __pyx_string_tab[13]
+#define __pyx_kp_u_got __pyx_string_tab[14]
+#define __pyx_kp_u__3 __pyx_string_tab[15]
+#define __pyx_kp_u__2 __pyx_string_tab[16]
+#define __pyx_kp_u_fields __pyx_string_tab[17]
+#define __pyx_kp_u_Capture __pyx_string_tab[18]
+#define __pyx_kp_u_MemoryView_of __pyx_string_tab[19]
+#define __pyx_kp_u_contiguous_and_direct __pyx_string_tab[20]
+#define __pyx_kp_u_contiguous_and_indirect __pyx_string_tab[21]
+#define __pyx_kp_u_strided_and_direct_or_indirect __pyx_string_tab[22]
+#define __pyx_kp_u_strided_and_direct __pyx_string_tab[23]
+#define __pyx_kp_u_strided_and_indirect __pyx_string_tab[24]
+#define __pyx_kp_u__4 __pyx_string_tab[25]
+#define __pyx_kp_u_ __pyx_string_tab[26]
+#define __pyx_kp_u_Cannot_assign_to_read_only_memor __pyx_string_tab[27]
+#define __pyx_kp_u_Capture_holds_books_of_mixed_cap __pyx_string_tab[28]
+#define __pyx_kp_u_Capture_index __pyx_string_tab[29]
+#define __pyx_kp_u_Capture_needs_a_path_or_a_bytes __pyx_string_tab[30]
+#define __pyx_kp_u_Capture_needs_one_contiguous_buf __pyx_string_tab[31]
+#define __pyx_kp_u_Capture_s_array_methods_need_num __pyx_string_tab[32]
+#define __pyx_kp_u_Capture_header_no_header_field __pyx_string_tab[33]
+#define __pyx_kp_u_Capture_select_needs_capacity __pyx_string_tab[34]
+#define __pyx_kp_u_Capture_already_open __pyx_string_tab[35]
+#define __pyx_kp_u_Capture_no_memory_for_the_index __pyx_string_tab[36]
+#define __pyx_kp_u_Capture_on_error_must_be_one_of __pyx_string_tab[37]
+#define __pyx_kp_u_Capture_the_capture_is_closed __pyx_string_tab[38]
+#define __pyx_kp_u_Capture_threads_must_be_1_or_Non __pyx_string_tab[39]
+#define __pyx_kp_u_Invalid_mode_expected_c_or_fortr __pyx_string_tab[40]
+#define __pyx_kp_u_Invalid_shape_in_axis __pyx_string_tab[41]
+#define __pyx_kp_u_None __pyx_string_tab[42]
+#define __pyx_kp_u_Note_that_Cython_is_deliberately __pyx_string_tab[43]
+#define __pyx_kp_u_add_note __pyx_string_tab[44]
+#define __pyx_kp_u_capacity_must_be_128_or_50_got __pyx_string_tab[45]
+#define __pyx_kp_u_capacity_must_be_one_of_128_50_g __pyx_string_tab[46]
+#define __pyx_kp_u_collections_abc __pyx_string_tab[47]
+#define __pyx_kp_u_disable __pyx_string_tab[48]
+#define __pyx_kp_u_enable __pyx_string_tab[49]
+#define __pyx_kp_u_gc __pyx_string_tab[50]
+#define __pyx_kp_u_isenabled __pyx_string_tab[51]
+#define __pyx_kp_u_no_default___reduce___due_to_non __pyx_string_tab[52]
+#define __pyx_kp_u_orderbook__capture_pyx __pyx_string_tab[53]
+#define __pyx_kp_u_orderbook_Capture_found_a_fault __pyx_string_tab[54]
+#define __pyx_kp_u_unable_to_allocate_array_data __pyx_string_tab[55]
+#define __pyx_kp_u_unable_to_allocate_shape_and_str __pyx_string_tab[56]
+#define __pyx_n_u_lambda __pyx_string_tab[57]
+#define __pyx_n_u_ASCII __pyx_string_tab[58]
+#define __pyx_n_u_CapacityError __pyx_string_tab[59]
+#define __pyx_n_u_Capture_2 __pyx_string_tab[60]
+#define __pyx_n_u_Capture___enter __pyx_string_tab[61]
+#define __pyx_n_u_Capture___exit __pyx_string_tab[62]
+#define __pyx_n_u_Capture___iter __pyx_string_tab[63]
+#define __pyx_n_u_Capture__capacity_arg_locals_gen __pyx_string_tab[64]
+#define __pyx_n_u_Capture__crc_chunk __pyx_string_tab[65]
+#define __pyx_n_u_Capture__verify_locals_lambda __pyx_string_tab[66]
+#define __pyx_n_u_Capture_book __pyx_string_tab[67]
+#define __pyx_n_u_Capture_books __pyx_string_tab[68]
+#define __pyx_n_u_Capture_close __pyx_string_tab[69]
+#define __pyx_n_u_Capture_header __pyx_string_tab[70]
+#define __pyx_n_u_Capture_headers __pyx_string_tab[71]
+#define __pyx_n_u_Capture_select __pyx_string_tab[72]
+#define __pyx_n_u_Capture_to_arrow __pyx_string_tab[73]
+#define __pyx_n_u_Capture_to_pandas __pyx_string_tab[74]
+#define __pyx_n_u_Ellipsis __pyx_string_tab[75]
+#define __pyx_n_u_ExportError __pyx_string_tab[76]
+#define __pyx_n_u_FieldTypeError __pyx_string_tab[77]
+#define __pyx_n_u_LayoutError __pyx_string_tab[78]
+#define __pyx_n_u_MAP_POPULATE __pyx_string_tab[79]
+#define __pyx_n_u_MAP_SHARED __pyx_string_tab[80]
+#define __pyx_n_u_OrderBook __pyx_string_tab[81]
+#define __pyx_n_u_OrderBookError __pyx_string_tab[82]
+#define __pyx_n_u_PROT_READ __pyx_string_tab[83]
+#define __pyx_n_u_PathLike __pyx_string_tab[84]
+#define __pyx_n_u_ReleasedError __pyx_string_tab[85]
+#define __pyx_n_u_Sequence __pyx_string_tab[86]
+#define __pyx_n_u_Thread __pyx_string_tab[87]
+#define __pyx_n_u_View_MemoryView __pyx_string_tab[88]
+#define __pyx_n_u_HEADER_FIELDS __pyx_string_tab[89]
+#define __pyx_n_u_ON_ERROR __pyx_string_tab[90]
+#define __pyx_n_u_PARALLEL_MIN __pyx_string_tab[91]
+#define __pyx_n_u_Pyx_PyDict_NextRef __pyx_string_tab[92]
+#define __pyx_n_u_annotate __pyx_string_tab[93]
+#define __pyx_n_u_class __pyx_string_tab[94]
+#define __pyx_n_u_class_getitem __pyx_string_tab[95]
+#define __pyx_n_u_dict __pyx_string_tab[96]
+#define __pyx_n_u_enter __pyx_string_tab[97]
+#define __pyx_n_u_exit __pyx_string_tab[98]
+#define __pyx_n_u_func __pyx_string_tab[99]
+#define __pyx_n_u_getstate __pyx_string_tab[100]
+#define __pyx_n_u_import __pyx_string_tab[101]
+#define __pyx_n_u_iter __pyx_string_tab[102]
+#define __pyx_n_u_main __pyx_string_tab[103]
+#define __pyx_n_u_module __pyx_string_tab[104]
+#define __pyx_n_u_name_2 __pyx_string_tab[105]
+#define __pyx_n_u_new __pyx_string_tab[106]
+#define __pyx_n_u_pyx_checksum __pyx_string_tab[107]
+#define __pyx_n_u_pyx_state __pyx_string_tab[108]
+#define __pyx_n_u_pyx_type __pyx_string_tab[109]
+#define __pyx_n_u_pyx_unpickle_Enum __pyx_string_tab[110]
+#define __pyx_n_u_pyx_vtable __pyx_string_tab[111]
+#define __pyx_n_u_qualname __pyx_string_tab[112]
+#define __pyx_n_u_reduce __pyx_string_tab[113]
+#define __pyx_n_u_reduce_cython __pyx_string_tab[114]
+#define __pyx_n_u_reduce_ex __pyx_string_tab[115]
+#define __pyx_n_u_set_name __pyx_string_tab[116]
+#define __pyx_n_u_setstate __pyx_string_tab[117]
+#define __pyx_n_u_setstate_cython __pyx_string_tab[118]
+#define __pyx_n_u_test __pyx_string_tab[119]
+#define __pyx_n_u_crc_chunk __pyx_string_tab[120]
+#define __pyx_n_u_decode_message __pyx_string_tab[121]
+#define __pyx_n_u_is_coroutine __pyx_string_tab[122]
+#define __pyx_n_u_mmap __pyx_string_tab[123]
+#define __pyx_n_u_os __pyx_string_tab[124]
+#define __pyx_n_u_threading __pyx_string_tab[125]
+#define __pyx_n_u_abc __pyx_string_tab[126]
+#define __pyx_n_u_all __pyx_string_tab[127]
+#define __pyx_n_u_allocate_buffer __pyx_string_tab[128]
+#define __pyx_n_u_args __pyx_string_tab[129]
+#define __pyx_n_u_asyncio_coroutines __pyx_string_tab[130]
+#define __pyx_n_u_bad __pyx_string_tab[131]
+#define __pyx_n_u_base __pyx_string_tab[132]
+#define __pyx_n_u_book __pyx_string_tab[133]
+#define __pyx_n_u_book_dtype __pyx_string_tab[134]
+#define __pyx_n_u_books __pyx_string_tab[135]
+#define __pyx_n_u_buffer __pyx_string_tab[136]
+#define __pyx_n_u_c __pyx_string_tab[137]
+#define __pyx_n_u_cap __pyx_string_tab[138]
+#define __pyx_n_u_capacity __pyx_string_tab[139]
+#define __pyx_n_u_checksum __pyx_string_tab[140]
+#define __pyx_n_u_cline_in_traceback __pyx_string_tab[141]
+#define __pyx_n_u_close __pyx_string_tab[142]
+#define __pyx_n_u_closed __pyx_string_tab[143]
+#define __pyx_n_u_copy __pyx_string_tab[144]
+#define __pyx_n_u_count __pyx_string_tab[145]
+#define __pyx_n_u_cpu_count __pyx_string_tab[146]
+#define __pyx_n_u_decode_message_2 __pyx_string_tab[147]
+#define __pyx_n_u_dt __pyx_string_tab[148]
+#define __pyx_n_u_dtype __pyx_string_tab[149]
+#define __pyx_n_u_dtype_is_object __pyx_string_tab[150]
+#define __pyx_n_u_empty __pyx_string_tab[151]
+#define __pyx_n_u_encode __pyx_string_tab[152]
+#define __pyx_n_u_enumerate __pyx_string_tab[153]
+#define __pyx_n_u_error __pyx_string_tab[154]
+#define __pyx_n_u_exc __pyx_string_tab[155]
+#define __pyx_n_u_fileno __pyx_string_tab[156]
+#define __pyx_n_u_flags __pyx_string_tab[157]
+#define __pyx_n_u_format __pyx_string_tab[158]
+#define __pyx_n_u_fortran __pyx_string_tab[159]
+#define __pyx_n_u_from_bytes __pyx_string_tab[160]
+#define __pyx_n_u_frombuffer __pyx_string_tab[161]
+#define __pyx_n_u_fspath __pyx_string_tab[162]
+#define __pyx_n_u_fstat __pyx_string_tab[163]
+#define __pyx_n_u_genexpr __pyx_string_tab[164]
+#define __pyx_n_u_get __pyx_string_tab[165]
+#define __pyx_n_u_header __pyx_string_tab[166]
+#define __pyx_n_u_header_dtype __pyx_string_tab[167]
+#define __pyx_n_u_headers __pyx_string_tab[168]
+#define __pyx_n_u_hi __pyx_string_tab[169]
+#define __pyx_n_u_i __pyx_string_tab[170]
+#define __pyx_n_u_id __pyx_string_tab[171]
+#define __pyx_n_u_index __pyx_string_tab[172]
+#define __pyx_n_u_indices __pyx_string_tab[173]
+#define __pyx_n_u_int64 __pyx_string_tab[174]
+#define __pyx_n_u_items __pyx_string_tab[175]
+#define __pyx_n_u_itemsize __pyx_string_tab[176]
+#define __pyx_n_u_join __pyx_string_tab[177]
+#define __pyx_n_u_k __pyx_string_tab[178]
+#define __pyx_n_u_key __pyx_string_tab[179]
+#define __pyx_n_u_kwargs __pyx_string_tab[180]
+#define __pyx_n_u_lo __pyx_string_tab[181]
+#define __pyx_n_u_magic __pyx_string_tab[182]
+#define __pyx_n_u_memview __pyx_string_tab[183]
+#define __pyx_n_u_mm __pyx_string_tab[184]
+#define __pyx_n_u_mmap_2 __pyx_string_tab[185]
+#define __pyx_n_u_mode __pyx_string_tab[186]
+#define __pyx_n_u_name __pyx_string_tab[187]
+#define __pyx_n_u_ndarray __pyx_string_tab[188]
+#define __pyx_n_u_ndim __pyx_string_tab[189]
+#define __pyx_n_u_next __pyx_string_tab[190]
+#define __pyx_n_u_numpy __pyx_string_tab[191]
+#define __pyx_n_u_obj __pyx_string_tab[192]
+#define __pyx_n_u_offset __pyx_string_tab[193]
+#define __pyx_n_u_on_error __pyx_string_tab[194]
+#define __pyx_n_u_open __pyx_string_tab[195]
+#define __pyx_n_u_orderbook__book __pyx_string_tab[196]
+#define __pyx_n_u_orderbook__capture __pyx_string_tab[197]
+#define __pyx_n_u_orderbook__message __pyx_string_tab[198]
+#define __pyx_n_u_orderbook_arrow __pyx_string_tab[199]
+#define __pyx_n_u_orderbook_dtypes __pyx_string_tab[200]
+#define __pyx_n_u_orderbook_errors __pyx_string_tab[201]
+#define __pyx_n_u_os_2 __pyx_string_tab[202]
+#define __pyx_n_u_out __pyx_string_tab[203]
+#define __pyx_n_u_pack __pyx_string_tab[204]
+#define __pyx_n_u_payload_size __pyx_string_tab[205]
+#define __pyx_n_u_pop __pyx_string_tab[206]
+#define __pyx_n_u_prot __pyx_string_tab[207]
+#define __pyx_n_u_r __pyx_string_tab[208]
+#define __pyx_n_u_raise __pyx_string_tab[209]
+#define __pyx_n_u_rb __pyx_string_tab[210]
+#define __pyx_n_u_register __pyx_string_tab[211]
+#define __pyx_n_u_relay_domain __pyx_string_tab[212]
+#define __pyx_n_u_select __pyx_string_tab[213]
+#define __pyx_n_u_self __pyx_string_tab[214]
+#define __pyx_n_u_send __pyx_string_tab[215]
+#define __pyx_n_u_sequence __pyx_string_tab[216]
+#define __pyx_n_u_setdefault __pyx_string_tab[217]
+#define __pyx_n_u_shape __pyx_string_tab[218]
+#define __pyx_n_u_size __pyx_string_tab[219]
+#define __pyx_n_u_skip __pyx_string_tab[220]
+#define __pyx_n_u_slot __pyx_string_tab[221]
+#define __pyx_n_u_sorted __pyx_string_tab[222]
+#define __pyx_n_u_source __pyx_string_tab[223]
+#define __pyx_n_u_st_size __pyx_string_tab[224]
+#define __pyx_n_u_start __pyx_string_tab[225]
+#define __pyx_n_u_step __pyx_string_tab[226]
+#define __pyx_n_u_stop __pyx_string_tab[227]
+#define __pyx_n_u_strides __pyx_string_tab[228]
+#define __pyx_n_u_struct __pyx_string_tab[229]
+#define __pyx_n_u_t __pyx_string_tab[230]
+#define __pyx_n_u_target __pyx_string_tab[231]
+#define __pyx_n_u_threading_2 __pyx_string_tab[232]
+#define __pyx_n_u_threads __pyx_string_tab[233]
+#define __pyx_n_u_throw __pyx_string_tab[234]
+#define __pyx_n_u_timestamp __pyx_string_tab[235]
+#define __pyx_n_u_to_arrow __pyx_string_tab[236]
+#define __pyx_n_u_to_pandas __pyx_string_tab[237]
+#define __pyx_n_u_uint16 __pyx_string_tab[238]
+#define __pyx_n_u_uint32 __pyx_string_tab[239]
+#define __pyx_n_u_uint8 __pyx_string_tab[240]
+#define __pyx_n_u_unpack __pyx_string_tab[241]
+#define __pyx_n_u_update __pyx_string_tab[242]
+#define __pyx_n_u_v __pyx_string_tab[243]
+#define __pyx_n_u_value __pyx_string_tab[244]
+#define __pyx_n_u_values __pyx_string_tab[245]
+#define __pyx_n_u_verify __pyx_string_tab[246]
+#define __pyx_n_u_version __pyx_string_tab[247]
+#define __pyx_n_u_writeable __pyx_string_tab[248]
+#define __pyx_n_u_x __pyx_string_tab[249]
+#define __pyx_kp_b__5 __pyx_string_tab[250]
+#define __pyx_n_b_O __pyx_string_tab[251]
+#define __pyx_kp_b_Py_ssize_t_uint8_t_const_Py_ssiz __pyx_string_tab[252]
+#define __pyx_kp_b_iso88591_A __pyx_string_tab[253]
+#define __pyx_kp_b_iso88591_A_F __pyx_string_tab[254]
+#define __pyx_kp_b_iso88591_A_q __pyx_string_tab[255]
+#define __pyx_kp_b_iso88591_A_Kwa_Kq_D_Q_1HA __pyx_string_tab[256]
+#define __pyx_kp_b_iso88591_A_G1_D_q_A_y_1D_d_Qb_c_A_T_ARq __pyx_string_tab[257]
+#define __pyx_kp_b_iso88591_A_A_xq __pyx_string_tab[258]
+#define __pyx_kp_b_iso88591_A_t9Cwj __pyx_string_tab[259]
+#define __pyx_kp_b_iso88591_A_4q_AQd_F_D_t6_G1_3gQ __pyx_string_tab[260]
+#define __pyx_kp_b_iso88591__9 __pyx_string_tab[261]
+#define __pyx_kp_b_iso88591_AQa __pyx_string_tab[262]
+#define __pyx_kp_b_iso88591_0_Q_t_A_Zq_t81E_r_D __pyx_string_tab[263]
+#define __pyx_kp_b_iso88591_2_Q_uIS_nAZq_t81E_T __pyx_string_tab[264]
+#define __pyx_kp_b_iso88591_G1_d_1_t81ARt5_Qd_s_c_JcQR __pyx_string_tab[265]
+#define __pyx_kp_b_iso88591_5_q_C1DUUVVW_t81IQa __pyx_string_tab[266]
 #define __pyx_int_0 __pyx_number_tab[0]
 #define __pyx_int_neg_1 __pyx_number_tab[1]
 #define __pyx_int_1 __pyx_number_tab[2]
@@ -4919,8 +4912,8 @@ static CYTHON_SMALL_CODE int __pyx_m_clear(PyObject *m) {
   Py_CLEAR(clear_module_state->__pyx_umethod_PyDict_Type_values.method);
   for (int i=0; i<1; ++i) { Py_CLEAR(clear_module_state->__pyx_slice[i]); }
   for (int i=0; i<12; ++i) { Py_CLEAR(clear_module_state->__pyx_tuple[i]); }
-  for (int i=0; i<16; ++i) { Py_CLEAR(clear_module_state->__pyx_codeobj_tab[i]); }
-  for (int i=0; i<269; ++i) { Py_CLEAR(clear_module_state->__pyx_string_tab[i]); }
+  for (int i=0; i<14; ++i) { Py_CLEAR(clear_module_state->__pyx_codeobj_tab[i]); }
+  for (int i=0; i<267; ++i) { Py_CLEAR(clear_module_state->__pyx_string_tab[i]); }
   for (int i=0; i<5; ++i) { Py_CLEAR(clear_module_state->__pyx_number_tab[i]); }
 /* #### Code section: module_state_clear_contents ### */
 /* CommonTypesMetaclass.module_state_clear */
@@ -4970,8 +4963,8 @@ static CYTHON_SMALL_CODE int __pyx_m_traverse(PyObject *m, visitproc visit, void
   Py_VISIT(traverse_module_state->__pyx_umethod_PyDict_Type_values.method);
   for (int i=0; i<1; ++i) { __Pyx_VISIT_CONST(traverse_module_state->__pyx_slice[i]); }
   for (int i=0; i<12; ++i) { __Pyx_VISIT_CONST(traverse_module_state->__pyx_tuple[i]); }
-  for (int i=0; i<16; ++i) { __Pyx_VISIT_CONST(traverse_module_state->__pyx_codeobj_tab[i]); }
-  for (int i=0; i<269; ++i) { __Pyx_VISIT_CONST(traverse_module_state->__pyx_string_tab[i]); }
+  for (int i=0; i<14; ++i) { __Pyx_VISIT_CONST(traverse_module_state->__pyx_codeobj_tab[i]); }
+  for (int i=0; i<267; ++i) { __Pyx_VISIT_CONST(traverse_module_state->__pyx_string_tab[i]); }
   for (int i=0; i<5; ++i) { __Pyx_VISIT_CONST(traverse_module_state->__pyx_number_tab[i]); }
 /* #### Code section: module_state_traverse_contents ### */
 /* CommonTypesMetaclass.module_state_traverse */
@@ -22697,7 +22690,7 @@ static CYTHON_INLINE Py_ssize_t __pyx_f_9orderbook_5_core_ob_write_message(uint8
   return __pyx_r;
 }
 
-/* "orderbook/_capture.pyx":45
+/* "orderbook/_capture.pyx":46
  * 
  * 
  * cdef object _numpy():             # <<<<<<<<<<<<<<
@@ -22734,7 +22727,7 @@ static PyObject *__pyx_f_9orderbook_8_capture__numpy(void) {
   int __pyx_clineno = 0;
   __Pyx_RefNannySetupContext("_numpy", 0);
 
-  /* "orderbook/_capture.pyx":47
+  /* "orderbook/_capture.pyx":48
  * cdef object _numpy():
  *     global _np
  *     if _np is None:             # <<<<<<<<<<<<<<
@@ -22745,7 +22738,7 @@ static PyObject *__pyx_f_9orderbook_8_capture__numpy(void) {
   if (__pyx_t_1) {
 
 
-    /* "orderbook/_capture.pyx":48
+    /* "orderbook/_capture.pyx":49
  *     global _np
  *     if _np is None:
  *         try:             # <<<<<<<<<<<<<<
@@ -22761,20 +22754,20 @@ static PyObject *__pyx_f_9orderbook_8_capture__numpy(void) {
       __Pyx_XGOTREF(__pyx_t_4);
       /*try:*/ {
 
-        /* "orderbook/_capture.pyx":49
+        /* "orderbook/_capture.pyx":50
  *     if _np is None:
  *         try:
  *             import numpy             # <<<<<<<<<<<<<<
  *         except ImportError as e:
  *             raise ImportError("Capture's array methods need numpy: pip install 'orderbook[numpy]'") from e
 */
-        __pyx_t_6 = __Pyx_Import(__pyx_mstate_global->__pyx_n_u_numpy, 0, 0, NULL, 0); if (unlikely(!__pyx_t_6)) __PYX_ERR(0, 49, __pyx_L4_error)
+        __pyx_t_6 = __Pyx_Import(__pyx_mstate_global->__pyx_n_u_numpy, 0, 0, NULL, 0); if (unlikely(!__pyx_t_6)) __PYX_ERR(0, 50, __pyx_L4_error)
         __pyx_t_5 = __pyx_t_6;
         __Pyx_GOTREF(__pyx_t_5);
         __pyx_v_numpy = __pyx_t_5;
         __pyx_t_5 = 0;
 
-        /* "orderbook/_capture.pyx":48
+        /* "orderbook/_capture.pyx":49
  *     global _np
  *     if _np is None:
  *         try:             # <<<<<<<<<<<<<<
@@ -22789,7 +22782,7 @@ static PyObject *__pyx_f_9orderbook_8_capture__numpy(void) {
       __pyx_L4_error:;
       __Pyx_XDECREF(__pyx_t_5); __pyx_t_5 = 0;
 
-      /* "orderbook/_capture.pyx":50
+      /* "orderbook/_capture.pyx":51
  *         try:
  *             import numpy
  *         except ImportError as e:             # <<<<<<<<<<<<<<
@@ -22799,7 +22792,7 @@ static PyObject *__pyx_f_9orderbook_8_capture__numpy(void) {
       __pyx_t_7 = __Pyx_PyErr_ExceptionMatches(((PyObject *)(((PyTypeObject*)PyExc_ImportError))));
       if (__pyx_t_7) {
         __Pyx_AddTraceback("orderbook._capture._numpy", __pyx_clineno, __pyx_lineno, __pyx_filename);
-        if (__Pyx_GetException(&__pyx_t_5, &__pyx_t_8, &__pyx_t_9) < 0) __PYX_ERR(0, 50, __pyx_L6_except_error)
+        if (__Pyx_GetException(&__pyx_t_5, &__pyx_t_8, &__pyx_t_9) < 0) __PYX_ERR(0, 51, __pyx_L6_except_error)
         __Pyx_XGOTREF(__pyx_t_5);
         __Pyx_XGOTREF(__pyx_t_8);
         __Pyx_XGOTREF(__pyx_t_9);
@@ -22807,7 +22800,7 @@ static PyObject *__pyx_f_9orderbook_8_capture__numpy(void) {
         __pyx_v_e = __pyx_t_8;
         /*try:*/ {
 
-          /* "orderbook/_capture.pyx":51
+          /* "orderbook/_capture.pyx":52
  *             import numpy
  *         except ImportError as e:
  *             raise ImportError("Capture's array methods need numpy: pip install 'orderbook[numpy]'") from e             # <<<<<<<<<<<<<<
@@ -22820,15 +22813,15 @@ static PyObject *__pyx_f_9orderbook_8_capture__numpy(void) {
             PyObject *__pyx_callargs[2] = {__pyx_t_11, __pyx_mstate_global->__pyx_kp_u_Capture_s_array_methods_need_num};
             __pyx_t_10 = __Pyx_PyObject_FastCall((PyObject*)(((PyTypeObject*)PyExc_ImportError)), __pyx_callargs+__pyx_t_12, (2-__pyx_t_12) | (__pyx_t_12*__Pyx_PY_VECTORCALL_ARGUMENTS_OFFSET));
             __Pyx_XDECREF(__pyx_t_11); __pyx_t_11 = 0;
-            if (unlikely(!__pyx_t_10)) __PYX_ERR(0, 51, __pyx_L15_error)
+            if (unlikely(!__pyx_t_10)) __PYX_ERR(0, 52, __pyx_L15_error)
             __Pyx_GOTREF(__pyx_t_10);
           }
           __Pyx_Raise(__pyx_t_10, 0, 0, __pyx_v_e);
           __Pyx_DECREF(__pyx_t_10); __pyx_t_10 = 0;
-          __PYX_ERR(0, 51, __pyx_L15_error)
+          __PYX_ERR(0, 52, __pyx_L15_error)
         }
 
-        /* "orderbook/_capture.pyx":50
+        /* "orderbook/_capture.pyx":51
  *         try:
  *             import numpy
  *         except ImportError as e:             # <<<<<<<<<<<<<<
@@ -22871,7 +22864,7 @@ static PyObject *__pyx_f_9orderbook_8_capture__numpy(void) {
       }
       goto __pyx_L6_except_error;
 
-      /* "orderbook/_capture.pyx":48
+      /* "orderbook/_capture.pyx":49
  *     global _np
  *     if _np is None:
  *         try:             # <<<<<<<<<<<<<<
@@ -22887,7 +22880,7 @@ static PyObject *__pyx_f_9orderbook_8_capture__numpy(void) {
       __pyx_L9_try_end:;
     }
 
-    /* "orderbook/_capture.pyx":52
+    /* "orderbook/_capture.pyx":53
  *         except ImportError as e:
  *             raise ImportError("Capture's array methods need numpy: pip install 'orderbook[numpy]'") from e
  *         _np = numpy             # <<<<<<<<<<<<<<
@@ -22899,7 +22892,7 @@ static PyObject *__pyx_f_9orderbook_8_capture__numpy(void) {
     __Pyx_DECREF_SET(__pyx_v_9orderbook_8_capture__np, __pyx_v_numpy);
     __Pyx_GIVEREF(__pyx_v_numpy);
 
-    /* "orderbook/_capture.pyx":47
+    /* "orderbook/_capture.pyx":48
  * cdef object _numpy():
  *     global _np
  *     if _np is None:             # <<<<<<<<<<<<<<
@@ -22908,7 +22901,7 @@ static PyObject *__pyx_f_9orderbook_8_capture__numpy(void) {
 */
   }
 
-  /* "orderbook/_capture.pyx":53
+  /* "orderbook/_capture.pyx":54
  *             raise ImportError("Capture's array methods need numpy: pip install 'orderbook[numpy]'") from e
  *         _np = numpy
  *     return _np             # <<<<<<<<<<<<<<
@@ -22926,7 +22919,7 @@ static PyObject *__pyx_f_9orderbook_8_capture__numpy(void) {
   }
   goto __pyx_L0;
 
-  /* "orderbook/_capture.pyx":45
+  /* "orderbook/_capture.pyx":46
  * 
  * 
  * cdef object _numpy():             # <<<<<<<<<<<<<<
@@ -22951,7 +22944,7 @@ static PyObject *__pyx_f_9orderbook_8_capture__numpy(void) {
   return __pyx_r;
 }
 
-/* "orderbook/_capture.pyx":102
+/* "orderbook/_capture.pyx":104
  *     cdef object __weakref__
  * 
  *     def __cinit__(self):             # <<<<<<<<<<<<<<
@@ -23009,7 +23002,7 @@ static int __pyx_pf_9orderbook_8_capture_7Capture___cinit__(struct __pyx_obj_9or
   int __pyx_clineno = 0;
   __Pyx_RefNannySetupContext("__cinit__", 0);
 
-  /* "orderbook/_capture.pyx":103
+  /* "orderbook/_capture.pyx":105
  * 
  *     def __cinit__(self):
  *         self._e = NULL             # <<<<<<<<<<<<<<
@@ -23018,7 +23011,7 @@ static int __pyx_pf_9orderbook_8_capture_7Capture___cinit__(struct __pyx_obj_9or
 */
   __pyx_v_self->_e = NULL;
 
-  /* "orderbook/_capture.pyx":104
+  /* "orderbook/_capture.pyx":106
  *     def __cinit__(self):
  *         self._e = NULL
  *         self._n = 0             # <<<<<<<<<<<<<<
@@ -23027,7 +23020,7 @@ static int __pyx_pf_9orderbook_8_capture_7Capture___cinit__(struct __pyx_obj_9or
 */
   __pyx_v_self->_n = 0;
 
-  /* "orderbook/_capture.pyx":105
+  /* "orderbook/_capture.pyx":107
  *         self._e = NULL
  *         self._n = 0
  *         self._alloc = 0             # <<<<<<<<<<<<<<
@@ -23036,7 +23029,7 @@ static int __pyx_pf_9orderbook_8_capture_7Capture___cinit__(struct __pyx_obj_9or
 */
   __pyx_v_self->_alloc = 0;
 
-  /* "orderbook/_capture.pyx":106
+  /* "orderbook/_capture.pyx":108
  *         self._n = 0
  *         self._alloc = 0
  *         self._held = False             # <<<<<<<<<<<<<<
@@ -23045,7 +23038,7 @@ static int __pyx_pf_9orderbook_8_capture_7Capture___cinit__(struct __pyx_obj_9or
 */
   __pyx_v_self->_held = 0;
 
-  /* "orderbook/_capture.pyx":107
+  /* "orderbook/_capture.pyx":109
  *         self._alloc = 0
  *         self._held = False
  *         self._base = NULL             # <<<<<<<<<<<<<<
@@ -23054,21 +23047,21 @@ static int __pyx_pf_9orderbook_8_capture_7Capture___cinit__(struct __pyx_obj_9or
 */
   __pyx_v_self->_base = NULL;
 
-  /* "orderbook/_capture.pyx":108
+  /* "orderbook/_capture.pyx":110
  *         self._held = False
  *         self._base = NULL
  *         self.skipped = []             # <<<<<<<<<<<<<<
  *         self.threads = 1
  * 
 */
-  __pyx_t_1 = PyList_New(0); if (unlikely(!__pyx_t_1)) __PYX_ERR(0, 108, __pyx_L1_error)
+  __pyx_t_1 = PyList_New(0); if (unlikely(!__pyx_t_1)) __PYX_ERR(0, 110, __pyx_L1_error)
   __Pyx_GOTREF(__pyx_t_1);
   __Pyx_GIVEREF(__pyx_t_1);
   __Pyx_GOTREF(__pyx_v_self->skipped);
   __Pyx_DECREF_SET(__pyx_v_self->skipped, ((PyObject*)__pyx_t_1));
   __pyx_t_1 = 0;
 
-  /* "orderbook/_capture.pyx":109
+  /* "orderbook/_capture.pyx":111
  *         self._base = NULL
  *         self.skipped = []
  *         self.threads = 1             # <<<<<<<<<<<<<<
@@ -23077,7 +23070,7 @@ static int __pyx_pf_9orderbook_8_capture_7Capture___cinit__(struct __pyx_obj_9or
 */
   __pyx_v_self->threads = 1;
 
-  /* "orderbook/_capture.pyx":102
+  /* "orderbook/_capture.pyx":104
  *     cdef object __weakref__
  * 
  *     def __cinit__(self):             # <<<<<<<<<<<<<<
@@ -23098,7 +23091,7 @@ static int __pyx_pf_9orderbook_8_capture_7Capture___cinit__(struct __pyx_obj_9or
   return __pyx_r;
 }
 
-/* "orderbook/_capture.pyx":111
+/* "orderbook/_capture.pyx":113
  *         self.threads = 1
  * 
  *     def __dealloc__(self):             # <<<<<<<<<<<<<<
@@ -23121,7 +23114,7 @@ static void __pyx_pw_9orderbook_8_capture_7Capture_3__dealloc__(PyObject *__pyx_
 
 static void __pyx_pf_9orderbook_8_capture_7Capture_2__dealloc__(struct __pyx_obj_9orderbook_8_capture_Capture *__pyx_v_self) {
 
-  /* "orderbook/_capture.pyx":112
+  /* "orderbook/_capture.pyx":114
  * 
  *     def __dealloc__(self):
  *         if self._held:             # <<<<<<<<<<<<<<
@@ -23130,7 +23123,7 @@ static void __pyx_pf_9orderbook_8_capture_7Capture_2__dealloc__(struct __pyx_obj
 */
   if (__pyx_v_self->_held) {
 
-    /* "orderbook/_capture.pyx":113
+    /* "orderbook/_capture.pyx":115
  *     def __dealloc__(self):
  *         if self._held:
  *             PyBuffer_Release(&self._buf)             # <<<<<<<<<<<<<<
@@ -23139,7 +23132,7 @@ static void __pyx_pf_9orderbook_8_capture_7Capture_2__dealloc__(struct __pyx_obj
 */
     PyBuffer_Release((&__pyx_v_self->_buf));
 
-    /* "orderbook/_capture.pyx":114
+    /* "orderbook/_capture.pyx":116
  *         if self._held:
  *             PyBuffer_Release(&self._buf)
  *             self._held = False             # <<<<<<<<<<<<<<
@@ -23148,7 +23141,7 @@ static void __pyx_pf_9orderbook_8_capture_7Capture_2__dealloc__(struct __pyx_obj
 */
     __pyx_v_self->_held = 0;
 
-    /* "orderbook/_capture.pyx":112
+    /* "orderbook/_capture.pyx":114
  * 
  *     def __dealloc__(self):
  *         if self._held:             # <<<<<<<<<<<<<<
@@ -23157,7 +23150,7 @@ static void __pyx_pf_9orderbook_8_capture_7Capture_2__dealloc__(struct __pyx_obj
 */
   }
 
-  /* "orderbook/_capture.pyx":115
+  /* "orderbook/_capture.pyx":117
  *             PyBuffer_Release(&self._buf)
  *             self._held = False
  *         free(self._e)             # <<<<<<<<<<<<<<
@@ -23166,7 +23159,7 @@ static void __pyx_pf_9orderbook_8_capture_7Capture_2__dealloc__(struct __pyx_obj
 */
   free(__pyx_v_self->_e);
 
-  /* "orderbook/_capture.pyx":111
+  /* "orderbook/_capture.pyx":113
  *         self.threads = 1
  * 
  *     def __dealloc__(self):             # <<<<<<<<<<<<<<
@@ -23178,7 +23171,7 @@ static void __pyx_pf_9orderbook_8_capture_7Capture_2__dealloc__(struct __pyx_obj
 
 }
 
-/* "orderbook/_capture.pyx":117
+/* "orderbook/_capture.pyx":119
  *         free(self._e)
  * 
  *     def __init__(self, source, *, bint verify=True, threads=None, on_error="raise"):             # <<<<<<<<<<<<<<
@@ -23227,34 +23220,34 @@ PyObject *__pyx_args, PyObject *__pyx_kwds
   {
     PyObject ** const __pyx_pyargnames[] = {&__pyx_mstate_global->__pyx_n_u_source,&__pyx_mstate_global->__pyx_n_u_verify,&__pyx_mstate_global->__pyx_n_u_threads,&__pyx_mstate_global->__pyx_n_u_on_error,0};
     const Py_ssize_t __pyx_kwds_len = (__pyx_kwds) ? __Pyx_NumKwargs_FASTCALL_TPNEW(__pyx_kwds) : 0;
-    if (unlikely(__pyx_kwds_len < 0)) __PYX_ERR(0, 117, __pyx_L3_error)
+    if (unlikely(__pyx_kwds_len < 0)) __PYX_ERR(0, 119, __pyx_L3_error)
     if (__pyx_kwds_len > 0) {
       switch (__pyx_nargs) {
         case  1:
         values[0] = __Pyx_ArgRef_FASTCALL_TPNEW(__pyx_args, 0);
-        if (!CYTHON_ASSUME_SAFE_MACROS && unlikely(!values[0])) __PYX_ERR(0, 117, __pyx_L3_error)
+        if (!CYTHON_ASSUME_SAFE_MACROS && unlikely(!values[0])) __PYX_ERR(0, 119, __pyx_L3_error)
         CYTHON_FALLTHROUGH;
         case  0: break;
         default: goto __pyx_L5_argtuple_error;
       }
       const Py_ssize_t kwd_pos_args = __pyx_nargs;
-      if (__Pyx_ParseKeywords(__pyx_kwds, __pyx_kwvalues, __pyx_pyargnames, 0, values, kwd_pos_args, __pyx_kwds_len, "__init__", 0) < (0)) __PYX_ERR(0, 117, __pyx_L3_error)
+      if (__Pyx_ParseKeywords(__pyx_kwds, __pyx_kwvalues, __pyx_pyargnames, 0, values, kwd_pos_args, __pyx_kwds_len, "__init__", 0) < (0)) __PYX_ERR(0, 119, __pyx_L3_error)
       if (!values[2]) values[2] = __Pyx_NewRef(((PyObject *)Py_None));
       if (!values[3]) values[3] = __Pyx_NewRef(((PyObject *)__pyx_mstate_global->__pyx_n_u_raise));
       for (Py_ssize_t i = __pyx_nargs; i < 1; i++) {
-        if (unlikely(!values[i])) { __Pyx_RaiseArgtupleInvalid("__init__", 1, 1, 1, i); __PYX_ERR(0, 117, __pyx_L3_error) }
+        if (unlikely(!values[i])) { __Pyx_RaiseArgtupleInvalid("__init__", 1, 1, 1, i); __PYX_ERR(0, 119, __pyx_L3_error) }
       }
     } else if (unlikely(__pyx_nargs != 1)) {
       goto __pyx_L5_argtuple_error;
     } else {
       values[0] = __Pyx_ArgRef_FASTCALL_TPNEW(__pyx_args, 0);
-      if (!CYTHON_ASSUME_SAFE_MACROS && unlikely(!values[0])) __PYX_ERR(0, 117, __pyx_L3_error)
+      if (!CYTHON_ASSUME_SAFE_MACROS && unlikely(!values[0])) __PYX_ERR(0, 119, __pyx_L3_error)
       if (!values[2]) values[2] = __Pyx_NewRef(((PyObject *)Py_None));
       if (!values[3]) values[3] = __Pyx_NewRef(((PyObject *)__pyx_mstate_global->__pyx_n_u_raise));
     }
     __pyx_v_source = values[0];
     if (values[1]) {
-      __pyx_v_verify = __Pyx_PyObject_IsTrue(values[1]); if (unlikely((__pyx_v_verify == (int)-1) && PyErr_Occurred())) __PYX_ERR(0, 117, __pyx_L3_error)
+      __pyx_v_verify = __Pyx_PyObject_IsTrue(values[1]); if (unlikely((__pyx_v_verify == (int)-1) && PyErr_Occurred())) __PYX_ERR(0, 119, __pyx_L3_error)
     } else {
       __pyx_v_verify = ((int)1);
     }
@@ -23263,7 +23256,7 @@ PyObject *__pyx_args, PyObject *__pyx_kwds
   }
   goto __pyx_L6_skip;
   __pyx_L5_argtuple_error:;
-  __Pyx_RaiseArgtupleInvalid("__init__", 1, 1, 1, __pyx_nargs); __PYX_ERR(0, 117, __pyx_L3_error)
+  __Pyx_RaiseArgtupleInvalid("__init__", 1, 1, 1, __pyx_nargs); __PYX_ERR(0, 119, __pyx_L3_error)
   __pyx_L6_skip:;
   goto __pyx_L4_argument_unpacking_done;
   __pyx_L3_error:;
@@ -23308,21 +23301,21 @@ static int __pyx_pf_9orderbook_8_capture_7Capture_4__init__(struct __pyx_obj_9or
   int __pyx_clineno = 0;
   __Pyx_RefNannySetupContext("__init__", 0);
 
-  /* "orderbook/_capture.pyx":118
+  /* "orderbook/_capture.pyx":120
  * 
  *     def __init__(self, source, *, bint verify=True, threads=None, on_error="raise"):
  *         if on_error not in _ON_ERROR:             # <<<<<<<<<<<<<<
  *             raise FieldTypeError(f"Capture: on_error must be one of {_ON_ERROR}, got {on_error!r}")
  *         if self._held:
 */
-  __Pyx_GetModuleGlobalName(__pyx_t_1, __pyx_mstate_global->__pyx_n_u_ON_ERROR); if (unlikely(!__pyx_t_1)) __PYX_ERR(0, 118, __pyx_L1_error)
+  __Pyx_GetModuleGlobalName(__pyx_t_1, __pyx_mstate_global->__pyx_n_u_ON_ERROR); if (unlikely(!__pyx_t_1)) __PYX_ERR(0, 120, __pyx_L1_error)
   __Pyx_GOTREF(__pyx_t_1);
-  __pyx_t_2 = (__Pyx_PySequence_ContainsTF(__pyx_v_on_error, __pyx_t_1, Py_NE)); if (unlikely((__pyx_t_2 < 0))) __PYX_ERR(0, 118, __pyx_L1_error)
+  __pyx_t_2 = (__Pyx_PySequence_ContainsTF(__pyx_v_on_error, __pyx_t_1, Py_NE)); if (unlikely((__pyx_t_2 < 0))) __PYX_ERR(0, 120, __pyx_L1_error)
   __Pyx_DECREF(__pyx_t_1); __pyx_t_1 = 0;
   if (unlikely(__pyx_t_2)) {
 
 
-    /* "orderbook/_capture.pyx":119
+    /* "orderbook/_capture.pyx":121
  *     def __init__(self, source, *, bint verify=True, threads=None, on_error="raise"):
  *         if on_error not in _ON_ERROR:
  *             raise FieldTypeError(f"Capture: on_error must be one of {_ON_ERROR}, got {on_error!r}")             # <<<<<<<<<<<<<<
@@ -23330,14 +23323,14 @@ static int __pyx_pf_9orderbook_8_capture_7Capture_4__init__(struct __pyx_obj_9or
  *             raise FieldTypeError("Capture: already open")
 */
     __pyx_t_3 = NULL;
-    __Pyx_GetModuleGlobalName(__pyx_t_4, __pyx_mstate_global->__pyx_n_u_FieldTypeError); if (unlikely(!__pyx_t_4)) __PYX_ERR(0, 119, __pyx_L1_error)
+    __Pyx_GetModuleGlobalName(__pyx_t_4, __pyx_mstate_global->__pyx_n_u_FieldTypeError); if (unlikely(!__pyx_t_4)) __PYX_ERR(0, 121, __pyx_L1_error)
     __Pyx_GOTREF(__pyx_t_4);
-    __Pyx_GetModuleGlobalName(__pyx_t_5, __pyx_mstate_global->__pyx_n_u_ON_ERROR); if (unlikely(!__pyx_t_5)) __PYX_ERR(0, 119, __pyx_L1_error)
+    __Pyx_GetModuleGlobalName(__pyx_t_5, __pyx_mstate_global->__pyx_n_u_ON_ERROR); if (unlikely(!__pyx_t_5)) __PYX_ERR(0, 121, __pyx_L1_error)
     __Pyx_GOTREF(__pyx_t_5);
-    __pyx_t_6 = __Pyx_PyObject_FormatSimple(__pyx_t_5, __pyx_mstate_global->__pyx_empty_unicode); if (unlikely(!__pyx_t_6)) __PYX_ERR(0, 119, __pyx_L1_error)
+    __pyx_t_6 = __Pyx_PyObject_FormatSimple(__pyx_t_5, __pyx_mstate_global->__pyx_empty_unicode); if (unlikely(!__pyx_t_6)) __PYX_ERR(0, 121, __pyx_L1_error)
     __Pyx_GOTREF(__pyx_t_6);
     __Pyx_DECREF(__pyx_t_5); __pyx_t_5 = 0;
-    __pyx_t_5 = __Pyx_PyObject_FormatSimpleAndDecref(PyObject_Repr(__pyx_v_on_error), __pyx_mstate_global->__pyx_empty_unicode); if (unlikely(!__pyx_t_5)) __PYX_ERR(0, 119, __pyx_L1_error)
+    __pyx_t_5 = __Pyx_PyObject_FormatSimpleAndDecref(PyObject_Repr(__pyx_v_on_error), __pyx_mstate_global->__pyx_empty_unicode); if (unlikely(!__pyx_t_5)) __PYX_ERR(0, 121, __pyx_L1_error)
     __Pyx_GOTREF(__pyx_t_5);
     __pyx_t_7[0] = __pyx_mstate_global->__pyx_kp_u_Capture_on_error_must_be_one_of;
     __pyx_t_7[1] = __pyx_t_6;
@@ -23352,7 +23345,7 @@ static int __pyx_pf_9orderbook_8_capture_7Capture_4__init__(struct __pyx_obj_9or
     __pyx_t_9 |= __Pyx_PyUnicode_KIND_04(__pyx_t_7[1]) | __Pyx_PyUnicode_KIND_04(__pyx_t_7[3]);
     #endif
     __pyx_t_10 = __Pyx_PyUnicode_Join(__pyx_t_7, 4, __pyx_t_8, __pyx_t_9);
-    if (unlikely(!__pyx_t_10)) __PYX_ERR(0, 119, __pyx_L1_error)
+    if (unlikely(!__pyx_t_10)) __PYX_ERR(0, 121, __pyx_L1_error)
     __Pyx_GOTREF(__pyx_t_10);
     __Pyx_DECREF(__pyx_t_6); __pyx_t_6 = 0;
     __Pyx_DECREF(__pyx_t_5); __pyx_t_5 = 0;
@@ -23374,14 +23367,14 @@ static int __pyx_pf_9orderbook_8_capture_7Capture_4__init__(struct __pyx_obj_9or
       __Pyx_XDECREF(__pyx_t_3); __pyx_t_3 = 0;
       __Pyx_DECREF(__pyx_t_10); __pyx_t_10 = 0;
       __Pyx_DECREF(__pyx_t_4); __pyx_t_4 = 0;
-      if (unlikely(!__pyx_t_1)) __PYX_ERR(0, 119, __pyx_L1_error)
+      if (unlikely(!__pyx_t_1)) __PYX_ERR(0, 121, __pyx_L1_error)
       __Pyx_GOTREF(__pyx_t_1);
     }
     __Pyx_Raise(__pyx_t_1, 0, 0, 0);
     __Pyx_DECREF(__pyx_t_1); __pyx_t_1 = 0;
-    __PYX_ERR(0, 119, __pyx_L1_error)
+    __PYX_ERR(0, 121, __pyx_L1_error)
 
-    /* "orderbook/_capture.pyx":118
+    /* "orderbook/_capture.pyx":120
  * 
  *     def __init__(self, source, *, bint verify=True, threads=None, on_error="raise"):
  *         if on_error not in _ON_ERROR:             # <<<<<<<<<<<<<<
@@ -23390,7 +23383,7 @@ static int __pyx_pf_9orderbook_8_capture_7Capture_4__init__(struct __pyx_obj_9or
 */
   }
 
-  /* "orderbook/_capture.pyx":120
+  /* "orderbook/_capture.pyx":122
  *         if on_error not in _ON_ERROR:
  *             raise FieldTypeError(f"Capture: on_error must be one of {_ON_ERROR}, got {on_error!r}")
  *         if self._held:             # <<<<<<<<<<<<<<
@@ -23399,7 +23392,7 @@ static int __pyx_pf_9orderbook_8_capture_7Capture_4__init__(struct __pyx_obj_9or
 */
   if (unlikely(__pyx_v_self->_held)) {
 
-    /* "orderbook/_capture.pyx":121
+    /* "orderbook/_capture.pyx":123
  *             raise FieldTypeError(f"Capture: on_error must be one of {_ON_ERROR}, got {on_error!r}")
  *         if self._held:
  *             raise FieldTypeError("Capture: already open")             # <<<<<<<<<<<<<<
@@ -23407,7 +23400,7 @@ static int __pyx_pf_9orderbook_8_capture_7Capture_4__init__(struct __pyx_obj_9or
  *             self.path = _os.fspath(source)
 */
     __pyx_t_4 = NULL;
-    __Pyx_GetModuleGlobalName(__pyx_t_10, __pyx_mstate_global->__pyx_n_u_FieldTypeError); if (unlikely(!__pyx_t_10)) __PYX_ERR(0, 121, __pyx_L1_error)
+    __Pyx_GetModuleGlobalName(__pyx_t_10, __pyx_mstate_global->__pyx_n_u_FieldTypeError); if (unlikely(!__pyx_t_10)) __PYX_ERR(0, 123, __pyx_L1_error)
     __Pyx_GOTREF(__pyx_t_10);
     __pyx_t_11 = 1;
     #if CYTHON_UNPACK_METHODS
@@ -23426,14 +23419,14 @@ static int __pyx_pf_9orderbook_8_capture_7Capture_4__init__(struct __pyx_obj_9or
       __pyx_t_1 = __Pyx_PyObject_FastCall((PyObject*)__pyx_t_10, __pyx_callargs+__pyx_t_11, (2-__pyx_t_11) | (__pyx_t_11*__Pyx_PY_VECTORCALL_ARGUMENTS_OFFSET));
       __Pyx_XDECREF(__pyx_t_4); __pyx_t_4 = 0;
       __Pyx_DECREF(__pyx_t_10); __pyx_t_10 = 0;
-      if (unlikely(!__pyx_t_1)) __PYX_ERR(0, 121, __pyx_L1_error)
+      if (unlikely(!__pyx_t_1)) __PYX_ERR(0, 123, __pyx_L1_error)
       __Pyx_GOTREF(__pyx_t_1);
     }
     __Pyx_Raise(__pyx_t_1, 0, 0, 0);
     __Pyx_DECREF(__pyx_t_1); __pyx_t_1 = 0;
-    __PYX_ERR(0, 121, __pyx_L1_error)
+    __PYX_ERR(0, 123, __pyx_L1_error)
 
-    /* "orderbook/_capture.pyx":120
+    /* "orderbook/_capture.pyx":122
  *         if on_error not in _ON_ERROR:
  *             raise FieldTypeError(f"Capture: on_error must be one of {_ON_ERROR}, got {on_error!r}")
  *         if self._held:             # <<<<<<<<<<<<<<
@@ -23442,16 +23435,16 @@ static int __pyx_pf_9orderbook_8_capture_7Capture_4__init__(struct __pyx_obj_9or
 */
   }
 
-  /* "orderbook/_capture.pyx":122
+  /* "orderbook/_capture.pyx":124
  *         if self._held:
  *             raise FieldTypeError("Capture: already open")
  *         if isinstance(source, (str, bytes, _os.PathLike)) and not isinstance(source, bytes):             # <<<<<<<<<<<<<<
  *             self.path = _os.fspath(source)
  *             self._open_path(self.path)
 */
-  __Pyx_GetModuleGlobalName(__pyx_t_1, __pyx_mstate_global->__pyx_n_u_os); if (unlikely(!__pyx_t_1)) __PYX_ERR(0, 122, __pyx_L1_error)
+  __Pyx_GetModuleGlobalName(__pyx_t_1, __pyx_mstate_global->__pyx_n_u_os); if (unlikely(!__pyx_t_1)) __PYX_ERR(0, 124, __pyx_L1_error)
   __Pyx_GOTREF(__pyx_t_1);
-  __pyx_t_10 = __Pyx_PyObject_GetAttrStr(__pyx_t_1, __pyx_mstate_global->__pyx_n_u_PathLike); if (unlikely(!__pyx_t_10)) __PYX_ERR(0, 122, __pyx_L1_error)
+  __pyx_t_10 = __Pyx_PyObject_GetAttrStr(__pyx_t_1, __pyx_mstate_global->__pyx_n_u_PathLike); if (unlikely(!__pyx_t_10)) __PYX_ERR(0, 124, __pyx_L1_error)
   __Pyx_GOTREF(__pyx_t_10);
   __Pyx_DECREF(__pyx_t_1); __pyx_t_1 = 0;
   __pyx_t_13 = PyUnicode_Check(__pyx_v_source); 
@@ -23497,7 +23490,7 @@ static int __pyx_pf_9orderbook_8_capture_7Capture_4__init__(struct __pyx_obj_9or
   if (__pyx_t_2) {
 
 
-    /* "orderbook/_capture.pyx":123
+    /* "orderbook/_capture.pyx":125
  *             raise FieldTypeError("Capture: already open")
  *         if isinstance(source, (str, bytes, _os.PathLike)) and not isinstance(source, bytes):
  *             self.path = _os.fspath(source)             # <<<<<<<<<<<<<<
@@ -23505,9 +23498,9 @@ static int __pyx_pf_9orderbook_8_capture_7Capture_4__init__(struct __pyx_obj_9or
  *         else:
 */
     __pyx_t_1 = NULL;
-    __Pyx_GetModuleGlobalName(__pyx_t_4, __pyx_mstate_global->__pyx_n_u_os); if (unlikely(!__pyx_t_4)) __PYX_ERR(0, 123, __pyx_L1_error)
+    __Pyx_GetModuleGlobalName(__pyx_t_4, __pyx_mstate_global->__pyx_n_u_os); if (unlikely(!__pyx_t_4)) __PYX_ERR(0, 125, __pyx_L1_error)
     __Pyx_GOTREF(__pyx_t_4);
-    __pyx_t_3 = __Pyx_PyObject_GetAttrStr(__pyx_t_4, __pyx_mstate_global->__pyx_n_u_fspath); if (unlikely(!__pyx_t_3)) __PYX_ERR(0, 123, __pyx_L1_error)
+    __pyx_t_3 = __Pyx_PyObject_GetAttrStr(__pyx_t_4, __pyx_mstate_global->__pyx_n_u_fspath); if (unlikely(!__pyx_t_3)) __PYX_ERR(0, 125, __pyx_L1_error)
     __Pyx_GOTREF(__pyx_t_3);
     __Pyx_DECREF(__pyx_t_4); __pyx_t_4 = 0;
     __pyx_t_11 = 1;
@@ -23527,7 +23520,7 @@ static int __pyx_pf_9orderbook_8_capture_7Capture_4__init__(struct __pyx_obj_9or
       __pyx_t_10 = __Pyx_PyObject_FastCall((PyObject*)__pyx_t_3, __pyx_callargs+__pyx_t_11, (2-__pyx_t_11) | (__pyx_t_11*__Pyx_PY_VECTORCALL_ARGUMENTS_OFFSET));
       __Pyx_XDECREF(__pyx_t_1); __pyx_t_1 = 0;
       __Pyx_DECREF(__pyx_t_3); __pyx_t_3 = 0;
-      if (unlikely(!__pyx_t_10)) __PYX_ERR(0, 123, __pyx_L1_error)
+      if (unlikely(!__pyx_t_10)) __PYX_ERR(0, 125, __pyx_L1_error)
       __Pyx_GOTREF(__pyx_t_10);
     }
     __Pyx_GIVEREF(__pyx_t_10);
@@ -23535,7 +23528,7 @@ static int __pyx_pf_9orderbook_8_capture_7Capture_4__init__(struct __pyx_obj_9or
     __Pyx_DECREF_SET(__pyx_v_self->path, __pyx_t_10);
     __pyx_t_10 = 0;
 
-    /* "orderbook/_capture.pyx":124
+    /* "orderbook/_capture.pyx":126
  *         if isinstance(source, (str, bytes, _os.PathLike)) and not isinstance(source, bytes):
  *             self.path = _os.fspath(source)
  *             self._open_path(self.path)             # <<<<<<<<<<<<<<
@@ -23544,12 +23537,12 @@ static int __pyx_pf_9orderbook_8_capture_7Capture_4__init__(struct __pyx_obj_9or
 */
     __pyx_t_10 = __pyx_v_self->path;
     __Pyx_INCREF(__pyx_t_10);
-    if (!(likely(PyUnicode_CheckExact(__pyx_t_10))||((__pyx_t_10) == Py_None) || __Pyx_RaiseUnexpectedTypeError("str", __pyx_t_10))) __PYX_ERR(0, 124, __pyx_L1_error)
-    __pyx_t_9 = ((struct __pyx_vtabstruct_9orderbook_8_capture_Capture *)__pyx_v_self->__pyx_vtab)->_open_path(__pyx_v_self, ((PyObject*)__pyx_t_10)); if (unlikely(__pyx_t_9 == ((int)-1))) __PYX_ERR(0, 124, __pyx_L1_error)
+    if (!(likely(PyUnicode_CheckExact(__pyx_t_10))||((__pyx_t_10) == Py_None) || __Pyx_RaiseUnexpectedTypeError("str", __pyx_t_10))) __PYX_ERR(0, 126, __pyx_L1_error)
+    __pyx_t_9 = ((struct __pyx_vtabstruct_9orderbook_8_capture_Capture *)__pyx_v_self->__pyx_vtab)->_open_path(__pyx_v_self, ((PyObject*)__pyx_t_10)); if (unlikely(__pyx_t_9 == ((int)-1))) __PYX_ERR(0, 126, __pyx_L1_error)
     __Pyx_DECREF(__pyx_t_10); __pyx_t_10 = 0;
 
 
-    /* "orderbook/_capture.pyx":122
+    /* "orderbook/_capture.pyx":124
  *         if self._held:
  *             raise FieldTypeError("Capture: already open")
  *         if isinstance(source, (str, bytes, _os.PathLike)) and not isinstance(source, bytes):             # <<<<<<<<<<<<<<
@@ -23559,7 +23552,7 @@ static int __pyx_pf_9orderbook_8_capture_7Capture_4__init__(struct __pyx_obj_9or
     goto __pyx_L5;
   }
 
-  /* "orderbook/_capture.pyx":126
+  /* "orderbook/_capture.pyx":128
  *             self._open_path(self.path)
  *         else:
  *             self._hold(source)             # <<<<<<<<<<<<<<
@@ -23567,12 +23560,12 @@ static int __pyx_pf_9orderbook_8_capture_7Capture_4__init__(struct __pyx_obj_9or
  *         self._scan(on_error == "skip")
 */
   /*else*/ {
-    __pyx_t_9 = ((struct __pyx_vtabstruct_9orderbook_8_capture_Capture *)__pyx_v_self->__pyx_vtab)->_hold(__pyx_v_self, __pyx_v_source); if (unlikely(__pyx_t_9 == ((int)-1))) __PYX_ERR(0, 126, __pyx_L1_error)
+    __pyx_t_9 = ((struct __pyx_vtabstruct_9orderbook_8_capture_Capture *)__pyx_v_self->__pyx_vtab)->_hold(__pyx_v_self, __pyx_v_source); if (unlikely(__pyx_t_9 == ((int)-1))) __PYX_ERR(0, 128, __pyx_L1_error)
 
   }
   __pyx_L5:;
 
-  /* "orderbook/_capture.pyx":127
+  /* "orderbook/_capture.pyx":129
  *         else:
  *             self._hold(source)
  *         self.verified = verify             # <<<<<<<<<<<<<<
@@ -23581,21 +23574,21 @@ static int __pyx_pf_9orderbook_8_capture_7Capture_4__init__(struct __pyx_obj_9or
 */
   __pyx_v_self->verified = __pyx_v_verify;
 
-  /* "orderbook/_capture.pyx":128
+  /* "orderbook/_capture.pyx":130
  *             self._hold(source)
  *         self.verified = verify
  *         self._scan(on_error == "skip")             # <<<<<<<<<<<<<<
  *         if verify:
  *             self._verify(self._nthreads(threads), on_error == "skip")
 */
-  __pyx_t_10 = __Pyx_PyObject_CompareEq_object_str(__pyx_v_on_error, __pyx_mstate_global->__pyx_n_u_skip, Py_EQ); __Pyx_XGOTREF(__pyx_t_10); if (unlikely(!__pyx_t_10)) __PYX_ERR(0, 128, __pyx_L1_error)
-  __pyx_t_2 = __Pyx_PyObject_IsTrue(__pyx_t_10); if (unlikely((__pyx_t_2 == (int)-1) && PyErr_Occurred())) __PYX_ERR(0, 128, __pyx_L1_error)
+  __pyx_t_10 = __Pyx_PyObject_CompareEq_object_str(__pyx_v_on_error, __pyx_mstate_global->__pyx_n_u_skip, Py_EQ); __Pyx_XGOTREF(__pyx_t_10); if (unlikely(!__pyx_t_10)) __PYX_ERR(0, 130, __pyx_L1_error)
+  __pyx_t_2 = __Pyx_PyObject_IsTrue(__pyx_t_10); if (unlikely((__pyx_t_2 == (int)-1) && PyErr_Occurred())) __PYX_ERR(0, 130, __pyx_L1_error)
   __Pyx_DECREF(__pyx_t_10); __pyx_t_10 = 0;
-  __pyx_t_9 = ((struct __pyx_vtabstruct_9orderbook_8_capture_Capture *)__pyx_v_self->__pyx_vtab)->_scan(__pyx_v_self, __pyx_t_2); if (unlikely(__pyx_t_9 == ((int)-1))) __PYX_ERR(0, 128, __pyx_L1_error)
+  __pyx_t_9 = ((struct __pyx_vtabstruct_9orderbook_8_capture_Capture *)__pyx_v_self->__pyx_vtab)->_scan(__pyx_v_self, __pyx_t_2); if (unlikely(__pyx_t_9 == ((int)-1))) __PYX_ERR(0, 130, __pyx_L1_error)
 
 
 
-  /* "orderbook/_capture.pyx":129
+  /* "orderbook/_capture.pyx":131
  *         self.verified = verify
  *         self._scan(on_error == "skip")
  *         if verify:             # <<<<<<<<<<<<<<
@@ -23604,23 +23597,23 @@ static int __pyx_pf_9orderbook_8_capture_7Capture_4__init__(struct __pyx_obj_9or
 */
   if (__pyx_v_verify) {
 
-    /* "orderbook/_capture.pyx":130
+    /* "orderbook/_capture.pyx":132
  *         self._scan(on_error == "skip")
  *         if verify:
  *             self._verify(self._nthreads(threads), on_error == "skip")             # <<<<<<<<<<<<<<
  *         if self.error is not None and on_error == "raise":
  *             err = self.error
 */
-    __pyx_t_9 = ((struct __pyx_vtabstruct_9orderbook_8_capture_Capture *)__pyx_v_self->__pyx_vtab)->_nthreads(__pyx_v_self, __pyx_v_threads); if (unlikely(__pyx_t_9 == ((int)-1))) __PYX_ERR(0, 130, __pyx_L1_error)
-    __pyx_t_10 = __Pyx_PyObject_CompareEq_object_str(__pyx_v_on_error, __pyx_mstate_global->__pyx_n_u_skip, Py_EQ); __Pyx_XGOTREF(__pyx_t_10); if (unlikely(!__pyx_t_10)) __PYX_ERR(0, 130, __pyx_L1_error)
-    __pyx_t_2 = __Pyx_PyObject_IsTrue(__pyx_t_10); if (unlikely((__pyx_t_2 == (int)-1) && PyErr_Occurred())) __PYX_ERR(0, 130, __pyx_L1_error)
+    __pyx_t_9 = ((struct __pyx_vtabstruct_9orderbook_8_capture_Capture *)__pyx_v_self->__pyx_vtab)->_nthreads(__pyx_v_self, __pyx_v_threads); if (unlikely(__pyx_t_9 == ((int)-1))) __PYX_ERR(0, 132, __pyx_L1_error)
+    __pyx_t_10 = __Pyx_PyObject_CompareEq_object_str(__pyx_v_on_error, __pyx_mstate_global->__pyx_n_u_skip, Py_EQ); __Pyx_XGOTREF(__pyx_t_10); if (unlikely(!__pyx_t_10)) __PYX_ERR(0, 132, __pyx_L1_error)
+    __pyx_t_2 = __Pyx_PyObject_IsTrue(__pyx_t_10); if (unlikely((__pyx_t_2 == (int)-1) && PyErr_Occurred())) __PYX_ERR(0, 132, __pyx_L1_error)
     __Pyx_DECREF(__pyx_t_10); __pyx_t_10 = 0;
-    __pyx_t_14 = ((struct __pyx_vtabstruct_9orderbook_8_capture_Capture *)__pyx_v_self->__pyx_vtab)->_verify(__pyx_v_self, __pyx_t_9, __pyx_t_2); if (unlikely(__pyx_t_14 == ((int)-1))) __PYX_ERR(0, 130, __pyx_L1_error)
+    __pyx_t_14 = ((struct __pyx_vtabstruct_9orderbook_8_capture_Capture *)__pyx_v_self->__pyx_vtab)->_verify(__pyx_v_self, __pyx_t_9, __pyx_t_2); if (unlikely(__pyx_t_14 == ((int)-1))) __PYX_ERR(0, 132, __pyx_L1_error)
 
 
 
 
-    /* "orderbook/_capture.pyx":129
+    /* "orderbook/_capture.pyx":131
  *         self.verified = verify
  *         self._scan(on_error == "skip")
  *         if verify:             # <<<<<<<<<<<<<<
@@ -23629,7 +23622,7 @@ static int __pyx_pf_9orderbook_8_capture_7Capture_4__init__(struct __pyx_obj_9or
 */
   }
 
-  /* "orderbook/_capture.pyx":131
+  /* "orderbook/_capture.pyx":133
  *         if verify:
  *             self._verify(self._nthreads(threads), on_error == "skip")
  *         if self.error is not None and on_error == "raise":             # <<<<<<<<<<<<<<
@@ -23645,7 +23638,7 @@ static int __pyx_pf_9orderbook_8_capture_7Capture_4__init__(struct __pyx_obj_9or
 
     goto __pyx_L13_bool_binop_done;
   }
-  __pyx_t_13 = __Pyx_PyObject_CompareBoolEq_object_str(__pyx_v_on_error, __pyx_mstate_global->__pyx_n_u_raise, Py_EQ); if (unlikely((__pyx_t_13 < 0))) __PYX_ERR(0, 131, __pyx_L1_error)
+  __pyx_t_13 = __Pyx_PyObject_CompareBoolEq_object_str(__pyx_v_on_error, __pyx_mstate_global->__pyx_n_u_raise, Py_EQ); if (unlikely((__pyx_t_13 < 0))) __PYX_ERR(0, 133, __pyx_L1_error)
 
   __pyx_t_2 = __pyx_t_13;
 
@@ -23653,7 +23646,7 @@ static int __pyx_pf_9orderbook_8_capture_7Capture_4__init__(struct __pyx_obj_9or
   if (unlikely(__pyx_t_2)) {
 
 
-    /* "orderbook/_capture.pyx":132
+    /* "orderbook/_capture.pyx":134
  *             self._verify(self._nthreads(threads), on_error == "skip")
  *         if self.error is not None and on_error == "raise":
  *             err = self.error             # <<<<<<<<<<<<<<
@@ -23665,7 +23658,7 @@ static int __pyx_pf_9orderbook_8_capture_7Capture_4__init__(struct __pyx_obj_9or
     __pyx_v_err = __pyx_t_10;
     __pyx_t_10 = 0;
 
-    /* "orderbook/_capture.pyx":133
+    /* "orderbook/_capture.pyx":135
  *         if self.error is not None and on_error == "raise":
  *             err = self.error
  *             self.close()             # <<<<<<<<<<<<<<
@@ -23679,12 +23672,12 @@ static int __pyx_pf_9orderbook_8_capture_7Capture_4__init__(struct __pyx_obj_9or
       PyObject *__pyx_callargs[2] = {__pyx_t_3, NULL};
       __pyx_t_10 = __Pyx_PyObject_FastCallMethod((PyObject*)__pyx_mstate_global->__pyx_n_u_close, __pyx_callargs+__pyx_t_11, (1-__pyx_t_11) | (1*__Pyx_PY_VECTORCALL_ARGUMENTS_OFFSET));
       __Pyx_XDECREF(__pyx_t_3); __pyx_t_3 = 0;
-      if (unlikely(!__pyx_t_10)) __PYX_ERR(0, 133, __pyx_L1_error)
+      if (unlikely(!__pyx_t_10)) __PYX_ERR(0, 135, __pyx_L1_error)
       __Pyx_GOTREF(__pyx_t_10);
     }
     __Pyx_DECREF(__pyx_t_10); __pyx_t_10 = 0;
 
-    /* "orderbook/_capture.pyx":134
+    /* "orderbook/_capture.pyx":136
  *             err = self.error
  *             self.close()
  *             raise err             # <<<<<<<<<<<<<<
@@ -23692,9 +23685,9 @@ static int __pyx_pf_9orderbook_8_capture_7Capture_4__init__(struct __pyx_obj_9or
  *     cdef int _open_path(self, str path) except -1:
 */
     __Pyx_Raise(__pyx_v_err, 0, 0, 0);
-    __PYX_ERR(0, 134, __pyx_L1_error)
+    __PYX_ERR(0, 136, __pyx_L1_error)
 
-    /* "orderbook/_capture.pyx":131
+    /* "orderbook/_capture.pyx":133
  *         if verify:
  *             self._verify(self._nthreads(threads), on_error == "skip")
  *         if self.error is not None and on_error == "raise":             # <<<<<<<<<<<<<<
@@ -23703,7 +23696,7 @@ static int __pyx_pf_9orderbook_8_capture_7Capture_4__init__(struct __pyx_obj_9or
 */
   }
 
-  /* "orderbook/_capture.pyx":117
+  /* "orderbook/_capture.pyx":119
  *         free(self._e)
  * 
  *     def __init__(self, source, *, bint verify=True, threads=None, on_error="raise"):             # <<<<<<<<<<<<<<
@@ -23730,7 +23723,7 @@ static int __pyx_pf_9orderbook_8_capture_7Capture_4__init__(struct __pyx_obj_9or
   return __pyx_r;
 }
 
-/* "orderbook/_capture.pyx":136
+/* "orderbook/_capture.pyx":138
  *             raise err
  * 
  *     cdef int _open_path(self, str path) except -1:             # <<<<<<<<<<<<<<
@@ -23764,7 +23757,7 @@ static int __pyx_f_9orderbook_8_capture_7Capture__open_path(struct __pyx_obj_9or
   int __pyx_clineno = 0;
   __Pyx_RefNannySetupContext("_open_path", 0);
 
-  /* "orderbook/_capture.pyx":137
+  /* "orderbook/_capture.pyx":139
  * 
  *     cdef int _open_path(self, str path) except -1:
  *         with open(path, "rb") as f:             # <<<<<<<<<<<<<<
@@ -23778,13 +23771,13 @@ static int __pyx_f_9orderbook_8_capture_7Capture__open_path(struct __pyx_obj_9or
       PyObject *__pyx_callargs[3] = {__pyx_t_2, __pyx_v_path, __pyx_mstate_global->__pyx_n_u_rb};
       __pyx_t_1 = __Pyx_PyObject_FastCall((PyObject*)__pyx_builtin_open, __pyx_callargs+__pyx_t_3, (3-__pyx_t_3) | (__pyx_t_3*__Pyx_PY_VECTORCALL_ARGUMENTS_OFFSET));
       __Pyx_XDECREF(__pyx_t_2); __pyx_t_2 = 0;
-      if (unlikely(!__pyx_t_1)) __PYX_ERR(0, 137, __pyx_L1_error)
+      if (unlikely(!__pyx_t_1)) __PYX_ERR(0, 139, __pyx_L1_error)
       __Pyx_GOTREF(__pyx_t_1);
     }
-    __pyx_t_4 = __Pyx_PyObject_LookupSpecial(__pyx_t_1, __pyx_mstate_global->__pyx_n_u_exit); if (unlikely(!__pyx_t_4)) __PYX_ERR(0, 137, __pyx_L1_error)
+    __pyx_t_4 = __Pyx_PyObject_LookupSpecial(__pyx_t_1, __pyx_mstate_global->__pyx_n_u_exit); if (unlikely(!__pyx_t_4)) __PYX_ERR(0, 139, __pyx_L1_error)
     __Pyx_GOTREF(__pyx_t_4);
     __pyx_t_5 = NULL;
-    __pyx_t_6 = __Pyx_PyObject_LookupSpecial(__pyx_t_1, __pyx_mstate_global->__pyx_n_u_enter); if (unlikely(!__pyx_t_6)) __PYX_ERR(0, 137, __pyx_L3_error)
+    __pyx_t_6 = __Pyx_PyObject_LookupSpecial(__pyx_t_1, __pyx_mstate_global->__pyx_n_u_enter); if (unlikely(!__pyx_t_6)) __PYX_ERR(0, 139, __pyx_L3_error)
     __Pyx_GOTREF(__pyx_t_6);
     __pyx_t_3 = 1;
     #if CYTHON_UNPACK_METHODS
@@ -23803,7 +23796,7 @@ static int __pyx_f_9orderbook_8_capture_7Capture__open_path(struct __pyx_obj_9or
       __pyx_t_2 = __Pyx_PyObject_FastCall((PyObject*)__pyx_t_6, __pyx_callargs+__pyx_t_3, (1-__pyx_t_3) | (__pyx_t_3*__Pyx_PY_VECTORCALL_ARGUMENTS_OFFSET));
       __Pyx_XDECREF(__pyx_t_5); __pyx_t_5 = 0;
       __Pyx_DECREF(__pyx_t_6); __pyx_t_6 = 0;
-      if (unlikely(!__pyx_t_2)) __PYX_ERR(0, 137, __pyx_L3_error)
+      if (unlikely(!__pyx_t_2)) __PYX_ERR(0, 139, __pyx_L3_error)
       __Pyx_GOTREF(__pyx_t_2);
     }
     __pyx_t_6 = __pyx_t_2;
@@ -23821,7 +23814,7 @@ static int __pyx_f_9orderbook_8_capture_7Capture__open_path(struct __pyx_obj_9or
           __pyx_v_f = __pyx_t_6;
           __pyx_t_6 = 0;
 
-          /* "orderbook/_capture.pyx":138
+          /* "orderbook/_capture.pyx":140
  *     cdef int _open_path(self, str path) except -1:
  *         with open(path, "rb") as f:
  *             size = _os.fstat(f.fileno()).st_size             # <<<<<<<<<<<<<<
@@ -23829,9 +23822,9 @@ static int __pyx_f_9orderbook_8_capture_7Capture__open_path(struct __pyx_obj_9or
  *                 self._hold(b"")
 */
           __pyx_t_1 = NULL;
-          __Pyx_GetModuleGlobalName(__pyx_t_2, __pyx_mstate_global->__pyx_n_u_os); if (unlikely(!__pyx_t_2)) __PYX_ERR(0, 138, __pyx_L7_error)
+          __Pyx_GetModuleGlobalName(__pyx_t_2, __pyx_mstate_global->__pyx_n_u_os); if (unlikely(!__pyx_t_2)) __PYX_ERR(0, 140, __pyx_L7_error)
           __Pyx_GOTREF(__pyx_t_2);
-          __pyx_t_5 = __Pyx_PyObject_GetAttrStr(__pyx_t_2, __pyx_mstate_global->__pyx_n_u_fstat); if (unlikely(!__pyx_t_5)) __PYX_ERR(0, 138, __pyx_L7_error)
+          __pyx_t_5 = __Pyx_PyObject_GetAttrStr(__pyx_t_2, __pyx_mstate_global->__pyx_n_u_fstat); if (unlikely(!__pyx_t_5)) __PYX_ERR(0, 140, __pyx_L7_error)
           __Pyx_GOTREF(__pyx_t_5);
           __Pyx_DECREF(__pyx_t_2); __pyx_t_2 = 0;
           __pyx_t_10 = __pyx_v_f;
@@ -23841,7 +23834,7 @@ static int __pyx_f_9orderbook_8_capture_7Capture__open_path(struct __pyx_obj_9or
             PyObject *__pyx_callargs[2] = {__pyx_t_10, NULL};
             __pyx_t_2 = __Pyx_PyObject_FastCallMethod((PyObject*)__pyx_mstate_global->__pyx_n_u_fileno, __pyx_callargs+__pyx_t_3, (1-__pyx_t_3) | (1*__Pyx_PY_VECTORCALL_ARGUMENTS_OFFSET));
             __Pyx_XDECREF(__pyx_t_10); __pyx_t_10 = 0;
-            if (unlikely(!__pyx_t_2)) __PYX_ERR(0, 138, __pyx_L7_error)
+            if (unlikely(!__pyx_t_2)) __PYX_ERR(0, 140, __pyx_L7_error)
             __Pyx_GOTREF(__pyx_t_2);
           }
           __pyx_t_3 = 1;
@@ -23862,37 +23855,37 @@ static int __pyx_f_9orderbook_8_capture_7Capture__open_path(struct __pyx_obj_9or
             __Pyx_XDECREF(__pyx_t_1); __pyx_t_1 = 0;
             __Pyx_DECREF(__pyx_t_2); __pyx_t_2 = 0;
             __Pyx_DECREF(__pyx_t_5); __pyx_t_5 = 0;
-            if (unlikely(!__pyx_t_6)) __PYX_ERR(0, 138, __pyx_L7_error)
+            if (unlikely(!__pyx_t_6)) __PYX_ERR(0, 140, __pyx_L7_error)
             __Pyx_GOTREF(__pyx_t_6);
           }
-          __pyx_t_5 = __Pyx_PyObject_GetAttrStr(__pyx_t_6, __pyx_mstate_global->__pyx_n_u_st_size); if (unlikely(!__pyx_t_5)) __PYX_ERR(0, 138, __pyx_L7_error)
+          __pyx_t_5 = __Pyx_PyObject_GetAttrStr(__pyx_t_6, __pyx_mstate_global->__pyx_n_u_st_size); if (unlikely(!__pyx_t_5)) __PYX_ERR(0, 140, __pyx_L7_error)
           __Pyx_GOTREF(__pyx_t_5);
           __Pyx_DECREF(__pyx_t_6); __pyx_t_6 = 0;
           __pyx_v_size = __pyx_t_5;
           __pyx_t_5 = 0;
 
-          /* "orderbook/_capture.pyx":139
+          /* "orderbook/_capture.pyx":141
  *         with open(path, "rb") as f:
  *             size = _os.fstat(f.fileno()).st_size
  *             if size == 0:             # <<<<<<<<<<<<<<
  *                 self._hold(b"")
  *                 return 0
 */
-          __pyx_t_11 = (__Pyx_PyLong_BoolEqObjC(__pyx_v_size, __pyx_mstate_global->__pyx_int_0, 0, 0)); if (unlikely((__pyx_t_11 < 0))) __PYX_ERR(0, 139, __pyx_L7_error)
+          __pyx_t_11 = (__Pyx_PyLong_BoolEqObjC(__pyx_v_size, __pyx_mstate_global->__pyx_int_0, 0, 0)); if (unlikely((__pyx_t_11 < 0))) __PYX_ERR(0, 141, __pyx_L7_error)
           if (__pyx_t_11) {
 
 
-            /* "orderbook/_capture.pyx":140
+            /* "orderbook/_capture.pyx":142
  *             size = _os.fstat(f.fileno()).st_size
  *             if size == 0:
  *                 self._hold(b"")             # <<<<<<<<<<<<<<
  *                 return 0
  *             flags = _mmap.MAP_SHARED | getattr(_mmap, "MAP_POPULATE", 0)
 */
-            __pyx_t_12 = ((struct __pyx_vtabstruct_9orderbook_8_capture_Capture *)__pyx_v_self->__pyx_vtab)->_hold(__pyx_v_self, __pyx_mstate_global->__pyx_kp_b__5); if (unlikely(__pyx_t_12 == ((int)-1))) __PYX_ERR(0, 140, __pyx_L7_error)
+            __pyx_t_12 = ((struct __pyx_vtabstruct_9orderbook_8_capture_Capture *)__pyx_v_self->__pyx_vtab)->_hold(__pyx_v_self, __pyx_mstate_global->__pyx_kp_b__5); if (unlikely(__pyx_t_12 == ((int)-1))) __PYX_ERR(0, 142, __pyx_L7_error)
 
 
-            /* "orderbook/_capture.pyx":141
+            /* "orderbook/_capture.pyx":143
  *             if size == 0:
  *                 self._hold(b"")
  *                 return 0             # <<<<<<<<<<<<<<
@@ -23905,7 +23898,7 @@ static int __pyx_f_9orderbook_8_capture_7Capture__open_path(struct __pyx_obj_9or
             }
             goto __pyx_L11_try_return;
 
-            /* "orderbook/_capture.pyx":139
+            /* "orderbook/_capture.pyx":141
  *         with open(path, "rb") as f:
  *             size = _os.fstat(f.fileno()).st_size
  *             if size == 0:             # <<<<<<<<<<<<<<
@@ -23914,31 +23907,31 @@ static int __pyx_f_9orderbook_8_capture_7Capture__open_path(struct __pyx_obj_9or
 */
           }
 
-          /* "orderbook/_capture.pyx":142
+          /* "orderbook/_capture.pyx":144
  *                 self._hold(b"")
  *                 return 0
  *             flags = _mmap.MAP_SHARED | getattr(_mmap, "MAP_POPULATE", 0)             # <<<<<<<<<<<<<<
  *             self._mm = _mmap.mmap(f.fileno(), 0, flags=flags, prot=_mmap.PROT_READ)
  *         self._hold(self._mm)
 */
-          __Pyx_GetModuleGlobalName(__pyx_t_5, __pyx_mstate_global->__pyx_n_u_mmap); if (unlikely(!__pyx_t_5)) __PYX_ERR(0, 142, __pyx_L7_error)
+          __Pyx_GetModuleGlobalName(__pyx_t_5, __pyx_mstate_global->__pyx_n_u_mmap); if (unlikely(!__pyx_t_5)) __PYX_ERR(0, 144, __pyx_L7_error)
           __Pyx_GOTREF(__pyx_t_5);
-          __pyx_t_6 = __Pyx_PyObject_GetAttrStr(__pyx_t_5, __pyx_mstate_global->__pyx_n_u_MAP_SHARED); if (unlikely(!__pyx_t_6)) __PYX_ERR(0, 142, __pyx_L7_error)
+          __pyx_t_6 = __Pyx_PyObject_GetAttrStr(__pyx_t_5, __pyx_mstate_global->__pyx_n_u_MAP_SHARED); if (unlikely(!__pyx_t_6)) __PYX_ERR(0, 144, __pyx_L7_error)
           __Pyx_GOTREF(__pyx_t_6);
           __Pyx_DECREF(__pyx_t_5); __pyx_t_5 = 0;
-          __Pyx_GetModuleGlobalName(__pyx_t_5, __pyx_mstate_global->__pyx_n_u_mmap); if (unlikely(!__pyx_t_5)) __PYX_ERR(0, 142, __pyx_L7_error)
+          __Pyx_GetModuleGlobalName(__pyx_t_5, __pyx_mstate_global->__pyx_n_u_mmap); if (unlikely(!__pyx_t_5)) __PYX_ERR(0, 144, __pyx_L7_error)
           __Pyx_GOTREF(__pyx_t_5);
-          __pyx_t_2 = __Pyx_GetAttr3(__pyx_t_5, __pyx_mstate_global->__pyx_n_u_MAP_POPULATE, __pyx_mstate_global->__pyx_int_0); if (unlikely(!__pyx_t_2)) __PYX_ERR(0, 142, __pyx_L7_error)
+          __pyx_t_2 = __Pyx_GetAttr3(__pyx_t_5, __pyx_mstate_global->__pyx_n_u_MAP_POPULATE, __pyx_mstate_global->__pyx_int_0); if (unlikely(!__pyx_t_2)) __PYX_ERR(0, 144, __pyx_L7_error)
           __Pyx_GOTREF(__pyx_t_2);
           __Pyx_DECREF(__pyx_t_5); __pyx_t_5 = 0;
-          __pyx_t_5 = __Pyx_PyNumber_Or_object_object(__pyx_t_6, __pyx_t_2); if (unlikely(!__pyx_t_5)) __PYX_ERR(0, 142, __pyx_L7_error)
+          __pyx_t_5 = __Pyx_PyNumber_Or_object_object(__pyx_t_6, __pyx_t_2); if (unlikely(!__pyx_t_5)) __PYX_ERR(0, 144, __pyx_L7_error)
           __Pyx_GOTREF(__pyx_t_5);
           __Pyx_DECREF(__pyx_t_6); __pyx_t_6 = 0;
           __Pyx_DECREF(__pyx_t_2); __pyx_t_2 = 0;
           __pyx_v_flags = __pyx_t_5;
           __pyx_t_5 = 0;
 
-          /* "orderbook/_capture.pyx":143
+          /* "orderbook/_capture.pyx":145
  *                 return 0
  *             flags = _mmap.MAP_SHARED | getattr(_mmap, "MAP_POPULATE", 0)
  *             self._mm = _mmap.mmap(f.fileno(), 0, flags=flags, prot=_mmap.PROT_READ)             # <<<<<<<<<<<<<<
@@ -23946,9 +23939,9 @@ static int __pyx_f_9orderbook_8_capture_7Capture__open_path(struct __pyx_obj_9or
  *         return 0
 */
           __pyx_t_2 = NULL;
-          __Pyx_GetModuleGlobalName(__pyx_t_6, __pyx_mstate_global->__pyx_n_u_mmap); if (unlikely(!__pyx_t_6)) __PYX_ERR(0, 143, __pyx_L7_error)
+          __Pyx_GetModuleGlobalName(__pyx_t_6, __pyx_mstate_global->__pyx_n_u_mmap); if (unlikely(!__pyx_t_6)) __PYX_ERR(0, 145, __pyx_L7_error)
           __Pyx_GOTREF(__pyx_t_6);
-          __pyx_t_1 = __Pyx_PyObject_GetAttrStr(__pyx_t_6, __pyx_mstate_global->__pyx_n_u_mmap_2); if (unlikely(!__pyx_t_1)) __PYX_ERR(0, 143, __pyx_L7_error)
+          __pyx_t_1 = __Pyx_PyObject_GetAttrStr(__pyx_t_6, __pyx_mstate_global->__pyx_n_u_mmap_2); if (unlikely(!__pyx_t_1)) __PYX_ERR(0, 145, __pyx_L7_error)
           __Pyx_GOTREF(__pyx_t_1);
           __Pyx_DECREF(__pyx_t_6); __pyx_t_6 = 0;
           __pyx_t_10 = __pyx_v_f;
@@ -23958,12 +23951,12 @@ static int __pyx_f_9orderbook_8_capture_7Capture__open_path(struct __pyx_obj_9or
             PyObject *__pyx_callargs[2] = {__pyx_t_10, NULL};
             __pyx_t_6 = __Pyx_PyObject_FastCallMethod((PyObject*)__pyx_mstate_global->__pyx_n_u_fileno, __pyx_callargs+__pyx_t_3, (1-__pyx_t_3) | (1*__Pyx_PY_VECTORCALL_ARGUMENTS_OFFSET));
             __Pyx_XDECREF(__pyx_t_10); __pyx_t_10 = 0;
-            if (unlikely(!__pyx_t_6)) __PYX_ERR(0, 143, __pyx_L7_error)
+            if (unlikely(!__pyx_t_6)) __PYX_ERR(0, 145, __pyx_L7_error)
             __Pyx_GOTREF(__pyx_t_6);
           }
-          __Pyx_GetModuleGlobalName(__pyx_t_10, __pyx_mstate_global->__pyx_n_u_mmap); if (unlikely(!__pyx_t_10)) __PYX_ERR(0, 143, __pyx_L7_error)
+          __Pyx_GetModuleGlobalName(__pyx_t_10, __pyx_mstate_global->__pyx_n_u_mmap); if (unlikely(!__pyx_t_10)) __PYX_ERR(0, 145, __pyx_L7_error)
           __Pyx_GOTREF(__pyx_t_10);
-          __pyx_t_13 = __Pyx_PyObject_GetAttrStr(__pyx_t_10, __pyx_mstate_global->__pyx_n_u_PROT_READ); if (unlikely(!__pyx_t_13)) __PYX_ERR(0, 143, __pyx_L7_error)
+          __pyx_t_13 = __Pyx_PyObject_GetAttrStr(__pyx_t_10, __pyx_mstate_global->__pyx_n_u_PROT_READ); if (unlikely(!__pyx_t_13)) __PYX_ERR(0, 145, __pyx_L7_error)
           __Pyx_GOTREF(__pyx_t_13);
           __Pyx_DECREF(__pyx_t_10); __pyx_t_10 = 0;
           #if CYTHON_VECTORCALL
@@ -23984,13 +23977,13 @@ static int __pyx_f_9orderbook_8_capture_7Capture__open_path(struct __pyx_obj_9or
             PyObject *__pyx_callargs[5] = {__pyx_t_2, __pyx_t_6, __pyx_mstate_global->__pyx_int_0, __pyx_v_flags, __pyx_t_13};
             #if CYTHON_VECTORCALL
             __pyx_t_10 = __pyx_mstate_global->__pyx_tuple[2];
-            if (unlikely(!__pyx_t_10)) __PYX_ERR(0, 143, __pyx_L7_error)
+            if (unlikely(!__pyx_t_10)) __PYX_ERR(0, 145, __pyx_L7_error)
             __Pyx_INCREF(__pyx_t_10);
             #else
             {
               PyObject *__pyx_temp[2] = {__pyx_mstate_global->__pyx_n_u_flags, __pyx_mstate_global->__pyx_n_u_prot};
               __pyx_t_10 = __Pyx_MakeKwargDict(__pyx_temp, __pyx_callargs+3, 2);
-              if (unlikely(!__pyx_t_10)) __PYX_ERR(0, 143, __pyx_L7_error)
+              if (unlikely(!__pyx_t_10)) __PYX_ERR(0, 145, __pyx_L7_error)
               __Pyx_GOTREF(__pyx_t_10);
             }
             #endif
@@ -24002,7 +23995,7 @@ static int __pyx_f_9orderbook_8_capture_7Capture__open_path(struct __pyx_obj_9or
             __Pyx_DECREF(__pyx_t_13); __pyx_t_13 = 0;
             __Pyx_DECREF(__pyx_t_10); __pyx_t_10 = 0;
             __Pyx_DECREF(__pyx_t_1); __pyx_t_1 = 0;
-            if (unlikely(!__pyx_t_5)) __PYX_ERR(0, 143, __pyx_L7_error)
+            if (unlikely(!__pyx_t_5)) __PYX_ERR(0, 145, __pyx_L7_error)
             __Pyx_GOTREF(__pyx_t_5);
           }
           __Pyx_GIVEREF(__pyx_t_5);
@@ -24010,7 +24003,7 @@ static int __pyx_f_9orderbook_8_capture_7Capture__open_path(struct __pyx_obj_9or
           __Pyx_DECREF_SET(__pyx_v_self->_mm, __pyx_t_5);
           __pyx_t_5 = 0;
 
-          /* "orderbook/_capture.pyx":137
+          /* "orderbook/_capture.pyx":139
  * 
  *     cdef int _open_path(self, str path) except -1:
  *         with open(path, "rb") as f:             # <<<<<<<<<<<<<<
@@ -24031,23 +24024,23 @@ static int __pyx_f_9orderbook_8_capture_7Capture__open_path(struct __pyx_obj_9or
         __Pyx_XDECREF(__pyx_t_6); __pyx_t_6 = 0;
         /*except:*/ {
           __Pyx_AddTraceback("orderbook._capture.Capture._open_path", __pyx_clineno, __pyx_lineno, __pyx_filename);
-          if (__Pyx_GetException(&__pyx_t_5, &__pyx_t_1, &__pyx_t_10) < 0) __PYX_ERR(0, 137, __pyx_L9_except_error)
+          if (__Pyx_GetException(&__pyx_t_5, &__pyx_t_1, &__pyx_t_10) < 0) __PYX_ERR(0, 139, __pyx_L9_except_error)
           __Pyx_XGOTREF(__pyx_t_5);
           __Pyx_XGOTREF(__pyx_t_1);
           __Pyx_XGOTREF(__pyx_t_10);
           {
             PyObject* __pyx_temp[3] = {__pyx_t_5, __pyx_t_1, __pyx_t_10};
-            __pyx_t_13 = __Pyx_PyTuple_FromArray(__pyx_temp, 3); if (unlikely(!__pyx_t_13)) __PYX_ERR(0, 137, __pyx_L9_except_error)
+            __pyx_t_13 = __Pyx_PyTuple_FromArray(__pyx_temp, 3); if (unlikely(!__pyx_t_13)) __PYX_ERR(0, 139, __pyx_L9_except_error)
             __Pyx_GOTREF(__pyx_t_13);
           }
           __pyx_t_14 = __Pyx_PyObject_Call(__pyx_t_4, __pyx_t_13, NULL);
           __Pyx_DECREF(__pyx_t_4); __pyx_t_4 = 0;
           __Pyx_DECREF(__pyx_t_13); __pyx_t_13 = 0;
-          if (unlikely(!__pyx_t_14)) __PYX_ERR(0, 137, __pyx_L9_except_error)
+          if (unlikely(!__pyx_t_14)) __PYX_ERR(0, 139, __pyx_L9_except_error)
           __Pyx_GOTREF(__pyx_t_14);
           __pyx_t_11 = __Pyx_PyObject_IsTrue(__pyx_t_14);
           __Pyx_DECREF(__pyx_t_14); __pyx_t_14 = 0;
-          if (__pyx_t_11 < (0)) __PYX_ERR(0, 137, __pyx_L9_except_error)
+          if (__pyx_t_11 < (0)) __PYX_ERR(0, 139, __pyx_L9_except_error)
           __pyx_t_15 = (!__pyx_t_11);
 
 
@@ -24058,7 +24051,7 @@ static int __pyx_f_9orderbook_8_capture_7Capture__open_path(struct __pyx_obj_9or
             __Pyx_XGIVEREF(__pyx_t_10);
             __Pyx_ErrRestoreWithState(__pyx_t_5, __pyx_t_1, __pyx_t_10);
             __pyx_t_5 = 0;  __pyx_t_1 = 0;  __pyx_t_10 = 0; 
-            __PYX_ERR(0, 137, __pyx_L9_except_error)
+            __PYX_ERR(0, 139, __pyx_L9_except_error)
           }
           __Pyx_XDECREF(__pyx_t_5); __pyx_t_5 = 0;
           __Pyx_XDECREF(__pyx_t_1); __pyx_t_1 = 0;
@@ -24090,7 +24083,7 @@ static int __pyx_f_9orderbook_8_capture_7Capture__open_path(struct __pyx_obj_9or
         if (__pyx_t_4) {
           __pyx_t_9 = __Pyx_PyObject_Call(__pyx_t_4, __pyx_mstate_global->__pyx_tuple[3], NULL);
           __Pyx_DECREF(__pyx_t_4); __pyx_t_4 = 0;
-          if (unlikely(!__pyx_t_9)) __PYX_ERR(0, 137, __pyx_L1_error)
+          if (unlikely(!__pyx_t_9)) __PYX_ERR(0, 139, __pyx_L1_error)
           __Pyx_GOTREF(__pyx_t_9);
           __Pyx_DECREF(__pyx_t_9); __pyx_t_9 = 0;
         }
@@ -24101,7 +24094,7 @@ static int __pyx_f_9orderbook_8_capture_7Capture__open_path(struct __pyx_obj_9or
         if (__pyx_t_4) {
           __pyx_t_9 = __Pyx_PyObject_Call(__pyx_t_4, __pyx_mstate_global->__pyx_tuple[3], NULL);
           __Pyx_DECREF(__pyx_t_4); __pyx_t_4 = 0;
-          if (unlikely(!__pyx_t_9)) __PYX_ERR(0, 137, __pyx_L1_error)
+          if (unlikely(!__pyx_t_9)) __PYX_ERR(0, 139, __pyx_L1_error)
           __Pyx_GOTREF(__pyx_t_9);
           __Pyx_DECREF(__pyx_t_9); __pyx_t_9 = 0;
         }
@@ -24117,7 +24110,7 @@ static int __pyx_f_9orderbook_8_capture_7Capture__open_path(struct __pyx_obj_9or
     __pyx_L17:;
   }
 
-  /* "orderbook/_capture.pyx":144
+  /* "orderbook/_capture.pyx":146
  *             flags = _mmap.MAP_SHARED | getattr(_mmap, "MAP_POPULATE", 0)
  *             self._mm = _mmap.mmap(f.fileno(), 0, flags=flags, prot=_mmap.PROT_READ)
  *         self._hold(self._mm)             # <<<<<<<<<<<<<<
@@ -24126,11 +24119,11 @@ static int __pyx_f_9orderbook_8_capture_7Capture__open_path(struct __pyx_obj_9or
 */
   __pyx_t_10 = __pyx_v_self->_mm;
   __Pyx_INCREF(__pyx_t_10);
-  __pyx_t_12 = ((struct __pyx_vtabstruct_9orderbook_8_capture_Capture *)__pyx_v_self->__pyx_vtab)->_hold(__pyx_v_self, __pyx_t_10); if (unlikely(__pyx_t_12 == ((int)-1))) __PYX_ERR(0, 144, __pyx_L1_error)
+  __pyx_t_12 = ((struct __pyx_vtabstruct_9orderbook_8_capture_Capture *)__pyx_v_self->__pyx_vtab)->_hold(__pyx_v_self, __pyx_t_10); if (unlikely(__pyx_t_12 == ((int)-1))) __PYX_ERR(0, 146, __pyx_L1_error)
   __Pyx_DECREF(__pyx_t_10); __pyx_t_10 = 0;
 
 
-  /* "orderbook/_capture.pyx":145
+  /* "orderbook/_capture.pyx":147
  *             self._mm = _mmap.mmap(f.fileno(), 0, flags=flags, prot=_mmap.PROT_READ)
  *         self._hold(self._mm)
  *         return 0             # <<<<<<<<<<<<<<
@@ -24143,7 +24136,7 @@ static int __pyx_f_9orderbook_8_capture_7Capture__open_path(struct __pyx_obj_9or
   }
   goto __pyx_L0;
 
-  /* "orderbook/_capture.pyx":136
+  /* "orderbook/_capture.pyx":138
  *             raise err
  * 
  *     cdef int _open_path(self, str path) except -1:             # <<<<<<<<<<<<<<
@@ -24170,7 +24163,7 @@ static int __pyx_f_9orderbook_8_capture_7Capture__open_path(struct __pyx_obj_9or
   return __pyx_r;
 }
 
-/* "orderbook/_capture.pyx":147
+/* "orderbook/_capture.pyx":149
  *         return 0
  * 
  *     cdef int _hold(self, object source) except -1:             # <<<<<<<<<<<<<<
@@ -24211,7 +24204,7 @@ static int __pyx_f_9orderbook_8_capture_7Capture__hold(struct __pyx_obj_9orderbo
   int __pyx_clineno = 0;
   __Pyx_RefNannySetupContext("_hold", 0);
 
-  /* "orderbook/_capture.pyx":148
+  /* "orderbook/_capture.pyx":150
  * 
  *     cdef int _hold(self, object source) except -1:
  *         try:             # <<<<<<<<<<<<<<
@@ -24227,17 +24220,17 @@ static int __pyx_f_9orderbook_8_capture_7Capture__hold(struct __pyx_obj_9orderbo
     __Pyx_XGOTREF(__pyx_t_3);
     /*try:*/ {
 
-      /* "orderbook/_capture.pyx":149
+      /* "orderbook/_capture.pyx":151
  *     cdef int _hold(self, object source) except -1:
  *         try:
  *             PyObject_GetBuffer(source, &self._buf, PyBUF_SIMPLE)             # <<<<<<<<<<<<<<
  *         except (BufferError, ValueError) as e:
  *             raise ExportError(
 */
-      __pyx_t_4 = PyObject_GetBuffer(__pyx_v_source, (&__pyx_v_self->_buf), PyBUF_SIMPLE); if (unlikely(__pyx_t_4 == ((int)-1))) __PYX_ERR(0, 149, __pyx_L3_error)
+      __pyx_t_4 = PyObject_GetBuffer(__pyx_v_source, (&__pyx_v_self->_buf), PyBUF_SIMPLE); if (unlikely(__pyx_t_4 == ((int)-1))) __PYX_ERR(0, 151, __pyx_L3_error)
 
 
-      /* "orderbook/_capture.pyx":148
+      /* "orderbook/_capture.pyx":150
  * 
  *     cdef int _hold(self, object source) except -1:
  *         try:             # <<<<<<<<<<<<<<
@@ -24251,7 +24244,7 @@ static int __pyx_f_9orderbook_8_capture_7Capture__hold(struct __pyx_obj_9orderbo
     goto __pyx_L8_try_end;
     __pyx_L3_error:;
 
-    /* "orderbook/_capture.pyx":150
+    /* "orderbook/_capture.pyx":152
  *         try:
  *             PyObject_GetBuffer(source, &self._buf, PyBUF_SIMPLE)
  *         except (BufferError, ValueError) as e:             # <<<<<<<<<<<<<<
@@ -24261,7 +24254,7 @@ static int __pyx_f_9orderbook_8_capture_7Capture__hold(struct __pyx_obj_9orderbo
     __pyx_t_4 = __Pyx_PyErr_ExceptionMatches2(((PyObject *)(((PyTypeObject*)PyExc_BufferError))), ((PyObject *)(((PyTypeObject*)PyExc_ValueError))));
     if (__pyx_t_4) {
       __Pyx_AddTraceback("orderbook._capture.Capture._hold", __pyx_clineno, __pyx_lineno, __pyx_filename);
-      if (__Pyx_GetException(&__pyx_t_5, &__pyx_t_6, &__pyx_t_7) < 0) __PYX_ERR(0, 150, __pyx_L5_except_error)
+      if (__Pyx_GetException(&__pyx_t_5, &__pyx_t_6, &__pyx_t_7) < 0) __PYX_ERR(0, 152, __pyx_L5_except_error)
       __Pyx_XGOTREF(__pyx_t_5);
       __Pyx_XGOTREF(__pyx_t_6);
       __Pyx_XGOTREF(__pyx_t_7);
@@ -24269,7 +24262,7 @@ static int __pyx_f_9orderbook_8_capture_7Capture__hold(struct __pyx_obj_9orderbo
       __pyx_v_e = __pyx_t_6;
       /*try:*/ {
 
-        /* "orderbook/_capture.pyx":151
+        /* "orderbook/_capture.pyx":153
  *             PyObject_GetBuffer(source, &self._buf, PyBUF_SIMPLE)
  *         except (BufferError, ValueError) as e:
  *             raise ExportError(             # <<<<<<<<<<<<<<
@@ -24277,22 +24270,22 @@ static int __pyx_f_9orderbook_8_capture_7Capture__hold(struct __pyx_obj_9orderbo
  *         except TypeError as e:
 */
         __pyx_t_9 = NULL;
-        __Pyx_GetModuleGlobalName(__pyx_t_10, __pyx_mstate_global->__pyx_n_u_ExportError); if (unlikely(!__pyx_t_10)) __PYX_ERR(0, 151, __pyx_L14_error)
+        __Pyx_GetModuleGlobalName(__pyx_t_10, __pyx_mstate_global->__pyx_n_u_ExportError); if (unlikely(!__pyx_t_10)) __PYX_ERR(0, 153, __pyx_L14_error)
         __Pyx_GOTREF(__pyx_t_10);
 
-        /* "orderbook/_capture.pyx":152
+        /* "orderbook/_capture.pyx":154
  *         except (BufferError, ValueError) as e:
  *             raise ExportError(
  *                 f"Capture needs one contiguous buffer; {type(source).__name__} refused: {e}") from e             # <<<<<<<<<<<<<<
  *         except TypeError as e:
  *             raise FieldTypeError(
 */
-        __pyx_t_11 = __Pyx_PyObject_GetAttrStr(((PyObject *)Py_TYPE(__pyx_v_source)), __pyx_mstate_global->__pyx_n_u_name_2); if (unlikely(!__pyx_t_11)) __PYX_ERR(0, 152, __pyx_L14_error)
+        __pyx_t_11 = __Pyx_PyObject_GetAttrStr(((PyObject *)Py_TYPE(__pyx_v_source)), __pyx_mstate_global->__pyx_n_u_name_2); if (unlikely(!__pyx_t_11)) __PYX_ERR(0, 154, __pyx_L14_error)
         __Pyx_GOTREF(__pyx_t_11);
-        __pyx_t_12 = __Pyx_PyObject_FormatSimple(__pyx_t_11, __pyx_mstate_global->__pyx_empty_unicode); if (unlikely(!__pyx_t_12)) __PYX_ERR(0, 152, __pyx_L14_error)
+        __pyx_t_12 = __Pyx_PyObject_FormatSimple(__pyx_t_11, __pyx_mstate_global->__pyx_empty_unicode); if (unlikely(!__pyx_t_12)) __PYX_ERR(0, 154, __pyx_L14_error)
         __Pyx_GOTREF(__pyx_t_12);
         __Pyx_DECREF(__pyx_t_11); __pyx_t_11 = 0;
-        __pyx_t_11 = __Pyx_PyObject_FormatSimple(__pyx_v_e, __pyx_mstate_global->__pyx_empty_unicode); if (unlikely(!__pyx_t_11)) __PYX_ERR(0, 152, __pyx_L14_error)
+        __pyx_t_11 = __Pyx_PyObject_FormatSimple(__pyx_v_e, __pyx_mstate_global->__pyx_empty_unicode); if (unlikely(!__pyx_t_11)) __PYX_ERR(0, 154, __pyx_L14_error)
         __Pyx_GOTREF(__pyx_t_11);
         __pyx_t_13[0] = __pyx_mstate_global->__pyx_kp_u_Capture_needs_one_contiguous_buf;
         __pyx_t_13[1] = __pyx_t_12;
@@ -24307,7 +24300,7 @@ static int __pyx_f_9orderbook_8_capture_7Capture__hold(struct __pyx_obj_9orderbo
         __pyx_t_4 |= __Pyx_PyUnicode_KIND_04(__pyx_t_13[1]) | __Pyx_PyUnicode_KIND_04(__pyx_t_13[3]);
         #endif
         __pyx_t_15 = __Pyx_PyUnicode_Join(__pyx_t_13, 4, __pyx_t_14, __pyx_t_4);
-        if (unlikely(!__pyx_t_15)) __PYX_ERR(0, 152, __pyx_L14_error)
+        if (unlikely(!__pyx_t_15)) __PYX_ERR(0, 154, __pyx_L14_error)
         __Pyx_GOTREF(__pyx_t_15);
         __Pyx_DECREF(__pyx_t_12); __pyx_t_12 = 0;
         __Pyx_DECREF(__pyx_t_11); __pyx_t_11 = 0;
@@ -24329,15 +24322,15 @@ static int __pyx_f_9orderbook_8_capture_7Capture__hold(struct __pyx_obj_9orderbo
           __Pyx_XDECREF(__pyx_t_9); __pyx_t_9 = 0;
           __Pyx_DECREF(__pyx_t_15); __pyx_t_15 = 0;
           __Pyx_DECREF(__pyx_t_10); __pyx_t_10 = 0;
-          if (unlikely(!__pyx_t_8)) __PYX_ERR(0, 151, __pyx_L14_error)
+          if (unlikely(!__pyx_t_8)) __PYX_ERR(0, 153, __pyx_L14_error)
           __Pyx_GOTREF(__pyx_t_8);
         }
         __Pyx_Raise(__pyx_t_8, 0, 0, __pyx_v_e);
         __Pyx_DECREF(__pyx_t_8); __pyx_t_8 = 0;
-        __PYX_ERR(0, 151, __pyx_L14_error)
+        __PYX_ERR(0, 153, __pyx_L14_error)
       }
 
-      /* "orderbook/_capture.pyx":150
+      /* "orderbook/_capture.pyx":152
  *         try:
  *             PyObject_GetBuffer(source, &self._buf, PyBUF_SIMPLE)
  *         except (BufferError, ValueError) as e:             # <<<<<<<<<<<<<<
@@ -24383,7 +24376,7 @@ static int __pyx_f_9orderbook_8_capture_7Capture__hold(struct __pyx_obj_9orderbo
       }
     }
 
-    /* "orderbook/_capture.pyx":153
+    /* "orderbook/_capture.pyx":155
  *             raise ExportError(
  *                 f"Capture needs one contiguous buffer; {type(source).__name__} refused: {e}") from e
  *         except TypeError as e:             # <<<<<<<<<<<<<<
@@ -24393,7 +24386,7 @@ static int __pyx_f_9orderbook_8_capture_7Capture__hold(struct __pyx_obj_9orderbo
     __pyx_t_17 = __Pyx_PyErr_ExceptionMatches(((PyObject *)(((PyTypeObject*)PyExc_TypeError))));
     if (__pyx_t_17) {
       __Pyx_AddTraceback("orderbook._capture.Capture._hold", __pyx_clineno, __pyx_lineno, __pyx_filename);
-      if (__Pyx_GetException(&__pyx_t_7, &__pyx_t_6, &__pyx_t_5) < 0) __PYX_ERR(0, 153, __pyx_L5_except_error)
+      if (__Pyx_GetException(&__pyx_t_7, &__pyx_t_6, &__pyx_t_5) < 0) __PYX_ERR(0, 155, __pyx_L5_except_error)
       __Pyx_XGOTREF(__pyx_t_7);
       __Pyx_XGOTREF(__pyx_t_6);
       __Pyx_XGOTREF(__pyx_t_5);
@@ -24401,7 +24394,7 @@ static int __pyx_f_9orderbook_8_capture_7Capture__hold(struct __pyx_obj_9orderbo
       __pyx_v_e = ((PyObject*)__pyx_t_6);
       /*try:*/ {
 
-        /* "orderbook/_capture.pyx":154
+        /* "orderbook/_capture.pyx":156
  *                 f"Capture needs one contiguous buffer; {type(source).__name__} refused: {e}") from e
  *         except TypeError as e:
  *             raise FieldTypeError(             # <<<<<<<<<<<<<<
@@ -24409,22 +24402,22 @@ static int __pyx_f_9orderbook_8_capture_7Capture__hold(struct __pyx_obj_9orderbo
  *         self._held = True
 */
         __pyx_t_10 = NULL;
-        __Pyx_GetModuleGlobalName(__pyx_t_15, __pyx_mstate_global->__pyx_n_u_FieldTypeError); if (unlikely(!__pyx_t_15)) __PYX_ERR(0, 154, __pyx_L25_error)
+        __Pyx_GetModuleGlobalName(__pyx_t_15, __pyx_mstate_global->__pyx_n_u_FieldTypeError); if (unlikely(!__pyx_t_15)) __PYX_ERR(0, 156, __pyx_L25_error)
         __Pyx_GOTREF(__pyx_t_15);
 
-        /* "orderbook/_capture.pyx":155
+        /* "orderbook/_capture.pyx":157
  *         except TypeError as e:
  *             raise FieldTypeError(
  *                 f"Capture needs a path or a bytes-like object, got {type(source).__name__}") from e             # <<<<<<<<<<<<<<
  *         self._held = True
  *         self._base = <const uint8_t*>self._buf.buf
 */
-        __pyx_t_9 = __Pyx_PyObject_GetAttrStr(((PyObject *)Py_TYPE(__pyx_v_source)), __pyx_mstate_global->__pyx_n_u_name_2); if (unlikely(!__pyx_t_9)) __PYX_ERR(0, 155, __pyx_L25_error)
+        __pyx_t_9 = __Pyx_PyObject_GetAttrStr(((PyObject *)Py_TYPE(__pyx_v_source)), __pyx_mstate_global->__pyx_n_u_name_2); if (unlikely(!__pyx_t_9)) __PYX_ERR(0, 157, __pyx_L25_error)
         __Pyx_GOTREF(__pyx_t_9);
-        __pyx_t_11 = __Pyx_PyObject_FormatSimple(__pyx_t_9, __pyx_mstate_global->__pyx_empty_unicode); if (unlikely(!__pyx_t_11)) __PYX_ERR(0, 155, __pyx_L25_error)
+        __pyx_t_11 = __Pyx_PyObject_FormatSimple(__pyx_t_9, __pyx_mstate_global->__pyx_empty_unicode); if (unlikely(!__pyx_t_11)) __PYX_ERR(0, 157, __pyx_L25_error)
         __Pyx_GOTREF(__pyx_t_11);
         __Pyx_DECREF(__pyx_t_9); __pyx_t_9 = 0;
-        __pyx_t_9 = __Pyx_PyUnicode_Concat(__pyx_mstate_global->__pyx_kp_u_Capture_needs_a_path_or_a_bytes, __pyx_t_11); if (unlikely(!__pyx_t_9)) __PYX_ERR(0, 155, __pyx_L25_error)
+        __pyx_t_9 = __Pyx_PyUnicode_Concat(__pyx_mstate_global->__pyx_kp_u_Capture_needs_a_path_or_a_bytes, __pyx_t_11); if (unlikely(!__pyx_t_9)) __PYX_ERR(0, 157, __pyx_L25_error)
         __Pyx_GOTREF(__pyx_t_9);
         __Pyx_DECREF(__pyx_t_11); __pyx_t_11 = 0;
         __pyx_t_16 = 1;
@@ -24445,15 +24438,15 @@ static int __pyx_f_9orderbook_8_capture_7Capture__hold(struct __pyx_obj_9orderbo
           __Pyx_XDECREF(__pyx_t_10); __pyx_t_10 = 0;
           __Pyx_DECREF(__pyx_t_9); __pyx_t_9 = 0;
           __Pyx_DECREF(__pyx_t_15); __pyx_t_15 = 0;
-          if (unlikely(!__pyx_t_8)) __PYX_ERR(0, 154, __pyx_L25_error)
+          if (unlikely(!__pyx_t_8)) __PYX_ERR(0, 156, __pyx_L25_error)
           __Pyx_GOTREF(__pyx_t_8);
         }
         __Pyx_Raise(__pyx_t_8, 0, 0, __pyx_v_e);
         __Pyx_DECREF(__pyx_t_8); __pyx_t_8 = 0;
-        __PYX_ERR(0, 154, __pyx_L25_error)
+        __PYX_ERR(0, 156, __pyx_L25_error)
       }
 
-      /* "orderbook/_capture.pyx":153
+      /* "orderbook/_capture.pyx":155
  *             raise ExportError(
  *                 f"Capture needs one contiguous buffer; {type(source).__name__} refused: {e}") from e
  *         except TypeError as e:             # <<<<<<<<<<<<<<
@@ -24500,7 +24493,7 @@ static int __pyx_f_9orderbook_8_capture_7Capture__hold(struct __pyx_obj_9orderbo
     }
     goto __pyx_L5_except_error;
 
-    /* "orderbook/_capture.pyx":148
+    /* "orderbook/_capture.pyx":150
  * 
  *     cdef int _hold(self, object source) except -1:
  *         try:             # <<<<<<<<<<<<<<
@@ -24516,7 +24509,7 @@ static int __pyx_f_9orderbook_8_capture_7Capture__hold(struct __pyx_obj_9orderbo
     __pyx_L8_try_end:;
   }
 
-  /* "orderbook/_capture.pyx":156
+  /* "orderbook/_capture.pyx":158
  *             raise FieldTypeError(
  *                 f"Capture needs a path or a bytes-like object, got {type(source).__name__}") from e
  *         self._held = True             # <<<<<<<<<<<<<<
@@ -24525,7 +24518,7 @@ static int __pyx_f_9orderbook_8_capture_7Capture__hold(struct __pyx_obj_9orderbo
 */
   __pyx_v_self->_held = 1;
 
-  /* "orderbook/_capture.pyx":157
+  /* "orderbook/_capture.pyx":159
  *                 f"Capture needs a path or a bytes-like object, got {type(source).__name__}") from e
  *         self._held = True
  *         self._base = <const uint8_t*>self._buf.buf             # <<<<<<<<<<<<<<
@@ -24534,7 +24527,7 @@ static int __pyx_f_9orderbook_8_capture_7Capture__hold(struct __pyx_obj_9orderbo
 */
   __pyx_v_self->_base = ((uint8_t const *)__pyx_v_self->_buf.buf);
 
-  /* "orderbook/_capture.pyx":158
+  /* "orderbook/_capture.pyx":160
  *         self._held = True
  *         self._base = <const uint8_t*>self._buf.buf
  *         self.obj = source             # <<<<<<<<<<<<<<
@@ -24546,7 +24539,7 @@ static int __pyx_f_9orderbook_8_capture_7Capture__hold(struct __pyx_obj_9orderbo
   __Pyx_GOTREF(__pyx_v_self->obj);
   __Pyx_DECREF_SET(__pyx_v_self->obj, __pyx_v_source);
 
-  /* "orderbook/_capture.pyx":159
+  /* "orderbook/_capture.pyx":161
  *         self._base = <const uint8_t*>self._buf.buf
  *         self.obj = source
  *         return 0             # <<<<<<<<<<<<<<
@@ -24559,7 +24552,7 @@ static int __pyx_f_9orderbook_8_capture_7Capture__hold(struct __pyx_obj_9orderbo
   }
   goto __pyx_L0;
 
-  /* "orderbook/_capture.pyx":147
+  /* "orderbook/_capture.pyx":149
  *         return 0
  * 
  *     cdef int _hold(self, object source) except -1:             # <<<<<<<<<<<<<<
@@ -24587,7 +24580,7 @@ static int __pyx_f_9orderbook_8_capture_7Capture__hold(struct __pyx_obj_9orderbo
   return __pyx_r;
 }
 
-/* "orderbook/_capture.pyx":161
+/* "orderbook/_capture.pyx":163
  *         return 0
  * 
  *     cdef int _nthreads(self, object threads) except -1:             # <<<<<<<<<<<<<<
@@ -24615,7 +24608,7 @@ static int __pyx_f_9orderbook_8_capture_7Capture__nthreads(struct __pyx_obj_9ord
   int __pyx_clineno = 0;
   __Pyx_RefNannySetupContext("_nthreads", 0);
 
-  /* "orderbook/_capture.pyx":163
+  /* "orderbook/_capture.pyx":165
  *     cdef int _nthreads(self, object threads) except -1:
  *         cdef int t
  *         if threads is None:             # <<<<<<<<<<<<<<
@@ -24626,18 +24619,18 @@ static int __pyx_f_9orderbook_8_capture_7Capture__nthreads(struct __pyx_obj_9ord
   if (__pyx_t_1) {
 
 
-    /* "orderbook/_capture.pyx":164
+    /* "orderbook/_capture.pyx":166
  *         cdef int t
  *         if threads is None:
  *             t = 1 if self._buf.len < _PARALLEL_MIN else max(1, min(4, _os.cpu_count() or 1))             # <<<<<<<<<<<<<<
  *         else:
  *             t = threads
 */
-    __pyx_t_3 = PyLong_FromSsize_t(__pyx_v_self->_buf.len); if (unlikely(!__pyx_t_3)) __PYX_ERR(0, 164, __pyx_L1_error)
+    __pyx_t_3 = PyLong_FromSsize_t(__pyx_v_self->_buf.len); if (unlikely(!__pyx_t_3)) __PYX_ERR(0, 166, __pyx_L1_error)
     __Pyx_GOTREF(__pyx_t_3);
-    __Pyx_GetModuleGlobalName(__pyx_t_4, __pyx_mstate_global->__pyx_n_u_PARALLEL_MIN); if (unlikely(!__pyx_t_4)) __PYX_ERR(0, 164, __pyx_L1_error)
+    __Pyx_GetModuleGlobalName(__pyx_t_4, __pyx_mstate_global->__pyx_n_u_PARALLEL_MIN); if (unlikely(!__pyx_t_4)) __PYX_ERR(0, 166, __pyx_L1_error)
     __Pyx_GOTREF(__pyx_t_4);
-    __pyx_t_1 = __Pyx_PyObject_CompareBoolLt_int_object(__pyx_t_3, __pyx_t_4, Py_LT); if (unlikely((__pyx_t_1 < 0))) __PYX_ERR(0, 164, __pyx_L1_error)
+    __pyx_t_1 = __Pyx_PyObject_CompareBoolLt_int_object(__pyx_t_3, __pyx_t_4, Py_LT); if (unlikely((__pyx_t_1 < 0))) __PYX_ERR(0, 166, __pyx_L1_error)
     __Pyx_DECREF(__pyx_t_3); __pyx_t_3 = 0;
     __Pyx_DECREF(__pyx_t_4); __pyx_t_4 = 0;
     if (__pyx_t_1) {
@@ -24645,9 +24638,9 @@ static int __pyx_f_9orderbook_8_capture_7Capture__nthreads(struct __pyx_obj_9ord
       __pyx_t_2 = 1;
     } else {
       __pyx_t_5 = NULL;
-      __Pyx_GetModuleGlobalName(__pyx_t_6, __pyx_mstate_global->__pyx_n_u_os); if (unlikely(!__pyx_t_6)) __PYX_ERR(0, 164, __pyx_L1_error)
+      __Pyx_GetModuleGlobalName(__pyx_t_6, __pyx_mstate_global->__pyx_n_u_os); if (unlikely(!__pyx_t_6)) __PYX_ERR(0, 166, __pyx_L1_error)
       __Pyx_GOTREF(__pyx_t_6);
-      __pyx_t_7 = __Pyx_PyObject_GetAttrStr(__pyx_t_6, __pyx_mstate_global->__pyx_n_u_cpu_count); if (unlikely(!__pyx_t_7)) __PYX_ERR(0, 164, __pyx_L1_error)
+      __pyx_t_7 = __Pyx_PyObject_GetAttrStr(__pyx_t_6, __pyx_mstate_global->__pyx_n_u_cpu_count); if (unlikely(!__pyx_t_7)) __PYX_ERR(0, 166, __pyx_L1_error)
       __Pyx_GOTREF(__pyx_t_7);
       __Pyx_DECREF(__pyx_t_6); __pyx_t_6 = 0;
       __pyx_t_8 = 1;
@@ -24667,10 +24660,10 @@ static int __pyx_f_9orderbook_8_capture_7Capture__nthreads(struct __pyx_obj_9ord
         __pyx_t_3 = __Pyx_PyObject_FastCall((PyObject*)__pyx_t_7, __pyx_callargs+__pyx_t_8, (1-__pyx_t_8) | (__pyx_t_8*__Pyx_PY_VECTORCALL_ARGUMENTS_OFFSET));
         __Pyx_XDECREF(__pyx_t_5); __pyx_t_5 = 0;
         __Pyx_DECREF(__pyx_t_7); __pyx_t_7 = 0;
-        if (unlikely(!__pyx_t_3)) __PYX_ERR(0, 164, __pyx_L1_error)
+        if (unlikely(!__pyx_t_3)) __PYX_ERR(0, 166, __pyx_L1_error)
         __Pyx_GOTREF(__pyx_t_3);
       }
-      __pyx_t_9 = __Pyx_PyObject_IsTrue(__pyx_t_3); if (unlikely((__pyx_t_9 < 0))) __PYX_ERR(0, 164, __pyx_L1_error)
+      __pyx_t_9 = __Pyx_PyObject_IsTrue(__pyx_t_3); if (unlikely((__pyx_t_9 < 0))) __PYX_ERR(0, 166, __pyx_L1_error)
       if (!__pyx_t_9) {
         __Pyx_DECREF(__pyx_t_3); __pyx_t_3 = 0;
       } else {
@@ -24679,22 +24672,22 @@ static int __pyx_f_9orderbook_8_capture_7Capture__nthreads(struct __pyx_obj_9ord
         __Pyx_DECREF(__pyx_t_3); __pyx_t_3 = 0;
         goto __pyx_L4_bool_binop_done;
       }
-      __pyx_t_3 = __Pyx_PyLong_From_long(1); if (unlikely(!__pyx_t_3)) __PYX_ERR(0, 164, __pyx_L1_error)
+      __pyx_t_3 = __Pyx_PyLong_From_long(1); if (unlikely(!__pyx_t_3)) __PYX_ERR(0, 166, __pyx_L1_error)
       __Pyx_GOTREF(__pyx_t_3);
       __pyx_t_4 = __pyx_t_3;
       __pyx_t_3 = 0;
       __pyx_L4_bool_binop_done:;
 
       __pyx_t_10 = 4;
-      __pyx_t_7 = __Pyx_PyLong_From_long(__pyx_t_10); if (unlikely(!__pyx_t_7)) __PYX_ERR(0, 164, __pyx_L1_error)
+      __pyx_t_7 = __Pyx_PyLong_From_long(__pyx_t_10); if (unlikely(!__pyx_t_7)) __PYX_ERR(0, 166, __pyx_L1_error)
       __Pyx_GOTREF(__pyx_t_7);
-      __pyx_t_9 = __Pyx_PyObject_CompareBoolLt_object_int(__pyx_t_4, __pyx_t_7, Py_LT); if (unlikely((__pyx_t_9 < 0))) __PYX_ERR(0, 164, __pyx_L1_error)
+      __pyx_t_9 = __Pyx_PyObject_CompareBoolLt_object_int(__pyx_t_4, __pyx_t_7, Py_LT); if (unlikely((__pyx_t_9 < 0))) __PYX_ERR(0, 166, __pyx_L1_error)
       __Pyx_DECREF(__pyx_t_7); __pyx_t_7 = 0;
       if (__pyx_t_9) {
         __Pyx_INCREF(__pyx_t_4);
         __pyx_t_3 = __pyx_t_4;
       } else {
-        __pyx_t_7 = __Pyx_PyLong_From_long(__pyx_t_10); if (unlikely(!__pyx_t_7)) __PYX_ERR(0, 164, __pyx_L1_error)
+        __pyx_t_7 = __Pyx_PyLong_From_long(__pyx_t_10); if (unlikely(!__pyx_t_7)) __PYX_ERR(0, 166, __pyx_L1_error)
         __Pyx_GOTREF(__pyx_t_7);
         __pyx_t_3 = __pyx_t_7;
         __pyx_t_7 = 0;
@@ -24706,29 +24699,29 @@ static int __pyx_f_9orderbook_8_capture_7Capture__nthreads(struct __pyx_obj_9ord
       __Pyx_DECREF(__pyx_t_3); __pyx_t_3 = 0;
 
       __pyx_t_10 = 1;
-      __pyx_t_7 = __Pyx_PyLong_From_long(__pyx_t_10); if (unlikely(!__pyx_t_7)) __PYX_ERR(0, 164, __pyx_L1_error)
+      __pyx_t_7 = __Pyx_PyLong_From_long(__pyx_t_10); if (unlikely(!__pyx_t_7)) __PYX_ERR(0, 166, __pyx_L1_error)
       __Pyx_GOTREF(__pyx_t_7);
-      __pyx_t_9 = __Pyx_PyObject_CompareBoolGt_object_int(__pyx_t_4, __pyx_t_7, Py_GT); if (unlikely((__pyx_t_9 < 0))) __PYX_ERR(0, 164, __pyx_L1_error)
+      __pyx_t_9 = __Pyx_PyObject_CompareBoolGt_object_int(__pyx_t_4, __pyx_t_7, Py_GT); if (unlikely((__pyx_t_9 < 0))) __PYX_ERR(0, 166, __pyx_L1_error)
       __Pyx_DECREF(__pyx_t_7); __pyx_t_7 = 0;
       if (__pyx_t_9) {
         __Pyx_INCREF(__pyx_t_4);
         __pyx_t_3 = __pyx_t_4;
       } else {
-        __pyx_t_7 = __Pyx_PyLong_From_long(__pyx_t_10); if (unlikely(!__pyx_t_7)) __PYX_ERR(0, 164, __pyx_L1_error)
+        __pyx_t_7 = __Pyx_PyLong_From_long(__pyx_t_10); if (unlikely(!__pyx_t_7)) __PYX_ERR(0, 166, __pyx_L1_error)
         __Pyx_GOTREF(__pyx_t_7);
         __pyx_t_3 = __pyx_t_7;
         __pyx_t_7 = 0;
       }
 
       __Pyx_DECREF(__pyx_t_4); __pyx_t_4 = 0;
-      __pyx_t_11 = __Pyx_PyLong_As_int(__pyx_t_3); if (unlikely((__pyx_t_11 == (int)-1) && PyErr_Occurred())) __PYX_ERR(0, 164, __pyx_L1_error)
+      __pyx_t_11 = __Pyx_PyLong_As_int(__pyx_t_3); if (unlikely((__pyx_t_11 == (int)-1) && PyErr_Occurred())) __PYX_ERR(0, 166, __pyx_L1_error)
       __Pyx_DECREF(__pyx_t_3); __pyx_t_3 = 0;
       __pyx_t_2 = __pyx_t_11;
     }
 
     __pyx_v_t = __pyx_t_2;
 
-    /* "orderbook/_capture.pyx":163
+    /* "orderbook/_capture.pyx":165
  *     cdef int _nthreads(self, object threads) except -1:
  *         cdef int t
  *         if threads is None:             # <<<<<<<<<<<<<<
@@ -24738,7 +24731,7 @@ static int __pyx_f_9orderbook_8_capture_7Capture__nthreads(struct __pyx_obj_9ord
     goto __pyx_L3;
   }
 
-  /* "orderbook/_capture.pyx":166
+  /* "orderbook/_capture.pyx":168
  *             t = 1 if self._buf.len < _PARALLEL_MIN else max(1, min(4, _os.cpu_count() or 1))
  *         else:
  *             t = threads             # <<<<<<<<<<<<<<
@@ -24746,10 +24739,10 @@ static int __pyx_f_9orderbook_8_capture_7Capture__nthreads(struct __pyx_obj_9ord
  *                 raise FieldTypeError(f"Capture: threads must be >= 1 or None, got {threads}")
 */
   /*else*/ {
-    __pyx_t_2 = __Pyx_PyLong_As_int(__pyx_v_threads); if (unlikely((__pyx_t_2 == (int)-1) && PyErr_Occurred())) __PYX_ERR(0, 166, __pyx_L1_error)
+    __pyx_t_2 = __Pyx_PyLong_As_int(__pyx_v_threads); if (unlikely((__pyx_t_2 == (int)-1) && PyErr_Occurred())) __PYX_ERR(0, 168, __pyx_L1_error)
     __pyx_v_t = __pyx_t_2;
 
-    /* "orderbook/_capture.pyx":167
+    /* "orderbook/_capture.pyx":169
  *         else:
  *             t = threads
  *             if t < 1:             # <<<<<<<<<<<<<<
@@ -24761,7 +24754,7 @@ static int __pyx_f_9orderbook_8_capture_7Capture__nthreads(struct __pyx_obj_9ord
     if (unlikely(__pyx_t_1)) {
 
 
-      /* "orderbook/_capture.pyx":168
+      /* "orderbook/_capture.pyx":170
  *             t = threads
  *             if t < 1:
  *                 raise FieldTypeError(f"Capture: threads must be >= 1 or None, got {threads}")             # <<<<<<<<<<<<<<
@@ -24769,11 +24762,11 @@ static int __pyx_f_9orderbook_8_capture_7Capture__nthreads(struct __pyx_obj_9ord
  * 
 */
       __pyx_t_4 = NULL;
-      __Pyx_GetModuleGlobalName(__pyx_t_7, __pyx_mstate_global->__pyx_n_u_FieldTypeError); if (unlikely(!__pyx_t_7)) __PYX_ERR(0, 168, __pyx_L1_error)
+      __Pyx_GetModuleGlobalName(__pyx_t_7, __pyx_mstate_global->__pyx_n_u_FieldTypeError); if (unlikely(!__pyx_t_7)) __PYX_ERR(0, 170, __pyx_L1_error)
       __Pyx_GOTREF(__pyx_t_7);
-      __pyx_t_5 = __Pyx_PyObject_FormatSimple(__pyx_v_threads, __pyx_mstate_global->__pyx_empty_unicode); if (unlikely(!__pyx_t_5)) __PYX_ERR(0, 168, __pyx_L1_error)
+      __pyx_t_5 = __Pyx_PyObject_FormatSimple(__pyx_v_threads, __pyx_mstate_global->__pyx_empty_unicode); if (unlikely(!__pyx_t_5)) __PYX_ERR(0, 170, __pyx_L1_error)
       __Pyx_GOTREF(__pyx_t_5);
-      __pyx_t_6 = __Pyx_PyUnicode_Concat(__pyx_mstate_global->__pyx_kp_u_Capture_threads_must_be_1_or_Non, __pyx_t_5); if (unlikely(!__pyx_t_6)) __PYX_ERR(0, 168, __pyx_L1_error)
+      __pyx_t_6 = __Pyx_PyUnicode_Concat(__pyx_mstate_global->__pyx_kp_u_Capture_threads_must_be_1_or_Non, __pyx_t_5); if (unlikely(!__pyx_t_6)) __PYX_ERR(0, 170, __pyx_L1_error)
       __Pyx_GOTREF(__pyx_t_6);
       __Pyx_DECREF(__pyx_t_5); __pyx_t_5 = 0;
       __pyx_t_8 = 1;
@@ -24794,14 +24787,14 @@ static int __pyx_f_9orderbook_8_capture_7Capture__nthreads(struct __pyx_obj_9ord
         __Pyx_XDECREF(__pyx_t_4); __pyx_t_4 = 0;
         __Pyx_DECREF(__pyx_t_6); __pyx_t_6 = 0;
         __Pyx_DECREF(__pyx_t_7); __pyx_t_7 = 0;
-        if (unlikely(!__pyx_t_3)) __PYX_ERR(0, 168, __pyx_L1_error)
+        if (unlikely(!__pyx_t_3)) __PYX_ERR(0, 170, __pyx_L1_error)
         __Pyx_GOTREF(__pyx_t_3);
       }
       __Pyx_Raise(__pyx_t_3, 0, 0, 0);
       __Pyx_DECREF(__pyx_t_3); __pyx_t_3 = 0;
-      __PYX_ERR(0, 168, __pyx_L1_error)
+      __PYX_ERR(0, 170, __pyx_L1_error)
 
-      /* "orderbook/_capture.pyx":167
+      /* "orderbook/_capture.pyx":169
  *         else:
  *             t = threads
  *             if t < 1:             # <<<<<<<<<<<<<<
@@ -24812,7 +24805,7 @@ static int __pyx_f_9orderbook_8_capture_7Capture__nthreads(struct __pyx_obj_9ord
   }
   __pyx_L3:;
 
-  /* "orderbook/_capture.pyx":169
+  /* "orderbook/_capture.pyx":171
  *             if t < 1:
  *                 raise FieldTypeError(f"Capture: threads must be >= 1 or None, got {threads}")
  *         return t             # <<<<<<<<<<<<<<
@@ -24825,7 +24818,7 @@ static int __pyx_f_9orderbook_8_capture_7Capture__nthreads(struct __pyx_obj_9ord
   }
   goto __pyx_L0;
 
-  /* "orderbook/_capture.pyx":161
+  /* "orderbook/_capture.pyx":163
  *         return 0
  * 
  *     cdef int _nthreads(self, object threads) except -1:             # <<<<<<<<<<<<<<
@@ -24849,10 +24842,10 @@ static int __pyx_f_9orderbook_8_capture_7Capture__nthreads(struct __pyx_obj_9ord
   return __pyx_r;
 }
 
-/* "orderbook/_capture.pyx":173
+/* "orderbook/_capture.pyx":175
  *     # --- the index ------------------------------------------------------------------
  * 
- *     cdef int _grow(self) nogil:             # <<<<<<<<<<<<<<
+ *     cdef int _grow(self) noexcept nogil:             # <<<<<<<<<<<<<<
  *         cdef Py_ssize_t m = self._alloc * 2 if self._alloc else 1024
  *         cdef Entry* e = <Entry*>realloc(self._e, m * sizeof(Entry))
 */
@@ -24864,9 +24857,9 @@ static int __pyx_f_9orderbook_8_capture_7Capture__grow(struct __pyx_obj_9orderbo
   Py_ssize_t __pyx_t_1;
   int __pyx_t_2;
 
-  /* "orderbook/_capture.pyx":174
+  /* "orderbook/_capture.pyx":176
  * 
- *     cdef int _grow(self) nogil:
+ *     cdef int _grow(self) noexcept nogil:
  *         cdef Py_ssize_t m = self._alloc * 2 if self._alloc else 1024             # <<<<<<<<<<<<<<
  *         cdef Entry* e = <Entry*>realloc(self._e, m * sizeof(Entry))
  *         if e == NULL:
@@ -24883,8 +24876,8 @@ static int __pyx_f_9orderbook_8_capture_7Capture__grow(struct __pyx_obj_9orderbo
 
   __pyx_v_m = __pyx_t_1;
 
-  /* "orderbook/_capture.pyx":175
- *     cdef int _grow(self) nogil:
+  /* "orderbook/_capture.pyx":177
+ *     cdef int _grow(self) noexcept nogil:
  *         cdef Py_ssize_t m = self._alloc * 2 if self._alloc else 1024
  *         cdef Entry* e = <Entry*>realloc(self._e, m * sizeof(Entry))             # <<<<<<<<<<<<<<
  *         if e == NULL:
@@ -24892,7 +24885,7 @@ static int __pyx_f_9orderbook_8_capture_7Capture__grow(struct __pyx_obj_9orderbo
 */
   __pyx_v_e = ((struct __pyx_t_9orderbook_8_capture_Entry *)realloc(__pyx_v_self->_e, (__pyx_v_m * (sizeof(struct __pyx_t_9orderbook_8_capture_Entry)))));
 
-  /* "orderbook/_capture.pyx":176
+  /* "orderbook/_capture.pyx":178
  *         cdef Py_ssize_t m = self._alloc * 2 if self._alloc else 1024
  *         cdef Entry* e = <Entry*>realloc(self._e, m * sizeof(Entry))
  *         if e == NULL:             # <<<<<<<<<<<<<<
@@ -24904,7 +24897,7 @@ static int __pyx_f_9orderbook_8_capture_7Capture__grow(struct __pyx_obj_9orderbo
   if (__pyx_t_2) {
 
 
-    /* "orderbook/_capture.pyx":177
+    /* "orderbook/_capture.pyx":179
  *         cdef Entry* e = <Entry*>realloc(self._e, m * sizeof(Entry))
  *         if e == NULL:
  *             return -1             # <<<<<<<<<<<<<<
@@ -24917,7 +24910,7 @@ static int __pyx_f_9orderbook_8_capture_7Capture__grow(struct __pyx_obj_9orderbo
     }
     goto __pyx_L0;
 
-    /* "orderbook/_capture.pyx":176
+    /* "orderbook/_capture.pyx":178
  *         cdef Py_ssize_t m = self._alloc * 2 if self._alloc else 1024
  *         cdef Entry* e = <Entry*>realloc(self._e, m * sizeof(Entry))
  *         if e == NULL:             # <<<<<<<<<<<<<<
@@ -24926,7 +24919,7 @@ static int __pyx_f_9orderbook_8_capture_7Capture__grow(struct __pyx_obj_9orderbo
 */
   }
 
-  /* "orderbook/_capture.pyx":178
+  /* "orderbook/_capture.pyx":180
  *         if e == NULL:
  *             return -1
  *         self._e = e             # <<<<<<<<<<<<<<
@@ -24935,7 +24928,7 @@ static int __pyx_f_9orderbook_8_capture_7Capture__grow(struct __pyx_obj_9orderbo
 */
   __pyx_v_self->_e = __pyx_v_e;
 
-  /* "orderbook/_capture.pyx":179
+  /* "orderbook/_capture.pyx":181
  *             return -1
  *         self._e = e
  *         self._alloc = m             # <<<<<<<<<<<<<<
@@ -24944,7 +24937,7 @@ static int __pyx_f_9orderbook_8_capture_7Capture__grow(struct __pyx_obj_9orderbo
 */
   __pyx_v_self->_alloc = __pyx_v_m;
 
-  /* "orderbook/_capture.pyx":180
+  /* "orderbook/_capture.pyx":182
  *         self._e = e
  *         self._alloc = m
  *         return 0             # <<<<<<<<<<<<<<
@@ -24957,10 +24950,10 @@ static int __pyx_f_9orderbook_8_capture_7Capture__grow(struct __pyx_obj_9orderbo
   }
   goto __pyx_L0;
 
-  /* "orderbook/_capture.pyx":173
+  /* "orderbook/_capture.pyx":175
  *     # --- the index ------------------------------------------------------------------
  * 
- *     cdef int _grow(self) nogil:             # <<<<<<<<<<<<<<
+ *     cdef int _grow(self) noexcept nogil:             # <<<<<<<<<<<<<<
  *         cdef Py_ssize_t m = self._alloc * 2 if self._alloc else 1024
  *         cdef Entry* e = <Entry*>realloc(self._e, m * sizeof(Entry))
 */
@@ -24972,7 +24965,7 @@ static int __pyx_f_9orderbook_8_capture_7Capture__grow(struct __pyx_obj_9orderbo
   return __pyx_r;
 }
 
-/* "orderbook/_capture.pyx":182
+/* "orderbook/_capture.pyx":184
  *         return 0
  * 
  *     cdef int _scan(self, bint skip) except -1:             # <<<<<<<<<<<<<<
@@ -24998,18 +24991,17 @@ static int __pyx_f_9orderbook_8_capture_7Capture__scan(struct __pyx_obj_9orderbo
   int __pyx_t_3;
   int __pyx_t_4;
   int __pyx_t_5;
-  int __pyx_t_6;
-  PyObject *__pyx_t_7 = NULL;
-  size_t __pyx_t_8;
-  PyObject *__pyx_t_9 = NULL;
-  Py_ssize_t __pyx_t_10;
-  PyObject *__pyx_t_11 = NULL;
+  PyObject *__pyx_t_6 = NULL;
+  size_t __pyx_t_7;
+  PyObject *__pyx_t_8 = NULL;
+  Py_ssize_t __pyx_t_9;
+  PyObject *__pyx_t_10 = NULL;
   int __pyx_lineno = 0;
   const char *__pyx_filename = NULL;
   int __pyx_clineno = 0;
   __Pyx_RefNannySetupContext("_scan", 0);
 
-  /* "orderbook/_capture.pyx":185
+  /* "orderbook/_capture.pyx":187
  *         """Pass 1: walk and index.  Faults with a sound frame are skipped (skip)
  *         or stop the walk; the error is made from decode_message afterwards."""
  *         cdef Py_ssize_t pos = 0, n = self._buf.len, r, bad = -1             # <<<<<<<<<<<<<<
@@ -25022,7 +25014,7 @@ static int __pyx_f_9orderbook_8_capture_7Capture__scan(struct __pyx_obj_9orderbo
   __pyx_v_n = __pyx_t_1;
   __pyx_v_bad = -1L;
 
-  /* "orderbook/_capture.pyx":189
+  /* "orderbook/_capture.pyx":191
  *         cdef BookLayout L
  *         cdef ob_fault f
  *         cdef int nomem = 0             # <<<<<<<<<<<<<<
@@ -25031,19 +25023,19 @@ static int __pyx_f_9orderbook_8_capture_7Capture__scan(struct __pyx_obj_9orderbo
 */
   __pyx_v_nomem = 0;
 
-  /* "orderbook/_capture.pyx":190
+  /* "orderbook/_capture.pyx":192
  *         cdef ob_fault f
  *         cdef int nomem = 0
  *         skipped_at = []             # <<<<<<<<<<<<<<
  *         with nogil:
  *             while pos < n:
 */
-  __pyx_t_2 = PyList_New(0); if (unlikely(!__pyx_t_2)) __PYX_ERR(0, 190, __pyx_L1_error)
+  __pyx_t_2 = PyList_New(0); if (unlikely(!__pyx_t_2)) __PYX_ERR(0, 192, __pyx_L1_error)
   __Pyx_GOTREF(__pyx_t_2);
   __pyx_v_skipped_at = ((PyObject*)__pyx_t_2);
   __pyx_t_2 = 0;
 
-  /* "orderbook/_capture.pyx":191
+  /* "orderbook/_capture.pyx":193
  *         cdef int nomem = 0
  *         skipped_at = []
  *         with nogil:             # <<<<<<<<<<<<<<
@@ -25056,7 +25048,7 @@ static int __pyx_f_9orderbook_8_capture_7Capture__scan(struct __pyx_obj_9orderbo
       __Pyx_FastGIL_Remember();
       /*try:*/ {
 
-        /* "orderbook/_capture.pyx":192
+        /* "orderbook/_capture.pyx":194
  *         skipped_at = []
  *         with nogil:
  *             while pos < n:             # <<<<<<<<<<<<<<
@@ -25069,7 +25061,7 @@ static int __pyx_f_9orderbook_8_capture_7Capture__scan(struct __pyx_obj_9orderbo
 
           if (!__pyx_t_3) break;
 
-          /* "orderbook/_capture.pyx":193
+          /* "orderbook/_capture.pyx":195
  *         with nogil:
  *             while pos < n:
  *                 r = parse_message(self._base + pos, n - pos, False, &h, &L, &f)             # <<<<<<<<<<<<<<
@@ -25078,7 +25070,7 @@ static int __pyx_f_9orderbook_8_capture_7Capture__scan(struct __pyx_obj_9orderbo
 */
           __pyx_v_r = __pyx_f_9orderbook_8_message_parse_message((__pyx_v_self->_base + __pyx_v_pos), (__pyx_v_n - __pyx_v_pos), 0, (&__pyx_v_h), (&__pyx_v_L), (&__pyx_v_f));
 
-          /* "orderbook/_capture.pyx":194
+          /* "orderbook/_capture.pyx":196
  *             while pos < n:
  *                 r = parse_message(self._base + pos, n - pos, False, &h, &L, &f)
  *                 if r < 0:             # <<<<<<<<<<<<<<
@@ -25090,7 +25082,7 @@ static int __pyx_f_9orderbook_8_capture_7Capture__scan(struct __pyx_obj_9orderbo
           if (__pyx_t_3) {
 
 
-            /* "orderbook/_capture.pyx":195
+            /* "orderbook/_capture.pyx":197
  *                 r = parse_message(self._base + pos, n - pos, False, &h, &L, &f)
  *                 if r < 0:
  *                     if skip and f.code != OB_ETRUNCATED and f.code != OB_EMAGIC \             # <<<<<<<<<<<<<<
@@ -25114,7 +25106,7 @@ static int __pyx_f_9orderbook_8_capture_7Capture__scan(struct __pyx_obj_9orderbo
               goto __pyx_L10_bool_binop_done;
             }
 
-            /* "orderbook/_capture.pyx":196
+            /* "orderbook/_capture.pyx":198
  *                 if r < 0:
  *                     if skip and f.code != OB_ETRUNCATED and f.code != OB_EMAGIC \
  *                             and HDR + <Py_ssize_t>h.payload_size <= n - pos:             # <<<<<<<<<<<<<<
@@ -25138,7 +25130,7 @@ static int __pyx_f_9orderbook_8_capture_7Capture__scan(struct __pyx_obj_9orderbo
 
             __pyx_L10_bool_binop_done:;
 
-            /* "orderbook/_capture.pyx":195
+            /* "orderbook/_capture.pyx":197
  *                 r = parse_message(self._base + pos, n - pos, False, &h, &L, &f)
  *                 if r < 0:
  *                     if skip and f.code != OB_ETRUNCATED and f.code != OB_EMAGIC \             # <<<<<<<<<<<<<<
@@ -25148,7 +25140,7 @@ static int __pyx_f_9orderbook_8_capture_7Capture__scan(struct __pyx_obj_9orderbo
             if (__pyx_t_3) {
 
 
-              /* "orderbook/_capture.pyx":198
+              /* "orderbook/_capture.pyx":200
  *                             and HDR + <Py_ssize_t>h.payload_size <= n - pos:
  *                         # the frame holds (header read, payload within the buffer): skip it
  *                         with gil:             # <<<<<<<<<<<<<<
@@ -25159,21 +25151,21 @@ static int __pyx_f_9orderbook_8_capture_7Capture__scan(struct __pyx_obj_9orderbo
                   PyGILState_STATE __pyx_gilstate_save = __Pyx_PyGILState_Ensure();
                   /*try:*/ {
 
-                    /* "orderbook/_capture.pyx":199
+                    /* "orderbook/_capture.pyx":201
  *                         # the frame holds (header read, payload within the buffer): skip it
  *                         with gil:
  *                             skipped_at.append(pos)             # <<<<<<<<<<<<<<
  *                         pos += HDR + <Py_ssize_t>h.payload_size
  *                         continue
 */
-                    __pyx_t_2 = PyLong_FromSsize_t(__pyx_v_pos); if (unlikely(!__pyx_t_2)) __PYX_ERR(0, 199, __pyx_L17_error)
+                    __pyx_t_2 = PyLong_FromSsize_t(__pyx_v_pos); if (unlikely(!__pyx_t_2)) __PYX_ERR(0, 201, __pyx_L17_error)
                     __Pyx_GOTREF(__pyx_t_2);
-                    __pyx_t_5 = __Pyx_PyList_Append(__pyx_v_skipped_at, __pyx_t_2); if (unlikely(__pyx_t_5 == ((int)-1))) __PYX_ERR(0, 199, __pyx_L17_error)
+                    __pyx_t_5 = __Pyx_PyList_Append(__pyx_v_skipped_at, __pyx_t_2); if (unlikely(__pyx_t_5 == ((int)-1))) __PYX_ERR(0, 201, __pyx_L17_error)
                     __Pyx_DECREF(__pyx_t_2); __pyx_t_2 = 0;
 
                   }
 
-                  /* "orderbook/_capture.pyx":198
+                  /* "orderbook/_capture.pyx":200
  *                             and HDR + <Py_ssize_t>h.payload_size <= n - pos:
  *                         # the frame holds (header read, payload within the buffer): skip it
  *                         with gil:             # <<<<<<<<<<<<<<
@@ -25193,7 +25185,7 @@ static int __pyx_f_9orderbook_8_capture_7Capture__scan(struct __pyx_obj_9orderbo
                   }
               }
 
-              /* "orderbook/_capture.pyx":200
+              /* "orderbook/_capture.pyx":202
  *                         with gil:
  *                             skipped_at.append(pos)
  *                         pos += HDR + <Py_ssize_t>h.payload_size             # <<<<<<<<<<<<<<
@@ -25202,7 +25194,7 @@ static int __pyx_f_9orderbook_8_capture_7Capture__scan(struct __pyx_obj_9orderbo
 */
               __pyx_v_pos = (__pyx_v_pos + (__pyx_e_9orderbook_8_capture_HDR + ((Py_ssize_t)__pyx_v_h.payload_size)));
 
-              /* "orderbook/_capture.pyx":201
+              /* "orderbook/_capture.pyx":203
  *                             skipped_at.append(pos)
  *                         pos += HDR + <Py_ssize_t>h.payload_size
  *                         continue             # <<<<<<<<<<<<<<
@@ -25211,7 +25203,7 @@ static int __pyx_f_9orderbook_8_capture_7Capture__scan(struct __pyx_obj_9orderbo
 */
               goto __pyx_L6_continue;
 
-              /* "orderbook/_capture.pyx":195
+              /* "orderbook/_capture.pyx":197
  *                 r = parse_message(self._base + pos, n - pos, False, &h, &L, &f)
  *                 if r < 0:
  *                     if skip and f.code != OB_ETRUNCATED and f.code != OB_EMAGIC \             # <<<<<<<<<<<<<<
@@ -25220,7 +25212,7 @@ static int __pyx_f_9orderbook_8_capture_7Capture__scan(struct __pyx_obj_9orderbo
 */
             }
 
-            /* "orderbook/_capture.pyx":202
+            /* "orderbook/_capture.pyx":204
  *                         pos += HDR + <Py_ssize_t>h.payload_size
  *                         continue
  *                     bad = pos             # <<<<<<<<<<<<<<
@@ -25229,7 +25221,7 @@ static int __pyx_f_9orderbook_8_capture_7Capture__scan(struct __pyx_obj_9orderbo
 */
             __pyx_v_bad = __pyx_v_pos;
 
-            /* "orderbook/_capture.pyx":203
+            /* "orderbook/_capture.pyx":205
  *                         continue
  *                     bad = pos
  *                     break             # <<<<<<<<<<<<<<
@@ -25238,7 +25230,7 @@ static int __pyx_f_9orderbook_8_capture_7Capture__scan(struct __pyx_obj_9orderbo
 */
             goto __pyx_L7_break;
 
-            /* "orderbook/_capture.pyx":194
+            /* "orderbook/_capture.pyx":196
  *             while pos < n:
  *                 r = parse_message(self._base + pos, n - pos, False, &h, &L, &f)
  *                 if r < 0:             # <<<<<<<<<<<<<<
@@ -25247,7 +25239,7 @@ static int __pyx_f_9orderbook_8_capture_7Capture__scan(struct __pyx_obj_9orderbo
 */
           }
 
-          /* "orderbook/_capture.pyx":204
+          /* "orderbook/_capture.pyx":206
  *                     bad = pos
  *                     break
  *                 if self._n == self._alloc and self._grow() < 0:             # <<<<<<<<<<<<<<
@@ -25264,9 +25256,7 @@ static int __pyx_f_9orderbook_8_capture_7Capture__scan(struct __pyx_obj_9orderbo
 
             goto __pyx_L20_bool_binop_done;
           }
-          __pyx_t_6 = ((struct __pyx_vtabstruct_9orderbook_8_capture_Capture *)__pyx_v_self->__pyx_vtab)->_grow(__pyx_v_self); if (unlikely(__Pyx_ErrOccurredWithGIL())) __PYX_ERR(0, 204, __pyx_L4_error)
-          __pyx_t_4 = (__pyx_t_6 < 0);
-
+          __pyx_t_4 = (((struct __pyx_vtabstruct_9orderbook_8_capture_Capture *)__pyx_v_self->__pyx_vtab)->_grow(__pyx_v_self) < 0);
 
 
           __pyx_t_3 = __pyx_t_4;
@@ -25275,7 +25265,7 @@ static int __pyx_f_9orderbook_8_capture_7Capture__scan(struct __pyx_obj_9orderbo
           if (__pyx_t_3) {
 
 
-            /* "orderbook/_capture.pyx":205
+            /* "orderbook/_capture.pyx":207
  *                     break
  *                 if self._n == self._alloc and self._grow() < 0:
  *                     nomem = 1             # <<<<<<<<<<<<<<
@@ -25284,7 +25274,7 @@ static int __pyx_f_9orderbook_8_capture_7Capture__scan(struct __pyx_obj_9orderbo
 */
             __pyx_v_nomem = 1;
 
-            /* "orderbook/_capture.pyx":206
+            /* "orderbook/_capture.pyx":208
  *                 if self._n == self._alloc and self._grow() < 0:
  *                     nomem = 1
  *                     break             # <<<<<<<<<<<<<<
@@ -25293,7 +25283,7 @@ static int __pyx_f_9orderbook_8_capture_7Capture__scan(struct __pyx_obj_9orderbo
 */
             goto __pyx_L7_break;
 
-            /* "orderbook/_capture.pyx":204
+            /* "orderbook/_capture.pyx":206
  *                     bad = pos
  *                     break
  *                 if self._n == self._alloc and self._grow() < 0:             # <<<<<<<<<<<<<<
@@ -25302,7 +25292,7 @@ static int __pyx_f_9orderbook_8_capture_7Capture__scan(struct __pyx_obj_9orderbo
 */
           }
 
-          /* "orderbook/_capture.pyx":207
+          /* "orderbook/_capture.pyx":209
  *                     nomem = 1
  *                     break
  *                 self._e[self._n].offset = pos             # <<<<<<<<<<<<<<
@@ -25311,7 +25301,7 @@ static int __pyx_f_9orderbook_8_capture_7Capture__scan(struct __pyx_obj_9orderbo
 */
           (__pyx_v_self->_e[__pyx_v_self->_n]).offset = __pyx_v_pos;
 
-          /* "orderbook/_capture.pyx":208
+          /* "orderbook/_capture.pyx":210
  *                     break
  *                 self._e[self._n].offset = pos
  *                 self._e[self._n].size = <uint32_t>(HDR + h.payload_size)             # <<<<<<<<<<<<<<
@@ -25320,7 +25310,7 @@ static int __pyx_f_9orderbook_8_capture_7Capture__scan(struct __pyx_obj_9orderbo
 */
           (__pyx_v_self->_e[__pyx_v_self->_n]).size = ((uint32_t)(__pyx_e_9orderbook_8_capture_HDR + __pyx_v_h.payload_size));
 
-          /* "orderbook/_capture.pyx":209
+          /* "orderbook/_capture.pyx":211
  *                 self._e[self._n].offset = pos
  *                 self._e[self._n].size = <uint32_t>(HDR + h.payload_size)
  *                 self._e[self._n].book = <uint32_t>r             # <<<<<<<<<<<<<<
@@ -25329,7 +25319,7 @@ static int __pyx_f_9orderbook_8_capture_7Capture__scan(struct __pyx_obj_9orderbo
 */
           (__pyx_v_self->_e[__pyx_v_self->_n]).book = ((uint32_t)__pyx_v_r);
 
-          /* "orderbook/_capture.pyx":210
+          /* "orderbook/_capture.pyx":212
  *                 self._e[self._n].size = <uint32_t>(HDR + h.payload_size)
  *                 self._e[self._n].book = <uint32_t>r
  *                 self._e[self._n].capacity = <uint16_t>L.capacity             # <<<<<<<<<<<<<<
@@ -25338,7 +25328,7 @@ static int __pyx_f_9orderbook_8_capture_7Capture__scan(struct __pyx_obj_9orderbo
 */
           (__pyx_v_self->_e[__pyx_v_self->_n]).capacity = ((uint16_t)__pyx_v_L.capacity);
 
-          /* "orderbook/_capture.pyx":211
+          /* "orderbook/_capture.pyx":213
  *                 self._e[self._n].book = <uint32_t>r
  *                 self._e[self._n].capacity = <uint16_t>L.capacity
  *                 self._n += 1             # <<<<<<<<<<<<<<
@@ -25347,7 +25337,7 @@ static int __pyx_f_9orderbook_8_capture_7Capture__scan(struct __pyx_obj_9orderbo
 */
           __pyx_v_self->_n = (__pyx_v_self->_n + 1);
 
-          /* "orderbook/_capture.pyx":212
+          /* "orderbook/_capture.pyx":214
  *                 self._e[self._n].capacity = <uint16_t>L.capacity
  *                 self._n += 1
  *                 pos += HDR + <Py_ssize_t>h.payload_size             # <<<<<<<<<<<<<<
@@ -25360,7 +25350,7 @@ static int __pyx_f_9orderbook_8_capture_7Capture__scan(struct __pyx_obj_9orderbo
         __pyx_L7_break:;
       }
 
-      /* "orderbook/_capture.pyx":191
+      /* "orderbook/_capture.pyx":193
  *         cdef int nomem = 0
  *         skipped_at = []
  *         with nogil:             # <<<<<<<<<<<<<<
@@ -25382,7 +25372,7 @@ static int __pyx_f_9orderbook_8_capture_7Capture__scan(struct __pyx_obj_9orderbo
       }
   }
 
-  /* "orderbook/_capture.pyx":213
+  /* "orderbook/_capture.pyx":215
  *                 self._n += 1
  *                 pos += HDR + <Py_ssize_t>h.payload_size
  *         if nomem:             # <<<<<<<<<<<<<<
@@ -25394,27 +25384,27 @@ static int __pyx_f_9orderbook_8_capture_7Capture__scan(struct __pyx_obj_9orderbo
   if (unlikely(__pyx_t_3)) {
 
 
-    /* "orderbook/_capture.pyx":214
+    /* "orderbook/_capture.pyx":216
  *                 pos += HDR + <Py_ssize_t>h.payload_size
  *         if nomem:
  *             raise MemoryError("Capture: no memory for the index")             # <<<<<<<<<<<<<<
  *         self.skipped = [(at, self._error_at(at)) for at in skipped_at]
  *         if bad >= 0:
 */
-    __pyx_t_7 = NULL;
-    __pyx_t_8 = 1;
+    __pyx_t_6 = NULL;
+    __pyx_t_7 = 1;
     {
-      PyObject *__pyx_callargs[2] = {__pyx_t_7, __pyx_mstate_global->__pyx_kp_u_Capture_no_memory_for_the_index};
-      __pyx_t_2 = __Pyx_PyObject_FastCall((PyObject*)(((PyTypeObject*)PyExc_MemoryError)), __pyx_callargs+__pyx_t_8, (2-__pyx_t_8) | (__pyx_t_8*__Pyx_PY_VECTORCALL_ARGUMENTS_OFFSET));
-      __Pyx_XDECREF(__pyx_t_7); __pyx_t_7 = 0;
-      if (unlikely(!__pyx_t_2)) __PYX_ERR(0, 214, __pyx_L1_error)
+      PyObject *__pyx_callargs[2] = {__pyx_t_6, __pyx_mstate_global->__pyx_kp_u_Capture_no_memory_for_the_index};
+      __pyx_t_2 = __Pyx_PyObject_FastCall((PyObject*)(((PyTypeObject*)PyExc_MemoryError)), __pyx_callargs+__pyx_t_7, (2-__pyx_t_7) | (__pyx_t_7*__Pyx_PY_VECTORCALL_ARGUMENTS_OFFSET));
+      __Pyx_XDECREF(__pyx_t_6); __pyx_t_6 = 0;
+      if (unlikely(!__pyx_t_2)) __PYX_ERR(0, 216, __pyx_L1_error)
       __Pyx_GOTREF(__pyx_t_2);
     }
     __Pyx_Raise(__pyx_t_2, 0, 0, 0);
     __Pyx_DECREF(__pyx_t_2); __pyx_t_2 = 0;
-    __PYX_ERR(0, 214, __pyx_L1_error)
+    __PYX_ERR(0, 216, __pyx_L1_error)
 
-    /* "orderbook/_capture.pyx":213
+    /* "orderbook/_capture.pyx":215
  *                 self._n += 1
  *                 pos += HDR + <Py_ssize_t>h.payload_size
  *         if nomem:             # <<<<<<<<<<<<<<
@@ -25423,7 +25413,7 @@ static int __pyx_f_9orderbook_8_capture_7Capture__scan(struct __pyx_obj_9orderbo
 */
   }
 
-  /* "orderbook/_capture.pyx":215
+  /* "orderbook/_capture.pyx":217
  *         if nomem:
  *             raise MemoryError("Capture: no memory for the index")
  *         self.skipped = [(at, self._error_at(at)) for at in skipped_at]             # <<<<<<<<<<<<<<
@@ -25431,41 +25421,41 @@ static int __pyx_f_9orderbook_8_capture_7Capture__scan(struct __pyx_obj_9orderbo
  *             self.error = self._error_at(bad)
 */
   { /* enter inner scope */
-    __pyx_t_2 = PyList_New(0); if (unlikely(!__pyx_t_2)) __PYX_ERR(0, 215, __pyx_L25_error)
+    __pyx_t_2 = PyList_New(0); if (unlikely(!__pyx_t_2)) __PYX_ERR(0, 217, __pyx_L25_error)
     __Pyx_GOTREF(__pyx_t_2);
-    __pyx_t_7 = __pyx_v_skipped_at; __Pyx_INCREF(__pyx_t_7);
+    __pyx_t_6 = __pyx_v_skipped_at; __Pyx_INCREF(__pyx_t_6);
     __pyx_t_1 = 0;
     for (;;) {
       {
-        Py_ssize_t __pyx_temp = __Pyx_PyList_GET_SIZE(__pyx_t_7);
+        Py_ssize_t __pyx_temp = __Pyx_PyList_GET_SIZE(__pyx_t_6);
         #if !CYTHON_ASSUME_SAFE_SIZE
-        if (unlikely((__pyx_temp < 0))) __PYX_ERR(0, 215, __pyx_L25_error)
+        if (unlikely((__pyx_temp < 0))) __PYX_ERR(0, 217, __pyx_L25_error)
         #endif
         if (__pyx_t_1 >= __pyx_temp) break;
       }
-      __pyx_t_9 = __Pyx_PyList_GET_ITEM_REF(__pyx_t_7, __pyx_t_1, __Pyx_ReferenceSharing_OwnStrongReference);
+      __pyx_t_8 = __Pyx_PyList_GET_ITEM_REF(__pyx_t_6, __pyx_t_1, __Pyx_ReferenceSharing_OwnStrongReference);
       ++__pyx_t_1;
-      if (unlikely(!__pyx_t_9)) __PYX_ERR(0, 215, __pyx_L25_error)
-      __Pyx_GOTREF(__pyx_t_9);
-      __Pyx_XDECREF_SET(__pyx_7genexpr__pyx_v_at, __pyx_t_9);
-      __pyx_t_9 = 0;
-      __pyx_t_10 = __Pyx_PyIndex_AsSsize_t(__pyx_7genexpr__pyx_v_at); if (unlikely((__pyx_t_10 == (Py_ssize_t)-1) && PyErr_Occurred())) __PYX_ERR(0, 215, __pyx_L25_error)
-      __pyx_t_9 = ((struct __pyx_vtabstruct_9orderbook_8_capture_Capture *)__pyx_v_self->__pyx_vtab)->_error_at(__pyx_v_self, __pyx_t_10); if (unlikely(!__pyx_t_9)) __PYX_ERR(0, 215, __pyx_L25_error)
-      __Pyx_GOTREF(__pyx_t_9);
+      if (unlikely(!__pyx_t_8)) __PYX_ERR(0, 217, __pyx_L25_error)
+      __Pyx_GOTREF(__pyx_t_8);
+      __Pyx_XDECREF_SET(__pyx_7genexpr__pyx_v_at, __pyx_t_8);
+      __pyx_t_8 = 0;
+      __pyx_t_9 = __Pyx_PyIndex_AsSsize_t(__pyx_7genexpr__pyx_v_at); if (unlikely((__pyx_t_9 == (Py_ssize_t)-1) && PyErr_Occurred())) __PYX_ERR(0, 217, __pyx_L25_error)
+      __pyx_t_8 = ((struct __pyx_vtabstruct_9orderbook_8_capture_Capture *)__pyx_v_self->__pyx_vtab)->_error_at(__pyx_v_self, __pyx_t_9); if (unlikely(!__pyx_t_8)) __PYX_ERR(0, 217, __pyx_L25_error)
+      __Pyx_GOTREF(__pyx_t_8);
 
-      __pyx_t_11 = PyTuple_New(2); if (unlikely(!__pyx_t_11)) __PYX_ERR(0, 215, __pyx_L25_error)
-      __Pyx_GOTREF(__pyx_t_11);
+      __pyx_t_10 = PyTuple_New(2); if (unlikely(!__pyx_t_10)) __PYX_ERR(0, 217, __pyx_L25_error)
+      __Pyx_GOTREF(__pyx_t_10);
       __Pyx_INCREF(__pyx_7genexpr__pyx_v_at);
       __Pyx_GIVEREF(__pyx_7genexpr__pyx_v_at);
-      if (__Pyx_PyTuple_SET_ITEM(__pyx_t_11, 0, __pyx_7genexpr__pyx_v_at) != (0)) __PYX_ERR(0, 215, __pyx_L25_error);
-      __Pyx_GIVEREF(__pyx_t_9);
-      if (__Pyx_PyTuple_SET_ITEM(__pyx_t_11, 1, __pyx_t_9) != (0)) __PYX_ERR(0, 215, __pyx_L25_error);
-      __pyx_t_9 = 0;
-      __Pyx_GIVEREF(__pyx_t_11);
-      if (unlikely(__Pyx_ListComp_AppendAndDecref(__pyx_t_2, __pyx_t_11))) __PYX_ERR(0, 215, __pyx_L25_error)
-      __pyx_t_11 = 0;
+      if (__Pyx_PyTuple_SET_ITEM(__pyx_t_10, 0, __pyx_7genexpr__pyx_v_at) != (0)) __PYX_ERR(0, 217, __pyx_L25_error);
+      __Pyx_GIVEREF(__pyx_t_8);
+      if (__Pyx_PyTuple_SET_ITEM(__pyx_t_10, 1, __pyx_t_8) != (0)) __PYX_ERR(0, 217, __pyx_L25_error);
+      __pyx_t_8 = 0;
+      __Pyx_GIVEREF(__pyx_t_10);
+      if (unlikely(__Pyx_ListComp_AppendAndDecref(__pyx_t_2, __pyx_t_10))) __PYX_ERR(0, 217, __pyx_L25_error)
+      __pyx_t_10 = 0;
     }
-    __Pyx_DECREF(__pyx_t_7); __pyx_t_7 = 0;
+    __Pyx_DECREF(__pyx_t_6); __pyx_t_6 = 0;
     __Pyx_XDECREF(__pyx_7genexpr__pyx_v_at); __pyx_7genexpr__pyx_v_at = 0;
     goto __pyx_L29_exit_scope;
     __pyx_L25_error:;
@@ -25478,7 +25468,7 @@ static int __pyx_f_9orderbook_8_capture_7Capture__scan(struct __pyx_obj_9orderbo
   __Pyx_DECREF_SET(__pyx_v_self->skipped, ((PyObject*)__pyx_t_2));
   __pyx_t_2 = 0;
 
-  /* "orderbook/_capture.pyx":216
+  /* "orderbook/_capture.pyx":218
  *             raise MemoryError("Capture: no memory for the index")
  *         self.skipped = [(at, self._error_at(at)) for at in skipped_at]
  *         if bad >= 0:             # <<<<<<<<<<<<<<
@@ -25490,21 +25480,21 @@ static int __pyx_f_9orderbook_8_capture_7Capture__scan(struct __pyx_obj_9orderbo
   if (__pyx_t_3) {
 
 
-    /* "orderbook/_capture.pyx":217
+    /* "orderbook/_capture.pyx":219
  *         self.skipped = [(at, self._error_at(at)) for at in skipped_at]
  *         if bad >= 0:
  *             self.error = self._error_at(bad)             # <<<<<<<<<<<<<<
  *         return 0
  * 
 */
-    __pyx_t_2 = ((struct __pyx_vtabstruct_9orderbook_8_capture_Capture *)__pyx_v_self->__pyx_vtab)->_error_at(__pyx_v_self, __pyx_v_bad); if (unlikely(!__pyx_t_2)) __PYX_ERR(0, 217, __pyx_L1_error)
+    __pyx_t_2 = ((struct __pyx_vtabstruct_9orderbook_8_capture_Capture *)__pyx_v_self->__pyx_vtab)->_error_at(__pyx_v_self, __pyx_v_bad); if (unlikely(!__pyx_t_2)) __PYX_ERR(0, 219, __pyx_L1_error)
     __Pyx_GOTREF(__pyx_t_2);
     __Pyx_GIVEREF(__pyx_t_2);
     __Pyx_GOTREF(__pyx_v_self->error);
     __Pyx_DECREF_SET(__pyx_v_self->error, __pyx_t_2);
     __pyx_t_2 = 0;
 
-    /* "orderbook/_capture.pyx":216
+    /* "orderbook/_capture.pyx":218
  *             raise MemoryError("Capture: no memory for the index")
  *         self.skipped = [(at, self._error_at(at)) for at in skipped_at]
  *         if bad >= 0:             # <<<<<<<<<<<<<<
@@ -25513,7 +25503,7 @@ static int __pyx_f_9orderbook_8_capture_7Capture__scan(struct __pyx_obj_9orderbo
 */
   }
 
-  /* "orderbook/_capture.pyx":218
+  /* "orderbook/_capture.pyx":220
  *         if bad >= 0:
  *             self.error = self._error_at(bad)
  *         return 0             # <<<<<<<<<<<<<<
@@ -25526,7 +25516,7 @@ static int __pyx_f_9orderbook_8_capture_7Capture__scan(struct __pyx_obj_9orderbo
   }
   goto __pyx_L0;
 
-  /* "orderbook/_capture.pyx":182
+  /* "orderbook/_capture.pyx":184
  *         return 0
  * 
  *     cdef int _scan(self, bint skip) except -1:             # <<<<<<<<<<<<<<
@@ -25537,9 +25527,9 @@ static int __pyx_f_9orderbook_8_capture_7Capture__scan(struct __pyx_obj_9orderbo
   /* function exit code */
   __pyx_L1_error:;
   __Pyx_XDECREF(__pyx_t_2);
-  __Pyx_XDECREF(__pyx_t_7);
-  __Pyx_XDECREF(__pyx_t_9);
-  __Pyx_XDECREF(__pyx_t_11);
+  __Pyx_XDECREF(__pyx_t_6);
+  __Pyx_XDECREF(__pyx_t_8);
+  __Pyx_XDECREF(__pyx_t_10);
   __Pyx_AddTraceback("orderbook._capture.Capture._scan", __pyx_clineno, __pyx_lineno, __pyx_filename);
   __pyx_r = -1;
   __pyx_L0:;
@@ -25558,7 +25548,7 @@ static int __pyx_f_9orderbook_8_capture_7Capture__scan(struct __pyx_obj_9orderbo
   return __pyx_r;
 }
 
-/* "orderbook/_capture.pyx":220
+/* "orderbook/_capture.pyx":222
  *         return 0
  * 
  *     cdef object _error_at(self, Py_ssize_t at):             # <<<<<<<<<<<<<<
@@ -25589,7 +25579,7 @@ static PyObject *__pyx_f_9orderbook_8_capture_7Capture__error_at(struct __pyx_ob
   int __pyx_clineno = 0;
   __Pyx_RefNannySetupContext("_error_at", 0);
 
-  /* "orderbook/_capture.pyx":222
+  /* "orderbook/_capture.pyx":224
  *     cdef object _error_at(self, Py_ssize_t at):
  *         """The library's exception for the message at ``at``, as decode_message raises it."""
  *         try:             # <<<<<<<<<<<<<<
@@ -25605,7 +25595,7 @@ static PyObject *__pyx_f_9orderbook_8_capture_7Capture__error_at(struct __pyx_ob
     __Pyx_XGOTREF(__pyx_t_3);
     /*try:*/ {
 
-      /* "orderbook/_capture.pyx":223
+      /* "orderbook/_capture.pyx":225
  *         """The library's exception for the message at ``at``, as decode_message raises it."""
  *         try:
  *             _decode_message(self.obj, at, verify=self.verified)             # <<<<<<<<<<<<<<
@@ -25613,11 +25603,11 @@ static PyObject *__pyx_f_9orderbook_8_capture_7Capture__error_at(struct __pyx_ob
  *             return e
 */
       __pyx_t_5 = NULL;
-      __Pyx_GetModuleGlobalName(__pyx_t_6, __pyx_mstate_global->__pyx_n_u_decode_message); if (unlikely(!__pyx_t_6)) __PYX_ERR(0, 223, __pyx_L3_error)
+      __Pyx_GetModuleGlobalName(__pyx_t_6, __pyx_mstate_global->__pyx_n_u_decode_message); if (unlikely(!__pyx_t_6)) __PYX_ERR(0, 225, __pyx_L3_error)
       __Pyx_GOTREF(__pyx_t_6);
-      __pyx_t_7 = PyLong_FromSsize_t(__pyx_v_at); if (unlikely(!__pyx_t_7)) __PYX_ERR(0, 223, __pyx_L3_error)
+      __pyx_t_7 = PyLong_FromSsize_t(__pyx_v_at); if (unlikely(!__pyx_t_7)) __PYX_ERR(0, 225, __pyx_L3_error)
       __Pyx_GOTREF(__pyx_t_7);
-      __pyx_t_8 = __Pyx_PyBool_FromLong(__pyx_v_self->verified); if (unlikely(!__pyx_t_8)) __PYX_ERR(0, 223, __pyx_L3_error)
+      __pyx_t_8 = __Pyx_PyBool_FromLong(__pyx_v_self->verified); if (unlikely(!__pyx_t_8)) __PYX_ERR(0, 225, __pyx_L3_error)
       __Pyx_GOTREF(__pyx_t_8);
       #if CYTHON_VECTORCALL
       #endif
@@ -25637,13 +25627,13 @@ static PyObject *__pyx_f_9orderbook_8_capture_7Capture__error_at(struct __pyx_ob
         PyObject *__pyx_callargs[4] = {__pyx_t_5, __pyx_v_self->obj, __pyx_t_7, __pyx_t_8};
         #if CYTHON_VECTORCALL
         __pyx_t_10 = __pyx_mstate_global->__pyx_tuple[4];
-        if (unlikely(!__pyx_t_10)) __PYX_ERR(0, 223, __pyx_L3_error)
+        if (unlikely(!__pyx_t_10)) __PYX_ERR(0, 225, __pyx_L3_error)
         __Pyx_INCREF(__pyx_t_10);
         #else
         {
           PyObject *__pyx_temp[1] = {__pyx_mstate_global->__pyx_n_u_verify};
           __pyx_t_10 = __Pyx_MakeKwargDict(__pyx_temp, __pyx_callargs+3, 1);
-          if (unlikely(!__pyx_t_10)) __PYX_ERR(0, 223, __pyx_L3_error)
+          if (unlikely(!__pyx_t_10)) __PYX_ERR(0, 225, __pyx_L3_error)
           __Pyx_GOTREF(__pyx_t_10);
         }
         #endif
@@ -25655,12 +25645,12 @@ static PyObject *__pyx_f_9orderbook_8_capture_7Capture__error_at(struct __pyx_ob
         __Pyx_DECREF(__pyx_t_8); __pyx_t_8 = 0;
         __Pyx_DECREF(__pyx_t_10); __pyx_t_10 = 0;
         __Pyx_DECREF(__pyx_t_6); __pyx_t_6 = 0;
-        if (unlikely(!__pyx_t_4)) __PYX_ERR(0, 223, __pyx_L3_error)
+        if (unlikely(!__pyx_t_4)) __PYX_ERR(0, 225, __pyx_L3_error)
         __Pyx_GOTREF(__pyx_t_4);
       }
       __Pyx_DECREF(__pyx_t_4); __pyx_t_4 = 0;
 
-      /* "orderbook/_capture.pyx":222
+      /* "orderbook/_capture.pyx":224
  *     cdef object _error_at(self, Py_ssize_t at):
  *         """The library's exception for the message at ``at``, as decode_message raises it."""
  *         try:             # <<<<<<<<<<<<<<
@@ -25680,7 +25670,7 @@ static PyObject *__pyx_f_9orderbook_8_capture_7Capture__error_at(struct __pyx_ob
     __Pyx_XDECREF(__pyx_t_7); __pyx_t_7 = 0;
     __Pyx_XDECREF(__pyx_t_8); __pyx_t_8 = 0;
 
-    /* "orderbook/_capture.pyx":224
+    /* "orderbook/_capture.pyx":226
  *         try:
  *             _decode_message(self.obj, at, verify=self.verified)
  *         except OrderBookError as e:             # <<<<<<<<<<<<<<
@@ -25688,7 +25678,7 @@ static PyObject *__pyx_f_9orderbook_8_capture_7Capture__error_at(struct __pyx_ob
  *         return SystemError(f"orderbook: Capture found a fault at offset {at} that decode_message did not")
 */
     __Pyx_ErrFetch(&__pyx_t_4, &__pyx_t_6, &__pyx_t_10);
-    __Pyx_GetModuleGlobalName(__pyx_t_8, __pyx_mstate_global->__pyx_n_u_OrderBookError); if (unlikely(!__pyx_t_8)) __PYX_ERR(0, 224, __pyx_L5_except_error)
+    __Pyx_GetModuleGlobalName(__pyx_t_8, __pyx_mstate_global->__pyx_n_u_OrderBookError); if (unlikely(!__pyx_t_8)) __PYX_ERR(0, 226, __pyx_L5_except_error)
     __Pyx_GOTREF(__pyx_t_8);
     __pyx_t_11 = __Pyx_PyErr_GivenExceptionMatches(__pyx_t_4, __pyx_t_8);
     __Pyx_DECREF(__pyx_t_8); __pyx_t_8 = 0;
@@ -25696,7 +25686,7 @@ static PyObject *__pyx_f_9orderbook_8_capture_7Capture__error_at(struct __pyx_ob
     __pyx_t_4 = 0; __pyx_t_6 = 0; __pyx_t_10 = 0;
     if (__pyx_t_11) {
       __Pyx_AddTraceback("orderbook._capture.Capture._error_at", __pyx_clineno, __pyx_lineno, __pyx_filename);
-      if (__Pyx_GetException(&__pyx_t_10, &__pyx_t_6, &__pyx_t_4) < 0) __PYX_ERR(0, 224, __pyx_L5_except_error)
+      if (__Pyx_GetException(&__pyx_t_10, &__pyx_t_6, &__pyx_t_4) < 0) __PYX_ERR(0, 226, __pyx_L5_except_error)
       __Pyx_XGOTREF(__pyx_t_10);
       __Pyx_XGOTREF(__pyx_t_6);
       __Pyx_XGOTREF(__pyx_t_4);
@@ -25704,7 +25694,7 @@ static PyObject *__pyx_f_9orderbook_8_capture_7Capture__error_at(struct __pyx_ob
       __pyx_v_e = __pyx_t_6;
       /*try:*/ {
 
-        /* "orderbook/_capture.pyx":225
+        /* "orderbook/_capture.pyx":227
  *             _decode_message(self.obj, at, verify=self.verified)
  *         except OrderBookError as e:
  *             return e             # <<<<<<<<<<<<<<
@@ -25726,7 +25716,7 @@ static PyObject *__pyx_f_9orderbook_8_capture_7Capture__error_at(struct __pyx_ob
         goto __pyx_L13_return;
       }
 
-      /* "orderbook/_capture.pyx":224
+      /* "orderbook/_capture.pyx":226
  *         try:
  *             _decode_message(self.obj, at, verify=self.verified)
  *         except OrderBookError as e:             # <<<<<<<<<<<<<<
@@ -25746,7 +25736,7 @@ static PyObject *__pyx_f_9orderbook_8_capture_7Capture__error_at(struct __pyx_ob
     }
     goto __pyx_L5_except_error;
 
-    /* "orderbook/_capture.pyx":222
+    /* "orderbook/_capture.pyx":224
  *     cdef object _error_at(self, Py_ssize_t at):
  *         """The library's exception for the message at ``at``, as decode_message raises it."""
  *         try:             # <<<<<<<<<<<<<<
@@ -25768,7 +25758,7 @@ static PyObject *__pyx_f_9orderbook_8_capture_7Capture__error_at(struct __pyx_ob
     __pyx_L8_try_end:;
   }
 
-  /* "orderbook/_capture.pyx":226
+  /* "orderbook/_capture.pyx":228
  *         except OrderBookError as e:
  *             return e
  *         return SystemError(f"orderbook: Capture found a fault at offset {at} that decode_message did not")             # <<<<<<<<<<<<<<
@@ -25776,7 +25766,7 @@ static PyObject *__pyx_f_9orderbook_8_capture_7Capture__error_at(struct __pyx_ob
  *     # --- pass 2: CRCs ---------------------------------------------------------------
 */
   __pyx_t_6 = NULL;
-  __pyx_t_10 = __Pyx_PyUnicode_From_Py_ssize_t(__pyx_v_at, 0, ' ', 'd'); if (unlikely(!__pyx_t_10)) __PYX_ERR(0, 226, __pyx_L1_error)
+  __pyx_t_10 = __Pyx_PyUnicode_From_Py_ssize_t(__pyx_v_at, 0, ' ', 'd'); if (unlikely(!__pyx_t_10)) __PYX_ERR(0, 228, __pyx_L1_error)
   __Pyx_GOTREF(__pyx_t_10);
   __pyx_t_13[0] = __pyx_mstate_global->__pyx_kp_u_orderbook_Capture_found_a_fault;
   __pyx_t_13[1] = __pyx_t_10;
@@ -25787,7 +25777,7 @@ static PyObject *__pyx_f_9orderbook_8_capture_7Capture__error_at(struct __pyx_ob
   #endif
   __pyx_t_11 = 0;
   __pyx_t_8 = __Pyx_PyUnicode_Join(__pyx_t_13, 3, __pyx_t_14, __pyx_t_11);
-  if (unlikely(!__pyx_t_8)) __PYX_ERR(0, 226, __pyx_L1_error)
+  if (unlikely(!__pyx_t_8)) __PYX_ERR(0, 228, __pyx_L1_error)
   __Pyx_GOTREF(__pyx_t_8);
   __Pyx_DECREF(__pyx_t_10); __pyx_t_10 = 0;
   __pyx_t_9 = 1;
@@ -25796,7 +25786,7 @@ static PyObject *__pyx_f_9orderbook_8_capture_7Capture__error_at(struct __pyx_ob
     __pyx_t_4 = __Pyx_PyObject_FastCall((PyObject*)(((PyTypeObject*)PyExc_SystemError)), __pyx_callargs+__pyx_t_9, (2-__pyx_t_9) | (__pyx_t_9*__Pyx_PY_VECTORCALL_ARGUMENTS_OFFSET));
     __Pyx_XDECREF(__pyx_t_6); __pyx_t_6 = 0;
     __Pyx_DECREF(__pyx_t_8); __pyx_t_8 = 0;
-    if (unlikely(!__pyx_t_4)) __PYX_ERR(0, 226, __pyx_L1_error)
+    if (unlikely(!__pyx_t_4)) __PYX_ERR(0, 228, __pyx_L1_error)
     __Pyx_GOTREF(__pyx_t_4);
   }
   {
@@ -25810,7 +25800,7 @@ static PyObject *__pyx_f_9orderbook_8_capture_7Capture__error_at(struct __pyx_ob
   __pyx_t_4 = 0;
   goto __pyx_L0;
 
-  /* "orderbook/_capture.pyx":220
+  /* "orderbook/_capture.pyx":222
  *         return 0
  * 
  *     cdef object _error_at(self, Py_ssize_t at):             # <<<<<<<<<<<<<<
@@ -25835,7 +25825,7 @@ static PyObject *__pyx_f_9orderbook_8_capture_7Capture__error_at(struct __pyx_ob
   return __pyx_r;
 }
 
-/* "orderbook/_capture.pyx":230
+/* "orderbook/_capture.pyx":232
  *     # --- pass 2: CRCs ---------------------------------------------------------------
  * 
  *     cdef Py_ssize_t _crc_range(self, Py_ssize_t lo, Py_ssize_t hi, uint8_t* bad, bint all_) noexcept nogil:             # <<<<<<<<<<<<<<
@@ -25854,7 +25844,7 @@ static Py_ssize_t __pyx_f_9orderbook_8_capture_7Capture__crc_range(struct __pyx_
   Py_ssize_t __pyx_t_3;
   int __pyx_t_4;
 
-  /* "orderbook/_capture.pyx":233
+  /* "orderbook/_capture.pyx":235
  *         """CRC-32 of messages [lo, hi); marks bad ones; returns the first bad
  *         index or -1 (stops there unless all_)."""
  *         cdef Py_ssize_t i, first = -1             # <<<<<<<<<<<<<<
@@ -25863,7 +25853,7 @@ static Py_ssize_t __pyx_f_9orderbook_8_capture_7Capture__crc_range(struct __pyx_
 */
   __pyx_v_first = -1L;
 
-  /* "orderbook/_capture.pyx":236
+  /* "orderbook/_capture.pyx":238
  *         cdef const uint8_t* p
  *         cdef uint32_t want
  *         for i in range(lo, hi):             # <<<<<<<<<<<<<<
@@ -25877,7 +25867,7 @@ static Py_ssize_t __pyx_f_9orderbook_8_capture_7Capture__crc_range(struct __pyx_
   for (__pyx_t_3 = __pyx_v_lo; __pyx_t_3 < __pyx_t_2; __pyx_t_3+=1) {
     __pyx_v_i = __pyx_t_3;
 
-    /* "orderbook/_capture.pyx":237
+    /* "orderbook/_capture.pyx":239
  *         cdef uint32_t want
  *         for i in range(lo, hi):
  *             p = self._base + self._e[i].offset             # <<<<<<<<<<<<<<
@@ -25886,7 +25876,7 @@ static Py_ssize_t __pyx_f_9orderbook_8_capture_7Capture__crc_range(struct __pyx_
 */
     __pyx_v_p = (__pyx_v_self->_base + (__pyx_v_self->_e[__pyx_v_i]).offset);
 
-    /* "orderbook/_capture.pyx":238
+    /* "orderbook/_capture.pyx":240
  *         for i in range(lo, hi):
  *             p = self._base + self._e[i].offset
  *             memcpy(&want, p + CHECKSUM_AT, 4)             # <<<<<<<<<<<<<<
@@ -25895,7 +25885,7 @@ static Py_ssize_t __pyx_f_9orderbook_8_capture_7Capture__crc_range(struct __pyx_
 */
     (void)(memcpy((&__pyx_v_want), (__pyx_v_p + __pyx_e_9orderbook_8_capture_CHECKSUM_AT), 4));
 
-    /* "orderbook/_capture.pyx":239
+    /* "orderbook/_capture.pyx":241
  *             p = self._base + self._e[i].offset
  *             memcpy(&want, p + CHECKSUM_AT, 4)
  *             if ob_message_crc(p, self._e[i].size - HDR, crc32_update) != want:             # <<<<<<<<<<<<<<
@@ -25907,7 +25897,7 @@ static Py_ssize_t __pyx_f_9orderbook_8_capture_7Capture__crc_range(struct __pyx_
     if (__pyx_t_4) {
 
 
-      /* "orderbook/_capture.pyx":240
+      /* "orderbook/_capture.pyx":242
  *             memcpy(&want, p + CHECKSUM_AT, 4)
  *             if ob_message_crc(p, self._e[i].size - HDR, crc32_update) != want:
  *                 bad[i] = 1             # <<<<<<<<<<<<<<
@@ -25916,7 +25906,7 @@ static Py_ssize_t __pyx_f_9orderbook_8_capture_7Capture__crc_range(struct __pyx_
 */
       (__pyx_v_bad[__pyx_v_i]) = 1;
 
-      /* "orderbook/_capture.pyx":241
+      /* "orderbook/_capture.pyx":243
  *             if ob_message_crc(p, self._e[i].size - HDR, crc32_update) != want:
  *                 bad[i] = 1
  *                 if first < 0:             # <<<<<<<<<<<<<<
@@ -25928,7 +25918,7 @@ static Py_ssize_t __pyx_f_9orderbook_8_capture_7Capture__crc_range(struct __pyx_
       if (__pyx_t_4) {
 
 
-        /* "orderbook/_capture.pyx":242
+        /* "orderbook/_capture.pyx":244
  *                 bad[i] = 1
  *                 if first < 0:
  *                     first = i             # <<<<<<<<<<<<<<
@@ -25937,7 +25927,7 @@ static Py_ssize_t __pyx_f_9orderbook_8_capture_7Capture__crc_range(struct __pyx_
 */
         __pyx_v_first = __pyx_v_i;
 
-        /* "orderbook/_capture.pyx":241
+        /* "orderbook/_capture.pyx":243
  *             if ob_message_crc(p, self._e[i].size - HDR, crc32_update) != want:
  *                 bad[i] = 1
  *                 if first < 0:             # <<<<<<<<<<<<<<
@@ -25946,7 +25936,7 @@ static Py_ssize_t __pyx_f_9orderbook_8_capture_7Capture__crc_range(struct __pyx_
 */
       }
 
-      /* "orderbook/_capture.pyx":243
+      /* "orderbook/_capture.pyx":245
  *                 if first < 0:
  *                     first = i
  *                 if not all_:             # <<<<<<<<<<<<<<
@@ -25958,7 +25948,7 @@ static Py_ssize_t __pyx_f_9orderbook_8_capture_7Capture__crc_range(struct __pyx_
       if (__pyx_t_4) {
 
 
-        /* "orderbook/_capture.pyx":244
+        /* "orderbook/_capture.pyx":246
  *                     first = i
  *                 if not all_:
  *                     break             # <<<<<<<<<<<<<<
@@ -25967,7 +25957,7 @@ static Py_ssize_t __pyx_f_9orderbook_8_capture_7Capture__crc_range(struct __pyx_
 */
         goto __pyx_L4_break;
 
-        /* "orderbook/_capture.pyx":243
+        /* "orderbook/_capture.pyx":245
  *                 if first < 0:
  *                     first = i
  *                 if not all_:             # <<<<<<<<<<<<<<
@@ -25976,7 +25966,7 @@ static Py_ssize_t __pyx_f_9orderbook_8_capture_7Capture__crc_range(struct __pyx_
 */
       }
 
-      /* "orderbook/_capture.pyx":239
+      /* "orderbook/_capture.pyx":241
  *             p = self._base + self._e[i].offset
  *             memcpy(&want, p + CHECKSUM_AT, 4)
  *             if ob_message_crc(p, self._e[i].size - HDR, crc32_update) != want:             # <<<<<<<<<<<<<<
@@ -25988,7 +25978,7 @@ static Py_ssize_t __pyx_f_9orderbook_8_capture_7Capture__crc_range(struct __pyx_
   __pyx_L4_break:;
 
 
-  /* "orderbook/_capture.pyx":245
+  /* "orderbook/_capture.pyx":247
  *                 if not all_:
  *                     break
  *         return first             # <<<<<<<<<<<<<<
@@ -26001,7 +25991,7 @@ static Py_ssize_t __pyx_f_9orderbook_8_capture_7Capture__crc_range(struct __pyx_
   }
   goto __pyx_L0;
 
-  /* "orderbook/_capture.pyx":230
+  /* "orderbook/_capture.pyx":232
  *     # --- pass 2: CRCs ---------------------------------------------------------------
  * 
  *     cdef Py_ssize_t _crc_range(self, Py_ssize_t lo, Py_ssize_t hi, uint8_t* bad, bint all_) noexcept nogil:             # <<<<<<<<<<<<<<
@@ -26018,7 +26008,7 @@ static Py_ssize_t __pyx_f_9orderbook_8_capture_7Capture__crc_range(struct __pyx_
   return __pyx_r;
 }
 
-/* "orderbook/_capture.pyx":247
+/* "orderbook/_capture.pyx":249
  *         return first
  * 
  *     def _crc_chunk(self, Py_ssize_t lo, Py_ssize_t hi, bytearray flags, bint all_, list out, int slot):             # <<<<<<<<<<<<<<
@@ -26071,67 +26061,67 @@ PyObject *__pyx_args, PyObject *__pyx_kwds
   {
     PyObject ** const __pyx_pyargnames[] = {&__pyx_mstate_global->__pyx_n_u_lo,&__pyx_mstate_global->__pyx_n_u_hi,&__pyx_mstate_global->__pyx_n_u_flags,&__pyx_mstate_global->__pyx_n_u_all,&__pyx_mstate_global->__pyx_n_u_out,&__pyx_mstate_global->__pyx_n_u_slot,0};
     const Py_ssize_t __pyx_kwds_len = (__pyx_kwds) ? __Pyx_NumKwargs_FASTCALL(__pyx_kwds) : 0;
-    if (unlikely(__pyx_kwds_len < 0)) __PYX_ERR(0, 247, __pyx_L3_error)
+    if (unlikely(__pyx_kwds_len < 0)) __PYX_ERR(0, 249, __pyx_L3_error)
     if (__pyx_kwds_len > 0) {
       switch (__pyx_nargs) {
         case  6:
         values[5] = __Pyx_ArgRef_FASTCALL(__pyx_args, 5);
-        if (!CYTHON_ASSUME_SAFE_MACROS && unlikely(!values[5])) __PYX_ERR(0, 247, __pyx_L3_error)
+        if (!CYTHON_ASSUME_SAFE_MACROS && unlikely(!values[5])) __PYX_ERR(0, 249, __pyx_L3_error)
         CYTHON_FALLTHROUGH;
         case  5:
         values[4] = __Pyx_ArgRef_FASTCALL(__pyx_args, 4);
-        if (!CYTHON_ASSUME_SAFE_MACROS && unlikely(!values[4])) __PYX_ERR(0, 247, __pyx_L3_error)
+        if (!CYTHON_ASSUME_SAFE_MACROS && unlikely(!values[4])) __PYX_ERR(0, 249, __pyx_L3_error)
         CYTHON_FALLTHROUGH;
         case  4:
         values[3] = __Pyx_ArgRef_FASTCALL(__pyx_args, 3);
-        if (!CYTHON_ASSUME_SAFE_MACROS && unlikely(!values[3])) __PYX_ERR(0, 247, __pyx_L3_error)
+        if (!CYTHON_ASSUME_SAFE_MACROS && unlikely(!values[3])) __PYX_ERR(0, 249, __pyx_L3_error)
         CYTHON_FALLTHROUGH;
         case  3:
         values[2] = __Pyx_ArgRef_FASTCALL(__pyx_args, 2);
-        if (!CYTHON_ASSUME_SAFE_MACROS && unlikely(!values[2])) __PYX_ERR(0, 247, __pyx_L3_error)
+        if (!CYTHON_ASSUME_SAFE_MACROS && unlikely(!values[2])) __PYX_ERR(0, 249, __pyx_L3_error)
         CYTHON_FALLTHROUGH;
         case  2:
         values[1] = __Pyx_ArgRef_FASTCALL(__pyx_args, 1);
-        if (!CYTHON_ASSUME_SAFE_MACROS && unlikely(!values[1])) __PYX_ERR(0, 247, __pyx_L3_error)
+        if (!CYTHON_ASSUME_SAFE_MACROS && unlikely(!values[1])) __PYX_ERR(0, 249, __pyx_L3_error)
         CYTHON_FALLTHROUGH;
         case  1:
         values[0] = __Pyx_ArgRef_FASTCALL(__pyx_args, 0);
-        if (!CYTHON_ASSUME_SAFE_MACROS && unlikely(!values[0])) __PYX_ERR(0, 247, __pyx_L3_error)
+        if (!CYTHON_ASSUME_SAFE_MACROS && unlikely(!values[0])) __PYX_ERR(0, 249, __pyx_L3_error)
         CYTHON_FALLTHROUGH;
         case  0: break;
         default: goto __pyx_L5_argtuple_error;
       }
       const Py_ssize_t kwd_pos_args = __pyx_nargs;
-      if (__Pyx_ParseKeywords(__pyx_kwds, __pyx_kwvalues, __pyx_pyargnames, 0, values, kwd_pos_args, __pyx_kwds_len, "_crc_chunk", 0) < (0)) __PYX_ERR(0, 247, __pyx_L3_error)
+      if (__Pyx_ParseKeywords(__pyx_kwds, __pyx_kwvalues, __pyx_pyargnames, 0, values, kwd_pos_args, __pyx_kwds_len, "_crc_chunk", 0) < (0)) __PYX_ERR(0, 249, __pyx_L3_error)
       for (Py_ssize_t i = __pyx_nargs; i < 6; i++) {
-        if (unlikely(!values[i])) { __Pyx_RaiseArgtupleInvalid("_crc_chunk", 1, 6, 6, i); __PYX_ERR(0, 247, __pyx_L3_error) }
+        if (unlikely(!values[i])) { __Pyx_RaiseArgtupleInvalid("_crc_chunk", 1, 6, 6, i); __PYX_ERR(0, 249, __pyx_L3_error) }
       }
     } else if (unlikely(__pyx_nargs != 6)) {
       goto __pyx_L5_argtuple_error;
     } else {
       values[0] = __Pyx_ArgRef_FASTCALL(__pyx_args, 0);
-      if (!CYTHON_ASSUME_SAFE_MACROS && unlikely(!values[0])) __PYX_ERR(0, 247, __pyx_L3_error)
+      if (!CYTHON_ASSUME_SAFE_MACROS && unlikely(!values[0])) __PYX_ERR(0, 249, __pyx_L3_error)
       values[1] = __Pyx_ArgRef_FASTCALL(__pyx_args, 1);
-      if (!CYTHON_ASSUME_SAFE_MACROS && unlikely(!values[1])) __PYX_ERR(0, 247, __pyx_L3_error)
+      if (!CYTHON_ASSUME_SAFE_MACROS && unlikely(!values[1])) __PYX_ERR(0, 249, __pyx_L3_error)
       values[2] = __Pyx_ArgRef_FASTCALL(__pyx_args, 2);
-      if (!CYTHON_ASSUME_SAFE_MACROS && unlikely(!values[2])) __PYX_ERR(0, 247, __pyx_L3_error)
+      if (!CYTHON_ASSUME_SAFE_MACROS && unlikely(!values[2])) __PYX_ERR(0, 249, __pyx_L3_error)
       values[3] = __Pyx_ArgRef_FASTCALL(__pyx_args, 3);
-      if (!CYTHON_ASSUME_SAFE_MACROS && unlikely(!values[3])) __PYX_ERR(0, 247, __pyx_L3_error)
+      if (!CYTHON_ASSUME_SAFE_MACROS && unlikely(!values[3])) __PYX_ERR(0, 249, __pyx_L3_error)
       values[4] = __Pyx_ArgRef_FASTCALL(__pyx_args, 4);
-      if (!CYTHON_ASSUME_SAFE_MACROS && unlikely(!values[4])) __PYX_ERR(0, 247, __pyx_L3_error)
+      if (!CYTHON_ASSUME_SAFE_MACROS && unlikely(!values[4])) __PYX_ERR(0, 249, __pyx_L3_error)
       values[5] = __Pyx_ArgRef_FASTCALL(__pyx_args, 5);
-      if (!CYTHON_ASSUME_SAFE_MACROS && unlikely(!values[5])) __PYX_ERR(0, 247, __pyx_L3_error)
+      if (!CYTHON_ASSUME_SAFE_MACROS && unlikely(!values[5])) __PYX_ERR(0, 249, __pyx_L3_error)
     }
-    __pyx_v_lo = __Pyx_PyIndex_AsSsize_t(values[0]); if (unlikely((__pyx_v_lo == (Py_ssize_t)-1) && PyErr_Occurred())) __PYX_ERR(0, 247, __pyx_L3_error)
-    __pyx_v_hi = __Pyx_PyIndex_AsSsize_t(values[1]); if (unlikely((__pyx_v_hi == (Py_ssize_t)-1) && PyErr_Occurred())) __PYX_ERR(0, 247, __pyx_L3_error)
+    __pyx_v_lo = __Pyx_PyIndex_AsSsize_t(values[0]); if (unlikely((__pyx_v_lo == (Py_ssize_t)-1) && PyErr_Occurred())) __PYX_ERR(0, 249, __pyx_L3_error)
+    __pyx_v_hi = __Pyx_PyIndex_AsSsize_t(values[1]); if (unlikely((__pyx_v_hi == (Py_ssize_t)-1) && PyErr_Occurred())) __PYX_ERR(0, 249, __pyx_L3_error)
     __pyx_v_flags = ((PyObject*)values[2]);
-    __pyx_v_all_ = __Pyx_PyObject_IsTrue(values[3]); if (unlikely((__pyx_v_all_ == (int)-1) && PyErr_Occurred())) __PYX_ERR(0, 247, __pyx_L3_error)
+    __pyx_v_all_ = __Pyx_PyObject_IsTrue(values[3]); if (unlikely((__pyx_v_all_ == (int)-1) && PyErr_Occurred())) __PYX_ERR(0, 249, __pyx_L3_error)
     __pyx_v_out = ((PyObject*)values[4]);
-    __pyx_v_slot = __Pyx_PyLong_As_int(values[5]); if (unlikely((__pyx_v_slot == (int)-1) && PyErr_Occurred())) __PYX_ERR(0, 247, __pyx_L3_error)
+    __pyx_v_slot = __Pyx_PyLong_As_int(values[5]); if (unlikely((__pyx_v_slot == (int)-1) && PyErr_Occurred())) __PYX_ERR(0, 249, __pyx_L3_error)
   }
   goto __pyx_L6_skip;
   __pyx_L5_argtuple_error:;
-  __Pyx_RaiseArgtupleInvalid("_crc_chunk", 1, 6, 6, __pyx_nargs); __PYX_ERR(0, 247, __pyx_L3_error)
+  __Pyx_RaiseArgtupleInvalid("_crc_chunk", 1, 6, 6, __pyx_nargs); __PYX_ERR(0, 249, __pyx_L3_error)
   __pyx_L6_skip:;
   goto __pyx_L4_argument_unpacking_done;
   __pyx_L3_error:;
@@ -26142,8 +26132,8 @@ PyObject *__pyx_args, PyObject *__pyx_kwds
   __Pyx_RefNannyFinishContext();
   return NULL;
   __pyx_L4_argument_unpacking_done:;
-  if (unlikely(!__Pyx_ArgTypeTest(((PyObject *)__pyx_v_flags), (&PyByteArray_Type), 1, "flags", 1))) __PYX_ERR(0, 247, __pyx_L1_error)
-  if (unlikely(!__Pyx_ArgTypeTest(((PyObject *)__pyx_v_out), (&PyList_Type), 1, "out", 1))) __PYX_ERR(0, 247, __pyx_L1_error)
+  if (unlikely(!__Pyx_ArgTypeTest(((PyObject *)__pyx_v_flags), (&PyByteArray_Type), 1, "flags", 1))) __PYX_ERR(0, 249, __pyx_L1_error)
+  if (unlikely(!__Pyx_ArgTypeTest(((PyObject *)__pyx_v_out), (&PyList_Type), 1, "out", 1))) __PYX_ERR(0, 249, __pyx_L1_error)
   __pyx_r = __pyx_pf_9orderbook_8_capture_7Capture_6_crc_chunk(((struct __pyx_obj_9orderbook_8_capture_Capture *)__pyx_v_self), __pyx_v_lo, __pyx_v_hi, __pyx_v_flags, __pyx_v_all_, __pyx_v_out, __pyx_v_slot);
 
   /* function exit code */
@@ -26179,18 +26169,18 @@ static PyObject *__pyx_pf_9orderbook_8_capture_7Capture_6_crc_chunk(struct __pyx
   int __pyx_clineno = 0;
   __Pyx_RefNannySetupContext("_crc_chunk", 0);
 
-  /* "orderbook/_capture.pyx":248
+  /* "orderbook/_capture.pyx":250
  * 
  *     def _crc_chunk(self, Py_ssize_t lo, Py_ssize_t hi, bytearray flags, bint all_, list out, int slot):
  *         cdef uint8_t* bad = <uint8_t*>(<char*>flags)             # <<<<<<<<<<<<<<
  *         cdef Py_ssize_t r
  *         with nogil:
 */
-  __pyx_t_1 = __Pyx_PyObject_AsWritableString(__pyx_v_flags); if (unlikely((!__pyx_t_1) && PyErr_Occurred())) __PYX_ERR(0, 248, __pyx_L1_error)
+  __pyx_t_1 = __Pyx_PyObject_AsWritableString(__pyx_v_flags); if (unlikely((!__pyx_t_1) && PyErr_Occurred())) __PYX_ERR(0, 250, __pyx_L1_error)
   __pyx_v_bad = ((uint8_t *)((char *)__pyx_t_1));
 
 
-  /* "orderbook/_capture.pyx":250
+  /* "orderbook/_capture.pyx":252
  *         cdef uint8_t* bad = <uint8_t*>(<char*>flags)
  *         cdef Py_ssize_t r
  *         with nogil:             # <<<<<<<<<<<<<<
@@ -26203,7 +26193,7 @@ static PyObject *__pyx_pf_9orderbook_8_capture_7Capture_6_crc_chunk(struct __pyx
       __Pyx_FastGIL_Remember();
       /*try:*/ {
 
-        /* "orderbook/_capture.pyx":251
+        /* "orderbook/_capture.pyx":253
  *         cdef Py_ssize_t r
  *         with nogil:
  *             r = self._crc_range(lo, hi, bad, all_)             # <<<<<<<<<<<<<<
@@ -26213,7 +26203,7 @@ static PyObject *__pyx_pf_9orderbook_8_capture_7Capture_6_crc_chunk(struct __pyx
         __pyx_v_r = ((struct __pyx_vtabstruct_9orderbook_8_capture_Capture *)__pyx_v_self->__pyx_vtab)->_crc_range(__pyx_v_self, __pyx_v_lo, __pyx_v_hi, __pyx_v_bad, __pyx_v_all_);
       }
 
-      /* "orderbook/_capture.pyx":250
+      /* "orderbook/_capture.pyx":252
  *         cdef uint8_t* bad = <uint8_t*>(<char*>flags)
  *         cdef Py_ssize_t r
  *         with nogil:             # <<<<<<<<<<<<<<
@@ -26230,23 +26220,23 @@ static PyObject *__pyx_pf_9orderbook_8_capture_7Capture_6_crc_chunk(struct __pyx
       }
   }
 
-  /* "orderbook/_capture.pyx":252
+  /* "orderbook/_capture.pyx":254
  *         with nogil:
  *             r = self._crc_range(lo, hi, bad, all_)
  *         out[slot] = r             # <<<<<<<<<<<<<<
  * 
  *     cdef int _verify(self, int threads, bint skip) except -1:
 */
-  __pyx_t_2 = PyLong_FromSsize_t(__pyx_v_r); if (unlikely(!__pyx_t_2)) __PYX_ERR(0, 252, __pyx_L1_error)
+  __pyx_t_2 = PyLong_FromSsize_t(__pyx_v_r); if (unlikely(!__pyx_t_2)) __PYX_ERR(0, 254, __pyx_L1_error)
   __Pyx_GOTREF(__pyx_t_2);
   if (unlikely(__pyx_v_out == Py_None)) {
     PyErr_SetString(PyExc_TypeError, "\047NoneType\047 object is not subscriptable");
-    __PYX_ERR(0, 252, __pyx_L1_error)
+    __PYX_ERR(0, 254, __pyx_L1_error)
   }
-  if (unlikely((__Pyx_SetItemInt(__pyx_v_out, __pyx_v_slot, __pyx_t_2, int, 1, __Pyx_PyLong_From_int, 0, 0, 1, __Pyx_ReferenceSharing_FunctionArgument) < 0))) __PYX_ERR(0, 252, __pyx_L1_error)
+  if (unlikely((__Pyx_SetItemInt(__pyx_v_out, __pyx_v_slot, __pyx_t_2, int, 1, __Pyx_PyLong_From_int, 0, 0, 1, __Pyx_ReferenceSharing_FunctionArgument) < 0))) __PYX_ERR(0, 254, __pyx_L1_error)
   __Pyx_DECREF(__pyx_t_2); __pyx_t_2 = 0;
 
-  /* "orderbook/_capture.pyx":247
+  /* "orderbook/_capture.pyx":249
  *         return first
  * 
  *     def _crc_chunk(self, Py_ssize_t lo, Py_ssize_t hi, bytearray flags, bint all_, list out, int slot):             # <<<<<<<<<<<<<<
@@ -26269,7 +26259,7 @@ static PyObject *__pyx_pf_9orderbook_8_capture_7Capture_6_crc_chunk(struct __pyx
   return __pyx_r;
 }
 
-/* "orderbook/_capture.pyx":303
+/* "orderbook/_capture.pyx":305
  *         self._n = j
  *         self.skipped = sorted(self.skipped + [(at, self._error_at(at)) for at in bad_at],
  *                               key=lambda t: t[0])             # <<<<<<<<<<<<<<
@@ -26316,32 +26306,32 @@ PyObject *__pyx_args, PyObject *__pyx_kwds
   {
     PyObject ** const __pyx_pyargnames[] = {&__pyx_mstate_global->__pyx_n_u_t,0};
     const Py_ssize_t __pyx_kwds_len = (__pyx_kwds) ? __Pyx_NumKwargs_FASTCALL(__pyx_kwds) : 0;
-    if (unlikely(__pyx_kwds_len < 0)) __PYX_ERR(0, 303, __pyx_L3_error)
+    if (unlikely(__pyx_kwds_len < 0)) __PYX_ERR(0, 305, __pyx_L3_error)
     if (__pyx_kwds_len > 0) {
       switch (__pyx_nargs) {
         case  1:
         values[0] = __Pyx_ArgRef_FASTCALL(__pyx_args, 0);
-        if (!CYTHON_ASSUME_SAFE_MACROS && unlikely(!values[0])) __PYX_ERR(0, 303, __pyx_L3_error)
+        if (!CYTHON_ASSUME_SAFE_MACROS && unlikely(!values[0])) __PYX_ERR(0, 305, __pyx_L3_error)
         CYTHON_FALLTHROUGH;
         case  0: break;
         default: goto __pyx_L5_argtuple_error;
       }
       const Py_ssize_t kwd_pos_args = __pyx_nargs;
-      if (__Pyx_ParseKeywords(__pyx_kwds, __pyx_kwvalues, __pyx_pyargnames, 0, values, kwd_pos_args, __pyx_kwds_len, "lambda", 0) < (0)) __PYX_ERR(0, 303, __pyx_L3_error)
+      if (__Pyx_ParseKeywords(__pyx_kwds, __pyx_kwvalues, __pyx_pyargnames, 0, values, kwd_pos_args, __pyx_kwds_len, "lambda", 0) < (0)) __PYX_ERR(0, 305, __pyx_L3_error)
       for (Py_ssize_t i = __pyx_nargs; i < 1; i++) {
-        if (unlikely(!values[i])) { __Pyx_RaiseArgtupleInvalid("lambda", 1, 1, 1, i); __PYX_ERR(0, 303, __pyx_L3_error) }
+        if (unlikely(!values[i])) { __Pyx_RaiseArgtupleInvalid("lambda", 1, 1, 1, i); __PYX_ERR(0, 305, __pyx_L3_error) }
       }
     } else if (unlikely(__pyx_nargs != 1)) {
       goto __pyx_L5_argtuple_error;
     } else {
       values[0] = __Pyx_ArgRef_FASTCALL(__pyx_args, 0);
-      if (!CYTHON_ASSUME_SAFE_MACROS && unlikely(!values[0])) __PYX_ERR(0, 303, __pyx_L3_error)
+      if (!CYTHON_ASSUME_SAFE_MACROS && unlikely(!values[0])) __PYX_ERR(0, 305, __pyx_L3_error)
     }
     __pyx_v_t = values[0];
   }
   goto __pyx_L6_skip;
   __pyx_L5_argtuple_error:;
-  __Pyx_RaiseArgtupleInvalid("lambda", 1, 1, 1, __pyx_nargs); __PYX_ERR(0, 303, __pyx_L3_error)
+  __Pyx_RaiseArgtupleInvalid("lambda", 1, 1, 1, __pyx_nargs); __PYX_ERR(0, 305, __pyx_L3_error)
   __pyx_L6_skip:;
   goto __pyx_L4_argument_unpacking_done;
   __pyx_L3_error:;
@@ -26370,7 +26360,7 @@ static PyObject *__pyx_lambda_funcdef_lambda(CYTHON_UNUSED PyObject *__pyx_self,
   const char *__pyx_filename = NULL;
   int __pyx_clineno = 0;
   __Pyx_RefNannySetupContext("lambda", 0);
-  __pyx_t_1 = __Pyx_GetItemInt(__pyx_v_t, 0, long, 1, __Pyx_PyLong_From_long, 0, 0, 1, __Pyx_ReferenceSharing_FunctionArgument); if (unlikely(!__pyx_t_1)) __PYX_ERR(0, 303, __pyx_L1_error)
+  __pyx_t_1 = __Pyx_GetItemInt(__pyx_v_t, 0, long, 1, __Pyx_PyLong_From_long, 0, 0, 1, __Pyx_ReferenceSharing_FunctionArgument); if (unlikely(!__pyx_t_1)) __PYX_ERR(0, 305, __pyx_L1_error)
   __Pyx_GOTREF(__pyx_t_1);
   {
     PyObject *__pyx_temp;
@@ -26394,7 +26384,7 @@ static PyObject *__pyx_lambda_funcdef_lambda(CYTHON_UNUSED PyObject *__pyx_self,
   return __pyx_r;
 }
 
-/* "orderbook/_capture.pyx":254
+/* "orderbook/_capture.pyx":256
  *         out[slot] = r
  * 
  *     cdef int _verify(self, int threads, bint skip) except -1:             # <<<<<<<<<<<<<<
@@ -26444,7 +26434,7 @@ static int __pyx_f_9orderbook_8_capture_7Capture__verify(struct __pyx_obj_9order
   __Pyx_RefNannySetupContext("_verify", 0);
 
 
-  /* "orderbook/_capture.pyx":255
+  /* "orderbook/_capture.pyx":257
  * 
  *     cdef int _verify(self, int threads, bint skip) except -1:
  *         cdef Py_ssize_t n = self._n, i, j, k, first = -1, lo, hi             # <<<<<<<<<<<<<<
@@ -26456,7 +26446,7 @@ static int __pyx_f_9orderbook_8_capture_7Capture__verify(struct __pyx_obj_9order
   __pyx_v_n = __pyx_t_1;
   __pyx_v_first = -1L;
 
-  /* "orderbook/_capture.pyx":256
+  /* "orderbook/_capture.pyx":258
  *     cdef int _verify(self, int threads, bint skip) except -1:
  *         cdef Py_ssize_t n = self._n, i, j, k, first = -1, lo, hi
  *         if n == 0:             # <<<<<<<<<<<<<<
@@ -26468,7 +26458,7 @@ static int __pyx_f_9orderbook_8_capture_7Capture__verify(struct __pyx_obj_9order
   if (__pyx_t_2) {
 
 
-    /* "orderbook/_capture.pyx":257
+    /* "orderbook/_capture.pyx":259
  *         cdef Py_ssize_t n = self._n, i, j, k, first = -1, lo, hi
  *         if n == 0:
  *             return 0             # <<<<<<<<<<<<<<
@@ -26481,7 +26471,7 @@ static int __pyx_f_9orderbook_8_capture_7Capture__verify(struct __pyx_obj_9order
     }
     goto __pyx_L0;
 
-    /* "orderbook/_capture.pyx":256
+    /* "orderbook/_capture.pyx":258
  *     cdef int _verify(self, int threads, bint skip) except -1:
  *         cdef Py_ssize_t n = self._n, i, j, k, first = -1, lo, hi
  *         if n == 0:             # <<<<<<<<<<<<<<
@@ -26490,7 +26480,7 @@ static int __pyx_f_9orderbook_8_capture_7Capture__verify(struct __pyx_obj_9order
 */
   }
 
-  /* "orderbook/_capture.pyx":258
+  /* "orderbook/_capture.pyx":260
  *         if n == 0:
  *             return 0
  *         threads = <int>min(threads, n)             # <<<<<<<<<<<<<<
@@ -26514,7 +26504,7 @@ static int __pyx_f_9orderbook_8_capture_7Capture__verify(struct __pyx_obj_9order
   __pyx_v_threads = ((int)__pyx_t_4);
 
 
-  /* "orderbook/_capture.pyx":259
+  /* "orderbook/_capture.pyx":261
  *             return 0
  *         threads = <int>min(threads, n)
  *         self.threads = threads             # <<<<<<<<<<<<<<
@@ -26523,7 +26513,7 @@ static int __pyx_f_9orderbook_8_capture_7Capture__verify(struct __pyx_obj_9order
 */
   __pyx_v_self->threads = __pyx_v_threads;
 
-  /* "orderbook/_capture.pyx":260
+  /* "orderbook/_capture.pyx":262
  *         threads = <int>min(threads, n)
  *         self.threads = threads
  *         flags = bytearray(n)             # <<<<<<<<<<<<<<
@@ -26531,7 +26521,7 @@ static int __pyx_f_9orderbook_8_capture_7Capture__verify(struct __pyx_obj_9order
  *         if threads == 1:
 */
   __pyx_t_6 = NULL;
-  __pyx_t_7 = PyLong_FromSsize_t(__pyx_v_n); if (unlikely(!__pyx_t_7)) __PYX_ERR(0, 260, __pyx_L1_error)
+  __pyx_t_7 = PyLong_FromSsize_t(__pyx_v_n); if (unlikely(!__pyx_t_7)) __PYX_ERR(0, 262, __pyx_L1_error)
   __Pyx_GOTREF(__pyx_t_7);
   __pyx_t_8 = 1;
   {
@@ -26539,32 +26529,32 @@ static int __pyx_f_9orderbook_8_capture_7Capture__verify(struct __pyx_obj_9order
     __pyx_t_5 = __Pyx_PyObject_FastCall((PyObject*)(&PyByteArray_Type), __pyx_callargs+__pyx_t_8, (2-__pyx_t_8) | (__pyx_t_8*__Pyx_PY_VECTORCALL_ARGUMENTS_OFFSET));
     __Pyx_XDECREF(__pyx_t_6); __pyx_t_6 = 0;
     __Pyx_DECREF(__pyx_t_7); __pyx_t_7 = 0;
-    if (unlikely(!__pyx_t_5)) __PYX_ERR(0, 260, __pyx_L1_error)
+    if (unlikely(!__pyx_t_5)) __PYX_ERR(0, 262, __pyx_L1_error)
     __Pyx_GOTREF(__pyx_t_5);
   }
   __pyx_v_flags = ((PyObject*)__pyx_t_5);
   __pyx_t_5 = 0;
 
-  /* "orderbook/_capture.pyx":261
+  /* "orderbook/_capture.pyx":263
  *         self.threads = threads
  *         flags = bytearray(n)
  *         results = [-1] * threads             # <<<<<<<<<<<<<<
  *         if threads == 1:
  *             self._crc_chunk(0, n, flags, skip, results, 0)
 */
-  __pyx_t_5 = PyList_New(1 * ((__pyx_v_threads<0) ? 0:__pyx_v_threads)); if (unlikely(!__pyx_t_5)) __PYX_ERR(0, 261, __pyx_L1_error)
+  __pyx_t_5 = PyList_New(1 * ((__pyx_v_threads<0) ? 0:__pyx_v_threads)); if (unlikely(!__pyx_t_5)) __PYX_ERR(0, 263, __pyx_L1_error)
   __Pyx_GOTREF(__pyx_t_5);
   { Py_ssize_t __pyx_temp;
     for (__pyx_temp=0; __pyx_temp < __pyx_v_threads; __pyx_temp++) {
       __Pyx_INCREF(__pyx_mstate_global->__pyx_int_neg_1);
       __Pyx_GIVEREF(__pyx_mstate_global->__pyx_int_neg_1);
-      if (__Pyx_PyList_SET_ITEM(__pyx_t_5, __pyx_temp, __pyx_mstate_global->__pyx_int_neg_1) != (0)) __PYX_ERR(0, 261, __pyx_L1_error);
+      if (__Pyx_PyList_SET_ITEM(__pyx_t_5, __pyx_temp, __pyx_mstate_global->__pyx_int_neg_1) != (0)) __PYX_ERR(0, 263, __pyx_L1_error);
     }
   }
   __pyx_v_results = ((PyObject*)__pyx_t_5);
   __pyx_t_5 = 0;
 
-  /* "orderbook/_capture.pyx":262
+  /* "orderbook/_capture.pyx":264
  *         flags = bytearray(n)
  *         results = [-1] * threads
  *         if threads == 1:             # <<<<<<<<<<<<<<
@@ -26576,7 +26566,7 @@ static int __pyx_f_9orderbook_8_capture_7Capture__verify(struct __pyx_obj_9order
   if (__pyx_t_2) {
 
 
-    /* "orderbook/_capture.pyx":263
+    /* "orderbook/_capture.pyx":265
  *         results = [-1] * threads
  *         if threads == 1:
  *             self._crc_chunk(0, n, flags, skip, results, 0)             # <<<<<<<<<<<<<<
@@ -26585,9 +26575,9 @@ static int __pyx_f_9orderbook_8_capture_7Capture__verify(struct __pyx_obj_9order
 */
     __pyx_t_7 = ((PyObject *)__pyx_v_self);
     __Pyx_INCREF(__pyx_t_7);
-    __pyx_t_6 = PyLong_FromSsize_t(__pyx_v_n); if (unlikely(!__pyx_t_6)) __PYX_ERR(0, 263, __pyx_L1_error)
+    __pyx_t_6 = PyLong_FromSsize_t(__pyx_v_n); if (unlikely(!__pyx_t_6)) __PYX_ERR(0, 265, __pyx_L1_error)
     __Pyx_GOTREF(__pyx_t_6);
-    __pyx_t_9 = __Pyx_PyBool_FromLong(__pyx_v_skip); if (unlikely(!__pyx_t_9)) __PYX_ERR(0, 263, __pyx_L1_error)
+    __pyx_t_9 = __Pyx_PyBool_FromLong(__pyx_v_skip); if (unlikely(!__pyx_t_9)) __PYX_ERR(0, 265, __pyx_L1_error)
     __Pyx_GOTREF(__pyx_t_9);
     __pyx_t_8 = 0;
     {
@@ -26596,12 +26586,12 @@ static int __pyx_f_9orderbook_8_capture_7Capture__verify(struct __pyx_obj_9order
       __Pyx_XDECREF(__pyx_t_7); __pyx_t_7 = 0;
       __Pyx_DECREF(__pyx_t_6); __pyx_t_6 = 0;
       __Pyx_DECREF(__pyx_t_9); __pyx_t_9 = 0;
-      if (unlikely(!__pyx_t_5)) __PYX_ERR(0, 263, __pyx_L1_error)
+      if (unlikely(!__pyx_t_5)) __PYX_ERR(0, 265, __pyx_L1_error)
       __Pyx_GOTREF(__pyx_t_5);
     }
     __Pyx_DECREF(__pyx_t_5); __pyx_t_5 = 0;
 
-    /* "orderbook/_capture.pyx":262
+    /* "orderbook/_capture.pyx":264
  *         flags = bytearray(n)
  *         results = [-1] * threads
  *         if threads == 1:             # <<<<<<<<<<<<<<
@@ -26611,7 +26601,7 @@ static int __pyx_f_9orderbook_8_capture_7Capture__verify(struct __pyx_obj_9order
     goto __pyx_L4;
   }
 
-  /* "orderbook/_capture.pyx":266
+  /* "orderbook/_capture.pyx":268
  *         else:
  *             # contiguous ranges of about equal bytes
  *             total = self._e[n - 1].offset + self._e[n - 1].size - self._e[0].offset             # <<<<<<<<<<<<<<
@@ -26619,28 +26609,28 @@ static int __pyx_f_9orderbook_8_capture_7Capture__verify(struct __pyx_obj_9order
  *             j = 0
 */
   /*else*/ {
-    __pyx_t_5 = __Pyx_PyLong_From_int64_t((((__pyx_v_self->_e[(__pyx_v_n - 1)]).offset + (__pyx_v_self->_e[(__pyx_v_n - 1)]).size) - (__pyx_v_self->_e[0]).offset)); if (unlikely(!__pyx_t_5)) __PYX_ERR(0, 266, __pyx_L1_error)
+    __pyx_t_5 = __Pyx_PyLong_From_int64_t((((__pyx_v_self->_e[(__pyx_v_n - 1)]).offset + (__pyx_v_self->_e[(__pyx_v_n - 1)]).size) - (__pyx_v_self->_e[0]).offset)); if (unlikely(!__pyx_t_5)) __PYX_ERR(0, 268, __pyx_L1_error)
     __Pyx_GOTREF(__pyx_t_5);
-    if (__Pyx_PyInt_FromNumber(&__pyx_t_5, NULL, 0) < (0)) __PYX_ERR(0, 266, __pyx_L1_error)
+    if (__Pyx_PyInt_FromNumber(&__pyx_t_5, NULL, 0) < (0)) __PYX_ERR(0, 268, __pyx_L1_error)
     __pyx_v_total = ((PyObject*)__pyx_t_5);
     __pyx_t_5 = 0;
 
-    /* "orderbook/_capture.pyx":267
+    /* "orderbook/_capture.pyx":269
  *             # contiguous ranges of about equal bytes
  *             total = self._e[n - 1].offset + self._e[n - 1].size - self._e[0].offset
  *             bounds = [0]             # <<<<<<<<<<<<<<
  *             j = 0
  *             for k in range(1, threads):
 */
-    __pyx_t_5 = PyList_New(1); if (unlikely(!__pyx_t_5)) __PYX_ERR(0, 267, __pyx_L1_error)
+    __pyx_t_5 = PyList_New(1); if (unlikely(!__pyx_t_5)) __PYX_ERR(0, 269, __pyx_L1_error)
     __Pyx_GOTREF(__pyx_t_5);
     __Pyx_INCREF(__pyx_mstate_global->__pyx_int_0);
     __Pyx_GIVEREF(__pyx_mstate_global->__pyx_int_0);
-    if (__Pyx_PyList_SET_ITEM(__pyx_t_5, 0, __pyx_mstate_global->__pyx_int_0) != (0)) __PYX_ERR(0, 267, __pyx_L1_error);
+    if (__Pyx_PyList_SET_ITEM(__pyx_t_5, 0, __pyx_mstate_global->__pyx_int_0) != (0)) __PYX_ERR(0, 269, __pyx_L1_error);
     __pyx_v_bounds = ((PyObject*)__pyx_t_5);
     __pyx_t_5 = 0;
 
-    /* "orderbook/_capture.pyx":268
+    /* "orderbook/_capture.pyx":270
  *             total = self._e[n - 1].offset + self._e[n - 1].size - self._e[0].offset
  *             bounds = [0]
  *             j = 0             # <<<<<<<<<<<<<<
@@ -26649,7 +26639,7 @@ static int __pyx_f_9orderbook_8_capture_7Capture__verify(struct __pyx_obj_9order
 */
     __pyx_v_j = 0;
 
-    /* "orderbook/_capture.pyx":269
+    /* "orderbook/_capture.pyx":271
  *             bounds = [0]
  *             j = 0
  *             for k in range(1, threads):             # <<<<<<<<<<<<<<
@@ -26663,34 +26653,34 @@ static int __pyx_f_9orderbook_8_capture_7Capture__verify(struct __pyx_obj_9order
     for (__pyx_t_4 = 1; __pyx_t_4 < __pyx_t_10; __pyx_t_4+=1) {
       __pyx_v_k = __pyx_t_4;
 
-      /* "orderbook/_capture.pyx":270
+      /* "orderbook/_capture.pyx":272
  *             j = 0
  *             for k in range(1, threads):
  *                 target = self._e[0].offset + total * k // threads             # <<<<<<<<<<<<<<
  *                 while j < n and self._e[j].offset < target:
  *                     j += 1
 */
-      __pyx_t_5 = __Pyx_PyLong_From_int64_t((__pyx_v_self->_e[0]).offset); if (unlikely(!__pyx_t_5)) __PYX_ERR(0, 270, __pyx_L1_error)
+      __pyx_t_5 = __Pyx_PyLong_From_int64_t((__pyx_v_self->_e[0]).offset); if (unlikely(!__pyx_t_5)) __PYX_ERR(0, 272, __pyx_L1_error)
       __Pyx_GOTREF(__pyx_t_5);
-      __pyx_t_9 = PyLong_FromSsize_t(__pyx_v_k); if (unlikely(!__pyx_t_9)) __PYX_ERR(0, 270, __pyx_L1_error)
+      __pyx_t_9 = PyLong_FromSsize_t(__pyx_v_k); if (unlikely(!__pyx_t_9)) __PYX_ERR(0, 272, __pyx_L1_error)
       __Pyx_GOTREF(__pyx_t_9);
-      __pyx_t_6 = __Pyx_PyNumber_Multiply_int_int(__pyx_v_total, __pyx_t_9); if (unlikely(!__pyx_t_6)) __PYX_ERR(0, 270, __pyx_L1_error)
+      __pyx_t_6 = __Pyx_PyNumber_Multiply_int_int(__pyx_v_total, __pyx_t_9); if (unlikely(!__pyx_t_6)) __PYX_ERR(0, 272, __pyx_L1_error)
       __Pyx_GOTREF(__pyx_t_6);
       __Pyx_DECREF(__pyx_t_9); __pyx_t_9 = 0;
-      __pyx_t_9 = __Pyx_PyLong_From_int(__pyx_v_threads); if (unlikely(!__pyx_t_9)) __PYX_ERR(0, 270, __pyx_L1_error)
+      __pyx_t_9 = __Pyx_PyLong_From_int(__pyx_v_threads); if (unlikely(!__pyx_t_9)) __PYX_ERR(0, 272, __pyx_L1_error)
       __Pyx_GOTREF(__pyx_t_9);
-      __pyx_t_7 = PyNumber_FloorDivide(__pyx_t_6, __pyx_t_9); if (unlikely(!__pyx_t_7)) __PYX_ERR(0, 270, __pyx_L1_error)
+      __pyx_t_7 = PyNumber_FloorDivide(__pyx_t_6, __pyx_t_9); if (unlikely(!__pyx_t_7)) __PYX_ERR(0, 272, __pyx_L1_error)
       __Pyx_GOTREF(__pyx_t_7);
       __Pyx_DECREF(__pyx_t_6); __pyx_t_6 = 0;
       __Pyx_DECREF(__pyx_t_9); __pyx_t_9 = 0;
-      __pyx_t_9 = __Pyx_PyNumber_Add_int_int(__pyx_t_5, __pyx_t_7); if (unlikely(!__pyx_t_9)) __PYX_ERR(0, 270, __pyx_L1_error)
+      __pyx_t_9 = __Pyx_PyNumber_Add_int_int(__pyx_t_5, __pyx_t_7); if (unlikely(!__pyx_t_9)) __PYX_ERR(0, 272, __pyx_L1_error)
       __Pyx_GOTREF(__pyx_t_9);
       __Pyx_DECREF(__pyx_t_5); __pyx_t_5 = 0;
       __Pyx_DECREF(__pyx_t_7); __pyx_t_7 = 0;
       __Pyx_XDECREF_SET(__pyx_v_target, ((PyObject*)__pyx_t_9));
       __pyx_t_9 = 0;
 
-      /* "orderbook/_capture.pyx":271
+      /* "orderbook/_capture.pyx":273
  *             for k in range(1, threads):
  *                 target = self._e[0].offset + total * k // threads
  *                 while j < n and self._e[j].offset < target:             # <<<<<<<<<<<<<<
@@ -26708,9 +26698,9 @@ static int __pyx_f_9orderbook_8_capture_7Capture__verify(struct __pyx_obj_9order
 
           goto __pyx_L9_bool_binop_done;
         }
-        __pyx_t_9 = __Pyx_PyLong_From_int64_t((__pyx_v_self->_e[__pyx_v_j]).offset); if (unlikely(!__pyx_t_9)) __PYX_ERR(0, 271, __pyx_L1_error)
+        __pyx_t_9 = __Pyx_PyLong_From_int64_t((__pyx_v_self->_e[__pyx_v_j]).offset); if (unlikely(!__pyx_t_9)) __PYX_ERR(0, 273, __pyx_L1_error)
         __Pyx_GOTREF(__pyx_t_9);
-        __pyx_t_11 = __Pyx_PyObject_CompareBoolLt_int_int(__pyx_t_9, __pyx_v_target, Py_LT); if (unlikely((__pyx_t_11 < 0))) __PYX_ERR(0, 271, __pyx_L1_error)
+        __pyx_t_11 = __Pyx_PyObject_CompareBoolLt_int_int(__pyx_t_9, __pyx_v_target, Py_LT); if (unlikely((__pyx_t_11 < 0))) __PYX_ERR(0, 273, __pyx_L1_error)
         __Pyx_DECREF(__pyx_t_9); __pyx_t_9 = 0;
 
         __pyx_t_2 = __pyx_t_11;
@@ -26719,7 +26709,7 @@ static int __pyx_f_9orderbook_8_capture_7Capture__verify(struct __pyx_obj_9order
 
         if (!__pyx_t_2) break;
 
-        /* "orderbook/_capture.pyx":272
+        /* "orderbook/_capture.pyx":274
  *                 target = self._e[0].offset + total * k // threads
  *                 while j < n and self._e[j].offset < target:
  *                     j += 1             # <<<<<<<<<<<<<<
@@ -26729,35 +26719,35 @@ static int __pyx_f_9orderbook_8_capture_7Capture__verify(struct __pyx_obj_9order
         __pyx_v_j = (__pyx_v_j + 1);
       }
 
-      /* "orderbook/_capture.pyx":273
+      /* "orderbook/_capture.pyx":275
  *                 while j < n and self._e[j].offset < target:
  *                     j += 1
  *                 bounds.append(j)             # <<<<<<<<<<<<<<
  *             bounds.append(n)
  *             workers = [_threading.Thread(target=self._crc_chunk,
 */
-      __pyx_t_9 = PyLong_FromSsize_t(__pyx_v_j); if (unlikely(!__pyx_t_9)) __PYX_ERR(0, 273, __pyx_L1_error)
+      __pyx_t_9 = PyLong_FromSsize_t(__pyx_v_j); if (unlikely(!__pyx_t_9)) __PYX_ERR(0, 275, __pyx_L1_error)
       __Pyx_GOTREF(__pyx_t_9);
-      __pyx_t_12 = __Pyx_PyList_Append(__pyx_v_bounds, __pyx_t_9); if (unlikely(__pyx_t_12 == ((int)-1))) __PYX_ERR(0, 273, __pyx_L1_error)
+      __pyx_t_12 = __Pyx_PyList_Append(__pyx_v_bounds, __pyx_t_9); if (unlikely(__pyx_t_12 == ((int)-1))) __PYX_ERR(0, 275, __pyx_L1_error)
       __Pyx_DECREF(__pyx_t_9); __pyx_t_9 = 0;
 
     }
 
 
-    /* "orderbook/_capture.pyx":274
+    /* "orderbook/_capture.pyx":276
  *                     j += 1
  *                 bounds.append(j)
  *             bounds.append(n)             # <<<<<<<<<<<<<<
  *             workers = [_threading.Thread(target=self._crc_chunk,
  *                                          args=(bounds[k], bounds[k + 1], flags, skip, results, k))
 */
-    __pyx_t_9 = PyLong_FromSsize_t(__pyx_v_n); if (unlikely(!__pyx_t_9)) __PYX_ERR(0, 274, __pyx_L1_error)
+    __pyx_t_9 = PyLong_FromSsize_t(__pyx_v_n); if (unlikely(!__pyx_t_9)) __PYX_ERR(0, 276, __pyx_L1_error)
     __Pyx_GOTREF(__pyx_t_9);
-    __pyx_t_12 = __Pyx_PyList_Append(__pyx_v_bounds, __pyx_t_9); if (unlikely(__pyx_t_12 == ((int)-1))) __PYX_ERR(0, 274, __pyx_L1_error)
+    __pyx_t_12 = __Pyx_PyList_Append(__pyx_v_bounds, __pyx_t_9); if (unlikely(__pyx_t_12 == ((int)-1))) __PYX_ERR(0, 276, __pyx_L1_error)
     __Pyx_DECREF(__pyx_t_9); __pyx_t_9 = 0;
 
 
-    /* "orderbook/_capture.pyx":275
+    /* "orderbook/_capture.pyx":277
  *                 bounds.append(j)
  *             bounds.append(n)
  *             workers = [_threading.Thread(target=self._crc_chunk,             # <<<<<<<<<<<<<<
@@ -26765,10 +26755,10 @@ static int __pyx_f_9orderbook_8_capture_7Capture__verify(struct __pyx_obj_9order
  *                        for k in range(threads) if bounds[k] < bounds[k + 1]]
 */
     { /* enter inner scope */
-      __pyx_t_9 = PyList_New(0); if (unlikely(!__pyx_t_9)) __PYX_ERR(0, 275, __pyx_L1_error)
+      __pyx_t_9 = PyList_New(0); if (unlikely(!__pyx_t_9)) __PYX_ERR(0, 277, __pyx_L1_error)
       __Pyx_GOTREF(__pyx_t_9);
 
-      /* "orderbook/_capture.pyx":277
+      /* "orderbook/_capture.pyx":279
  *             workers = [_threading.Thread(target=self._crc_chunk,
  *                                          args=(bounds[k], bounds[k + 1], flags, skip, results, k))
  *                        for k in range(threads) if bounds[k] < bounds[k + 1]]             # <<<<<<<<<<<<<<
@@ -26783,12 +26773,12 @@ static int __pyx_f_9orderbook_8_capture_7Capture__verify(struct __pyx_obj_9order
         __pyx_8genexpr1__pyx_v_k = __pyx_t_4;
         __pyx_t_1 = (__pyx_8genexpr1__pyx_v_k + 1);
 
-        __pyx_t_2 = __Pyx_PyObject_CompareBoolLt_object_object(__Pyx_PyList_GET_ITEM(__pyx_v_bounds, __pyx_8genexpr1__pyx_v_k), __Pyx_PyList_GET_ITEM(__pyx_v_bounds, __pyx_t_1), Py_LT); if (unlikely((__pyx_t_2 < 0))) __PYX_ERR(0, 277, __pyx_L1_error)
+        __pyx_t_2 = __Pyx_PyObject_CompareBoolLt_object_object(__Pyx_PyList_GET_ITEM(__pyx_v_bounds, __pyx_8genexpr1__pyx_v_k), __Pyx_PyList_GET_ITEM(__pyx_v_bounds, __pyx_t_1), Py_LT); if (unlikely((__pyx_t_2 < 0))) __PYX_ERR(0, 279, __pyx_L1_error)
 
         if (__pyx_t_2) {
 
 
-          /* "orderbook/_capture.pyx":275
+          /* "orderbook/_capture.pyx":277
  *                 bounds.append(j)
  *             bounds.append(n)
  *             workers = [_threading.Thread(target=self._crc_chunk,             # <<<<<<<<<<<<<<
@@ -26796,15 +26786,15 @@ static int __pyx_f_9orderbook_8_capture_7Capture__verify(struct __pyx_obj_9order
  *                        for k in range(threads) if bounds[k] < bounds[k + 1]]
 */
           __pyx_t_5 = NULL;
-          __Pyx_GetModuleGlobalName(__pyx_t_6, __pyx_mstate_global->__pyx_n_u_threading); if (unlikely(!__pyx_t_6)) __PYX_ERR(0, 275, __pyx_L1_error)
+          __Pyx_GetModuleGlobalName(__pyx_t_6, __pyx_mstate_global->__pyx_n_u_threading); if (unlikely(!__pyx_t_6)) __PYX_ERR(0, 277, __pyx_L1_error)
           __Pyx_GOTREF(__pyx_t_6);
-          __pyx_t_13 = __Pyx_PyObject_GetAttrStr(__pyx_t_6, __pyx_mstate_global->__pyx_n_u_Thread); if (unlikely(!__pyx_t_13)) __PYX_ERR(0, 275, __pyx_L1_error)
+          __pyx_t_13 = __Pyx_PyObject_GetAttrStr(__pyx_t_6, __pyx_mstate_global->__pyx_n_u_Thread); if (unlikely(!__pyx_t_13)) __PYX_ERR(0, 277, __pyx_L1_error)
           __Pyx_GOTREF(__pyx_t_13);
           __Pyx_DECREF(__pyx_t_6); __pyx_t_6 = 0;
-          __pyx_t_6 = __Pyx_PyObject_GetAttrStr(((PyObject *)__pyx_v_self), __pyx_mstate_global->__pyx_n_u_crc_chunk); if (unlikely(!__pyx_t_6)) __PYX_ERR(0, 275, __pyx_L1_error)
+          __pyx_t_6 = __Pyx_PyObject_GetAttrStr(((PyObject *)__pyx_v_self), __pyx_mstate_global->__pyx_n_u_crc_chunk); if (unlikely(!__pyx_t_6)) __PYX_ERR(0, 277, __pyx_L1_error)
           __Pyx_GOTREF(__pyx_t_6);
 
-          /* "orderbook/_capture.pyx":276
+          /* "orderbook/_capture.pyx":278
  *             bounds.append(n)
  *             workers = [_threading.Thread(target=self._crc_chunk,
  *                                          args=(bounds[k], bounds[k + 1], flags, skip, results, k))             # <<<<<<<<<<<<<<
@@ -26813,34 +26803,34 @@ static int __pyx_f_9orderbook_8_capture_7Capture__verify(struct __pyx_obj_9order
 */
           __pyx_t_1 = (__pyx_8genexpr1__pyx_v_k + 1);
 
-          __pyx_t_14 = __Pyx_PyBool_FromLong(__pyx_v_skip); if (unlikely(!__pyx_t_14)) __PYX_ERR(0, 276, __pyx_L1_error)
+          __pyx_t_14 = __Pyx_PyBool_FromLong(__pyx_v_skip); if (unlikely(!__pyx_t_14)) __PYX_ERR(0, 278, __pyx_L1_error)
           __Pyx_GOTREF(__pyx_t_14);
-          __pyx_t_15 = PyLong_FromSsize_t(__pyx_8genexpr1__pyx_v_k); if (unlikely(!__pyx_t_15)) __PYX_ERR(0, 276, __pyx_L1_error)
+          __pyx_t_15 = PyLong_FromSsize_t(__pyx_8genexpr1__pyx_v_k); if (unlikely(!__pyx_t_15)) __PYX_ERR(0, 278, __pyx_L1_error)
           __Pyx_GOTREF(__pyx_t_15);
-          __pyx_t_16 = PyTuple_New(6); if (unlikely(!__pyx_t_16)) __PYX_ERR(0, 276, __pyx_L1_error)
+          __pyx_t_16 = PyTuple_New(6); if (unlikely(!__pyx_t_16)) __PYX_ERR(0, 278, __pyx_L1_error)
           __Pyx_GOTREF(__pyx_t_16);
           __Pyx_INCREF(__Pyx_PyList_GET_ITEM(__pyx_v_bounds, __pyx_8genexpr1__pyx_v_k));
           __Pyx_GIVEREF(__Pyx_PyList_GET_ITEM(__pyx_v_bounds, __pyx_8genexpr1__pyx_v_k));
-          if (__Pyx_PyTuple_SET_ITEM(__pyx_t_16, 0, __Pyx_PyList_GET_ITEM(__pyx_v_bounds, __pyx_8genexpr1__pyx_v_k)) != (0)) __PYX_ERR(0, 276, __pyx_L1_error);
+          if (__Pyx_PyTuple_SET_ITEM(__pyx_t_16, 0, __Pyx_PyList_GET_ITEM(__pyx_v_bounds, __pyx_8genexpr1__pyx_v_k)) != (0)) __PYX_ERR(0, 278, __pyx_L1_error);
           __Pyx_INCREF(__Pyx_PyList_GET_ITEM(__pyx_v_bounds, __pyx_t_1));
           __Pyx_GIVEREF(__Pyx_PyList_GET_ITEM(__pyx_v_bounds, __pyx_t_1));
-          if (__Pyx_PyTuple_SET_ITEM(__pyx_t_16, 1, __Pyx_PyList_GET_ITEM(__pyx_v_bounds, __pyx_t_1)) != (0)) __PYX_ERR(0, 276, __pyx_L1_error);
+          if (__Pyx_PyTuple_SET_ITEM(__pyx_t_16, 1, __Pyx_PyList_GET_ITEM(__pyx_v_bounds, __pyx_t_1)) != (0)) __PYX_ERR(0, 278, __pyx_L1_error);
           __Pyx_INCREF(__pyx_v_flags);
           __Pyx_GIVEREF(__pyx_v_flags);
-          if (__Pyx_PyTuple_SET_ITEM(__pyx_t_16, 2, __pyx_v_flags) != (0)) __PYX_ERR(0, 276, __pyx_L1_error);
+          if (__Pyx_PyTuple_SET_ITEM(__pyx_t_16, 2, __pyx_v_flags) != (0)) __PYX_ERR(0, 278, __pyx_L1_error);
           __Pyx_GIVEREF(__pyx_t_14);
-          if (__Pyx_PyTuple_SET_ITEM(__pyx_t_16, 3, __pyx_t_14) != (0)) __PYX_ERR(0, 276, __pyx_L1_error);
+          if (__Pyx_PyTuple_SET_ITEM(__pyx_t_16, 3, __pyx_t_14) != (0)) __PYX_ERR(0, 278, __pyx_L1_error);
           __Pyx_INCREF(__pyx_v_results);
           __Pyx_GIVEREF(__pyx_v_results);
-          if (__Pyx_PyTuple_SET_ITEM(__pyx_t_16, 4, __pyx_v_results) != (0)) __PYX_ERR(0, 276, __pyx_L1_error);
+          if (__Pyx_PyTuple_SET_ITEM(__pyx_t_16, 4, __pyx_v_results) != (0)) __PYX_ERR(0, 278, __pyx_L1_error);
           __Pyx_GIVEREF(__pyx_t_15);
-          if (__Pyx_PyTuple_SET_ITEM(__pyx_t_16, 5, __pyx_t_15) != (0)) __PYX_ERR(0, 276, __pyx_L1_error);
+          if (__Pyx_PyTuple_SET_ITEM(__pyx_t_16, 5, __pyx_t_15) != (0)) __PYX_ERR(0, 278, __pyx_L1_error);
 
           __pyx_t_14 = 0;
           __pyx_t_15 = 0;
           #if CYTHON_VECTORCALL
 
-          /* "orderbook/_capture.pyx":275
+          /* "orderbook/_capture.pyx":277
  *                 bounds.append(j)
  *             bounds.append(n)
  *             workers = [_threading.Thread(target=self._crc_chunk,             # <<<<<<<<<<<<<<
@@ -26864,13 +26854,13 @@ static int __pyx_f_9orderbook_8_capture_7Capture__verify(struct __pyx_obj_9order
             PyObject *__pyx_callargs[3] = {__pyx_t_5, __pyx_t_6, __pyx_t_16};
             #if CYTHON_VECTORCALL
             __pyx_t_15 = __pyx_mstate_global->__pyx_tuple[5];
-            if (unlikely(!__pyx_t_15)) __PYX_ERR(0, 275, __pyx_L1_error)
+            if (unlikely(!__pyx_t_15)) __PYX_ERR(0, 277, __pyx_L1_error)
             __Pyx_INCREF(__pyx_t_15);
             #else
             {
               PyObject *__pyx_temp[2] = {__pyx_mstate_global->__pyx_n_u_target, __pyx_mstate_global->__pyx_n_u_args};
               __pyx_t_15 = __Pyx_MakeKwargDict(__pyx_temp, __pyx_callargs+1, 2);
-              if (unlikely(!__pyx_t_15)) __PYX_ERR(0, 275, __pyx_L1_error)
+              if (unlikely(!__pyx_t_15)) __PYX_ERR(0, 277, __pyx_L1_error)
               __Pyx_GOTREF(__pyx_t_15);
             }
             #endif
@@ -26882,14 +26872,14 @@ static int __pyx_f_9orderbook_8_capture_7Capture__verify(struct __pyx_obj_9order
             __Pyx_DECREF(__pyx_t_16); __pyx_t_16 = 0;
             __Pyx_DECREF(__pyx_t_15); __pyx_t_15 = 0;
             __Pyx_DECREF(__pyx_t_13); __pyx_t_13 = 0;
-            if (unlikely(!__pyx_t_7)) __PYX_ERR(0, 275, __pyx_L1_error)
+            if (unlikely(!__pyx_t_7)) __PYX_ERR(0, 277, __pyx_L1_error)
             __Pyx_GOTREF(__pyx_t_7);
           }
           __Pyx_GIVEREF(__pyx_t_7);
-          if (unlikely(__Pyx_ListComp_AppendAndDecref(__pyx_t_9, __pyx_t_7))) __PYX_ERR(0, 275, __pyx_L1_error)
+          if (unlikely(__Pyx_ListComp_AppendAndDecref(__pyx_t_9, __pyx_t_7))) __PYX_ERR(0, 277, __pyx_L1_error)
           __pyx_t_7 = 0;
 
-          /* "orderbook/_capture.pyx":277
+          /* "orderbook/_capture.pyx":279
  *             workers = [_threading.Thread(target=self._crc_chunk,
  *                                          args=(bounds[k], bounds[k + 1], flags, skip, results, k))
  *                        for k in range(threads) if bounds[k] < bounds[k + 1]]             # <<<<<<<<<<<<<<
@@ -26903,65 +26893,12 @@ static int __pyx_f_9orderbook_8_capture_7Capture__verify(struct __pyx_obj_9order
     __pyx_v_workers = ((PyObject*)__pyx_t_9);
     __pyx_t_9 = 0;
 
-    /* "orderbook/_capture.pyx":278
- *                                          args=(bounds[k], bounds[k + 1], flags, skip, results, k))
- *                        for k in range(threads) if bounds[k] < bounds[k + 1]]
- *             for w in workers:             # <<<<<<<<<<<<<<
- *                 w.start()
- *             for w in workers:
-*/
-    __pyx_t_9 = __pyx_v_workers; __Pyx_INCREF(__pyx_t_9);
-    __pyx_t_4 = 0;
-    for (;;) {
-      {
-        Py_ssize_t __pyx_temp = __Pyx_PyList_GET_SIZE(__pyx_t_9);
-        #if !CYTHON_ASSUME_SAFE_SIZE
-        if (unlikely((__pyx_temp < 0))) __PYX_ERR(0, 278, __pyx_L1_error)
-        #endif
-        if (__pyx_t_4 >= __pyx_temp) break;
-      }
-      __pyx_t_7 = __Pyx_PyList_GET_ITEM_REF(__pyx_t_9, __pyx_t_4, __Pyx_ReferenceSharing_OwnStrongReference);
-      ++__pyx_t_4;
-      if (unlikely(!__pyx_t_7)) __PYX_ERR(0, 278, __pyx_L1_error)
-      __Pyx_GOTREF(__pyx_t_7);
-      __Pyx_XDECREF_SET(__pyx_v_w, __pyx_t_7);
-      __pyx_t_7 = 0;
-
-      /* "orderbook/_capture.pyx":279
- *                        for k in range(threads) if bounds[k] < bounds[k + 1]]
- *             for w in workers:
- *                 w.start()             # <<<<<<<<<<<<<<
- *             for w in workers:
- *                 w.join()
-*/
-      __pyx_t_13 = __pyx_v_w;
-      __Pyx_INCREF(__pyx_t_13);
-      __pyx_t_8 = 0;
-      {
-        PyObject *__pyx_callargs[2] = {__pyx_t_13, NULL};
-        __pyx_t_7 = __Pyx_PyObject_FastCallMethod((PyObject*)__pyx_mstate_global->__pyx_n_u_start, __pyx_callargs+__pyx_t_8, (1-__pyx_t_8) | (1*__Pyx_PY_VECTORCALL_ARGUMENTS_OFFSET));
-        __Pyx_XDECREF(__pyx_t_13); __pyx_t_13 = 0;
-        if (unlikely(!__pyx_t_7)) __PYX_ERR(0, 279, __pyx_L1_error)
-        __Pyx_GOTREF(__pyx_t_7);
-      }
-      __Pyx_DECREF(__pyx_t_7); __pyx_t_7 = 0;
-
-      /* "orderbook/_capture.pyx":278
- *                                          args=(bounds[k], bounds[k + 1], flags, skip, results, k))
- *                        for k in range(threads) if bounds[k] < bounds[k + 1]]
- *             for w in workers:             # <<<<<<<<<<<<<<
- *                 w.start()
- *             for w in workers:
-*/
-    }
-    __Pyx_DECREF(__pyx_t_9); __pyx_t_9 = 0;
-
     /* "orderbook/_capture.pyx":280
- *             for w in workers:
- *                 w.start()
+ *                                          args=(bounds[k], bounds[k + 1], flags, skip, results, k))
+ *                        for k in range(threads) if bounds[k] < bounds[k + 1]]
  *             for w in workers:             # <<<<<<<<<<<<<<
- *                 w.join()
- *         for r in results:
+ *                 w.start()
+ *             for w in workers:
 */
     __pyx_t_9 = __pyx_v_workers; __Pyx_INCREF(__pyx_t_9);
     __pyx_t_4 = 0;
@@ -26981,6 +26918,59 @@ static int __pyx_f_9orderbook_8_capture_7Capture__verify(struct __pyx_obj_9order
       __pyx_t_7 = 0;
 
       /* "orderbook/_capture.pyx":281
+ *                        for k in range(threads) if bounds[k] < bounds[k + 1]]
+ *             for w in workers:
+ *                 w.start()             # <<<<<<<<<<<<<<
+ *             for w in workers:
+ *                 w.join()
+*/
+      __pyx_t_13 = __pyx_v_w;
+      __Pyx_INCREF(__pyx_t_13);
+      __pyx_t_8 = 0;
+      {
+        PyObject *__pyx_callargs[2] = {__pyx_t_13, NULL};
+        __pyx_t_7 = __Pyx_PyObject_FastCallMethod((PyObject*)__pyx_mstate_global->__pyx_n_u_start, __pyx_callargs+__pyx_t_8, (1-__pyx_t_8) | (1*__Pyx_PY_VECTORCALL_ARGUMENTS_OFFSET));
+        __Pyx_XDECREF(__pyx_t_13); __pyx_t_13 = 0;
+        if (unlikely(!__pyx_t_7)) __PYX_ERR(0, 281, __pyx_L1_error)
+        __Pyx_GOTREF(__pyx_t_7);
+      }
+      __Pyx_DECREF(__pyx_t_7); __pyx_t_7 = 0;
+
+      /* "orderbook/_capture.pyx":280
+ *                                          args=(bounds[k], bounds[k + 1], flags, skip, results, k))
+ *                        for k in range(threads) if bounds[k] < bounds[k + 1]]
+ *             for w in workers:             # <<<<<<<<<<<<<<
+ *                 w.start()
+ *             for w in workers:
+*/
+    }
+    __Pyx_DECREF(__pyx_t_9); __pyx_t_9 = 0;
+
+    /* "orderbook/_capture.pyx":282
+ *             for w in workers:
+ *                 w.start()
+ *             for w in workers:             # <<<<<<<<<<<<<<
+ *                 w.join()
+ *         for r in results:
+*/
+    __pyx_t_9 = __pyx_v_workers; __Pyx_INCREF(__pyx_t_9);
+    __pyx_t_4 = 0;
+    for (;;) {
+      {
+        Py_ssize_t __pyx_temp = __Pyx_PyList_GET_SIZE(__pyx_t_9);
+        #if !CYTHON_ASSUME_SAFE_SIZE
+        if (unlikely((__pyx_temp < 0))) __PYX_ERR(0, 282, __pyx_L1_error)
+        #endif
+        if (__pyx_t_4 >= __pyx_temp) break;
+      }
+      __pyx_t_7 = __Pyx_PyList_GET_ITEM_REF(__pyx_t_9, __pyx_t_4, __Pyx_ReferenceSharing_OwnStrongReference);
+      ++__pyx_t_4;
+      if (unlikely(!__pyx_t_7)) __PYX_ERR(0, 282, __pyx_L1_error)
+      __Pyx_GOTREF(__pyx_t_7);
+      __Pyx_XDECREF_SET(__pyx_v_w, __pyx_t_7);
+      __pyx_t_7 = 0;
+
+      /* "orderbook/_capture.pyx":283
  *                 w.start()
  *             for w in workers:
  *                 w.join()             # <<<<<<<<<<<<<<
@@ -26994,12 +26984,12 @@ static int __pyx_f_9orderbook_8_capture_7Capture__verify(struct __pyx_obj_9order
         PyObject *__pyx_callargs[2] = {__pyx_t_13, NULL};
         __pyx_t_7 = __Pyx_PyObject_FastCallMethod((PyObject*)__pyx_mstate_global->__pyx_n_u_join, __pyx_callargs+__pyx_t_8, (1-__pyx_t_8) | (1*__Pyx_PY_VECTORCALL_ARGUMENTS_OFFSET));
         __Pyx_XDECREF(__pyx_t_13); __pyx_t_13 = 0;
-        if (unlikely(!__pyx_t_7)) __PYX_ERR(0, 281, __pyx_L1_error)
+        if (unlikely(!__pyx_t_7)) __PYX_ERR(0, 283, __pyx_L1_error)
         __Pyx_GOTREF(__pyx_t_7);
       }
       __Pyx_DECREF(__pyx_t_7); __pyx_t_7 = 0;
 
-      /* "orderbook/_capture.pyx":280
+      /* "orderbook/_capture.pyx":282
  *             for w in workers:
  *                 w.start()
  *             for w in workers:             # <<<<<<<<<<<<<<
@@ -27011,7 +27001,7 @@ static int __pyx_f_9orderbook_8_capture_7Capture__verify(struct __pyx_obj_9order
   }
   __pyx_L4:;
 
-  /* "orderbook/_capture.pyx":282
+  /* "orderbook/_capture.pyx":284
  *             for w in workers:
  *                 w.join()
  *         for r in results:             # <<<<<<<<<<<<<<
@@ -27024,25 +27014,25 @@ static int __pyx_f_9orderbook_8_capture_7Capture__verify(struct __pyx_obj_9order
     {
       Py_ssize_t __pyx_temp = __Pyx_PyList_GET_SIZE(__pyx_t_9);
       #if !CYTHON_ASSUME_SAFE_SIZE
-      if (unlikely((__pyx_temp < 0))) __PYX_ERR(0, 282, __pyx_L1_error)
+      if (unlikely((__pyx_temp < 0))) __PYX_ERR(0, 284, __pyx_L1_error)
       #endif
       if (__pyx_t_4 >= __pyx_temp) break;
     }
     __pyx_t_7 = __Pyx_PyList_GET_ITEM_REF(__pyx_t_9, __pyx_t_4, __Pyx_ReferenceSharing_OwnStrongReference);
     ++__pyx_t_4;
-    if (unlikely(!__pyx_t_7)) __PYX_ERR(0, 282, __pyx_L1_error)
+    if (unlikely(!__pyx_t_7)) __PYX_ERR(0, 284, __pyx_L1_error)
     __Pyx_GOTREF(__pyx_t_7);
     __Pyx_XDECREF_SET(__pyx_v_r, __pyx_t_7);
     __pyx_t_7 = 0;
 
-    /* "orderbook/_capture.pyx":283
+    /* "orderbook/_capture.pyx":285
  *                 w.join()
  *         for r in results:
  *             if r >= 0 and (first < 0 or r < first):             # <<<<<<<<<<<<<<
  *                 first = r
  *         if first < 0:
 */
-    __pyx_t_11 = __Pyx_PyObject_CompareBoolGe_object_int(__pyx_v_r, __pyx_mstate_global->__pyx_int_0, Py_GE); if (unlikely((__pyx_t_11 < 0))) __PYX_ERR(0, 283, __pyx_L1_error)
+    __pyx_t_11 = __Pyx_PyObject_CompareBoolGe_object_int(__pyx_v_r, __pyx_mstate_global->__pyx_int_0, Py_GE); if (unlikely((__pyx_t_11 < 0))) __PYX_ERR(0, 285, __pyx_L1_error)
     if (__pyx_t_11) {
 
     } else {
@@ -27061,9 +27051,9 @@ static int __pyx_f_9orderbook_8_capture_7Capture__verify(struct __pyx_obj_9order
 
       goto __pyx_L23_bool_binop_done;
     }
-    __pyx_t_7 = PyLong_FromSsize_t(__pyx_v_first); if (unlikely(!__pyx_t_7)) __PYX_ERR(0, 283, __pyx_L1_error)
+    __pyx_t_7 = PyLong_FromSsize_t(__pyx_v_first); if (unlikely(!__pyx_t_7)) __PYX_ERR(0, 285, __pyx_L1_error)
     __Pyx_GOTREF(__pyx_t_7);
-    __pyx_t_11 = __Pyx_PyObject_CompareBoolLt_object_int(__pyx_v_r, __pyx_t_7, Py_LT); if (unlikely((__pyx_t_11 < 0))) __PYX_ERR(0, 283, __pyx_L1_error)
+    __pyx_t_11 = __Pyx_PyObject_CompareBoolLt_object_int(__pyx_v_r, __pyx_t_7, Py_LT); if (unlikely((__pyx_t_11 < 0))) __PYX_ERR(0, 285, __pyx_L1_error)
     __Pyx_DECREF(__pyx_t_7); __pyx_t_7 = 0;
 
     __pyx_t_2 = __pyx_t_11;
@@ -27072,17 +27062,17 @@ static int __pyx_f_9orderbook_8_capture_7Capture__verify(struct __pyx_obj_9order
     if (__pyx_t_2) {
 
 
-      /* "orderbook/_capture.pyx":284
+      /* "orderbook/_capture.pyx":286
  *         for r in results:
  *             if r >= 0 and (first < 0 or r < first):
  *                 first = r             # <<<<<<<<<<<<<<
  *         if first < 0:
  *             return 0
 */
-      __pyx_t_1 = __Pyx_PyIndex_AsSsize_t(__pyx_v_r); if (unlikely((__pyx_t_1 == (Py_ssize_t)-1) && PyErr_Occurred())) __PYX_ERR(0, 284, __pyx_L1_error)
+      __pyx_t_1 = __Pyx_PyIndex_AsSsize_t(__pyx_v_r); if (unlikely((__pyx_t_1 == (Py_ssize_t)-1) && PyErr_Occurred())) __PYX_ERR(0, 286, __pyx_L1_error)
       __pyx_v_first = __pyx_t_1;
 
-      /* "orderbook/_capture.pyx":283
+      /* "orderbook/_capture.pyx":285
  *                 w.join()
  *         for r in results:
  *             if r >= 0 and (first < 0 or r < first):             # <<<<<<<<<<<<<<
@@ -27091,7 +27081,7 @@ static int __pyx_f_9orderbook_8_capture_7Capture__verify(struct __pyx_obj_9order
 */
     }
 
-    /* "orderbook/_capture.pyx":282
+    /* "orderbook/_capture.pyx":284
  *             for w in workers:
  *                 w.join()
  *         for r in results:             # <<<<<<<<<<<<<<
@@ -27101,7 +27091,7 @@ static int __pyx_f_9orderbook_8_capture_7Capture__verify(struct __pyx_obj_9order
   }
   __Pyx_DECREF(__pyx_t_9); __pyx_t_9 = 0;
 
-  /* "orderbook/_capture.pyx":285
+  /* "orderbook/_capture.pyx":287
  *             if r >= 0 and (first < 0 or r < first):
  *                 first = r
  *         if first < 0:             # <<<<<<<<<<<<<<
@@ -27113,7 +27103,7 @@ static int __pyx_f_9orderbook_8_capture_7Capture__verify(struct __pyx_obj_9order
   if (__pyx_t_2) {
 
 
-    /* "orderbook/_capture.pyx":286
+    /* "orderbook/_capture.pyx":288
  *                 first = r
  *         if first < 0:
  *             return 0             # <<<<<<<<<<<<<<
@@ -27126,7 +27116,7 @@ static int __pyx_f_9orderbook_8_capture_7Capture__verify(struct __pyx_obj_9order
     }
     goto __pyx_L0;
 
-    /* "orderbook/_capture.pyx":285
+    /* "orderbook/_capture.pyx":287
  *             if r >= 0 and (first < 0 or r < first):
  *                 first = r
  *         if first < 0:             # <<<<<<<<<<<<<<
@@ -27135,7 +27125,7 @@ static int __pyx_f_9orderbook_8_capture_7Capture__verify(struct __pyx_obj_9order
 */
   }
 
-  /* "orderbook/_capture.pyx":287
+  /* "orderbook/_capture.pyx":289
  *         if first < 0:
  *             return 0
  *         if not skip:             # <<<<<<<<<<<<<<
@@ -27147,21 +27137,21 @@ static int __pyx_f_9orderbook_8_capture_7Capture__verify(struct __pyx_obj_9order
   if (__pyx_t_2) {
 
 
-    /* "orderbook/_capture.pyx":289
+    /* "orderbook/_capture.pyx":291
  *         if not skip:
  *             # the first bad CRC comes before whatever stopped the walk
  *             self.error = self._error_at(self._e[first].offset)             # <<<<<<<<<<<<<<
  *             self._n = first
  *             return 0
 */
-    __pyx_t_9 = ((struct __pyx_vtabstruct_9orderbook_8_capture_Capture *)__pyx_v_self->__pyx_vtab)->_error_at(__pyx_v_self, (__pyx_v_self->_e[__pyx_v_first]).offset); if (unlikely(!__pyx_t_9)) __PYX_ERR(0, 289, __pyx_L1_error)
+    __pyx_t_9 = ((struct __pyx_vtabstruct_9orderbook_8_capture_Capture *)__pyx_v_self->__pyx_vtab)->_error_at(__pyx_v_self, (__pyx_v_self->_e[__pyx_v_first]).offset); if (unlikely(!__pyx_t_9)) __PYX_ERR(0, 291, __pyx_L1_error)
     __Pyx_GOTREF(__pyx_t_9);
     __Pyx_GIVEREF(__pyx_t_9);
     __Pyx_GOTREF(__pyx_v_self->error);
     __Pyx_DECREF_SET(__pyx_v_self->error, __pyx_t_9);
     __pyx_t_9 = 0;
 
-    /* "orderbook/_capture.pyx":290
+    /* "orderbook/_capture.pyx":292
  *             # the first bad CRC comes before whatever stopped the walk
  *             self.error = self._error_at(self._e[first].offset)
  *             self._n = first             # <<<<<<<<<<<<<<
@@ -27170,7 +27160,7 @@ static int __pyx_f_9orderbook_8_capture_7Capture__verify(struct __pyx_obj_9order
 */
     __pyx_v_self->_n = __pyx_v_first;
 
-    /* "orderbook/_capture.pyx":291
+    /* "orderbook/_capture.pyx":293
  *             self.error = self._error_at(self._e[first].offset)
  *             self._n = first
  *             return 0             # <<<<<<<<<<<<<<
@@ -27183,7 +27173,7 @@ static int __pyx_f_9orderbook_8_capture_7Capture__verify(struct __pyx_obj_9order
     }
     goto __pyx_L0;
 
-    /* "orderbook/_capture.pyx":287
+    /* "orderbook/_capture.pyx":289
  *         if first < 0:
  *             return 0
  *         if not skip:             # <<<<<<<<<<<<<<
@@ -27192,19 +27182,19 @@ static int __pyx_f_9orderbook_8_capture_7Capture__verify(struct __pyx_obj_9order
 */
   }
 
-  /* "orderbook/_capture.pyx":293
+  /* "orderbook/_capture.pyx":295
  *             return 0
  *         # skip: drop every message with a bad CRC, keep the order of .skipped
  *         bad_at = []             # <<<<<<<<<<<<<<
  *         j = 0
  *         for i in range(n):
 */
-  __pyx_t_9 = PyList_New(0); if (unlikely(!__pyx_t_9)) __PYX_ERR(0, 293, __pyx_L1_error)
+  __pyx_t_9 = PyList_New(0); if (unlikely(!__pyx_t_9)) __PYX_ERR(0, 295, __pyx_L1_error)
   __Pyx_GOTREF(__pyx_t_9);
   __pyx_v_bad_at = ((PyObject*)__pyx_t_9);
   __pyx_t_9 = 0;
 
-  /* "orderbook/_capture.pyx":294
+  /* "orderbook/_capture.pyx":296
  *         # skip: drop every message with a bad CRC, keep the order of .skipped
  *         bad_at = []
  *         j = 0             # <<<<<<<<<<<<<<
@@ -27213,7 +27203,7 @@ static int __pyx_f_9orderbook_8_capture_7Capture__verify(struct __pyx_obj_9order
 */
   __pyx_v_j = 0;
 
-  /* "orderbook/_capture.pyx":295
+  /* "orderbook/_capture.pyx":297
  *         bad_at = []
  *         j = 0
  *         for i in range(n):             # <<<<<<<<<<<<<<
@@ -27227,7 +27217,7 @@ static int __pyx_f_9orderbook_8_capture_7Capture__verify(struct __pyx_obj_9order
   for (__pyx_t_17 = 0; __pyx_t_17 < __pyx_t_1; __pyx_t_17+=1) {
     __pyx_v_i = __pyx_t_17;
 
-    /* "orderbook/_capture.pyx":296
+    /* "orderbook/_capture.pyx":298
  *         j = 0
  *         for i in range(n):
  *             if flags[i]:             # <<<<<<<<<<<<<<
@@ -27239,20 +27229,20 @@ static int __pyx_f_9orderbook_8_capture_7Capture__verify(struct __pyx_obj_9order
     if (__pyx_t_2) {
 
 
-      /* "orderbook/_capture.pyx":297
+      /* "orderbook/_capture.pyx":299
  *         for i in range(n):
  *             if flags[i]:
  *                 bad_at.append(self._e[i].offset)             # <<<<<<<<<<<<<<
  *             else:
  *                 self._e[j] = self._e[i]
 */
-      __pyx_t_9 = __Pyx_PyLong_From_int64_t((__pyx_v_self->_e[__pyx_v_i]).offset); if (unlikely(!__pyx_t_9)) __PYX_ERR(0, 297, __pyx_L1_error)
+      __pyx_t_9 = __Pyx_PyLong_From_int64_t((__pyx_v_self->_e[__pyx_v_i]).offset); if (unlikely(!__pyx_t_9)) __PYX_ERR(0, 299, __pyx_L1_error)
       __Pyx_GOTREF(__pyx_t_9);
-      __pyx_t_12 = __Pyx_PyList_Append(__pyx_v_bad_at, __pyx_t_9); if (unlikely(__pyx_t_12 == ((int)-1))) __PYX_ERR(0, 297, __pyx_L1_error)
+      __pyx_t_12 = __Pyx_PyList_Append(__pyx_v_bad_at, __pyx_t_9); if (unlikely(__pyx_t_12 == ((int)-1))) __PYX_ERR(0, 299, __pyx_L1_error)
       __Pyx_DECREF(__pyx_t_9); __pyx_t_9 = 0;
 
 
-      /* "orderbook/_capture.pyx":296
+      /* "orderbook/_capture.pyx":298
  *         j = 0
  *         for i in range(n):
  *             if flags[i]:             # <<<<<<<<<<<<<<
@@ -27262,7 +27252,7 @@ static int __pyx_f_9orderbook_8_capture_7Capture__verify(struct __pyx_obj_9order
       goto __pyx_L31;
     }
 
-    /* "orderbook/_capture.pyx":299
+    /* "orderbook/_capture.pyx":301
  *                 bad_at.append(self._e[i].offset)
  *             else:
  *                 self._e[j] = self._e[i]             # <<<<<<<<<<<<<<
@@ -27272,7 +27262,7 @@ static int __pyx_f_9orderbook_8_capture_7Capture__verify(struct __pyx_obj_9order
     /*else*/ {
       (__pyx_v_self->_e[__pyx_v_j]) = (__pyx_v_self->_e[__pyx_v_i]);
 
-      /* "orderbook/_capture.pyx":300
+      /* "orderbook/_capture.pyx":302
  *             else:
  *                 self._e[j] = self._e[i]
  *                 j += 1             # <<<<<<<<<<<<<<
@@ -27285,7 +27275,7 @@ static int __pyx_f_9orderbook_8_capture_7Capture__verify(struct __pyx_obj_9order
   }
 
 
-  /* "orderbook/_capture.pyx":301
+  /* "orderbook/_capture.pyx":303
  *                 self._e[j] = self._e[i]
  *                 j += 1
  *         self._n = j             # <<<<<<<<<<<<<<
@@ -27294,7 +27284,7 @@ static int __pyx_f_9orderbook_8_capture_7Capture__verify(struct __pyx_obj_9order
 */
   __pyx_v_self->_n = __pyx_v_j;
 
-  /* "orderbook/_capture.pyx":302
+  /* "orderbook/_capture.pyx":304
  *                 j += 1
  *         self._n = j
  *         self.skipped = sorted(self.skipped + [(at, self._error_at(at)) for at in bad_at],             # <<<<<<<<<<<<<<
@@ -27303,7 +27293,7 @@ static int __pyx_f_9orderbook_8_capture_7Capture__verify(struct __pyx_obj_9order
 */
   __pyx_t_7 = NULL;
   { /* enter inner scope */
-    __pyx_t_13 = PyList_New(0); if (unlikely(!__pyx_t_13)) __PYX_ERR(0, 302, __pyx_L34_error)
+    __pyx_t_13 = PyList_New(0); if (unlikely(!__pyx_t_13)) __PYX_ERR(0, 304, __pyx_L34_error)
     __Pyx_GOTREF(__pyx_t_13);
     __pyx_t_15 = __pyx_v_bad_at; __Pyx_INCREF(__pyx_t_15);
     __pyx_t_4 = 0;
@@ -27311,30 +27301,30 @@ static int __pyx_f_9orderbook_8_capture_7Capture__verify(struct __pyx_obj_9order
       {
         Py_ssize_t __pyx_temp = __Pyx_PyList_GET_SIZE(__pyx_t_15);
         #if !CYTHON_ASSUME_SAFE_SIZE
-        if (unlikely((__pyx_temp < 0))) __PYX_ERR(0, 302, __pyx_L34_error)
+        if (unlikely((__pyx_temp < 0))) __PYX_ERR(0, 304, __pyx_L34_error)
         #endif
         if (__pyx_t_4 >= __pyx_temp) break;
       }
       __pyx_t_16 = __Pyx_PyList_GET_ITEM_REF(__pyx_t_15, __pyx_t_4, __Pyx_ReferenceSharing_OwnStrongReference);
       ++__pyx_t_4;
-      if (unlikely(!__pyx_t_16)) __PYX_ERR(0, 302, __pyx_L34_error)
+      if (unlikely(!__pyx_t_16)) __PYX_ERR(0, 304, __pyx_L34_error)
       __Pyx_GOTREF(__pyx_t_16);
       __Pyx_XDECREF_SET(__pyx_8genexpr2__pyx_v_at, __pyx_t_16);
       __pyx_t_16 = 0;
-      __pyx_t_1 = __Pyx_PyIndex_AsSsize_t(__pyx_8genexpr2__pyx_v_at); if (unlikely((__pyx_t_1 == (Py_ssize_t)-1) && PyErr_Occurred())) __PYX_ERR(0, 302, __pyx_L34_error)
-      __pyx_t_16 = ((struct __pyx_vtabstruct_9orderbook_8_capture_Capture *)__pyx_v_self->__pyx_vtab)->_error_at(__pyx_v_self, __pyx_t_1); if (unlikely(!__pyx_t_16)) __PYX_ERR(0, 302, __pyx_L34_error)
+      __pyx_t_1 = __Pyx_PyIndex_AsSsize_t(__pyx_8genexpr2__pyx_v_at); if (unlikely((__pyx_t_1 == (Py_ssize_t)-1) && PyErr_Occurred())) __PYX_ERR(0, 304, __pyx_L34_error)
+      __pyx_t_16 = ((struct __pyx_vtabstruct_9orderbook_8_capture_Capture *)__pyx_v_self->__pyx_vtab)->_error_at(__pyx_v_self, __pyx_t_1); if (unlikely(!__pyx_t_16)) __PYX_ERR(0, 304, __pyx_L34_error)
       __Pyx_GOTREF(__pyx_t_16);
 
-      __pyx_t_6 = PyTuple_New(2); if (unlikely(!__pyx_t_6)) __PYX_ERR(0, 302, __pyx_L34_error)
+      __pyx_t_6 = PyTuple_New(2); if (unlikely(!__pyx_t_6)) __PYX_ERR(0, 304, __pyx_L34_error)
       __Pyx_GOTREF(__pyx_t_6);
       __Pyx_INCREF(__pyx_8genexpr2__pyx_v_at);
       __Pyx_GIVEREF(__pyx_8genexpr2__pyx_v_at);
-      if (__Pyx_PyTuple_SET_ITEM(__pyx_t_6, 0, __pyx_8genexpr2__pyx_v_at) != (0)) __PYX_ERR(0, 302, __pyx_L34_error);
+      if (__Pyx_PyTuple_SET_ITEM(__pyx_t_6, 0, __pyx_8genexpr2__pyx_v_at) != (0)) __PYX_ERR(0, 304, __pyx_L34_error);
       __Pyx_GIVEREF(__pyx_t_16);
-      if (__Pyx_PyTuple_SET_ITEM(__pyx_t_6, 1, __pyx_t_16) != (0)) __PYX_ERR(0, 302, __pyx_L34_error);
+      if (__Pyx_PyTuple_SET_ITEM(__pyx_t_6, 1, __pyx_t_16) != (0)) __PYX_ERR(0, 304, __pyx_L34_error);
       __pyx_t_16 = 0;
       __Pyx_GIVEREF(__pyx_t_6);
-      if (unlikely(__Pyx_ListComp_AppendAndDecref(__pyx_t_13, __pyx_t_6))) __PYX_ERR(0, 302, __pyx_L34_error)
+      if (unlikely(__Pyx_ListComp_AppendAndDecref(__pyx_t_13, __pyx_t_6))) __PYX_ERR(0, 304, __pyx_L34_error)
       __pyx_t_6 = 0;
     }
     __Pyx_DECREF(__pyx_t_15); __pyx_t_15 = 0;
@@ -27345,22 +27335,22 @@ static int __pyx_f_9orderbook_8_capture_7Capture__verify(struct __pyx_obj_9order
     goto __pyx_L1_error;
     __pyx_L38_exit_scope:;
   } /* exit inner scope */
-  __pyx_t_15 = PyNumber_Add(__pyx_v_self->skipped, __pyx_t_13); if (unlikely(!__pyx_t_15)) __PYX_ERR(0, 302, __pyx_L1_error)
+  __pyx_t_15 = PyNumber_Add(__pyx_v_self->skipped, __pyx_t_13); if (unlikely(!__pyx_t_15)) __PYX_ERR(0, 304, __pyx_L1_error)
   __Pyx_GOTREF(__pyx_t_15);
   __Pyx_DECREF(__pyx_t_13); __pyx_t_13 = 0;
 
-  /* "orderbook/_capture.pyx":303
+  /* "orderbook/_capture.pyx":305
  *         self._n = j
  *         self.skipped = sorted(self.skipped + [(at, self._error_at(at)) for at in bad_at],
  *                               key=lambda t: t[0])             # <<<<<<<<<<<<<<
  *         return 0
  * 
 */
-  __pyx_t_13 = __Pyx_CyFunction_New(&__pyx_mdef_9orderbook_8_capture_7Capture_7_verify___pyx_lambda_funcdef_lambda, 0, __pyx_mstate_global->__pyx_n_u_Capture__verify_locals_lambda, NULL, __pyx_mstate_global->__pyx_n_u_orderbook__capture, __pyx_mstate_global->__pyx_d, ((PyObject *)__pyx_mstate_global->__pyx_codeobj_tab[0])); if (unlikely(!__pyx_t_13)) __PYX_ERR(0, 303, __pyx_L1_error)
+  __pyx_t_13 = __Pyx_CyFunction_New(&__pyx_mdef_9orderbook_8_capture_7Capture_7_verify___pyx_lambda_funcdef_lambda, 0, __pyx_mstate_global->__pyx_n_u_Capture__verify_locals_lambda, NULL, __pyx_mstate_global->__pyx_n_u_orderbook__capture, __pyx_mstate_global->__pyx_d, ((PyObject *)__pyx_mstate_global->__pyx_codeobj_tab[0])); if (unlikely(!__pyx_t_13)) __PYX_ERR(0, 305, __pyx_L1_error)
   __Pyx_GOTREF(__pyx_t_13);
   #if CYTHON_VECTORCALL
 
-  /* "orderbook/_capture.pyx":302
+  /* "orderbook/_capture.pyx":304
  *                 j += 1
  *         self._n = j
  *         self.skipped = sorted(self.skipped + [(at, self._error_at(at)) for at in bad_at],             # <<<<<<<<<<<<<<
@@ -27373,13 +27363,13 @@ static int __pyx_f_9orderbook_8_capture_7Capture__verify(struct __pyx_obj_9order
     PyObject *__pyx_callargs[3] = {__pyx_t_7, __pyx_t_15, __pyx_t_13};
     #if CYTHON_VECTORCALL
     __pyx_t_6 = __pyx_mstate_global->__pyx_tuple[6];
-    if (unlikely(!__pyx_t_6)) __PYX_ERR(0, 302, __pyx_L1_error)
+    if (unlikely(!__pyx_t_6)) __PYX_ERR(0, 304, __pyx_L1_error)
     __Pyx_INCREF(__pyx_t_6);
     #else
     {
       PyObject *__pyx_temp[1] = {__pyx_mstate_global->__pyx_n_u_key};
       __pyx_t_6 = __Pyx_MakeKwargDict(__pyx_temp, __pyx_callargs+2, 1);
-      if (unlikely(!__pyx_t_6)) __PYX_ERR(0, 302, __pyx_L1_error)
+      if (unlikely(!__pyx_t_6)) __PYX_ERR(0, 304, __pyx_L1_error)
       __Pyx_GOTREF(__pyx_t_6);
     }
     #endif
@@ -27390,16 +27380,16 @@ static int __pyx_f_9orderbook_8_capture_7Capture__verify(struct __pyx_obj_9order
     #endif
     __Pyx_DECREF(__pyx_t_13); __pyx_t_13 = 0;
     __Pyx_DECREF(__pyx_t_6); __pyx_t_6 = 0;
-    if (unlikely(!__pyx_t_9)) __PYX_ERR(0, 302, __pyx_L1_error)
+    if (unlikely(!__pyx_t_9)) __PYX_ERR(0, 304, __pyx_L1_error)
     __Pyx_GOTREF(__pyx_t_9);
   }
-  if (!(likely(PyList_CheckExact(__pyx_t_9))||((__pyx_t_9) == Py_None) || __Pyx_RaiseUnexpectedTypeError("list", __pyx_t_9))) __PYX_ERR(0, 302, __pyx_L1_error)
+  if (!(likely(PyList_CheckExact(__pyx_t_9))||((__pyx_t_9) == Py_None) || __Pyx_RaiseUnexpectedTypeError("list", __pyx_t_9))) __PYX_ERR(0, 304, __pyx_L1_error)
   __Pyx_GIVEREF(__pyx_t_9);
   __Pyx_GOTREF(__pyx_v_self->skipped);
   __Pyx_DECREF_SET(__pyx_v_self->skipped, ((PyObject*)__pyx_t_9));
   __pyx_t_9 = 0;
 
-  /* "orderbook/_capture.pyx":304
+  /* "orderbook/_capture.pyx":306
  *         self.skipped = sorted(self.skipped + [(at, self._error_at(at)) for at in bad_at],
  *                               key=lambda t: t[0])
  *         return 0             # <<<<<<<<<<<<<<
@@ -27412,7 +27402,7 @@ static int __pyx_f_9orderbook_8_capture_7Capture__verify(struct __pyx_obj_9order
   }
   goto __pyx_L0;
 
-  /* "orderbook/_capture.pyx":254
+  /* "orderbook/_capture.pyx":256
  *         out[slot] = r
  * 
  *     cdef int _verify(self, int threads, bint skip) except -1:             # <<<<<<<<<<<<<<
@@ -27455,7 +27445,7 @@ static int __pyx_f_9orderbook_8_capture_7Capture__verify(struct __pyx_obj_9order
   return __pyx_r;
 }
 
-/* "orderbook/_capture.pyx":308
+/* "orderbook/_capture.pyx":310
  *     # --- lifetime -------------------------------------------------------------------
  * 
  *     def close(self):             # <<<<<<<<<<<<<<
@@ -27523,7 +27513,7 @@ static PyObject *__pyx_pf_9orderbook_8_capture_7Capture_8close(struct __pyx_obj_
   int __pyx_clineno = 0;
   __Pyx_RefNannySetupContext("close", 0);
 
-  /* "orderbook/_capture.pyx":312
+  /* "orderbook/_capture.pyx":314
  *         ``books()``/``headers()`` that view the mmap keep it mapped until they
  *         are gone; the capture itself is unusable after close()."""
  *         if self._held:             # <<<<<<<<<<<<<<
@@ -27532,7 +27522,7 @@ static PyObject *__pyx_pf_9orderbook_8_capture_7Capture_8close(struct __pyx_obj_
 */
   if (__pyx_v_self->_held) {
 
-    /* "orderbook/_capture.pyx":313
+    /* "orderbook/_capture.pyx":315
  *         are gone; the capture itself is unusable after close()."""
  *         if self._held:
  *             PyBuffer_Release(&self._buf)             # <<<<<<<<<<<<<<
@@ -27541,7 +27531,7 @@ static PyObject *__pyx_pf_9orderbook_8_capture_7Capture_8close(struct __pyx_obj_
 */
     PyBuffer_Release((&__pyx_v_self->_buf));
 
-    /* "orderbook/_capture.pyx":314
+    /* "orderbook/_capture.pyx":316
  *         if self._held:
  *             PyBuffer_Release(&self._buf)
  *             self._held = False             # <<<<<<<<<<<<<<
@@ -27550,7 +27540,7 @@ static PyObject *__pyx_pf_9orderbook_8_capture_7Capture_8close(struct __pyx_obj_
 */
     __pyx_v_self->_held = 0;
 
-    /* "orderbook/_capture.pyx":315
+    /* "orderbook/_capture.pyx":317
  *             PyBuffer_Release(&self._buf)
  *             self._held = False
  *             self._base = NULL             # <<<<<<<<<<<<<<
@@ -27559,7 +27549,7 @@ static PyObject *__pyx_pf_9orderbook_8_capture_7Capture_8close(struct __pyx_obj_
 */
     __pyx_v_self->_base = NULL;
 
-    /* "orderbook/_capture.pyx":312
+    /* "orderbook/_capture.pyx":314
  *         ``books()``/``headers()`` that view the mmap keep it mapped until they
  *         are gone; the capture itself is unusable after close()."""
  *         if self._held:             # <<<<<<<<<<<<<<
@@ -27568,7 +27558,7 @@ static PyObject *__pyx_pf_9orderbook_8_capture_7Capture_8close(struct __pyx_obj_
 */
   }
 
-  /* "orderbook/_capture.pyx":316
+  /* "orderbook/_capture.pyx":318
  *             self._held = False
  *             self._base = NULL
  *         self._n = 0             # <<<<<<<<<<<<<<
@@ -27577,7 +27567,7 @@ static PyObject *__pyx_pf_9orderbook_8_capture_7Capture_8close(struct __pyx_obj_
 */
   __pyx_v_self->_n = 0;
 
-  /* "orderbook/_capture.pyx":317
+  /* "orderbook/_capture.pyx":319
  *             self._base = NULL
  *         self._n = 0
  *         mm, self._mm = self._mm, None             # <<<<<<<<<<<<<<
@@ -27595,7 +27585,7 @@ static PyObject *__pyx_pf_9orderbook_8_capture_7Capture_8close(struct __pyx_obj_
   __Pyx_DECREF_SET(__pyx_v_self->_mm, __pyx_t_2);
   __pyx_t_2 = 0;
 
-  /* "orderbook/_capture.pyx":318
+  /* "orderbook/_capture.pyx":320
  *         self._n = 0
  *         mm, self._mm = self._mm, None
  *         self.obj = None             # <<<<<<<<<<<<<<
@@ -27607,7 +27597,7 @@ static PyObject *__pyx_pf_9orderbook_8_capture_7Capture_8close(struct __pyx_obj_
   __Pyx_GOTREF(__pyx_v_self->obj);
   __Pyx_DECREF_SET(__pyx_v_self->obj, Py_None);
 
-  /* "orderbook/_capture.pyx":319
+  /* "orderbook/_capture.pyx":321
  *         mm, self._mm = self._mm, None
  *         self.obj = None
  *         if mm is not None:             # <<<<<<<<<<<<<<
@@ -27618,7 +27608,7 @@ static PyObject *__pyx_pf_9orderbook_8_capture_7Capture_8close(struct __pyx_obj_
   if (__pyx_t_3) {
 
 
-    /* "orderbook/_capture.pyx":320
+    /* "orderbook/_capture.pyx":322
  *         self.obj = None
  *         if mm is not None:
  *             try:             # <<<<<<<<<<<<<<
@@ -27634,7 +27624,7 @@ static PyObject *__pyx_pf_9orderbook_8_capture_7Capture_8close(struct __pyx_obj_
       __Pyx_XGOTREF(__pyx_t_6);
       /*try:*/ {
 
-        /* "orderbook/_capture.pyx":321
+        /* "orderbook/_capture.pyx":323
  *         if mm is not None:
  *             try:
  *                 mm.close()             # <<<<<<<<<<<<<<
@@ -27648,12 +27638,12 @@ static PyObject *__pyx_pf_9orderbook_8_capture_7Capture_8close(struct __pyx_obj_
           PyObject *__pyx_callargs[2] = {__pyx_t_1, NULL};
           __pyx_t_2 = __Pyx_PyObject_FastCallMethod((PyObject*)__pyx_mstate_global->__pyx_n_u_close, __pyx_callargs+__pyx_t_7, (1-__pyx_t_7) | (1*__Pyx_PY_VECTORCALL_ARGUMENTS_OFFSET));
           __Pyx_XDECREF(__pyx_t_1); __pyx_t_1 = 0;
-          if (unlikely(!__pyx_t_2)) __PYX_ERR(0, 321, __pyx_L5_error)
+          if (unlikely(!__pyx_t_2)) __PYX_ERR(0, 323, __pyx_L5_error)
           __Pyx_GOTREF(__pyx_t_2);
         }
         __Pyx_DECREF(__pyx_t_2); __pyx_t_2 = 0;
 
-        /* "orderbook/_capture.pyx":320
+        /* "orderbook/_capture.pyx":322
  *         self.obj = None
  *         if mm is not None:
  *             try:             # <<<<<<<<<<<<<<
@@ -27669,7 +27659,7 @@ static PyObject *__pyx_pf_9orderbook_8_capture_7Capture_8close(struct __pyx_obj_
       __Pyx_XDECREF(__pyx_t_1); __pyx_t_1 = 0;
       __Pyx_XDECREF(__pyx_t_2); __pyx_t_2 = 0;
 
-      /* "orderbook/_capture.pyx":322
+      /* "orderbook/_capture.pyx":324
  *             try:
  *                 mm.close()
  *             except BufferError:             # <<<<<<<<<<<<<<
@@ -27683,7 +27673,7 @@ static PyObject *__pyx_pf_9orderbook_8_capture_7Capture_8close(struct __pyx_obj_
       }
       goto __pyx_L7_except_error;
 
-      /* "orderbook/_capture.pyx":320
+      /* "orderbook/_capture.pyx":322
  *         self.obj = None
  *         if mm is not None:
  *             try:             # <<<<<<<<<<<<<<
@@ -27704,7 +27694,7 @@ static PyObject *__pyx_pf_9orderbook_8_capture_7Capture_8close(struct __pyx_obj_
       __pyx_L10_try_end:;
     }
 
-    /* "orderbook/_capture.pyx":319
+    /* "orderbook/_capture.pyx":321
  *         mm, self._mm = self._mm, None
  *         self.obj = None
  *         if mm is not None:             # <<<<<<<<<<<<<<
@@ -27713,7 +27703,7 @@ static PyObject *__pyx_pf_9orderbook_8_capture_7Capture_8close(struct __pyx_obj_
 */
   }
 
-  /* "orderbook/_capture.pyx":308
+  /* "orderbook/_capture.pyx":310
  *     # --- lifetime -------------------------------------------------------------------
  * 
  *     def close(self):             # <<<<<<<<<<<<<<
@@ -27736,7 +27726,7 @@ static PyObject *__pyx_pf_9orderbook_8_capture_7Capture_8close(struct __pyx_obj_
   return __pyx_r;
 }
 
-/* "orderbook/_capture.pyx":325
+/* "orderbook/_capture.pyx":327
  *                 pass          # numpy views still export it: unmapped when they go
  * 
  *     @property             # <<<<<<<<<<<<<<
@@ -27768,14 +27758,14 @@ static PyObject *__pyx_pf_9orderbook_8_capture_7Capture_6closed___get__(struct _
   int __pyx_clineno = 0;
   __Pyx_RefNannySetupContext("__get__", 0);
 
-  /* "orderbook/_capture.pyx":327
+  /* "orderbook/_capture.pyx":329
  *     @property
  *     def closed(self):
  *         return not self._held             # <<<<<<<<<<<<<<
  * 
  *     def __enter__(self):
 */
-  __pyx_t_1 = __Pyx_PyBool_FromLong((!__pyx_v_self->_held)); if (unlikely(!__pyx_t_1)) __PYX_ERR(0, 327, __pyx_L1_error)
+  __pyx_t_1 = __Pyx_PyBool_FromLong((!__pyx_v_self->_held)); if (unlikely(!__pyx_t_1)) __PYX_ERR(0, 329, __pyx_L1_error)
   __Pyx_GOTREF(__pyx_t_1);
   {
     PyObject *__pyx_temp;
@@ -27788,7 +27778,7 @@ static PyObject *__pyx_pf_9orderbook_8_capture_7Capture_6closed___get__(struct _
   __pyx_t_1 = 0;
   goto __pyx_L0;
 
-  /* "orderbook/_capture.pyx":325
+  /* "orderbook/_capture.pyx":327
  *                 pass          # numpy views still export it: unmapped when they go
  * 
  *     @property             # <<<<<<<<<<<<<<
@@ -27807,7 +27797,7 @@ static PyObject *__pyx_pf_9orderbook_8_capture_7Capture_6closed___get__(struct _
   return __pyx_r;
 }
 
-/* "orderbook/_capture.pyx":329
+/* "orderbook/_capture.pyx":331
  *         return not self._held
  * 
  *     def __enter__(self):             # <<<<<<<<<<<<<<
@@ -27863,7 +27853,7 @@ static PyObject *__pyx_pf_9orderbook_8_capture_7Capture_10__enter__(struct __pyx
   __Pyx_RefNannyDeclarations
   __Pyx_RefNannySetupContext("__enter__", 0);
 
-  /* "orderbook/_capture.pyx":330
+  /* "orderbook/_capture.pyx":332
  * 
  *     def __enter__(self):
  *         return self             # <<<<<<<<<<<<<<
@@ -27881,7 +27871,7 @@ static PyObject *__pyx_pf_9orderbook_8_capture_7Capture_10__enter__(struct __pyx
   }
   goto __pyx_L0;
 
-  /* "orderbook/_capture.pyx":329
+  /* "orderbook/_capture.pyx":331
  *         return not self._held
  * 
  *     def __enter__(self):             # <<<<<<<<<<<<<<
@@ -27896,7 +27886,7 @@ static PyObject *__pyx_pf_9orderbook_8_capture_7Capture_10__enter__(struct __pyx
   return __pyx_r;
 }
 
-/* "orderbook/_capture.pyx":332
+/* "orderbook/_capture.pyx":334
  *         return self
  * 
  *     def __exit__(self, *exc):             # <<<<<<<<<<<<<<
@@ -27945,7 +27935,7 @@ static PyObject *__pyx_pf_9orderbook_8_capture_7Capture_12__exit__(struct __pyx_
   int __pyx_clineno = 0;
   __Pyx_RefNannySetupContext("__exit__", 0);
 
-  /* "orderbook/_capture.pyx":333
+  /* "orderbook/_capture.pyx":335
  * 
  *     def __exit__(self, *exc):
  *         self.close()             # <<<<<<<<<<<<<<
@@ -27959,12 +27949,12 @@ static PyObject *__pyx_pf_9orderbook_8_capture_7Capture_12__exit__(struct __pyx_
     PyObject *__pyx_callargs[2] = {__pyx_t_2, NULL};
     __pyx_t_1 = __Pyx_PyObject_FastCallMethod((PyObject*)__pyx_mstate_global->__pyx_n_u_close, __pyx_callargs+__pyx_t_3, (1-__pyx_t_3) | (1*__Pyx_PY_VECTORCALL_ARGUMENTS_OFFSET));
     __Pyx_XDECREF(__pyx_t_2); __pyx_t_2 = 0;
-    if (unlikely(!__pyx_t_1)) __PYX_ERR(0, 333, __pyx_L1_error)
+    if (unlikely(!__pyx_t_1)) __PYX_ERR(0, 335, __pyx_L1_error)
     __Pyx_GOTREF(__pyx_t_1);
   }
   __Pyx_DECREF(__pyx_t_1); __pyx_t_1 = 0;
 
-  /* "orderbook/_capture.pyx":332
+  /* "orderbook/_capture.pyx":334
  *         return self
  * 
  *     def __exit__(self, *exc):             # <<<<<<<<<<<<<<
@@ -27986,7 +27976,7 @@ static PyObject *__pyx_pf_9orderbook_8_capture_7Capture_12__exit__(struct __pyx_
   return __pyx_r;
 }
 
-/* "orderbook/_capture.pyx":335
+/* "orderbook/_capture.pyx":337
  *         self.close()
  * 
  *     cdef int _check(self) except -1:             # <<<<<<<<<<<<<<
@@ -28007,7 +27997,7 @@ static int __pyx_f_9orderbook_8_capture_7Capture__check(struct __pyx_obj_9orderb
   int __pyx_clineno = 0;
   __Pyx_RefNannySetupContext("_check", 0);
 
-  /* "orderbook/_capture.pyx":336
+  /* "orderbook/_capture.pyx":338
  * 
  *     cdef int _check(self) except -1:
  *         if not self._held:             # <<<<<<<<<<<<<<
@@ -28019,7 +28009,7 @@ static int __pyx_f_9orderbook_8_capture_7Capture__check(struct __pyx_obj_9orderb
   if (unlikely(__pyx_t_1)) {
 
 
-    /* "orderbook/_capture.pyx":337
+    /* "orderbook/_capture.pyx":339
  *     cdef int _check(self) except -1:
  *         if not self._held:
  *             raise ReleasedError("Capture: the capture is closed")             # <<<<<<<<<<<<<<
@@ -28027,7 +28017,7 @@ static int __pyx_f_9orderbook_8_capture_7Capture__check(struct __pyx_obj_9orderb
  * 
 */
     __pyx_t_3 = NULL;
-    __Pyx_GetModuleGlobalName(__pyx_t_4, __pyx_mstate_global->__pyx_n_u_ReleasedError); if (unlikely(!__pyx_t_4)) __PYX_ERR(0, 337, __pyx_L1_error)
+    __Pyx_GetModuleGlobalName(__pyx_t_4, __pyx_mstate_global->__pyx_n_u_ReleasedError); if (unlikely(!__pyx_t_4)) __PYX_ERR(0, 339, __pyx_L1_error)
     __Pyx_GOTREF(__pyx_t_4);
     __pyx_t_5 = 1;
     #if CYTHON_UNPACK_METHODS
@@ -28046,14 +28036,14 @@ static int __pyx_f_9orderbook_8_capture_7Capture__check(struct __pyx_obj_9orderb
       __pyx_t_2 = __Pyx_PyObject_FastCall((PyObject*)__pyx_t_4, __pyx_callargs+__pyx_t_5, (2-__pyx_t_5) | (__pyx_t_5*__Pyx_PY_VECTORCALL_ARGUMENTS_OFFSET));
       __Pyx_XDECREF(__pyx_t_3); __pyx_t_3 = 0;
       __Pyx_DECREF(__pyx_t_4); __pyx_t_4 = 0;
-      if (unlikely(!__pyx_t_2)) __PYX_ERR(0, 337, __pyx_L1_error)
+      if (unlikely(!__pyx_t_2)) __PYX_ERR(0, 339, __pyx_L1_error)
       __Pyx_GOTREF(__pyx_t_2);
     }
     __Pyx_Raise(__pyx_t_2, 0, 0, 0);
     __Pyx_DECREF(__pyx_t_2); __pyx_t_2 = 0;
-    __PYX_ERR(0, 337, __pyx_L1_error)
+    __PYX_ERR(0, 339, __pyx_L1_error)
 
-    /* "orderbook/_capture.pyx":336
+    /* "orderbook/_capture.pyx":338
  * 
  *     cdef int _check(self) except -1:
  *         if not self._held:             # <<<<<<<<<<<<<<
@@ -28062,7 +28052,7 @@ static int __pyx_f_9orderbook_8_capture_7Capture__check(struct __pyx_obj_9orderb
 */
   }
 
-  /* "orderbook/_capture.pyx":338
+  /* "orderbook/_capture.pyx":340
  *         if not self._held:
  *             raise ReleasedError("Capture: the capture is closed")
  *         return 0             # <<<<<<<<<<<<<<
@@ -28075,7 +28065,7 @@ static int __pyx_f_9orderbook_8_capture_7Capture__check(struct __pyx_obj_9orderb
   }
   goto __pyx_L0;
 
-  /* "orderbook/_capture.pyx":335
+  /* "orderbook/_capture.pyx":337
  *         self.close()
  * 
  *     cdef int _check(self) except -1:             # <<<<<<<<<<<<<<
@@ -28096,7 +28086,7 @@ static int __pyx_f_9orderbook_8_capture_7Capture__check(struct __pyx_obj_9orderb
   return __pyx_r;
 }
 
-/* "orderbook/_capture.pyx":342
+/* "orderbook/_capture.pyx":344
  *     # --- sequence -------------------------------------------------------------------
  * 
  *     def __len__(self):             # <<<<<<<<<<<<<<
@@ -28122,7 +28112,7 @@ static Py_ssize_t __pyx_pw_9orderbook_8_capture_7Capture_15__len__(PyObject *__p
 static Py_ssize_t __pyx_pf_9orderbook_8_capture_7Capture_14__len__(struct __pyx_obj_9orderbook_8_capture_Capture *__pyx_v_self) {
   Py_ssize_t __pyx_r;
 
-  /* "orderbook/_capture.pyx":343
+  /* "orderbook/_capture.pyx":345
  * 
  *     def __len__(self):
  *         return self._n             # <<<<<<<<<<<<<<
@@ -28135,7 +28125,7 @@ static Py_ssize_t __pyx_pf_9orderbook_8_capture_7Capture_14__len__(struct __pyx_
   }
   goto __pyx_L0;
 
-  /* "orderbook/_capture.pyx":342
+  /* "orderbook/_capture.pyx":344
  *     # --- sequence -------------------------------------------------------------------
  * 
  *     def __len__(self):             # <<<<<<<<<<<<<<
@@ -28149,7 +28139,7 @@ static Py_ssize_t __pyx_pf_9orderbook_8_capture_7Capture_14__len__(struct __pyx_
   return __pyx_r;
 }
 
-/* "orderbook/_capture.pyx":345
+/* "orderbook/_capture.pyx":347
  *         return self._n
  * 
  *     @property             # <<<<<<<<<<<<<<
@@ -28182,7 +28172,7 @@ static PyObject *__pyx_pf_9orderbook_8_capture_7Capture_6nbytes___get__(struct _
   int __pyx_clineno = 0;
   __Pyx_RefNannySetupContext("__get__", 0);
 
-  /* "orderbook/_capture.pyx":348
+  /* "orderbook/_capture.pyx":350
  *     def nbytes(self):
  *         """Bytes of the buffer (the whole file for a path)."""
  *         return self._buf.len if self._held else 0             # <<<<<<<<<<<<<<
@@ -28190,7 +28180,7 @@ static PyObject *__pyx_pf_9orderbook_8_capture_7Capture_6nbytes___get__(struct _
  *     def __repr__(self):
 */
   if (__pyx_v_self->_held) {
-    __pyx_t_2 = PyLong_FromSsize_t(__pyx_v_self->_buf.len); if (unlikely(!__pyx_t_2)) __PYX_ERR(0, 348, __pyx_L1_error)
+    __pyx_t_2 = PyLong_FromSsize_t(__pyx_v_self->_buf.len); if (unlikely(!__pyx_t_2)) __PYX_ERR(0, 350, __pyx_L1_error)
     __Pyx_GOTREF(__pyx_t_2);
     __pyx_t_1 = __pyx_t_2;
     __pyx_t_2 = 0;
@@ -28209,7 +28199,7 @@ static PyObject *__pyx_pf_9orderbook_8_capture_7Capture_6nbytes___get__(struct _
   __pyx_t_1 = 0;
   goto __pyx_L0;
 
-  /* "orderbook/_capture.pyx":345
+  /* "orderbook/_capture.pyx":347
  *         return self._n
  * 
  *     @property             # <<<<<<<<<<<<<<
@@ -28229,7 +28219,7 @@ static PyObject *__pyx_pf_9orderbook_8_capture_7Capture_6nbytes___get__(struct _
   return __pyx_r;
 }
 
-/* "orderbook/_capture.pyx":350
+/* "orderbook/_capture.pyx":352
  *         return self._buf.len if self._held else 0
  * 
  *     def __repr__(self):             # <<<<<<<<<<<<<<
@@ -28271,7 +28261,7 @@ static PyObject *__pyx_pf_9orderbook_8_capture_7Capture_16__repr__(struct __pyx_
   int __pyx_clineno = 0;
   __Pyx_RefNannySetupContext("__repr__", 0);
 
-  /* "orderbook/_capture.pyx":351
+  /* "orderbook/_capture.pyx":353
  * 
  *     def __repr__(self):
  *         where = f" {self.path!r}" if self.path is not None else ""             # <<<<<<<<<<<<<<
@@ -28280,9 +28270,9 @@ static PyObject *__pyx_pf_9orderbook_8_capture_7Capture_16__repr__(struct __pyx_
 */
   __pyx_t_2 = (__pyx_v_self->path != Py_None);
   if (__pyx_t_2) {
-    __pyx_t_3 = __Pyx_PyObject_FormatSimpleAndDecref(PyObject_Repr(__pyx_v_self->path), __pyx_mstate_global->__pyx_empty_unicode); if (unlikely(!__pyx_t_3)) __PYX_ERR(0, 351, __pyx_L1_error)
+    __pyx_t_3 = __Pyx_PyObject_FormatSimpleAndDecref(PyObject_Repr(__pyx_v_self->path), __pyx_mstate_global->__pyx_empty_unicode); if (unlikely(!__pyx_t_3)) __PYX_ERR(0, 353, __pyx_L1_error)
     __Pyx_GOTREF(__pyx_t_3);
-    __pyx_t_4 = __Pyx_PyUnicode_Concat(__pyx_mstate_global->__pyx_kp_u__6, __pyx_t_3); if (unlikely(!__pyx_t_4)) __PYX_ERR(0, 351, __pyx_L1_error)
+    __pyx_t_4 = __Pyx_PyUnicode_Concat(__pyx_mstate_global->__pyx_kp_u__6, __pyx_t_3); if (unlikely(!__pyx_t_4)) __PYX_ERR(0, 353, __pyx_L1_error)
     __Pyx_GOTREF(__pyx_t_4);
     __Pyx_DECREF(__pyx_t_3); __pyx_t_3 = 0;
     __pyx_t_1 = __pyx_t_4;
@@ -28295,7 +28285,7 @@ static PyObject *__pyx_pf_9orderbook_8_capture_7Capture_16__repr__(struct __pyx_
   __pyx_v_where = ((PyObject*)__pyx_t_1);
   __pyx_t_1 = 0;
 
-  /* "orderbook/_capture.pyx":352
+  /* "orderbook/_capture.pyx":354
  *     def __repr__(self):
  *         where = f" {self.path!r}" if self.path is not None else ""
  *         state = "closed" if not self._held else f"{self._n} messages, {self._buf.len:,} bytes"             # <<<<<<<<<<<<<<
@@ -28308,11 +28298,11 @@ static PyObject *__pyx_pf_9orderbook_8_capture_7Capture_16__repr__(struct __pyx_
     __Pyx_INCREF(__pyx_mstate_global->__pyx_n_u_closed);
     __pyx_t_1 = __pyx_mstate_global->__pyx_n_u_closed;
   } else {
-    __pyx_t_4 = __Pyx_PyUnicode_From_Py_ssize_t(__pyx_v_self->_n, 0, ' ', 'd'); if (unlikely(!__pyx_t_4)) __PYX_ERR(0, 352, __pyx_L1_error)
+    __pyx_t_4 = __Pyx_PyUnicode_From_Py_ssize_t(__pyx_v_self->_n, 0, ' ', 'd'); if (unlikely(!__pyx_t_4)) __PYX_ERR(0, 354, __pyx_L1_error)
     __Pyx_GOTREF(__pyx_t_4);
-    __pyx_t_3 = PyLong_FromSsize_t(__pyx_v_self->_buf.len); if (unlikely(!__pyx_t_3)) __PYX_ERR(0, 352, __pyx_L1_error)
+    __pyx_t_3 = PyLong_FromSsize_t(__pyx_v_self->_buf.len); if (unlikely(!__pyx_t_3)) __PYX_ERR(0, 354, __pyx_L1_error)
     __Pyx_GOTREF(__pyx_t_3);
-    __pyx_t_5 = __Pyx_PyObject_Format(__pyx_t_3, __pyx_mstate_global->__pyx_kp_u__7); if (unlikely(!__pyx_t_5)) __PYX_ERR(0, 352, __pyx_L1_error)
+    __pyx_t_5 = __Pyx_PyObject_Format(__pyx_t_3, __pyx_mstate_global->__pyx_kp_u__7); if (unlikely(!__pyx_t_5)) __PYX_ERR(0, 354, __pyx_L1_error)
     __Pyx_GOTREF(__pyx_t_5);
     __Pyx_DECREF(__pyx_t_3); __pyx_t_3 = 0;
     __pyx_t_6[0] = __pyx_t_4;
@@ -28328,7 +28318,7 @@ static PyObject *__pyx_pf_9orderbook_8_capture_7Capture_16__repr__(struct __pyx_
     __pyx_t_8 |= __Pyx_PyUnicode_KIND_04(__pyx_t_6[2]);
     #endif
     __pyx_t_3 = __Pyx_PyUnicode_Join(__pyx_t_6, 4, __pyx_t_7, __pyx_t_8);
-    if (unlikely(!__pyx_t_3)) __PYX_ERR(0, 352, __pyx_L1_error)
+    if (unlikely(!__pyx_t_3)) __PYX_ERR(0, 354, __pyx_L1_error)
     __Pyx_GOTREF(__pyx_t_3);
     __Pyx_DECREF(__pyx_t_4); __pyx_t_4 = 0;
     __Pyx_DECREF(__pyx_t_5); __pyx_t_5 = 0;
@@ -28339,16 +28329,16 @@ static PyObject *__pyx_pf_9orderbook_8_capture_7Capture_16__repr__(struct __pyx_
   __pyx_v_state = ((PyObject*)__pyx_t_1);
   __pyx_t_1 = 0;
 
-  /* "orderbook/_capture.pyx":353
+  /* "orderbook/_capture.pyx":355
  *         where = f" {self.path!r}" if self.path is not None else ""
  *         state = "closed" if not self._held else f"{self._n} messages, {self._buf.len:,} bytes"
  *         return f"<Capture{where} {state}>"             # <<<<<<<<<<<<<<
  * 
  *     cdef Py_ssize_t _index(self, object i) except -1:
 */
-  __pyx_t_1 = __Pyx_PyUnicode_Unicode(__pyx_v_where); if (unlikely(!__pyx_t_1)) __PYX_ERR(0, 353, __pyx_L1_error)
+  __pyx_t_1 = __Pyx_PyUnicode_Unicode(__pyx_v_where); if (unlikely(!__pyx_t_1)) __PYX_ERR(0, 355, __pyx_L1_error)
   __Pyx_GOTREF(__pyx_t_1);
-  __pyx_t_3 = __Pyx_PyUnicode_Unicode(__pyx_v_state); if (unlikely(!__pyx_t_3)) __PYX_ERR(0, 353, __pyx_L1_error)
+  __pyx_t_3 = __Pyx_PyUnicode_Unicode(__pyx_v_state); if (unlikely(!__pyx_t_3)) __PYX_ERR(0, 355, __pyx_L1_error)
   __Pyx_GOTREF(__pyx_t_3);
   __pyx_t_9[0] = __pyx_mstate_global->__pyx_kp_u_Capture;
   __pyx_t_9[1] = __pyx_t_1;
@@ -28364,7 +28354,7 @@ static PyObject *__pyx_pf_9orderbook_8_capture_7Capture_16__repr__(struct __pyx_
   __pyx_t_8 |= __Pyx_PyUnicode_KIND_04(__pyx_t_9[1]) | __Pyx_PyUnicode_KIND_04(__pyx_t_9[3]);
   #endif
   __pyx_t_5 = __Pyx_PyUnicode_Join(__pyx_t_9, 5, __pyx_t_7, __pyx_t_8);
-  if (unlikely(!__pyx_t_5)) __PYX_ERR(0, 353, __pyx_L1_error)
+  if (unlikely(!__pyx_t_5)) __PYX_ERR(0, 355, __pyx_L1_error)
   __Pyx_GOTREF(__pyx_t_5);
   __Pyx_DECREF(__pyx_t_1); __pyx_t_1 = 0;
   __Pyx_DECREF(__pyx_t_3); __pyx_t_3 = 0;
@@ -28379,7 +28369,7 @@ static PyObject *__pyx_pf_9orderbook_8_capture_7Capture_16__repr__(struct __pyx_
   __pyx_t_5 = 0;
   goto __pyx_L0;
 
-  /* "orderbook/_capture.pyx":350
+  /* "orderbook/_capture.pyx":352
  *         return self._buf.len if self._held else 0
  * 
  *     def __repr__(self):             # <<<<<<<<<<<<<<
@@ -28403,7 +28393,7 @@ static PyObject *__pyx_pf_9orderbook_8_capture_7Capture_16__repr__(struct __pyx_
   return __pyx_r;
 }
 
-/* "orderbook/_capture.pyx":355
+/* "orderbook/_capture.pyx":357
  *         return f"<Capture{where} {state}>"
  * 
  *     cdef Py_ssize_t _index(self, object i) except -1:             # <<<<<<<<<<<<<<
@@ -28431,17 +28421,17 @@ static Py_ssize_t __pyx_f_9orderbook_8_capture_7Capture__index(struct __pyx_obj_
   int __pyx_clineno = 0;
   __Pyx_RefNannySetupContext("_index", 0);
 
-  /* "orderbook/_capture.pyx":356
+  /* "orderbook/_capture.pyx":358
  * 
  *     cdef Py_ssize_t _index(self, object i) except -1:
  *         cdef Py_ssize_t k = i             # <<<<<<<<<<<<<<
  *         if k < 0:
  *             k += self._n
 */
-  __pyx_t_1 = __Pyx_PyIndex_AsSsize_t(__pyx_v_i); if (unlikely((__pyx_t_1 == (Py_ssize_t)-1) && PyErr_Occurred())) __PYX_ERR(0, 356, __pyx_L1_error)
+  __pyx_t_1 = __Pyx_PyIndex_AsSsize_t(__pyx_v_i); if (unlikely((__pyx_t_1 == (Py_ssize_t)-1) && PyErr_Occurred())) __PYX_ERR(0, 358, __pyx_L1_error)
   __pyx_v_k = __pyx_t_1;
 
-  /* "orderbook/_capture.pyx":357
+  /* "orderbook/_capture.pyx":359
  *     cdef Py_ssize_t _index(self, object i) except -1:
  *         cdef Py_ssize_t k = i
  *         if k < 0:             # <<<<<<<<<<<<<<
@@ -28453,7 +28443,7 @@ static Py_ssize_t __pyx_f_9orderbook_8_capture_7Capture__index(struct __pyx_obj_
   if (__pyx_t_2) {
 
 
-    /* "orderbook/_capture.pyx":358
+    /* "orderbook/_capture.pyx":360
  *         cdef Py_ssize_t k = i
  *         if k < 0:
  *             k += self._n             # <<<<<<<<<<<<<<
@@ -28462,7 +28452,7 @@ static Py_ssize_t __pyx_f_9orderbook_8_capture_7Capture__index(struct __pyx_obj_
 */
     __pyx_v_k = (__pyx_v_k + __pyx_v_self->_n);
 
-    /* "orderbook/_capture.pyx":357
+    /* "orderbook/_capture.pyx":359
  *     cdef Py_ssize_t _index(self, object i) except -1:
  *         cdef Py_ssize_t k = i
  *         if k < 0:             # <<<<<<<<<<<<<<
@@ -28471,7 +28461,7 @@ static Py_ssize_t __pyx_f_9orderbook_8_capture_7Capture__index(struct __pyx_obj_
 */
   }
 
-  /* "orderbook/_capture.pyx":359
+  /* "orderbook/_capture.pyx":361
  *         if k < 0:
  *             k += self._n
  *         if k < 0 or k >= self._n:             # <<<<<<<<<<<<<<
@@ -28497,7 +28487,7 @@ static Py_ssize_t __pyx_f_9orderbook_8_capture_7Capture__index(struct __pyx_obj_
   if (unlikely(__pyx_t_2)) {
 
 
-    /* "orderbook/_capture.pyx":360
+    /* "orderbook/_capture.pyx":362
  *             k += self._n
  *         if k < 0 or k >= self._n:
  *             raise IndexError(f"Capture index {i} out of range: {self._n} messages")             # <<<<<<<<<<<<<<
@@ -28505,9 +28495,9 @@ static Py_ssize_t __pyx_f_9orderbook_8_capture_7Capture__index(struct __pyx_obj_
  * 
 */
     __pyx_t_5 = NULL;
-    __pyx_t_6 = __Pyx_PyObject_FormatSimple(__pyx_v_i, __pyx_mstate_global->__pyx_empty_unicode); if (unlikely(!__pyx_t_6)) __PYX_ERR(0, 360, __pyx_L1_error)
+    __pyx_t_6 = __Pyx_PyObject_FormatSimple(__pyx_v_i, __pyx_mstate_global->__pyx_empty_unicode); if (unlikely(!__pyx_t_6)) __PYX_ERR(0, 362, __pyx_L1_error)
     __Pyx_GOTREF(__pyx_t_6);
-    __pyx_t_7 = __Pyx_PyUnicode_From_Py_ssize_t(__pyx_v_self->_n, 0, ' ', 'd'); if (unlikely(!__pyx_t_7)) __PYX_ERR(0, 360, __pyx_L1_error)
+    __pyx_t_7 = __Pyx_PyUnicode_From_Py_ssize_t(__pyx_v_self->_n, 0, ' ', 'd'); if (unlikely(!__pyx_t_7)) __PYX_ERR(0, 362, __pyx_L1_error)
     __Pyx_GOTREF(__pyx_t_7);
     __pyx_t_8[0] = __pyx_mstate_global->__pyx_kp_u_Capture_index;
     __pyx_t_8[1] = __pyx_t_6;
@@ -28523,7 +28513,7 @@ static Py_ssize_t __pyx_f_9orderbook_8_capture_7Capture__index(struct __pyx_obj_
     __pyx_t_9 |= __Pyx_PyUnicode_KIND_04(__pyx_t_8[1]);
     #endif
     __pyx_t_10 = __Pyx_PyUnicode_Join(__pyx_t_8, 5, __pyx_t_1, __pyx_t_9);
-    if (unlikely(!__pyx_t_10)) __PYX_ERR(0, 360, __pyx_L1_error)
+    if (unlikely(!__pyx_t_10)) __PYX_ERR(0, 362, __pyx_L1_error)
     __Pyx_GOTREF(__pyx_t_10);
     __Pyx_DECREF(__pyx_t_6); __pyx_t_6 = 0;
     __Pyx_DECREF(__pyx_t_7); __pyx_t_7 = 0;
@@ -28533,14 +28523,14 @@ static Py_ssize_t __pyx_f_9orderbook_8_capture_7Capture__index(struct __pyx_obj_
       __pyx_t_4 = __Pyx_PyObject_FastCall((PyObject*)(((PyTypeObject*)PyExc_IndexError)), __pyx_callargs+__pyx_t_11, (2-__pyx_t_11) | (__pyx_t_11*__Pyx_PY_VECTORCALL_ARGUMENTS_OFFSET));
       __Pyx_XDECREF(__pyx_t_5); __pyx_t_5 = 0;
       __Pyx_DECREF(__pyx_t_10); __pyx_t_10 = 0;
-      if (unlikely(!__pyx_t_4)) __PYX_ERR(0, 360, __pyx_L1_error)
+      if (unlikely(!__pyx_t_4)) __PYX_ERR(0, 362, __pyx_L1_error)
       __Pyx_GOTREF(__pyx_t_4);
     }
     __Pyx_Raise(__pyx_t_4, 0, 0, 0);
     __Pyx_DECREF(__pyx_t_4); __pyx_t_4 = 0;
-    __PYX_ERR(0, 360, __pyx_L1_error)
+    __PYX_ERR(0, 362, __pyx_L1_error)
 
-    /* "orderbook/_capture.pyx":359
+    /* "orderbook/_capture.pyx":361
  *         if k < 0:
  *             k += self._n
  *         if k < 0 or k >= self._n:             # <<<<<<<<<<<<<<
@@ -28549,7 +28539,7 @@ static Py_ssize_t __pyx_f_9orderbook_8_capture_7Capture__index(struct __pyx_obj_
 */
   }
 
-  /* "orderbook/_capture.pyx":361
+  /* "orderbook/_capture.pyx":363
  *         if k < 0 or k >= self._n:
  *             raise IndexError(f"Capture index {i} out of range: {self._n} messages")
  *         return k             # <<<<<<<<<<<<<<
@@ -28562,7 +28552,7 @@ static Py_ssize_t __pyx_f_9orderbook_8_capture_7Capture__index(struct __pyx_obj_
   }
   goto __pyx_L0;
 
-  /* "orderbook/_capture.pyx":355
+  /* "orderbook/_capture.pyx":357
  *         return f"<Capture{where} {state}>"
  * 
  *     cdef Py_ssize_t _index(self, object i) except -1:             # <<<<<<<<<<<<<<
@@ -28586,7 +28576,7 @@ static Py_ssize_t __pyx_f_9orderbook_8_capture_7Capture__index(struct __pyx_obj_
   return __pyx_r;
 }
 
-/* "orderbook/_capture.pyx":363
+/* "orderbook/_capture.pyx":365
  *         return k
  * 
  *     def __getitem__(self, key):             # <<<<<<<<<<<<<<
@@ -28631,17 +28621,17 @@ static PyObject *__pyx_pf_9orderbook_8_capture_7Capture_18__getitem__(struct __p
   int __pyx_clineno = 0;
   __Pyx_RefNannySetupContext("__getitem__", 0);
 
-  /* "orderbook/_capture.pyx":367
+  /* "orderbook/_capture.pyx":369
  *         owns its bytes).  ``capture[a:b:c]``: a new Capture over those messages,
  *         sharing the buffer (no bytes copied; closing one leaves the other open)."""
  *         self._check()             # <<<<<<<<<<<<<<
  *         if isinstance(key, slice):
  *             return self._subset(range(*key.indices(self._n)))
 */
-  __pyx_t_1 = ((struct __pyx_vtabstruct_9orderbook_8_capture_Capture *)__pyx_v_self->__pyx_vtab)->_check(__pyx_v_self); if (unlikely(__pyx_t_1 == ((int)-1))) __PYX_ERR(0, 367, __pyx_L1_error)
+  __pyx_t_1 = ((struct __pyx_vtabstruct_9orderbook_8_capture_Capture *)__pyx_v_self->__pyx_vtab)->_check(__pyx_v_self); if (unlikely(__pyx_t_1 == ((int)-1))) __PYX_ERR(0, 369, __pyx_L1_error)
 
 
-  /* "orderbook/_capture.pyx":368
+  /* "orderbook/_capture.pyx":370
  *         sharing the buffer (no bytes copied; closing one leaves the other open)."""
  *         self._check()
  *         if isinstance(key, slice):             # <<<<<<<<<<<<<<
@@ -28652,7 +28642,7 @@ static PyObject *__pyx_pf_9orderbook_8_capture_7Capture_18__getitem__(struct __p
   if (__pyx_t_2) {
 
 
-    /* "orderbook/_capture.pyx":369
+    /* "orderbook/_capture.pyx":371
  *         self._check()
  *         if isinstance(key, slice):
  *             return self._subset(range(*key.indices(self._n)))             # <<<<<<<<<<<<<<
@@ -28661,7 +28651,7 @@ static PyObject *__pyx_pf_9orderbook_8_capture_7Capture_18__getitem__(struct __p
 */
     __pyx_t_4 = __pyx_v_key;
     __Pyx_INCREF(__pyx_t_4);
-    __pyx_t_5 = PyLong_FromSsize_t(__pyx_v_self->_n); if (unlikely(!__pyx_t_5)) __PYX_ERR(0, 369, __pyx_L1_error)
+    __pyx_t_5 = PyLong_FromSsize_t(__pyx_v_self->_n); if (unlikely(!__pyx_t_5)) __PYX_ERR(0, 371, __pyx_L1_error)
     __Pyx_GOTREF(__pyx_t_5);
     __pyx_t_6 = 0;
     {
@@ -28669,16 +28659,16 @@ static PyObject *__pyx_pf_9orderbook_8_capture_7Capture_18__getitem__(struct __p
       __pyx_t_3 = __Pyx_PyObject_FastCallMethod((PyObject*)__pyx_mstate_global->__pyx_n_u_indices, __pyx_callargs+__pyx_t_6, (2-__pyx_t_6) | (1*__Pyx_PY_VECTORCALL_ARGUMENTS_OFFSET));
       __Pyx_XDECREF(__pyx_t_4); __pyx_t_4 = 0;
       __Pyx_DECREF(__pyx_t_5); __pyx_t_5 = 0;
-      if (unlikely(!__pyx_t_3)) __PYX_ERR(0, 369, __pyx_L1_error)
+      if (unlikely(!__pyx_t_3)) __PYX_ERR(0, 371, __pyx_L1_error)
       __Pyx_GOTREF(__pyx_t_3);
     }
-    __pyx_t_5 = __Pyx_PySequence_Tuple(__pyx_t_3); if (unlikely(!__pyx_t_5)) __PYX_ERR(0, 369, __pyx_L1_error)
+    __pyx_t_5 = __Pyx_PySequence_Tuple(__pyx_t_3); if (unlikely(!__pyx_t_5)) __PYX_ERR(0, 371, __pyx_L1_error)
     __Pyx_GOTREF(__pyx_t_5);
     __Pyx_DECREF(__pyx_t_3); __pyx_t_3 = 0;
-    __pyx_t_3 = __Pyx_PyObject_Call(((PyObject *)(&PyRange_Type)), __pyx_t_5, NULL); if (unlikely(!__pyx_t_3)) __PYX_ERR(0, 369, __pyx_L1_error)
+    __pyx_t_3 = __Pyx_PyObject_Call(((PyObject *)(&PyRange_Type)), __pyx_t_5, NULL); if (unlikely(!__pyx_t_3)) __PYX_ERR(0, 371, __pyx_L1_error)
     __Pyx_GOTREF(__pyx_t_3);
     __Pyx_DECREF(__pyx_t_5); __pyx_t_5 = 0;
-    __pyx_t_5 = ((PyObject *)((struct __pyx_vtabstruct_9orderbook_8_capture_Capture *)__pyx_v_self->__pyx_vtab)->_subset(__pyx_v_self, __pyx_t_3)); if (unlikely(!__pyx_t_5)) __PYX_ERR(0, 369, __pyx_L1_error)
+    __pyx_t_5 = ((PyObject *)((struct __pyx_vtabstruct_9orderbook_8_capture_Capture *)__pyx_v_self->__pyx_vtab)->_subset(__pyx_v_self, __pyx_t_3)); if (unlikely(!__pyx_t_5)) __PYX_ERR(0, 371, __pyx_L1_error)
     __Pyx_GOTREF(__pyx_t_5);
     __Pyx_DECREF(__pyx_t_3); __pyx_t_3 = 0;
     {
@@ -28692,7 +28682,7 @@ static PyObject *__pyx_pf_9orderbook_8_capture_7Capture_18__getitem__(struct __p
     __pyx_t_5 = 0;
     goto __pyx_L0;
 
-    /* "orderbook/_capture.pyx":368
+    /* "orderbook/_capture.pyx":370
  *         sharing the buffer (no bytes copied; closing one leaves the other open)."""
  *         self._check()
  *         if isinstance(key, slice):             # <<<<<<<<<<<<<<
@@ -28701,17 +28691,17 @@ static PyObject *__pyx_pf_9orderbook_8_capture_7Capture_18__getitem__(struct __p
 */
   }
 
-  /* "orderbook/_capture.pyx":370
+  /* "orderbook/_capture.pyx":372
  *         if isinstance(key, slice):
  *             return self._subset(range(*key.indices(self._n)))
  *         cdef Py_ssize_t k = self._index(key)             # <<<<<<<<<<<<<<
  *         return _decode_message(self.obj, self._e[k].offset, verify=False)
  * 
 */
-  __pyx_t_7 = ((struct __pyx_vtabstruct_9orderbook_8_capture_Capture *)__pyx_v_self->__pyx_vtab)->_index(__pyx_v_self, __pyx_v_key); if (unlikely(__pyx_t_7 == ((Py_ssize_t)-1L))) __PYX_ERR(0, 370, __pyx_L1_error)
+  __pyx_t_7 = ((struct __pyx_vtabstruct_9orderbook_8_capture_Capture *)__pyx_v_self->__pyx_vtab)->_index(__pyx_v_self, __pyx_v_key); if (unlikely(__pyx_t_7 == ((Py_ssize_t)-1L))) __PYX_ERR(0, 372, __pyx_L1_error)
   __pyx_v_k = __pyx_t_7;
 
-  /* "orderbook/_capture.pyx":371
+  /* "orderbook/_capture.pyx":373
  *             return self._subset(range(*key.indices(self._n)))
  *         cdef Py_ssize_t k = self._index(key)
  *         return _decode_message(self.obj, self._e[k].offset, verify=False)             # <<<<<<<<<<<<<<
@@ -28719,9 +28709,9 @@ static PyObject *__pyx_pf_9orderbook_8_capture_7Capture_18__getitem__(struct __p
  *     def __iter__(self):
 */
   __pyx_t_3 = NULL;
-  __Pyx_GetModuleGlobalName(__pyx_t_4, __pyx_mstate_global->__pyx_n_u_decode_message); if (unlikely(!__pyx_t_4)) __PYX_ERR(0, 371, __pyx_L1_error)
+  __Pyx_GetModuleGlobalName(__pyx_t_4, __pyx_mstate_global->__pyx_n_u_decode_message); if (unlikely(!__pyx_t_4)) __PYX_ERR(0, 373, __pyx_L1_error)
   __Pyx_GOTREF(__pyx_t_4);
-  __pyx_t_8 = __Pyx_PyLong_From_int64_t((__pyx_v_self->_e[__pyx_v_k]).offset); if (unlikely(!__pyx_t_8)) __PYX_ERR(0, 371, __pyx_L1_error)
+  __pyx_t_8 = __Pyx_PyLong_From_int64_t((__pyx_v_self->_e[__pyx_v_k]).offset); if (unlikely(!__pyx_t_8)) __PYX_ERR(0, 373, __pyx_L1_error)
   __Pyx_GOTREF(__pyx_t_8);
   #if CYTHON_VECTORCALL
   #endif
@@ -28741,13 +28731,13 @@ static PyObject *__pyx_pf_9orderbook_8_capture_7Capture_18__getitem__(struct __p
     PyObject *__pyx_callargs[4] = {__pyx_t_3, __pyx_v_self->obj, __pyx_t_8, Py_False};
     #if CYTHON_VECTORCALL
     __pyx_t_9 = __pyx_mstate_global->__pyx_tuple[4];
-    if (unlikely(!__pyx_t_9)) __PYX_ERR(0, 371, __pyx_L1_error)
+    if (unlikely(!__pyx_t_9)) __PYX_ERR(0, 373, __pyx_L1_error)
     __Pyx_INCREF(__pyx_t_9);
     #else
     {
       PyObject *__pyx_temp[1] = {__pyx_mstate_global->__pyx_n_u_verify};
       __pyx_t_9 = __Pyx_MakeKwargDict(__pyx_temp, __pyx_callargs+3, 1);
-      if (unlikely(!__pyx_t_9)) __PYX_ERR(0, 371, __pyx_L1_error)
+      if (unlikely(!__pyx_t_9)) __PYX_ERR(0, 373, __pyx_L1_error)
       __Pyx_GOTREF(__pyx_t_9);
     }
     #endif
@@ -28758,7 +28748,7 @@ static PyObject *__pyx_pf_9orderbook_8_capture_7Capture_18__getitem__(struct __p
     #endif
     __Pyx_DECREF(__pyx_t_9); __pyx_t_9 = 0;
     __Pyx_DECREF(__pyx_t_4); __pyx_t_4 = 0;
-    if (unlikely(!__pyx_t_5)) __PYX_ERR(0, 371, __pyx_L1_error)
+    if (unlikely(!__pyx_t_5)) __PYX_ERR(0, 373, __pyx_L1_error)
     __Pyx_GOTREF(__pyx_t_5);
   }
   {
@@ -28772,7 +28762,7 @@ static PyObject *__pyx_pf_9orderbook_8_capture_7Capture_18__getitem__(struct __p
   __pyx_t_5 = 0;
   goto __pyx_L0;
 
-  /* "orderbook/_capture.pyx":363
+  /* "orderbook/_capture.pyx":365
  *         return k
  * 
  *     def __getitem__(self, key):             # <<<<<<<<<<<<<<
@@ -28797,7 +28787,7 @@ static PyObject *__pyx_pf_9orderbook_8_capture_7Capture_18__getitem__(struct __p
 }
 static PyObject *__pyx_gb_9orderbook_8_capture_7Capture_22generator(__pyx_CoroutineObject *__pyx_generator, CYTHON_UNUSED PyThreadState *__pyx_tstate, PyObject *__pyx_sent_value); /* proto */
 
-/* "orderbook/_capture.pyx":373
+/* "orderbook/_capture.pyx":375
  *         return _decode_message(self.obj, self._e[k].offset, verify=False)
  * 
  *     def __iter__(self):             # <<<<<<<<<<<<<<
@@ -28832,7 +28822,7 @@ static PyObject *__pyx_pf_9orderbook_8_capture_7Capture_20__iter__(struct __pyx_
   if (unlikely(!__pyx_cur_scope)) {
     __pyx_cur_scope = ((struct __pyx_obj_9orderbook_8_capture___pyx_scope_struct____iter__ *)Py_None);
     __Pyx_INCREF(Py_None);
-    __PYX_ERR(0, 373, __pyx_L1_error)
+    __PYX_ERR(0, 375, __pyx_L1_error)
   } else {
     __Pyx_GOTREF((PyObject *)__pyx_cur_scope);
   }
@@ -28840,7 +28830,7 @@ static PyObject *__pyx_pf_9orderbook_8_capture_7Capture_20__iter__(struct __pyx_
   __Pyx_INCREF((PyObject *)__pyx_cur_scope->__pyx_v_self);
   __Pyx_GIVEREF((PyObject *)__pyx_cur_scope->__pyx_v_self);
   {
-    __pyx_CoroutineObject *gen = __Pyx_Generator_New((__pyx_coroutine_body_t) __pyx_gb_9orderbook_8_capture_7Capture_22generator, ((PyObject *)__pyx_mstate_global->__pyx_codeobj_tab[1]), (PyObject *) __pyx_cur_scope, __pyx_mstate_global->__pyx_n_u_iter, __pyx_mstate_global->__pyx_n_u_Capture___iter, __pyx_mstate_global->__pyx_n_u_orderbook__capture); if (unlikely(!gen)) __PYX_ERR(0, 373, __pyx_L1_error)
+    __pyx_CoroutineObject *gen = __Pyx_Generator_New((__pyx_coroutine_body_t) __pyx_gb_9orderbook_8_capture_7Capture_22generator, ((PyObject *)__pyx_mstate_global->__pyx_codeobj_tab[1]), (PyObject *) __pyx_cur_scope, __pyx_mstate_global->__pyx_n_u_iter, __pyx_mstate_global->__pyx_n_u_Capture___iter, __pyx_mstate_global->__pyx_n_u_orderbook__capture); if (unlikely(!gen)) __PYX_ERR(0, 375, __pyx_L1_error)
     __Pyx_DECREF(__pyx_cur_scope);
     __Pyx_RefNannyFinishContext();
     return (PyObject *) gen;
@@ -28885,20 +28875,20 @@ static PyObject *__pyx_gb_9orderbook_8_capture_7Capture_22generator(__pyx_Corout
   __pyx_L3_first_run:;
   if (unlikely(__pyx_sent_value != Py_None)) {
     if (unlikely(__pyx_sent_value)) PyErr_SetString(PyExc_TypeError, "can't send non-None value to a just-started generator");
-    __PYX_ERR(0, 373, __pyx_L1_error)
+    __PYX_ERR(0, 375, __pyx_L1_error)
   }
 
-  /* "orderbook/_capture.pyx":375
+  /* "orderbook/_capture.pyx":377
  *     def __iter__(self):
  *         cdef Py_ssize_t k
  *         self._check()             # <<<<<<<<<<<<<<
  *         for k in range(self._n):
  *             self._check()
 */
-  __pyx_t_1 = ((struct __pyx_vtabstruct_9orderbook_8_capture_Capture *)__pyx_cur_scope->__pyx_v_self->__pyx_vtab)->_check(__pyx_cur_scope->__pyx_v_self); if (unlikely(__pyx_t_1 == ((int)-1))) __PYX_ERR(0, 375, __pyx_L1_error)
+  __pyx_t_1 = ((struct __pyx_vtabstruct_9orderbook_8_capture_Capture *)__pyx_cur_scope->__pyx_v_self->__pyx_vtab)->_check(__pyx_cur_scope->__pyx_v_self); if (unlikely(__pyx_t_1 == ((int)-1))) __PYX_ERR(0, 377, __pyx_L1_error)
 
 
-  /* "orderbook/_capture.pyx":376
+  /* "orderbook/_capture.pyx":378
  *         cdef Py_ssize_t k
  *         self._check()
  *         for k in range(self._n):             # <<<<<<<<<<<<<<
@@ -28912,17 +28902,17 @@ static PyObject *__pyx_gb_9orderbook_8_capture_7Capture_22generator(__pyx_Corout
   for (__pyx_t_4 = 0; __pyx_t_4 < __pyx_t_3; __pyx_t_4+=1) {
     __pyx_cur_scope->__pyx_v_k = __pyx_t_4;
 
-    /* "orderbook/_capture.pyx":377
+    /* "orderbook/_capture.pyx":379
  *         self._check()
  *         for k in range(self._n):
  *             self._check()             # <<<<<<<<<<<<<<
  *             yield _decode_message(self.obj, self._e[k].offset, verify=False)
  * 
 */
-    __pyx_t_1 = ((struct __pyx_vtabstruct_9orderbook_8_capture_Capture *)__pyx_cur_scope->__pyx_v_self->__pyx_vtab)->_check(__pyx_cur_scope->__pyx_v_self); if (unlikely(__pyx_t_1 == ((int)-1))) __PYX_ERR(0, 377, __pyx_L1_error)
+    __pyx_t_1 = ((struct __pyx_vtabstruct_9orderbook_8_capture_Capture *)__pyx_cur_scope->__pyx_v_self->__pyx_vtab)->_check(__pyx_cur_scope->__pyx_v_self); if (unlikely(__pyx_t_1 == ((int)-1))) __PYX_ERR(0, 379, __pyx_L1_error)
 
 
-    /* "orderbook/_capture.pyx":378
+    /* "orderbook/_capture.pyx":380
  *         for k in range(self._n):
  *             self._check()
  *             yield _decode_message(self.obj, self._e[k].offset, verify=False)             # <<<<<<<<<<<<<<
@@ -28930,9 +28920,9 @@ static PyObject *__pyx_gb_9orderbook_8_capture_7Capture_22generator(__pyx_Corout
  *     def book(self, i):
 */
     __pyx_t_6 = NULL;
-    __Pyx_GetModuleGlobalName(__pyx_t_7, __pyx_mstate_global->__pyx_n_u_decode_message); if (unlikely(!__pyx_t_7)) __PYX_ERR(0, 378, __pyx_L1_error)
+    __Pyx_GetModuleGlobalName(__pyx_t_7, __pyx_mstate_global->__pyx_n_u_decode_message); if (unlikely(!__pyx_t_7)) __PYX_ERR(0, 380, __pyx_L1_error)
     __Pyx_GOTREF(__pyx_t_7);
-    __pyx_t_8 = __Pyx_PyLong_From_int64_t((__pyx_cur_scope->__pyx_v_self->_e[__pyx_cur_scope->__pyx_v_k]).offset); if (unlikely(!__pyx_t_8)) __PYX_ERR(0, 378, __pyx_L1_error)
+    __pyx_t_8 = __Pyx_PyLong_From_int64_t((__pyx_cur_scope->__pyx_v_self->_e[__pyx_cur_scope->__pyx_v_k]).offset); if (unlikely(!__pyx_t_8)) __PYX_ERR(0, 380, __pyx_L1_error)
     __Pyx_GOTREF(__pyx_t_8);
     #if CYTHON_VECTORCALL
     #endif
@@ -28952,13 +28942,13 @@ static PyObject *__pyx_gb_9orderbook_8_capture_7Capture_22generator(__pyx_Corout
       PyObject *__pyx_callargs[4] = {__pyx_t_6, __pyx_cur_scope->__pyx_v_self->obj, __pyx_t_8, Py_False};
       #if CYTHON_VECTORCALL
       __pyx_t_10 = __pyx_mstate_global->__pyx_tuple[4];
-      if (unlikely(!__pyx_t_10)) __PYX_ERR(0, 378, __pyx_L1_error)
+      if (unlikely(!__pyx_t_10)) __PYX_ERR(0, 380, __pyx_L1_error)
       __Pyx_INCREF(__pyx_t_10);
       #else
       {
         PyObject *__pyx_temp[1] = {__pyx_mstate_global->__pyx_n_u_verify};
         __pyx_t_10 = __Pyx_MakeKwargDict(__pyx_temp, __pyx_callargs+3, 1);
-        if (unlikely(!__pyx_t_10)) __PYX_ERR(0, 378, __pyx_L1_error)
+        if (unlikely(!__pyx_t_10)) __PYX_ERR(0, 380, __pyx_L1_error)
         __Pyx_GOTREF(__pyx_t_10);
       }
       #endif
@@ -28969,7 +28959,7 @@ static PyObject *__pyx_gb_9orderbook_8_capture_7Capture_22generator(__pyx_Corout
       #endif
       __Pyx_DECREF(__pyx_t_10); __pyx_t_10 = 0;
       __Pyx_DECREF(__pyx_t_7); __pyx_t_7 = 0;
-      if (unlikely(!__pyx_t_5)) __PYX_ERR(0, 378, __pyx_L1_error)
+      if (unlikely(!__pyx_t_5)) __PYX_ERR(0, 380, __pyx_L1_error)
       __Pyx_GOTREF(__pyx_t_5);
     }
     __pyx_r = __pyx_t_5;
@@ -28990,12 +28980,12 @@ static PyObject *__pyx_gb_9orderbook_8_capture_7Capture_22generator(__pyx_Corout
     __pyx_t_2 = __pyx_cur_scope->__pyx_t_0;
     __pyx_t_3 = __pyx_cur_scope->__pyx_t_1;
     __pyx_t_4 = __pyx_cur_scope->__pyx_t_2;
-    if (unlikely(!__pyx_sent_value)) __PYX_ERR(0, 378, __pyx_L1_error)
+    if (unlikely(!__pyx_sent_value)) __PYX_ERR(0, 380, __pyx_L1_error)
   }
 
   CYTHON_MAYBE_UNUSED_VAR(__pyx_cur_scope);
 
-  /* "orderbook/_capture.pyx":373
+  /* "orderbook/_capture.pyx":375
  *         return _decode_message(self.obj, self._e[k].offset, verify=False)
  * 
  *     def __iter__(self):             # <<<<<<<<<<<<<<
@@ -29027,7 +29017,7 @@ static PyObject *__pyx_gb_9orderbook_8_capture_7Capture_22generator(__pyx_Corout
   return __pyx_r;
 }
 
-/* "orderbook/_capture.pyx":380
+/* "orderbook/_capture.pyx":382
  *             yield _decode_message(self.obj, self._e[k].offset, verify=False)
  * 
  *     def book(self, i):             # <<<<<<<<<<<<<<
@@ -29075,32 +29065,32 @@ PyObject *__pyx_args, PyObject *__pyx_kwds
   {
     PyObject ** const __pyx_pyargnames[] = {&__pyx_mstate_global->__pyx_n_u_i,0};
     const Py_ssize_t __pyx_kwds_len = (__pyx_kwds) ? __Pyx_NumKwargs_FASTCALL(__pyx_kwds) : 0;
-    if (unlikely(__pyx_kwds_len < 0)) __PYX_ERR(0, 380, __pyx_L3_error)
+    if (unlikely(__pyx_kwds_len < 0)) __PYX_ERR(0, 382, __pyx_L3_error)
     if (__pyx_kwds_len > 0) {
       switch (__pyx_nargs) {
         case  1:
         values[0] = __Pyx_ArgRef_FASTCALL(__pyx_args, 0);
-        if (!CYTHON_ASSUME_SAFE_MACROS && unlikely(!values[0])) __PYX_ERR(0, 380, __pyx_L3_error)
+        if (!CYTHON_ASSUME_SAFE_MACROS && unlikely(!values[0])) __PYX_ERR(0, 382, __pyx_L3_error)
         CYTHON_FALLTHROUGH;
         case  0: break;
         default: goto __pyx_L5_argtuple_error;
       }
       const Py_ssize_t kwd_pos_args = __pyx_nargs;
-      if (__Pyx_ParseKeywords(__pyx_kwds, __pyx_kwvalues, __pyx_pyargnames, 0, values, kwd_pos_args, __pyx_kwds_len, "book", 0) < (0)) __PYX_ERR(0, 380, __pyx_L3_error)
+      if (__Pyx_ParseKeywords(__pyx_kwds, __pyx_kwvalues, __pyx_pyargnames, 0, values, kwd_pos_args, __pyx_kwds_len, "book", 0) < (0)) __PYX_ERR(0, 382, __pyx_L3_error)
       for (Py_ssize_t i = __pyx_nargs; i < 1; i++) {
-        if (unlikely(!values[i])) { __Pyx_RaiseArgtupleInvalid("book", 1, 1, 1, i); __PYX_ERR(0, 380, __pyx_L3_error) }
+        if (unlikely(!values[i])) { __Pyx_RaiseArgtupleInvalid("book", 1, 1, 1, i); __PYX_ERR(0, 382, __pyx_L3_error) }
       }
     } else if (unlikely(__pyx_nargs != 1)) {
       goto __pyx_L5_argtuple_error;
     } else {
       values[0] = __Pyx_ArgRef_FASTCALL(__pyx_args, 0);
-      if (!CYTHON_ASSUME_SAFE_MACROS && unlikely(!values[0])) __PYX_ERR(0, 380, __pyx_L3_error)
+      if (!CYTHON_ASSUME_SAFE_MACROS && unlikely(!values[0])) __PYX_ERR(0, 382, __pyx_L3_error)
     }
     __pyx_v_i = values[0];
   }
   goto __pyx_L6_skip;
   __pyx_L5_argtuple_error:;
-  __Pyx_RaiseArgtupleInvalid("book", 1, 1, 1, __pyx_nargs); __PYX_ERR(0, 380, __pyx_L3_error)
+  __Pyx_RaiseArgtupleInvalid("book", 1, 1, 1, __pyx_nargs); __PYX_ERR(0, 382, __pyx_L3_error)
   __pyx_L6_skip:;
   goto __pyx_L4_argument_unpacking_done;
   __pyx_L3_error:;
@@ -29140,27 +29130,27 @@ static PyObject *__pyx_pf_9orderbook_8_capture_7Capture_23book(struct __pyx_obj_
   int __pyx_clineno = 0;
   __Pyx_RefNannySetupContext("book", 0);
 
-  /* "orderbook/_capture.pyx":382
+  /* "orderbook/_capture.pyx":384
  *     def book(self, i):
  *         """The book of message ``i`` as an owning ``OrderBook`` (a copy)."""
  *         self._check()             # <<<<<<<<<<<<<<
  *         cdef Py_ssize_t k = self._index(i)
  *         from orderbook._book import OrderBook
 */
-  __pyx_t_1 = ((struct __pyx_vtabstruct_9orderbook_8_capture_Capture *)__pyx_v_self->__pyx_vtab)->_check(__pyx_v_self); if (unlikely(__pyx_t_1 == ((int)-1))) __PYX_ERR(0, 382, __pyx_L1_error)
+  __pyx_t_1 = ((struct __pyx_vtabstruct_9orderbook_8_capture_Capture *)__pyx_v_self->__pyx_vtab)->_check(__pyx_v_self); if (unlikely(__pyx_t_1 == ((int)-1))) __PYX_ERR(0, 384, __pyx_L1_error)
 
 
-  /* "orderbook/_capture.pyx":383
+  /* "orderbook/_capture.pyx":385
  *         """The book of message ``i`` as an owning ``OrderBook`` (a copy)."""
  *         self._check()
  *         cdef Py_ssize_t k = self._index(i)             # <<<<<<<<<<<<<<
  *         from orderbook._book import OrderBook
  *         return OrderBook.from_bytes(self.obj, self._e[k].offset + self._e[k].book,
 */
-  __pyx_t_2 = ((struct __pyx_vtabstruct_9orderbook_8_capture_Capture *)__pyx_v_self->__pyx_vtab)->_index(__pyx_v_self, __pyx_v_i); if (unlikely(__pyx_t_2 == ((Py_ssize_t)-1L))) __PYX_ERR(0, 383, __pyx_L1_error)
+  __pyx_t_2 = ((struct __pyx_vtabstruct_9orderbook_8_capture_Capture *)__pyx_v_self->__pyx_vtab)->_index(__pyx_v_self, __pyx_v_i); if (unlikely(__pyx_t_2 == ((Py_ssize_t)-1L))) __PYX_ERR(0, 385, __pyx_L1_error)
   __pyx_v_k = __pyx_t_2;
 
-  /* "orderbook/_capture.pyx":384
+  /* "orderbook/_capture.pyx":386
  *         self._check()
  *         cdef Py_ssize_t k = self._index(i)
  *         from orderbook._book import OrderBook             # <<<<<<<<<<<<<<
@@ -29169,14 +29159,14 @@ static PyObject *__pyx_pf_9orderbook_8_capture_7Capture_23book(struct __pyx_obj_
 */
   {
     PyObject* const __pyx_imported_names[] = {__pyx_mstate_global->__pyx_n_u_OrderBook};
-    __pyx_t_4 = __Pyx_Import(__pyx_mstate_global->__pyx_n_u_orderbook__book, __pyx_imported_names, 1, NULL, 0); if (unlikely(!__pyx_t_4)) __PYX_ERR(0, 384, __pyx_L1_error)
+    __pyx_t_4 = __Pyx_Import(__pyx_mstate_global->__pyx_n_u_orderbook__book, __pyx_imported_names, 1, NULL, 0); if (unlikely(!__pyx_t_4)) __PYX_ERR(0, 386, __pyx_L1_error)
   }
   __pyx_t_3 = __pyx_t_4;
   __Pyx_GOTREF(__pyx_t_3);
   {
     PyObject* const __pyx_imported_names[] = {__pyx_mstate_global->__pyx_n_u_OrderBook};
     __pyx_t_2 = 0; {
-      __pyx_t_5 = __Pyx_ImportFrom(__pyx_t_3, __pyx_imported_names[__pyx_t_2]); if (unlikely(!__pyx_t_5)) __PYX_ERR(0, 384, __pyx_L1_error)
+      __pyx_t_5 = __Pyx_ImportFrom(__pyx_t_3, __pyx_imported_names[__pyx_t_2]); if (unlikely(!__pyx_t_5)) __PYX_ERR(0, 386, __pyx_L1_error)
       __Pyx_GOTREF(__pyx_t_5);
       switch (__pyx_t_2) {
         case 0:
@@ -29190,7 +29180,7 @@ static PyObject *__pyx_pf_9orderbook_8_capture_7Capture_23book(struct __pyx_obj_
   }
   __Pyx_DECREF(__pyx_t_3); __pyx_t_3 = 0;
 
-  /* "orderbook/_capture.pyx":385
+  /* "orderbook/_capture.pyx":387
  *         cdef Py_ssize_t k = self._index(i)
  *         from orderbook._book import OrderBook
  *         return OrderBook.from_bytes(self.obj, self._e[k].offset + self._e[k].book,             # <<<<<<<<<<<<<<
@@ -29199,21 +29189,21 @@ static PyObject *__pyx_pf_9orderbook_8_capture_7Capture_23book(struct __pyx_obj_
 */
   __pyx_t_5 = __pyx_v_OrderBook;
   __Pyx_INCREF(__pyx_t_5);
-  __pyx_t_6 = __Pyx_PyLong_From_int64_t(((__pyx_v_self->_e[__pyx_v_k]).offset + (__pyx_v_self->_e[__pyx_v_k]).book)); if (unlikely(!__pyx_t_6)) __PYX_ERR(0, 385, __pyx_L1_error)
+  __pyx_t_6 = __Pyx_PyLong_From_int64_t(((__pyx_v_self->_e[__pyx_v_k]).offset + (__pyx_v_self->_e[__pyx_v_k]).book)); if (unlikely(!__pyx_t_6)) __PYX_ERR(0, 387, __pyx_L1_error)
   __Pyx_GOTREF(__pyx_t_6);
 
-  /* "orderbook/_capture.pyx":386
+  /* "orderbook/_capture.pyx":388
  *         from orderbook._book import OrderBook
  *         return OrderBook.from_bytes(self.obj, self._e[k].offset + self._e[k].book,
  *                                     capacity=self._e[k].capacity)             # <<<<<<<<<<<<<<
  * 
  *     cdef Capture _subset(self, object indices):
 */
-  __pyx_t_7 = __Pyx_PyLong_From_uint16_t((__pyx_v_self->_e[__pyx_v_k]).capacity); if (unlikely(!__pyx_t_7)) __PYX_ERR(0, 386, __pyx_L1_error)
+  __pyx_t_7 = __Pyx_PyLong_From_uint16_t((__pyx_v_self->_e[__pyx_v_k]).capacity); if (unlikely(!__pyx_t_7)) __PYX_ERR(0, 388, __pyx_L1_error)
   __Pyx_GOTREF(__pyx_t_7);
   #if CYTHON_VECTORCALL
 
-  /* "orderbook/_capture.pyx":385
+  /* "orderbook/_capture.pyx":387
  *         cdef Py_ssize_t k = self._index(i)
  *         from orderbook._book import OrderBook
  *         return OrderBook.from_bytes(self.obj, self._e[k].offset + self._e[k].book,             # <<<<<<<<<<<<<<
@@ -29226,13 +29216,13 @@ static PyObject *__pyx_pf_9orderbook_8_capture_7Capture_23book(struct __pyx_obj_
     PyObject *__pyx_callargs[4] = {__pyx_t_5, __pyx_v_self->obj, __pyx_t_6, __pyx_t_7};
     #if CYTHON_VECTORCALL
     __pyx_t_9 = __pyx_mstate_global->__pyx_tuple[7];
-    if (unlikely(!__pyx_t_9)) __PYX_ERR(0, 385, __pyx_L1_error)
+    if (unlikely(!__pyx_t_9)) __PYX_ERR(0, 387, __pyx_L1_error)
     __Pyx_INCREF(__pyx_t_9);
     #else
     {
       PyObject *__pyx_temp[1] = {__pyx_mstate_global->__pyx_n_u_capacity};
       __pyx_t_9 = __Pyx_MakeKwargDict(__pyx_temp, __pyx_callargs+3, 1);
-      if (unlikely(!__pyx_t_9)) __PYX_ERR(0, 385, __pyx_L1_error)
+      if (unlikely(!__pyx_t_9)) __PYX_ERR(0, 387, __pyx_L1_error)
       __Pyx_GOTREF(__pyx_t_9);
     }
     #endif
@@ -29243,7 +29233,7 @@ static PyObject *__pyx_pf_9orderbook_8_capture_7Capture_23book(struct __pyx_obj_
     #endif
     __Pyx_DECREF(__pyx_t_7); __pyx_t_7 = 0;
     __Pyx_DECREF(__pyx_t_9); __pyx_t_9 = 0;
-    if (unlikely(!__pyx_t_3)) __PYX_ERR(0, 385, __pyx_L1_error)
+    if (unlikely(!__pyx_t_3)) __PYX_ERR(0, 387, __pyx_L1_error)
     __Pyx_GOTREF(__pyx_t_3);
   }
   {
@@ -29257,7 +29247,7 @@ static PyObject *__pyx_pf_9orderbook_8_capture_7Capture_23book(struct __pyx_obj_
   __pyx_t_3 = 0;
   goto __pyx_L0;
 
-  /* "orderbook/_capture.pyx":380
+  /* "orderbook/_capture.pyx":382
  *             yield _decode_message(self.obj, self._e[k].offset, verify=False)
  * 
  *     def book(self, i):             # <<<<<<<<<<<<<<
@@ -29282,7 +29272,7 @@ static PyObject *__pyx_pf_9orderbook_8_capture_7Capture_23book(struct __pyx_obj_
   return __pyx_r;
 }
 
-/* "orderbook/_capture.pyx":388
+/* "orderbook/_capture.pyx":390
  *                                     capacity=self._e[k].capacity)
  * 
  *     cdef Capture _subset(self, object indices):             # <<<<<<<<<<<<<<
@@ -29309,30 +29299,30 @@ static struct __pyx_obj_9orderbook_8_capture_Capture *__pyx_f_9orderbook_8_captu
   int __pyx_clineno = 0;
   __Pyx_RefNannySetupContext("_subset", 0);
 
-  /* "orderbook/_capture.pyx":389
+  /* "orderbook/_capture.pyx":391
  * 
  *     cdef Capture _subset(self, object indices):
  *         cdef Capture c = Capture.__new__(Capture)             # <<<<<<<<<<<<<<
  *         cdef Py_ssize_t m = len(indices), j = 0, k
  *         c._hold(self.obj)
 */
-  __pyx_t_1 = ((PyObject *)__pyx_tp_new_9orderbook_8_capture_Capture(((PyTypeObject *)__pyx_mstate_global->__pyx_ptype_9orderbook_8_capture_Capture), __pyx_mstate_global->__pyx_empty_tuple, NULL)); if (unlikely(!__pyx_t_1)) __PYX_ERR(0, 389, __pyx_L1_error)
+  __pyx_t_1 = ((PyObject *)__pyx_tp_new_9orderbook_8_capture_Capture(((PyTypeObject *)__pyx_mstate_global->__pyx_ptype_9orderbook_8_capture_Capture), __pyx_mstate_global->__pyx_empty_tuple, NULL)); if (unlikely(!__pyx_t_1)) __PYX_ERR(0, 391, __pyx_L1_error)
   __Pyx_GOTREF(__pyx_t_1);
   __pyx_v_c = ((struct __pyx_obj_9orderbook_8_capture_Capture *)__pyx_t_1);
   __pyx_t_1 = 0;
 
-  /* "orderbook/_capture.pyx":390
+  /* "orderbook/_capture.pyx":392
  *     cdef Capture _subset(self, object indices):
  *         cdef Capture c = Capture.__new__(Capture)
  *         cdef Py_ssize_t m = len(indices), j = 0, k             # <<<<<<<<<<<<<<
  *         c._hold(self.obj)
  *         c.path, c.verified, c.threads = self.path, self.verified, self.threads
 */
-  __pyx_t_2 = PyObject_Length(__pyx_v_indices); if (unlikely(__pyx_t_2 == ((Py_ssize_t)-1))) __PYX_ERR(0, 390, __pyx_L1_error)
+  __pyx_t_2 = PyObject_Length(__pyx_v_indices); if (unlikely(__pyx_t_2 == ((Py_ssize_t)-1))) __PYX_ERR(0, 392, __pyx_L1_error)
   __pyx_v_m = __pyx_t_2;
   __pyx_v_j = 0;
 
-  /* "orderbook/_capture.pyx":391
+  /* "orderbook/_capture.pyx":393
  *         cdef Capture c = Capture.__new__(Capture)
  *         cdef Py_ssize_t m = len(indices), j = 0, k
  *         c._hold(self.obj)             # <<<<<<<<<<<<<<
@@ -29341,11 +29331,11 @@ static struct __pyx_obj_9orderbook_8_capture_Capture *__pyx_f_9orderbook_8_captu
 */
   __pyx_t_1 = __pyx_v_self->obj;
   __Pyx_INCREF(__pyx_t_1);
-  __pyx_t_3 = ((struct __pyx_vtabstruct_9orderbook_8_capture_Capture *)__pyx_v_c->__pyx_vtab)->_hold(__pyx_v_c, __pyx_t_1); if (unlikely(__pyx_t_3 == ((int)-1))) __PYX_ERR(0, 391, __pyx_L1_error)
+  __pyx_t_3 = ((struct __pyx_vtabstruct_9orderbook_8_capture_Capture *)__pyx_v_c->__pyx_vtab)->_hold(__pyx_v_c, __pyx_t_1); if (unlikely(__pyx_t_3 == ((int)-1))) __PYX_ERR(0, 393, __pyx_L1_error)
   __Pyx_DECREF(__pyx_t_1); __pyx_t_1 = 0;
 
 
-  /* "orderbook/_capture.pyx":392
+  /* "orderbook/_capture.pyx":394
  *         cdef Py_ssize_t m = len(indices), j = 0, k
  *         c._hold(self.obj)
  *         c.path, c.verified, c.threads = self.path, self.verified, self.threads             # <<<<<<<<<<<<<<
@@ -29365,7 +29355,7 @@ static struct __pyx_obj_9orderbook_8_capture_Capture *__pyx_f_9orderbook_8_captu
   __pyx_v_c->verified = __pyx_t_4;
   __pyx_v_c->threads = __pyx_t_3;
 
-  /* "orderbook/_capture.pyx":393
+  /* "orderbook/_capture.pyx":395
  *         c._hold(self.obj)
  *         c.path, c.verified, c.threads = self.path, self.verified, self.threads
  *         if m:             # <<<<<<<<<<<<<<
@@ -29377,7 +29367,7 @@ static struct __pyx_obj_9orderbook_8_capture_Capture *__pyx_f_9orderbook_8_captu
   if (__pyx_t_4) {
 
 
-    /* "orderbook/_capture.pyx":394
+    /* "orderbook/_capture.pyx":396
  *         c.path, c.verified, c.threads = self.path, self.verified, self.threads
  *         if m:
  *             c._e = <Entry*>malloc(m * sizeof(Entry))             # <<<<<<<<<<<<<<
@@ -29386,7 +29376,7 @@ static struct __pyx_obj_9orderbook_8_capture_Capture *__pyx_f_9orderbook_8_captu
 */
     __pyx_v_c->_e = ((struct __pyx_t_9orderbook_8_capture_Entry *)malloc((__pyx_v_m * (sizeof(struct __pyx_t_9orderbook_8_capture_Entry)))));
 
-    /* "orderbook/_capture.pyx":395
+    /* "orderbook/_capture.pyx":397
  *         if m:
  *             c._e = <Entry*>malloc(m * sizeof(Entry))
  *             if c._e == NULL:             # <<<<<<<<<<<<<<
@@ -29398,16 +29388,16 @@ static struct __pyx_obj_9orderbook_8_capture_Capture *__pyx_f_9orderbook_8_captu
     if (unlikely(__pyx_t_4)) {
 
 
-      /* "orderbook/_capture.pyx":396
+      /* "orderbook/_capture.pyx":398
  *             c._e = <Entry*>malloc(m * sizeof(Entry))
  *             if c._e == NULL:
  *                 raise MemoryError()             # <<<<<<<<<<<<<<
  *             c._alloc = m
  *             for k in indices:
 */
-      PyErr_NoMemory(); __PYX_ERR(0, 396, __pyx_L1_error)
+      PyErr_NoMemory(); __PYX_ERR(0, 398, __pyx_L1_error)
 
-      /* "orderbook/_capture.pyx":395
+      /* "orderbook/_capture.pyx":397
  *         if m:
  *             c._e = <Entry*>malloc(m * sizeof(Entry))
  *             if c._e == NULL:             # <<<<<<<<<<<<<<
@@ -29416,7 +29406,7 @@ static struct __pyx_obj_9orderbook_8_capture_Capture *__pyx_f_9orderbook_8_captu
 */
     }
 
-    /* "orderbook/_capture.pyx":397
+    /* "orderbook/_capture.pyx":399
  *             if c._e == NULL:
  *                 raise MemoryError()
  *             c._alloc = m             # <<<<<<<<<<<<<<
@@ -29425,7 +29415,7 @@ static struct __pyx_obj_9orderbook_8_capture_Capture *__pyx_f_9orderbook_8_captu
 */
     __pyx_v_c->_alloc = __pyx_v_m;
 
-    /* "orderbook/_capture.pyx":398
+    /* "orderbook/_capture.pyx":400
  *                 raise MemoryError()
  *             c._alloc = m
  *             for k in indices:             # <<<<<<<<<<<<<<
@@ -29437,9 +29427,9 @@ static struct __pyx_obj_9orderbook_8_capture_Capture *__pyx_f_9orderbook_8_captu
       __pyx_t_2 = 0;
       __pyx_t_5 = NULL;
     } else {
-      __pyx_t_2 = -1; __pyx_t_1 = PyObject_GetIter(__pyx_v_indices); if (unlikely(!__pyx_t_1)) __PYX_ERR(0, 398, __pyx_L1_error)
+      __pyx_t_2 = -1; __pyx_t_1 = PyObject_GetIter(__pyx_v_indices); if (unlikely(!__pyx_t_1)) __PYX_ERR(0, 400, __pyx_L1_error)
       __Pyx_GOTREF(__pyx_t_1);
-      __pyx_t_5 = (CYTHON_COMPILING_IN_LIMITED_API) ? PyIter_Next : __Pyx_PyObject_GetIterNextFunc(__pyx_t_1); if (unlikely(!__pyx_t_5)) __PYX_ERR(0, 398, __pyx_L1_error)
+      __pyx_t_5 = (CYTHON_COMPILING_IN_LIMITED_API) ? PyIter_Next : __Pyx_PyObject_GetIterNextFunc(__pyx_t_1); if (unlikely(!__pyx_t_5)) __PYX_ERR(0, 400, __pyx_L1_error)
     }
     for (;;) {
       if (likely(!__pyx_t_5)) {
@@ -29447,7 +29437,7 @@ static struct __pyx_obj_9orderbook_8_capture_Capture *__pyx_f_9orderbook_8_captu
           {
             Py_ssize_t __pyx_temp = __Pyx_PyList_GET_SIZE(__pyx_t_1);
             #if !CYTHON_ASSUME_SAFE_SIZE
-            if (unlikely((__pyx_temp < 0))) __PYX_ERR(0, 398, __pyx_L1_error)
+            if (unlikely((__pyx_temp < 0))) __PYX_ERR(0, 400, __pyx_L1_error)
             #endif
             if (__pyx_t_2 >= __pyx_temp) break;
           }
@@ -29457,7 +29447,7 @@ static struct __pyx_obj_9orderbook_8_capture_Capture *__pyx_f_9orderbook_8_captu
           {
             Py_ssize_t __pyx_temp = __Pyx_PyTuple_GET_SIZE(__pyx_t_1);
             #if !CYTHON_ASSUME_SAFE_SIZE
-            if (unlikely((__pyx_temp < 0))) __PYX_ERR(0, 398, __pyx_L1_error)
+            if (unlikely((__pyx_temp < 0))) __PYX_ERR(0, 400, __pyx_L1_error)
             #endif
             if (__pyx_t_2 >= __pyx_temp) break;
           }
@@ -29468,24 +29458,24 @@ static struct __pyx_obj_9orderbook_8_capture_Capture *__pyx_f_9orderbook_8_captu
           #endif
           ++__pyx_t_2;
         }
-        if (unlikely(!__pyx_t_6)) __PYX_ERR(0, 398, __pyx_L1_error)
+        if (unlikely(!__pyx_t_6)) __PYX_ERR(0, 400, __pyx_L1_error)
       } else {
         __pyx_t_6 = __pyx_t_5(__pyx_t_1);
         if (unlikely(!__pyx_t_6)) {
           PyObject* exc_type = PyErr_Occurred();
           if (exc_type) {
-            if (unlikely(!__Pyx_PyErr_GivenExceptionMatches(exc_type, PyExc_StopIteration))) __PYX_ERR(0, 398, __pyx_L1_error)
+            if (unlikely(!__Pyx_PyErr_GivenExceptionMatches(exc_type, PyExc_StopIteration))) __PYX_ERR(0, 400, __pyx_L1_error)
             PyErr_Clear();
           }
           break;
         }
       }
       __Pyx_GOTREF(__pyx_t_6);
-      __pyx_t_7 = __Pyx_PyIndex_AsSsize_t(__pyx_t_6); if (unlikely((__pyx_t_7 == (Py_ssize_t)-1) && PyErr_Occurred())) __PYX_ERR(0, 398, __pyx_L1_error)
+      __pyx_t_7 = __Pyx_PyIndex_AsSsize_t(__pyx_t_6); if (unlikely((__pyx_t_7 == (Py_ssize_t)-1) && PyErr_Occurred())) __PYX_ERR(0, 400, __pyx_L1_error)
       __Pyx_DECREF(__pyx_t_6); __pyx_t_6 = 0;
       __pyx_v_k = __pyx_t_7;
 
-      /* "orderbook/_capture.pyx":399
+      /* "orderbook/_capture.pyx":401
  *             c._alloc = m
  *             for k in indices:
  *                 c._e[j] = self._e[k]             # <<<<<<<<<<<<<<
@@ -29494,7 +29484,7 @@ static struct __pyx_obj_9orderbook_8_capture_Capture *__pyx_f_9orderbook_8_captu
 */
       (__pyx_v_c->_e[__pyx_v_j]) = (__pyx_v_self->_e[__pyx_v_k]);
 
-      /* "orderbook/_capture.pyx":400
+      /* "orderbook/_capture.pyx":402
  *             for k in indices:
  *                 c._e[j] = self._e[k]
  *                 j += 1             # <<<<<<<<<<<<<<
@@ -29503,7 +29493,7 @@ static struct __pyx_obj_9orderbook_8_capture_Capture *__pyx_f_9orderbook_8_captu
 */
       __pyx_v_j = (__pyx_v_j + 1);
 
-      /* "orderbook/_capture.pyx":398
+      /* "orderbook/_capture.pyx":400
  *                 raise MemoryError()
  *             c._alloc = m
  *             for k in indices:             # <<<<<<<<<<<<<<
@@ -29513,7 +29503,7 @@ static struct __pyx_obj_9orderbook_8_capture_Capture *__pyx_f_9orderbook_8_captu
     }
     __Pyx_DECREF(__pyx_t_1); __pyx_t_1 = 0;
 
-    /* "orderbook/_capture.pyx":401
+    /* "orderbook/_capture.pyx":403
  *                 c._e[j] = self._e[k]
  *                 j += 1
  *             c._n = m             # <<<<<<<<<<<<<<
@@ -29522,7 +29512,7 @@ static struct __pyx_obj_9orderbook_8_capture_Capture *__pyx_f_9orderbook_8_captu
 */
     __pyx_v_c->_n = __pyx_v_m;
 
-    /* "orderbook/_capture.pyx":393
+    /* "orderbook/_capture.pyx":395
  *         c._hold(self.obj)
  *         c.path, c.verified, c.threads = self.path, self.verified, self.threads
  *         if m:             # <<<<<<<<<<<<<<
@@ -29531,7 +29521,7 @@ static struct __pyx_obj_9orderbook_8_capture_Capture *__pyx_f_9orderbook_8_captu
 */
   }
 
-  /* "orderbook/_capture.pyx":402
+  /* "orderbook/_capture.pyx":404
  *                 j += 1
  *             c._n = m
  *         return c             # <<<<<<<<<<<<<<
@@ -29549,7 +29539,7 @@ static struct __pyx_obj_9orderbook_8_capture_Capture *__pyx_f_9orderbook_8_captu
   }
   goto __pyx_L0;
 
-  /* "orderbook/_capture.pyx":388
+  /* "orderbook/_capture.pyx":390
  *                                     capacity=self._e[k].capacity)
  * 
  *     cdef Capture _subset(self, object indices):             # <<<<<<<<<<<<<<
@@ -29573,7 +29563,7 @@ static struct __pyx_obj_9orderbook_8_capture_Capture *__pyx_f_9orderbook_8_captu
   return __pyx_r;
 }
 
-/* "orderbook/_capture.pyx":404
+/* "orderbook/_capture.pyx":406
  *         return c
  * 
  *     def select(self, *, capacity=None):             # <<<<<<<<<<<<<<
@@ -29621,13 +29611,13 @@ PyObject *__pyx_args, PyObject *__pyx_kwds
   {
     PyObject ** const __pyx_pyargnames[] = {&__pyx_mstate_global->__pyx_n_u_capacity,0};
     const Py_ssize_t __pyx_kwds_len = (__pyx_kwds) ? __Pyx_NumKwargs_FASTCALL(__pyx_kwds) : 0;
-    if (unlikely(__pyx_kwds_len < 0)) __PYX_ERR(0, 404, __pyx_L3_error)
+    if (unlikely(__pyx_kwds_len < 0)) __PYX_ERR(0, 406, __pyx_L3_error)
     if (__pyx_kwds_len > 0) {
       switch (__pyx_nargs) {
         case  0: break;
         default: goto __pyx_L5_argtuple_error;
       }
-      if (__Pyx_ParseKeywords(__pyx_kwds, __pyx_kwvalues, __pyx_pyargnames, 0, values, 0, __pyx_kwds_len, "select", 0) < (0)) __PYX_ERR(0, 404, __pyx_L3_error)
+      if (__Pyx_ParseKeywords(__pyx_kwds, __pyx_kwvalues, __pyx_pyargnames, 0, values, 0, __pyx_kwds_len, "select", 0) < (0)) __PYX_ERR(0, 406, __pyx_L3_error)
       if (!values[0]) values[0] = __Pyx_NewRef(((PyObject *)Py_None));
     } else if (unlikely(__pyx_nargs != 0)) {
       goto __pyx_L5_argtuple_error;
@@ -29638,7 +29628,7 @@ PyObject *__pyx_args, PyObject *__pyx_kwds
   }
   goto __pyx_L6_skip;
   __pyx_L5_argtuple_error:;
-  __Pyx_RaiseArgtupleInvalid("select", 1, 0, 0, __pyx_nargs); __PYX_ERR(0, 404, __pyx_L3_error)
+  __Pyx_RaiseArgtupleInvalid("select", 1, 0, 0, __pyx_nargs); __PYX_ERR(0, 406, __pyx_L3_error)
   __pyx_L6_skip:;
   goto __pyx_L4_argument_unpacking_done;
   __pyx_L3_error:;
@@ -29676,27 +29666,27 @@ static PyObject *__pyx_pf_9orderbook_8_capture_7Capture_25select(struct __pyx_ob
   int __pyx_clineno = 0;
   __Pyx_RefNannySetupContext("select", 0);
 
-  /* "orderbook/_capture.pyx":406
+  /* "orderbook/_capture.pyx":408
  *     def select(self, *, capacity=None):
  *         """A new Capture over the messages of one ``capacity`` (shared buffer)."""
  *         self._check()             # <<<<<<<<<<<<<<
  *         cdef Py_ssize_t k
  *         cap = self._capacity_arg(capacity, False)
 */
-  __pyx_t_1 = ((struct __pyx_vtabstruct_9orderbook_8_capture_Capture *)__pyx_v_self->__pyx_vtab)->_check(__pyx_v_self); if (unlikely(__pyx_t_1 == ((int)-1))) __PYX_ERR(0, 406, __pyx_L1_error)
+  __pyx_t_1 = ((struct __pyx_vtabstruct_9orderbook_8_capture_Capture *)__pyx_v_self->__pyx_vtab)->_check(__pyx_v_self); if (unlikely(__pyx_t_1 == ((int)-1))) __PYX_ERR(0, 408, __pyx_L1_error)
 
 
-  /* "orderbook/_capture.pyx":408
+  /* "orderbook/_capture.pyx":410
  *         self._check()
  *         cdef Py_ssize_t k
  *         cap = self._capacity_arg(capacity, False)             # <<<<<<<<<<<<<<
  *         return self._subset([k for k in range(self._n) if self._e[k].capacity == cap])
  * 
 */
-  __pyx_t_1 = ((struct __pyx_vtabstruct_9orderbook_8_capture_Capture *)__pyx_v_self->__pyx_vtab)->_capacity_arg(__pyx_v_self, __pyx_v_capacity, 0); if (unlikely(__pyx_t_1 == ((int)-1))) __PYX_ERR(0, 408, __pyx_L1_error)
+  __pyx_t_1 = ((struct __pyx_vtabstruct_9orderbook_8_capture_Capture *)__pyx_v_self->__pyx_vtab)->_capacity_arg(__pyx_v_self, __pyx_v_capacity, 0); if (unlikely(__pyx_t_1 == ((int)-1))) __PYX_ERR(0, 410, __pyx_L1_error)
   __pyx_v_cap = __pyx_t_1;
 
-  /* "orderbook/_capture.pyx":409
+  /* "orderbook/_capture.pyx":411
  *         cdef Py_ssize_t k
  *         cap = self._capacity_arg(capacity, False)
  *         return self._subset([k for k in range(self._n) if self._e[k].capacity == cap])             # <<<<<<<<<<<<<<
@@ -29704,7 +29694,7 @@ static PyObject *__pyx_pf_9orderbook_8_capture_7Capture_25select(struct __pyx_ob
  *     # --- columns --------------------------------------------------------------------
 */
   { /* enter inner scope */
-    __pyx_t_2 = PyList_New(0); if (unlikely(!__pyx_t_2)) __PYX_ERR(0, 409, __pyx_L1_error)
+    __pyx_t_2 = PyList_New(0); if (unlikely(!__pyx_t_2)) __PYX_ERR(0, 411, __pyx_L1_error)
     __Pyx_GOTREF(__pyx_t_2);
 
     __pyx_t_3 = __pyx_v_self->_n;
@@ -29716,16 +29706,16 @@ static PyObject *__pyx_pf_9orderbook_8_capture_7Capture_25select(struct __pyx_ob
 
       if (__pyx_t_6) {
 
-        __pyx_t_7 = PyLong_FromSsize_t(__pyx_8genexpr3__pyx_v_k); if (unlikely(!__pyx_t_7)) __PYX_ERR(0, 409, __pyx_L1_error)
+        __pyx_t_7 = PyLong_FromSsize_t(__pyx_8genexpr3__pyx_v_k); if (unlikely(!__pyx_t_7)) __PYX_ERR(0, 411, __pyx_L1_error)
         __Pyx_GOTREF(__pyx_t_7);
         __Pyx_GIVEREF(__pyx_t_7);
-        if (unlikely(__Pyx_ListComp_AppendAndDecref(__pyx_t_2, __pyx_t_7))) __PYX_ERR(0, 409, __pyx_L1_error)
+        if (unlikely(__Pyx_ListComp_AppendAndDecref(__pyx_t_2, __pyx_t_7))) __PYX_ERR(0, 411, __pyx_L1_error)
         __pyx_t_7 = 0;
       }
     }
 
   } /* exit inner scope */
-  __pyx_t_7 = ((PyObject *)((struct __pyx_vtabstruct_9orderbook_8_capture_Capture *)__pyx_v_self->__pyx_vtab)->_subset(__pyx_v_self, __pyx_t_2)); if (unlikely(!__pyx_t_7)) __PYX_ERR(0, 409, __pyx_L1_error)
+  __pyx_t_7 = ((PyObject *)((struct __pyx_vtabstruct_9orderbook_8_capture_Capture *)__pyx_v_self->__pyx_vtab)->_subset(__pyx_v_self, __pyx_t_2)); if (unlikely(!__pyx_t_7)) __PYX_ERR(0, 411, __pyx_L1_error)
   __Pyx_GOTREF(__pyx_t_7);
   __Pyx_DECREF(__pyx_t_2); __pyx_t_2 = 0;
   {
@@ -29739,7 +29729,7 @@ static PyObject *__pyx_pf_9orderbook_8_capture_7Capture_25select(struct __pyx_ob
   __pyx_t_7 = 0;
   goto __pyx_L0;
 
-  /* "orderbook/_capture.pyx":404
+  /* "orderbook/_capture.pyx":406
  *         return c
  * 
  *     def select(self, *, capacity=None):             # <<<<<<<<<<<<<<
@@ -29761,7 +29751,7 @@ static PyObject *__pyx_pf_9orderbook_8_capture_7Capture_25select(struct __pyx_ob
   return __pyx_r;
 }
 
-/* "orderbook/_capture.pyx":413
+/* "orderbook/_capture.pyx":415
  *     # --- columns --------------------------------------------------------------------
  * 
  *     @property             # <<<<<<<<<<<<<<
@@ -29793,14 +29783,14 @@ static PyObject *__pyx_pf_9orderbook_8_capture_7Capture_7offsets___get__(struct 
   int __pyx_clineno = 0;
   __Pyx_RefNannySetupContext("__get__", 0);
 
-  /* "orderbook/_capture.pyx":416
+  /* "orderbook/_capture.pyx":418
  *     def offsets(self):
  *         """Offset of each message in the buffer (int64 array)."""
  *         return self._fill_index(0)             # <<<<<<<<<<<<<<
  * 
  *     @property
 */
-  __pyx_t_1 = ((struct __pyx_vtabstruct_9orderbook_8_capture_Capture *)__pyx_v_self->__pyx_vtab)->_fill_index(__pyx_v_self, 0); if (unlikely(!__pyx_t_1)) __PYX_ERR(0, 416, __pyx_L1_error)
+  __pyx_t_1 = ((struct __pyx_vtabstruct_9orderbook_8_capture_Capture *)__pyx_v_self->__pyx_vtab)->_fill_index(__pyx_v_self, 0); if (unlikely(!__pyx_t_1)) __PYX_ERR(0, 418, __pyx_L1_error)
   __Pyx_GOTREF(__pyx_t_1);
   {
     PyObject *__pyx_temp;
@@ -29813,7 +29803,7 @@ static PyObject *__pyx_pf_9orderbook_8_capture_7Capture_7offsets___get__(struct 
   __pyx_t_1 = 0;
   goto __pyx_L0;
 
-  /* "orderbook/_capture.pyx":413
+  /* "orderbook/_capture.pyx":415
  *     # --- columns --------------------------------------------------------------------
  * 
  *     @property             # <<<<<<<<<<<<<<
@@ -29832,7 +29822,7 @@ static PyObject *__pyx_pf_9orderbook_8_capture_7Capture_7offsets___get__(struct 
   return __pyx_r;
 }
 
-/* "orderbook/_capture.pyx":418
+/* "orderbook/_capture.pyx":420
  *         return self._fill_index(0)
  * 
  *     @property             # <<<<<<<<<<<<<<
@@ -29864,14 +29854,14 @@ static PyObject *__pyx_pf_9orderbook_8_capture_7Capture_12book_offsets___get__(s
   int __pyx_clineno = 0;
   __Pyx_RefNannySetupContext("__get__", 0);
 
-  /* "orderbook/_capture.pyx":421
+  /* "orderbook/_capture.pyx":423
  *     def book_offsets(self):
  *         """Offset of each message's book in the buffer (int64 array)."""
  *         return self._fill_index(1)             # <<<<<<<<<<<<<<
  * 
  *     @property
 */
-  __pyx_t_1 = ((struct __pyx_vtabstruct_9orderbook_8_capture_Capture *)__pyx_v_self->__pyx_vtab)->_fill_index(__pyx_v_self, 1); if (unlikely(!__pyx_t_1)) __PYX_ERR(0, 421, __pyx_L1_error)
+  __pyx_t_1 = ((struct __pyx_vtabstruct_9orderbook_8_capture_Capture *)__pyx_v_self->__pyx_vtab)->_fill_index(__pyx_v_self, 1); if (unlikely(!__pyx_t_1)) __PYX_ERR(0, 423, __pyx_L1_error)
   __Pyx_GOTREF(__pyx_t_1);
   {
     PyObject *__pyx_temp;
@@ -29884,7 +29874,7 @@ static PyObject *__pyx_pf_9orderbook_8_capture_7Capture_12book_offsets___get__(s
   __pyx_t_1 = 0;
   goto __pyx_L0;
 
-  /* "orderbook/_capture.pyx":418
+  /* "orderbook/_capture.pyx":420
  *         return self._fill_index(0)
  * 
  *     @property             # <<<<<<<<<<<<<<
@@ -29903,7 +29893,7 @@ static PyObject *__pyx_pf_9orderbook_8_capture_7Capture_12book_offsets___get__(s
   return __pyx_r;
 }
 
-/* "orderbook/_capture.pyx":423
+/* "orderbook/_capture.pyx":425
  *         return self._fill_index(1)
  * 
  *     @property             # <<<<<<<<<<<<<<
@@ -29935,14 +29925,14 @@ static PyObject *__pyx_pf_9orderbook_8_capture_7Capture_5sizes___get__(struct __
   int __pyx_clineno = 0;
   __Pyx_RefNannySetupContext("__get__", 0);
 
-  /* "orderbook/_capture.pyx":426
+  /* "orderbook/_capture.pyx":428
  *     def sizes(self):
  *         """Bytes of each message, 32 + payload_size (uint32 array)."""
  *         return self._fill_index(2)             # <<<<<<<<<<<<<<
  * 
  *     @property
 */
-  __pyx_t_1 = ((struct __pyx_vtabstruct_9orderbook_8_capture_Capture *)__pyx_v_self->__pyx_vtab)->_fill_index(__pyx_v_self, 2); if (unlikely(!__pyx_t_1)) __PYX_ERR(0, 426, __pyx_L1_error)
+  __pyx_t_1 = ((struct __pyx_vtabstruct_9orderbook_8_capture_Capture *)__pyx_v_self->__pyx_vtab)->_fill_index(__pyx_v_self, 2); if (unlikely(!__pyx_t_1)) __PYX_ERR(0, 428, __pyx_L1_error)
   __Pyx_GOTREF(__pyx_t_1);
   {
     PyObject *__pyx_temp;
@@ -29955,7 +29945,7 @@ static PyObject *__pyx_pf_9orderbook_8_capture_7Capture_5sizes___get__(struct __
   __pyx_t_1 = 0;
   goto __pyx_L0;
 
-  /* "orderbook/_capture.pyx":423
+  /* "orderbook/_capture.pyx":425
  *         return self._fill_index(1)
  * 
  *     @property             # <<<<<<<<<<<<<<
@@ -29974,7 +29964,7 @@ static PyObject *__pyx_pf_9orderbook_8_capture_7Capture_5sizes___get__(struct __
   return __pyx_r;
 }
 
-/* "orderbook/_capture.pyx":428
+/* "orderbook/_capture.pyx":430
  *         return self._fill_index(2)
  * 
  *     @property             # <<<<<<<<<<<<<<
@@ -30006,14 +29996,14 @@ static PyObject *__pyx_pf_9orderbook_8_capture_7Capture_10capacities___get__(str
   int __pyx_clineno = 0;
   __Pyx_RefNannySetupContext("__get__", 0);
 
-  /* "orderbook/_capture.pyx":431
+  /* "orderbook/_capture.pyx":433
  *     def capacities(self):
  *         """Capacity of each message's book, 128 or 50 (uint16 array)."""
  *         return self._fill_index(3)             # <<<<<<<<<<<<<<
  * 
  *     cdef object _fill_index(self, int which):
 */
-  __pyx_t_1 = ((struct __pyx_vtabstruct_9orderbook_8_capture_Capture *)__pyx_v_self->__pyx_vtab)->_fill_index(__pyx_v_self, 3); if (unlikely(!__pyx_t_1)) __PYX_ERR(0, 431, __pyx_L1_error)
+  __pyx_t_1 = ((struct __pyx_vtabstruct_9orderbook_8_capture_Capture *)__pyx_v_self->__pyx_vtab)->_fill_index(__pyx_v_self, 3); if (unlikely(!__pyx_t_1)) __PYX_ERR(0, 433, __pyx_L1_error)
   __Pyx_GOTREF(__pyx_t_1);
   {
     PyObject *__pyx_temp;
@@ -30026,7 +30016,7 @@ static PyObject *__pyx_pf_9orderbook_8_capture_7Capture_10capacities___get__(str
   __pyx_t_1 = 0;
   goto __pyx_L0;
 
-  /* "orderbook/_capture.pyx":428
+  /* "orderbook/_capture.pyx":430
  *         return self._fill_index(2)
  * 
  *     @property             # <<<<<<<<<<<<<<
@@ -30045,7 +30035,7 @@ static PyObject *__pyx_pf_9orderbook_8_capture_7Capture_10capacities___get__(str
   return __pyx_r;
 }
 
-/* "orderbook/_capture.pyx":433
+/* "orderbook/_capture.pyx":435
  *         return self._fill_index(3)
  * 
  *     cdef object _fill_index(self, int which):             # <<<<<<<<<<<<<<
@@ -30085,19 +30075,19 @@ static PyObject *__pyx_f_9orderbook_8_capture_7Capture__fill_index(struct __pyx_
   int __pyx_clineno = 0;
   __Pyx_RefNannySetupContext("_fill_index", 0);
 
-  /* "orderbook/_capture.pyx":434
+  /* "orderbook/_capture.pyx":436
  * 
  *     cdef object _fill_index(self, int which):
  *         np = _numpy()             # <<<<<<<<<<<<<<
  *         cdef Py_ssize_t k, n = self._n
  *         cdef int64_t[::1] i64
 */
-  __pyx_t_1 = __pyx_f_9orderbook_8_capture__numpy(); if (unlikely(!__pyx_t_1)) __PYX_ERR(0, 434, __pyx_L1_error)
+  __pyx_t_1 = __pyx_f_9orderbook_8_capture__numpy(); if (unlikely(!__pyx_t_1)) __PYX_ERR(0, 436, __pyx_L1_error)
   __Pyx_GOTREF(__pyx_t_1);
   __pyx_v_np = __pyx_t_1;
   __pyx_t_1 = 0;
 
-  /* "orderbook/_capture.pyx":435
+  /* "orderbook/_capture.pyx":437
  *     cdef object _fill_index(self, int which):
  *         np = _numpy()
  *         cdef Py_ssize_t k, n = self._n             # <<<<<<<<<<<<<<
@@ -30108,17 +30098,17 @@ static PyObject *__pyx_f_9orderbook_8_capture_7Capture__fill_index(struct __pyx_
 
   __pyx_v_n = __pyx_t_2;
 
-  /* "orderbook/_capture.pyx":439
+  /* "orderbook/_capture.pyx":441
  *         cdef uint32_t[::1] u32
  *         cdef uint16_t[::1] u16
  *         self._check()             # <<<<<<<<<<<<<<
  *         if which <= 1:
  *             a = np.empty(n, np.int64)
 */
-  __pyx_t_3 = ((struct __pyx_vtabstruct_9orderbook_8_capture_Capture *)__pyx_v_self->__pyx_vtab)->_check(__pyx_v_self); if (unlikely(__pyx_t_3 == ((int)-1))) __PYX_ERR(0, 439, __pyx_L1_error)
+  __pyx_t_3 = ((struct __pyx_vtabstruct_9orderbook_8_capture_Capture *)__pyx_v_self->__pyx_vtab)->_check(__pyx_v_self); if (unlikely(__pyx_t_3 == ((int)-1))) __PYX_ERR(0, 441, __pyx_L1_error)
 
 
-  /* "orderbook/_capture.pyx":440
+  /* "orderbook/_capture.pyx":442
  *         cdef uint16_t[::1] u16
  *         self._check()
  *         if which <= 1:             # <<<<<<<<<<<<<<
@@ -30130,7 +30120,7 @@ static PyObject *__pyx_f_9orderbook_8_capture_7Capture__fill_index(struct __pyx_
   if (__pyx_t_4) {
 
 
-    /* "orderbook/_capture.pyx":441
+    /* "orderbook/_capture.pyx":443
  *         self._check()
  *         if which <= 1:
  *             a = np.empty(n, np.int64)             # <<<<<<<<<<<<<<
@@ -30139,9 +30129,9 @@ static PyObject *__pyx_f_9orderbook_8_capture_7Capture__fill_index(struct __pyx_
 */
     __pyx_t_5 = __pyx_v_np;
     __Pyx_INCREF(__pyx_t_5);
-    __pyx_t_6 = PyLong_FromSsize_t(__pyx_v_n); if (unlikely(!__pyx_t_6)) __PYX_ERR(0, 441, __pyx_L1_error)
+    __pyx_t_6 = PyLong_FromSsize_t(__pyx_v_n); if (unlikely(!__pyx_t_6)) __PYX_ERR(0, 443, __pyx_L1_error)
     __Pyx_GOTREF(__pyx_t_6);
-    __pyx_t_7 = __Pyx_PyObject_GetAttrStr(__pyx_v_np, __pyx_mstate_global->__pyx_n_u_int64); if (unlikely(!__pyx_t_7)) __PYX_ERR(0, 441, __pyx_L1_error)
+    __pyx_t_7 = __Pyx_PyObject_GetAttrStr(__pyx_v_np, __pyx_mstate_global->__pyx_n_u_int64); if (unlikely(!__pyx_t_7)) __PYX_ERR(0, 443, __pyx_L1_error)
     __Pyx_GOTREF(__pyx_t_7);
     __pyx_t_8 = 0;
     {
@@ -30150,25 +30140,25 @@ static PyObject *__pyx_f_9orderbook_8_capture_7Capture__fill_index(struct __pyx_
       __Pyx_XDECREF(__pyx_t_5); __pyx_t_5 = 0;
       __Pyx_DECREF(__pyx_t_6); __pyx_t_6 = 0;
       __Pyx_DECREF(__pyx_t_7); __pyx_t_7 = 0;
-      if (unlikely(!__pyx_t_1)) __PYX_ERR(0, 441, __pyx_L1_error)
+      if (unlikely(!__pyx_t_1)) __PYX_ERR(0, 443, __pyx_L1_error)
       __Pyx_GOTREF(__pyx_t_1);
     }
     __pyx_v_a = __pyx_t_1;
     __pyx_t_1 = 0;
 
-    /* "orderbook/_capture.pyx":442
+    /* "orderbook/_capture.pyx":444
  *         if which <= 1:
  *             a = np.empty(n, np.int64)
  *             i64 = a             # <<<<<<<<<<<<<<
  *             for k in range(n):
  *                 i64[k] = self._e[k].offset + (self._e[k].book if which == 1 else 0)
 */
-    __pyx_t_9 = __Pyx_PyObject_to_MemoryviewSlice_dc_nn_int64_t(__pyx_v_a, PyBUF_WRITABLE); if (unlikely(!__pyx_t_9.memview)) __PYX_ERR(0, 442, __pyx_L1_error)
+    __pyx_t_9 = __Pyx_PyObject_to_MemoryviewSlice_dc_nn_int64_t(__pyx_v_a, PyBUF_WRITABLE); if (unlikely(!__pyx_t_9.memview)) __PYX_ERR(0, 444, __pyx_L1_error)
     __pyx_v_i64 = __pyx_t_9;
     __pyx_t_9.memview = NULL;
     __pyx_t_9.data = NULL;
 
-    /* "orderbook/_capture.pyx":443
+    /* "orderbook/_capture.pyx":445
  *             a = np.empty(n, np.int64)
  *             i64 = a
  *             for k in range(n):             # <<<<<<<<<<<<<<
@@ -30182,7 +30172,7 @@ static PyObject *__pyx_f_9orderbook_8_capture_7Capture__fill_index(struct __pyx_
     for (__pyx_t_11 = 0; __pyx_t_11 < __pyx_t_10; __pyx_t_11+=1) {
       __pyx_v_k = __pyx_t_11;
 
-      /* "orderbook/_capture.pyx":444
+      /* "orderbook/_capture.pyx":446
  *             i64 = a
  *             for k in range(n):
  *                 i64[k] = self._e[k].offset + (self._e[k].book if which == 1 else 0)             # <<<<<<<<<<<<<<
@@ -30205,7 +30195,7 @@ static PyObject *__pyx_f_9orderbook_8_capture_7Capture__fill_index(struct __pyx_
     }
 
 
-    /* "orderbook/_capture.pyx":440
+    /* "orderbook/_capture.pyx":442
  *         cdef uint16_t[::1] u16
  *         self._check()
  *         if which <= 1:             # <<<<<<<<<<<<<<
@@ -30215,7 +30205,7 @@ static PyObject *__pyx_f_9orderbook_8_capture_7Capture__fill_index(struct __pyx_
     goto __pyx_L3;
   }
 
-  /* "orderbook/_capture.pyx":445
+  /* "orderbook/_capture.pyx":447
  *             for k in range(n):
  *                 i64[k] = self._e[k].offset + (self._e[k].book if which == 1 else 0)
  *         elif which == 2:             # <<<<<<<<<<<<<<
@@ -30227,7 +30217,7 @@ static PyObject *__pyx_f_9orderbook_8_capture_7Capture__fill_index(struct __pyx_
   if (__pyx_t_4) {
 
 
-    /* "orderbook/_capture.pyx":446
+    /* "orderbook/_capture.pyx":448
  *                 i64[k] = self._e[k].offset + (self._e[k].book if which == 1 else 0)
  *         elif which == 2:
  *             a = np.empty(n, np.uint32)             # <<<<<<<<<<<<<<
@@ -30236,9 +30226,9 @@ static PyObject *__pyx_f_9orderbook_8_capture_7Capture__fill_index(struct __pyx_
 */
     __pyx_t_7 = __pyx_v_np;
     __Pyx_INCREF(__pyx_t_7);
-    __pyx_t_6 = PyLong_FromSsize_t(__pyx_v_n); if (unlikely(!__pyx_t_6)) __PYX_ERR(0, 446, __pyx_L1_error)
+    __pyx_t_6 = PyLong_FromSsize_t(__pyx_v_n); if (unlikely(!__pyx_t_6)) __PYX_ERR(0, 448, __pyx_L1_error)
     __Pyx_GOTREF(__pyx_t_6);
-    __pyx_t_5 = __Pyx_PyObject_GetAttrStr(__pyx_v_np, __pyx_mstate_global->__pyx_n_u_uint32); if (unlikely(!__pyx_t_5)) __PYX_ERR(0, 446, __pyx_L1_error)
+    __pyx_t_5 = __Pyx_PyObject_GetAttrStr(__pyx_v_np, __pyx_mstate_global->__pyx_n_u_uint32); if (unlikely(!__pyx_t_5)) __PYX_ERR(0, 448, __pyx_L1_error)
     __Pyx_GOTREF(__pyx_t_5);
     __pyx_t_8 = 0;
     {
@@ -30247,25 +30237,25 @@ static PyObject *__pyx_f_9orderbook_8_capture_7Capture__fill_index(struct __pyx_
       __Pyx_XDECREF(__pyx_t_7); __pyx_t_7 = 0;
       __Pyx_DECREF(__pyx_t_6); __pyx_t_6 = 0;
       __Pyx_DECREF(__pyx_t_5); __pyx_t_5 = 0;
-      if (unlikely(!__pyx_t_1)) __PYX_ERR(0, 446, __pyx_L1_error)
+      if (unlikely(!__pyx_t_1)) __PYX_ERR(0, 448, __pyx_L1_error)
       __Pyx_GOTREF(__pyx_t_1);
     }
     __pyx_v_a = __pyx_t_1;
     __pyx_t_1 = 0;
 
-    /* "orderbook/_capture.pyx":447
+    /* "orderbook/_capture.pyx":449
  *         elif which == 2:
  *             a = np.empty(n, np.uint32)
  *             u32 = a             # <<<<<<<<<<<<<<
  *             for k in range(n):
  *                 u32[k] = self._e[k].size
 */
-    __pyx_t_14 = __Pyx_PyObject_to_MemoryviewSlice_dc_nn_uint32_t(__pyx_v_a, PyBUF_WRITABLE); if (unlikely(!__pyx_t_14.memview)) __PYX_ERR(0, 447, __pyx_L1_error)
+    __pyx_t_14 = __Pyx_PyObject_to_MemoryviewSlice_dc_nn_uint32_t(__pyx_v_a, PyBUF_WRITABLE); if (unlikely(!__pyx_t_14.memview)) __PYX_ERR(0, 449, __pyx_L1_error)
     __pyx_v_u32 = __pyx_t_14;
     __pyx_t_14.memview = NULL;
     __pyx_t_14.data = NULL;
 
-    /* "orderbook/_capture.pyx":448
+    /* "orderbook/_capture.pyx":450
  *             a = np.empty(n, np.uint32)
  *             u32 = a
  *             for k in range(n):             # <<<<<<<<<<<<<<
@@ -30279,7 +30269,7 @@ static PyObject *__pyx_f_9orderbook_8_capture_7Capture__fill_index(struct __pyx_
     for (__pyx_t_11 = 0; __pyx_t_11 < __pyx_t_10; __pyx_t_11+=1) {
       __pyx_v_k = __pyx_t_11;
 
-      /* "orderbook/_capture.pyx":449
+      /* "orderbook/_capture.pyx":451
  *             u32 = a
  *             for k in range(n):
  *                 u32[k] = self._e[k].size             # <<<<<<<<<<<<<<
@@ -30294,7 +30284,7 @@ static PyObject *__pyx_f_9orderbook_8_capture_7Capture__fill_index(struct __pyx_
     }
 
 
-    /* "orderbook/_capture.pyx":445
+    /* "orderbook/_capture.pyx":447
  *             for k in range(n):
  *                 i64[k] = self._e[k].offset + (self._e[k].book if which == 1 else 0)
  *         elif which == 2:             # <<<<<<<<<<<<<<
@@ -30304,7 +30294,7 @@ static PyObject *__pyx_f_9orderbook_8_capture_7Capture__fill_index(struct __pyx_
     goto __pyx_L3;
   }
 
-  /* "orderbook/_capture.pyx":451
+  /* "orderbook/_capture.pyx":453
  *                 u32[k] = self._e[k].size
  *         else:
  *             a = np.empty(n, np.uint16)             # <<<<<<<<<<<<<<
@@ -30314,9 +30304,9 @@ static PyObject *__pyx_f_9orderbook_8_capture_7Capture__fill_index(struct __pyx_
   /*else*/ {
     __pyx_t_5 = __pyx_v_np;
     __Pyx_INCREF(__pyx_t_5);
-    __pyx_t_6 = PyLong_FromSsize_t(__pyx_v_n); if (unlikely(!__pyx_t_6)) __PYX_ERR(0, 451, __pyx_L1_error)
+    __pyx_t_6 = PyLong_FromSsize_t(__pyx_v_n); if (unlikely(!__pyx_t_6)) __PYX_ERR(0, 453, __pyx_L1_error)
     __Pyx_GOTREF(__pyx_t_6);
-    __pyx_t_7 = __Pyx_PyObject_GetAttrStr(__pyx_v_np, __pyx_mstate_global->__pyx_n_u_uint16); if (unlikely(!__pyx_t_7)) __PYX_ERR(0, 451, __pyx_L1_error)
+    __pyx_t_7 = __Pyx_PyObject_GetAttrStr(__pyx_v_np, __pyx_mstate_global->__pyx_n_u_uint16); if (unlikely(!__pyx_t_7)) __PYX_ERR(0, 453, __pyx_L1_error)
     __Pyx_GOTREF(__pyx_t_7);
     __pyx_t_8 = 0;
     {
@@ -30325,25 +30315,25 @@ static PyObject *__pyx_f_9orderbook_8_capture_7Capture__fill_index(struct __pyx_
       __Pyx_XDECREF(__pyx_t_5); __pyx_t_5 = 0;
       __Pyx_DECREF(__pyx_t_6); __pyx_t_6 = 0;
       __Pyx_DECREF(__pyx_t_7); __pyx_t_7 = 0;
-      if (unlikely(!__pyx_t_1)) __PYX_ERR(0, 451, __pyx_L1_error)
+      if (unlikely(!__pyx_t_1)) __PYX_ERR(0, 453, __pyx_L1_error)
       __Pyx_GOTREF(__pyx_t_1);
     }
     __pyx_v_a = __pyx_t_1;
     __pyx_t_1 = 0;
 
-    /* "orderbook/_capture.pyx":452
+    /* "orderbook/_capture.pyx":454
  *         else:
  *             a = np.empty(n, np.uint16)
  *             u16 = a             # <<<<<<<<<<<<<<
  *             for k in range(n):
  *                 u16[k] = self._e[k].capacity
 */
-    __pyx_t_16 = __Pyx_PyObject_to_MemoryviewSlice_dc_nn_uint16_t(__pyx_v_a, PyBUF_WRITABLE); if (unlikely(!__pyx_t_16.memview)) __PYX_ERR(0, 452, __pyx_L1_error)
+    __pyx_t_16 = __Pyx_PyObject_to_MemoryviewSlice_dc_nn_uint16_t(__pyx_v_a, PyBUF_WRITABLE); if (unlikely(!__pyx_t_16.memview)) __PYX_ERR(0, 454, __pyx_L1_error)
     __pyx_v_u16 = __pyx_t_16;
     __pyx_t_16.memview = NULL;
     __pyx_t_16.data = NULL;
 
-    /* "orderbook/_capture.pyx":453
+    /* "orderbook/_capture.pyx":455
  *             a = np.empty(n, np.uint16)
  *             u16 = a
  *             for k in range(n):             # <<<<<<<<<<<<<<
@@ -30357,7 +30347,7 @@ static PyObject *__pyx_f_9orderbook_8_capture_7Capture__fill_index(struct __pyx_
     for (__pyx_t_11 = 0; __pyx_t_11 < __pyx_t_10; __pyx_t_11+=1) {
       __pyx_v_k = __pyx_t_11;
 
-      /* "orderbook/_capture.pyx":454
+      /* "orderbook/_capture.pyx":456
  *             u16 = a
  *             for k in range(n):
  *                 u16[k] = self._e[k].capacity             # <<<<<<<<<<<<<<
@@ -30374,19 +30364,19 @@ static PyObject *__pyx_f_9orderbook_8_capture_7Capture__fill_index(struct __pyx_
   }
   __pyx_L3:;
 
-  /* "orderbook/_capture.pyx":455
+  /* "orderbook/_capture.pyx":457
  *             for k in range(n):
  *                 u16[k] = self._e[k].capacity
  *         a.flags.writeable = False             # <<<<<<<<<<<<<<
  *         return a
  * 
 */
-  __pyx_t_1 = __Pyx_PyObject_GetAttrStr(__pyx_v_a, __pyx_mstate_global->__pyx_n_u_flags); if (unlikely(!__pyx_t_1)) __PYX_ERR(0, 455, __pyx_L1_error)
+  __pyx_t_1 = __Pyx_PyObject_GetAttrStr(__pyx_v_a, __pyx_mstate_global->__pyx_n_u_flags); if (unlikely(!__pyx_t_1)) __PYX_ERR(0, 457, __pyx_L1_error)
   __Pyx_GOTREF(__pyx_t_1);
-  if (__Pyx_PyObject_SetAttrStr(__pyx_t_1, __pyx_mstate_global->__pyx_n_u_writeable, Py_False) < (0)) __PYX_ERR(0, 455, __pyx_L1_error)
+  if (__Pyx_PyObject_SetAttrStr(__pyx_t_1, __pyx_mstate_global->__pyx_n_u_writeable, Py_False) < (0)) __PYX_ERR(0, 457, __pyx_L1_error)
   __Pyx_DECREF(__pyx_t_1); __pyx_t_1 = 0;
 
-  /* "orderbook/_capture.pyx":456
+  /* "orderbook/_capture.pyx":458
  *                 u16[k] = self._e[k].capacity
  *         a.flags.writeable = False
  *         return a             # <<<<<<<<<<<<<<
@@ -30404,7 +30394,7 @@ static PyObject *__pyx_f_9orderbook_8_capture_7Capture__fill_index(struct __pyx_
   }
   goto __pyx_L0;
 
-  /* "orderbook/_capture.pyx":433
+  /* "orderbook/_capture.pyx":435
  *         return self._fill_index(3)
  * 
  *     cdef object _fill_index(self, int which):             # <<<<<<<<<<<<<<
@@ -30437,7 +30427,7 @@ static PyObject *__pyx_f_9orderbook_8_capture_7Capture__fill_index(struct __pyx_
 }
 static PyObject *__pyx_gb_9orderbook_8_capture_7Capture_13_capacity_arg_2generator1(__pyx_CoroutineObject *__pyx_generator, CYTHON_UNUSED PyThreadState *__pyx_tstate, PyObject *__pyx_sent_value); /* proto */
 
-/* "orderbook/_capture.pyx":481
+/* "orderbook/_capture.pyx":483
  *                 raise LayoutError(
  *                     "Capture holds books of mixed capacities ("
  *                     + ", ".join(f"{v} at capacity {cap}" for cap, v in sorted(counts.items()))             # <<<<<<<<<<<<<<
@@ -30457,7 +30447,7 @@ static PyObject *__pyx_pf_9orderbook_8_capture_7Capture_13_capacity_arg_genexpr(
   if (unlikely(!__pyx_cur_scope)) {
     __pyx_cur_scope = ((struct __pyx_obj_9orderbook_8_capture___pyx_scope_struct_1_genexpr *)Py_None);
     __Pyx_INCREF(Py_None);
-    __PYX_ERR(0, 481, __pyx_L1_error)
+    __PYX_ERR(0, 483, __pyx_L1_error)
   } else {
     __Pyx_GOTREF((PyObject *)__pyx_cur_scope);
   }
@@ -30465,7 +30455,7 @@ static PyObject *__pyx_pf_9orderbook_8_capture_7Capture_13_capacity_arg_genexpr(
   __Pyx_INCREF(__pyx_cur_scope->__pyx_genexpr_arg_0);
   __Pyx_GIVEREF(__pyx_cur_scope->__pyx_genexpr_arg_0);
   {
-    __pyx_CoroutineObject *gen = __Pyx_Generator_New((__pyx_coroutine_body_t) __pyx_gb_9orderbook_8_capture_7Capture_13_capacity_arg_2generator1, ((PyObject *)__pyx_mstate_global->__pyx_codeobj_tab[2]), (PyObject *) __pyx_cur_scope, __pyx_mstate_global->__pyx_n_u_genexpr, __pyx_mstate_global->__pyx_n_u_Capture__capacity_arg_locals_gen, __pyx_mstate_global->__pyx_n_u_orderbook__capture); if (unlikely(!gen)) __PYX_ERR(0, 481, __pyx_L1_error)
+    __pyx_CoroutineObject *gen = __Pyx_Generator_New((__pyx_coroutine_body_t) __pyx_gb_9orderbook_8_capture_7Capture_13_capacity_arg_2generator1, ((PyObject *)__pyx_mstate_global->__pyx_codeobj_tab[2]), (PyObject *) __pyx_cur_scope, __pyx_mstate_global->__pyx_n_u_genexpr, __pyx_mstate_global->__pyx_n_u_Capture__capacity_arg_locals_gen, __pyx_mstate_global->__pyx_n_u_orderbook__capture); if (unlikely(!gen)) __PYX_ERR(0, 483, __pyx_L1_error)
     __Pyx_DECREF(__pyx_cur_scope);
     __Pyx_RefNannyFinishContext();
     return (PyObject *) gen;
@@ -30507,13 +30497,13 @@ static PyObject *__pyx_gb_9orderbook_8_capture_7Capture_13_capacity_arg_2generat
     return NULL;
   }
   __pyx_L3_first_run:;
-  if (unlikely(!__pyx_sent_value)) __PYX_ERR(0, 481, __pyx_L1_error)
-  __pyx_r = PyList_New(0); if (unlikely(!__pyx_r)) __PYX_ERR(0, 481, __pyx_L1_error)
+  if (unlikely(!__pyx_sent_value)) __PYX_ERR(0, 483, __pyx_L1_error)
+  __pyx_r = PyList_New(0); if (unlikely(!__pyx_r)) __PYX_ERR(0, 483, __pyx_L1_error)
   __Pyx_GOTREF(__pyx_r);
-  if (unlikely(!__pyx_cur_scope->__pyx_genexpr_arg_0)) { __Pyx_RaiseUnboundLocalError(".0"); __PYX_ERR(0, 481, __pyx_L1_error) }
-  __pyx_t_1 = PySequence_List(__pyx_cur_scope->__pyx_genexpr_arg_0); if (unlikely(!__pyx_t_1)) __PYX_ERR(0, 481, __pyx_L1_error)
+  if (unlikely(!__pyx_cur_scope->__pyx_genexpr_arg_0)) { __Pyx_RaiseUnboundLocalError(".0"); __PYX_ERR(0, 483, __pyx_L1_error) }
+  __pyx_t_1 = PySequence_List(__pyx_cur_scope->__pyx_genexpr_arg_0); if (unlikely(!__pyx_t_1)) __PYX_ERR(0, 483, __pyx_L1_error)
   __Pyx_GOTREF(__pyx_t_1);
-  if (unlikely((PyList_Sort(__pyx_t_1) < 0))) __PYX_ERR(0, 481, __pyx_L1_error)
+  if (unlikely((PyList_Sort(__pyx_t_1) < 0))) __PYX_ERR(0, 483, __pyx_L1_error)
   __pyx_t_2 = __pyx_t_1; __Pyx_INCREF(__pyx_t_2);
   __pyx_t_3 = 0;
   __Pyx_DECREF(__pyx_t_1); __pyx_t_1 = 0;
@@ -30521,13 +30511,13 @@ static PyObject *__pyx_gb_9orderbook_8_capture_7Capture_13_capacity_arg_2generat
     {
       Py_ssize_t __pyx_temp = __Pyx_PyList_GET_SIZE(__pyx_t_2);
       #if !CYTHON_ASSUME_SAFE_SIZE
-      if (unlikely((__pyx_temp < 0))) __PYX_ERR(0, 481, __pyx_L1_error)
+      if (unlikely((__pyx_temp < 0))) __PYX_ERR(0, 483, __pyx_L1_error)
       #endif
       if (__pyx_t_3 >= __pyx_temp) break;
     }
     __pyx_t_1 = __Pyx_PyList_GET_ITEM_REF(__pyx_t_2, __pyx_t_3, __Pyx_ReferenceSharing_OwnStrongReference);
     ++__pyx_t_3;
-    if (unlikely(!__pyx_t_1)) __PYX_ERR(0, 481, __pyx_L1_error)
+    if (unlikely(!__pyx_t_1)) __PYX_ERR(0, 483, __pyx_L1_error)
     __Pyx_GOTREF(__pyx_t_1);
     if ((likely(PyTuple_CheckExact(__pyx_t_1))) || (PyList_CheckExact(__pyx_t_1))) {
       PyObject* sequence = __pyx_t_1;
@@ -30535,7 +30525,7 @@ static PyObject *__pyx_gb_9orderbook_8_capture_7Capture_13_capacity_arg_2generat
       if (unlikely(size != 2)) {
         if (size > 2) __Pyx_RaiseTooManyValuesError(2);
         else if (size >= 0) __Pyx_RaiseNeedMoreValuesError(size);
-        __PYX_ERR(0, 481, __pyx_L1_error)
+        __PYX_ERR(0, 483, __pyx_L1_error)
       }
       #if CYTHON_ASSUME_SAFE_MACROS && !CYTHON_AVOID_BORROWED_REFS
       if (likely(PyTuple_CheckExact(sequence))) {
@@ -30545,22 +30535,22 @@ static PyObject *__pyx_gb_9orderbook_8_capture_7Capture_13_capacity_arg_2generat
         __Pyx_INCREF(__pyx_t_5);
       } else {
         __pyx_t_4 = __Pyx_PyList_GET_ITEM_REF(sequence, 0, __Pyx_ReferenceSharing_SharedReference);
-        if (unlikely(!__pyx_t_4)) __PYX_ERR(0, 481, __pyx_L1_error)
+        if (unlikely(!__pyx_t_4)) __PYX_ERR(0, 483, __pyx_L1_error)
         __Pyx_XGOTREF(__pyx_t_4);
         __pyx_t_5 = __Pyx_PyList_GET_ITEM_REF(sequence, 1, __Pyx_ReferenceSharing_SharedReference);
-        if (unlikely(!__pyx_t_5)) __PYX_ERR(0, 481, __pyx_L1_error)
+        if (unlikely(!__pyx_t_5)) __PYX_ERR(0, 483, __pyx_L1_error)
         __Pyx_XGOTREF(__pyx_t_5);
       }
       #else
-      __pyx_t_4 = __Pyx_PySequence_ITEM(sequence, 0); if (unlikely(!__pyx_t_4)) __PYX_ERR(0, 481, __pyx_L1_error)
+      __pyx_t_4 = __Pyx_PySequence_ITEM(sequence, 0); if (unlikely(!__pyx_t_4)) __PYX_ERR(0, 483, __pyx_L1_error)
       __Pyx_GOTREF(__pyx_t_4);
-      __pyx_t_5 = __Pyx_PySequence_ITEM(sequence, 1); if (unlikely(!__pyx_t_5)) __PYX_ERR(0, 481, __pyx_L1_error)
+      __pyx_t_5 = __Pyx_PySequence_ITEM(sequence, 1); if (unlikely(!__pyx_t_5)) __PYX_ERR(0, 483, __pyx_L1_error)
       __Pyx_GOTREF(__pyx_t_5);
       #endif
       __Pyx_DECREF(__pyx_t_1); __pyx_t_1 = 0;
     } else {
       Py_ssize_t index = -1;
-      __pyx_t_6 = PyObject_GetIter(__pyx_t_1); if (unlikely(!__pyx_t_6)) __PYX_ERR(0, 481, __pyx_L1_error)
+      __pyx_t_6 = PyObject_GetIter(__pyx_t_1); if (unlikely(!__pyx_t_6)) __PYX_ERR(0, 483, __pyx_L1_error)
       __Pyx_GOTREF(__pyx_t_6);
       __Pyx_DECREF(__pyx_t_1); __pyx_t_1 = 0;
       __pyx_t_7 = (CYTHON_COMPILING_IN_LIMITED_API) ? PyIter_Next : __Pyx_PyObject_GetIterNextFunc(__pyx_t_6);
@@ -30568,7 +30558,7 @@ static PyObject *__pyx_gb_9orderbook_8_capture_7Capture_13_capacity_arg_2generat
       __Pyx_GOTREF(__pyx_t_4);
       index = 1; __pyx_t_5 = __pyx_t_7(__pyx_t_6); if (unlikely(!__pyx_t_5)) goto __pyx_L6_unpacking_failed;
       __Pyx_GOTREF(__pyx_t_5);
-      if (__Pyx_IternextUnpackEndCheck(__pyx_t_7(__pyx_t_6), 2) < (0)) __PYX_ERR(0, 481, __pyx_L1_error)
+      if (__Pyx_IternextUnpackEndCheck(__pyx_t_7(__pyx_t_6), 2) < (0)) __PYX_ERR(0, 483, __pyx_L1_error)
       __pyx_t_7 = NULL;
       __Pyx_DECREF(__pyx_t_6); __pyx_t_6 = 0;
       goto __pyx_L7_unpacking_done;
@@ -30576,7 +30566,7 @@ static PyObject *__pyx_gb_9orderbook_8_capture_7Capture_13_capacity_arg_2generat
       __Pyx_DECREF(__pyx_t_6); __pyx_t_6 = 0;
       __pyx_t_7 = NULL;
       if (__Pyx_IterFinish() == 0) __Pyx_RaiseNeedMoreValuesError(index);
-      __PYX_ERR(0, 481, __pyx_L1_error)
+      __PYX_ERR(0, 483, __pyx_L1_error)
       __pyx_L7_unpacking_done:;
     }
     __Pyx_XGOTREF(__pyx_cur_scope->__pyx_v_cap);
@@ -30587,9 +30577,9 @@ static PyObject *__pyx_gb_9orderbook_8_capture_7Capture_13_capacity_arg_2generat
     __Pyx_XDECREF_SET(__pyx_cur_scope->__pyx_v_v, __pyx_t_5);
     __Pyx_GIVEREF(__pyx_t_5);
     __pyx_t_5 = 0;
-    __pyx_t_1 = __Pyx_PyObject_FormatSimple(__pyx_cur_scope->__pyx_v_v, __pyx_mstate_global->__pyx_empty_unicode); if (unlikely(!__pyx_t_1)) __PYX_ERR(0, 481, __pyx_L1_error)
+    __pyx_t_1 = __Pyx_PyObject_FormatSimple(__pyx_cur_scope->__pyx_v_v, __pyx_mstate_global->__pyx_empty_unicode); if (unlikely(!__pyx_t_1)) __PYX_ERR(0, 483, __pyx_L1_error)
     __Pyx_GOTREF(__pyx_t_1);
-    __pyx_t_5 = __Pyx_PyObject_FormatSimple(__pyx_cur_scope->__pyx_v_cap, __pyx_mstate_global->__pyx_empty_unicode); if (unlikely(!__pyx_t_5)) __PYX_ERR(0, 481, __pyx_L1_error)
+    __pyx_t_5 = __Pyx_PyObject_FormatSimple(__pyx_cur_scope->__pyx_v_cap, __pyx_mstate_global->__pyx_empty_unicode); if (unlikely(!__pyx_t_5)) __PYX_ERR(0, 483, __pyx_L1_error)
     __Pyx_GOTREF(__pyx_t_5);
     __pyx_t_8[0] = __pyx_t_1;
     __pyx_t_8[1] = __pyx_mstate_global->__pyx_kp_u_at_capacity;
@@ -30603,12 +30593,12 @@ static PyObject *__pyx_gb_9orderbook_8_capture_7Capture_13_capacity_arg_2generat
     __pyx_t_10 |= __Pyx_PyUnicode_KIND_04(__pyx_t_8[0]) | __Pyx_PyUnicode_KIND_04(__pyx_t_8[2]);
     #endif
     __pyx_t_4 = __Pyx_PyUnicode_Join(__pyx_t_8, 3, __pyx_t_9, __pyx_t_10);
-    if (unlikely(!__pyx_t_4)) __PYX_ERR(0, 481, __pyx_L1_error)
+    if (unlikely(!__pyx_t_4)) __PYX_ERR(0, 483, __pyx_L1_error)
     __Pyx_GOTREF(__pyx_t_4);
     __Pyx_DECREF(__pyx_t_1); __pyx_t_1 = 0;
     __Pyx_DECREF(__pyx_t_5); __pyx_t_5 = 0;
     __Pyx_GIVEREF(__pyx_t_4);
-    if (unlikely(__Pyx_ListComp_AppendAndDecref(__pyx_r, __pyx_t_4))) __PYX_ERR(0, 481, __pyx_L1_error)
+    if (unlikely(__Pyx_ListComp_AppendAndDecref(__pyx_r, __pyx_t_4))) __PYX_ERR(0, 483, __pyx_L1_error)
     __pyx_t_4 = 0;
   }
   __Pyx_DECREF(__pyx_t_2); __pyx_t_2 = 0;
@@ -30638,7 +30628,7 @@ static PyObject *__pyx_gb_9orderbook_8_capture_7Capture_13_capacity_arg_2generat
   return __pyx_r;
 }
 
-/* "orderbook/_capture.pyx":458
+/* "orderbook/_capture.pyx":460
  *         return a
  * 
  *     cdef int _capacity_arg(self, object capacity, bint uniform_default) except -1:             # <<<<<<<<<<<<<<
@@ -30680,7 +30670,7 @@ static int __pyx_f_9orderbook_8_capture_7Capture__capacity_arg(struct __pyx_obj_
   int __pyx_clineno = 0;
   __Pyx_RefNannySetupContext("_capacity_arg", 0);
 
-  /* "orderbook/_capture.pyx":461
+  /* "orderbook/_capture.pyx":463
  *         cdef Py_ssize_t k
  *         cdef int c
  *         if capacity is not None:             # <<<<<<<<<<<<<<
@@ -30691,7 +30681,7 @@ static int __pyx_f_9orderbook_8_capture_7Capture__capacity_arg(struct __pyx_obj_
   if (__pyx_t_1) {
 
 
-    /* "orderbook/_capture.pyx":462
+    /* "orderbook/_capture.pyx":464
  *         cdef int c
  *         if capacity is not None:
  *             try:             # <<<<<<<<<<<<<<
@@ -30707,17 +30697,17 @@ static int __pyx_f_9orderbook_8_capture_7Capture__capacity_arg(struct __pyx_obj_
       __Pyx_XGOTREF(__pyx_t_4);
       /*try:*/ {
 
-        /* "orderbook/_capture.pyx":463
+        /* "orderbook/_capture.pyx":465
  *         if capacity is not None:
  *             try:
  *                 c = capacity             # <<<<<<<<<<<<<<
  *             except (TypeError, OverflowError):
  *                 raise FieldTypeError(f"capacity must be 128 or 50, got {capacity!r}") from None
 */
-        __pyx_t_5 = __Pyx_PyLong_As_int(__pyx_v_capacity); if (unlikely((__pyx_t_5 == (int)-1) && PyErr_Occurred())) __PYX_ERR(0, 463, __pyx_L4_error)
+        __pyx_t_5 = __Pyx_PyLong_As_int(__pyx_v_capacity); if (unlikely((__pyx_t_5 == (int)-1) && PyErr_Occurred())) __PYX_ERR(0, 465, __pyx_L4_error)
         __pyx_v_c = __pyx_t_5;
 
-        /* "orderbook/_capture.pyx":462
+        /* "orderbook/_capture.pyx":464
  *         cdef int c
  *         if capacity is not None:
  *             try:             # <<<<<<<<<<<<<<
@@ -30731,7 +30721,7 @@ static int __pyx_f_9orderbook_8_capture_7Capture__capacity_arg(struct __pyx_obj_
       goto __pyx_L9_try_end;
       __pyx_L4_error:;
 
-      /* "orderbook/_capture.pyx":464
+      /* "orderbook/_capture.pyx":466
  *             try:
  *                 c = capacity
  *             except (TypeError, OverflowError):             # <<<<<<<<<<<<<<
@@ -30741,12 +30731,12 @@ static int __pyx_f_9orderbook_8_capture_7Capture__capacity_arg(struct __pyx_obj_
       __pyx_t_5 = __Pyx_PyErr_ExceptionMatches2(((PyObject *)(((PyTypeObject*)PyExc_TypeError))), ((PyObject *)(((PyTypeObject*)PyExc_OverflowError))));
       if (__pyx_t_5) {
         __Pyx_AddTraceback("orderbook._capture.Capture._capacity_arg", __pyx_clineno, __pyx_lineno, __pyx_filename);
-        if (__Pyx_GetException(&__pyx_t_6, &__pyx_t_7, &__pyx_t_8) < 0) __PYX_ERR(0, 464, __pyx_L6_except_error)
+        if (__Pyx_GetException(&__pyx_t_6, &__pyx_t_7, &__pyx_t_8) < 0) __PYX_ERR(0, 466, __pyx_L6_except_error)
         __Pyx_XGOTREF(__pyx_t_6);
         __Pyx_XGOTREF(__pyx_t_7);
         __Pyx_XGOTREF(__pyx_t_8);
 
-        /* "orderbook/_capture.pyx":465
+        /* "orderbook/_capture.pyx":467
  *                 c = capacity
  *             except (TypeError, OverflowError):
  *                 raise FieldTypeError(f"capacity must be 128 or 50, got {capacity!r}") from None             # <<<<<<<<<<<<<<
@@ -30754,11 +30744,11 @@ static int __pyx_f_9orderbook_8_capture_7Capture__capacity_arg(struct __pyx_obj_
  *                 raise CapacityError(f"capacity must be one of (128, 50), got {capacity}", c, c)
 */
         __pyx_t_10 = NULL;
-        __Pyx_GetModuleGlobalName(__pyx_t_11, __pyx_mstate_global->__pyx_n_u_FieldTypeError); if (unlikely(!__pyx_t_11)) __PYX_ERR(0, 465, __pyx_L6_except_error)
+        __Pyx_GetModuleGlobalName(__pyx_t_11, __pyx_mstate_global->__pyx_n_u_FieldTypeError); if (unlikely(!__pyx_t_11)) __PYX_ERR(0, 467, __pyx_L6_except_error)
         __Pyx_GOTREF(__pyx_t_11);
-        __pyx_t_12 = __Pyx_PyObject_FormatSimpleAndDecref(PyObject_Repr(__pyx_v_capacity), __pyx_mstate_global->__pyx_empty_unicode); if (unlikely(!__pyx_t_12)) __PYX_ERR(0, 465, __pyx_L6_except_error)
+        __pyx_t_12 = __Pyx_PyObject_FormatSimpleAndDecref(PyObject_Repr(__pyx_v_capacity), __pyx_mstate_global->__pyx_empty_unicode); if (unlikely(!__pyx_t_12)) __PYX_ERR(0, 467, __pyx_L6_except_error)
         __Pyx_GOTREF(__pyx_t_12);
-        __pyx_t_13 = __Pyx_PyUnicode_Concat(__pyx_mstate_global->__pyx_kp_u_capacity_must_be_128_or_50_got, __pyx_t_12); if (unlikely(!__pyx_t_13)) __PYX_ERR(0, 465, __pyx_L6_except_error)
+        __pyx_t_13 = __Pyx_PyUnicode_Concat(__pyx_mstate_global->__pyx_kp_u_capacity_must_be_128_or_50_got, __pyx_t_12); if (unlikely(!__pyx_t_13)) __PYX_ERR(0, 467, __pyx_L6_except_error)
         __Pyx_GOTREF(__pyx_t_13);
         __Pyx_DECREF(__pyx_t_12); __pyx_t_12 = 0;
         __pyx_t_14 = 1;
@@ -30779,16 +30769,16 @@ static int __pyx_f_9orderbook_8_capture_7Capture__capacity_arg(struct __pyx_obj_
           __Pyx_XDECREF(__pyx_t_10); __pyx_t_10 = 0;
           __Pyx_DECREF(__pyx_t_13); __pyx_t_13 = 0;
           __Pyx_DECREF(__pyx_t_11); __pyx_t_11 = 0;
-          if (unlikely(!__pyx_t_9)) __PYX_ERR(0, 465, __pyx_L6_except_error)
+          if (unlikely(!__pyx_t_9)) __PYX_ERR(0, 467, __pyx_L6_except_error)
           __Pyx_GOTREF(__pyx_t_9);
         }
         __Pyx_Raise(__pyx_t_9, 0, 0, Py_None);
         __Pyx_DECREF(__pyx_t_9); __pyx_t_9 = 0;
-        __PYX_ERR(0, 465, __pyx_L6_except_error)
+        __PYX_ERR(0, 467, __pyx_L6_except_error)
       }
       goto __pyx_L6_except_error;
 
-      /* "orderbook/_capture.pyx":462
+      /* "orderbook/_capture.pyx":464
  *         cdef int c
  *         if capacity is not None:
  *             try:             # <<<<<<<<<<<<<<
@@ -30804,7 +30794,7 @@ static int __pyx_f_9orderbook_8_capture_7Capture__capacity_arg(struct __pyx_obj_
       __pyx_L9_try_end:;
     }
 
-    /* "orderbook/_capture.pyx":466
+    /* "orderbook/_capture.pyx":468
  *             except (TypeError, OverflowError):
  *                 raise FieldTypeError(f"capacity must be 128 or 50, got {capacity!r}") from None
  *             if c != 128 and c != 50:             # <<<<<<<<<<<<<<
@@ -30823,7 +30813,7 @@ static int __pyx_f_9orderbook_8_capture_7Capture__capacity_arg(struct __pyx_obj_
     if (unlikely(__pyx_t_1)) {
 
 
-      /* "orderbook/_capture.pyx":467
+      /* "orderbook/_capture.pyx":469
  *                 raise FieldTypeError(f"capacity must be 128 or 50, got {capacity!r}") from None
  *             if c != 128 and c != 50:
  *                 raise CapacityError(f"capacity must be one of (128, 50), got {capacity}", c, c)             # <<<<<<<<<<<<<<
@@ -30831,16 +30821,16 @@ static int __pyx_f_9orderbook_8_capture_7Capture__capacity_arg(struct __pyx_obj_
  *         if not uniform_default:
 */
       __pyx_t_7 = NULL;
-      __Pyx_GetModuleGlobalName(__pyx_t_6, __pyx_mstate_global->__pyx_n_u_CapacityError); if (unlikely(!__pyx_t_6)) __PYX_ERR(0, 467, __pyx_L1_error)
+      __Pyx_GetModuleGlobalName(__pyx_t_6, __pyx_mstate_global->__pyx_n_u_CapacityError); if (unlikely(!__pyx_t_6)) __PYX_ERR(0, 469, __pyx_L1_error)
       __Pyx_GOTREF(__pyx_t_6);
-      __pyx_t_9 = __Pyx_PyObject_FormatSimple(__pyx_v_capacity, __pyx_mstate_global->__pyx_empty_unicode); if (unlikely(!__pyx_t_9)) __PYX_ERR(0, 467, __pyx_L1_error)
+      __pyx_t_9 = __Pyx_PyObject_FormatSimple(__pyx_v_capacity, __pyx_mstate_global->__pyx_empty_unicode); if (unlikely(!__pyx_t_9)) __PYX_ERR(0, 469, __pyx_L1_error)
       __Pyx_GOTREF(__pyx_t_9);
-      __pyx_t_11 = __Pyx_PyUnicode_Concat(__pyx_mstate_global->__pyx_kp_u_capacity_must_be_one_of_128_50_g, __pyx_t_9); if (unlikely(!__pyx_t_11)) __PYX_ERR(0, 467, __pyx_L1_error)
+      __pyx_t_11 = __Pyx_PyUnicode_Concat(__pyx_mstate_global->__pyx_kp_u_capacity_must_be_one_of_128_50_g, __pyx_t_9); if (unlikely(!__pyx_t_11)) __PYX_ERR(0, 469, __pyx_L1_error)
       __Pyx_GOTREF(__pyx_t_11);
       __Pyx_DECREF(__pyx_t_9); __pyx_t_9 = 0;
-      __pyx_t_9 = __Pyx_PyLong_From_int(__pyx_v_c); if (unlikely(!__pyx_t_9)) __PYX_ERR(0, 467, __pyx_L1_error)
+      __pyx_t_9 = __Pyx_PyLong_From_int(__pyx_v_c); if (unlikely(!__pyx_t_9)) __PYX_ERR(0, 469, __pyx_L1_error)
       __Pyx_GOTREF(__pyx_t_9);
-      __pyx_t_13 = __Pyx_PyLong_From_int(__pyx_v_c); if (unlikely(!__pyx_t_13)) __PYX_ERR(0, 467, __pyx_L1_error)
+      __pyx_t_13 = __Pyx_PyLong_From_int(__pyx_v_c); if (unlikely(!__pyx_t_13)) __PYX_ERR(0, 469, __pyx_L1_error)
       __Pyx_GOTREF(__pyx_t_13);
       __pyx_t_14 = 1;
       #if CYTHON_UNPACK_METHODS
@@ -30862,14 +30852,14 @@ static int __pyx_f_9orderbook_8_capture_7Capture__capacity_arg(struct __pyx_obj_
         __Pyx_DECREF(__pyx_t_9); __pyx_t_9 = 0;
         __Pyx_DECREF(__pyx_t_13); __pyx_t_13 = 0;
         __Pyx_DECREF(__pyx_t_6); __pyx_t_6 = 0;
-        if (unlikely(!__pyx_t_8)) __PYX_ERR(0, 467, __pyx_L1_error)
+        if (unlikely(!__pyx_t_8)) __PYX_ERR(0, 469, __pyx_L1_error)
         __Pyx_GOTREF(__pyx_t_8);
       }
       __Pyx_Raise(__pyx_t_8, 0, 0, 0);
       __Pyx_DECREF(__pyx_t_8); __pyx_t_8 = 0;
-      __PYX_ERR(0, 467, __pyx_L1_error)
+      __PYX_ERR(0, 469, __pyx_L1_error)
 
-      /* "orderbook/_capture.pyx":466
+      /* "orderbook/_capture.pyx":468
  *             except (TypeError, OverflowError):
  *                 raise FieldTypeError(f"capacity must be 128 or 50, got {capacity!r}") from None
  *             if c != 128 and c != 50:             # <<<<<<<<<<<<<<
@@ -30878,7 +30868,7 @@ static int __pyx_f_9orderbook_8_capture_7Capture__capacity_arg(struct __pyx_obj_
 */
     }
 
-    /* "orderbook/_capture.pyx":468
+    /* "orderbook/_capture.pyx":470
  *             if c != 128 and c != 50:
  *                 raise CapacityError(f"capacity must be one of (128, 50), got {capacity}", c, c)
  *             return c             # <<<<<<<<<<<<<<
@@ -30891,7 +30881,7 @@ static int __pyx_f_9orderbook_8_capture_7Capture__capacity_arg(struct __pyx_obj_
     }
     goto __pyx_L0;
 
-    /* "orderbook/_capture.pyx":461
+    /* "orderbook/_capture.pyx":463
  *         cdef Py_ssize_t k
  *         cdef int c
  *         if capacity is not None:             # <<<<<<<<<<<<<<
@@ -30900,7 +30890,7 @@ static int __pyx_f_9orderbook_8_capture_7Capture__capacity_arg(struct __pyx_obj_
 */
   }
 
-  /* "orderbook/_capture.pyx":469
+  /* "orderbook/_capture.pyx":471
  *                 raise CapacityError(f"capacity must be one of (128, 50), got {capacity}", c, c)
  *             return c
  *         if not uniform_default:             # <<<<<<<<<<<<<<
@@ -30912,7 +30902,7 @@ static int __pyx_f_9orderbook_8_capture_7Capture__capacity_arg(struct __pyx_obj_
   if (unlikely(__pyx_t_1)) {
 
 
-    /* "orderbook/_capture.pyx":470
+    /* "orderbook/_capture.pyx":472
  *             return c
  *         if not uniform_default:
  *             raise FieldTypeError("Capture.select needs capacity=")             # <<<<<<<<<<<<<<
@@ -30920,7 +30910,7 @@ static int __pyx_f_9orderbook_8_capture_7Capture__capacity_arg(struct __pyx_obj_
  *             return 128
 */
     __pyx_t_6 = NULL;
-    __Pyx_GetModuleGlobalName(__pyx_t_13, __pyx_mstate_global->__pyx_n_u_FieldTypeError); if (unlikely(!__pyx_t_13)) __PYX_ERR(0, 470, __pyx_L1_error)
+    __Pyx_GetModuleGlobalName(__pyx_t_13, __pyx_mstate_global->__pyx_n_u_FieldTypeError); if (unlikely(!__pyx_t_13)) __PYX_ERR(0, 472, __pyx_L1_error)
     __Pyx_GOTREF(__pyx_t_13);
     __pyx_t_14 = 1;
     #if CYTHON_UNPACK_METHODS
@@ -30939,14 +30929,14 @@ static int __pyx_f_9orderbook_8_capture_7Capture__capacity_arg(struct __pyx_obj_
       __pyx_t_8 = __Pyx_PyObject_FastCall((PyObject*)__pyx_t_13, __pyx_callargs+__pyx_t_14, (2-__pyx_t_14) | (__pyx_t_14*__Pyx_PY_VECTORCALL_ARGUMENTS_OFFSET));
       __Pyx_XDECREF(__pyx_t_6); __pyx_t_6 = 0;
       __Pyx_DECREF(__pyx_t_13); __pyx_t_13 = 0;
-      if (unlikely(!__pyx_t_8)) __PYX_ERR(0, 470, __pyx_L1_error)
+      if (unlikely(!__pyx_t_8)) __PYX_ERR(0, 472, __pyx_L1_error)
       __Pyx_GOTREF(__pyx_t_8);
     }
     __Pyx_Raise(__pyx_t_8, 0, 0, 0);
     __Pyx_DECREF(__pyx_t_8); __pyx_t_8 = 0;
-    __PYX_ERR(0, 470, __pyx_L1_error)
+    __PYX_ERR(0, 472, __pyx_L1_error)
 
-    /* "orderbook/_capture.pyx":469
+    /* "orderbook/_capture.pyx":471
  *                 raise CapacityError(f"capacity must be one of (128, 50), got {capacity}", c, c)
  *             return c
  *         if not uniform_default:             # <<<<<<<<<<<<<<
@@ -30955,7 +30945,7 @@ static int __pyx_f_9orderbook_8_capture_7Capture__capacity_arg(struct __pyx_obj_
 */
   }
 
-  /* "orderbook/_capture.pyx":471
+  /* "orderbook/_capture.pyx":473
  *         if not uniform_default:
  *             raise FieldTypeError("Capture.select needs capacity=")
  *         if self._n == 0:             # <<<<<<<<<<<<<<
@@ -30967,7 +30957,7 @@ static int __pyx_f_9orderbook_8_capture_7Capture__capacity_arg(struct __pyx_obj_
   if (__pyx_t_1) {
 
 
-    /* "orderbook/_capture.pyx":472
+    /* "orderbook/_capture.pyx":474
  *             raise FieldTypeError("Capture.select needs capacity=")
  *         if self._n == 0:
  *             return 128             # <<<<<<<<<<<<<<
@@ -30980,7 +30970,7 @@ static int __pyx_f_9orderbook_8_capture_7Capture__capacity_arg(struct __pyx_obj_
     }
     goto __pyx_L0;
 
-    /* "orderbook/_capture.pyx":471
+    /* "orderbook/_capture.pyx":473
  *         if not uniform_default:
  *             raise FieldTypeError("Capture.select needs capacity=")
  *         if self._n == 0:             # <<<<<<<<<<<<<<
@@ -30989,7 +30979,7 @@ static int __pyx_f_9orderbook_8_capture_7Capture__capacity_arg(struct __pyx_obj_
 */
   }
 
-  /* "orderbook/_capture.pyx":473
+  /* "orderbook/_capture.pyx":475
  *         if self._n == 0:
  *             return 128
  *         c = self._e[0].capacity             # <<<<<<<<<<<<<<
@@ -31000,7 +30990,7 @@ static int __pyx_f_9orderbook_8_capture_7Capture__capacity_arg(struct __pyx_obj_
 
   __pyx_v_c = __pyx_t_15;
 
-  /* "orderbook/_capture.pyx":474
+  /* "orderbook/_capture.pyx":476
  *             return 128
  *         c = self._e[0].capacity
  *         for k in range(1, self._n):             # <<<<<<<<<<<<<<
@@ -31014,7 +31004,7 @@ static int __pyx_f_9orderbook_8_capture_7Capture__capacity_arg(struct __pyx_obj_
   for (__pyx_t_18 = 1; __pyx_t_18 < __pyx_t_17; __pyx_t_18+=1) {
     __pyx_v_k = __pyx_t_18;
 
-    /* "orderbook/_capture.pyx":475
+    /* "orderbook/_capture.pyx":477
  *         c = self._e[0].capacity
  *         for k in range(1, self._n):
  *             if self._e[k].capacity != c:             # <<<<<<<<<<<<<<
@@ -31026,19 +31016,19 @@ static int __pyx_f_9orderbook_8_capture_7Capture__capacity_arg(struct __pyx_obj_
     if (__pyx_t_1) {
 
 
-      /* "orderbook/_capture.pyx":476
+      /* "orderbook/_capture.pyx":478
  *         for k in range(1, self._n):
  *             if self._e[k].capacity != c:
  *                 counts = {}             # <<<<<<<<<<<<<<
  *                 for j in range(self._n):
  *                     counts[self._e[j].capacity] = counts.get(self._e[j].capacity, 0) + 1
 */
-      __pyx_t_8 = __Pyx_PyDict_NewPresized(0); if (unlikely(!__pyx_t_8)) __PYX_ERR(0, 476, __pyx_L1_error)
+      __pyx_t_8 = __Pyx_PyDict_NewPresized(0); if (unlikely(!__pyx_t_8)) __PYX_ERR(0, 478, __pyx_L1_error)
       __Pyx_GOTREF(__pyx_t_8);
       __pyx_v_counts = ((PyObject*)__pyx_t_8);
       __pyx_t_8 = 0;
 
-      /* "orderbook/_capture.pyx":477
+      /* "orderbook/_capture.pyx":479
  *             if self._e[k].capacity != c:
  *                 counts = {}
  *                 for j in range(self._n):             # <<<<<<<<<<<<<<
@@ -31052,30 +31042,30 @@ static int __pyx_f_9orderbook_8_capture_7Capture__capacity_arg(struct __pyx_obj_
       for (__pyx_t_21 = 0; __pyx_t_21 < __pyx_t_20; __pyx_t_21+=1) {
         __pyx_v_j = __pyx_t_21;
 
-        /* "orderbook/_capture.pyx":478
+        /* "orderbook/_capture.pyx":480
  *                 counts = {}
  *                 for j in range(self._n):
  *                     counts[self._e[j].capacity] = counts.get(self._e[j].capacity, 0) + 1             # <<<<<<<<<<<<<<
  *                 raise LayoutError(
  *                     "Capture holds books of mixed capacities ("
 */
-        __pyx_t_8 = __Pyx_PyLong_From_uint16_t((__pyx_v_self->_e[__pyx_v_j]).capacity); if (unlikely(!__pyx_t_8)) __PYX_ERR(0, 478, __pyx_L1_error)
+        __pyx_t_8 = __Pyx_PyLong_From_uint16_t((__pyx_v_self->_e[__pyx_v_j]).capacity); if (unlikely(!__pyx_t_8)) __PYX_ERR(0, 480, __pyx_L1_error)
         __Pyx_GOTREF(__pyx_t_8);
-        __pyx_t_13 = __Pyx_PyDict_GetItemDefault(__pyx_v_counts, __pyx_t_8, __pyx_mstate_global->__pyx_int_0); if (unlikely(!__pyx_t_13)) __PYX_ERR(0, 478, __pyx_L1_error)
+        __pyx_t_13 = __Pyx_PyDict_GetItemDefault(__pyx_v_counts, __pyx_t_8, __pyx_mstate_global->__pyx_int_0); if (unlikely(!__pyx_t_13)) __PYX_ERR(0, 480, __pyx_L1_error)
         __Pyx_GOTREF(__pyx_t_13);
         __Pyx_DECREF(__pyx_t_8); __pyx_t_8 = 0;
-        __pyx_t_8 = __Pyx_PyLong_AddObjC(__pyx_t_13, __pyx_mstate_global->__pyx_int_1, 1, 0, 0); if (unlikely(!__pyx_t_8)) __PYX_ERR(0, 478, __pyx_L1_error)
+        __pyx_t_8 = __Pyx_PyLong_AddObjC(__pyx_t_13, __pyx_mstate_global->__pyx_int_1, 1, 0, 0); if (unlikely(!__pyx_t_8)) __PYX_ERR(0, 480, __pyx_L1_error)
         __Pyx_GOTREF(__pyx_t_8);
         __Pyx_DECREF(__pyx_t_13); __pyx_t_13 = 0;
-        __pyx_t_13 = __Pyx_PyLong_From_uint16_t((__pyx_v_self->_e[__pyx_v_j]).capacity); if (unlikely(!__pyx_t_13)) __PYX_ERR(0, 478, __pyx_L1_error)
+        __pyx_t_13 = __Pyx_PyLong_From_uint16_t((__pyx_v_self->_e[__pyx_v_j]).capacity); if (unlikely(!__pyx_t_13)) __PYX_ERR(0, 480, __pyx_L1_error)
         __Pyx_GOTREF(__pyx_t_13);
-        if (unlikely((PyDict_SetItem(__pyx_v_counts, __pyx_t_13, __pyx_t_8) < 0))) __PYX_ERR(0, 478, __pyx_L1_error)
+        if (unlikely((PyDict_SetItem(__pyx_v_counts, __pyx_t_13, __pyx_t_8) < 0))) __PYX_ERR(0, 480, __pyx_L1_error)
         __Pyx_DECREF(__pyx_t_13); __pyx_t_13 = 0;
         __Pyx_DECREF(__pyx_t_8); __pyx_t_8 = 0;
       }
 
 
-      /* "orderbook/_capture.pyx":479
+      /* "orderbook/_capture.pyx":481
  *                 for j in range(self._n):
  *                     counts[self._e[j].capacity] = counts.get(self._e[j].capacity, 0) + 1
  *                 raise LayoutError(             # <<<<<<<<<<<<<<
@@ -31083,39 +31073,39 @@ static int __pyx_f_9orderbook_8_capture_7Capture__capacity_arg(struct __pyx_obj_
  *                     + ", ".join(f"{v} at capacity {cap}" for cap, v in sorted(counts.items()))
 */
       __pyx_t_13 = NULL;
-      __Pyx_GetModuleGlobalName(__pyx_t_6, __pyx_mstate_global->__pyx_n_u_LayoutError); if (unlikely(!__pyx_t_6)) __PYX_ERR(0, 479, __pyx_L1_error)
+      __Pyx_GetModuleGlobalName(__pyx_t_6, __pyx_mstate_global->__pyx_n_u_LayoutError); if (unlikely(!__pyx_t_6)) __PYX_ERR(0, 481, __pyx_L1_error)
       __Pyx_GOTREF(__pyx_t_6);
 
-      /* "orderbook/_capture.pyx":481
+      /* "orderbook/_capture.pyx":483
  *                 raise LayoutError(
  *                     "Capture holds books of mixed capacities ("
  *                     + ", ".join(f"{v} at capacity {cap}" for cap, v in sorted(counts.items()))             # <<<<<<<<<<<<<<
  *                     + "): pass capacity=128 or capacity=50")
  *         return c
 */
-      __pyx_t_9 = __Pyx_PyDict_Items(__pyx_v_counts); if (unlikely(!__pyx_t_9)) __PYX_ERR(0, 481, __pyx_L1_error)
+      __pyx_t_9 = __Pyx_PyDict_Items(__pyx_v_counts); if (unlikely(!__pyx_t_9)) __PYX_ERR(0, 483, __pyx_L1_error)
       __Pyx_GOTREF(__pyx_t_9);
-      __pyx_t_11 = __pyx_pf_9orderbook_8_capture_7Capture_13_capacity_arg_genexpr(NULL, __pyx_t_9); if (unlikely(!__pyx_t_11)) __PYX_ERR(0, 481, __pyx_L1_error)
+      __pyx_t_11 = __pyx_pf_9orderbook_8_capture_7Capture_13_capacity_arg_genexpr(NULL, __pyx_t_9); if (unlikely(!__pyx_t_11)) __PYX_ERR(0, 483, __pyx_L1_error)
       __Pyx_GOTREF(__pyx_t_11);
       __Pyx_DECREF(__pyx_t_9); __pyx_t_9 = 0;
-      __pyx_t_9 = __Pyx_Generator_GetInlinedResult(__pyx_t_11); if (unlikely(!__pyx_t_9)) __PYX_ERR(0, 481, __pyx_L1_error)
+      __pyx_t_9 = __Pyx_Generator_GetInlinedResult(__pyx_t_11); if (unlikely(!__pyx_t_9)) __PYX_ERR(0, 483, __pyx_L1_error)
       __Pyx_GOTREF(__pyx_t_9);
       __Pyx_DECREF(__pyx_t_11); __pyx_t_11 = 0;
-      __pyx_t_11 = PyUnicode_Join(__pyx_mstate_global->__pyx_kp_u__8, __pyx_t_9); if (unlikely(!__pyx_t_11)) __PYX_ERR(0, 481, __pyx_L1_error)
+      __pyx_t_11 = PyUnicode_Join(__pyx_mstate_global->__pyx_kp_u__8, __pyx_t_9); if (unlikely(!__pyx_t_11)) __PYX_ERR(0, 483, __pyx_L1_error)
       __Pyx_GOTREF(__pyx_t_11);
       __Pyx_DECREF(__pyx_t_9); __pyx_t_9 = 0;
-      __pyx_t_9 = __Pyx_PyUnicode_Concat(__pyx_mstate_global->__pyx_kp_u_Capture_holds_books_of_mixed_cap, __pyx_t_11); if (unlikely(!__pyx_t_9)) __PYX_ERR(0, 481, __pyx_L1_error)
+      __pyx_t_9 = __Pyx_PyUnicode_Concat(__pyx_mstate_global->__pyx_kp_u_Capture_holds_books_of_mixed_cap, __pyx_t_11); if (unlikely(!__pyx_t_9)) __PYX_ERR(0, 483, __pyx_L1_error)
       __Pyx_GOTREF(__pyx_t_9);
       __Pyx_DECREF(__pyx_t_11); __pyx_t_11 = 0;
 
-      /* "orderbook/_capture.pyx":482
+      /* "orderbook/_capture.pyx":484
  *                     "Capture holds books of mixed capacities ("
  *                     + ", ".join(f"{v} at capacity {cap}" for cap, v in sorted(counts.items()))
  *                     + "): pass capacity=128 or capacity=50")             # <<<<<<<<<<<<<<
  *         return c
  * 
 */
-      __pyx_t_11 = __Pyx_PyUnicode_Concat__Pyx_ReferenceSharing_OwnStrongReferenceInPlace(__pyx_t_9, __pyx_mstate_global->__pyx_kp_u_pass_capacity_128_or_capacity_5); if (unlikely(!__pyx_t_11)) __PYX_ERR(0, 482, __pyx_L1_error)
+      __pyx_t_11 = __Pyx_PyUnicode_Concat__Pyx_ReferenceSharing_OwnStrongReferenceInPlace(__pyx_t_9, __pyx_mstate_global->__pyx_kp_u_pass_capacity_128_or_capacity_5); if (unlikely(!__pyx_t_11)) __PYX_ERR(0, 484, __pyx_L1_error)
       __Pyx_GOTREF(__pyx_t_11);
       __Pyx_DECREF(__pyx_t_9); __pyx_t_9 = 0;
       __pyx_t_14 = 1;
@@ -31136,14 +31126,14 @@ static int __pyx_f_9orderbook_8_capture_7Capture__capacity_arg(struct __pyx_obj_
         __Pyx_XDECREF(__pyx_t_13); __pyx_t_13 = 0;
         __Pyx_DECREF(__pyx_t_11); __pyx_t_11 = 0;
         __Pyx_DECREF(__pyx_t_6); __pyx_t_6 = 0;
-        if (unlikely(!__pyx_t_8)) __PYX_ERR(0, 479, __pyx_L1_error)
+        if (unlikely(!__pyx_t_8)) __PYX_ERR(0, 481, __pyx_L1_error)
         __Pyx_GOTREF(__pyx_t_8);
       }
       __Pyx_Raise(__pyx_t_8, 0, 0, 0);
       __Pyx_DECREF(__pyx_t_8); __pyx_t_8 = 0;
-      __PYX_ERR(0, 479, __pyx_L1_error)
+      __PYX_ERR(0, 481, __pyx_L1_error)
 
-      /* "orderbook/_capture.pyx":475
+      /* "orderbook/_capture.pyx":477
  *         c = self._e[0].capacity
  *         for k in range(1, self._n):
  *             if self._e[k].capacity != c:             # <<<<<<<<<<<<<<
@@ -31154,7 +31144,7 @@ static int __pyx_f_9orderbook_8_capture_7Capture__capacity_arg(struct __pyx_obj_
   }
 
 
-  /* "orderbook/_capture.pyx":483
+  /* "orderbook/_capture.pyx":485
  *                     + ", ".join(f"{v} at capacity {cap}" for cap, v in sorted(counts.items()))
  *                     + "): pass capacity=128 or capacity=50")
  *         return c             # <<<<<<<<<<<<<<
@@ -31167,7 +31157,7 @@ static int __pyx_f_9orderbook_8_capture_7Capture__capacity_arg(struct __pyx_obj_
   }
   goto __pyx_L0;
 
-  /* "orderbook/_capture.pyx":458
+  /* "orderbook/_capture.pyx":460
  *         return a
  * 
  *     cdef int _capacity_arg(self, object capacity, bint uniform_default) except -1:             # <<<<<<<<<<<<<<
@@ -31198,7 +31188,7 @@ static int __pyx_f_9orderbook_8_capture_7Capture__capacity_arg(struct __pyx_obj_
   return __pyx_r;
 }
 
-/* "orderbook/_capture.pyx":485
+/* "orderbook/_capture.pyx":487
  *         return c
  * 
  *     cdef object _gather(self, int cap, bint book, Py_ssize_t itemsize, object dtype, bint copy):             # <<<<<<<<<<<<<<
@@ -31236,25 +31226,26 @@ static PyObject *__pyx_f_9orderbook_8_capture_7Capture__gather(struct __pyx_obj_
   PyObject *__pyx_t_12 = NULL;
   PyObject *__pyx_t_13 = NULL;
   PyObject *__pyx_t_14 = NULL;
-  long __pyx_t_15;
+  PyObject *__pyx_t_15 = NULL;
+  long __pyx_t_16;
   int __pyx_lineno = 0;
   const char *__pyx_filename = NULL;
   int __pyx_clineno = 0;
   __Pyx_RefNannySetupContext("_gather", 0);
 
-  /* "orderbook/_capture.pyx":489
+  /* "orderbook/_capture.pyx":491
  *         (book) or the header, as a strided view when the selected messages are
  *         equally spaced with the record at the same place, else one copy."""
  *         np = _numpy()             # <<<<<<<<<<<<<<
  *         cdef Py_ssize_t n = self._n, k, m = 0, first = -1, stride = 0, prev = -1, rel = -1, at
  *         cdef bint strided = True
 */
-  __pyx_t_1 = __pyx_f_9orderbook_8_capture__numpy(); if (unlikely(!__pyx_t_1)) __PYX_ERR(0, 489, __pyx_L1_error)
+  __pyx_t_1 = __pyx_f_9orderbook_8_capture__numpy(); if (unlikely(!__pyx_t_1)) __PYX_ERR(0, 491, __pyx_L1_error)
   __Pyx_GOTREF(__pyx_t_1);
   __pyx_v_np = __pyx_t_1;
   __pyx_t_1 = 0;
 
-  /* "orderbook/_capture.pyx":490
+  /* "orderbook/_capture.pyx":492
  *         equally spaced with the record at the same place, else one copy."""
  *         np = _numpy()
  *         cdef Py_ssize_t n = self._n, k, m = 0, first = -1, stride = 0, prev = -1, rel = -1, at             # <<<<<<<<<<<<<<
@@ -31270,7 +31261,7 @@ static PyObject *__pyx_f_9orderbook_8_capture_7Capture__gather(struct __pyx_obj_
   __pyx_v_prev = -1L;
   __pyx_v_rel = -1L;
 
-  /* "orderbook/_capture.pyx":491
+  /* "orderbook/_capture.pyx":493
  *         np = _numpy()
  *         cdef Py_ssize_t n = self._n, k, m = 0, first = -1, stride = 0, prev = -1, rel = -1, at
  *         cdef bint strided = True             # <<<<<<<<<<<<<<
@@ -31279,17 +31270,17 @@ static PyObject *__pyx_f_9orderbook_8_capture_7Capture__gather(struct __pyx_obj_
 */
   __pyx_v_strided = 1;
 
-  /* "orderbook/_capture.pyx":494
+  /* "orderbook/_capture.pyx":496
  *         cdef Py_buffer ob
  *         cdef char* dst
  *         self._check()             # <<<<<<<<<<<<<<
  *         for k in range(n):
  *             if cap and self._e[k].capacity != cap:
 */
-  __pyx_t_3 = ((struct __pyx_vtabstruct_9orderbook_8_capture_Capture *)__pyx_v_self->__pyx_vtab)->_check(__pyx_v_self); if (unlikely(__pyx_t_3 == ((int)-1))) __PYX_ERR(0, 494, __pyx_L1_error)
+  __pyx_t_3 = ((struct __pyx_vtabstruct_9orderbook_8_capture_Capture *)__pyx_v_self->__pyx_vtab)->_check(__pyx_v_self); if (unlikely(__pyx_t_3 == ((int)-1))) __PYX_ERR(0, 496, __pyx_L1_error)
 
 
-  /* "orderbook/_capture.pyx":495
+  /* "orderbook/_capture.pyx":497
  *         cdef char* dst
  *         self._check()
  *         for k in range(n):             # <<<<<<<<<<<<<<
@@ -31303,7 +31294,7 @@ static PyObject *__pyx_f_9orderbook_8_capture_7Capture__gather(struct __pyx_obj_
   for (__pyx_t_5 = 0; __pyx_t_5 < __pyx_t_4; __pyx_t_5+=1) {
     __pyx_v_k = __pyx_t_5;
 
-    /* "orderbook/_capture.pyx":496
+    /* "orderbook/_capture.pyx":498
  *         self._check()
  *         for k in range(n):
  *             if cap and self._e[k].capacity != cap:             # <<<<<<<<<<<<<<
@@ -31329,7 +31320,7 @@ static PyObject *__pyx_f_9orderbook_8_capture_7Capture__gather(struct __pyx_obj_
     if (__pyx_t_6) {
 
 
-      /* "orderbook/_capture.pyx":497
+      /* "orderbook/_capture.pyx":499
  *         for k in range(n):
  *             if cap and self._e[k].capacity != cap:
  *                 continue             # <<<<<<<<<<<<<<
@@ -31338,7 +31329,7 @@ static PyObject *__pyx_f_9orderbook_8_capture_7Capture__gather(struct __pyx_obj_
 */
       goto __pyx_L3_continue;
 
-      /* "orderbook/_capture.pyx":496
+      /* "orderbook/_capture.pyx":498
  *         self._check()
  *         for k in range(n):
  *             if cap and self._e[k].capacity != cap:             # <<<<<<<<<<<<<<
@@ -31347,7 +31338,7 @@ static PyObject *__pyx_f_9orderbook_8_capture_7Capture__gather(struct __pyx_obj_
 */
     }
 
-    /* "orderbook/_capture.pyx":498
+    /* "orderbook/_capture.pyx":500
  *             if cap and self._e[k].capacity != cap:
  *                 continue
  *             at = self._e[k].offset + (self._e[k].book if book else 0)             # <<<<<<<<<<<<<<
@@ -31364,7 +31355,7 @@ static PyObject *__pyx_f_9orderbook_8_capture_7Capture__gather(struct __pyx_obj_
     __pyx_v_at = ((__pyx_v_self->_e[__pyx_v_k]).offset + __pyx_t_8);
 
 
-    /* "orderbook/_capture.pyx":499
+    /* "orderbook/_capture.pyx":501
  *                 continue
  *             at = self._e[k].offset + (self._e[k].book if book else 0)
  *             if m == 0:             # <<<<<<<<<<<<<<
@@ -31376,7 +31367,7 @@ static PyObject *__pyx_f_9orderbook_8_capture_7Capture__gather(struct __pyx_obj_
     if (__pyx_t_6) {
 
 
-      /* "orderbook/_capture.pyx":500
+      /* "orderbook/_capture.pyx":502
  *             at = self._e[k].offset + (self._e[k].book if book else 0)
  *             if m == 0:
  *                 first = at             # <<<<<<<<<<<<<<
@@ -31385,7 +31376,7 @@ static PyObject *__pyx_f_9orderbook_8_capture_7Capture__gather(struct __pyx_obj_
 */
       __pyx_v_first = __pyx_v_at;
 
-      /* "orderbook/_capture.pyx":499
+      /* "orderbook/_capture.pyx":501
  *                 continue
  *             at = self._e[k].offset + (self._e[k].book if book else 0)
  *             if m == 0:             # <<<<<<<<<<<<<<
@@ -31395,7 +31386,7 @@ static PyObject *__pyx_f_9orderbook_8_capture_7Capture__gather(struct __pyx_obj_
       goto __pyx_L8;
     }
 
-    /* "orderbook/_capture.pyx":501
+    /* "orderbook/_capture.pyx":503
  *             if m == 0:
  *                 first = at
  *             elif m == 1:             # <<<<<<<<<<<<<<
@@ -31407,7 +31398,7 @@ static PyObject *__pyx_f_9orderbook_8_capture_7Capture__gather(struct __pyx_obj_
     if (__pyx_t_6) {
 
 
-      /* "orderbook/_capture.pyx":502
+      /* "orderbook/_capture.pyx":504
  *                 first = at
  *             elif m == 1:
  *                 stride = at - prev             # <<<<<<<<<<<<<<
@@ -31416,7 +31407,7 @@ static PyObject *__pyx_f_9orderbook_8_capture_7Capture__gather(struct __pyx_obj_
 */
       __pyx_v_stride = (__pyx_v_at - __pyx_v_prev);
 
-      /* "orderbook/_capture.pyx":501
+      /* "orderbook/_capture.pyx":503
  *             if m == 0:
  *                 first = at
  *             elif m == 1:             # <<<<<<<<<<<<<<
@@ -31426,7 +31417,7 @@ static PyObject *__pyx_f_9orderbook_8_capture_7Capture__gather(struct __pyx_obj_
       goto __pyx_L8;
     }
 
-    /* "orderbook/_capture.pyx":503
+    /* "orderbook/_capture.pyx":505
  *             elif m == 1:
  *                 stride = at - prev
  *             elif at - prev != stride:             # <<<<<<<<<<<<<<
@@ -31438,7 +31429,7 @@ static PyObject *__pyx_f_9orderbook_8_capture_7Capture__gather(struct __pyx_obj_
     if (__pyx_t_6) {
 
 
-      /* "orderbook/_capture.pyx":504
+      /* "orderbook/_capture.pyx":506
  *                 stride = at - prev
  *             elif at - prev != stride:
  *                 strided = False             # <<<<<<<<<<<<<<
@@ -31447,7 +31438,7 @@ static PyObject *__pyx_f_9orderbook_8_capture_7Capture__gather(struct __pyx_obj_
 */
       __pyx_v_strided = 0;
 
-      /* "orderbook/_capture.pyx":503
+      /* "orderbook/_capture.pyx":505
  *             elif m == 1:
  *                 stride = at - prev
  *             elif at - prev != stride:             # <<<<<<<<<<<<<<
@@ -31457,7 +31448,7 @@ static PyObject *__pyx_f_9orderbook_8_capture_7Capture__gather(struct __pyx_obj_
     }
     __pyx_L8:;
 
-    /* "orderbook/_capture.pyx":505
+    /* "orderbook/_capture.pyx":507
  *             elif at - prev != stride:
  *                 strided = False
  *             prev = at             # <<<<<<<<<<<<<<
@@ -31466,7 +31457,7 @@ static PyObject *__pyx_f_9orderbook_8_capture_7Capture__gather(struct __pyx_obj_
 */
     __pyx_v_prev = __pyx_v_at;
 
-    /* "orderbook/_capture.pyx":506
+    /* "orderbook/_capture.pyx":508
  *                 strided = False
  *             prev = at
  *             m += 1             # <<<<<<<<<<<<<<
@@ -31478,7 +31469,7 @@ static PyObject *__pyx_f_9orderbook_8_capture_7Capture__gather(struct __pyx_obj_
   }
 
 
-  /* "orderbook/_capture.pyx":507
+  /* "orderbook/_capture.pyx":509
  *             prev = at
  *             m += 1
  *         if m == 0:             # <<<<<<<<<<<<<<
@@ -31490,12 +31481,12 @@ static PyObject *__pyx_f_9orderbook_8_capture_7Capture__gather(struct __pyx_obj_
   if (__pyx_t_6) {
 
 
-    /* "orderbook/_capture.pyx":508
+    /* "orderbook/_capture.pyx":510
  *             m += 1
  *         if m == 0:
  *             return np.empty(0, dtype)             # <<<<<<<<<<<<<<
  *         if strided and not copy and (m == 1 or stride >= itemsize):
- *             a = np.ndarray(shape=(m,), dtype=dtype, buffer=self.obj, offset=first,
+ *             # over np.frombuffer's array, whose base memoryview holds a buffer
 */
     __pyx_t_9 = __pyx_v_np;
     __Pyx_INCREF(__pyx_t_9);
@@ -31504,7 +31495,7 @@ static PyObject *__pyx_f_9orderbook_8_capture_7Capture__gather(struct __pyx_obj_
       PyObject *__pyx_callargs[3] = {__pyx_t_9, __pyx_mstate_global->__pyx_int_0, __pyx_v_dtype};
       __pyx_t_1 = __Pyx_PyObject_FastCallMethod((PyObject*)__pyx_mstate_global->__pyx_n_u_empty, __pyx_callargs+__pyx_t_10, (3-__pyx_t_10) | (1*__Pyx_PY_VECTORCALL_ARGUMENTS_OFFSET));
       __Pyx_XDECREF(__pyx_t_9); __pyx_t_9 = 0;
-      if (unlikely(!__pyx_t_1)) __PYX_ERR(0, 508, __pyx_L1_error)
+      if (unlikely(!__pyx_t_1)) __PYX_ERR(0, 510, __pyx_L1_error)
       __Pyx_GOTREF(__pyx_t_1);
     }
     {
@@ -31518,7 +31509,7 @@ static PyObject *__pyx_f_9orderbook_8_capture_7Capture__gather(struct __pyx_obj_
     __pyx_t_1 = 0;
     goto __pyx_L0;
 
-    /* "orderbook/_capture.pyx":507
+    /* "orderbook/_capture.pyx":509
  *             prev = at
  *             m += 1
  *         if m == 0:             # <<<<<<<<<<<<<<
@@ -31527,12 +31518,12 @@ static PyObject *__pyx_f_9orderbook_8_capture_7Capture__gather(struct __pyx_obj_
 */
   }
 
-  /* "orderbook/_capture.pyx":509
+  /* "orderbook/_capture.pyx":511
  *         if m == 0:
  *             return np.empty(0, dtype)
  *         if strided and not copy and (m == 1 or stride >= itemsize):             # <<<<<<<<<<<<<<
- *             a = np.ndarray(shape=(m,), dtype=dtype, buffer=self.obj, offset=first,
- *                            strides=(stride if m > 1 else itemsize,))
+ *             # over np.frombuffer's array, whose base memoryview holds a buffer
+ *             # export for as long as the view lives (np.ndarray(buffer=obj)
 */
   if (__pyx_v_strided) {
   } else {
@@ -31569,28 +31560,41 @@ static PyObject *__pyx_f_9orderbook_8_capture_7Capture__gather(struct __pyx_obj_
   if (__pyx_t_6) {
 
 
-    /* "orderbook/_capture.pyx":510
- *             return np.empty(0, dtype)
- *         if strided and not copy and (m == 1 or stride >= itemsize):
- *             a = np.ndarray(shape=(m,), dtype=dtype, buffer=self.obj, offset=first,             # <<<<<<<<<<<<<<
+    /* "orderbook/_capture.pyx":516
+ *             # alone keeps only a reference): close() cannot unmap memory an
+ *             # array still reads
+ *             a = np.ndarray(shape=(m,), dtype=dtype, buffer=np.frombuffer(self.obj, np.uint8), offset=first,             # <<<<<<<<<<<<<<
  *                            strides=(stride if m > 1 else itemsize,))
  *             a.flags.writeable = False
 */
     __pyx_t_9 = __pyx_v_np;
     __Pyx_INCREF(__pyx_t_9);
-    __pyx_t_11 = PyLong_FromSsize_t(__pyx_v_m); if (unlikely(!__pyx_t_11)) __PYX_ERR(0, 510, __pyx_L1_error)
+    __pyx_t_11 = PyLong_FromSsize_t(__pyx_v_m); if (unlikely(!__pyx_t_11)) __PYX_ERR(0, 516, __pyx_L1_error)
     __Pyx_GOTREF(__pyx_t_11);
-    __pyx_t_12 = PyTuple_New(1); if (unlikely(!__pyx_t_12)) __PYX_ERR(0, 510, __pyx_L1_error)
+    __pyx_t_12 = PyTuple_New(1); if (unlikely(!__pyx_t_12)) __PYX_ERR(0, 516, __pyx_L1_error)
     __Pyx_GOTREF(__pyx_t_12);
     __Pyx_GIVEREF(__pyx_t_11);
-    if (__Pyx_PyTuple_SET_ITEM(__pyx_t_12, 0, __pyx_t_11) != (0)) __PYX_ERR(0, 510, __pyx_L1_error);
+    if (__Pyx_PyTuple_SET_ITEM(__pyx_t_12, 0, __pyx_t_11) != (0)) __PYX_ERR(0, 516, __pyx_L1_error);
     __pyx_t_11 = 0;
-    __pyx_t_11 = PyLong_FromSsize_t(__pyx_v_first); if (unlikely(!__pyx_t_11)) __PYX_ERR(0, 510, __pyx_L1_error)
-    __Pyx_GOTREF(__pyx_t_11);
+    __pyx_t_13 = __pyx_v_np;
+    __Pyx_INCREF(__pyx_t_13);
+    __pyx_t_14 = __Pyx_PyObject_GetAttrStr(__pyx_v_np, __pyx_mstate_global->__pyx_n_u_uint8); if (unlikely(!__pyx_t_14)) __PYX_ERR(0, 516, __pyx_L1_error)
+    __Pyx_GOTREF(__pyx_t_14);
+    __pyx_t_10 = 0;
+    {
+      PyObject *__pyx_callargs[3] = {__pyx_t_13, __pyx_v_self->obj, __pyx_t_14};
+      __pyx_t_11 = __Pyx_PyObject_FastCallMethod((PyObject*)__pyx_mstate_global->__pyx_n_u_frombuffer, __pyx_callargs+__pyx_t_10, (3-__pyx_t_10) | (1*__Pyx_PY_VECTORCALL_ARGUMENTS_OFFSET));
+      __Pyx_XDECREF(__pyx_t_13); __pyx_t_13 = 0;
+      __Pyx_DECREF(__pyx_t_14); __pyx_t_14 = 0;
+      if (unlikely(!__pyx_t_11)) __PYX_ERR(0, 516, __pyx_L1_error)
+      __Pyx_GOTREF(__pyx_t_11);
+    }
+    __pyx_t_14 = PyLong_FromSsize_t(__pyx_v_first); if (unlikely(!__pyx_t_14)) __PYX_ERR(0, 516, __pyx_L1_error)
+    __Pyx_GOTREF(__pyx_t_14);
 
-    /* "orderbook/_capture.pyx":511
- *         if strided and not copy and (m == 1 or stride >= itemsize):
- *             a = np.ndarray(shape=(m,), dtype=dtype, buffer=self.obj, offset=first,
+    /* "orderbook/_capture.pyx":517
+ *             # array still reads
+ *             a = np.ndarray(shape=(m,), dtype=dtype, buffer=np.frombuffer(self.obj, np.uint8), offset=first,
  *                            strides=(stride if m > 1 else itemsize,))             # <<<<<<<<<<<<<<
  *             a.flags.writeable = False
  *             return a
@@ -31598,44 +31602,44 @@ static PyObject *__pyx_f_9orderbook_8_capture_7Capture__gather(struct __pyx_obj_
     __pyx_t_6 = (__pyx_v_m > 1);
 
     if (__pyx_t_6) {
-      __pyx_t_14 = PyLong_FromSsize_t(__pyx_v_stride); if (unlikely(!__pyx_t_14)) __PYX_ERR(0, 511, __pyx_L1_error)
-      __Pyx_GOTREF(__pyx_t_14);
-      __pyx_t_13 = __pyx_t_14;
-      __pyx_t_14 = 0;
+      __pyx_t_15 = PyLong_FromSsize_t(__pyx_v_stride); if (unlikely(!__pyx_t_15)) __PYX_ERR(0, 517, __pyx_L1_error)
+      __Pyx_GOTREF(__pyx_t_15);
+      __pyx_t_13 = __pyx_t_15;
+      __pyx_t_15 = 0;
     } else {
-      __pyx_t_14 = PyLong_FromSsize_t(__pyx_v_itemsize); if (unlikely(!__pyx_t_14)) __PYX_ERR(0, 511, __pyx_L1_error)
-      __Pyx_GOTREF(__pyx_t_14);
-      __pyx_t_13 = __pyx_t_14;
-      __pyx_t_14 = 0;
+      __pyx_t_15 = PyLong_FromSsize_t(__pyx_v_itemsize); if (unlikely(!__pyx_t_15)) __PYX_ERR(0, 517, __pyx_L1_error)
+      __Pyx_GOTREF(__pyx_t_15);
+      __pyx_t_13 = __pyx_t_15;
+      __pyx_t_15 = 0;
     }
 
-    __pyx_t_14 = PyTuple_New(1); if (unlikely(!__pyx_t_14)) __PYX_ERR(0, 511, __pyx_L1_error)
-    __Pyx_GOTREF(__pyx_t_14);
+    __pyx_t_15 = PyTuple_New(1); if (unlikely(!__pyx_t_15)) __PYX_ERR(0, 517, __pyx_L1_error)
+    __Pyx_GOTREF(__pyx_t_15);
     __Pyx_GIVEREF(__pyx_t_13);
-    if (__Pyx_PyTuple_SET_ITEM(__pyx_t_14, 0, __pyx_t_13) != (0)) __PYX_ERR(0, 511, __pyx_L1_error);
+    if (__Pyx_PyTuple_SET_ITEM(__pyx_t_15, 0, __pyx_t_13) != (0)) __PYX_ERR(0, 517, __pyx_L1_error);
     __pyx_t_13 = 0;
     #if CYTHON_VECTORCALL
 
-    /* "orderbook/_capture.pyx":510
- *             return np.empty(0, dtype)
- *         if strided and not copy and (m == 1 or stride >= itemsize):
- *             a = np.ndarray(shape=(m,), dtype=dtype, buffer=self.obj, offset=first,             # <<<<<<<<<<<<<<
+    /* "orderbook/_capture.pyx":516
+ *             # alone keeps only a reference): close() cannot unmap memory an
+ *             # array still reads
+ *             a = np.ndarray(shape=(m,), dtype=dtype, buffer=np.frombuffer(self.obj, np.uint8), offset=first,             # <<<<<<<<<<<<<<
  *                            strides=(stride if m > 1 else itemsize,))
  *             a.flags.writeable = False
 */
     #endif
     __pyx_t_10 = 0;
     {
-      PyObject *__pyx_callargs[6] = {__pyx_t_9, __pyx_t_12, __pyx_v_dtype, __pyx_v_self->obj, __pyx_t_11, __pyx_t_14};
+      PyObject *__pyx_callargs[6] = {__pyx_t_9, __pyx_t_12, __pyx_v_dtype, __pyx_t_11, __pyx_t_14, __pyx_t_15};
       #if CYTHON_VECTORCALL
       __pyx_t_13 = __pyx_mstate_global->__pyx_tuple[8];
-      if (unlikely(!__pyx_t_13)) __PYX_ERR(0, 510, __pyx_L1_error)
+      if (unlikely(!__pyx_t_13)) __PYX_ERR(0, 516, __pyx_L1_error)
       __Pyx_INCREF(__pyx_t_13);
       #else
       {
         PyObject *__pyx_temp[5] = {__pyx_mstate_global->__pyx_n_u_shape, __pyx_mstate_global->__pyx_n_u_dtype, __pyx_mstate_global->__pyx_n_u_buffer, __pyx_mstate_global->__pyx_n_u_offset, __pyx_mstate_global->__pyx_n_u_strides};
         __pyx_t_13 = __Pyx_MakeKwargDict(__pyx_temp, __pyx_callargs+1, 5);
-        if (unlikely(!__pyx_t_13)) __PYX_ERR(0, 510, __pyx_L1_error)
+        if (unlikely(!__pyx_t_13)) __PYX_ERR(0, 516, __pyx_L1_error)
         __Pyx_GOTREF(__pyx_t_13);
       }
       #endif
@@ -31646,26 +31650,27 @@ static PyObject *__pyx_f_9orderbook_8_capture_7Capture__gather(struct __pyx_obj_
       __Pyx_DECREF(__pyx_t_12); __pyx_t_12 = 0;
       __Pyx_DECREF(__pyx_t_11); __pyx_t_11 = 0;
       __Pyx_DECREF(__pyx_t_14); __pyx_t_14 = 0;
+      __Pyx_DECREF(__pyx_t_15); __pyx_t_15 = 0;
       __Pyx_DECREF(__pyx_t_13); __pyx_t_13 = 0;
-      if (unlikely(!__pyx_t_1)) __PYX_ERR(0, 510, __pyx_L1_error)
+      if (unlikely(!__pyx_t_1)) __PYX_ERR(0, 516, __pyx_L1_error)
       __Pyx_GOTREF(__pyx_t_1);
     }
     __pyx_v_a = __pyx_t_1;
     __pyx_t_1 = 0;
 
-    /* "orderbook/_capture.pyx":512
- *             a = np.ndarray(shape=(m,), dtype=dtype, buffer=self.obj, offset=first,
+    /* "orderbook/_capture.pyx":518
+ *             a = np.ndarray(shape=(m,), dtype=dtype, buffer=np.frombuffer(self.obj, np.uint8), offset=first,
  *                            strides=(stride if m > 1 else itemsize,))
  *             a.flags.writeable = False             # <<<<<<<<<<<<<<
  *             return a
  *         a = np.empty(m, dtype)
 */
-    __pyx_t_1 = __Pyx_PyObject_GetAttrStr(__pyx_v_a, __pyx_mstate_global->__pyx_n_u_flags); if (unlikely(!__pyx_t_1)) __PYX_ERR(0, 512, __pyx_L1_error)
+    __pyx_t_1 = __Pyx_PyObject_GetAttrStr(__pyx_v_a, __pyx_mstate_global->__pyx_n_u_flags); if (unlikely(!__pyx_t_1)) __PYX_ERR(0, 518, __pyx_L1_error)
     __Pyx_GOTREF(__pyx_t_1);
-    if (__Pyx_PyObject_SetAttrStr(__pyx_t_1, __pyx_mstate_global->__pyx_n_u_writeable, Py_False) < (0)) __PYX_ERR(0, 512, __pyx_L1_error)
+    if (__Pyx_PyObject_SetAttrStr(__pyx_t_1, __pyx_mstate_global->__pyx_n_u_writeable, Py_False) < (0)) __PYX_ERR(0, 518, __pyx_L1_error)
     __Pyx_DECREF(__pyx_t_1); __pyx_t_1 = 0;
 
-    /* "orderbook/_capture.pyx":513
+    /* "orderbook/_capture.pyx":519
  *                            strides=(stride if m > 1 else itemsize,))
  *             a.flags.writeable = False
  *             return a             # <<<<<<<<<<<<<<
@@ -31683,16 +31688,16 @@ static PyObject *__pyx_f_9orderbook_8_capture_7Capture__gather(struct __pyx_obj_
     }
     goto __pyx_L0;
 
-    /* "orderbook/_capture.pyx":509
+    /* "orderbook/_capture.pyx":511
  *         if m == 0:
  *             return np.empty(0, dtype)
  *         if strided and not copy and (m == 1 or stride >= itemsize):             # <<<<<<<<<<<<<<
- *             a = np.ndarray(shape=(m,), dtype=dtype, buffer=self.obj, offset=first,
- *                            strides=(stride if m > 1 else itemsize,))
+ *             # over np.frombuffer's array, whose base memoryview holds a buffer
+ *             # export for as long as the view lives (np.ndarray(buffer=obj)
 */
   }
 
-  /* "orderbook/_capture.pyx":514
+  /* "orderbook/_capture.pyx":520
  *             a.flags.writeable = False
  *             return a
  *         a = np.empty(m, dtype)             # <<<<<<<<<<<<<<
@@ -31701,31 +31706,31 @@ static PyObject *__pyx_f_9orderbook_8_capture_7Capture__gather(struct __pyx_obj_
 */
   __pyx_t_13 = __pyx_v_np;
   __Pyx_INCREF(__pyx_t_13);
-  __pyx_t_14 = PyLong_FromSsize_t(__pyx_v_m); if (unlikely(!__pyx_t_14)) __PYX_ERR(0, 514, __pyx_L1_error)
-  __Pyx_GOTREF(__pyx_t_14);
+  __pyx_t_15 = PyLong_FromSsize_t(__pyx_v_m); if (unlikely(!__pyx_t_15)) __PYX_ERR(0, 520, __pyx_L1_error)
+  __Pyx_GOTREF(__pyx_t_15);
   __pyx_t_10 = 0;
   {
-    PyObject *__pyx_callargs[3] = {__pyx_t_13, __pyx_t_14, __pyx_v_dtype};
+    PyObject *__pyx_callargs[3] = {__pyx_t_13, __pyx_t_15, __pyx_v_dtype};
     __pyx_t_1 = __Pyx_PyObject_FastCallMethod((PyObject*)__pyx_mstate_global->__pyx_n_u_empty, __pyx_callargs+__pyx_t_10, (3-__pyx_t_10) | (1*__Pyx_PY_VECTORCALL_ARGUMENTS_OFFSET));
     __Pyx_XDECREF(__pyx_t_13); __pyx_t_13 = 0;
-    __Pyx_DECREF(__pyx_t_14); __pyx_t_14 = 0;
-    if (unlikely(!__pyx_t_1)) __PYX_ERR(0, 514, __pyx_L1_error)
+    __Pyx_DECREF(__pyx_t_15); __pyx_t_15 = 0;
+    if (unlikely(!__pyx_t_1)) __PYX_ERR(0, 520, __pyx_L1_error)
     __Pyx_GOTREF(__pyx_t_1);
   }
   __pyx_v_a = __pyx_t_1;
   __pyx_t_1 = 0;
 
-  /* "orderbook/_capture.pyx":515
+  /* "orderbook/_capture.pyx":521
  *             return a
  *         a = np.empty(m, dtype)
  *         PyObject_GetBuffer(a, &ob, PyBUF_SIMPLE)             # <<<<<<<<<<<<<<
  *         dst = <char*>ob.buf
  *         with nogil:
 */
-  __pyx_t_3 = PyObject_GetBuffer(__pyx_v_a, (&__pyx_v_ob), PyBUF_SIMPLE); if (unlikely(__pyx_t_3 == ((int)-1))) __PYX_ERR(0, 515, __pyx_L1_error)
+  __pyx_t_3 = PyObject_GetBuffer(__pyx_v_a, (&__pyx_v_ob), PyBUF_SIMPLE); if (unlikely(__pyx_t_3 == ((int)-1))) __PYX_ERR(0, 521, __pyx_L1_error)
 
 
-  /* "orderbook/_capture.pyx":516
+  /* "orderbook/_capture.pyx":522
  *         a = np.empty(m, dtype)
  *         PyObject_GetBuffer(a, &ob, PyBUF_SIMPLE)
  *         dst = <char*>ob.buf             # <<<<<<<<<<<<<<
@@ -31734,7 +31739,7 @@ static PyObject *__pyx_f_9orderbook_8_capture_7Capture__gather(struct __pyx_obj_
 */
   __pyx_v_dst = ((char *)__pyx_v_ob.buf);
 
-  /* "orderbook/_capture.pyx":517
+  /* "orderbook/_capture.pyx":523
  *         PyObject_GetBuffer(a, &ob, PyBUF_SIMPLE)
  *         dst = <char*>ob.buf
  *         with nogil:             # <<<<<<<<<<<<<<
@@ -31747,7 +31752,7 @@ static PyObject *__pyx_f_9orderbook_8_capture_7Capture__gather(struct __pyx_obj_
       __Pyx_FastGIL_Remember();
       /*try:*/ {
 
-        /* "orderbook/_capture.pyx":518
+        /* "orderbook/_capture.pyx":524
  *         dst = <char*>ob.buf
  *         with nogil:
  *             for k in range(n):             # <<<<<<<<<<<<<<
@@ -31761,7 +31766,7 @@ static PyObject *__pyx_f_9orderbook_8_capture_7Capture__gather(struct __pyx_obj_
         for (__pyx_t_5 = 0; __pyx_t_5 < __pyx_t_4; __pyx_t_5+=1) {
           __pyx_v_k = __pyx_t_5;
 
-          /* "orderbook/_capture.pyx":519
+          /* "orderbook/_capture.pyx":525
  *         with nogil:
  *             for k in range(n):
  *                 if cap and self._e[k].capacity != cap:             # <<<<<<<<<<<<<<
@@ -31787,7 +31792,7 @@ static PyObject *__pyx_f_9orderbook_8_capture_7Capture__gather(struct __pyx_obj_
           if (__pyx_t_6) {
 
 
-            /* "orderbook/_capture.pyx":520
+            /* "orderbook/_capture.pyx":526
  *             for k in range(n):
  *                 if cap and self._e[k].capacity != cap:
  *                     continue             # <<<<<<<<<<<<<<
@@ -31796,7 +31801,7 @@ static PyObject *__pyx_f_9orderbook_8_capture_7Capture__gather(struct __pyx_obj_
 */
             goto __pyx_L18_continue;
 
-            /* "orderbook/_capture.pyx":519
+            /* "orderbook/_capture.pyx":525
  *         with nogil:
  *             for k in range(n):
  *                 if cap and self._e[k].capacity != cap:             # <<<<<<<<<<<<<<
@@ -31805,7 +31810,7 @@ static PyObject *__pyx_f_9orderbook_8_capture_7Capture__gather(struct __pyx_obj_
 */
           }
 
-          /* "orderbook/_capture.pyx":521
+          /* "orderbook/_capture.pyx":527
  *                 if cap and self._e[k].capacity != cap:
  *                     continue
  *                 memcpy(dst, self._base + self._e[k].offset + (self._e[k].book if book else 0), itemsize)             # <<<<<<<<<<<<<<
@@ -31814,15 +31819,15 @@ static PyObject *__pyx_f_9orderbook_8_capture_7Capture__gather(struct __pyx_obj_
 */
           if (__pyx_v_book) {
 
-            __pyx_t_15 = (__pyx_v_self->_e[__pyx_v_k]).book;
+            __pyx_t_16 = (__pyx_v_self->_e[__pyx_v_k]).book;
           } else {
 
-            __pyx_t_15 = 0;
+            __pyx_t_16 = 0;
           }
-          (void)(memcpy(__pyx_v_dst, ((__pyx_v_self->_base + (__pyx_v_self->_e[__pyx_v_k]).offset) + __pyx_t_15), __pyx_v_itemsize));
+          (void)(memcpy(__pyx_v_dst, ((__pyx_v_self->_base + (__pyx_v_self->_e[__pyx_v_k]).offset) + __pyx_t_16), __pyx_v_itemsize));
 
 
-          /* "orderbook/_capture.pyx":522
+          /* "orderbook/_capture.pyx":528
  *                     continue
  *                 memcpy(dst, self._base + self._e[k].offset + (self._e[k].book if book else 0), itemsize)
  *                 dst += itemsize             # <<<<<<<<<<<<<<
@@ -31835,7 +31840,7 @@ static PyObject *__pyx_f_9orderbook_8_capture_7Capture__gather(struct __pyx_obj_
 
       }
 
-      /* "orderbook/_capture.pyx":517
+      /* "orderbook/_capture.pyx":523
  *         PyObject_GetBuffer(a, &ob, PyBUF_SIMPLE)
  *         dst = <char*>ob.buf
  *         with nogil:             # <<<<<<<<<<<<<<
@@ -31852,7 +31857,7 @@ static PyObject *__pyx_f_9orderbook_8_capture_7Capture__gather(struct __pyx_obj_
       }
   }
 
-  /* "orderbook/_capture.pyx":523
+  /* "orderbook/_capture.pyx":529
  *                 memcpy(dst, self._base + self._e[k].offset + (self._e[k].book if book else 0), itemsize)
  *                 dst += itemsize
  *         PyBuffer_Release(&ob)             # <<<<<<<<<<<<<<
@@ -31861,7 +31866,7 @@ static PyObject *__pyx_f_9orderbook_8_capture_7Capture__gather(struct __pyx_obj_
 */
   PyBuffer_Release((&__pyx_v_ob));
 
-  /* "orderbook/_capture.pyx":524
+  /* "orderbook/_capture.pyx":530
  *                 dst += itemsize
  *         PyBuffer_Release(&ob)
  *         return a             # <<<<<<<<<<<<<<
@@ -31879,7 +31884,7 @@ static PyObject *__pyx_f_9orderbook_8_capture_7Capture__gather(struct __pyx_obj_
   }
   goto __pyx_L0;
 
-  /* "orderbook/_capture.pyx":485
+  /* "orderbook/_capture.pyx":487
  *         return c
  * 
  *     cdef object _gather(self, int cap, bint book, Py_ssize_t itemsize, object dtype, bint copy):             # <<<<<<<<<<<<<<
@@ -31895,6 +31900,7 @@ static PyObject *__pyx_f_9orderbook_8_capture_7Capture__gather(struct __pyx_obj_
   __Pyx_XDECREF(__pyx_t_12);
   __Pyx_XDECREF(__pyx_t_13);
   __Pyx_XDECREF(__pyx_t_14);
+  __Pyx_XDECREF(__pyx_t_15);
   __Pyx_AddTraceback("orderbook._capture.Capture._gather", __pyx_clineno, __pyx_lineno, __pyx_filename);
   __pyx_r = 0;
   __pyx_L0:;
@@ -31916,7 +31922,7 @@ static PyObject *__pyx_f_9orderbook_8_capture_7Capture__gather(struct __pyx_obj_
   return __pyx_r;
 }
 
-/* "orderbook/_capture.pyx":526
+/* "orderbook/_capture.pyx":532
  *         return a
  * 
  *     def books(self, capacity=None, *, bint copy=False):             # <<<<<<<<<<<<<<
@@ -31965,24 +31971,24 @@ PyObject *__pyx_args, PyObject *__pyx_kwds
   {
     PyObject ** const __pyx_pyargnames[] = {&__pyx_mstate_global->__pyx_n_u_capacity,&__pyx_mstate_global->__pyx_n_u_copy,0};
     const Py_ssize_t __pyx_kwds_len = (__pyx_kwds) ? __Pyx_NumKwargs_FASTCALL(__pyx_kwds) : 0;
-    if (unlikely(__pyx_kwds_len < 0)) __PYX_ERR(0, 526, __pyx_L3_error)
+    if (unlikely(__pyx_kwds_len < 0)) __PYX_ERR(0, 532, __pyx_L3_error)
     if (__pyx_kwds_len > 0) {
       switch (__pyx_nargs) {
         case  1:
         values[0] = __Pyx_ArgRef_FASTCALL(__pyx_args, 0);
-        if (!CYTHON_ASSUME_SAFE_MACROS && unlikely(!values[0])) __PYX_ERR(0, 526, __pyx_L3_error)
+        if (!CYTHON_ASSUME_SAFE_MACROS && unlikely(!values[0])) __PYX_ERR(0, 532, __pyx_L3_error)
         CYTHON_FALLTHROUGH;
         case  0: break;
         default: goto __pyx_L5_argtuple_error;
       }
       const Py_ssize_t kwd_pos_args = __pyx_nargs;
-      if (__Pyx_ParseKeywords(__pyx_kwds, __pyx_kwvalues, __pyx_pyargnames, 0, values, kwd_pos_args, __pyx_kwds_len, "books", 0) < (0)) __PYX_ERR(0, 526, __pyx_L3_error)
+      if (__Pyx_ParseKeywords(__pyx_kwds, __pyx_kwvalues, __pyx_pyargnames, 0, values, kwd_pos_args, __pyx_kwds_len, "books", 0) < (0)) __PYX_ERR(0, 532, __pyx_L3_error)
       if (!values[0]) values[0] = __Pyx_NewRef(((PyObject *)Py_None));
     } else {
       switch (__pyx_nargs) {
         case  1:
         values[0] = __Pyx_ArgRef_FASTCALL(__pyx_args, 0);
-        if (!CYTHON_ASSUME_SAFE_MACROS && unlikely(!values[0])) __PYX_ERR(0, 526, __pyx_L3_error)
+        if (!CYTHON_ASSUME_SAFE_MACROS && unlikely(!values[0])) __PYX_ERR(0, 532, __pyx_L3_error)
         CYTHON_FALLTHROUGH;
         case  0: break;
         default: goto __pyx_L5_argtuple_error;
@@ -31991,14 +31997,14 @@ PyObject *__pyx_args, PyObject *__pyx_kwds
     }
     __pyx_v_capacity = values[0];
     if (values[1]) {
-      __pyx_v_copy = __Pyx_PyObject_IsTrue(values[1]); if (unlikely((__pyx_v_copy == (int)-1) && PyErr_Occurred())) __PYX_ERR(0, 526, __pyx_L3_error)
+      __pyx_v_copy = __Pyx_PyObject_IsTrue(values[1]); if (unlikely((__pyx_v_copy == (int)-1) && PyErr_Occurred())) __PYX_ERR(0, 532, __pyx_L3_error)
     } else {
       __pyx_v_copy = ((int)0);
     }
   }
   goto __pyx_L6_skip;
   __pyx_L5_argtuple_error:;
-  __Pyx_RaiseArgtupleInvalid("books", 0, 0, 1, __pyx_nargs); __PYX_ERR(0, 526, __pyx_L3_error)
+  __Pyx_RaiseArgtupleInvalid("books", 0, 0, 1, __pyx_nargs); __PYX_ERR(0, 532, __pyx_L3_error)
   __pyx_L6_skip:;
   goto __pyx_L4_argument_unpacking_done;
   __pyx_L3_error:;
@@ -32039,7 +32045,7 @@ static PyObject *__pyx_pf_9orderbook_8_capture_7Capture_27books(struct __pyx_obj
   int __pyx_clineno = 0;
   __Pyx_RefNannySetupContext("books", 0);
 
-  /* "orderbook/_capture.pyx":535
+  /* "orderbook/_capture.pyx":541
  *         capacity; None takes the capture's only capacity (LayoutError when it
  *         mixes 128 and 50; 128 for an empty capture)."""
  *         from orderbook.dtypes import book_dtype             # <<<<<<<<<<<<<<
@@ -32048,14 +32054,14 @@ static PyObject *__pyx_pf_9orderbook_8_capture_7Capture_27books(struct __pyx_obj
 */
   {
     PyObject* const __pyx_imported_names[] = {__pyx_mstate_global->__pyx_n_u_book_dtype};
-    __pyx_t_2 = __Pyx_Import(__pyx_mstate_global->__pyx_n_u_orderbook_dtypes, __pyx_imported_names, 1, NULL, 0); if (unlikely(!__pyx_t_2)) __PYX_ERR(0, 535, __pyx_L1_error)
+    __pyx_t_2 = __Pyx_Import(__pyx_mstate_global->__pyx_n_u_orderbook_dtypes, __pyx_imported_names, 1, NULL, 0); if (unlikely(!__pyx_t_2)) __PYX_ERR(0, 541, __pyx_L1_error)
   }
   __pyx_t_1 = __pyx_t_2;
   __Pyx_GOTREF(__pyx_t_1);
   {
     PyObject* const __pyx_imported_names[] = {__pyx_mstate_global->__pyx_n_u_book_dtype};
     __pyx_t_3 = 0; {
-      __pyx_t_4 = __Pyx_ImportFrom(__pyx_t_1, __pyx_imported_names[__pyx_t_3]); if (unlikely(!__pyx_t_4)) __PYX_ERR(0, 535, __pyx_L1_error)
+      __pyx_t_4 = __Pyx_ImportFrom(__pyx_t_1, __pyx_imported_names[__pyx_t_3]); if (unlikely(!__pyx_t_4)) __PYX_ERR(0, 541, __pyx_L1_error)
       __Pyx_GOTREF(__pyx_t_4);
       switch (__pyx_t_3) {
         case 0:
@@ -32069,17 +32075,17 @@ static PyObject *__pyx_pf_9orderbook_8_capture_7Capture_27books(struct __pyx_obj
   }
   __Pyx_DECREF(__pyx_t_1); __pyx_t_1 = 0;
 
-  /* "orderbook/_capture.pyx":536
+  /* "orderbook/_capture.pyx":542
  *         mixes 128 and 50; 128 for an empty capture)."""
  *         from orderbook.dtypes import book_dtype
  *         cdef int cap = self._capacity_arg(capacity, True)             # <<<<<<<<<<<<<<
  *         dt = book_dtype(cap)
  *         return self._gather(cap, True, dt.itemsize, dt, copy)
 */
-  __pyx_t_5 = ((struct __pyx_vtabstruct_9orderbook_8_capture_Capture *)__pyx_v_self->__pyx_vtab)->_capacity_arg(__pyx_v_self, __pyx_v_capacity, 1); if (unlikely(__pyx_t_5 == ((int)-1))) __PYX_ERR(0, 536, __pyx_L1_error)
+  __pyx_t_5 = ((struct __pyx_vtabstruct_9orderbook_8_capture_Capture *)__pyx_v_self->__pyx_vtab)->_capacity_arg(__pyx_v_self, __pyx_v_capacity, 1); if (unlikely(__pyx_t_5 == ((int)-1))) __PYX_ERR(0, 542, __pyx_L1_error)
   __pyx_v_cap = __pyx_t_5;
 
-  /* "orderbook/_capture.pyx":537
+  /* "orderbook/_capture.pyx":543
  *         from orderbook.dtypes import book_dtype
  *         cdef int cap = self._capacity_arg(capacity, True)
  *         dt = book_dtype(cap)             # <<<<<<<<<<<<<<
@@ -32089,7 +32095,7 @@ static PyObject *__pyx_pf_9orderbook_8_capture_7Capture_27books(struct __pyx_obj
   __pyx_t_4 = NULL;
   __Pyx_INCREF(__pyx_v_book_dtype);
   __pyx_t_6 = __pyx_v_book_dtype; 
-  __pyx_t_7 = __Pyx_PyLong_From_int(__pyx_v_cap); if (unlikely(!__pyx_t_7)) __PYX_ERR(0, 537, __pyx_L1_error)
+  __pyx_t_7 = __Pyx_PyLong_From_int(__pyx_v_cap); if (unlikely(!__pyx_t_7)) __PYX_ERR(0, 543, __pyx_L1_error)
   __Pyx_GOTREF(__pyx_t_7);
   __pyx_t_8 = 1;
   #if CYTHON_UNPACK_METHODS
@@ -32109,24 +32115,24 @@ static PyObject *__pyx_pf_9orderbook_8_capture_7Capture_27books(struct __pyx_obj
     __Pyx_XDECREF(__pyx_t_4); __pyx_t_4 = 0;
     __Pyx_DECREF(__pyx_t_7); __pyx_t_7 = 0;
     __Pyx_DECREF(__pyx_t_6); __pyx_t_6 = 0;
-    if (unlikely(!__pyx_t_1)) __PYX_ERR(0, 537, __pyx_L1_error)
+    if (unlikely(!__pyx_t_1)) __PYX_ERR(0, 543, __pyx_L1_error)
     __Pyx_GOTREF(__pyx_t_1);
   }
   __pyx_v_dt = __pyx_t_1;
   __pyx_t_1 = 0;
 
-  /* "orderbook/_capture.pyx":538
+  /* "orderbook/_capture.pyx":544
  *         cdef int cap = self._capacity_arg(capacity, True)
  *         dt = book_dtype(cap)
  *         return self._gather(cap, True, dt.itemsize, dt, copy)             # <<<<<<<<<<<<<<
  * 
  *     def headers(self, capacity=None, *, bint copy=False):
 */
-  __pyx_t_1 = __Pyx_PyObject_GetAttrStr(__pyx_v_dt, __pyx_mstate_global->__pyx_n_u_itemsize); if (unlikely(!__pyx_t_1)) __PYX_ERR(0, 538, __pyx_L1_error)
+  __pyx_t_1 = __Pyx_PyObject_GetAttrStr(__pyx_v_dt, __pyx_mstate_global->__pyx_n_u_itemsize); if (unlikely(!__pyx_t_1)) __PYX_ERR(0, 544, __pyx_L1_error)
   __Pyx_GOTREF(__pyx_t_1);
-  __pyx_t_3 = __Pyx_PyIndex_AsSsize_t(__pyx_t_1); if (unlikely((__pyx_t_3 == (Py_ssize_t)-1) && PyErr_Occurred())) __PYX_ERR(0, 538, __pyx_L1_error)
+  __pyx_t_3 = __Pyx_PyIndex_AsSsize_t(__pyx_t_1); if (unlikely((__pyx_t_3 == (Py_ssize_t)-1) && PyErr_Occurred())) __PYX_ERR(0, 544, __pyx_L1_error)
   __Pyx_DECREF(__pyx_t_1); __pyx_t_1 = 0;
-  __pyx_t_1 = ((struct __pyx_vtabstruct_9orderbook_8_capture_Capture *)__pyx_v_self->__pyx_vtab)->_gather(__pyx_v_self, __pyx_v_cap, 1, __pyx_t_3, __pyx_v_dt, __pyx_v_copy); if (unlikely(!__pyx_t_1)) __PYX_ERR(0, 538, __pyx_L1_error)
+  __pyx_t_1 = ((struct __pyx_vtabstruct_9orderbook_8_capture_Capture *)__pyx_v_self->__pyx_vtab)->_gather(__pyx_v_self, __pyx_v_cap, 1, __pyx_t_3, __pyx_v_dt, __pyx_v_copy); if (unlikely(!__pyx_t_1)) __PYX_ERR(0, 544, __pyx_L1_error)
   __Pyx_GOTREF(__pyx_t_1);
 
   {
@@ -32140,7 +32146,7 @@ static PyObject *__pyx_pf_9orderbook_8_capture_7Capture_27books(struct __pyx_obj
   __pyx_t_1 = 0;
   goto __pyx_L0;
 
-  /* "orderbook/_capture.pyx":526
+  /* "orderbook/_capture.pyx":532
  *         return a
  * 
  *     def books(self, capacity=None, *, bint copy=False):             # <<<<<<<<<<<<<<
@@ -32165,7 +32171,7 @@ static PyObject *__pyx_pf_9orderbook_8_capture_7Capture_27books(struct __pyx_obj
   return __pyx_r;
 }
 
-/* "orderbook/_capture.pyx":540
+/* "orderbook/_capture.pyx":546
  *         return self._gather(cap, True, dt.itemsize, dt, copy)
  * 
  *     def headers(self, capacity=None, *, bint copy=False):             # <<<<<<<<<<<<<<
@@ -32214,24 +32220,24 @@ PyObject *__pyx_args, PyObject *__pyx_kwds
   {
     PyObject ** const __pyx_pyargnames[] = {&__pyx_mstate_global->__pyx_n_u_capacity,&__pyx_mstate_global->__pyx_n_u_copy,0};
     const Py_ssize_t __pyx_kwds_len = (__pyx_kwds) ? __Pyx_NumKwargs_FASTCALL(__pyx_kwds) : 0;
-    if (unlikely(__pyx_kwds_len < 0)) __PYX_ERR(0, 540, __pyx_L3_error)
+    if (unlikely(__pyx_kwds_len < 0)) __PYX_ERR(0, 546, __pyx_L3_error)
     if (__pyx_kwds_len > 0) {
       switch (__pyx_nargs) {
         case  1:
         values[0] = __Pyx_ArgRef_FASTCALL(__pyx_args, 0);
-        if (!CYTHON_ASSUME_SAFE_MACROS && unlikely(!values[0])) __PYX_ERR(0, 540, __pyx_L3_error)
+        if (!CYTHON_ASSUME_SAFE_MACROS && unlikely(!values[0])) __PYX_ERR(0, 546, __pyx_L3_error)
         CYTHON_FALLTHROUGH;
         case  0: break;
         default: goto __pyx_L5_argtuple_error;
       }
       const Py_ssize_t kwd_pos_args = __pyx_nargs;
-      if (__Pyx_ParseKeywords(__pyx_kwds, __pyx_kwvalues, __pyx_pyargnames, 0, values, kwd_pos_args, __pyx_kwds_len, "headers", 0) < (0)) __PYX_ERR(0, 540, __pyx_L3_error)
+      if (__Pyx_ParseKeywords(__pyx_kwds, __pyx_kwvalues, __pyx_pyargnames, 0, values, kwd_pos_args, __pyx_kwds_len, "headers", 0) < (0)) __PYX_ERR(0, 546, __pyx_L3_error)
       if (!values[0]) values[0] = __Pyx_NewRef(((PyObject *)Py_None));
     } else {
       switch (__pyx_nargs) {
         case  1:
         values[0] = __Pyx_ArgRef_FASTCALL(__pyx_args, 0);
-        if (!CYTHON_ASSUME_SAFE_MACROS && unlikely(!values[0])) __PYX_ERR(0, 540, __pyx_L3_error)
+        if (!CYTHON_ASSUME_SAFE_MACROS && unlikely(!values[0])) __PYX_ERR(0, 546, __pyx_L3_error)
         CYTHON_FALLTHROUGH;
         case  0: break;
         default: goto __pyx_L5_argtuple_error;
@@ -32240,14 +32246,14 @@ PyObject *__pyx_args, PyObject *__pyx_kwds
     }
     __pyx_v_capacity = values[0];
     if (values[1]) {
-      __pyx_v_copy = __Pyx_PyObject_IsTrue(values[1]); if (unlikely((__pyx_v_copy == (int)-1) && PyErr_Occurred())) __PYX_ERR(0, 540, __pyx_L3_error)
+      __pyx_v_copy = __Pyx_PyObject_IsTrue(values[1]); if (unlikely((__pyx_v_copy == (int)-1) && PyErr_Occurred())) __PYX_ERR(0, 546, __pyx_L3_error)
     } else {
       __pyx_v_copy = ((int)0);
     }
   }
   goto __pyx_L6_skip;
   __pyx_L5_argtuple_error:;
-  __Pyx_RaiseArgtupleInvalid("headers", 0, 0, 1, __pyx_nargs); __PYX_ERR(0, 540, __pyx_L3_error)
+  __Pyx_RaiseArgtupleInvalid("headers", 0, 0, 1, __pyx_nargs); __PYX_ERR(0, 546, __pyx_L3_error)
   __pyx_L6_skip:;
   goto __pyx_L4_argument_unpacking_done;
   __pyx_L3_error:;
@@ -32289,7 +32295,7 @@ static PyObject *__pyx_pf_9orderbook_8_capture_7Capture_29headers(struct __pyx_o
   int __pyx_clineno = 0;
   __Pyx_RefNannySetupContext("headers", 0);
 
-  /* "orderbook/_capture.pyx":544
+  /* "orderbook/_capture.pyx":550
  *         message, or with ``capacity`` those whose book has that capacity (rows
  *         then line up with ``books(capacity)``).  A view or a copy as ``books()``."""
  *         from orderbook.dtypes import header_dtype             # <<<<<<<<<<<<<<
@@ -32298,14 +32304,14 @@ static PyObject *__pyx_pf_9orderbook_8_capture_7Capture_29headers(struct __pyx_o
 */
   {
     PyObject* const __pyx_imported_names[] = {__pyx_mstate_global->__pyx_n_u_header_dtype};
-    __pyx_t_2 = __Pyx_Import(__pyx_mstate_global->__pyx_n_u_orderbook_dtypes, __pyx_imported_names, 1, NULL, 0); if (unlikely(!__pyx_t_2)) __PYX_ERR(0, 544, __pyx_L1_error)
+    __pyx_t_2 = __Pyx_Import(__pyx_mstate_global->__pyx_n_u_orderbook_dtypes, __pyx_imported_names, 1, NULL, 0); if (unlikely(!__pyx_t_2)) __PYX_ERR(0, 550, __pyx_L1_error)
   }
   __pyx_t_1 = __pyx_t_2;
   __Pyx_GOTREF(__pyx_t_1);
   {
     PyObject* const __pyx_imported_names[] = {__pyx_mstate_global->__pyx_n_u_header_dtype};
     __pyx_t_3 = 0; {
-      __pyx_t_4 = __Pyx_ImportFrom(__pyx_t_1, __pyx_imported_names[__pyx_t_3]); if (unlikely(!__pyx_t_4)) __PYX_ERR(0, 544, __pyx_L1_error)
+      __pyx_t_4 = __Pyx_ImportFrom(__pyx_t_1, __pyx_imported_names[__pyx_t_3]); if (unlikely(!__pyx_t_4)) __PYX_ERR(0, 550, __pyx_L1_error)
       __Pyx_GOTREF(__pyx_t_4);
       switch (__pyx_t_3) {
         case 0:
@@ -32319,7 +32325,7 @@ static PyObject *__pyx_pf_9orderbook_8_capture_7Capture_29headers(struct __pyx_o
   }
   __Pyx_DECREF(__pyx_t_1); __pyx_t_1 = 0;
 
-  /* "orderbook/_capture.pyx":545
+  /* "orderbook/_capture.pyx":551
  *         then line up with ``books(capacity)``).  A view or a copy as ``books()``."""
  *         from orderbook.dtypes import header_dtype
  *         cdef int cap = 0 if capacity is None else self._capacity_arg(capacity, True)             # <<<<<<<<<<<<<<
@@ -32331,13 +32337,13 @@ static PyObject *__pyx_pf_9orderbook_8_capture_7Capture_29headers(struct __pyx_o
 
     __pyx_t_5 = 0;
   } else {
-    __pyx_t_7 = ((struct __pyx_vtabstruct_9orderbook_8_capture_Capture *)__pyx_v_self->__pyx_vtab)->_capacity_arg(__pyx_v_self, __pyx_v_capacity, 1); if (unlikely(__pyx_t_7 == ((int)-1))) __PYX_ERR(0, 545, __pyx_L1_error)
+    __pyx_t_7 = ((struct __pyx_vtabstruct_9orderbook_8_capture_Capture *)__pyx_v_self->__pyx_vtab)->_capacity_arg(__pyx_v_self, __pyx_v_capacity, 1); if (unlikely(__pyx_t_7 == ((int)-1))) __PYX_ERR(0, 551, __pyx_L1_error)
     __pyx_t_5 = __pyx_t_7;
   }
 
   __pyx_v_cap = __pyx_t_5;
 
-  /* "orderbook/_capture.pyx":546
+  /* "orderbook/_capture.pyx":552
  *         from orderbook.dtypes import header_dtype
  *         cdef int cap = 0 if capacity is None else self._capacity_arg(capacity, True)
  *         dt = header_dtype()             # <<<<<<<<<<<<<<
@@ -32364,20 +32370,20 @@ static PyObject *__pyx_pf_9orderbook_8_capture_7Capture_29headers(struct __pyx_o
     __pyx_t_1 = __Pyx_PyObject_FastCall((PyObject*)__pyx_t_8, __pyx_callargs+__pyx_t_9, (1-__pyx_t_9) | (__pyx_t_9*__Pyx_PY_VECTORCALL_ARGUMENTS_OFFSET));
     __Pyx_XDECREF(__pyx_t_4); __pyx_t_4 = 0;
     __Pyx_DECREF(__pyx_t_8); __pyx_t_8 = 0;
-    if (unlikely(!__pyx_t_1)) __PYX_ERR(0, 546, __pyx_L1_error)
+    if (unlikely(!__pyx_t_1)) __PYX_ERR(0, 552, __pyx_L1_error)
     __Pyx_GOTREF(__pyx_t_1);
   }
   __pyx_v_dt = __pyx_t_1;
   __pyx_t_1 = 0;
 
-  /* "orderbook/_capture.pyx":547
+  /* "orderbook/_capture.pyx":553
  *         cdef int cap = 0 if capacity is None else self._capacity_arg(capacity, True)
  *         dt = header_dtype()
  *         return self._gather(cap, False, HDR, dt, copy)             # <<<<<<<<<<<<<<
  * 
  *     def header(self, str name, capacity=None):
 */
-  __pyx_t_1 = ((struct __pyx_vtabstruct_9orderbook_8_capture_Capture *)__pyx_v_self->__pyx_vtab)->_gather(__pyx_v_self, __pyx_v_cap, 0, __pyx_e_9orderbook_8_capture_HDR, __pyx_v_dt, __pyx_v_copy); if (unlikely(!__pyx_t_1)) __PYX_ERR(0, 547, __pyx_L1_error)
+  __pyx_t_1 = ((struct __pyx_vtabstruct_9orderbook_8_capture_Capture *)__pyx_v_self->__pyx_vtab)->_gather(__pyx_v_self, __pyx_v_cap, 0, __pyx_e_9orderbook_8_capture_HDR, __pyx_v_dt, __pyx_v_copy); if (unlikely(!__pyx_t_1)) __PYX_ERR(0, 553, __pyx_L1_error)
   __Pyx_GOTREF(__pyx_t_1);
   {
     PyObject *__pyx_temp;
@@ -32390,7 +32396,7 @@ static PyObject *__pyx_pf_9orderbook_8_capture_7Capture_29headers(struct __pyx_o
   __pyx_t_1 = 0;
   goto __pyx_L0;
 
-  /* "orderbook/_capture.pyx":540
+  /* "orderbook/_capture.pyx":546
  *         return self._gather(cap, True, dt.itemsize, dt, copy)
  * 
  *     def headers(self, capacity=None, *, bint copy=False):             # <<<<<<<<<<<<<<
@@ -32414,7 +32420,7 @@ static PyObject *__pyx_pf_9orderbook_8_capture_7Capture_29headers(struct __pyx_o
   return __pyx_r;
 }
 
-/* "orderbook/_capture.pyx":549
+/* "orderbook/_capture.pyx":555
  *         return self._gather(cap, False, HDR, dt, copy)
  * 
  *     def header(self, str name, capacity=None):             # <<<<<<<<<<<<<<
@@ -32463,35 +32469,35 @@ PyObject *__pyx_args, PyObject *__pyx_kwds
   {
     PyObject ** const __pyx_pyargnames[] = {&__pyx_mstate_global->__pyx_n_u_name,&__pyx_mstate_global->__pyx_n_u_capacity,0};
     const Py_ssize_t __pyx_kwds_len = (__pyx_kwds) ? __Pyx_NumKwargs_FASTCALL(__pyx_kwds) : 0;
-    if (unlikely(__pyx_kwds_len < 0)) __PYX_ERR(0, 549, __pyx_L3_error)
+    if (unlikely(__pyx_kwds_len < 0)) __PYX_ERR(0, 555, __pyx_L3_error)
     if (__pyx_kwds_len > 0) {
       switch (__pyx_nargs) {
         case  2:
         values[1] = __Pyx_ArgRef_FASTCALL(__pyx_args, 1);
-        if (!CYTHON_ASSUME_SAFE_MACROS && unlikely(!values[1])) __PYX_ERR(0, 549, __pyx_L3_error)
+        if (!CYTHON_ASSUME_SAFE_MACROS && unlikely(!values[1])) __PYX_ERR(0, 555, __pyx_L3_error)
         CYTHON_FALLTHROUGH;
         case  1:
         values[0] = __Pyx_ArgRef_FASTCALL(__pyx_args, 0);
-        if (!CYTHON_ASSUME_SAFE_MACROS && unlikely(!values[0])) __PYX_ERR(0, 549, __pyx_L3_error)
+        if (!CYTHON_ASSUME_SAFE_MACROS && unlikely(!values[0])) __PYX_ERR(0, 555, __pyx_L3_error)
         CYTHON_FALLTHROUGH;
         case  0: break;
         default: goto __pyx_L5_argtuple_error;
       }
       const Py_ssize_t kwd_pos_args = __pyx_nargs;
-      if (__Pyx_ParseKeywords(__pyx_kwds, __pyx_kwvalues, __pyx_pyargnames, 0, values, kwd_pos_args, __pyx_kwds_len, "header", 0) < (0)) __PYX_ERR(0, 549, __pyx_L3_error)
+      if (__Pyx_ParseKeywords(__pyx_kwds, __pyx_kwvalues, __pyx_pyargnames, 0, values, kwd_pos_args, __pyx_kwds_len, "header", 0) < (0)) __PYX_ERR(0, 555, __pyx_L3_error)
       if (!values[1]) values[1] = __Pyx_NewRef(((PyObject *)Py_None));
       for (Py_ssize_t i = __pyx_nargs; i < 1; i++) {
-        if (unlikely(!values[i])) { __Pyx_RaiseArgtupleInvalid("header", 0, 1, 2, i); __PYX_ERR(0, 549, __pyx_L3_error) }
+        if (unlikely(!values[i])) { __Pyx_RaiseArgtupleInvalid("header", 0, 1, 2, i); __PYX_ERR(0, 555, __pyx_L3_error) }
       }
     } else {
       switch (__pyx_nargs) {
         case  2:
         values[1] = __Pyx_ArgRef_FASTCALL(__pyx_args, 1);
-        if (!CYTHON_ASSUME_SAFE_MACROS && unlikely(!values[1])) __PYX_ERR(0, 549, __pyx_L3_error)
+        if (!CYTHON_ASSUME_SAFE_MACROS && unlikely(!values[1])) __PYX_ERR(0, 555, __pyx_L3_error)
         CYTHON_FALLTHROUGH;
         case  1:
         values[0] = __Pyx_ArgRef_FASTCALL(__pyx_args, 0);
-        if (!CYTHON_ASSUME_SAFE_MACROS && unlikely(!values[0])) __PYX_ERR(0, 549, __pyx_L3_error)
+        if (!CYTHON_ASSUME_SAFE_MACROS && unlikely(!values[0])) __PYX_ERR(0, 555, __pyx_L3_error)
         break;
         default: goto __pyx_L5_argtuple_error;
       }
@@ -32502,7 +32508,7 @@ PyObject *__pyx_args, PyObject *__pyx_kwds
   }
   goto __pyx_L6_skip;
   __pyx_L5_argtuple_error:;
-  __Pyx_RaiseArgtupleInvalid("header", 0, 1, 2, __pyx_nargs); __PYX_ERR(0, 549, __pyx_L3_error)
+  __Pyx_RaiseArgtupleInvalid("header", 0, 1, 2, __pyx_nargs); __PYX_ERR(0, 555, __pyx_L3_error)
   __pyx_L6_skip:;
   goto __pyx_L4_argument_unpacking_done;
   __pyx_L3_error:;
@@ -32513,7 +32519,7 @@ PyObject *__pyx_args, PyObject *__pyx_kwds
   __Pyx_RefNannyFinishContext();
   return NULL;
   __pyx_L4_argument_unpacking_done:;
-  if (unlikely(!__Pyx_ArgTypeTest(((PyObject *)__pyx_v_name), (&PyUnicode_Type), 1, "name", 1))) __PYX_ERR(0, 549, __pyx_L1_error)
+  if (unlikely(!__Pyx_ArgTypeTest(((PyObject *)__pyx_v_name), (&PyUnicode_Type), 1, "name", 1))) __PYX_ERR(0, 555, __pyx_L1_error)
   __pyx_r = __pyx_pf_9orderbook_8_capture_7Capture_31header(((struct __pyx_obj_9orderbook_8_capture_Capture *)__pyx_v_self), __pyx_v_name, __pyx_v_capacity);
 
   /* function exit code */
@@ -32552,21 +32558,21 @@ static PyObject *__pyx_pf_9orderbook_8_capture_7Capture_31header(struct __pyx_ob
   int __pyx_clineno = 0;
   __Pyx_RefNannySetupContext("header", 0);
 
-  /* "orderbook/_capture.pyx":552
+  /* "orderbook/_capture.pyx":558
  *         """One header field of every message as a numpy array (``"sequence"``,
  *         ``"timestamp"``, ``"source"``, ...: the names of ``MessageHeader``)."""
  *         if name not in _HEADER_FIELDS:             # <<<<<<<<<<<<<<
  *             raise FieldTypeError(f"Capture.header: no header field {name!r}; fields: {_HEADER_FIELDS}")
  *         return self.headers(capacity)[name]
 */
-  __Pyx_GetModuleGlobalName(__pyx_t_1, __pyx_mstate_global->__pyx_n_u_HEADER_FIELDS); if (unlikely(!__pyx_t_1)) __PYX_ERR(0, 552, __pyx_L1_error)
+  __Pyx_GetModuleGlobalName(__pyx_t_1, __pyx_mstate_global->__pyx_n_u_HEADER_FIELDS); if (unlikely(!__pyx_t_1)) __PYX_ERR(0, 558, __pyx_L1_error)
   __Pyx_GOTREF(__pyx_t_1);
-  __pyx_t_2 = (__Pyx_PySequence_ContainsTF(__pyx_v_name, __pyx_t_1, Py_NE)); if (unlikely((__pyx_t_2 < 0))) __PYX_ERR(0, 552, __pyx_L1_error)
+  __pyx_t_2 = (__Pyx_PySequence_ContainsTF(__pyx_v_name, __pyx_t_1, Py_NE)); if (unlikely((__pyx_t_2 < 0))) __PYX_ERR(0, 558, __pyx_L1_error)
   __Pyx_DECREF(__pyx_t_1); __pyx_t_1 = 0;
   if (unlikely(__pyx_t_2)) {
 
 
-    /* "orderbook/_capture.pyx":553
+    /* "orderbook/_capture.pyx":559
  *         ``"timestamp"``, ``"source"``, ...: the names of ``MessageHeader``)."""
  *         if name not in _HEADER_FIELDS:
  *             raise FieldTypeError(f"Capture.header: no header field {name!r}; fields: {_HEADER_FIELDS}")             # <<<<<<<<<<<<<<
@@ -32574,13 +32580,13 @@ static PyObject *__pyx_pf_9orderbook_8_capture_7Capture_31header(struct __pyx_ob
  * 
 */
     __pyx_t_3 = NULL;
-    __Pyx_GetModuleGlobalName(__pyx_t_4, __pyx_mstate_global->__pyx_n_u_FieldTypeError); if (unlikely(!__pyx_t_4)) __PYX_ERR(0, 553, __pyx_L1_error)
+    __Pyx_GetModuleGlobalName(__pyx_t_4, __pyx_mstate_global->__pyx_n_u_FieldTypeError); if (unlikely(!__pyx_t_4)) __PYX_ERR(0, 559, __pyx_L1_error)
     __Pyx_GOTREF(__pyx_t_4);
-    __pyx_t_5 = __Pyx_PyObject_FormatSimpleAndDecref(PyObject_Repr(__pyx_v_name), __pyx_mstate_global->__pyx_empty_unicode); if (unlikely(!__pyx_t_5)) __PYX_ERR(0, 553, __pyx_L1_error)
+    __pyx_t_5 = __Pyx_PyObject_FormatSimpleAndDecref(PyObject_Repr(__pyx_v_name), __pyx_mstate_global->__pyx_empty_unicode); if (unlikely(!__pyx_t_5)) __PYX_ERR(0, 559, __pyx_L1_error)
     __Pyx_GOTREF(__pyx_t_5);
-    __Pyx_GetModuleGlobalName(__pyx_t_6, __pyx_mstate_global->__pyx_n_u_HEADER_FIELDS); if (unlikely(!__pyx_t_6)) __PYX_ERR(0, 553, __pyx_L1_error)
+    __Pyx_GetModuleGlobalName(__pyx_t_6, __pyx_mstate_global->__pyx_n_u_HEADER_FIELDS); if (unlikely(!__pyx_t_6)) __PYX_ERR(0, 559, __pyx_L1_error)
     __Pyx_GOTREF(__pyx_t_6);
-    __pyx_t_7 = __Pyx_PyObject_FormatSimple(__pyx_t_6, __pyx_mstate_global->__pyx_empty_unicode); if (unlikely(!__pyx_t_7)) __PYX_ERR(0, 553, __pyx_L1_error)
+    __pyx_t_7 = __Pyx_PyObject_FormatSimple(__pyx_t_6, __pyx_mstate_global->__pyx_empty_unicode); if (unlikely(!__pyx_t_7)) __PYX_ERR(0, 559, __pyx_L1_error)
     __Pyx_GOTREF(__pyx_t_7);
     __Pyx_DECREF(__pyx_t_6); __pyx_t_6 = 0;
     __pyx_t_8[0] = __pyx_mstate_global->__pyx_kp_u_Capture_header_no_header_field;
@@ -32596,7 +32602,7 @@ static PyObject *__pyx_pf_9orderbook_8_capture_7Capture_31header(struct __pyx_ob
     __pyx_t_10 |= __Pyx_PyUnicode_KIND_04(__pyx_t_8[1]) | __Pyx_PyUnicode_KIND_04(__pyx_t_8[3]);
     #endif
     __pyx_t_6 = __Pyx_PyUnicode_Join(__pyx_t_8, 4, __pyx_t_9, __pyx_t_10);
-    if (unlikely(!__pyx_t_6)) __PYX_ERR(0, 553, __pyx_L1_error)
+    if (unlikely(!__pyx_t_6)) __PYX_ERR(0, 559, __pyx_L1_error)
     __Pyx_GOTREF(__pyx_t_6);
     __Pyx_DECREF(__pyx_t_5); __pyx_t_5 = 0;
     __Pyx_DECREF(__pyx_t_7); __pyx_t_7 = 0;
@@ -32618,14 +32624,14 @@ static PyObject *__pyx_pf_9orderbook_8_capture_7Capture_31header(struct __pyx_ob
       __Pyx_XDECREF(__pyx_t_3); __pyx_t_3 = 0;
       __Pyx_DECREF(__pyx_t_6); __pyx_t_6 = 0;
       __Pyx_DECREF(__pyx_t_4); __pyx_t_4 = 0;
-      if (unlikely(!__pyx_t_1)) __PYX_ERR(0, 553, __pyx_L1_error)
+      if (unlikely(!__pyx_t_1)) __PYX_ERR(0, 559, __pyx_L1_error)
       __Pyx_GOTREF(__pyx_t_1);
     }
     __Pyx_Raise(__pyx_t_1, 0, 0, 0);
     __Pyx_DECREF(__pyx_t_1); __pyx_t_1 = 0;
-    __PYX_ERR(0, 553, __pyx_L1_error)
+    __PYX_ERR(0, 559, __pyx_L1_error)
 
-    /* "orderbook/_capture.pyx":552
+    /* "orderbook/_capture.pyx":558
  *         """One header field of every message as a numpy array (``"sequence"``,
  *         ``"timestamp"``, ``"source"``, ...: the names of ``MessageHeader``)."""
  *         if name not in _HEADER_FIELDS:             # <<<<<<<<<<<<<<
@@ -32634,7 +32640,7 @@ static PyObject *__pyx_pf_9orderbook_8_capture_7Capture_31header(struct __pyx_ob
 */
   }
 
-  /* "orderbook/_capture.pyx":554
+  /* "orderbook/_capture.pyx":560
  *         if name not in _HEADER_FIELDS:
  *             raise FieldTypeError(f"Capture.header: no header field {name!r}; fields: {_HEADER_FIELDS}")
  *         return self.headers(capacity)[name]             # <<<<<<<<<<<<<<
@@ -32648,10 +32654,10 @@ static PyObject *__pyx_pf_9orderbook_8_capture_7Capture_31header(struct __pyx_ob
     PyObject *__pyx_callargs[2] = {__pyx_t_4, __pyx_v_capacity};
     __pyx_t_1 = __Pyx_PyObject_FastCallMethod((PyObject*)__pyx_mstate_global->__pyx_n_u_headers, __pyx_callargs+__pyx_t_11, (2-__pyx_t_11) | (1*__Pyx_PY_VECTORCALL_ARGUMENTS_OFFSET));
     __Pyx_XDECREF(__pyx_t_4); __pyx_t_4 = 0;
-    if (unlikely(!__pyx_t_1)) __PYX_ERR(0, 554, __pyx_L1_error)
+    if (unlikely(!__pyx_t_1)) __PYX_ERR(0, 560, __pyx_L1_error)
     __Pyx_GOTREF(__pyx_t_1);
   }
-  __pyx_t_4 = __Pyx_PyObject_Dict_GetItem(__pyx_t_1, __pyx_v_name); if (unlikely(!__pyx_t_4)) __PYX_ERR(0, 554, __pyx_L1_error)
+  __pyx_t_4 = __Pyx_PyObject_Dict_GetItem(__pyx_t_1, __pyx_v_name); if (unlikely(!__pyx_t_4)) __PYX_ERR(0, 560, __pyx_L1_error)
   __Pyx_GOTREF(__pyx_t_4);
   __Pyx_DECREF(__pyx_t_1); __pyx_t_1 = 0;
   {
@@ -32665,7 +32671,7 @@ static PyObject *__pyx_pf_9orderbook_8_capture_7Capture_31header(struct __pyx_ob
   __pyx_t_4 = 0;
   goto __pyx_L0;
 
-  /* "orderbook/_capture.pyx":549
+  /* "orderbook/_capture.pyx":555
  *         return self._gather(cap, False, HDR, dt, copy)
  * 
  *     def header(self, str name, capacity=None):             # <<<<<<<<<<<<<<
@@ -32689,7 +32695,7 @@ static PyObject *__pyx_pf_9orderbook_8_capture_7Capture_31header(struct __pyx_ob
   return __pyx_r;
 }
 
-/* "orderbook/_capture.pyx":556
+/* "orderbook/_capture.pyx":562
  *         return self.headers(capacity)[name]
  * 
  *     def to_arrow(self, **kwargs):             # <<<<<<<<<<<<<<
@@ -32767,7 +32773,7 @@ static PyObject *__pyx_pf_9orderbook_8_capture_7Capture_33to_arrow(struct __pyx_
   int __pyx_clineno = 0;
   __Pyx_RefNannySetupContext("to_arrow", 0);
 
-  /* "orderbook/_capture.pyx":558
+  /* "orderbook/_capture.pyx":564
  *     def to_arrow(self, **kwargs):
  *         """A ``pyarrow.Table`` with one row per message: see ``orderbook.arrow.to_arrow``."""
  *         from orderbook.arrow import to_arrow             # <<<<<<<<<<<<<<
@@ -32776,14 +32782,14 @@ static PyObject *__pyx_pf_9orderbook_8_capture_7Capture_33to_arrow(struct __pyx_
 */
   {
     PyObject* const __pyx_imported_names[] = {__pyx_mstate_global->__pyx_n_u_to_arrow};
-    __pyx_t_2 = __Pyx_Import(__pyx_mstate_global->__pyx_n_u_orderbook_arrow, __pyx_imported_names, 1, NULL, 0); if (unlikely(!__pyx_t_2)) __PYX_ERR(0, 558, __pyx_L1_error)
+    __pyx_t_2 = __Pyx_Import(__pyx_mstate_global->__pyx_n_u_orderbook_arrow, __pyx_imported_names, 1, NULL, 0); if (unlikely(!__pyx_t_2)) __PYX_ERR(0, 564, __pyx_L1_error)
   }
   __pyx_t_1 = __pyx_t_2;
   __Pyx_GOTREF(__pyx_t_1);
   {
     PyObject* const __pyx_imported_names[] = {__pyx_mstate_global->__pyx_n_u_to_arrow};
     __pyx_t_3 = 0; {
-      __pyx_t_4 = __Pyx_ImportFrom(__pyx_t_1, __pyx_imported_names[__pyx_t_3]); if (unlikely(!__pyx_t_4)) __PYX_ERR(0, 558, __pyx_L1_error)
+      __pyx_t_4 = __Pyx_ImportFrom(__pyx_t_1, __pyx_imported_names[__pyx_t_3]); if (unlikely(!__pyx_t_4)) __PYX_ERR(0, 564, __pyx_L1_error)
       __Pyx_GOTREF(__pyx_t_4);
       switch (__pyx_t_3) {
         case 0:
@@ -32797,7 +32803,7 @@ static PyObject *__pyx_pf_9orderbook_8_capture_7Capture_33to_arrow(struct __pyx_
   }
   __Pyx_DECREF(__pyx_t_1); __pyx_t_1 = 0;
 
-  /* "orderbook/_capture.pyx":559
+  /* "orderbook/_capture.pyx":565
  *         """A ``pyarrow.Table`` with one row per message: see ``orderbook.arrow.to_arrow``."""
  *         from orderbook.arrow import to_arrow
  *         return to_arrow(self, **kwargs)             # <<<<<<<<<<<<<<
@@ -32807,7 +32813,7 @@ static PyObject *__pyx_pf_9orderbook_8_capture_7Capture_33to_arrow(struct __pyx_
   __pyx_t_4 = NULL;
   __Pyx_INCREF(__pyx_v_to_arrow);
   __pyx_t_5 = __pyx_v_to_arrow; 
-  __pyx_t_6 = PyDict_Copy(__pyx_v_kwargs); if (unlikely(!__pyx_t_6)) __PYX_ERR(0, 559, __pyx_L1_error)
+  __pyx_t_6 = PyDict_Copy(__pyx_v_kwargs); if (unlikely(!__pyx_t_6)) __PYX_ERR(0, 565, __pyx_L1_error)
   __Pyx_GOTREF(__pyx_t_6);
   __pyx_t_7 = 1;
   #if CYTHON_UNPACK_METHODS
@@ -32827,7 +32833,7 @@ static PyObject *__pyx_pf_9orderbook_8_capture_7Capture_33to_arrow(struct __pyx_
     __Pyx_XDECREF(__pyx_t_4); __pyx_t_4 = 0;
     __Pyx_DECREF(__pyx_t_6); __pyx_t_6 = 0;
     __Pyx_DECREF(__pyx_t_5); __pyx_t_5 = 0;
-    if (unlikely(!__pyx_t_1)) __PYX_ERR(0, 559, __pyx_L1_error)
+    if (unlikely(!__pyx_t_1)) __PYX_ERR(0, 565, __pyx_L1_error)
     __Pyx_GOTREF(__pyx_t_1);
   }
   {
@@ -32841,7 +32847,7 @@ static PyObject *__pyx_pf_9orderbook_8_capture_7Capture_33to_arrow(struct __pyx_
   __pyx_t_1 = 0;
   goto __pyx_L0;
 
-  /* "orderbook/_capture.pyx":556
+  /* "orderbook/_capture.pyx":562
  *         return self.headers(capacity)[name]
  * 
  *     def to_arrow(self, **kwargs):             # <<<<<<<<<<<<<<
@@ -32864,7 +32870,7 @@ static PyObject *__pyx_pf_9orderbook_8_capture_7Capture_33to_arrow(struct __pyx_
   return __pyx_r;
 }
 
-/* "orderbook/_capture.pyx":561
+/* "orderbook/_capture.pyx":567
  *         return to_arrow(self, **kwargs)
  * 
  *     def to_pandas(self, **kwargs):             # <<<<<<<<<<<<<<
@@ -32940,16 +32946,16 @@ static PyObject *__pyx_pf_9orderbook_8_capture_7Capture_35to_pandas(struct __pyx
   int __pyx_clineno = 0;
   __Pyx_RefNannySetupContext("to_pandas", 0);
 
-  /* "orderbook/_capture.pyx":563
+  /* "orderbook/_capture.pyx":569
  *     def to_pandas(self, **kwargs):
  *         """``to_arrow(**kwargs).to_pandas()`` (needs pyarrow and pandas)."""
  *         return self.to_arrow(**kwargs).to_pandas()             # <<<<<<<<<<<<<<
 */
-  __pyx_t_3 = __Pyx_PyObject_GetAttrStr(((PyObject *)__pyx_v_self), __pyx_mstate_global->__pyx_n_u_to_arrow); if (unlikely(!__pyx_t_3)) __PYX_ERR(0, 563, __pyx_L1_error)
+  __pyx_t_3 = __Pyx_PyObject_GetAttrStr(((PyObject *)__pyx_v_self), __pyx_mstate_global->__pyx_n_u_to_arrow); if (unlikely(!__pyx_t_3)) __PYX_ERR(0, 569, __pyx_L1_error)
   __Pyx_GOTREF(__pyx_t_3);
-  __pyx_t_4 = PyDict_Copy(__pyx_v_kwargs); if (unlikely(!__pyx_t_4)) __PYX_ERR(0, 563, __pyx_L1_error)
+  __pyx_t_4 = PyDict_Copy(__pyx_v_kwargs); if (unlikely(!__pyx_t_4)) __PYX_ERR(0, 569, __pyx_L1_error)
   __Pyx_GOTREF(__pyx_t_4);
-  __pyx_t_5 = __Pyx_PyObject_Call(__pyx_t_3, __pyx_mstate_global->__pyx_empty_tuple, __pyx_t_4); if (unlikely(!__pyx_t_5)) __PYX_ERR(0, 563, __pyx_L1_error)
+  __pyx_t_5 = __Pyx_PyObject_Call(__pyx_t_3, __pyx_mstate_global->__pyx_empty_tuple, __pyx_t_4); if (unlikely(!__pyx_t_5)) __PYX_ERR(0, 569, __pyx_L1_error)
   __Pyx_GOTREF(__pyx_t_5);
   __Pyx_DECREF(__pyx_t_3); __pyx_t_3 = 0;
   __Pyx_DECREF(__pyx_t_4); __pyx_t_4 = 0;
@@ -32961,7 +32967,7 @@ static PyObject *__pyx_pf_9orderbook_8_capture_7Capture_35to_pandas(struct __pyx
     __pyx_t_1 = __Pyx_PyObject_FastCallMethod((PyObject*)__pyx_mstate_global->__pyx_n_u_to_pandas, __pyx_callargs+__pyx_t_6, (1-__pyx_t_6) | (1*__Pyx_PY_VECTORCALL_ARGUMENTS_OFFSET));
     __Pyx_XDECREF(__pyx_t_2); __pyx_t_2 = 0;
     __Pyx_DECREF(__pyx_t_5); __pyx_t_5 = 0;
-    if (unlikely(!__pyx_t_1)) __PYX_ERR(0, 563, __pyx_L1_error)
+    if (unlikely(!__pyx_t_1)) __PYX_ERR(0, 569, __pyx_L1_error)
     __Pyx_GOTREF(__pyx_t_1);
   }
   {
@@ -32975,7 +32981,7 @@ static PyObject *__pyx_pf_9orderbook_8_capture_7Capture_35to_pandas(struct __pyx
   __pyx_t_1 = 0;
   goto __pyx_L0;
 
-  /* "orderbook/_capture.pyx":561
+  /* "orderbook/_capture.pyx":567
  *         return to_arrow(self, **kwargs)
  * 
  *     def to_pandas(self, **kwargs):             # <<<<<<<<<<<<<<
@@ -32998,7 +33004,7 @@ static PyObject *__pyx_pf_9orderbook_8_capture_7Capture_35to_pandas(struct __pyx
   return __pyx_r;
 }
 
-/* "orderbook/_capture.pyx":93
+/* "orderbook/_capture.pyx":95
  *     cdef bint _held
  *     cdef const uint8_t* _base
  *     cdef readonly object obj          # the buffer object (the mmap for a path)             # <<<<<<<<<<<<<<
@@ -33065,7 +33071,7 @@ static PyObject *__pyx_pf_9orderbook_8_capture_7Capture_3obj___get__(struct __py
   return __pyx_r;
 }
 
-/* "orderbook/_capture.pyx":95
+/* "orderbook/_capture.pyx":97
  *     cdef readonly object obj          # the buffer object (the mmap for a path)
  *     cdef object _mm                   # the mmap we opened, or None
  *     cdef readonly bint verified             # <<<<<<<<<<<<<<
@@ -33104,7 +33110,7 @@ static PyObject *__pyx_pf_9orderbook_8_capture_7Capture_8verified___get__(struct
       __Pyx_INCREF(__pyx_t_1);
       __Pyx_PyCriticalSection_Begin(&__pyx_cs, (PyObject*)__pyx_t_1);
       /*try:*/ {
-        __pyx_t_2 = __Pyx_PyBool_FromLong(__pyx_v_self->verified); if (unlikely(!__pyx_t_2)) __PYX_ERR(0, 95, __pyx_L4_error)
+        __pyx_t_2 = __Pyx_PyBool_FromLong(__pyx_v_self->verified); if (unlikely(!__pyx_t_2)) __PYX_ERR(0, 97, __pyx_L4_error)
         __Pyx_GOTREF(__pyx_t_2);
         {
           PyObject *__pyx_temp;
@@ -33147,7 +33153,7 @@ static PyObject *__pyx_pf_9orderbook_8_capture_7Capture_8verified___get__(struct
   return __pyx_r;
 }
 
-/* "orderbook/_capture.pyx":96
+/* "orderbook/_capture.pyx":98
  *     cdef object _mm                   # the mmap we opened, or None
  *     cdef readonly bint verified
  *     cdef readonly object error             # <<<<<<<<<<<<<<
@@ -33214,7 +33220,7 @@ static PyObject *__pyx_pf_9orderbook_8_capture_7Capture_5error___get__(struct __
   return __pyx_r;
 }
 
-/* "orderbook/_capture.pyx":97
+/* "orderbook/_capture.pyx":99
  *     cdef readonly bint verified
  *     cdef readonly object error
  *     cdef readonly list skipped             # <<<<<<<<<<<<<<
@@ -33281,7 +33287,7 @@ static PyObject *__pyx_pf_9orderbook_8_capture_7Capture_7skipped___get__(struct 
   return __pyx_r;
 }
 
-/* "orderbook/_capture.pyx":98
+/* "orderbook/_capture.pyx":100
  *     cdef readonly object error
  *     cdef readonly list skipped
  *     cdef readonly int threads             # <<<<<<<<<<<<<<
@@ -33320,7 +33326,7 @@ static PyObject *__pyx_pf_9orderbook_8_capture_7Capture_7threads___get__(struct 
       __Pyx_INCREF(__pyx_t_1);
       __Pyx_PyCriticalSection_Begin(&__pyx_cs, (PyObject*)__pyx_t_1);
       /*try:*/ {
-        __pyx_t_2 = __Pyx_PyLong_From_int(__pyx_v_self->threads); if (unlikely(!__pyx_t_2)) __PYX_ERR(0, 98, __pyx_L4_error)
+        __pyx_t_2 = __Pyx_PyLong_From_int(__pyx_v_self->threads); if (unlikely(!__pyx_t_2)) __PYX_ERR(0, 100, __pyx_L4_error)
         __Pyx_GOTREF(__pyx_t_2);
         {
           PyObject *__pyx_temp;
@@ -33363,7 +33369,7 @@ static PyObject *__pyx_pf_9orderbook_8_capture_7Capture_7threads___get__(struct 
   return __pyx_r;
 }
 
-/* "orderbook/_capture.pyx":99
+/* "orderbook/_capture.pyx":101
  *     cdef readonly list skipped
  *     cdef readonly int threads
  *     cdef readonly object path             # <<<<<<<<<<<<<<
@@ -33425,212 +33431,6 @@ static PyObject *__pyx_pf_9orderbook_8_capture_7Capture_4path___get__(struct __p
 
   /* function exit code */
   __pyx_L0:;
-  __Pyx_XGIVEREF(__pyx_r);
-  __Pyx_RefNannyFinishContext();
-  return __pyx_r;
-}
-
-/* "(tree fragment)":1
- * def __reduce_cython__(self):             # <<<<<<<<<<<<<<
- *     raise TypeError, "no default __reduce__ due to non-trivial __cinit__"
- * def __setstate_cython__(self, __pyx_state):
-*/
-
-/* Python wrapper */
-static PyObject *__pyx_pw_9orderbook_8_capture_7Capture_38__reduce_cython__(PyObject *__pyx_v_self, 
-#if CYTHON_VECTORCALL
-PyObject *const *__pyx_args, Py_ssize_t __pyx_nargs, PyObject *__pyx_kwds
-#else
-PyObject *__pyx_args, PyObject *__pyx_kwds
-#endif
-); /*proto*/
-PyDoc_STRVAR(__pyx_doc_9orderbook_8_capture_7Capture_37__reduce_cython__, "Capture.__reduce_cython__(self)");
-static PyMethodDef __pyx_mdef_9orderbook_8_capture_7Capture_38__reduce_cython__ = {"__reduce_cython__", (PyCFunction)(void(*)(void))(__Pyx_PyCFunction_FastCallWithKeywords)__pyx_pw_9orderbook_8_capture_7Capture_38__reduce_cython__, __Pyx_METH_FASTCALL|METH_KEYWORDS, __pyx_doc_9orderbook_8_capture_7Capture_37__reduce_cython__};
-static PyObject *__pyx_pw_9orderbook_8_capture_7Capture_38__reduce_cython__(PyObject *__pyx_v_self, 
-#if CYTHON_VECTORCALL
-PyObject *const *__pyx_args, Py_ssize_t __pyx_nargs, PyObject *__pyx_kwds
-#else
-PyObject *__pyx_args, PyObject *__pyx_kwds
-#endif
-) {
-  #if !CYTHON_VECTORCALL
-  CYTHON_UNUSED Py_ssize_t __pyx_nargs;
-  #endif
-  CYTHON_UNUSED PyObject *const *__pyx_kwvalues;
-  PyObject *__pyx_r = 0;
-  __Pyx_RefNannyDeclarations
-  __Pyx_RefNannySetupContext("__reduce_cython__ (wrapper)", 0);
-  #if !CYTHON_VECTORCALL
-  #if CYTHON_ASSUME_SAFE_SIZE
-  __pyx_nargs = PyTuple_GET_SIZE(__pyx_args);
-  #else
-  __pyx_nargs = PyTuple_Size(__pyx_args); if (unlikely(__pyx_nargs < 0)) return NULL;
-  #endif
-  #endif
-  __pyx_kwvalues = __Pyx_KwValues_FASTCALL(__pyx_args, __pyx_nargs);
-  if (unlikely(__pyx_nargs > 0)) { __Pyx_RaiseArgtupleInvalid("__reduce_cython__", 1, 0, 0, __pyx_nargs); return NULL; }
-  const Py_ssize_t __pyx_kwds_len = unlikely(__pyx_kwds) ? __Pyx_NumKwargs_FASTCALL(__pyx_kwds) : 0;
-  if (unlikely(__pyx_kwds_len < 0)) return NULL;
-  if (unlikely(__pyx_kwds_len > 0)) {__Pyx_RejectKeywords("__reduce_cython__", __pyx_kwds); return NULL;}
-  __pyx_r = __pyx_pf_9orderbook_8_capture_7Capture_37__reduce_cython__(((struct __pyx_obj_9orderbook_8_capture_Capture *)__pyx_v_self));
-
-  /* function exit code */
-  __Pyx_RefNannyFinishContext();
-  return __pyx_r;
-}
-
-static PyObject *__pyx_pf_9orderbook_8_capture_7Capture_37__reduce_cython__(CYTHON_UNUSED struct __pyx_obj_9orderbook_8_capture_Capture *__pyx_v_self) {
-  PyObject *__pyx_r = NULL;
-  __Pyx_RefNannyDeclarations
-  int __pyx_lineno = 0;
-  const char *__pyx_filename = NULL;
-  int __pyx_clineno = 0;
-  __Pyx_RefNannySetupContext("__reduce_cython__", 0);
-
-  /* "(tree fragment)":2
- * def __reduce_cython__(self):
- *     raise TypeError, "no default __reduce__ due to non-trivial __cinit__"             # <<<<<<<<<<<<<<
- * def __setstate_cython__(self, __pyx_state):
- *     raise TypeError, "no default __reduce__ due to non-trivial __cinit__"
-*/
-  __Pyx_Raise(((PyObject *)(((PyTypeObject*)PyExc_TypeError))), __pyx_mstate_global->__pyx_kp_u_no_default___reduce___due_to_non, 0, 0);
-  __PYX_ERR(1, 2, __pyx_L1_error)
-
-  /* "(tree fragment)":1
- * def __reduce_cython__(self):             # <<<<<<<<<<<<<<
- *     raise TypeError, "no default __reduce__ due to non-trivial __cinit__"
- * def __setstate_cython__(self, __pyx_state):
-*/
-
-  /* function exit code */
-  __pyx_L1_error:;
-  __Pyx_AddTraceback("orderbook._capture.Capture.__reduce_cython__", __pyx_clineno, __pyx_lineno, __pyx_filename);
-  __pyx_r = NULL;
-  __Pyx_XGIVEREF(__pyx_r);
-  __Pyx_RefNannyFinishContext();
-  return __pyx_r;
-}
-
-/* "(tree fragment)":3
- * def __reduce_cython__(self):
- *     raise TypeError, "no default __reduce__ due to non-trivial __cinit__"
- * def __setstate_cython__(self, __pyx_state):             # <<<<<<<<<<<<<<
- *     raise TypeError, "no default __reduce__ due to non-trivial __cinit__"
-*/
-
-/* Python wrapper */
-static PyObject *__pyx_pw_9orderbook_8_capture_7Capture_40__setstate_cython__(PyObject *__pyx_v_self, 
-#if CYTHON_VECTORCALL
-PyObject *const *__pyx_args, Py_ssize_t __pyx_nargs, PyObject *__pyx_kwds
-#else
-PyObject *__pyx_args, PyObject *__pyx_kwds
-#endif
-); /*proto*/
-PyDoc_STRVAR(__pyx_doc_9orderbook_8_capture_7Capture_39__setstate_cython__, "Capture.__setstate_cython__(self, __pyx_state)");
-static PyMethodDef __pyx_mdef_9orderbook_8_capture_7Capture_40__setstate_cython__ = {"__setstate_cython__", (PyCFunction)(void(*)(void))(__Pyx_PyCFunction_FastCallWithKeywords)__pyx_pw_9orderbook_8_capture_7Capture_40__setstate_cython__, __Pyx_METH_FASTCALL|METH_KEYWORDS, __pyx_doc_9orderbook_8_capture_7Capture_39__setstate_cython__};
-static PyObject *__pyx_pw_9orderbook_8_capture_7Capture_40__setstate_cython__(PyObject *__pyx_v_self, 
-#if CYTHON_VECTORCALL
-PyObject *const *__pyx_args, Py_ssize_t __pyx_nargs, PyObject *__pyx_kwds
-#else
-PyObject *__pyx_args, PyObject *__pyx_kwds
-#endif
-) {
-  CYTHON_UNUSED PyObject *__pyx_v___pyx_state = 0;
-  #if !CYTHON_VECTORCALL
-  CYTHON_UNUSED Py_ssize_t __pyx_nargs;
-  #endif
-  CYTHON_UNUSED PyObject *const *__pyx_kwvalues;
-  PyObject* values[1] = {0};
-  int __pyx_lineno = 0;
-  const char *__pyx_filename = NULL;
-  int __pyx_clineno = 0;
-  PyObject *__pyx_r = 0;
-  __Pyx_RefNannyDeclarations
-  __Pyx_RefNannySetupContext("__setstate_cython__ (wrapper)", 0);
-  #if !CYTHON_VECTORCALL
-  #if CYTHON_ASSUME_SAFE_SIZE
-  __pyx_nargs = PyTuple_GET_SIZE(__pyx_args);
-  #else
-  __pyx_nargs = PyTuple_Size(__pyx_args); if (unlikely(__pyx_nargs < 0)) return NULL;
-  #endif
-  #endif
-  __pyx_kwvalues = __Pyx_KwValues_FASTCALL(__pyx_args, __pyx_nargs);
-  {
-    PyObject ** const __pyx_pyargnames[] = {&__pyx_mstate_global->__pyx_n_u_pyx_state,0};
-    const Py_ssize_t __pyx_kwds_len = (__pyx_kwds) ? __Pyx_NumKwargs_FASTCALL(__pyx_kwds) : 0;
-    if (unlikely(__pyx_kwds_len < 0)) __PYX_ERR(1, 3, __pyx_L3_error)
-    if (__pyx_kwds_len > 0) {
-      switch (__pyx_nargs) {
-        case  1:
-        values[0] = __Pyx_ArgRef_FASTCALL(__pyx_args, 0);
-        if (!CYTHON_ASSUME_SAFE_MACROS && unlikely(!values[0])) __PYX_ERR(1, 3, __pyx_L3_error)
-        CYTHON_FALLTHROUGH;
-        case  0: break;
-        default: goto __pyx_L5_argtuple_error;
-      }
-      const Py_ssize_t kwd_pos_args = __pyx_nargs;
-      if (__Pyx_ParseKeywords(__pyx_kwds, __pyx_kwvalues, __pyx_pyargnames, 0, values, kwd_pos_args, __pyx_kwds_len, "__setstate_cython__", 0) < (0)) __PYX_ERR(1, 3, __pyx_L3_error)
-      for (Py_ssize_t i = __pyx_nargs; i < 1; i++) {
-        if (unlikely(!values[i])) { __Pyx_RaiseArgtupleInvalid("__setstate_cython__", 1, 1, 1, i); __PYX_ERR(1, 3, __pyx_L3_error) }
-      }
-    } else if (unlikely(__pyx_nargs != 1)) {
-      goto __pyx_L5_argtuple_error;
-    } else {
-      values[0] = __Pyx_ArgRef_FASTCALL(__pyx_args, 0);
-      if (!CYTHON_ASSUME_SAFE_MACROS && unlikely(!values[0])) __PYX_ERR(1, 3, __pyx_L3_error)
-    }
-    __pyx_v___pyx_state = values[0];
-  }
-  goto __pyx_L6_skip;
-  __pyx_L5_argtuple_error:;
-  __Pyx_RaiseArgtupleInvalid("__setstate_cython__", 1, 1, 1, __pyx_nargs); __PYX_ERR(1, 3, __pyx_L3_error)
-  __pyx_L6_skip:;
-  goto __pyx_L4_argument_unpacking_done;
-  __pyx_L3_error:;
-  for (Py_ssize_t __pyx_temp=0; __pyx_temp < (Py_ssize_t)(sizeof(values)/sizeof(values[0])); ++__pyx_temp) {
-    Py_XDECREF(values[__pyx_temp]);
-  }
-  __Pyx_AddTraceback("orderbook._capture.Capture.__setstate_cython__", __pyx_clineno, __pyx_lineno, __pyx_filename);
-  __Pyx_RefNannyFinishContext();
-  return NULL;
-  __pyx_L4_argument_unpacking_done:;
-  __pyx_r = __pyx_pf_9orderbook_8_capture_7Capture_39__setstate_cython__(((struct __pyx_obj_9orderbook_8_capture_Capture *)__pyx_v_self), __pyx_v___pyx_state);
-
-  /* function exit code */
-  for (Py_ssize_t __pyx_temp=0; __pyx_temp < (Py_ssize_t)(sizeof(values)/sizeof(values[0])); ++__pyx_temp) {
-    Py_XDECREF(values[__pyx_temp]);
-  }
-  __Pyx_RefNannyFinishContext();
-  return __pyx_r;
-}
-
-static PyObject *__pyx_pf_9orderbook_8_capture_7Capture_39__setstate_cython__(CYTHON_UNUSED struct __pyx_obj_9orderbook_8_capture_Capture *__pyx_v_self, CYTHON_UNUSED PyObject *__pyx_v___pyx_state) {
-  PyObject *__pyx_r = NULL;
-  __Pyx_RefNannyDeclarations
-  int __pyx_lineno = 0;
-  const char *__pyx_filename = NULL;
-  int __pyx_clineno = 0;
-  __Pyx_RefNannySetupContext("__setstate_cython__", 0);
-
-  /* "(tree fragment)":4
- *     raise TypeError, "no default __reduce__ due to non-trivial __cinit__"
- * def __setstate_cython__(self, __pyx_state):
- *     raise TypeError, "no default __reduce__ due to non-trivial __cinit__"             # <<<<<<<<<<<<<<
-*/
-  __Pyx_Raise(((PyObject *)(((PyTypeObject*)PyExc_TypeError))), __pyx_mstate_global->__pyx_kp_u_no_default___reduce___due_to_non, 0, 0);
-  __PYX_ERR(1, 4, __pyx_L1_error)
-
-  /* "(tree fragment)":3
- * def __reduce_cython__(self):
- *     raise TypeError, "no default __reduce__ due to non-trivial __cinit__"
- * def __setstate_cython__(self, __pyx_state):             # <<<<<<<<<<<<<<
- *     raise TypeError, "no default __reduce__ due to non-trivial __cinit__"
-*/
-
-  /* function exit code */
-  __pyx_L1_error:;
-  __Pyx_AddTraceback("orderbook._capture.Capture.__setstate_cython__", __pyx_clineno, __pyx_lineno, __pyx_filename);
-  __pyx_r = NULL;
   __Pyx_XGIVEREF(__pyx_r);
   __Pyx_RefNannyFinishContext();
   return __pyx_r;
@@ -33881,8 +33681,6 @@ static PyMethodDef __pyx_methods_9orderbook_8_capture_Capture[] = {
   {"header", (PyCFunction)(void(*)(void))(__Pyx_PyCFunction_FastCallWithKeywords)__pyx_pw_9orderbook_8_capture_7Capture_32header, __Pyx_METH_FASTCALL|METH_KEYWORDS, __pyx_doc_9orderbook_8_capture_7Capture_31header},
   {"to_arrow", (PyCFunction)(void(*)(void))(__Pyx_PyCFunction_FastCallWithKeywords)__pyx_pw_9orderbook_8_capture_7Capture_34to_arrow, __Pyx_METH_FASTCALL|METH_KEYWORDS, __pyx_doc_9orderbook_8_capture_7Capture_33to_arrow},
   {"to_pandas", (PyCFunction)(void(*)(void))(__Pyx_PyCFunction_FastCallWithKeywords)__pyx_pw_9orderbook_8_capture_7Capture_36to_pandas, __Pyx_METH_FASTCALL|METH_KEYWORDS, __pyx_doc_9orderbook_8_capture_7Capture_35to_pandas},
-  {"__reduce_cython__", (PyCFunction)(void(*)(void))(__Pyx_PyCFunction_FastCallWithKeywords)__pyx_pw_9orderbook_8_capture_7Capture_38__reduce_cython__, __Pyx_METH_FASTCALL|METH_KEYWORDS, __pyx_doc_9orderbook_8_capture_7Capture_37__reduce_cython__},
-  {"__setstate_cython__", (PyCFunction)(void(*)(void))(__Pyx_PyCFunction_FastCallWithKeywords)__pyx_pw_9orderbook_8_capture_7Capture_40__setstate_cython__, __Pyx_METH_FASTCALL|METH_KEYWORDS, __pyx_doc_9orderbook_8_capture_7Capture_39__setstate_cython__},
   {0, 0, 0, 0}
 };
 
@@ -35639,14 +35437,14 @@ static int __Pyx_modinit_Exttype___pyx_obj_9orderbook_8_capture_Capture(__pyx_ms
   __pyx_vtable_9orderbook_8_capture_Capture._capacity_arg = (int (*)(struct __pyx_obj_9orderbook_8_capture_Capture *, PyObject *, int))__pyx_f_9orderbook_8_capture_7Capture__capacity_arg;
   __pyx_vtable_9orderbook_8_capture_Capture._gather = (PyObject *(*)(struct __pyx_obj_9orderbook_8_capture_Capture *, int, int, Py_ssize_t, PyObject *, int))__pyx_f_9orderbook_8_capture_7Capture__gather;
   #if CYTHON_USE_TYPE_SPECS
-  __pyx_mstate->__pyx_ptype_9orderbook_8_capture_Capture = (PyTypeObject *) __Pyx_PyType_FromModuleAndSpec(__pyx_m, &__pyx_type_9orderbook_8_capture_Capture_spec, NULL); if (unlikely(!__pyx_mstate->__pyx_ptype_9orderbook_8_capture_Capture)) __PYX_ERR(0, 63, __pyx_L1_error)
+  __pyx_mstate->__pyx_ptype_9orderbook_8_capture_Capture = (PyTypeObject *) __Pyx_PyType_FromModuleAndSpec(__pyx_m, &__pyx_type_9orderbook_8_capture_Capture_spec, NULL); if (unlikely(!__pyx_mstate->__pyx_ptype_9orderbook_8_capture_Capture)) __PYX_ERR(0, 64, __pyx_L1_error)
   #else
   __pyx_mstate->__pyx_ptype_9orderbook_8_capture_Capture = &__pyx_type_9orderbook_8_capture_Capture;
   #endif
   #if !CYTHON_COMPILING_IN_LIMITED_API
   #endif
   #if !CYTHON_USE_TYPE_SPECS
-  if (__Pyx_PyType_Ready(__pyx_mstate->__pyx_ptype_9orderbook_8_capture_Capture) < (0)) __PYX_ERR(0, 63, __pyx_L1_error)
+  if (__Pyx_PyType_Ready(__pyx_mstate->__pyx_ptype_9orderbook_8_capture_Capture) < (0)) __PYX_ERR(0, 64, __pyx_L1_error)
   #endif
   #if CYTHON_COMPILING_IN_CPYTHON && PY_VERSION_HEX >= 0x030E0000
   PyUnstable_Object_EnableDeferredRefcount((PyObject*)__pyx_mstate->__pyx_ptype_9orderbook_8_capture_Capture);
@@ -35658,7 +35456,7 @@ static int __Pyx_modinit_Exttype___pyx_obj_9orderbook_8_capture_Capture(__pyx_ms
   #endif
   #if CYTHON_UPDATE_DESCRIPTOR_DOC
   {
-    PyObject *wrapper = PyObject_GetAttrString((PyObject *)__pyx_mstate->__pyx_ptype_9orderbook_8_capture_Capture, "__getitem__"); if (unlikely(!wrapper)) __PYX_ERR(0, 63, __pyx_L1_error)
+    PyObject *wrapper = PyObject_GetAttrString((PyObject *)__pyx_mstate->__pyx_ptype_9orderbook_8_capture_Capture, "__getitem__"); if (unlikely(!wrapper)) __PYX_ERR(0, 64, __pyx_L1_error)
     if (Py_IS_TYPE(wrapper, &PyWrapperDescr_Type)) {
       __pyx_wrapperbase_9orderbook_8_capture_7Capture_18__getitem__ = *((PyWrapperDescrObject *)wrapper)->d_base;
       __pyx_wrapperbase_9orderbook_8_capture_7Capture_18__getitem__.doc = __pyx_doc_9orderbook_8_capture_7Capture_18__getitem__;
@@ -35666,12 +35464,11 @@ static int __Pyx_modinit_Exttype___pyx_obj_9orderbook_8_capture_Capture(__pyx_ms
     }
   }
   #endif
-  if (__Pyx_SetVtable(__pyx_mstate->__pyx_ptype_9orderbook_8_capture_Capture, __pyx_vtabptr_9orderbook_8_capture_Capture) < (0)) __PYX_ERR(0, 63, __pyx_L1_error)
-  if (PyObject_SetAttr(__pyx_m, __pyx_mstate_global->__pyx_n_u_Capture_2, (PyObject *) __pyx_mstate->__pyx_ptype_9orderbook_8_capture_Capture) < (0)) __PYX_ERR(0, 63, __pyx_L1_error)
+  if (__Pyx_SetVtable(__pyx_mstate->__pyx_ptype_9orderbook_8_capture_Capture, __pyx_vtabptr_9orderbook_8_capture_Capture) < (0)) __PYX_ERR(0, 64, __pyx_L1_error)
+  if (PyObject_SetAttr(__pyx_m, __pyx_mstate_global->__pyx_n_u_Capture_2, (PyObject *) __pyx_mstate->__pyx_ptype_9orderbook_8_capture_Capture) < (0)) __PYX_ERR(0, 64, __pyx_L1_error)
   #if CYTHON_USE_TYPE_SLOTS
   if (__pyx_mstate->__pyx_ptype_9orderbook_8_capture_Capture->tp_weaklistoffset == 0) __pyx_mstate->__pyx_ptype_9orderbook_8_capture_Capture->tp_weaklistoffset = offsetof(struct __pyx_obj_9orderbook_8_capture_Capture, __weakref__);
   #endif
-  if (__Pyx_setup_reduce((PyObject *) __pyx_mstate->__pyx_ptype_9orderbook_8_capture_Capture) < (0)) __PYX_ERR(0, 63, __pyx_L1_error)
   __Pyx_RefNannyFinishContext();
   return 0;
   __pyx_L1_error:;
@@ -35688,14 +35485,14 @@ static int __Pyx_modinit_Exttype___pyx_obj_9orderbook_8_capture___pyx_scope_stru
   __Pyx_RefNannySetupContext("__Pyx_modinit_Exttype___pyx_obj_9orderbook_8_capture___pyx_scope_struct____iter__", 0);
   /*--- Exttype __pyx_obj_9orderbook_8_capture___pyx_scope_struct____iter__ ---*/
   #if CYTHON_USE_TYPE_SPECS
-  __pyx_mstate->__pyx_ptype_9orderbook_8_capture___pyx_scope_struct____iter__ = (PyTypeObject *) __Pyx_PyType_FromModuleAndSpec(__pyx_m, &__pyx_type_9orderbook_8_capture___pyx_scope_struct____iter___spec, NULL); if (unlikely(!__pyx_mstate->__pyx_ptype_9orderbook_8_capture___pyx_scope_struct____iter__)) __PYX_ERR(0, 373, __pyx_L1_error)
+  __pyx_mstate->__pyx_ptype_9orderbook_8_capture___pyx_scope_struct____iter__ = (PyTypeObject *) __Pyx_PyType_FromModuleAndSpec(__pyx_m, &__pyx_type_9orderbook_8_capture___pyx_scope_struct____iter___spec, NULL); if (unlikely(!__pyx_mstate->__pyx_ptype_9orderbook_8_capture___pyx_scope_struct____iter__)) __PYX_ERR(0, 375, __pyx_L1_error)
   #else
   __pyx_mstate->__pyx_ptype_9orderbook_8_capture___pyx_scope_struct____iter__ = &__pyx_type_9orderbook_8_capture___pyx_scope_struct____iter__;
   #endif
   #if !CYTHON_COMPILING_IN_LIMITED_API
   #endif
   #if !CYTHON_USE_TYPE_SPECS
-  if (__Pyx_PyType_Ready(__pyx_mstate->__pyx_ptype_9orderbook_8_capture___pyx_scope_struct____iter__) < (0)) __PYX_ERR(0, 373, __pyx_L1_error)
+  if (__Pyx_PyType_Ready(__pyx_mstate->__pyx_ptype_9orderbook_8_capture___pyx_scope_struct____iter__) < (0)) __PYX_ERR(0, 375, __pyx_L1_error)
   #endif
   #if CYTHON_COMPILING_IN_CPYTHON && PY_VERSION_HEX >= 0x030E0000
   PyUnstable_Object_EnableDeferredRefcount((PyObject*)__pyx_mstate->__pyx_ptype_9orderbook_8_capture___pyx_scope_struct____iter__);
@@ -35721,14 +35518,14 @@ static int __Pyx_modinit_Exttype___pyx_obj_9orderbook_8_capture___pyx_scope_stru
   __Pyx_RefNannySetupContext("__Pyx_modinit_Exttype___pyx_obj_9orderbook_8_capture___pyx_scope_struct_1_genexpr", 0);
   /*--- Exttype __pyx_obj_9orderbook_8_capture___pyx_scope_struct_1_genexpr ---*/
   #if CYTHON_USE_TYPE_SPECS
-  __pyx_mstate->__pyx_ptype_9orderbook_8_capture___pyx_scope_struct_1_genexpr = (PyTypeObject *) __Pyx_PyType_FromModuleAndSpec(__pyx_m, &__pyx_type_9orderbook_8_capture___pyx_scope_struct_1_genexpr_spec, NULL); if (unlikely(!__pyx_mstate->__pyx_ptype_9orderbook_8_capture___pyx_scope_struct_1_genexpr)) __PYX_ERR(0, 481, __pyx_L1_error)
+  __pyx_mstate->__pyx_ptype_9orderbook_8_capture___pyx_scope_struct_1_genexpr = (PyTypeObject *) __Pyx_PyType_FromModuleAndSpec(__pyx_m, &__pyx_type_9orderbook_8_capture___pyx_scope_struct_1_genexpr_spec, NULL); if (unlikely(!__pyx_mstate->__pyx_ptype_9orderbook_8_capture___pyx_scope_struct_1_genexpr)) __PYX_ERR(0, 483, __pyx_L1_error)
   #else
   __pyx_mstate->__pyx_ptype_9orderbook_8_capture___pyx_scope_struct_1_genexpr = &__pyx_type_9orderbook_8_capture___pyx_scope_struct_1_genexpr;
   #endif
   #if !CYTHON_COMPILING_IN_LIMITED_API
   #endif
   #if !CYTHON_USE_TYPE_SPECS
-  if (__Pyx_PyType_Ready(__pyx_mstate->__pyx_ptype_9orderbook_8_capture___pyx_scope_struct_1_genexpr) < (0)) __PYX_ERR(0, 481, __pyx_L1_error)
+  if (__Pyx_PyType_Ready(__pyx_mstate->__pyx_ptype_9orderbook_8_capture___pyx_scope_struct_1_genexpr) < (0)) __PYX_ERR(0, 483, __pyx_L1_error)
   #endif
   #if CYTHON_COMPILING_IN_CPYTHON && PY_VERSION_HEX >= 0x030E0000
   PyUnstable_Object_EnableDeferredRefcount((PyObject*)__pyx_mstate->__pyx_ptype_9orderbook_8_capture___pyx_scope_struct_1_genexpr);
@@ -36812,46 +36609,46 @@ __Pyx_RefNannySetupContext("PyInit__capture", 0);
   if (PyDict_SetItem(__pyx_mstate_global->__pyx_d, __pyx_mstate_global->__pyx_n_u_pyx_unpickle_Enum, __pyx_t_4) < (0)) __PYX_ERR(1, 4, __pyx_L1_error)
   __Pyx_DECREF(__pyx_t_4); __pyx_t_4 = 0;
 
-  /* "orderbook/_capture.pyx":24
+  /* "orderbook/_capture.pyx":25
  * from orderbook.structs cimport OB_HEADER_MAGIC, BookLayout, MessageHeaderC
  * 
  * import mmap as _mmap             # <<<<<<<<<<<<<<
  * import os as _os
  * import threading as _threading
 */
-  __pyx_t_1 = __Pyx_Import(__pyx_mstate_global->__pyx_n_u_mmap_2, 0, 0, NULL, 0); if (unlikely(!__pyx_t_1)) __PYX_ERR(0, 24, __pyx_L1_error)
+  __pyx_t_1 = __Pyx_Import(__pyx_mstate_global->__pyx_n_u_mmap_2, 0, 0, NULL, 0); if (unlikely(!__pyx_t_1)) __PYX_ERR(0, 25, __pyx_L1_error)
   __pyx_t_4 = __pyx_t_1;
   __Pyx_GOTREF(__pyx_t_4);
-  if (PyDict_SetItem(__pyx_mstate_global->__pyx_d, __pyx_mstate_global->__pyx_n_u_mmap, __pyx_t_4) < (0)) __PYX_ERR(0, 24, __pyx_L1_error)
+  if (PyDict_SetItem(__pyx_mstate_global->__pyx_d, __pyx_mstate_global->__pyx_n_u_mmap, __pyx_t_4) < (0)) __PYX_ERR(0, 25, __pyx_L1_error)
   __Pyx_DECREF(__pyx_t_4); __pyx_t_4 = 0;
 
-  /* "orderbook/_capture.pyx":25
+  /* "orderbook/_capture.pyx":26
  * 
  * import mmap as _mmap
  * import os as _os             # <<<<<<<<<<<<<<
  * import threading as _threading
  * 
 */
-  __pyx_t_1 = __Pyx_Import(__pyx_mstate_global->__pyx_n_u_os_2, 0, 0, NULL, 0); if (unlikely(!__pyx_t_1)) __PYX_ERR(0, 25, __pyx_L1_error)
+  __pyx_t_1 = __Pyx_Import(__pyx_mstate_global->__pyx_n_u_os_2, 0, 0, NULL, 0); if (unlikely(!__pyx_t_1)) __PYX_ERR(0, 26, __pyx_L1_error)
   __pyx_t_4 = __pyx_t_1;
   __Pyx_GOTREF(__pyx_t_4);
-  if (PyDict_SetItem(__pyx_mstate_global->__pyx_d, __pyx_mstate_global->__pyx_n_u_os, __pyx_t_4) < (0)) __PYX_ERR(0, 25, __pyx_L1_error)
+  if (PyDict_SetItem(__pyx_mstate_global->__pyx_d, __pyx_mstate_global->__pyx_n_u_os, __pyx_t_4) < (0)) __PYX_ERR(0, 26, __pyx_L1_error)
   __Pyx_DECREF(__pyx_t_4); __pyx_t_4 = 0;
 
-  /* "orderbook/_capture.pyx":26
+  /* "orderbook/_capture.pyx":27
  * import mmap as _mmap
  * import os as _os
  * import threading as _threading             # <<<<<<<<<<<<<<
  * 
  * from orderbook._message import decode_message as _decode_message
 */
-  __pyx_t_1 = __Pyx_Import(__pyx_mstate_global->__pyx_n_u_threading_2, 0, 0, NULL, 0); if (unlikely(!__pyx_t_1)) __PYX_ERR(0, 26, __pyx_L1_error)
+  __pyx_t_1 = __Pyx_Import(__pyx_mstate_global->__pyx_n_u_threading_2, 0, 0, NULL, 0); if (unlikely(!__pyx_t_1)) __PYX_ERR(0, 27, __pyx_L1_error)
   __pyx_t_4 = __pyx_t_1;
   __Pyx_GOTREF(__pyx_t_4);
-  if (PyDict_SetItem(__pyx_mstate_global->__pyx_d, __pyx_mstate_global->__pyx_n_u_threading, __pyx_t_4) < (0)) __PYX_ERR(0, 26, __pyx_L1_error)
+  if (PyDict_SetItem(__pyx_mstate_global->__pyx_d, __pyx_mstate_global->__pyx_n_u_threading, __pyx_t_4) < (0)) __PYX_ERR(0, 27, __pyx_L1_error)
   __Pyx_DECREF(__pyx_t_4); __pyx_t_4 = 0;
 
-  /* "orderbook/_capture.pyx":28
+  /* "orderbook/_capture.pyx":29
  * import threading as _threading
  * 
  * from orderbook._message import decode_message as _decode_message             # <<<<<<<<<<<<<<
@@ -36860,18 +36657,18 @@ __Pyx_RefNannySetupContext("PyInit__capture", 0);
 */
   {
     PyObject* const __pyx_imported_names[] = {__pyx_mstate_global->__pyx_n_u_decode_message_2};
-    __pyx_t_1 = __Pyx_Import(__pyx_mstate_global->__pyx_n_u_orderbook__message, __pyx_imported_names, 1, NULL, 0); if (unlikely(!__pyx_t_1)) __PYX_ERR(0, 28, __pyx_L1_error)
+    __pyx_t_1 = __Pyx_Import(__pyx_mstate_global->__pyx_n_u_orderbook__message, __pyx_imported_names, 1, NULL, 0); if (unlikely(!__pyx_t_1)) __PYX_ERR(0, 29, __pyx_L1_error)
   }
   __pyx_t_4 = __pyx_t_1;
   __Pyx_GOTREF(__pyx_t_4);
   {
     PyObject* const __pyx_imported_names[] = {__pyx_mstate_global->__pyx_n_u_decode_message_2};
     __pyx_t_9 = 0; {
-      __pyx_t_5 = __Pyx_ImportFrom(__pyx_t_4, __pyx_imported_names[__pyx_t_9]); if (unlikely(!__pyx_t_5)) __PYX_ERR(0, 28, __pyx_L1_error)
+      __pyx_t_5 = __Pyx_ImportFrom(__pyx_t_4, __pyx_imported_names[__pyx_t_9]); if (unlikely(!__pyx_t_5)) __PYX_ERR(0, 29, __pyx_L1_error)
       __Pyx_GOTREF(__pyx_t_5);
       switch (__pyx_t_9) {
         case 0:
-        if (PyDict_SetItem(__pyx_mstate_global->__pyx_d, __pyx_mstate_global->__pyx_n_u_decode_message, __pyx_t_5) < (0)) __PYX_ERR(0, 28, __pyx_L1_error)
+        if (PyDict_SetItem(__pyx_mstate_global->__pyx_d, __pyx_mstate_global->__pyx_n_u_decode_message, __pyx_t_5) < (0)) __PYX_ERR(0, 29, __pyx_L1_error)
         break;
         default:;
       }
@@ -36880,7 +36677,7 @@ __Pyx_RefNannySetupContext("PyInit__capture", 0);
   }
   __Pyx_DECREF(__pyx_t_4); __pyx_t_4 = 0;
 
-  /* "orderbook/_capture.pyx":29
+  /* "orderbook/_capture.pyx":30
  * 
  * from orderbook._message import decode_message as _decode_message
  * from orderbook.errors import (             # <<<<<<<<<<<<<<
@@ -36889,49 +36686,49 @@ __Pyx_RefNannySetupContext("PyInit__capture", 0);
 */
   {
     PyObject* const __pyx_imported_names[] = {__pyx_mstate_global->__pyx_n_u_CapacityError,__pyx_mstate_global->__pyx_n_u_ExportError,__pyx_mstate_global->__pyx_n_u_FieldTypeError,__pyx_mstate_global->__pyx_n_u_LayoutError,__pyx_mstate_global->__pyx_n_u_OrderBookError,__pyx_mstate_global->__pyx_n_u_ReleasedError};
-    __pyx_t_1 = __Pyx_Import(__pyx_mstate_global->__pyx_n_u_orderbook_errors, __pyx_imported_names, 6, NULL, 0); if (unlikely(!__pyx_t_1)) __PYX_ERR(0, 29, __pyx_L1_error)
+    __pyx_t_1 = __Pyx_Import(__pyx_mstate_global->__pyx_n_u_orderbook_errors, __pyx_imported_names, 6, NULL, 0); if (unlikely(!__pyx_t_1)) __PYX_ERR(0, 30, __pyx_L1_error)
   }
   __pyx_t_4 = __pyx_t_1;
   __Pyx_GOTREF(__pyx_t_4);
   {
     PyObject* const __pyx_imported_names[] = {__pyx_mstate_global->__pyx_n_u_CapacityError,__pyx_mstate_global->__pyx_n_u_ExportError,__pyx_mstate_global->__pyx_n_u_FieldTypeError,__pyx_mstate_global->__pyx_n_u_LayoutError,__pyx_mstate_global->__pyx_n_u_OrderBookError,__pyx_mstate_global->__pyx_n_u_ReleasedError};
     for (__pyx_t_9=0; __pyx_t_9 < 6; __pyx_t_9++) {
-      __pyx_t_5 = __Pyx_ImportFrom(__pyx_t_4, __pyx_imported_names[__pyx_t_9]); if (unlikely(!__pyx_t_5)) __PYX_ERR(0, 29, __pyx_L1_error)
+      __pyx_t_5 = __Pyx_ImportFrom(__pyx_t_4, __pyx_imported_names[__pyx_t_9]); if (unlikely(!__pyx_t_5)) __PYX_ERR(0, 30, __pyx_L1_error)
       __Pyx_GOTREF(__pyx_t_5);
-      if (PyDict_SetItem(__pyx_mstate_global->__pyx_d, __pyx_imported_names[__pyx_t_9], __pyx_t_5) < (0)) __PYX_ERR(0, 29, __pyx_L1_error)
+      if (PyDict_SetItem(__pyx_mstate_global->__pyx_d, __pyx_imported_names[__pyx_t_9], __pyx_t_5) < (0)) __PYX_ERR(0, 30, __pyx_L1_error)
       __Pyx_DECREF(__pyx_t_5); __pyx_t_5 = 0;
     }
   }
   __Pyx_DECREF(__pyx_t_4); __pyx_t_4 = 0;
 
-  /* "orderbook/_capture.pyx":37
+  /* "orderbook/_capture.pyx":38
  *     CHECKSUM_AT = 28
  * 
  * _ON_ERROR = ("raise", "stop", "skip")             # <<<<<<<<<<<<<<
  * _PARALLEL_MIN = 32 << 20          # threads=None: one thread below 32 MiB
  * _HEADER_FIELDS = ("magic", "relay_domain", "version", "source", "flags", "sequence", "timestamp",
 */
-  if (PyDict_SetItem(__pyx_mstate_global->__pyx_d, __pyx_mstate_global->__pyx_n_u_ON_ERROR, __pyx_mstate_global->__pyx_tuple[9]) < (0)) __PYX_ERR(0, 37, __pyx_L1_error)
+  if (PyDict_SetItem(__pyx_mstate_global->__pyx_d, __pyx_mstate_global->__pyx_n_u_ON_ERROR, __pyx_mstate_global->__pyx_tuple[9]) < (0)) __PYX_ERR(0, 38, __pyx_L1_error)
 
-  /* "orderbook/_capture.pyx":38
+  /* "orderbook/_capture.pyx":39
  * 
  * _ON_ERROR = ("raise", "stop", "skip")
  * _PARALLEL_MIN = 32 << 20          # threads=None: one thread below 32 MiB             # <<<<<<<<<<<<<<
  * _HEADER_FIELDS = ("magic", "relay_domain", "version", "source", "flags", "sequence", "timestamp",
  *                   "payload_size", "checksum")
 */
-  if (PyDict_SetItem(__pyx_mstate_global->__pyx_d, __pyx_mstate_global->__pyx_n_u_PARALLEL_MIN, __pyx_mstate_global->__pyx_int_33554432) < (0)) __PYX_ERR(0, 38, __pyx_L1_error)
+  if (PyDict_SetItem(__pyx_mstate_global->__pyx_d, __pyx_mstate_global->__pyx_n_u_PARALLEL_MIN, __pyx_mstate_global->__pyx_int_33554432) < (0)) __PYX_ERR(0, 39, __pyx_L1_error)
 
-  /* "orderbook/_capture.pyx":39
+  /* "orderbook/_capture.pyx":40
  * _ON_ERROR = ("raise", "stop", "skip")
  * _PARALLEL_MIN = 32 << 20          # threads=None: one thread below 32 MiB
  * _HEADER_FIELDS = ("magic", "relay_domain", "version", "source", "flags", "sequence", "timestamp",             # <<<<<<<<<<<<<<
  *                   "payload_size", "checksum")
  * 
 */
-  if (PyDict_SetItem(__pyx_mstate_global->__pyx_d, __pyx_mstate_global->__pyx_n_u_HEADER_FIELDS, __pyx_mstate_global->__pyx_tuple[10]) < (0)) __PYX_ERR(0, 39, __pyx_L1_error)
+  if (PyDict_SetItem(__pyx_mstate_global->__pyx_d, __pyx_mstate_global->__pyx_n_u_HEADER_FIELDS, __pyx_mstate_global->__pyx_tuple[10]) < (0)) __PYX_ERR(0, 40, __pyx_L1_error)
 
-  /* "orderbook/_capture.pyx":42
+  /* "orderbook/_capture.pyx":43
  *                   "payload_size", "checksum")
  * 
  * cdef object _np = None             # <<<<<<<<<<<<<<
@@ -36943,112 +36740,112 @@ __Pyx_RefNannySetupContext("PyInit__capture", 0);
   __Pyx_DECREF_SET(__pyx_v_9orderbook_8_capture__np, Py_None);
   __Pyx_GIVEREF(Py_None);
 
-  /* "orderbook/_capture.pyx":247
+  /* "orderbook/_capture.pyx":249
  *         return first
  * 
  *     def _crc_chunk(self, Py_ssize_t lo, Py_ssize_t hi, bytearray flags, bint all_, list out, int slot):             # <<<<<<<<<<<<<<
  *         cdef uint8_t* bad = <uint8_t*>(<char*>flags)
  *         cdef Py_ssize_t r
 */
-  __pyx_t_4 = __Pyx_CyFunction_New(&__pyx_mdef_9orderbook_8_capture_7Capture_7_crc_chunk, __Pyx_CYFUNCTION_CCLASS, __pyx_mstate_global->__pyx_n_u_Capture__crc_chunk, NULL, __pyx_mstate_global->__pyx_n_u_orderbook__capture, __pyx_mstate_global->__pyx_d, ((PyObject *)__pyx_mstate_global->__pyx_codeobj_tab[3])); if (unlikely(!__pyx_t_4)) __PYX_ERR(0, 247, __pyx_L1_error)
+  __pyx_t_4 = __Pyx_CyFunction_New(&__pyx_mdef_9orderbook_8_capture_7Capture_7_crc_chunk, __Pyx_CYFUNCTION_CCLASS, __pyx_mstate_global->__pyx_n_u_Capture__crc_chunk, NULL, __pyx_mstate_global->__pyx_n_u_orderbook__capture, __pyx_mstate_global->__pyx_d, ((PyObject *)__pyx_mstate_global->__pyx_codeobj_tab[3])); if (unlikely(!__pyx_t_4)) __PYX_ERR(0, 249, __pyx_L1_error)
   __Pyx_GOTREF(__pyx_t_4);
   #if CYTHON_COMPILING_IN_CPYTHON && PY_VERSION_HEX >= 0x030E0000
   PyUnstable_Object_EnableDeferredRefcount(__pyx_t_4);
   #endif
-  if (__Pyx_SetItemOnTypeDict(__pyx_mstate_global->__pyx_ptype_9orderbook_8_capture_Capture, __pyx_mstate_global->__pyx_n_u_crc_chunk, __pyx_t_4) < (0)) __PYX_ERR(0, 247, __pyx_L1_error)
+  if (__Pyx_SetItemOnTypeDict(__pyx_mstate_global->__pyx_ptype_9orderbook_8_capture_Capture, __pyx_mstate_global->__pyx_n_u_crc_chunk, __pyx_t_4) < (0)) __PYX_ERR(0, 249, __pyx_L1_error)
   __Pyx_DECREF(__pyx_t_4); __pyx_t_4 = 0;
 
-  /* "orderbook/_capture.pyx":308
+  /* "orderbook/_capture.pyx":310
  *     # --- lifetime -------------------------------------------------------------------
  * 
  *     def close(self):             # <<<<<<<<<<<<<<
  *         """Release the buffer (and close the mmap of a path).  Arrays from
  *         ``books()``/``headers()`` that view the mmap keep it mapped until they
 */
-  __pyx_t_4 = __Pyx_CyFunction_New(&__pyx_mdef_9orderbook_8_capture_7Capture_9close, __Pyx_CYFUNCTION_CCLASS, __pyx_mstate_global->__pyx_n_u_Capture_close, NULL, __pyx_mstate_global->__pyx_n_u_orderbook__capture, __pyx_mstate_global->__pyx_d, ((PyObject *)__pyx_mstate_global->__pyx_codeobj_tab[4])); if (unlikely(!__pyx_t_4)) __PYX_ERR(0, 308, __pyx_L1_error)
+  __pyx_t_4 = __Pyx_CyFunction_New(&__pyx_mdef_9orderbook_8_capture_7Capture_9close, __Pyx_CYFUNCTION_CCLASS, __pyx_mstate_global->__pyx_n_u_Capture_close, NULL, __pyx_mstate_global->__pyx_n_u_orderbook__capture, __pyx_mstate_global->__pyx_d, ((PyObject *)__pyx_mstate_global->__pyx_codeobj_tab[4])); if (unlikely(!__pyx_t_4)) __PYX_ERR(0, 310, __pyx_L1_error)
   __Pyx_GOTREF(__pyx_t_4);
   #if CYTHON_COMPILING_IN_CPYTHON && PY_VERSION_HEX >= 0x030E0000
   PyUnstable_Object_EnableDeferredRefcount(__pyx_t_4);
   #endif
-  if (__Pyx_SetItemOnTypeDict(__pyx_mstate_global->__pyx_ptype_9orderbook_8_capture_Capture, __pyx_mstate_global->__pyx_n_u_close, __pyx_t_4) < (0)) __PYX_ERR(0, 308, __pyx_L1_error)
+  if (__Pyx_SetItemOnTypeDict(__pyx_mstate_global->__pyx_ptype_9orderbook_8_capture_Capture, __pyx_mstate_global->__pyx_n_u_close, __pyx_t_4) < (0)) __PYX_ERR(0, 310, __pyx_L1_error)
   __Pyx_DECREF(__pyx_t_4); __pyx_t_4 = 0;
 
-  /* "orderbook/_capture.pyx":329
+  /* "orderbook/_capture.pyx":331
  *         return not self._held
  * 
  *     def __enter__(self):             # <<<<<<<<<<<<<<
  *         return self
  * 
 */
-  __pyx_t_4 = __Pyx_CyFunction_New(&__pyx_mdef_9orderbook_8_capture_7Capture_11__enter__, __Pyx_CYFUNCTION_CCLASS, __pyx_mstate_global->__pyx_n_u_Capture___enter, NULL, __pyx_mstate_global->__pyx_n_u_orderbook__capture, __pyx_mstate_global->__pyx_d, ((PyObject *)__pyx_mstate_global->__pyx_codeobj_tab[5])); if (unlikely(!__pyx_t_4)) __PYX_ERR(0, 329, __pyx_L1_error)
+  __pyx_t_4 = __Pyx_CyFunction_New(&__pyx_mdef_9orderbook_8_capture_7Capture_11__enter__, __Pyx_CYFUNCTION_CCLASS, __pyx_mstate_global->__pyx_n_u_Capture___enter, NULL, __pyx_mstate_global->__pyx_n_u_orderbook__capture, __pyx_mstate_global->__pyx_d, ((PyObject *)__pyx_mstate_global->__pyx_codeobj_tab[5])); if (unlikely(!__pyx_t_4)) __PYX_ERR(0, 331, __pyx_L1_error)
   __Pyx_GOTREF(__pyx_t_4);
   #if CYTHON_COMPILING_IN_CPYTHON && PY_VERSION_HEX >= 0x030E0000
   PyUnstable_Object_EnableDeferredRefcount(__pyx_t_4);
   #endif
-  if (__Pyx_SetItemOnTypeDict(__pyx_mstate_global->__pyx_ptype_9orderbook_8_capture_Capture, __pyx_mstate_global->__pyx_n_u_enter, __pyx_t_4) < (0)) __PYX_ERR(0, 329, __pyx_L1_error)
+  if (__Pyx_SetItemOnTypeDict(__pyx_mstate_global->__pyx_ptype_9orderbook_8_capture_Capture, __pyx_mstate_global->__pyx_n_u_enter, __pyx_t_4) < (0)) __PYX_ERR(0, 331, __pyx_L1_error)
   __Pyx_DECREF(__pyx_t_4); __pyx_t_4 = 0;
 
-  /* "orderbook/_capture.pyx":332
+  /* "orderbook/_capture.pyx":334
  *         return self
  * 
  *     def __exit__(self, *exc):             # <<<<<<<<<<<<<<
  *         self.close()
  * 
 */
-  __pyx_t_4 = __Pyx_CyFunction_New(&__pyx_mdef_9orderbook_8_capture_7Capture_13__exit__, __Pyx_CYFUNCTION_CCLASS, __pyx_mstate_global->__pyx_n_u_Capture___exit, NULL, __pyx_mstate_global->__pyx_n_u_orderbook__capture, __pyx_mstate_global->__pyx_d, ((PyObject *)__pyx_mstate_global->__pyx_codeobj_tab[6])); if (unlikely(!__pyx_t_4)) __PYX_ERR(0, 332, __pyx_L1_error)
+  __pyx_t_4 = __Pyx_CyFunction_New(&__pyx_mdef_9orderbook_8_capture_7Capture_13__exit__, __Pyx_CYFUNCTION_CCLASS, __pyx_mstate_global->__pyx_n_u_Capture___exit, NULL, __pyx_mstate_global->__pyx_n_u_orderbook__capture, __pyx_mstate_global->__pyx_d, ((PyObject *)__pyx_mstate_global->__pyx_codeobj_tab[6])); if (unlikely(!__pyx_t_4)) __PYX_ERR(0, 334, __pyx_L1_error)
   __Pyx_GOTREF(__pyx_t_4);
   #if CYTHON_COMPILING_IN_CPYTHON && PY_VERSION_HEX >= 0x030E0000
   PyUnstable_Object_EnableDeferredRefcount(__pyx_t_4);
   #endif
-  if (__Pyx_SetItemOnTypeDict(__pyx_mstate_global->__pyx_ptype_9orderbook_8_capture_Capture, __pyx_mstate_global->__pyx_n_u_exit, __pyx_t_4) < (0)) __PYX_ERR(0, 332, __pyx_L1_error)
+  if (__Pyx_SetItemOnTypeDict(__pyx_mstate_global->__pyx_ptype_9orderbook_8_capture_Capture, __pyx_mstate_global->__pyx_n_u_exit, __pyx_t_4) < (0)) __PYX_ERR(0, 334, __pyx_L1_error)
   __Pyx_DECREF(__pyx_t_4); __pyx_t_4 = 0;
 
-  /* "orderbook/_capture.pyx":380
+  /* "orderbook/_capture.pyx":382
  *             yield _decode_message(self.obj, self._e[k].offset, verify=False)
  * 
  *     def book(self, i):             # <<<<<<<<<<<<<<
  *         """The book of message ``i`` as an owning ``OrderBook`` (a copy)."""
  *         self._check()
 */
-  __pyx_t_4 = __Pyx_CyFunction_New(&__pyx_mdef_9orderbook_8_capture_7Capture_24book, __Pyx_CYFUNCTION_CCLASS, __pyx_mstate_global->__pyx_n_u_Capture_book, NULL, __pyx_mstate_global->__pyx_n_u_orderbook__capture, __pyx_mstate_global->__pyx_d, ((PyObject *)__pyx_mstate_global->__pyx_codeobj_tab[7])); if (unlikely(!__pyx_t_4)) __PYX_ERR(0, 380, __pyx_L1_error)
+  __pyx_t_4 = __Pyx_CyFunction_New(&__pyx_mdef_9orderbook_8_capture_7Capture_24book, __Pyx_CYFUNCTION_CCLASS, __pyx_mstate_global->__pyx_n_u_Capture_book, NULL, __pyx_mstate_global->__pyx_n_u_orderbook__capture, __pyx_mstate_global->__pyx_d, ((PyObject *)__pyx_mstate_global->__pyx_codeobj_tab[7])); if (unlikely(!__pyx_t_4)) __PYX_ERR(0, 382, __pyx_L1_error)
   __Pyx_GOTREF(__pyx_t_4);
   #if CYTHON_COMPILING_IN_CPYTHON && PY_VERSION_HEX >= 0x030E0000
   PyUnstable_Object_EnableDeferredRefcount(__pyx_t_4);
   #endif
-  if (__Pyx_SetItemOnTypeDict(__pyx_mstate_global->__pyx_ptype_9orderbook_8_capture_Capture, __pyx_mstate_global->__pyx_n_u_book, __pyx_t_4) < (0)) __PYX_ERR(0, 380, __pyx_L1_error)
+  if (__Pyx_SetItemOnTypeDict(__pyx_mstate_global->__pyx_ptype_9orderbook_8_capture_Capture, __pyx_mstate_global->__pyx_n_u_book, __pyx_t_4) < (0)) __PYX_ERR(0, 382, __pyx_L1_error)
   __Pyx_DECREF(__pyx_t_4); __pyx_t_4 = 0;
 
-  /* "orderbook/_capture.pyx":404
+  /* "orderbook/_capture.pyx":406
  *         return c
  * 
  *     def select(self, *, capacity=None):             # <<<<<<<<<<<<<<
  *         """A new Capture over the messages of one ``capacity`` (shared buffer)."""
  *         self._check()
 */
-  __pyx_t_4 = __Pyx_PyDict_NewPresized(1); if (unlikely(!__pyx_t_4)) __PYX_ERR(0, 404, __pyx_L1_error)
+  __pyx_t_4 = __Pyx_PyDict_NewPresized(1); if (unlikely(!__pyx_t_4)) __PYX_ERR(0, 406, __pyx_L1_error)
   __Pyx_GOTREF(__pyx_t_4);
-  if (PyDict_SetItem(__pyx_t_4, __pyx_mstate_global->__pyx_n_u_capacity, Py_None) < (0)) __PYX_ERR(0, 404, __pyx_L1_error)
-  __pyx_t_5 = __Pyx_CyFunction_New(&__pyx_mdef_9orderbook_8_capture_7Capture_26select, __Pyx_CYFUNCTION_CCLASS, __pyx_mstate_global->__pyx_n_u_Capture_select, NULL, __pyx_mstate_global->__pyx_n_u_orderbook__capture, __pyx_mstate_global->__pyx_d, ((PyObject *)__pyx_mstate_global->__pyx_codeobj_tab[8])); if (unlikely(!__pyx_t_5)) __PYX_ERR(0, 404, __pyx_L1_error)
+  if (PyDict_SetItem(__pyx_t_4, __pyx_mstate_global->__pyx_n_u_capacity, Py_None) < (0)) __PYX_ERR(0, 406, __pyx_L1_error)
+  __pyx_t_5 = __Pyx_CyFunction_New(&__pyx_mdef_9orderbook_8_capture_7Capture_26select, __Pyx_CYFUNCTION_CCLASS, __pyx_mstate_global->__pyx_n_u_Capture_select, NULL, __pyx_mstate_global->__pyx_n_u_orderbook__capture, __pyx_mstate_global->__pyx_d, ((PyObject *)__pyx_mstate_global->__pyx_codeobj_tab[8])); if (unlikely(!__pyx_t_5)) __PYX_ERR(0, 406, __pyx_L1_error)
   __Pyx_GOTREF(__pyx_t_5);
   #if CYTHON_COMPILING_IN_CPYTHON && PY_VERSION_HEX >= 0x030E0000
   PyUnstable_Object_EnableDeferredRefcount(__pyx_t_5);
   #endif
   __Pyx_CyFunction_SetDefaultsKwDict(__pyx_t_5, __pyx_t_4);
   __Pyx_DECREF(__pyx_t_4); __pyx_t_4 = 0;
-  if (__Pyx_SetItemOnTypeDict(__pyx_mstate_global->__pyx_ptype_9orderbook_8_capture_Capture, __pyx_mstate_global->__pyx_n_u_select, __pyx_t_5) < (0)) __PYX_ERR(0, 404, __pyx_L1_error)
+  if (__Pyx_SetItemOnTypeDict(__pyx_mstate_global->__pyx_ptype_9orderbook_8_capture_Capture, __pyx_mstate_global->__pyx_n_u_select, __pyx_t_5) < (0)) __PYX_ERR(0, 406, __pyx_L1_error)
   __Pyx_DECREF(__pyx_t_5); __pyx_t_5 = 0;
 
-  /* "orderbook/_capture.pyx":526
+  /* "orderbook/_capture.pyx":532
  *         return a
  * 
  *     def books(self, capacity=None, *, bint copy=False):             # <<<<<<<<<<<<<<
  *         """The books as a numpy array of ``book_dtype(capacity)``.
  * 
 */
-  __pyx_t_5 = __Pyx_PyDict_NewPresized(1); if (unlikely(!__pyx_t_5)) __PYX_ERR(0, 526, __pyx_L1_error)
+  __pyx_t_5 = __Pyx_PyDict_NewPresized(1); if (unlikely(!__pyx_t_5)) __PYX_ERR(0, 532, __pyx_L1_error)
   __Pyx_GOTREF(__pyx_t_5);
-  if (PyDict_SetItem(__pyx_t_5, __pyx_mstate_global->__pyx_n_u_copy, Py_False) < (0)) __PYX_ERR(0, 526, __pyx_L1_error)
-  __pyx_t_4 = __Pyx_CyFunction_New(&__pyx_mdef_9orderbook_8_capture_7Capture_28books, __Pyx_CYFUNCTION_CCLASS, __pyx_mstate_global->__pyx_n_u_Capture_books, NULL, __pyx_mstate_global->__pyx_n_u_orderbook__capture, __pyx_mstate_global->__pyx_d, ((PyObject *)__pyx_mstate_global->__pyx_codeobj_tab[9])); if (unlikely(!__pyx_t_4)) __PYX_ERR(0, 526, __pyx_L1_error)
+  if (PyDict_SetItem(__pyx_t_5, __pyx_mstate_global->__pyx_n_u_copy, Py_False) < (0)) __PYX_ERR(0, 532, __pyx_L1_error)
+  __pyx_t_4 = __Pyx_CyFunction_New(&__pyx_mdef_9orderbook_8_capture_7Capture_28books, __Pyx_CYFUNCTION_CCLASS, __pyx_mstate_global->__pyx_n_u_Capture_books, NULL, __pyx_mstate_global->__pyx_n_u_orderbook__capture, __pyx_mstate_global->__pyx_d, ((PyObject *)__pyx_mstate_global->__pyx_codeobj_tab[9])); if (unlikely(!__pyx_t_4)) __PYX_ERR(0, 532, __pyx_L1_error)
   __Pyx_GOTREF(__pyx_t_4);
   #if CYTHON_COMPILING_IN_CPYTHON && PY_VERSION_HEX >= 0x030E0000
   PyUnstable_Object_EnableDeferredRefcount(__pyx_t_4);
@@ -37056,20 +36853,20 @@ __Pyx_RefNannySetupContext("PyInit__capture", 0);
   __Pyx_CyFunction_SetDefaultsTuple(__pyx_t_4, __pyx_mstate_global->__pyx_tuple[11]);
   __Pyx_CyFunction_SetDefaultsKwDict(__pyx_t_4, __pyx_t_5);
   __Pyx_DECREF(__pyx_t_5); __pyx_t_5 = 0;
-  if (__Pyx_SetItemOnTypeDict(__pyx_mstate_global->__pyx_ptype_9orderbook_8_capture_Capture, __pyx_mstate_global->__pyx_n_u_books, __pyx_t_4) < (0)) __PYX_ERR(0, 526, __pyx_L1_error)
+  if (__Pyx_SetItemOnTypeDict(__pyx_mstate_global->__pyx_ptype_9orderbook_8_capture_Capture, __pyx_mstate_global->__pyx_n_u_books, __pyx_t_4) < (0)) __PYX_ERR(0, 532, __pyx_L1_error)
   __Pyx_DECREF(__pyx_t_4); __pyx_t_4 = 0;
 
-  /* "orderbook/_capture.pyx":540
+  /* "orderbook/_capture.pyx":546
  *         return self._gather(cap, True, dt.itemsize, dt, copy)
  * 
  *     def headers(self, capacity=None, *, bint copy=False):             # <<<<<<<<<<<<<<
  *         """The message headers as a numpy array of ``header_dtype()``: every
  *         message, or with ``capacity`` those whose book has that capacity (rows
 */
-  __pyx_t_4 = __Pyx_PyDict_NewPresized(1); if (unlikely(!__pyx_t_4)) __PYX_ERR(0, 540, __pyx_L1_error)
+  __pyx_t_4 = __Pyx_PyDict_NewPresized(1); if (unlikely(!__pyx_t_4)) __PYX_ERR(0, 546, __pyx_L1_error)
   __Pyx_GOTREF(__pyx_t_4);
-  if (PyDict_SetItem(__pyx_t_4, __pyx_mstate_global->__pyx_n_u_copy, Py_False) < (0)) __PYX_ERR(0, 540, __pyx_L1_error)
-  __pyx_t_5 = __Pyx_CyFunction_New(&__pyx_mdef_9orderbook_8_capture_7Capture_30headers, __Pyx_CYFUNCTION_CCLASS, __pyx_mstate_global->__pyx_n_u_Capture_headers, NULL, __pyx_mstate_global->__pyx_n_u_orderbook__capture, __pyx_mstate_global->__pyx_d, ((PyObject *)__pyx_mstate_global->__pyx_codeobj_tab[10])); if (unlikely(!__pyx_t_5)) __PYX_ERR(0, 540, __pyx_L1_error)
+  if (PyDict_SetItem(__pyx_t_4, __pyx_mstate_global->__pyx_n_u_copy, Py_False) < (0)) __PYX_ERR(0, 546, __pyx_L1_error)
+  __pyx_t_5 = __Pyx_CyFunction_New(&__pyx_mdef_9orderbook_8_capture_7Capture_30headers, __Pyx_CYFUNCTION_CCLASS, __pyx_mstate_global->__pyx_n_u_Capture_headers, NULL, __pyx_mstate_global->__pyx_n_u_orderbook__capture, __pyx_mstate_global->__pyx_d, ((PyObject *)__pyx_mstate_global->__pyx_codeobj_tab[10])); if (unlikely(!__pyx_t_5)) __PYX_ERR(0, 546, __pyx_L1_error)
   __Pyx_GOTREF(__pyx_t_5);
   #if CYTHON_COMPILING_IN_CPYTHON && PY_VERSION_HEX >= 0x030E0000
   PyUnstable_Object_EnableDeferredRefcount(__pyx_t_5);
@@ -37077,80 +36874,53 @@ __Pyx_RefNannySetupContext("PyInit__capture", 0);
   __Pyx_CyFunction_SetDefaultsTuple(__pyx_t_5, __pyx_mstate_global->__pyx_tuple[11]);
   __Pyx_CyFunction_SetDefaultsKwDict(__pyx_t_5, __pyx_t_4);
   __Pyx_DECREF(__pyx_t_4); __pyx_t_4 = 0;
-  if (__Pyx_SetItemOnTypeDict(__pyx_mstate_global->__pyx_ptype_9orderbook_8_capture_Capture, __pyx_mstate_global->__pyx_n_u_headers, __pyx_t_5) < (0)) __PYX_ERR(0, 540, __pyx_L1_error)
+  if (__Pyx_SetItemOnTypeDict(__pyx_mstate_global->__pyx_ptype_9orderbook_8_capture_Capture, __pyx_mstate_global->__pyx_n_u_headers, __pyx_t_5) < (0)) __PYX_ERR(0, 546, __pyx_L1_error)
   __Pyx_DECREF(__pyx_t_5); __pyx_t_5 = 0;
 
-  /* "orderbook/_capture.pyx":549
+  /* "orderbook/_capture.pyx":555
  *         return self._gather(cap, False, HDR, dt, copy)
  * 
  *     def header(self, str name, capacity=None):             # <<<<<<<<<<<<<<
  *         """One header field of every message as a numpy array (``"sequence"``,
  *         ``"timestamp"``, ``"source"``, ...: the names of ``MessageHeader``)."""
 */
-  __pyx_t_5 = __Pyx_CyFunction_New(&__pyx_mdef_9orderbook_8_capture_7Capture_32header, __Pyx_CYFUNCTION_CCLASS, __pyx_mstate_global->__pyx_n_u_Capture_header, NULL, __pyx_mstate_global->__pyx_n_u_orderbook__capture, __pyx_mstate_global->__pyx_d, ((PyObject *)__pyx_mstate_global->__pyx_codeobj_tab[11])); if (unlikely(!__pyx_t_5)) __PYX_ERR(0, 549, __pyx_L1_error)
+  __pyx_t_5 = __Pyx_CyFunction_New(&__pyx_mdef_9orderbook_8_capture_7Capture_32header, __Pyx_CYFUNCTION_CCLASS, __pyx_mstate_global->__pyx_n_u_Capture_header, NULL, __pyx_mstate_global->__pyx_n_u_orderbook__capture, __pyx_mstate_global->__pyx_d, ((PyObject *)__pyx_mstate_global->__pyx_codeobj_tab[11])); if (unlikely(!__pyx_t_5)) __PYX_ERR(0, 555, __pyx_L1_error)
   __Pyx_GOTREF(__pyx_t_5);
   #if CYTHON_COMPILING_IN_CPYTHON && PY_VERSION_HEX >= 0x030E0000
   PyUnstable_Object_EnableDeferredRefcount(__pyx_t_5);
   #endif
   __Pyx_CyFunction_SetDefaultsTuple(__pyx_t_5, __pyx_mstate_global->__pyx_tuple[11]);
-  if (__Pyx_SetItemOnTypeDict(__pyx_mstate_global->__pyx_ptype_9orderbook_8_capture_Capture, __pyx_mstate_global->__pyx_n_u_header, __pyx_t_5) < (0)) __PYX_ERR(0, 549, __pyx_L1_error)
+  if (__Pyx_SetItemOnTypeDict(__pyx_mstate_global->__pyx_ptype_9orderbook_8_capture_Capture, __pyx_mstate_global->__pyx_n_u_header, __pyx_t_5) < (0)) __PYX_ERR(0, 555, __pyx_L1_error)
   __Pyx_DECREF(__pyx_t_5); __pyx_t_5 = 0;
 
-  /* "orderbook/_capture.pyx":556
+  /* "orderbook/_capture.pyx":562
  *         return self.headers(capacity)[name]
  * 
  *     def to_arrow(self, **kwargs):             # <<<<<<<<<<<<<<
  *         """A ``pyarrow.Table`` with one row per message: see ``orderbook.arrow.to_arrow``."""
  *         from orderbook.arrow import to_arrow
 */
-  __pyx_t_5 = __Pyx_CyFunction_New(&__pyx_mdef_9orderbook_8_capture_7Capture_34to_arrow, __Pyx_CYFUNCTION_CCLASS, __pyx_mstate_global->__pyx_n_u_Capture_to_arrow, NULL, __pyx_mstate_global->__pyx_n_u_orderbook__capture, __pyx_mstate_global->__pyx_d, ((PyObject *)__pyx_mstate_global->__pyx_codeobj_tab[12])); if (unlikely(!__pyx_t_5)) __PYX_ERR(0, 556, __pyx_L1_error)
+  __pyx_t_5 = __Pyx_CyFunction_New(&__pyx_mdef_9orderbook_8_capture_7Capture_34to_arrow, __Pyx_CYFUNCTION_CCLASS, __pyx_mstate_global->__pyx_n_u_Capture_to_arrow, NULL, __pyx_mstate_global->__pyx_n_u_orderbook__capture, __pyx_mstate_global->__pyx_d, ((PyObject *)__pyx_mstate_global->__pyx_codeobj_tab[12])); if (unlikely(!__pyx_t_5)) __PYX_ERR(0, 562, __pyx_L1_error)
   __Pyx_GOTREF(__pyx_t_5);
   #if CYTHON_COMPILING_IN_CPYTHON && PY_VERSION_HEX >= 0x030E0000
   PyUnstable_Object_EnableDeferredRefcount(__pyx_t_5);
   #endif
-  if (__Pyx_SetItemOnTypeDict(__pyx_mstate_global->__pyx_ptype_9orderbook_8_capture_Capture, __pyx_mstate_global->__pyx_n_u_to_arrow, __pyx_t_5) < (0)) __PYX_ERR(0, 556, __pyx_L1_error)
+  if (__Pyx_SetItemOnTypeDict(__pyx_mstate_global->__pyx_ptype_9orderbook_8_capture_Capture, __pyx_mstate_global->__pyx_n_u_to_arrow, __pyx_t_5) < (0)) __PYX_ERR(0, 562, __pyx_L1_error)
   __Pyx_DECREF(__pyx_t_5); __pyx_t_5 = 0;
 
-  /* "orderbook/_capture.pyx":561
+  /* "orderbook/_capture.pyx":567
  *         return to_arrow(self, **kwargs)
  * 
  *     def to_pandas(self, **kwargs):             # <<<<<<<<<<<<<<
  *         """``to_arrow(**kwargs).to_pandas()`` (needs pyarrow and pandas)."""
  *         return self.to_arrow(**kwargs).to_pandas()
 */
-  __pyx_t_5 = __Pyx_CyFunction_New(&__pyx_mdef_9orderbook_8_capture_7Capture_36to_pandas, __Pyx_CYFUNCTION_CCLASS, __pyx_mstate_global->__pyx_n_u_Capture_to_pandas, NULL, __pyx_mstate_global->__pyx_n_u_orderbook__capture, __pyx_mstate_global->__pyx_d, ((PyObject *)__pyx_mstate_global->__pyx_codeobj_tab[13])); if (unlikely(!__pyx_t_5)) __PYX_ERR(0, 561, __pyx_L1_error)
+  __pyx_t_5 = __Pyx_CyFunction_New(&__pyx_mdef_9orderbook_8_capture_7Capture_36to_pandas, __Pyx_CYFUNCTION_CCLASS, __pyx_mstate_global->__pyx_n_u_Capture_to_pandas, NULL, __pyx_mstate_global->__pyx_n_u_orderbook__capture, __pyx_mstate_global->__pyx_d, ((PyObject *)__pyx_mstate_global->__pyx_codeobj_tab[13])); if (unlikely(!__pyx_t_5)) __PYX_ERR(0, 567, __pyx_L1_error)
   __Pyx_GOTREF(__pyx_t_5);
   #if CYTHON_COMPILING_IN_CPYTHON && PY_VERSION_HEX >= 0x030E0000
   PyUnstable_Object_EnableDeferredRefcount(__pyx_t_5);
   #endif
-  if (__Pyx_SetItemOnTypeDict(__pyx_mstate_global->__pyx_ptype_9orderbook_8_capture_Capture, __pyx_mstate_global->__pyx_n_u_to_pandas, __pyx_t_5) < (0)) __PYX_ERR(0, 561, __pyx_L1_error)
-  __Pyx_DECREF(__pyx_t_5); __pyx_t_5 = 0;
-
-  /* "(tree fragment)":1
- * def __reduce_cython__(self):             # <<<<<<<<<<<<<<
- *     raise TypeError, "no default __reduce__ due to non-trivial __cinit__"
- * def __setstate_cython__(self, __pyx_state):
-*/
-  __pyx_t_5 = __Pyx_CyFunction_New(&__pyx_mdef_9orderbook_8_capture_7Capture_38__reduce_cython__, __Pyx_CYFUNCTION_CCLASS, __pyx_mstate_global->__pyx_n_u_Capture___reduce_cython, NULL, __pyx_mstate_global->__pyx_n_u_orderbook__capture, __pyx_mstate_global->__pyx_d, ((PyObject *)__pyx_mstate_global->__pyx_codeobj_tab[14])); if (unlikely(!__pyx_t_5)) __PYX_ERR(1, 1, __pyx_L1_error)
-  __Pyx_GOTREF(__pyx_t_5);
-  #if CYTHON_COMPILING_IN_CPYTHON && PY_VERSION_HEX >= 0x030E0000
-  PyUnstable_Object_EnableDeferredRefcount(__pyx_t_5);
-  #endif
-  if (PyDict_SetItem(__pyx_mstate_global->__pyx_d, __pyx_mstate_global->__pyx_n_u_reduce_cython, __pyx_t_5) < (0)) __PYX_ERR(1, 1, __pyx_L1_error)
-  __Pyx_DECREF(__pyx_t_5); __pyx_t_5 = 0;
-
-  /* "(tree fragment)":3
- * def __reduce_cython__(self):
- *     raise TypeError, "no default __reduce__ due to non-trivial __cinit__"
- * def __setstate_cython__(self, __pyx_state):             # <<<<<<<<<<<<<<
- *     raise TypeError, "no default __reduce__ due to non-trivial __cinit__"
-*/
-  __pyx_t_5 = __Pyx_CyFunction_New(&__pyx_mdef_9orderbook_8_capture_7Capture_40__setstate_cython__, __Pyx_CYFUNCTION_CCLASS, __pyx_mstate_global->__pyx_n_u_Capture___setstate_cython, NULL, __pyx_mstate_global->__pyx_n_u_orderbook__capture, __pyx_mstate_global->__pyx_d, ((PyObject *)__pyx_mstate_global->__pyx_codeobj_tab[15])); if (unlikely(!__pyx_t_5)) __PYX_ERR(1, 3, __pyx_L1_error)
-  __Pyx_GOTREF(__pyx_t_5);
-  #if CYTHON_COMPILING_IN_CPYTHON && PY_VERSION_HEX >= 0x030E0000
-  PyUnstable_Object_EnableDeferredRefcount(__pyx_t_5);
-  #endif
-  if (PyDict_SetItem(__pyx_mstate_global->__pyx_d, __pyx_mstate_global->__pyx_n_u_setstate_cython, __pyx_t_5) < (0)) __PYX_ERR(1, 3, __pyx_L1_error)
+  if (__Pyx_SetItemOnTypeDict(__pyx_mstate_global->__pyx_ptype_9orderbook_8_capture_Capture, __pyx_mstate_global->__pyx_n_u_to_pandas, __pyx_t_5) < (0)) __PYX_ERR(0, 567, __pyx_L1_error)
   __Pyx_DECREF(__pyx_t_5); __pyx_t_5 = 0;
 
   /* "orderbook/_capture.pyx":1
@@ -37203,8 +36973,8 @@ static int __Pyx_InitCachedBuiltins(__pyx_mstatetype *__pyx_mstate) {
   const char *__pyx_filename = NULL;
   int __pyx_clineno = 0;
   CYTHON_UNUSED_VAR(__pyx_mstate);
-  __pyx_builtin_open = __Pyx_GetBuiltinName(__pyx_mstate->__pyx_n_u_open); if (!__pyx_builtin_open) __PYX_ERR(0, 137, __pyx_L1_error)
-  __pyx_builtin_sorted = __Pyx_GetBuiltinName(__pyx_mstate->__pyx_n_u_sorted); if (!__pyx_builtin_sorted) __PYX_ERR(0, 302, __pyx_L1_error)
+  __pyx_builtin_open = __Pyx_GetBuiltinName(__pyx_mstate->__pyx_n_u_open); if (!__pyx_builtin_open) __PYX_ERR(0, 139, __pyx_L1_error)
+  __pyx_builtin_sorted = __Pyx_GetBuiltinName(__pyx_mstate->__pyx_n_u_sorted); if (!__pyx_builtin_sorted) __PYX_ERR(0, 304, __pyx_L1_error)
   __pyx_builtin___import__ = __Pyx_GetBuiltinName(__pyx_mstate->__pyx_n_u_import); if (!__pyx_builtin___import__) __PYX_ERR(1, 119, __pyx_L1_error)
   __pyx_builtin_enumerate = __Pyx_GetBuiltinName(__pyx_mstate->__pyx_n_u_enumerate); if (!__pyx_builtin_enumerate) __PYX_ERR(1, 175, __pyx_L1_error)
   __pyx_builtin_Ellipsis = __Pyx_GetBuiltinName(__pyx_mstate->__pyx_n_u_Ellipsis); if (!__pyx_builtin_Ellipsis) __PYX_ERR(1, 436, __pyx_L1_error)
@@ -37272,7 +37042,7 @@ static int __Pyx_InitCachedConstants(__pyx_mstatetype *__pyx_mstate) {
   if (__Pyx_PyTuple_SET_ITEM(__pyx_mstate_global->__pyx_tuple[1], 0, __pyx_mstate_global->__pyx_slice[0]) != (0)) __PYX_ERR(1, 763, __pyx_L1_error);
   __Pyx_GIVEREF(__pyx_mstate_global->__pyx_tuple[1]);
 
-  /* "orderbook/_capture.pyx":143
+  /* "orderbook/_capture.pyx":145
  *                 return 0
  *             flags = _mmap.MAP_SHARED | getattr(_mmap, "MAP_POPULATE", 0)
  *             self._mm = _mmap.mmap(f.fileno(), 0, flags=flags, prot=_mmap.PROT_READ)             # <<<<<<<<<<<<<<
@@ -37281,12 +37051,12 @@ static int __Pyx_InitCachedConstants(__pyx_mstatetype *__pyx_mstate) {
 */
   {
     PyObject* __pyx_temp[2] = {__pyx_mstate_global->__pyx_n_u_flags, __pyx_mstate_global->__pyx_n_u_prot};
-    __pyx_mstate_global->__pyx_tuple[2] = __Pyx_PyTuple_FromArray(__pyx_temp, 2); if (unlikely(!__pyx_mstate_global->__pyx_tuple[2])) __PYX_ERR(0, 143, __pyx_L1_error)
+    __pyx_mstate_global->__pyx_tuple[2] = __Pyx_PyTuple_FromArray(__pyx_temp, 2); if (unlikely(!__pyx_mstate_global->__pyx_tuple[2])) __PYX_ERR(0, 145, __pyx_L1_error)
     __Pyx_GOTREF(__pyx_mstate_global->__pyx_tuple[2]);
   }
   __Pyx_GIVEREF(__pyx_mstate_global->__pyx_tuple[2]);
 
-  /* "orderbook/_capture.pyx":137
+  /* "orderbook/_capture.pyx":139
  * 
  *     cdef int _open_path(self, str path) except -1:
  *         with open(path, "rb") as f:             # <<<<<<<<<<<<<<
@@ -37295,12 +37065,12 @@ static int __Pyx_InitCachedConstants(__pyx_mstatetype *__pyx_mstate) {
 */
   {
     PyObject* __pyx_temp[3] = {Py_None, Py_None, Py_None};
-    __pyx_mstate_global->__pyx_tuple[3] = __Pyx_PyTuple_FromArray(__pyx_temp, 3); if (unlikely(!__pyx_mstate_global->__pyx_tuple[3])) __PYX_ERR(0, 137, __pyx_L1_error)
+    __pyx_mstate_global->__pyx_tuple[3] = __Pyx_PyTuple_FromArray(__pyx_temp, 3); if (unlikely(!__pyx_mstate_global->__pyx_tuple[3])) __PYX_ERR(0, 139, __pyx_L1_error)
     __Pyx_GOTREF(__pyx_mstate_global->__pyx_tuple[3]);
   }
   __Pyx_GIVEREF(__pyx_mstate_global->__pyx_tuple[3]);
 
-  /* "orderbook/_capture.pyx":223
+  /* "orderbook/_capture.pyx":225
  *         """The library's exception for the message at ``at``, as decode_message raises it."""
  *         try:
  *             _decode_message(self.obj, at, verify=self.verified)             # <<<<<<<<<<<<<<
@@ -37309,12 +37079,12 @@ static int __Pyx_InitCachedConstants(__pyx_mstatetype *__pyx_mstate) {
 */
   {
     PyObject* __pyx_temp[1] = {__pyx_mstate_global->__pyx_n_u_verify};
-    __pyx_mstate_global->__pyx_tuple[4] = __Pyx_PyTuple_FromArray(__pyx_temp, 1); if (unlikely(!__pyx_mstate_global->__pyx_tuple[4])) __PYX_ERR(0, 223, __pyx_L1_error)
+    __pyx_mstate_global->__pyx_tuple[4] = __Pyx_PyTuple_FromArray(__pyx_temp, 1); if (unlikely(!__pyx_mstate_global->__pyx_tuple[4])) __PYX_ERR(0, 225, __pyx_L1_error)
     __Pyx_GOTREF(__pyx_mstate_global->__pyx_tuple[4]);
   }
   __Pyx_GIVEREF(__pyx_mstate_global->__pyx_tuple[4]);
 
-  /* "orderbook/_capture.pyx":275
+  /* "orderbook/_capture.pyx":277
  *                 bounds.append(j)
  *             bounds.append(n)
  *             workers = [_threading.Thread(target=self._crc_chunk,             # <<<<<<<<<<<<<<
@@ -37323,12 +37093,12 @@ static int __Pyx_InitCachedConstants(__pyx_mstatetype *__pyx_mstate) {
 */
   {
     PyObject* __pyx_temp[2] = {__pyx_mstate_global->__pyx_n_u_target, __pyx_mstate_global->__pyx_n_u_args};
-    __pyx_mstate_global->__pyx_tuple[5] = __Pyx_PyTuple_FromArray(__pyx_temp, 2); if (unlikely(!__pyx_mstate_global->__pyx_tuple[5])) __PYX_ERR(0, 275, __pyx_L1_error)
+    __pyx_mstate_global->__pyx_tuple[5] = __Pyx_PyTuple_FromArray(__pyx_temp, 2); if (unlikely(!__pyx_mstate_global->__pyx_tuple[5])) __PYX_ERR(0, 277, __pyx_L1_error)
     __Pyx_GOTREF(__pyx_mstate_global->__pyx_tuple[5]);
   }
   __Pyx_GIVEREF(__pyx_mstate_global->__pyx_tuple[5]);
 
-  /* "orderbook/_capture.pyx":302
+  /* "orderbook/_capture.pyx":304
  *                 j += 1
  *         self._n = j
  *         self.skipped = sorted(self.skipped + [(at, self._error_at(at)) for at in bad_at],             # <<<<<<<<<<<<<<
@@ -37337,12 +37107,12 @@ static int __Pyx_InitCachedConstants(__pyx_mstatetype *__pyx_mstate) {
 */
   {
     PyObject* __pyx_temp[1] = {__pyx_mstate_global->__pyx_n_u_key};
-    __pyx_mstate_global->__pyx_tuple[6] = __Pyx_PyTuple_FromArray(__pyx_temp, 1); if (unlikely(!__pyx_mstate_global->__pyx_tuple[6])) __PYX_ERR(0, 302, __pyx_L1_error)
+    __pyx_mstate_global->__pyx_tuple[6] = __Pyx_PyTuple_FromArray(__pyx_temp, 1); if (unlikely(!__pyx_mstate_global->__pyx_tuple[6])) __PYX_ERR(0, 304, __pyx_L1_error)
     __Pyx_GOTREF(__pyx_mstate_global->__pyx_tuple[6]);
   }
   __Pyx_GIVEREF(__pyx_mstate_global->__pyx_tuple[6]);
 
-  /* "orderbook/_capture.pyx":385
+  /* "orderbook/_capture.pyx":387
  *         cdef Py_ssize_t k = self._index(i)
  *         from orderbook._book import OrderBook
  *         return OrderBook.from_bytes(self.obj, self._e[k].offset + self._e[k].book,             # <<<<<<<<<<<<<<
@@ -37351,26 +37121,26 @@ static int __Pyx_InitCachedConstants(__pyx_mstatetype *__pyx_mstate) {
 */
   {
     PyObject* __pyx_temp[1] = {__pyx_mstate_global->__pyx_n_u_capacity};
-    __pyx_mstate_global->__pyx_tuple[7] = __Pyx_PyTuple_FromArray(__pyx_temp, 1); if (unlikely(!__pyx_mstate_global->__pyx_tuple[7])) __PYX_ERR(0, 385, __pyx_L1_error)
+    __pyx_mstate_global->__pyx_tuple[7] = __Pyx_PyTuple_FromArray(__pyx_temp, 1); if (unlikely(!__pyx_mstate_global->__pyx_tuple[7])) __PYX_ERR(0, 387, __pyx_L1_error)
     __Pyx_GOTREF(__pyx_mstate_global->__pyx_tuple[7]);
   }
   __Pyx_GIVEREF(__pyx_mstate_global->__pyx_tuple[7]);
 
-  /* "orderbook/_capture.pyx":510
- *             return np.empty(0, dtype)
- *         if strided and not copy and (m == 1 or stride >= itemsize):
- *             a = np.ndarray(shape=(m,), dtype=dtype, buffer=self.obj, offset=first,             # <<<<<<<<<<<<<<
+  /* "orderbook/_capture.pyx":516
+ *             # alone keeps only a reference): close() cannot unmap memory an
+ *             # array still reads
+ *             a = np.ndarray(shape=(m,), dtype=dtype, buffer=np.frombuffer(self.obj, np.uint8), offset=first,             # <<<<<<<<<<<<<<
  *                            strides=(stride if m > 1 else itemsize,))
  *             a.flags.writeable = False
 */
   {
     PyObject* __pyx_temp[5] = {__pyx_mstate_global->__pyx_n_u_shape, __pyx_mstate_global->__pyx_n_u_dtype, __pyx_mstate_global->__pyx_n_u_buffer, __pyx_mstate_global->__pyx_n_u_offset, __pyx_mstate_global->__pyx_n_u_strides};
-    __pyx_mstate_global->__pyx_tuple[8] = __Pyx_PyTuple_FromArray(__pyx_temp, 5); if (unlikely(!__pyx_mstate_global->__pyx_tuple[8])) __PYX_ERR(0, 510, __pyx_L1_error)
+    __pyx_mstate_global->__pyx_tuple[8] = __Pyx_PyTuple_FromArray(__pyx_temp, 5); if (unlikely(!__pyx_mstate_global->__pyx_tuple[8])) __PYX_ERR(0, 516, __pyx_L1_error)
     __Pyx_GOTREF(__pyx_mstate_global->__pyx_tuple[8]);
   }
   __Pyx_GIVEREF(__pyx_mstate_global->__pyx_tuple[8]);
 
-  /* "orderbook/_capture.pyx":37
+  /* "orderbook/_capture.pyx":38
  *     CHECKSUM_AT = 28
  * 
  * _ON_ERROR = ("raise", "stop", "skip")             # <<<<<<<<<<<<<<
@@ -37379,12 +37149,12 @@ static int __Pyx_InitCachedConstants(__pyx_mstatetype *__pyx_mstate) {
 */
   {
     PyObject* __pyx_temp[3] = {__pyx_mstate_global->__pyx_n_u_raise, __pyx_mstate_global->__pyx_n_u_stop, __pyx_mstate_global->__pyx_n_u_skip};
-    __pyx_mstate_global->__pyx_tuple[9] = __Pyx_PyTuple_FromArray(__pyx_temp, 3); if (unlikely(!__pyx_mstate_global->__pyx_tuple[9])) __PYX_ERR(0, 37, __pyx_L1_error)
+    __pyx_mstate_global->__pyx_tuple[9] = __Pyx_PyTuple_FromArray(__pyx_temp, 3); if (unlikely(!__pyx_mstate_global->__pyx_tuple[9])) __PYX_ERR(0, 38, __pyx_L1_error)
     __Pyx_GOTREF(__pyx_mstate_global->__pyx_tuple[9]);
   }
   __Pyx_GIVEREF(__pyx_mstate_global->__pyx_tuple[9]);
 
-  /* "orderbook/_capture.pyx":39
+  /* "orderbook/_capture.pyx":40
  * _ON_ERROR = ("raise", "stop", "skip")
  * _PARALLEL_MIN = 32 << 20          # threads=None: one thread below 32 MiB
  * _HEADER_FIELDS = ("magic", "relay_domain", "version", "source", "flags", "sequence", "timestamp",             # <<<<<<<<<<<<<<
@@ -37393,12 +37163,12 @@ static int __Pyx_InitCachedConstants(__pyx_mstatetype *__pyx_mstate) {
 */
   {
     PyObject* __pyx_temp[9] = {__pyx_mstate_global->__pyx_n_u_magic, __pyx_mstate_global->__pyx_n_u_relay_domain, __pyx_mstate_global->__pyx_n_u_version, __pyx_mstate_global->__pyx_n_u_source, __pyx_mstate_global->__pyx_n_u_flags, __pyx_mstate_global->__pyx_n_u_sequence, __pyx_mstate_global->__pyx_n_u_timestamp, __pyx_mstate_global->__pyx_n_u_payload_size, __pyx_mstate_global->__pyx_n_u_checksum};
-    __pyx_mstate_global->__pyx_tuple[10] = __Pyx_PyTuple_FromArray(__pyx_temp, 9); if (unlikely(!__pyx_mstate_global->__pyx_tuple[10])) __PYX_ERR(0, 39, __pyx_L1_error)
+    __pyx_mstate_global->__pyx_tuple[10] = __Pyx_PyTuple_FromArray(__pyx_temp, 9); if (unlikely(!__pyx_mstate_global->__pyx_tuple[10])) __PYX_ERR(0, 40, __pyx_L1_error)
     __Pyx_GOTREF(__pyx_mstate_global->__pyx_tuple[10]);
   }
   __Pyx_GIVEREF(__pyx_mstate_global->__pyx_tuple[10]);
 
-  /* "orderbook/_capture.pyx":526
+  /* "orderbook/_capture.pyx":532
  *         return a
  * 
  *     def books(self, capacity=None, *, bint copy=False):             # <<<<<<<<<<<<<<
@@ -37407,7 +37177,7 @@ static int __Pyx_InitCachedConstants(__pyx_mstatetype *__pyx_mstate) {
 */
   {
     PyObject* __pyx_temp[1] = {Py_None};
-    __pyx_mstate_global->__pyx_tuple[11] = __Pyx_PyTuple_FromArray(__pyx_temp, 1); if (unlikely(!__pyx_mstate_global->__pyx_tuple[11])) __PYX_ERR(0, 526, __pyx_L1_error)
+    __pyx_mstate_global->__pyx_tuple[11] = __Pyx_PyTuple_FromArray(__pyx_temp, 1); if (unlikely(!__pyx_mstate_global->__pyx_tuple[11])) __PYX_ERR(0, 532, __pyx_L1_error)
     __Pyx_GOTREF(__pyx_mstate_global->__pyx_tuple[11]);
   }
   __Pyx_GIVEREF(__pyx_mstate_global->__pyx_tuple[11]);
@@ -37471,41 +37241,41 @@ static int __Pyx_InitConstants(__pyx_mstatetype *__pyx_mstate) {
   int __pyx_clineno = 0;
   CYTHON_UNUSED_VAR(__pyx_mstate);
   {
-    const struct { const unsigned int length: 8; } str_length_index[] = {{0},{1},{6},{13},{6},{9},{11},{8},{15},{10},{28},{15},{35},{1},{2},{6},{1},{2},{10},{8},{15},{23},{25},{32},{20},{22},{1},{1},{37},{41},{14},{49},{37},{66},{32},{30},{21},{32},{33},{30},{43},{45},{22},{4},{179},{8},{32},{39},{15},{7},{6},{2},{9},{50},{22},{43},{30},{37},{8},{5},{13},{7},{17},{16},{16},{25},{27},{38},{18},{33},{12},{13},{13},{14},{15},{14},{16},{17},{8},{11},{14},{11},{12},{10},{9},{14},{9},{8},{13},{8},{6},{15},{14},{9},{13},{20},{12},{9},{17},{8},{9},{8},{8},{12},{10},{8},{8},{10},{8},{7},{14},{11},{10},{19},{14},{12},{10},{17},{13},{12},{12},{19},{8},{10},{15},{13},{5},{3},{10},{3},{4},{15},{4},{18},{3},{4},{4},{10},{5},{6},{1},{3},{8},{8},{18},{5},{6},{4},{5},{9},{14},{2},{5},{15},{5},{6},{9},{5},{3},{6},{5},{6},{7},{10},{6},{5},{7},{3},{6},{12},{7},{2},{1},{2},{5},{7},{5},{5},{8},{4},{1},{3},{6},{2},{5},{7},{2},{4},{4},{4},{7},{4},{4},{5},{3},{6},{8},{4},{15},{18},{18},{15},{16},{16},{2},{3},{4},{12},{3},{4},{1},{5},{2},{8},{12},{6},{4},{4},{8},{10},{5},{4},{4},{4},{6},{6},{7},{5},{4},{4},{7},{6},{1},{6},{9},{7},{5},{9},{8},{9},{6},{6},{6},{6},{1},{5},{6},{6},{7},{9},{1}};
-    const struct { const unsigned int length: 9; } bytes_length_index[] = {{0},{1},{264},{9},{2},{9},{7},{40},{76},{21},{17},{85},{2},{8},{61},{65},{67},{52}};
+    const struct { const unsigned int length: 8; } str_length_index[] = {{0},{1},{6},{13},{6},{9},{11},{8},{15},{10},{28},{35},{1},{2},{6},{1},{2},{10},{8},{15},{23},{25},{32},{20},{22},{1},{1},{37},{41},{14},{49},{37},{66},{32},{30},{21},{32},{33},{30},{43},{45},{22},{4},{179},{8},{32},{39},{15},{7},{6},{2},{9},{50},{22},{43},{30},{37},{8},{5},{13},{7},{17},{16},{16},{38},{18},{33},{12},{13},{13},{14},{15},{14},{16},{17},{8},{11},{14},{11},{12},{10},{9},{14},{9},{8},{13},{8},{6},{15},{14},{9},{13},{20},{12},{9},{17},{8},{9},{8},{8},{12},{10},{8},{8},{10},{8},{7},{14},{11},{10},{19},{14},{12},{10},{17},{13},{12},{12},{19},{8},{10},{15},{13},{5},{3},{10},{3},{4},{15},{4},{18},{3},{4},{4},{10},{5},{6},{1},{3},{8},{8},{18},{5},{6},{4},{5},{9},{14},{2},{5},{15},{5},{6},{9},{5},{3},{6},{5},{6},{7},{10},{10},{6},{5},{7},{3},{6},{12},{7},{2},{1},{2},{5},{7},{5},{5},{8},{4},{1},{3},{6},{2},{5},{7},{2},{4},{4},{4},{7},{4},{4},{5},{3},{6},{8},{4},{15},{18},{18},{15},{16},{16},{2},{3},{4},{12},{3},{4},{1},{5},{2},{8},{12},{6},{4},{4},{8},{10},{5},{4},{4},{4},{6},{6},{7},{5},{4},{4},{7},{6},{1},{6},{9},{7},{5},{9},{8},{9},{6},{6},{5},{6},{6},{1},{5},{6},{6},{7},{9},{1}};
+    const struct { const unsigned int length: 9; } bytes_length_index[] = {{0},{1},{264},{2},{9},{7},{40},{76},{21},{17},{85},{2},{8},{61},{65},{67},{52}};
     #ifndef CYTHON_COMPRESS_STRINGS
       #define CYTHON_COMPRESS_STRINGS 90
     #endif
-    #if (CYTHON_COMPRESS_STRINGS) == 1 /* compression: zlib (2007 bytes) */
-static const char cstring[] = "x\332\215V\315s\333\306\025\227:j\"\307\222\0239\235f\246M&\253T\251$Wb-\307v\035\305Q\207\225\350Z\215,Q\224\354\316\244\355\354,\201\005\265&\200\205\260\013\211\350\311G\036y\344\021G\036y\364QG\037y\344\321\177\202\377\204\276\267\013\200T\234\311\2243\\\354\307{o\337\373\275\257%\204ir\267\203\243\303\"\346\010\235\022\322L5W$\340J\261\326\324d\203\020\331|\311\035\275Cd\242\211\364H\314\302\026\337&$\346^\242\270\0133}\006\222\\\356H\227\323\234\217\270\302%\241\324k:\346\234x1k\005<\324\353\353\333$bJ\225\327~\277u\357\021\221\361d\375\340\356\306\006\331 -\251Ie\233|G<\301}Wm\223\307\273,\322I\314\037?\343\201\214\323\027\202_\242.\217\035\031j\321Jd\242\010\013]\2705FU\177\272-\302\342@\351X\270\334\235\"\306\353\177\351\374\372^I\271\363\327]\026\202\201\004\314\021\255\220h\t\2000wS\206~\n\340\241\222\027\240d\25669\223`\006iJ\331V\250w : 0\267Z\000\334k\005!\\\300;\244X\205\234\003\033\003\320\364\031*\312\254\2336}\321\346\271_,X\327\031d\310\311\024\004\315\304\363x\374]A\264\n\022\343\230\241\232\372L\00292\2210\t\242\024\334#\"\320Ai\346\373dU\306.\217Q\351\177\231\323\377\254\346\022*g`*\217\267\301\303\304N\255\243\212\033*\212\373\010\255\325\246tn~\272M\230\217X\245DF<,7A\226\305\215x`\251>\313\261(\317eHy\034\303Q\220(M\232\334X\tX\226\004\310\342\0240\302\265\276\204\360\234:\305;U\311\275\363=\331BH\017A\214\305p?\274`>\204m\000q\274Ax\047\002\023\000\230Ug\025\351VA+\r\261\277z\235X\235\261\0105%\254\003w\242\260C\251\271M\211\335\024\360\rQ\027\227\373\242\311c\2469D\007\306\023HF\033YH\352\265\372\346\375G\367Mt\305\034=\252\210J\232\216\017\201\305M\2604\023\341k\270A\247\021W\025\262\357\221T&\326i\020u&\237\246\030\000\205\220(\256\r\034\253&F\231\026\000\036\260\213\260\265\232\207\265\270\340\310\375\204\371\212W\230\353R\240\343e5(@\312\323\023\262\322\030\375\336y\356\2025\240\333\000\252\365\234L\372\350~\270TUX\323q\205bM\237\363\020\307\226#\224\235\271\340p\227{,\3615\2414\346n\342pJ\211\233\030\305B\031n\002N\027\202\371p\352""\210PhJ\313x\3743\315\035]\211\322N\271\273]\246\201\047\023\200\223\021+\235a\335\362\020\223\304\334\214\362!\276\245\003\376\310S\301e\232U~\346\324\272\027}c\253\200\252<\366Y\320t\331N\365dw\177\1777\007\244\206\201\231_^\344\000\245P\361xL\351\324F\007\255\230\254\305O\316s\020\034\0237\323\007\240;\244\244\376\231\243\302%\224\305-\320\r\264\366\325N\245\305C\210\337xB\025;\3249K\302v\271s\301c\341\245\023\216\302\254\202\000\361\234\236\253ba\322\352z\035\270\276R\327\213@\261\322\022T\214\345\345\324:\002\\\231\252\371\276\210\224P\265N\004\031f\220|\202\305\344\024\302\335\254\016\030\304\273=xV\255\323\372Q\375\371A\365\264\206\363\223\247\325Fm\357\010\003\340o\240d91\304\365\306\321)m\324\252{u\250\236\007P1\033\240\020\203\232`NO\370y\302C\207\237\232\272\200\r\2452\351-\364)\260\325\032\364\311~\355`\357\204\036\035\322Z\243q\324\240\365j\243zpP;\240\317\366\017)\255\247\035\370\357A2\323C\336\321\r\356Q\232\047\034D2D-\246\344d\322\342\032\034\036\340\206\213<\264\214\220\"2(\365\222\320\301o\253p8\374D\200\300\230YN\0350\021\232\257t\023\337\320\204,\260_\320\035~\220\025\340o\356\264U\022\330U.\r\247XG\354,\t#\341\264AB-,\350.4\346\000\3128O\230_\210-\262\363\275\020-7x\007\027\020\247\245*j\312\204\367\342\227RhchS\031\231\364\372\003\202\nE\035\031\203\343E\010\233\001\213\250T\324\026q(cPV Gi\221\247\324\2668\310\001\305T\032:BVJf\325dn\023\334\216Q\214\177\352\"\000&\246-\227\0039T\244Q\001\232\343\343\265\2002\224|\2077\231\3236qo{\212#\243\324\201\n\243\235(\241fr]wW\233+\314\200v\330F\315\203H\247\020q@\310\001n\323\rLC\343\035\307\023>\017\245\347\263\226\2026\0230\2357\033/\226\0015-\337S\370\006\360\020\305<\271!Dl\302\331\321\232\225\247\340\231\020\3025\355\023\037,\016W\"\324\017\357c\364);\374\227\277\224\"l\267y\332\276D\324|\031\260\226p\240\001\343\253%\010\020p\354\203\350LHR\254\221 (\200\213\265y\n\200I\266\244\026]\031[yY\210+\024\307\251e^\255\247vr\250&;\2468L\226\306\0325Y\233K\224T\340S\360T;b\251/\231K\321\222HFQ,5\350""\010\255%n\306\274%\024$J\314}\226RWb\262\330R\004#\250\034\272*O}P?o@\246\314\243,\325\206Z\344K\r7C\357\207\333b\007\343\324\034i\026C\024\363Hi\031\345\335\000>\211\2435\234\2007\312\340\314\237\032\360\221\227Z\004\310\t\276\317\353_Y\367\022\360\311\326C\034\277\271\007\211\010F%\021\264!~\001\017\213\204\233A\331*\r\243\202fz\031\203\3570;;G\365\224*\324\211j\262\206\022\036Q\354\272\360l#w6\310\344p\003\036&0X-I\236\375\364\333\022U\372\027{\244\3503\353\216\247\266\236\243\224\377\203\t+\255-\316\277\314\360\0003\231C\032P\333\217\357\254\317X\263\013\365q\266A\3363\304\032\261>\023\261X\225\3115\003\025\003\350-V\257f\307s\037u\377\324;~U}U\035\317/t\237\364\226q\362q\367\034?\237\367\177\310.\007\354\355\342\255\361\302\047\275\271\336\017\375\363l.\333\033\374zp<\236\277\331\335\352>\355\001\337[\340\373{o\013\311\367\262\017\263\363\301\354x~q\264\270\222\031Ai\377f\266\005<\037\014\334\341\037\206\307\303\346\353\371\253_]\255\\9o\226\336|\365\246:^\331\034\234\016?\035V\207\215\3419\312\232pvz\347\375\371l\0267?\356\352\336\267\375\335\376e\366r\010\033\357\346gn,t\357w\317\307\013\237\367\253\375\343\276\233-\243\2067\372K\305\307\332\202\237\275\336\207=\335\177\230\231=\243\347\315\3567\335V\357x\274\2608\376\344v\357\217\375\331\361\247\277\311f\263;\203\352\340x\300Fs_\214\276\270;\234}w{\346\306\255\321\342\327\031\330\372\031H\330\031,\r\356\014A\263\305\356\217\240\331\354\330h\365\250\277\325\257e\277\315\342\301\357\207{\257gGs_\216\276\2747\\F\r\047\314I\177?;\031|4\\\031\206W\325\253\037\337\234\243\220\177\243\226\023\021\237\001\252\247\303\245\321\334r\266\224#\372v\376V\327\355U@\265\337\r\266&\264\325~\243\257\263\007\350\005\300\364\353\241z\275\362\332\271Z\272\372\352\352\037o\234\321qc4\2676\230}\367\001B\364\000l\007\220n\243\220\321\362\356\325\326h\357\371\350\371\213\321\213\177N\304\355g\307\031\373\037\234\353\255P";
-    PyObject *data = __Pyx_DecompressString(cstring, 2007, 1);
+    #if (CYTHON_COMPRESS_STRINGS) == 1 /* compression: zlib (1974 bytes) */
+static const char cstring[] = "x\332\215V\315o\033\307\025\227\n5\221k\311\211\234\242\001\332\004\031\245Je\033\022k9\266\353(\216\nV\242k5\262DQ\262\013\244-\006\303\335!5\346\356\314jgV\342\366\224#\217<\362\270G\036y\364QG\037y\344\321\177\202\377\204\2767\263\273\244\232\"\250\000\315\316\307\373\374\275/\022\302\014\271\337\305\325c\021\363\204I\ti\246\206k\022r\255Y{f\263A\210j\276\346\236\331!*1D\265H\314d\233o\023\022\363V\242\271\017;s\006\222|\356)\237\323\234\217\370\302\047R\231\273\333$bZ\227z\276\333z\360\204\250xz~t\177c\203l\220\2662\244\262M\276%-\301\003_o\223\247\273,2I\314\237\276\340\241\212\323W\202_\242\362\247\236\222F\264\023\225h\302\244\017jb\264\355\277\257\205,\036\264\211\205\317\375\031bT\377s\357\327\357J\312\235?\3572\t\036\021pG\264%1\n\020`\376\246\222A\nh\241\221\027`dn69S\340\006i*\325\321hw(\272 0\367Z\000\276w\nBP\300\273\2448I\316\201\215\001h\346\014\re..\233\201\350\360<\020\016\254\353\014Jr2\003A3i\265x\374mA\264\016\022\343\230\241\231\346L\00192\021\231\204Q\n\341\021\021\330\240\r\013\002\262\256b\237\307h\364?\354\353\277\326s\t\2253p\225\307\333\020R\342\266.P\205\206\212\346\001B\353\254)\203\233\277n\023\026 V)Q\021\227\345%\310r\270\221\026xj\316r,\312w%)\217cx\n\023mH\223[/\001\313\222\000Y\274\002FP\033(\310\307\231W\324\251K\356\235\357\310\026Bz\010b\034\206\373\362\202\005\220\247!$\356\006\341\335\010\\\000`\326\275u\244[\007\253\014$\373\372ub}\306\"\264\224\260.\350Da\207\312pW\003\273)\340+\321\026\237\007\242\311cf8d\007\346\023HF\037\231$\365Z}\363\341\223\2076\273b\216\021\325D\047M/\200\304\3426Y\232\211\010\014h0i\304u\205\354\267H\252\022\0274\310:[O3\014\200\202$\232\033\013\307\272\315Qf\004\200\007\354B\266\327\363\264\026\027\034\271\237\261@\363\n\363}\nt\274,\377\002\244\274<\241*\255\323?y\317Cp\007\3506\200\352nN\246\002\014?(\325\025\326\364|\241Y3\340\\\342\332\366\204v;\037\002\356\363\026K\002C(\215\271\237x\234R\342\047\3260\251\344&\340t!X\000\257\236\220\302PZ\346\343\037i\036\350J\224v\313\333\355\262\014Z*\0018""\031q\322\0316\252\026b\222X\315(\037\362[y\020\217\274\024|fX\345\177\274\272\360bl\\\027\320\225\247\001\013\233>\333\251\236\354\356\357\357\346\200\32401s\345E\rP\312%D\231\322\231\213.z1=\213\353\357\005\274\224\305m\320\003\026\004z\247\322\346\022r1\236R\305\036\365\316\022\331)o.x,Z\351\224\2430\261 @lf\367\2728\330\022\271^\323\327O\372zA\027\047\243\300\304X]\316\234#\300\210\351Z\020\210H\013]\353FP-\026\225g\330\030N!u\355\351\200A\356\272\207\027\325:\255\037\325_\036TOk\270?y^m\324\366\2160\230\177\001#\313\215%\2567\216Ni\243V\335\253C\047<\200\356\327\000\203\030\324\267}=\341\347\t\227\036?\2655\216\303\2412\235\023\3649\260\325\032\364\331~\355`\357\204\036\035\322Z\243q\324\240\365j\243zpP;\240/\366\017)\255\247]\370\337\203\302\244\207\274k\032\274Ei^<\220\225\220\201X^\323M\233\033\010^\210\027>\362\3202\332E\224)m%\322\303/\320\352B\214\010\021\030\273\313\251C&\244\375*?\t,\215d\241\373\202\355\360\007\031\016\361\346^G\047\241;\345\322p\213=\301\355\022\031\t\257\003\022j\262\240\2730\230\317(\343<aA!\266\250\264r\347\33165s\301\273x\200z)M\3213.\224\373)\037\214$\364\251\314Lz}\372S\241\251\247b\010\274\220p\031\262\210*M]C\206\226\004-\002\352\215\0265G\335\270\202\032\320L\247\322\023\252R2\353&\363\233\020v\314b\374\247>\002`s\332qyPCE\031\025\240y\001\252\005\224\241}{\274\311\274\216\315{7\037<\025\245\036t\013\343E\t\265\233\353\266\373\306\252\260\013\372\341\206.\017#\223B\306\001!\007\270mg\267\303\211w\275\226\010\270T\255\200\2655\214\214\220\231|p\264b\025R;\276q\347\314mi\234\354-\3043/sH\026Wznu\016\346\305x&\204\360\355P\304\237!\036\327B\232\307\0171\017\265[\376\315_+!;\035\236v.\021\277@\205\254-<\030\253\370[$\014\021z\234n\030V(W\354| (\004\305\306\016xp\3165\312b\326\342\200.\333k\205\342:s\314{\360\314M\016\332\364\306\266\211\351\321z\243\247g\253D+\r\321\205\230u\"\226\006\212\371\024=\211T\024\305\312\200\21500\342f\314\333BC\311\304<`)\365\025\226\215kJ\260\202\311\322\327y\023\000\363\363\261b\2337\312\322\035\350J""\2012\240\031&:h\213=\314X\373dX\014\371\314#mT\224\367x\370$\2361\360\002\321(\3234\377\001\001\037uiD\210\234\220\005y\047,;`\0021\331z\214\353\327\017p}\002u\t\236%\021L\030~\001\277\031\022n\027\355\2326\254\032\346\344e\014\001\304b\355\036\325S\252\3210j\310\035+\200\342@\205_d\344\336\006\231>n\300o\016X\234\251$o\006\364\233\022Z\372\047\367\244\351\013\027\223\347\256\275\243\224\377\203\t\033\257\353\325?\317\360\010\013\233CUP7j\357\335\235s\276\027\346\343n\203\374\304\021\347\304\335\271\210\305\272\254\2659h @\357\260\372\261\372cu\262\270\324{\326_\305\315G\275s\374|6\370>\273\034\262w\313\267&K\037\367\027\372\337\017\316\263\205lo\370\313\341\361d\361fo\253\367\274\017|\357\200\357\257\375-$\337\313>\314\316\207\363\223\305\345\361\362Zf\005\245\203\233\331\026\360|0\364G\277\037\035\217\232o\026\257~q\265v\345\275]y\373\345\333\352dmsx:\372dT\0355F\347(k\312\331\355\237\017\026\263y\274\374\250g\372\337\014v\007\227\331\353\021\\\274_\234\273\261\324{\330;\237,}6\250\016\216\007~\266\212\026\336\030\254\024\037\347\013~\366\372\037\366\315\340qf\357\254\2357{_\367\332\375\343\311\322\362\344\343\333\375?\014\346\047\237\374:\233\317\356\r\253\303\343!\033/|>\376\374\376h\376\375\355\271\033\267\306\313_e\340\353\247 ag\2702\2747\002\313\226{?\200e\363\023k\325\223\301\326\240\226\375&\213\207\277\033\355\275\231\037/|1\376\342\301h\025-\2342\047\203\375\354d\370\253\321\332H^U\257~x{\216B\376\211VNE|\n\250\236\216V\306\013\253\331J\216\350\273\305[=\277_\001\323~;\334\232\322V\007\215\201\311\036a\024\000\323\257F\372\315\332\033\357j\345\352\313\253\277\275\365\306\307\215\361\302\235\341\374\373\017\020\242G\340;\200t\033\205\214Ww\257\266\306{/\307/_\215_\375}*n?;\316\330\177\000\345[\226=";
+    PyObject *data = __Pyx_DecompressString(cstring, 1974, 1);
     #define __Pyx_DecompressString_LZSS_UNUSED
     if (unlikely(!data)) __PYX_ERR(0, 1, __pyx_L1_error)
     const char* const bytes = __Pyx_PyBytes_AsString(data);
     #if !CYTHON_ASSUME_SAFE_MACROS
     if (likely(bytes)); else { Py_DECREF(data); __PYX_ERR(0, 1, __pyx_L1_error) }
     #endif
-    #elif (CYTHON_COMPRESS_STRINGS) > 0 && (CYTHON_COMPRESS_STRINGS) <= 90 /* compression: lzss (2687 bytes) */
-static const char cstring[] = "\177  at 0x\002\001\377capacity\377  bytes \277messag\000\006e\377s,  obje\377ct> out \377of range\377:  refus\333ed\007\000thM\000de\337code_:\004 d\377id not(t\377ree frag\377ment)): \337pass o\005=1\33728 or\006\00750\377,, , got\377 .: ; fi\377elds: <C\377apture<M\377emoryVie\375w\210\001<conti\377guous an\345ds\000r\247\001\007\rind\375i\023\003stride1d\"\010{\001\004\031><(\tA\006_>?Can\336\000 \314\000\277ign to\216 a?d-only\303 \241\001\271v\242\000\260\004 ho\304\000 \337books\300!mi)x\202\000\366$i\365 (!\005\250\000\367ex /\005need\254\327\000\262 th\244!a\241C-\217like\221D\247##\013o\367ne \217(buff\327er;N\005\047\251 rr\235a\243\001tho]\000b\001 \337numpy\234@ip\377 install\177 \047order\261\001\355[\031\002]\047\377$.he\025a\027\000:\337@ \005\003\243C\260\005/.sel\260` \271\003\344F\276\275D: alr>\000y\337 open\014\006no\366\261$ f\217`the \374\207\",\006on_err~\252`must b\375\000\266\343\000of\244%: /\001c\366\241c i\341`losemdk\006thp\001s 6\005/>= 1\367aN\252 \353c\377Invalid \377mode, ex\357pect\250`\047c\047\372\237\204\001\047\223\000tran\047\336\037\013shap\246\001 a\371xq\000I\001Note \326\216\205\002Cy\335 n\210\001de\377liberate\350\233`\200\204\001W\000r!\001n P\277EP-484\272\204\002r\375e\346\205\001s subc\337lasse\250bbu\357ilti\340`ype\377s. If yo\301u\327\"\362a\313\205\002&\010\266 n \327set\212\"\047\237\204\002at\375i\272 typing\355\047\235\205\004iv\242\000o F\377alse.add\303_n\264\000\205\207\006\333%\230\206\00450\364\215\206\003\017\016o\375#(128\337, 50) \004ol\374\373Ar\000s.abcd\377isableen^\002\001gcis\004\003d\356@\377default \377__reduce\337__ du\224\002no\377n-trivia\375l\033\000cinit_\355_\207\204\006/_\342D.py\365x\235\204\006:\257\205\006foun\257d a X\003a\264\210\001f\362\220!u\177\002\251\206\001allo\355c\215@ a\206\205\002dat\303a.\013\020\331C\327\207\001\264\207\003s.\377<lambda>\277ASCIIC\270\211\004E\370\225\204\001\234\210\004\234\205\005__ent/er__\006\010x\302\001\027\007\211i\021\014\376\004c\263b-\t\315@s""\345t\273`_\n\016\271\212\005_ar\371g\231\000\321\000ls>.g\277enexpr\202\006c\377rc_chunk~\224\006verify(\007P\317\005\332\206\005\247\210\001\000\ts\363\206\005c\323\205\001`\372\206\013\210\207\013!\006\377\206\003\253\207\005to\240\000\367row\005\010pand\377asEllips\377isExportz\305\"F\362\212\001Type\323\"\337Layou\023\003MA\377P_POPULA\373TE\010\001SHARE{DO\243\210\001Book\000\006\376\213BPROT_RE\377ADPathLi\377keReleas\373ed\251BSequeOnceT\223\207\002\315\213\001.\322\213\007\373_H4\000ER_FI\377ELDS_ON_\377ERROR_PA\377RALLEL_M\177IN__Pyx\001\000\377Dict_Nex\277tRef__\352\205\004e\317____\277\206\002\000\006_g\253et\356@m\026\001d0\001_\370\231f\250`\225b__funac7\001)\000\353CE\000im\225!\374M\001\252c__main\276]\001modulf\002n[am\002\003ewv\001p\227\000\177checksum\000\370\n\001G\004\025\001type_\375_\037\001unpick6?\000En \005vt\250\206\001\272\001\017qualO\005\226\206\005\237\206\006\233\204\005\366\260\206\006ex\356\001set_\360\203\005\253\204\006\210 \257\204\016__te\323st\240!\222\204\005_\263\217\013_i\377s_corout\377ine_mmap\357_os_\277\212\003ing\177abcall_\276\206\005\375_\335\214\003argsas\277yncio.4\006s\217badb\364@\371\215\001\375\215\001_\361d\375\001\206\216\002\223\215\003ccap\314\200\221\005\255%cls\001\343 tr\177aceback\363\204\002\376\370\204\002dcopyco\177untcpu_\004\002\206\357\220\013dt^\002c\002\304\001\273\221\003e\357mpty\357`ode\317enum\211\213\002\314\214\002ex\377cfilenof\377lagsform\373at\346\213\004from_\376\225\222\002fspathf\200\202\207\001\326\206\004\314`\201\216\003\207\216\003\321\003\223\216\003s\237hiiid\306\217\002\367\220\001c\177esint64\372a\375s\000\002izejoi\177nkkeykw\262!\377lomagicm\033em\262\220\001mm\355!\204\215\001\324a\373nd\237\211\002ndimn\367ext\244\217\002objoaf\317\211\001\216\216\005\307\216\001\246\217\006._\346\220\001\340\004\010\220\216\004\026\010\342\223\004)\007arr\223ow8\007\240BsH\007\366\216\002s\277osoutp\213@p\377ayload_s\376\307\000popprot\377rraiserb\377register\177relay_d\326\000\373in""\212\220\003selfs\357ends\364\206\004set\370\372\213\004\301\216\002H\001skipswlotw\000tedk\000\365r\272 tb\002star}tV\000pstop\207\213\004\177structt\027\000\347get\224\204\006\344\217\004thr\377owtimest\271a\371@\371\210\004to_\362\210\003u\366\221@16\002\00132un\376\321\001updatev_value\000\002s\240\212\003\377versionw\357rite\306\215\001xOP\367y_s\367\001_t (\372D\0018\006\000consto *, \023\007, \365@\353, \240\003 \356\206\003t_9v\316\222\006_7\273\003s_M\362\226\003\005H\323\222\002CB\001\022 \357\211\001\227\212\003\023\033}5\306\206\001e_ob_\350\216\003\347*)\000\361\003\267\00532_\347t, \270\016\334\003)\000p\367ars\321\227\006\000crc\374-\000\246#\200\001\330\004\n\210\377+\220Q\200A\200A\330\277\010\014\210F\220!\005\001\017\373\210q\014\001\034\230K\240w\377\250a\340\r\016\330\014\020\377\220\004\220K\230q\240\004\377\240D\250\005\250Q\330\010\277\013\2101\210H\2205\000\340\3765\000G\2201\330\010\034\230\377D\240\007\240q\250\001\330\277\010\r\320\r$\240O\000\017\277\210y\230\013\24011\000\006\377\250d\260#\260Q\260b\377\270\010\300\002\300$\300c\377\310\021\310\"\310A\330$\377-\250T\260\023\260A\260\353R\260q\000\340/\010x\220q\377\230\010\240\001\200A\340\010\377\017\210t\2209\230C\230\357w\240j\260\016\000\360\010\000\377\t\014\2104\210q\330\014\377\034\230A\230Q\230d\240\035!\236\001\t\230\021\000\004\305\004\317\001\377D\220\007\220t\2306\240\373\021\330\240\005\013\2103\210g\377\220Q\330\014\r\330\020\022\377\220&\230\001\330\023\024\240\377\001\240*\250A\250Q\250\377a\320\004\035\320\0350\260\377\001\360\022\000\t\016\320\r\353%\240\351\000\027?\000>\250\021w\250*\260\243 \r\210Z\227\000\374\342\000\222\0018\2301\230E\240\377\026\240r\250\033\260D\270\377\001\320\004\037\320\0372\260\371!\236\0013\007u\230I\240S\377\250\n\260$\260n\300Ao\300Z\310q\236 \210\\\252\000\365\0109\007\027\323 T\260\021\320\357\004!\240\021\313$\340\010\016o\210d\220.\230\000\032\250\334 \376g\005A\230R\230t\2405\374\202A\321 %\260s\270$\270\377c\300\021\300\"\300J\310""\377c\320QR\320\004(\250\227\001\360\006\237!5\371\000\242 \022\376A\001\320!C\3001\320D\377U\320UV\320VW\330>r\006I\240Q\240a";
-    PyObject *data = __Pyx_DecompressString_LZSS(cstring, 2687, 3795);
+    #elif (CYTHON_COMPRESS_STRINGS) > 0 && (CYTHON_COMPRESS_STRINGS) <= 90 /* compression: lzss (2655 bytes) */
+static const char cstring[] = "\177  at 0x\002\001\377capacity\377  bytes \277messag\000\006e\377s,  obje\377ct> out \377of range\377:  refus\333ed\007\000thM\000de\337code_:\004 d\377id not):\277 pass `\005=\277128 or\006\0075\3770,, , go\377t .: ; f\377ields: <\377Capture<\377MemoryVi\373ewy\001<cont\377iguous a\313ndd\000r\230\001\007\rin\373di\023\003stridced\"\010{\001\004\031><(\t\276A\006>?Can\317\000 ~\314\000ign to\377\000\177ad-only\264 r\241\001v\242\000\260\004 ho\304\000\277 books\261!mSix\202\000\347$i\346 (!\005\356\250\000ex /\005neeYd\327\000\262 th\244!a\222C\037-like\202D\247##\013\357one \217(buf\257fer;N\005\047\251 r;ra\243\001tho]\000b\001\277 numpy\234@i\377p instal\377l \047order\332\261\001[\031\002]\047\377$.h+ea\027\000:\320@ \005\003\243C^\260\005.sel\241` \271\003|\344F\275D: alr>\000\277y open\014\006n\355o\261$ f\217`the\371 \207\",\006on_er\375r\252`must b\240\375\000\343\000\376`M\006/\001c\241c }i\341`losed\023\010\366p\001s 6\005>= 1\362\367aN\252 \353cInva\377lid mode\377, expect\256\250`\047c\047\237\204\001\047\223\000t\357ran\047\037\013sha\235p\246\001 axq\000I\001Noote \377\204\002Cy\335 \375n\210\001delibe\217rate\233`\200\204\001W\000r\376!\001n PEP-4\33384\272\204\002re\327\205\001s \377subclass\375e\250bbuilti\376\340`ypes. I\037f you\327\"\362a\313\205\002|&\010\266 n set\200\000we \047\237\204\002ati\272 \177typing\047\235\205\004\373iv\242\000o Fal\377se.add_n0\264\000\366\206\006\333%\230\206\00450\215\206\003\017\016\375o\375#(128, 750) \004ol\373Ar\000\377s.abcdis\277ableen\002\001g\327cis\004\003d\356@de\377fault __\377reduce__\367 du\224\002non-\177trivial\033\000\177cinit__\207\204\006{/_\342D.pyx\235\204\006\375:\257\205\006found \253a X\003a\245\210\001f\220!u|\177\002\251\206\001alloc\215@\373 a\206\205\002data.\360\013\020\331C\327\207\001\264\207\003s.<l\377ambda>AS/CIIC\251\211\004E\225\204\001\234\210\004\376\234\205\005__enterK__\006\010x\302\001\027\007i\022\013\236\366\211\005_arge\000\235\000l\377s>.genex\373prN\006crc_c\357hunk`""\006ver\007ify(\007\233\005\246\206\005\363\207\001\000\t\005s\277\206\005c\237\205\001\306\206\013\324\206\013!\006\313\206\003v\367\206\005to\240\000row\005\010\377pandasEl\377lipsisEx\257port\221\"F\276\212\001T\367ype\237\"Layo\375u\023\003MAP_PO\277PULATE\010\001S\277HAREDO\357\207\001B\347ook\000\006\327\"PRO\377T_READPa\377thLikeRe\277leased\365\"S\377equenceTih\324\207\001\231\213\001.\236\213\007_H4\000\377ER_FIELD\377S_ON_ERR\377OR_PARAL\377LEL_MIN_\357_Pyx\001\000Dic\377t_NextRe\367f__\266\205\004e___y_\213\206\002\000\006_get\272@\025m\026\001d0\001_\345F\364@\341B?__func7\001)\000ostatB\002im\225!\374M\001\366C__main\276]\001modulf\002n[am\002\003ewv\001p\227\000\177checksum\000\370\n\001G\004\025\001type_\375_\037\001unpick6?\000En \005vt\364\205\001\272\001\217qualO\005\342\205\005\353\205\006c\330\242\210\002\341\001\376\205\004ex\356\001se;t_\203\005set\272\006\003\006\236.\007test\240!\222\204\005_\376\360\216\013_is_cor\377outine_m\377map_os_t\376\250Bingabca\327ll_\212\206\005_\251\214\003ar\377gsasynci\373o.4\006sbadb\030\364@\305\215\001\311\215\001_d\375\001\322\215\002\337\214\003\317ccap\275\220\005\255%cl\374s\001\343 traceb\347ack\363\204\002\370\204\002dco\377pycountcgpu_\004\002\254\220\013dt^\002\370c\002\304\001\370\220\003empty\376\357`odeenum\374\325\212\002\230\214\002excfil\377enoflags\277format\262\213\004f\217rom_\322\221\002\006\001\216\216\003f?spathf\233a\340\206\004\340\326`\327\215\003\335\215\003\333\003\351\215\003shi\347iid\234\217\002\315\220\001ces_int64\204\204\001s\000\002\377izejoink\337keykw\274!lo\377magicmem\306\210\220\001mm\367!\332\214\001\336and\376\365\210\002ndimnex}t\372\216\002objof\245\211\001\030\344\215\005\235\216\001\374\216\006._\274\220\001\004\010\346\215\004\370\026\010\251\223\004)\007arrow\3448\007\252BsH\007\314\216\002sos\357outp\225@pay\277load_s\307\000p\377opprotrr\377aiserbre\377gisterre\337lay_d\326\000in\376\340\217\003selfsen;ds\376\206\004set\320\213\004\227\216\002\376H\001skipslo]tw""\000tedk\000r\272 }tb\002startV\000\337pstop\335\212\004st\337ructt\027\000ge\371t\236\204\006\252\204\003sthro\377wtimesta\\\203`\203\211\004to_\374\210\003u\221@\33316\002\00132\010\0018u\375n\326\001update\277vvalue\000\002s\376\257\212\003version\337write\241\215\001xO\357Py_s\374\001_t \371(<\002\006\000consto *, \023\007, \372@\353, \245\003 \375\206\003t_9v\251\222\006_7\300\003s_M\276\226\003\005H\256\222\002CB\001\022 \376\211\001\246\212\003\023\033}5\325\206\001e_ob_\303\216\003\347*)\000\366\003\267\00532_\347t, \270\016\334\003)\000p\367ars\235\227\006\000crc\374-\000\246#\200A\200A\330\010\337\014\210F\220!\005\001\017\210\375q\014\001\034\230K\240w\250\377a\340\r\016\330\014\020\220\377\004\220K\230q\240\004\240\377D\250\005\250Q\330\010\013_\2101\210H\2205\000\3405\000\377G\2201\330\010\034\230D\377\240\007\240q\250\001\330\010\337\r\320\r$\240O\000\017\210\337y\230\013\24011\000\006\250\377d\260#\260Q\260b\270\377\010\300\002\300$\300c\310\377\021\310\"\310A\330$-\377\250T\260\023\260A\260R\365\260q\000\340/\010x\220q\230\377\010\240\001\200A\340\010\017\377\210t\2209\230C\230w\367\240j\260\016\000\360\010\000\t\377\014\2104\210q\330\014\034\377\230A\230Q\230d\240!\216\236\001\t\230\021\000\004\305\004\317\001D\377\220\007\220t\2306\240\021\375\330\240\005\013\2103\210g\220\377Q\330\014\r\330\020\022\220\377&\230\001\330\023\024\240\001\377\240*\250A\250Q\250a\377\320\004\035\320\0350\260\001\377\360\022\000\t\016\320\r%\365\240\351\000\027?\000>\250\021\250;*\260\243 \r\210Z\227\000\342\000\376\222\0018\2301\230E\240\026\377\240r\250\033\260D\270\001\377\320\004\037\320\0372\260!\374\236\0013\007u\230I\240S\250\377\n\260$\260n\300A\300\267Z\310q\236 \210\\\252\000\010\3729\007\027\323 T\260\021\320\004\367!\240\021\313$\340\010\016\2107d\220.\230\000\032\250\334 g\005\177A\230R\230t\2405\202A\376\321 %\260s\270$\270c\377\300\021\300\"\300J\310c\377\320QR\320\004(\250\001K\360\006\237!5\371\000\242 \022A\001\377\320!C\3001\320DU\177\320UV\320VW\330r""\006\037I\240Q\240a";
+    PyObject *data = __Pyx_DecompressString_LZSS(cstring, 2655, 3734);
     #define __Pyx_DecompressString_UNUSED
     if (unlikely(!data)) __PYX_ERR(0, 1, __pyx_L1_error)
     const char* const bytes = __Pyx_PyBytes_AsString(data);
     #if !CYTHON_ASSUME_SAFE_MACROS
     if (likely(bytes)); else { Py_DECREF(data); __PYX_ERR(0, 1, __pyx_L1_error) }
     #endif
-    #else /* compression: none (3795 bytes) */
-static const char bytes[] = "  at 0x at capacity  bytes messages messages,  object> out of range:  refused:  that decode_message did not(tree fragment)): pass capacity=128 or capacity=50,, , got .: ; fields: <Capture<MemoryView of <contiguous and direct><contiguous and indirect><strided and direct or indirect><strided and direct><strided and indirect>>?Cannot assign to read-only memoryviewCapture holds books of mixed capacities (Capture index Capture needs a path or a bytes-like object, got Capture needs one contiguous buffer; Capture\047s array methods need numpy: pip install \047orderbook[numpy]\047Capture.header: no header field Capture.select needs capacity=Capture: already openCapture: no memory for the indexCapture: on_error must be one of Capture: the capture is closedCapture: threads must be >= 1 or None, got Invalid mode, expected \047c\047 or \047fortran\047, got Invalid shape in axis NoneNote that Cython is deliberately stricter than PEP-484 and rejects subclasses of builtin types. If you need to pass subclasses then set the \047annotation_typing\047 directive to False.add_notecapacity must be 128 or 50, got capacity must be one of (128, 50), got collections.abcdisableenablegcisenabledno default __reduce__ due to non-trivial __cinit__orderbook/_capture.pyxorderbook: Capture found a fault at offset unable to allocate array data.unable to allocate shape and strides.<lambda>ASCIICapacityErrorCaptureCapture.__enter__Capture.__exit__Capture.__iter__Capture.__reduce_cython__Capture.__setstate_cython__Capture._capacity_arg.<locals>.genexprCapture._crc_chunkCapture._verify.<locals>.<lambda>Capture.bookCapture.booksCapture.closeCapture.headerCapture.headersCapture.selectCapture.to_arrowCapture.to_pandasEllipsisExportErrorFieldTypeErrorLayoutErrorMAP_POPULATEMAP_SHAREDOrderBookOrderBookErrorPROT_READPathLikeReleasedErrorSequenceThreadView.MemoryView_HEADER_FIELDS_ON_ERROR_PARALLEL_MIN__Pyx_PyDict_NextRef__annotate____class____class_getitem____dict____enter____exit____func____getstate____import""____iter____main____module____name____new____pyx_checksum__pyx_state__pyx_type__pyx_unpickle_Enum__pyx_vtable____qualname____reduce____reduce_cython____reduce_ex____set_name____setstate____setstate_cython____test___crc_chunk_decode_message_is_coroutine_mmap_os_threadingabcall_allocate_bufferargsasyncio.coroutinesbadbasebookbook_dtypebooksbufferccapcapacitychecksumcline_in_tracebackcloseclosedcopycountcpu_countdecode_messagedtdtypedtype_is_objectemptyencodeenumerateerrorexcfilenoflagsformatfortranfrom_bytesfspathfstatgenexprgetheaderheader_dtypeheadershiiidindexindicesint64itemsitemsizejoinkkeykwargslomagicmemviewmmmmapmodenamendarrayndimnextnumpyobjoffseton_erroropenorderbook._bookorderbook._captureorderbook._messageorderbook.arroworderbook.dtypesorderbook.errorsosoutpackpayload_sizepopprotrraiserbregisterrelay_domainselectselfsendsequencesetdefaultshapesizeskipslotsortedsourcest_sizestartstepstopstridesstructttargetthreadingthreadsthrowtimestampto_arrowto_pandasuint16uint32unpackupdatevvaluevaluesverifyversionwriteablexOPy_ssize_t (uint8_t const *, Py_ssize_t, int, struct __pyx_t_9orderbook_7structs_MessageHeaderC *, struct __pyx_t_9orderbook_7structs_BookLayout *, struct __pyx_t_9orderbook_5_core_ob_fault *)\000uint32_t (uint32_t, uint8_t const *, size_t)\000parse_message\000crc32_update\200\001\330\004\n\210+\220Q\200A\200A\330\010\014\210F\220!\200A\330\010\017\210q\200A\330\010\034\230K\240w\250a\340\r\016\330\014\020\220\004\220K\230q\240\004\240D\250\005\250Q\330\010\013\2101\210H\220A\200A\340\010\014\210G\2201\330\010\034\230D\240\007\240q\250\001\330\010\r\320\r$\240A\330\010\017\210y\230\013\2401\240D\250\006\250d\260#\260Q\260b\270\010\300\002\300$\300c\310\021\310\"\310A\330$-\250T\260\023\260A\260R\260q\200A\340\010\r\320\r$\240A\330\010\017\210x\220q\230\010\240\001\200A\340\010\017\210t\2209\230C\230w\240j\260\001\200A\360\010\000\t\014\2104\210q\330\014\034\230A\230Q\230d\240!\330\014\020\220\t\230\021\330\014\020\220\t\230\021\330\010\014\210F\220!""\330\010\014\210D\220\007\220t\2306\240\021\330\010\014\210G\2201\330\010\013\2103\210g\220Q\330\014\r\330\020\022\220&\230\001\330\023\024\240\001\240*\250A\250Q\250a\320\004\035\320\0350\260\001\360\022\000\t\016\320\r%\240Q\330\010\027\220t\230>\250\021\250*\260A\330\010\r\210Z\220q\230\001\330\010\017\210t\2208\2301\230E\240\026\240r\250\033\260D\270\001\320\004\037\320\0372\260!\360\010\000\t\016\320\r%\240Q\330\010\027\220u\230I\240S\250\n\260$\260n\300A\300Z\310q\330\010\r\210\\\230\021\330\010\017\210t\2208\2301\230E\240\027\250\005\250T\260\021\320\004!\240\021\340\010\014\210G\2201\340\010\016\210d\220.\240\001\240\032\2501\330\010\017\210t\2208\2301\230A\230R\230t\2405\250\005\250Q\250d\260%\260s\270$\270c\300\021\300\"\300J\310c\320QR\320\004(\250\001\360\006\000\t\014\2105\220\007\220q\330\014\022\220.\240\001\320!C\3001\320DU\320UV\320VW\330\010\017\210t\2208\2301\230I\240Q\240a";
+    #else /* compression: none (3734 bytes) */
+static const char bytes[] = "  at 0x at capacity  bytes messages messages,  object> out of range:  refused:  that decode_message did not): pass capacity=128 or capacity=50,, , got .: ; fields: <Capture<MemoryView of <contiguous and direct><contiguous and indirect><strided and direct or indirect><strided and direct><strided and indirect>>?Cannot assign to read-only memoryviewCapture holds books of mixed capacities (Capture index Capture needs a path or a bytes-like object, got Capture needs one contiguous buffer; Capture\047s array methods need numpy: pip install \047orderbook[numpy]\047Capture.header: no header field Capture.select needs capacity=Capture: already openCapture: no memory for the indexCapture: on_error must be one of Capture: the capture is closedCapture: threads must be >= 1 or None, got Invalid mode, expected \047c\047 or \047fortran\047, got Invalid shape in axis NoneNote that Cython is deliberately stricter than PEP-484 and rejects subclasses of builtin types. If you need to pass subclasses then set the \047annotation_typing\047 directive to False.add_notecapacity must be 128 or 50, got capacity must be one of (128, 50), got collections.abcdisableenablegcisenabledno default __reduce__ due to non-trivial __cinit__orderbook/_capture.pyxorderbook: Capture found a fault at offset unable to allocate array data.unable to allocate shape and strides.<lambda>ASCIICapacityErrorCaptureCapture.__enter__Capture.__exit__Capture.__iter__Capture._capacity_arg.<locals>.genexprCapture._crc_chunkCapture._verify.<locals>.<lambda>Capture.bookCapture.booksCapture.closeCapture.headerCapture.headersCapture.selectCapture.to_arrowCapture.to_pandasEllipsisExportErrorFieldTypeErrorLayoutErrorMAP_POPULATEMAP_SHAREDOrderBookOrderBookErrorPROT_READPathLikeReleasedErrorSequenceThreadView.MemoryView_HEADER_FIELDS_ON_ERROR_PARALLEL_MIN__Pyx_PyDict_NextRef__annotate____class____class_getitem____dict____enter____exit____func____getstate____import____iter____main____module____name____new____pyx_checksum__pyx_stat""e__pyx_type__pyx_unpickle_Enum__pyx_vtable____qualname____reduce____reduce_cython____reduce_ex____set_name____setstate____setstate_cython____test___crc_chunk_decode_message_is_coroutine_mmap_os_threadingabcall_allocate_bufferargsasyncio.coroutinesbadbasebookbook_dtypebooksbufferccapcapacitychecksumcline_in_tracebackcloseclosedcopycountcpu_countdecode_messagedtdtypedtype_is_objectemptyencodeenumerateerrorexcfilenoflagsformatfortranfrom_bytesfrombufferfspathfstatgenexprgetheaderheader_dtypeheadershiiidindexindicesint64itemsitemsizejoinkkeykwargslomagicmemviewmmmmapmodenamendarrayndimnextnumpyobjoffseton_erroropenorderbook._bookorderbook._captureorderbook._messageorderbook.arroworderbook.dtypesorderbook.errorsosoutpackpayload_sizepopprotrraiserbregisterrelay_domainselectselfsendsequencesetdefaultshapesizeskipslotsortedsourcest_sizestartstepstopstridesstructttargetthreadingthreadsthrowtimestampto_arrowto_pandasuint16uint32uint8unpackupdatevvaluevaluesverifyversionwriteablexOPy_ssize_t (uint8_t const *, Py_ssize_t, int, struct __pyx_t_9orderbook_7structs_MessageHeaderC *, struct __pyx_t_9orderbook_7structs_BookLayout *, struct __pyx_t_9orderbook_5_core_ob_fault *)\000uint32_t (uint32_t, uint8_t const *, size_t)\000parse_message\000crc32_update\200A\200A\330\010\014\210F\220!\200A\330\010\017\210q\200A\330\010\034\230K\240w\250a\340\r\016\330\014\020\220\004\220K\230q\240\004\240D\250\005\250Q\330\010\013\2101\210H\220A\200A\340\010\014\210G\2201\330\010\034\230D\240\007\240q\250\001\330\010\r\320\r$\240A\330\010\017\210y\230\013\2401\240D\250\006\250d\260#\260Q\260b\270\010\300\002\300$\300c\310\021\310\"\310A\330$-\250T\260\023\260A\260R\260q\200A\340\010\r\320\r$\240A\330\010\017\210x\220q\230\010\240\001\200A\340\010\017\210t\2209\230C\230w\240j\260\001\200A\360\010\000\t\014\2104\210q\330\014\034\230A\230Q\230d\240!\330\014\020\220\t\230\021\330\014\020\220\t\230\021\330\010\014\210F\220!\330\010\014\210D\220\007\220t\2306\240\021\330\010\014\210G\2201\330\010\013""\2103\210g\220Q\330\014\r\330\020\022\220&\230\001\330\023\024\240\001\240*\250A\250Q\250a\320\004\035\320\0350\260\001\360\022\000\t\016\320\r%\240Q\330\010\027\220t\230>\250\021\250*\260A\330\010\r\210Z\220q\230\001\330\010\017\210t\2208\2301\230E\240\026\240r\250\033\260D\270\001\320\004\037\320\0372\260!\360\010\000\t\016\320\r%\240Q\330\010\027\220u\230I\240S\250\n\260$\260n\300A\300Z\310q\330\010\r\210\\\230\021\330\010\017\210t\2208\2301\230E\240\027\250\005\250T\260\021\320\004!\240\021\340\010\014\210G\2201\340\010\016\210d\220.\240\001\240\032\2501\330\010\017\210t\2208\2301\230A\230R\230t\2405\250\005\250Q\250d\260%\260s\270$\270c\300\021\300\"\300J\310c\320QR\320\004(\250\001\360\006\000\t\014\2105\220\007\220q\330\014\022\220.\240\001\320!C\3001\320DU\320UV\320VW\330\010\017\210t\2208\2301\230I\240Q\240a";
     PyObject *data = NULL;
     #define __Pyx_DecompressString_UNUSED
     #define __Pyx_DecompressString_LZSS_UNUSED
     #endif
     PyObject **stringtab = __pyx_mstate->__pyx_string_tab;
     Py_ssize_t pos = 0;
-    for (int i = 0; i < 251; i++) {
+    for (int i = 0; i < 250; i++) {
       Py_ssize_t bytes_length = str_length_index[i].length;
       PyObject *string = PyUnicode_DecodeUTF8(bytes + pos, bytes_length, NULL);
-      if (likely(string) && i >= 58) PyUnicode_InternInPlace(&string);
+      if (likely(string) && i >= 57) PyUnicode_InternInPlace(&string);
       if (unlikely(!string)) {
         Py_XDECREF(data);
         __PYX_ERR(0, 1, __pyx_L1_error)
@@ -37513,8 +37283,8 @@ static const char bytes[] = "  at 0x at capacity  bytes messages messages,  obje
       stringtab[i] = string;
       pos += bytes_length;
     }
-    for (int i = 251; i < 269; i++) {
-      Py_ssize_t bytes_length = bytes_length_index[i-251].length;
+    for (int i = 250; i < 267; i++) {
+      Py_ssize_t bytes_length = bytes_length_index[i-250].length;
       PyObject *string = PyBytes_FromStringAndSize(bytes + pos, bytes_length);
       stringtab[i] = string;
       pos += bytes_length;
@@ -37524,15 +37294,15 @@ static const char bytes[] = "  at 0x at capacity  bytes messages messages,  obje
       }
     }
     Py_XDECREF(data);
-    for (Py_ssize_t i = 0; i < 269; i++) {
+    for (Py_ssize_t i = 0; i < 267; i++) {
       if (unlikely(PyObject_Hash(stringtab[i]) == -1)) {
         __PYX_ERR(0, 1, __pyx_L1_error)
       }
     }
     #if CYTHON_IMMORTAL_CONSTANTS
     {
-      PyObject **table = stringtab + 251;
-      for (Py_ssize_t i=0; i<18; ++i) {
+      PyObject **table = stringtab + 250;
+      for (Py_ssize_t i=0; i<17; ++i) {
         #if PY_VERSION_HEX >= 0x030F0000
         PyUnstable_SetImmortal(table[i]);
         #elif CYTHON_COMPILING_IN_CPYTHON_FREETHREADING
@@ -37619,84 +37389,74 @@ static int __Pyx_CreateCodeObjects(__pyx_mstatetype *__pyx_mstate) {
   PyObject* tuple_dedup_map = PyDict_New();
   if (unlikely(!tuple_dedup_map)) return -1;
   {
-    const __Pyx_PyCode_New_function_description descr = {1, 0, 0, 1, (unsigned int)(CO_OPTIMIZED|CO_NEWLOCALS), 303};
+    const __Pyx_PyCode_New_function_description descr = {1, 0, 0, 1, (unsigned int)(CO_OPTIMIZED|CO_NEWLOCALS), 305};
     PyObject* const varnames[] = {__pyx_mstate->__pyx_n_u_t};
     __pyx_mstate_global->__pyx_codeobj_tab[0] = __Pyx_PyCode_New(descr, varnames, __pyx_mstate->__pyx_kp_u_orderbook__capture_pyx, __pyx_mstate->__pyx_n_u_lambda, __pyx_mstate->__pyx_kp_b_iso88591_AQa, tuple_dedup_map); if (unlikely(!__pyx_mstate_global->__pyx_codeobj_tab[0])) goto bad;
   }
   {
-    const __Pyx_PyCode_New_function_description descr = {1, 0, 0, 2, (unsigned int)(CO_OPTIMIZED|CO_NEWLOCALS|CO_GENERATOR), 373};
+    const __Pyx_PyCode_New_function_description descr = {1, 0, 0, 2, (unsigned int)(CO_OPTIMIZED|CO_NEWLOCALS|CO_GENERATOR), 375};
     PyObject* const varnames[] = {__pyx_mstate->__pyx_n_u_self, __pyx_mstate->__pyx_n_u_k};
     __pyx_mstate_global->__pyx_codeobj_tab[1] = __Pyx_PyCode_New(descr, varnames, __pyx_mstate->__pyx_kp_u_orderbook__capture_pyx, __pyx_mstate->__pyx_n_u_iter, __pyx_mstate->__pyx_kp_b_iso88591_A, tuple_dedup_map); if (unlikely(!__pyx_mstate_global->__pyx_codeobj_tab[1])) goto bad;
   }
   {
-    const __Pyx_PyCode_New_function_description descr = {0, 0, 0, 2, (unsigned int)(CO_OPTIMIZED|CO_NEWLOCALS|CO_GENERATOR), 481};
+    const __Pyx_PyCode_New_function_description descr = {0, 0, 0, 2, (unsigned int)(CO_OPTIMIZED|CO_NEWLOCALS|CO_GENERATOR), 483};
     PyObject* const varnames[] = {__pyx_mstate->__pyx_n_u_cap, __pyx_mstate->__pyx_n_u_v};
     __pyx_mstate_global->__pyx_codeobj_tab[2] = __Pyx_PyCode_New(descr, varnames, __pyx_mstate->__pyx_kp_u_orderbook__capture_pyx, __pyx_mstate->__pyx_n_u_genexpr, __pyx_mstate->__pyx_kp_b_iso88591__9, tuple_dedup_map); if (unlikely(!__pyx_mstate_global->__pyx_codeobj_tab[2])) goto bad;
   }
   {
-    const __Pyx_PyCode_New_function_description descr = {7, 0, 0, 9, (unsigned int)(CO_OPTIMIZED|CO_NEWLOCALS), 247};
+    const __Pyx_PyCode_New_function_description descr = {7, 0, 0, 9, (unsigned int)(CO_OPTIMIZED|CO_NEWLOCALS), 249};
     PyObject* const varnames[] = {__pyx_mstate->__pyx_n_u_self, __pyx_mstate->__pyx_n_u_lo, __pyx_mstate->__pyx_n_u_hi, __pyx_mstate->__pyx_n_u_flags, __pyx_mstate->__pyx_n_u_all, __pyx_mstate->__pyx_n_u_out, __pyx_mstate->__pyx_n_u_slot, __pyx_mstate->__pyx_n_u_bad, __pyx_mstate->__pyx_n_u_r};
     __pyx_mstate_global->__pyx_codeobj_tab[3] = __Pyx_PyCode_New(descr, varnames, __pyx_mstate->__pyx_kp_u_orderbook__capture_pyx, __pyx_mstate->__pyx_n_u_crc_chunk, __pyx_mstate->__pyx_kp_b_iso88591_A_Kwa_Kq_D_Q_1HA, tuple_dedup_map); if (unlikely(!__pyx_mstate_global->__pyx_codeobj_tab[3])) goto bad;
   }
   {
-    const __Pyx_PyCode_New_function_description descr = {1, 0, 0, 2, (unsigned int)(CO_OPTIMIZED|CO_NEWLOCALS), 308};
+    const __Pyx_PyCode_New_function_description descr = {1, 0, 0, 2, (unsigned int)(CO_OPTIMIZED|CO_NEWLOCALS), 310};
     PyObject* const varnames[] = {__pyx_mstate->__pyx_n_u_self, __pyx_mstate->__pyx_n_u_mm};
     __pyx_mstate_global->__pyx_codeobj_tab[4] = __Pyx_PyCode_New(descr, varnames, __pyx_mstate->__pyx_kp_u_orderbook__capture_pyx, __pyx_mstate->__pyx_n_u_close, __pyx_mstate->__pyx_kp_b_iso88591_A_4q_AQd_F_D_t6_G1_3gQ, tuple_dedup_map); if (unlikely(!__pyx_mstate_global->__pyx_codeobj_tab[4])) goto bad;
   }
   {
-    const __Pyx_PyCode_New_function_description descr = {1, 0, 0, 1, (unsigned int)(CO_OPTIMIZED|CO_NEWLOCALS), 329};
+    const __Pyx_PyCode_New_function_description descr = {1, 0, 0, 1, (unsigned int)(CO_OPTIMIZED|CO_NEWLOCALS), 331};
     PyObject* const varnames[] = {__pyx_mstate->__pyx_n_u_self};
     __pyx_mstate_global->__pyx_codeobj_tab[5] = __Pyx_PyCode_New(descr, varnames, __pyx_mstate->__pyx_kp_u_orderbook__capture_pyx, __pyx_mstate->__pyx_n_u_enter, __pyx_mstate->__pyx_kp_b_iso88591_A_q, tuple_dedup_map); if (unlikely(!__pyx_mstate_global->__pyx_codeobj_tab[5])) goto bad;
   }
   {
-    const __Pyx_PyCode_New_function_description descr = {1, 0, 0, 2, (unsigned int)(CO_OPTIMIZED|CO_NEWLOCALS|CO_VARARGS), 332};
+    const __Pyx_PyCode_New_function_description descr = {1, 0, 0, 2, (unsigned int)(CO_OPTIMIZED|CO_NEWLOCALS|CO_VARARGS), 334};
     PyObject* const varnames[] = {__pyx_mstate->__pyx_n_u_self, __pyx_mstate->__pyx_n_u_exc};
     __pyx_mstate_global->__pyx_codeobj_tab[6] = __Pyx_PyCode_New(descr, varnames, __pyx_mstate->__pyx_kp_u_orderbook__capture_pyx, __pyx_mstate->__pyx_n_u_exit, __pyx_mstate->__pyx_kp_b_iso88591_A_F, tuple_dedup_map); if (unlikely(!__pyx_mstate_global->__pyx_codeobj_tab[6])) goto bad;
   }
   {
-    const __Pyx_PyCode_New_function_description descr = {2, 0, 0, 4, (unsigned int)(CO_OPTIMIZED|CO_NEWLOCALS), 380};
+    const __Pyx_PyCode_New_function_description descr = {2, 0, 0, 4, (unsigned int)(CO_OPTIMIZED|CO_NEWLOCALS), 382};
     PyObject* const varnames[] = {__pyx_mstate->__pyx_n_u_self, __pyx_mstate->__pyx_n_u_i, __pyx_mstate->__pyx_n_u_k, __pyx_mstate->__pyx_n_u_OrderBook};
     __pyx_mstate_global->__pyx_codeobj_tab[7] = __Pyx_PyCode_New(descr, varnames, __pyx_mstate->__pyx_kp_u_orderbook__capture_pyx, __pyx_mstate->__pyx_n_u_book, __pyx_mstate->__pyx_kp_b_iso88591_A_G1_D_q_A_y_1D_d_Qb_c_A_T_ARq, tuple_dedup_map); if (unlikely(!__pyx_mstate_global->__pyx_codeobj_tab[7])) goto bad;
   }
   {
-    const __Pyx_PyCode_New_function_description descr = {1, 0, 1, 5, (unsigned int)(CO_OPTIMIZED|CO_NEWLOCALS), 404};
+    const __Pyx_PyCode_New_function_description descr = {1, 0, 1, 5, (unsigned int)(CO_OPTIMIZED|CO_NEWLOCALS), 406};
     PyObject* const varnames[] = {__pyx_mstate->__pyx_n_u_self, __pyx_mstate->__pyx_n_u_capacity, __pyx_mstate->__pyx_n_u_k, __pyx_mstate->__pyx_n_u_cap, __pyx_mstate->__pyx_n_u_k};
     __pyx_mstate_global->__pyx_codeobj_tab[8] = __Pyx_PyCode_New(descr, varnames, __pyx_mstate->__pyx_kp_u_orderbook__capture_pyx, __pyx_mstate->__pyx_n_u_select, __pyx_mstate->__pyx_kp_b_iso88591_G1_d_1_t81ARt5_Qd_s_c_JcQR, tuple_dedup_map); if (unlikely(!__pyx_mstate_global->__pyx_codeobj_tab[8])) goto bad;
   }
   {
-    const __Pyx_PyCode_New_function_description descr = {2, 0, 1, 6, (unsigned int)(CO_OPTIMIZED|CO_NEWLOCALS), 526};
+    const __Pyx_PyCode_New_function_description descr = {2, 0, 1, 6, (unsigned int)(CO_OPTIMIZED|CO_NEWLOCALS), 532};
     PyObject* const varnames[] = {__pyx_mstate->__pyx_n_u_self, __pyx_mstate->__pyx_n_u_capacity, __pyx_mstate->__pyx_n_u_copy, __pyx_mstate->__pyx_n_u_book_dtype, __pyx_mstate->__pyx_n_u_cap, __pyx_mstate->__pyx_n_u_dt};
     __pyx_mstate_global->__pyx_codeobj_tab[9] = __Pyx_PyCode_New(descr, varnames, __pyx_mstate->__pyx_kp_u_orderbook__capture_pyx, __pyx_mstate->__pyx_n_u_books, __pyx_mstate->__pyx_kp_b_iso88591_0_Q_t_A_Zq_t81E_r_D, tuple_dedup_map); if (unlikely(!__pyx_mstate_global->__pyx_codeobj_tab[9])) goto bad;
   }
   {
-    const __Pyx_PyCode_New_function_description descr = {2, 0, 1, 6, (unsigned int)(CO_OPTIMIZED|CO_NEWLOCALS), 540};
+    const __Pyx_PyCode_New_function_description descr = {2, 0, 1, 6, (unsigned int)(CO_OPTIMIZED|CO_NEWLOCALS), 546};
     PyObject* const varnames[] = {__pyx_mstate->__pyx_n_u_self, __pyx_mstate->__pyx_n_u_capacity, __pyx_mstate->__pyx_n_u_copy, __pyx_mstate->__pyx_n_u_header_dtype, __pyx_mstate->__pyx_n_u_cap, __pyx_mstate->__pyx_n_u_dt};
     __pyx_mstate_global->__pyx_codeobj_tab[10] = __Pyx_PyCode_New(descr, varnames, __pyx_mstate->__pyx_kp_u_orderbook__capture_pyx, __pyx_mstate->__pyx_n_u_headers, __pyx_mstate->__pyx_kp_b_iso88591_2_Q_uIS_nAZq_t81E_T, tuple_dedup_map); if (unlikely(!__pyx_mstate_global->__pyx_codeobj_tab[10])) goto bad;
   }
   {
-    const __Pyx_PyCode_New_function_description descr = {3, 0, 0, 3, (unsigned int)(CO_OPTIMIZED|CO_NEWLOCALS), 549};
+    const __Pyx_PyCode_New_function_description descr = {3, 0, 0, 3, (unsigned int)(CO_OPTIMIZED|CO_NEWLOCALS), 555};
     PyObject* const varnames[] = {__pyx_mstate->__pyx_n_u_self, __pyx_mstate->__pyx_n_u_name, __pyx_mstate->__pyx_n_u_capacity};
     __pyx_mstate_global->__pyx_codeobj_tab[11] = __Pyx_PyCode_New(descr, varnames, __pyx_mstate->__pyx_kp_u_orderbook__capture_pyx, __pyx_mstate->__pyx_n_u_header, __pyx_mstate->__pyx_kp_b_iso88591_5_q_C1DUUVVW_t81IQa, tuple_dedup_map); if (unlikely(!__pyx_mstate_global->__pyx_codeobj_tab[11])) goto bad;
   }
   {
-    const __Pyx_PyCode_New_function_description descr = {1, 0, 0, 3, (unsigned int)(CO_OPTIMIZED|CO_NEWLOCALS|CO_VARKEYWORDS), 556};
+    const __Pyx_PyCode_New_function_description descr = {1, 0, 0, 3, (unsigned int)(CO_OPTIMIZED|CO_NEWLOCALS|CO_VARKEYWORDS), 562};
     PyObject* const varnames[] = {__pyx_mstate->__pyx_n_u_self, __pyx_mstate->__pyx_n_u_kwargs, __pyx_mstate->__pyx_n_u_to_arrow};
     __pyx_mstate_global->__pyx_codeobj_tab[12] = __Pyx_PyCode_New(descr, varnames, __pyx_mstate->__pyx_kp_u_orderbook__capture_pyx, __pyx_mstate->__pyx_n_u_to_arrow, __pyx_mstate->__pyx_kp_b_iso88591_A_A_xq, tuple_dedup_map); if (unlikely(!__pyx_mstate_global->__pyx_codeobj_tab[12])) goto bad;
   }
   {
-    const __Pyx_PyCode_New_function_description descr = {1, 0, 0, 2, (unsigned int)(CO_OPTIMIZED|CO_NEWLOCALS|CO_VARKEYWORDS), 561};
+    const __Pyx_PyCode_New_function_description descr = {1, 0, 0, 2, (unsigned int)(CO_OPTIMIZED|CO_NEWLOCALS|CO_VARKEYWORDS), 567};
     PyObject* const varnames[] = {__pyx_mstate->__pyx_n_u_self, __pyx_mstate->__pyx_n_u_kwargs};
     __pyx_mstate_global->__pyx_codeobj_tab[13] = __Pyx_PyCode_New(descr, varnames, __pyx_mstate->__pyx_kp_u_orderbook__capture_pyx, __pyx_mstate->__pyx_n_u_to_pandas, __pyx_mstate->__pyx_kp_b_iso88591_A_t9Cwj, tuple_dedup_map); if (unlikely(!__pyx_mstate_global->__pyx_codeobj_tab[13])) goto bad;
-  }
-  {
-    const __Pyx_PyCode_New_function_description descr = {1, 0, 0, 1, (unsigned int)(CO_OPTIMIZED|CO_NEWLOCALS), 1};
-    PyObject* const varnames[] = {__pyx_mstate->__pyx_n_u_self};
-    __pyx_mstate_global->__pyx_codeobj_tab[14] = __Pyx_PyCode_New(descr, varnames, __pyx_mstate->__pyx_kp_u_tree_fragment, __pyx_mstate->__pyx_n_u_reduce_cython, __pyx_mstate->__pyx_kp_b_iso88591_Q, tuple_dedup_map); if (unlikely(!__pyx_mstate_global->__pyx_codeobj_tab[14])) goto bad;
-  }
-  {
-    const __Pyx_PyCode_New_function_description descr = {2, 0, 0, 2, (unsigned int)(CO_OPTIMIZED|CO_NEWLOCALS), 3};
-    PyObject* const varnames[] = {__pyx_mstate->__pyx_n_u_self, __pyx_mstate->__pyx_n_u_pyx_state};
-    __pyx_mstate_global->__pyx_codeobj_tab[15] = __Pyx_PyCode_New(descr, varnames, __pyx_mstate->__pyx_kp_u_tree_fragment, __pyx_mstate->__pyx_n_u_setstate_cython, __pyx_mstate->__pyx_kp_b_iso88591_Q, tuple_dedup_map); if (unlikely(!__pyx_mstate_global->__pyx_codeobj_tab[15])) goto bad;
   }
   Py_DECREF(tuple_dedup_map);
   return 0;
@@ -41651,15 +41411,6 @@ static CYTHON_INLINE int __Pyx_PyList_Append(PyObject* list, PyObject* x) {
 }
 #endif
 
-/* ErrOccurredWithGIL */
-static CYTHON_INLINE int __Pyx_ErrOccurredWithGIL(void) {
-  int err;
-  PyGILState_STATE _save = PyGILState_Ensure();
-  err = !!PyErr_Occurred();
-  PyGILState_Release(_save);
-  return err;
-}
-
 /* pybuiltin_invalid (used by pyint_simplify) */
 static void __Pyx_PyBuiltin_Invalid(PyObject *obj, const char *builtin_type_name, const char *argname) {
     __Pyx_TypeName obj_type_name = __Pyx_PyType_GetFullyQualifiedName(Py_TYPE(obj));
@@ -44986,6 +44737,33 @@ bad:
     return -1;
 }
 
+/* ApplySequenceOrMappingFlag */
+#if CYTHON_COMPILING_IN_LIMITED_API || (CYTHON_COMPILING_IN_PYPY && CYTHON_USE_TYPE_SPECS)
+int __Pyx_ApplySequenceOrMappingFlag(PyTypeObject *tp, int is_sequence) {
+    PyObject *abc;
+    PyObject *collections_abc = PyImport_ImportModule("collections.abc");
+    if (unlikely(!collections_abc)) return -1;
+    abc = PyObject_GetAttrString(collections_abc, is_sequence ? "Sequence": "Mapping");
+    Py_DECREF(collections_abc);
+    if (unlikely(!abc)) return -1;
+    PyObject *register_result = PyObject_CallMethod(abc, "register", "O", (PyObject*)tp);
+    Py_DECREF(abc);
+    if (unlikely(!register_result)) return -1;
+    Py_DECREF(register_result);
+    return 0;
+}
+#elif CYTHON_COMPILING_IN_PYPY // && !CYTHON_USE_TYPE_SPECS
+int __Pyx_ApplySequenceOrMappingFlag(PyTypeObject *tp, int is_sequence) {
+    CYTHON_UNUSED_VAR(tp);
+    CYTHON_UNUSED_VAR(is_sequence);
+    return PyErr_WarnEx(
+        PyExc_RuntimeWarning,
+        "cython.collection_type only works on PyPy with the C flag CYTHON_USE_TYPE_SPECS=1",
+        1
+    );
+}
+#endif
+
 /* LimitedApiGetTypeTypeDict (used by DelItemOnTypeDict) */
 #if CYTHON_COMPILING_IN_LIMITED_API
 static PyObject *__Pyx_GetTypeTypeDict(PyTypeObject *tp) {
@@ -45161,33 +44939,6 @@ __PYX_GOOD:
     Py_XDECREF(setstate_cython);
     return ret;
 }
-
-/* ApplySequenceOrMappingFlag */
-#if CYTHON_COMPILING_IN_LIMITED_API || (CYTHON_COMPILING_IN_PYPY && CYTHON_USE_TYPE_SPECS)
-int __Pyx_ApplySequenceOrMappingFlag(PyTypeObject *tp, int is_sequence) {
-    PyObject *abc;
-    PyObject *collections_abc = PyImport_ImportModule("collections.abc");
-    if (unlikely(!collections_abc)) return -1;
-    abc = PyObject_GetAttrString(collections_abc, is_sequence ? "Sequence": "Mapping");
-    Py_DECREF(collections_abc);
-    if (unlikely(!abc)) return -1;
-    PyObject *register_result = PyObject_CallMethod(abc, "register", "O", (PyObject*)tp);
-    Py_DECREF(abc);
-    if (unlikely(!register_result)) return -1;
-    Py_DECREF(register_result);
-    return 0;
-}
-#elif CYTHON_COMPILING_IN_PYPY // && !CYTHON_USE_TYPE_SPECS
-int __Pyx_ApplySequenceOrMappingFlag(PyTypeObject *tp, int is_sequence) {
-    CYTHON_UNUSED_VAR(tp);
-    CYTHON_UNUSED_VAR(is_sequence);
-    return PyErr_WarnEx(
-        PyExc_RuntimeWarning,
-        "cython.collection_type only works on PyPy with the C flag CYTHON_USE_TYPE_SPECS=1",
-        1
-    );
-}
-#endif
 
 /* TypeImport */
 #ifndef __PYX_HAVE_RT_ImportType_3_3_1

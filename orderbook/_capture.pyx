@@ -12,6 +12,7 @@
 # happens: its exception is the one decode_message raises for it, with the
 # same text and absolute offsets.
 
+cimport cython
 from cpython.buffer cimport PyBUF_SIMPLE, PyBuffer_Release, PyObject_GetBuffer
 from libc.stdint cimport int64_t, uint8_t, uint16_t, uint32_t
 from libc.stdlib cimport free, malloc, realloc
@@ -60,6 +61,7 @@ cdef struct Entry:
     uint16_t capacity
 
 
+@cython.auto_pickle(False)
 cdef class Capture:
     """The messages of a capture file or buffer, verified and indexed.
 
@@ -507,7 +509,11 @@ cdef class Capture:
         if m == 0:
             return np.empty(0, dtype)
         if strided and not copy and (m == 1 or stride >= itemsize):
-            a = np.ndarray(shape=(m,), dtype=dtype, buffer=self.obj, offset=first,
+            # over np.frombuffer's array, whose base memoryview holds a buffer
+            # export for as long as the view lives (np.ndarray(buffer=obj)
+            # alone keeps only a reference): close() cannot unmap memory an
+            # array still reads
+            a = np.ndarray(shape=(m,), dtype=dtype, buffer=np.frombuffer(self.obj, np.uint8), offset=first,
                            strides=(stride if m > 1 else itemsize,))
             a.flags.writeable = False
             return a
