@@ -39,6 +39,7 @@ directives = {
 modules = {
     "_convert": [], "_layout": [], "_fill": [], "_book": [], "_levels": [],
     "_message": ["orderbook/src/ob_crc32.c"], "_decimal": [],
+    "_stream": [],
     "_capture": [],
 }
 extensions = [

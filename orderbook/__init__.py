@@ -39,6 +39,7 @@ from orderbook._message import (
     encode_message_into,
     iter_messages,
 )
+from orderbook._stream import MessageReader
 from orderbook._decimal import format_fixed, to_decimal, to_fixed, to_snapshot
 from orderbook.errors import (
     CapacityError,
@@ -74,6 +75,7 @@ __version__ = "0.1.0"
 __all__ = [
     "OrderBook", "OrderLevel", "Levels", "Message", "MessageHeader",
     "encode_message", "encode_message_into", "decode_message", "iter_messages",
+    "MessageReader",
     "crc32", "crc32_implementation", "layout", "book_size", "message_size", "CAPACITIES",
     "VenueId", "AssetType", "SourceType", "RelayDomain", "InstrumentId",
     "to_fixed", "format_fixed", "to_decimal", "to_snapshot", "get_include",

@@ -459,105 +459,42 @@ def encode_message_into(buffer, offset, OrderBook book not None, *, sequence=0,
 
 
 # --- captures -------------------------------------------------------------------
+# The scanning itself lives in orderbook/_stream.pyx (MessageReader and the
+# iterator below); this is the public entry and the fault-to-exception bridge.
 
-_CHUNK = 1 << 20
-
-
-def iter_messages(source, *, bint verify=True, bint copy=True, bint stop_on_truncated=False):
-    """Yield the messages of a capture, back to back: a bytes-like object (or
-    mmap), or a binary file read in chunks (never loaded whole).
-
-    A truncated last message raises TruncatedError with its offset, unless
-    ``stop_on_truncated=True``.  ``copy=False`` yields views (bytes-like
-    sources only)."""
-    if not PyObject_CheckBuffer(source):
-        if not hasattr(source, "read"):
-            raise FieldTypeError(
-                f"iter_messages needs a bytes-like object or a binary file, got {type(source).__name__}")
-        if not copy:
-            raise FieldTypeError("copy=False needs a bytes-like source, not a file: its buffer is reused")
-        if isinstance(source, io.TextIOBase):
-            raise FieldTypeError(
-                f"iter_messages needs a binary file, got a text-mode {type(source).__name__} "
-                "(open it with 'rb')")
-        return _iter_file(source, verify, stop_on_truncated)
-    return _iter_buffer(source, verify, copy, stop_on_truncated)
+cdef object _stream_mod = None
 
 
-def _iter_buffer(source, bint verify, bint copy, bint stop_on_truncated):
-    cdef Py_ssize_t pos = 0, n, need
-    with memoryview(source) as mv:
-        n = mv.nbytes
-        while pos < n:
-            need = _message_length(source, pos, pos)
-            if need < 0 or pos + need > n:
-                if stop_on_truncated:
-                    return
-                _raise_truncated(pos, n - pos, need)
-            yield _decode(source, pos, pos, verify, None, copy)
-            pos += need
+def iter_messages(source, *, bint verify=True, bint copy=True, bint stop_on_truncated=False,
+                  into=None, bint resync=False, max_payload=None):
+    """Iterate over the messages of a capture, back to back: a bytes-like
+    object (or mmap) decoded in place, a path (``str`` or ``os.PathLike``,
+    opened here and closed at the end), or a binary file.
+
+    A file is read into one buffer allocated once (``readinto``, or ``read``
+    for files without it; a path or an ``io.FileIO`` with ``read(2)``
+    directly), never loaded whole; a header claiming more than
+    ``max_payload`` (default 65,504) raises TruncatedError instead of being
+    buffered.  A truncated last message raises TruncatedError with its
+    offset, unless ``stop_on_truncated=True``.  ``copy=False`` yields views
+    (bytes-like sources only).  ``into=`` (a Message or OrderBook) is refilled
+    and yielded for every message: no allocation per message.  ``resync=True``
+    skips bytes that begin no valid message to the next magic and counts them
+    on the returned iterator (``skipped_bytes``, ``skipped_messages``,
+    ``identification_frames``), which also has ``messages``, ``offset`` and
+    ``close()``."""
+    global _stream_mod
+    if _stream_mod is None:
+        import orderbook._stream
+        _stream_mod = orderbook._stream
+    return _stream_mod._scan(source, verify, copy, stop_on_truncated, into, resync, max_payload)
 
 
-def _iter_file(f, bint verify, bint stop_on_truncated):
-    # `buf` holds the unread tail of the file; `base` is its file offset.
-    cdef Py_ssize_t base = 0, start = 0, n, need
-    buf = bytearray()
-    eof = False
-    while True:
-        n = len(buf) - start
-        need = _message_length(buf, start, base + start)
-        if need >= 0 and n >= need:
-            yield _decode(buf, start, base + start, verify, None, True)
-            start += need
-            continue
-        if eof:
-            if n == 0 or stop_on_truncated:
-                return
-            _raise_truncated(base + start, n, need)
-        del buf[:start]
-        base += start
-        start = 0
-        # bounded reads: a header's payload_size (up to 4 GiB) is a claim, not a size
-        # to allocate; a truncated capture ends in EOF and a TruncatedError
-        chunk = f.read(_CHUNK)
-        if chunk is None:
-            raise FieldTypeError(
-                "iter_messages needs a blocking binary file: read() returned None (no data yet "
-                "on a non-blocking file)")
-        if not PyObject_CheckBuffer(chunk):
-            raise FieldTypeError(
-                f"iter_messages needs a binary file: read() returned {type(chunk).__name__}"
-                + (" (open it with 'rb')" if isinstance(chunk, str) else ""))
-        if not chunk:
-            eof = True
-        else:
-            buf += chunk
-
-
-cdef Py_ssize_t _message_length(object buf, Py_ssize_t pos, Py_ssize_t at) except -2:
-    """32 + payload_size of the message at pos (reported as offset ``at``), or -1
-    when fewer than 32 bytes remain."""
-    cdef Py_buffer b
-    cdef MessageHeaderC h
-    PyObject_GetBuffer(buf, &b, PyBUF_SIMPLE)
-    try:
-        if b.len - pos < HDR:
-            return -1
-        memcpy(&h, <const char*>b.buf + pos, HDR)
-        if h.magic != OB_HEADER_MAGIC:
-            raise MagicError(
-                f"bad magic at offset {at}: expected {OB_HEADER_MAGIC:#010x}, found {h.magic:#010x}")
-        return HDR + <Py_ssize_t>h.payload_size
-    finally:
-        PyBuffer_Release(&b)
-
-
-cdef _raise_truncated(Py_ssize_t at, Py_ssize_t have, Py_ssize_t need):
-    if need < 0:
-        raise TruncatedError(
-            f"truncated message at offset {at}: {have} bytes left, a header needs {HDR}", at, HDR, have)
-    raise TruncatedError(
-        f"truncated message at offset {at}: it needs {need} bytes, {have} remain", at, need, have)
+def _raise_fault(dict fault, Py_ssize_t at):
+    """For orderbook._stream: raise the exception of a message fault (an
+    ob_fault as a dict) of the message at stream offset ``at``."""
+    cdef ob_fault f = fault
+    return raise_message_fault(&f, at)
 
 
 # === CRC-32 kernels, for tests and benchmarks (orderbook/src/ob_crc32.h) ==========

@@ -46,6 +46,9 @@ cdef class MessageReader:
                    Py_ssize_t min_buffer) except -1
     cdef int _check_idle(self, str what) except -1
     cdef Py_ssize_t _free(self) noexcept
+    cdef void _tidy(self) noexcept
+    cdef int _full(self) except -1
+    cdef object _fill_with(self, object method, str what)
     cdef int _refill(self) except -1
     cdef int _push(self, object data) except -1
     cdef object _next(self)
