@@ -7,7 +7,7 @@ SOURCES := $(wildcard orderbook/*.pyx orderbook/*.pxd orderbook/src/*.c orderboo
 # The compiled extensions, rebuilt when a source changes.
 BUILT := $(VENV)/.built
 
-.PHONY: install build demo pipeline test bench memray wheel fuzz sanitize typecheck crc-aarch64 clean
+.PHONY: install build demo pipeline nats-demo test bench memray wheel fuzz sanitize typecheck crc-aarch64 clean
 
 $(STAMP): pyproject.toml setup.py
 	$(PYTHON) -m venv $(VENV)
@@ -29,6 +29,9 @@ demo: $(BUILT)               ## build, then a short tour: build, encode, decode,
 
 pipeline: $(BUILT)           ## venue snapshots -> messages -> Unix socket -> books, for 2 s
 	$(PY) examples/pipeline.py
+
+nats-demo: $(BUILT)          ## NATS JetStream: starts its own nats-server -js, a publisher and two consumers
+	$(PY) examples/nats_demo.py
 
 test: $(BUILT)               ## the full test suite
 	$(PY) -m pytest -q tests

@@ -214,6 +214,15 @@ class BookConsumer:
     a durable that exists keeps its own position).  ``into`` is the Message
     (or OrderBook) to fill, a new ``Message()`` by default.
 
+    Acknowledgement: with ``ack_all=True`` (the default; ``AckPolicy.ALL``)
+    the last message yielded is acked once, when the batch it came in has
+    been consumed and the next fetch is due (or at ``close``/the end of
+    ``messages``): one ack per batch, acknowledging every message before it.
+    ``ack_all=False`` (``AckPolicy.EXPLICIT``) acks each message when the
+    next one is asked for.  Either way a message is acked only after the
+    caller moved past it: at-least-once, and a redelivery is suppressed
+    (``duplicates``).  The policy is fixed when a durable is created.
+
     Counters: ``received`` (yielded), ``duplicates`` (redeliveries of a stream
     sequence already yielded: acked, not yielded), ``errors`` (payloads that
     failed to decode: acked with ``term`` so they are not redelivered, and
@@ -224,7 +233,7 @@ class BookConsumer:
                  stream: Optional[str] = None, start_sequence: Optional[int] = None,
                  into: Union[Message, OrderBook, None] = None, verify: bool = True,
                  batch: int = 256, ack_wait: float = 5.0, fetch_timeout: float = 0.5,
-                 config: Optional[Any] = None) -> None:
+                 ack_all: bool = True, config: Optional[Any] = None) -> None:
         if into is not None and not isinstance(into, (Message, OrderBook)):
             raise FieldTypeError(f"into= takes a Message or an OrderBook, got {type(into).__name__}")
         self.js = js
@@ -236,8 +245,11 @@ class BookConsumer:
         self.verify = verify
         self.batch = batch
         self.fetch_timeout = fetch_timeout
+        self.ack_all = ack_all
         if config is None:
-            config = _api.ConsumerConfig(ack_wait=ack_wait, max_ack_pending=max(batch * 4, 1024))
+            config = _api.ConsumerConfig(
+                ack_wait=ack_wait, max_ack_pending=max(batch * 4, 1024),
+                ack_policy=_api.AckPolicy.ALL if ack_all else _api.AckPolicy.EXPLICIT)
             if start_sequence is not None:
                 config.deliver_policy = _api.DeliverPolicy.BY_START_SEQUENCE
                 config.opt_start_seq = int(start_sequence)
@@ -285,7 +297,8 @@ class BookConsumer:
         """The next message (the reused ``Message``), or None when none
         arrived within ``timeout`` seconds (None: wait forever).  The previous
         one is acknowledged first."""
-        await self._ack_previous()
+        if not self.ack_all:
+            await self._ack_previous()       # explicit: one ack per message
         give_up = None if timeout is None else time.monotonic() + timeout
         while True:
             while self._pending:
@@ -320,6 +333,8 @@ class BookConsumer:
                 if wait <= 0:
                     return None
                 wait = min(wait, self.fetch_timeout)
+            # ack_all: one ack, of the last message yielded, acks the whole batch
+            await self._ack_previous()
             await self._fill(max(wait, 0.01))
 
     async def _ack_quietly(self, msg: Any) -> None:

@@ -57,7 +57,8 @@ async def _setup(url):
     return nc, js
 
 
-def test_roundtrip_and_msg_id(server):
+@pytest.mark.parametrize("ack_all", [True, False])
+def test_roundtrip_and_msg_id(server, ack_all):
     async def main():
         nc, js = await _setup(server.url)
         try:
@@ -72,7 +73,8 @@ def test_roundtrip_and_msg_id(server):
             assert raw.data == encode_message(books[2], sequence=2, timestamp_ns=12, source=1)
 
             into = Message()
-            consumer = obnats.BookConsumer(js, SUBJECT, durable="c1", stream=STREAM, into=into)
+            consumer = obnats.BookConsumer(js, SUBJECT, durable="c1", stream=STREAM, into=into,
+                                           ack_all=ack_all, batch=16)
             seen = []
             async for msg in consumer.messages(idle_timeout=1.0):
                 assert msg is into                      # one reused Message
@@ -83,7 +85,7 @@ def test_roundtrip_and_msg_id(server):
             assert consumer.received == 40 and consumer.duplicates == 0 and consumer.errors == 0
             # acked: a new subscription to the same durable gets nothing more
             await consumer.close()
-            again = obnats.BookConsumer(js, SUBJECT, durable="c1", stream=STREAM)
+            again = obnats.BookConsumer(js, SUBJECT, durable="c1", stream=STREAM, ack_all=ack_all)
             assert await again.next(timeout=0.7) is None
             await again.close()
         finally:
