@@ -319,3 +319,52 @@ def by_name(name: str, table: Optional[List[Workload]] = None) -> Workload:
         if w.name == name:
             return w
     raise KeyError(name)
+
+
+# --- streams: MessageReader and iter_messages over a file (orderbook/_stream.pyx) ---
+# Each iteration feeds (or re-reads) a prepared chunk of `K` messages and takes
+# exactly K messages out of it with next(): once warm nothing is allocated, per
+# message or per chunk.
+
+def _stream_k(cap: int) -> int:
+    return 8 if cap == DEPTH else 16            # K messages fit in the reader's 64 KiB buffer
+
+
+def _reader_feed(target: str, cap: int) -> Setup:
+    def setup() -> Namespace:
+        into = orderbook.Message() if target == "message" else OrderBook(capacity=cap)
+        r = orderbook.MessageReader(into=into)
+        return {"feed": r.feed, "next": next, "r": r, "chunk": message_bytes(cap) * _stream_k(cap)}
+    return setup
+
+
+def _scan_fileio(cap: int) -> Setup:
+    def setup() -> Namespace:
+        import io
+        import tempfile
+        tmp = tempfile.NamedTemporaryFile(prefix="orderbook-memray-", suffix=".bin")
+        tmp.write(message_bytes(cap) * _stream_k(cap))
+        tmp.flush()
+        f = io.FileIO(tmp.name, "r")
+        scan = orderbook.iter_messages(f, into=orderbook.Message())
+        return {"next": next, "s": scan, "seek": f.seek, "keep": (tmp, f)}
+    return setup
+
+
+def streams(cap: int) -> List[Workload]:
+    tag = "" if cap == DEPTH else f" [capacity {cap}]"
+    k = _stream_k(cap)
+    take = "\n".join(["next(r)"] * k)
+    return [
+        Workload(f"MessageReader(into=Message): feed {k} messages + {k} next{tag}",
+                 "feed(chunk)\n" + take, _reader_feed("message", cap), calls=k,
+                 note="calls = messages; the feed is included"),
+        Workload(f"MessageReader(into=OrderBook): feed {k} messages + {k} next{tag}",
+                 "feed(chunk)\n" + take, _reader_feed("book", cap), calls=k),
+        Workload(f"iter_messages(io.FileIO, into=Message): {k} next + seek(0){tag}",
+                 "\n".join(["next(s)"] * k) + "\nseek(0)", _scan_fileio(cap), calls=k,
+                 note="read(2) into the scan's one buffer (the path of a str/PathLike source too)"),
+    ]
+
+
+OURS += streams(DEPTH) + streams(orderbook.CAPACITIES[1])
