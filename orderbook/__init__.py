@@ -60,7 +60,7 @@ from orderbook.errors import (
 )
 from orderbook.level import OrderLevel
 
-__version__ = "0.1.0"
+from orderbook._version import __version__
 
 __all__ = [
     "OrderBook", "OrderLevel", "Levels", "Message", "MessageHeader",
