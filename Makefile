@@ -76,8 +76,8 @@ typecheck: $(STAMP) $(BUILT) ## mypy --strict on the typing checks and the examp
 # is installed in a clean venv and imported.
 wheel: $(STAMP)              ## sdist + manylinux wheel under dist/, checked in a clean venv
 	rm -rf dist build/wheelcheck
-	$(PY) -m build -o dist/raw .
-	$(PY) -m auditwheel repair --strip -w dist dist/raw/$(DIST)-*.whl 2>&1 | grep -v '^INFO:' || true
+	$(PY) -m build -q -o dist/raw .
+	PATH="$(CURDIR)/$(VENV)/bin:$$PATH" $(PY) -m auditwheel repair --strip -w dist dist/raw/$(DIST)-*.whl
 	mv dist/raw/$(DIST)-*.tar.gz dist/
 	rm -rf dist/raw
 	$(PY) tools/check_dist.py dist/$(DIST)-*.tar.gz dist/$(DIST)-*manylinux*.whl
@@ -92,8 +92,8 @@ sdist-check:                 ## pip install dist/*.tar.gz (from make wheel) in a
 	build/sdistcheck/bin/python -m pip install -q dist/$(DIST)-*.tar.gz
 	cd build && sdistcheck/bin/python -c "import orderbook; print('installed', orderbook.__version__, 'from', orderbook.__file__)"
 
-matrix:                      ## wheel + test suite on every CPython 3.9-3.13 under ~/.pyenv/versions, one table
-	$(PYTHON) tools/matrix.py
+matrix: $(STAMP)             ## wheel + test suite on every CPython 3.9-3.13 under ~/.pyenv/versions, one table
+	nice -n 10 $(PY) tools/matrix.py
 
 clean:
 	rm -rf build dist *.egg-info orderbook/*.so orderbook/_*.c $(BUILT) .pytest_cache .benchmarks
