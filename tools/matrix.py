@@ -11,9 +11,12 @@ in a fresh venv under build/matrix/<version>/:
      build requirements of pyproject.toml are all it gets);
   2. the wheel is installed with the ``test`` and ``fuzz`` extras (optional
      dependencies come only where their markers allow);
-  3. pytest runs the repository's tests/ against the installed wheel, from
-     inside the venv's directory so that the checkout's orderbook/ is not on
-     sys.path.
+  3. pytest runs the tests against the installed wheel: from the unpacked
+     sdist (build/matrix/<version>/src, which holds the tests and everything
+     they read) with its orderbook/ sources removed, so that no import can
+     find anything but the wheel (profiling/workloads.py puts the project
+     root first on sys.path); ../shared is linked beside it for the golden
+     bytes.
 
 Prints a table (python, wheel built, tests passed / failed / errors /
 skipped, time) and writes it to build/matrix/summary.md; every step's output
@@ -30,6 +33,7 @@ import re
 import shutil
 import subprocess
 import sys
+import tarfile
 import time
 import xml.etree.ElementTree as ET
 from collections import Counter
@@ -89,6 +93,24 @@ def junit_counts(path: Path) -> Dict[str, object]:
     return {"counts": counts, "failing": failing, "skips": skips}
 
 
+def unpack_tests(sdist: Path, venv: Path) -> Path:
+    """The sdist unpacked as venv/src without its orderbook/ package, and
+    venv/shared linked to the checkout's ../shared (tests read
+    tests/../../shared/golden)."""
+    tmp = venv / "unpack"
+    with tarfile.open(sdist) as tar:
+        tar.extractall(tmp)
+    (top,) = list(tmp.iterdir())
+    src = venv / "src"
+    top.rename(src)
+    tmp.rmdir()
+    shutil.rmtree(src / "orderbook")
+    shared = ROOT.parent / "shared"
+    if shared.is_dir():
+        (venv / "shared").symlink_to(shared)
+    return src
+
+
 def one_python(version: str, python: Path, sdist: Path, pytest_args: List[str]) -> Dict[str, object]:
     full = python.parent.parent.name
     venv = OUT / full
@@ -128,11 +150,12 @@ def one_python(version: str, python: Path, sdist: Path, pytest_args: List[str]) 
                            capture_output=True, text=True, cwd=venv)
     if str(venv) not in where.stdout:
         row["note"] = f"imported orderbook from {where.stdout.strip() or where.stderr.strip()[-200:]}"
+    src = unpack_tests(sdist, venv)
     xml = venv / "junit.xml"
     tt = time.monotonic()
-    rc = run([str(vpy), "-m", "pytest", "-q", "-p", "no:cacheprovider", "--rootdir", str(ROOT),
-              "-c", str(ROOT / "pyproject.toml"), f"--junitxml={xml}", str(ROOT / "tests"), *pytest_args],
-             venv / "pytest.log", cwd=venv, timeout=3600)
+    rc = run([str(vpy), "-m", "pytest", "-q", "-p", "no:cacheprovider", "--rootdir", str(src),
+              "-c", str(src / "pyproject.toml"), f"--junitxml={xml}", str(src / "tests"), *pytest_args],
+             venv / "pytest.log", cwd=src, timeout=3600)
     row["test_seconds"] = time.monotonic() - tt
     if xml.exists():
         res = junit_counts(xml)
