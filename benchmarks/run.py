@@ -153,6 +153,7 @@ def freeze_into_readme(latest: Path, md: str, readme: Path) -> None:
 
 
 def main() -> int:
+    global RESULTS
     ap = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
     ap.add_argument("--report-only", action="store_true", help="re-report results/latest.json")
     ap.add_argument("--stat", choices=("min", "median", "mean"), default="min")
@@ -164,7 +165,6 @@ def main() -> int:
     ap.add_argument("pytest_args", nargs="*", help="extra pytest arguments (after --)")
     args = ap.parse_args()
 
-    global RESULTS
     if args.readme and args.results_dir.resolve() != RESULTS:
         ap.error("--readme freezes the committed benchmarks/results/: not with --results-dir")
     RESULTS = args.results_dir.resolve()
