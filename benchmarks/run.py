@@ -4,6 +4,7 @@ targets and the Vec-baseline gate, and save JSON, table and chart.
     python benchmarks/run.py                 # run, report, gate
     python benchmarks/run.py --passes 1      # one pass only (about a third of the time)
     python benchmarks/run.py --report-only   # re-report results/latest.json
+    python benchmarks/run.py --results-dir build/bench   # write there, not to results/ (make bench)
     python benchmarks/run.py --readme        # also freeze this run into benchmarks/README.md
     python benchmarks/run.py --readme README.md   # ... or into any file with the markers
 
@@ -107,7 +108,7 @@ def render(res: report.Results) -> tuple[str, bool]:
     print(f"Ratios are peer / ours (above 1: ours is faster); statistic: {res.stat} round"
           f"{report.passes_note(res)}.")
     print(report.noise_line(res))
-    print("What each row and column runs: benchmarks/results/table.md")
+    print(f"What each row and column runs: {os.path.relpath(RESULTS / 'table.md', ROOT)}")
     print()
     print("Targets:")
     for line in report.outcome_lines(outcomes):
@@ -151,16 +152,22 @@ def freeze_into_readme(latest: Path, md: str, readme: Path) -> None:
 
 
 def main() -> int:
+    global RESULTS
     ap = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
     ap.add_argument("--report-only", action="store_true", help="re-report results/latest.json")
     ap.add_argument("--stat", choices=("min", "median", "mean"), default="min")
     ap.add_argument("--passes", type=int, default=3, help="runs of the whole suite (best kept)")
     ap.add_argument("--readme", nargs="?", const=str(README), metavar="PATH",
                     help="freeze this run into the marked block of PATH (default benchmarks/README.md)")
+    ap.add_argument("--results-dir", type=Path, default=RESULTS, metavar="DIR",
+                    help="where the JSON, table and chart go (default benchmarks/results, committed)")
     ap.add_argument("pytest_args", nargs="*", help="extra pytest arguments (after --)")
     args = ap.parse_args()
 
-    RESULTS.mkdir(exist_ok=True)
+    if args.readme and args.results_dir.resolve() != RESULTS:
+        ap.error("--readme freezes the committed benchmarks/results/: not with --results-dir")
+    RESULTS = args.results_dir.resolve()
+    RESULTS.mkdir(parents=True, exist_ok=True)
     latest = RESULTS / "latest.json"
     status = 0
     if not args.report_only:
@@ -185,7 +192,7 @@ def main() -> int:
                                        str(res.machine.get("python", ""))) if res.machine else ""
     chart.render(res, str(RESULTS / "chart.png"), title)
     (RESULTS / "table.md").write_text(md + "\n")
-    print(f"saved: {latest.relative_to(ROOT)}, benchmarks/results/table.md, benchmarks/results/chart.png")
+    print("saved: " + ", ".join(os.path.relpath(p, ROOT) for p in (latest, RESULTS / "table.md", RESULTS / "chart.png")))
     if args.readme:
         freeze_into_readme(latest, md, Path(args.readme))
     if status:

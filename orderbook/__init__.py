@@ -70,7 +70,7 @@ from orderbook.level import OrderLevel
 from orderbook.dtypes import book_dtype, header_dtype, message_dtype
 from orderbook._capture import Capture
 
-__version__ = "0.1.0"
+from orderbook._version import __version__
 
 __all__ = [
     "OrderBook", "OrderLevel", "Levels", "Message", "MessageHeader",

@@ -5,7 +5,8 @@
 # finding fails the run.
 #
 # How:
-#   * the tracked and new files of orderbook/ (plus setup.py, pyproject.toml)
+#   * the tracked and new files of orderbook/ (plus setup.py, pyproject.toml,
+#     README.md and LICENSE, which the metadata names)
 #     are copied to $OB_SANITIZE_DIR (default build/sanitize/src) and built with
 #     OB_SANITIZE=1 (setup.py adds -fsanitize=address,undefined
 #     -fno-sanitize-recover=undefined, -O1 -g) and gcc's
@@ -56,11 +57,12 @@ mkdir -p "$SRC"
 if git -C "$ROOT" rev-parse --is-inside-work-tree >/dev/null 2>&1; then
     # tracked files plus new, not ignored ones: the working tree as it is now
     git -C "$ROOT" ls-files -z --cached --others --exclude-standard -- \
-        orderbook setup.py pyproject.toml README.md |
+        orderbook setup.py pyproject.toml README.md LICENSE |
         (cd "$ROOT" && xargs -0 -r cp --parents -t "$SRC")
 else
     cp -r orderbook setup.py pyproject.toml "$SRC"/
     [ -f README.md ] && cp README.md "$SRC"/
+    [ -f LICENSE ] && cp LICENSE "$SRC"/
     find "$SRC/orderbook" \( -name '*.so' -o -name '_*.c' -o -name '__pycache__' \) -prune -exec rm -rf {} +
 fi
 [ -f "$SRC/setup.py" ] && [ -d "$SRC/orderbook" ] || die "could not copy the sources"
