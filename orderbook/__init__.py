@@ -69,6 +69,7 @@ from orderbook.level import OrderLevel
 # research and replay (numpy / pyarrow imported on first use only)
 from orderbook.dtypes import book_dtype, header_dtype, message_dtype
 from orderbook._capture import Capture
+from orderbook.arrow import to_arrow
 
 from orderbook._version import __version__
 
@@ -86,7 +87,7 @@ __all__ = [
     "LevelIndexError", "OffsetError", "ExportError", "ReadOnlyError", "ReleasedError",
     "ProtocolError", "TruncatedError", "ChecksumError", "MagicError", "VersionError",
     "RecordError", "MissingRecordError",
-    "book_dtype", "message_dtype", "header_dtype", "Capture",
+    "book_dtype", "message_dtype", "header_dtype", "Capture", "to_arrow",
 ]
 
 
