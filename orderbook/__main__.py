@@ -6,6 +6,8 @@
                                      [--capacity 128|50]
     python -m orderbook encode SNAPSHOT.json [...] -o OUT [--venue NAME] [--symbol S]
                                      [--capacity 128|50] [--truncate] [--source N]
+    python -m orderbook export CAPTURE OUT [--partition-by venue_id,date] [--levels K]
+                                     [--scale float64|decimal128]   # Parquet: orderbook/export.py
 
 ``inspect`` reads a capture (Protocol V2 messages back to back: one message is
 a capture of one) or a single OrderBookTLV payload (6,200 bytes at capacity
@@ -530,12 +532,14 @@ def build_parser() -> argparse.ArgumentParser:
     enc.add_argument("--sequence", type=int, default=0, help="header sequence of the first message")
     enc.add_argument("--source", type=int, help="header source (default: the venue's collector SourceType, "
                                                 "BinanceCollector 1, CoinbaseCollector 2, KrakenCollector 3)")
+    from orderbook.export import add_export_parser
+    add_export_parser(sub)
     return parser
 
 
 def _main(argv: Optional[Sequence[str]], out: Optional[TextIO]) -> int:
     args_in = list(sys.argv[1:] if argv is None else argv)
-    if args_in and args_in[0] not in ("inspect", "encode") and not args_in[0].startswith("-"):
+    if args_in and args_in[0] not in ("inspect", "encode", "export") and not args_in[0].startswith("-"):
         args_in.insert(0, "inspect")
     parser = build_parser()
     try:
@@ -548,6 +552,9 @@ def _main(argv: Optional[Sequence[str]], out: Optional[TextIO]) -> int:
             print("orderbook inspect: --levels must be >= 0", file=sys.stderr)
             return EXIT_USAGE
         return cmd_inspect(args, stream)
+    if args.command == "export":
+        from orderbook.export import cmd_export
+        return cmd_export(args, stream)
     return cmd_encode(args, stream)
 
 
