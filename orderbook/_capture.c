@@ -8,6 +8,7 @@
         ],
         "extra_compile_args": [
             "-O3",
+            "-g0",
             "-std=c11",
             "-Wall",
             "-Wno-unused-function",
@@ -2188,7 +2189,7 @@ struct __pyx_obj_9orderbook_8_capture_Capture {
 };
 
 
-/* "orderbook/_capture.pyx":375
+/* "orderbook/_capture.pyx":379
  *         return _decode_message(self.obj, self._e[k].offset, verify=False)
  * 
  *     def __iter__(self):             # <<<<<<<<<<<<<<
@@ -2205,7 +2206,7 @@ struct __pyx_obj_9orderbook_8_capture___pyx_scope_struct____iter__ {
 };
 
 
-/* "orderbook/_capture.pyx":483
+/* "orderbook/_capture.pyx":487
  *                 raise LayoutError(
  *                     "Capture holds books of mixed capacities ("
  *                     + ", ".join(f"{v} at capacity {cap}" for cap, v in sorted(counts.items()))             # <<<<<<<<<<<<<<
@@ -2338,7 +2339,7 @@ struct __pyx_vtabstruct_9orderbook_8_capture_Capture {
   int (*_hold)(struct __pyx_obj_9orderbook_8_capture_Capture *, PyObject *);
   int (*_nthreads)(struct __pyx_obj_9orderbook_8_capture_Capture *, PyObject *);
   int (*_grow)(struct __pyx_obj_9orderbook_8_capture_Capture *);
-  int (*_scan)(struct __pyx_obj_9orderbook_8_capture_Capture *, int);
+  int (*_scan)(struct __pyx_obj_9orderbook_8_capture_Capture *, int, int);
   PyObject *(*_error_at)(struct __pyx_obj_9orderbook_8_capture_Capture *, Py_ssize_t);
   Py_ssize_t (*_crc_range)(struct __pyx_obj_9orderbook_8_capture_Capture *, Py_ssize_t, Py_ssize_t, uint8_t *, int);
   int (*_verify)(struct __pyx_obj_9orderbook_8_capture_Capture *, int, int);
@@ -4115,7 +4116,7 @@ static int __pyx_f_9orderbook_8_capture_7Capture__open_path(struct __pyx_obj_9or
 static int __pyx_f_9orderbook_8_capture_7Capture__hold(struct __pyx_obj_9orderbook_8_capture_Capture *__pyx_v_self, PyObject *__pyx_v_source); /* proto*/
 static int __pyx_f_9orderbook_8_capture_7Capture__nthreads(struct __pyx_obj_9orderbook_8_capture_Capture *__pyx_v_self, PyObject *__pyx_v_threads); /* proto*/
 static int __pyx_f_9orderbook_8_capture_7Capture__grow(struct __pyx_obj_9orderbook_8_capture_Capture *__pyx_v_self); /* proto*/
-static int __pyx_f_9orderbook_8_capture_7Capture__scan(struct __pyx_obj_9orderbook_8_capture_Capture *__pyx_v_self, int __pyx_v_skip); /* proto*/
+static int __pyx_f_9orderbook_8_capture_7Capture__scan(struct __pyx_obj_9orderbook_8_capture_Capture *__pyx_v_self, int __pyx_v_skip, int __pyx_v_crc); /* proto*/
 static PyObject *__pyx_f_9orderbook_8_capture_7Capture__error_at(struct __pyx_obj_9orderbook_8_capture_Capture *__pyx_v_self, Py_ssize_t __pyx_v_at); /* proto*/
 static Py_ssize_t __pyx_f_9orderbook_8_capture_7Capture__crc_range(struct __pyx_obj_9orderbook_8_capture_Capture *__pyx_v_self, Py_ssize_t __pyx_v_lo, Py_ssize_t __pyx_v_hi, uint8_t *__pyx_v_bad, int __pyx_v_all_); /* proto*/
 static int __pyx_f_9orderbook_8_capture_7Capture__verify(struct __pyx_obj_9orderbook_8_capture_Capture *__pyx_v_self, int __pyx_v_threads, int __pyx_v_skip); /* proto*/
@@ -23279,6 +23280,7 @@ PyObject *__pyx_args, PyObject *__pyx_kwds
 }
 
 static int __pyx_pf_9orderbook_8_capture_7Capture_4__init__(struct __pyx_obj_9orderbook_8_capture_Capture *__pyx_v_self, PyObject *__pyx_v_source, int __pyx_v_verify, PyObject *__pyx_v_threads, PyObject *__pyx_v_on_error) {
+  int __pyx_v_nthreads;
   PyObject *__pyx_v_err = NULL;
   int __pyx_r;
   __Pyx_RefNannyDeclarations
@@ -23557,7 +23559,7 @@ static int __pyx_pf_9orderbook_8_capture_7Capture_4__init__(struct __pyx_obj_9or
  *         else:
  *             self._hold(source)             # <<<<<<<<<<<<<<
  *         self.verified = verify
- *         self._scan(on_error == "skip")
+ *         cdef int nthreads = self._nthreads(threads) if verify else 1
 */
   /*else*/ {
     __pyx_t_9 = ((struct __pyx_vtabstruct_9orderbook_8_capture_Capture *)__pyx_v_self->__pyx_vtab)->_hold(__pyx_v_self, __pyx_v_source); if (unlikely(__pyx_t_9 == ((int)-1))) __PYX_ERR(0, 128, __pyx_L1_error)
@@ -23569,85 +23571,125 @@ static int __pyx_pf_9orderbook_8_capture_7Capture_4__init__(struct __pyx_obj_9or
  *         else:
  *             self._hold(source)
  *         self.verified = verify             # <<<<<<<<<<<<<<
- *         self._scan(on_error == "skip")
- *         if verify:
+ *         cdef int nthreads = self._nthreads(threads) if verify else 1
+ *         # one thread: the CRCs in the walk itself (one pass over the bytes);
 */
   __pyx_v_self->verified = __pyx_v_verify;
 
   /* "orderbook/_capture.pyx":130
  *             self._hold(source)
  *         self.verified = verify
- *         self._scan(on_error == "skip")             # <<<<<<<<<<<<<<
- *         if verify:
- *             self._verify(self._nthreads(threads), on_error == "skip")
+ *         cdef int nthreads = self._nthreads(threads) if verify else 1             # <<<<<<<<<<<<<<
+ *         # one thread: the CRCs in the walk itself (one pass over the bytes);
+ *         # more: the walk first, then the CRCs in parallel
 */
-  __pyx_t_10 = __Pyx_PyObject_CompareEq_object_str(__pyx_v_on_error, __pyx_mstate_global->__pyx_n_u_skip, Py_EQ); __Pyx_XGOTREF(__pyx_t_10); if (unlikely(!__pyx_t_10)) __PYX_ERR(0, 130, __pyx_L1_error)
-  __pyx_t_2 = __Pyx_PyObject_IsTrue(__pyx_t_10); if (unlikely((__pyx_t_2 == (int)-1) && PyErr_Occurred())) __PYX_ERR(0, 130, __pyx_L1_error)
+  if (__pyx_v_verify) {
+    __pyx_t_14 = ((struct __pyx_vtabstruct_9orderbook_8_capture_Capture *)__pyx_v_self->__pyx_vtab)->_nthreads(__pyx_v_self, __pyx_v_threads); if (unlikely(__pyx_t_14 == ((int)-1))) __PYX_ERR(0, 130, __pyx_L1_error)
+    __pyx_t_9 = __pyx_t_14;
+  } else {
+
+    __pyx_t_9 = 1;
+  }
+  __pyx_v_nthreads = __pyx_t_9;
+
+  /* "orderbook/_capture.pyx":133
+ *         # one thread: the CRCs in the walk itself (one pass over the bytes);
+ *         # more: the walk first, then the CRCs in parallel
+ *         self._scan(on_error == "skip", verify and nthreads == 1)             # <<<<<<<<<<<<<<
+ *         if verify and nthreads > 1:
+ *             self._verify(nthreads, on_error == "skip")
+*/
+  __pyx_t_10 = __Pyx_PyObject_CompareEq_object_str(__pyx_v_on_error, __pyx_mstate_global->__pyx_n_u_skip, Py_EQ); __Pyx_XGOTREF(__pyx_t_10); if (unlikely(!__pyx_t_10)) __PYX_ERR(0, 133, __pyx_L1_error)
+  __pyx_t_2 = __Pyx_PyObject_IsTrue(__pyx_t_10); if (unlikely((__pyx_t_2 == (int)-1) && PyErr_Occurred())) __PYX_ERR(0, 133, __pyx_L1_error)
   __Pyx_DECREF(__pyx_t_10); __pyx_t_10 = 0;
-  __pyx_t_9 = ((struct __pyx_vtabstruct_9orderbook_8_capture_Capture *)__pyx_v_self->__pyx_vtab)->_scan(__pyx_v_self, __pyx_t_2); if (unlikely(__pyx_t_9 == ((int)-1))) __PYX_ERR(0, 130, __pyx_L1_error)
+  if (__pyx_v_verify) {
+  } else {
+
+    __pyx_t_13 = __pyx_v_verify;
+    goto __pyx_L11_bool_binop_done;
+  }
+  __pyx_t_12 = (__pyx_v_nthreads == 1);
+
+
+  __pyx_t_13 = __pyx_t_12;
+
+  __pyx_L11_bool_binop_done:;
+  __pyx_t_9 = ((struct __pyx_vtabstruct_9orderbook_8_capture_Capture *)__pyx_v_self->__pyx_vtab)->_scan(__pyx_v_self, __pyx_t_2, __pyx_t_13); if (unlikely(__pyx_t_9 == ((int)-1))) __PYX_ERR(0, 133, __pyx_L1_error)
 
 
 
-  /* "orderbook/_capture.pyx":131
- *         self.verified = verify
- *         self._scan(on_error == "skip")
- *         if verify:             # <<<<<<<<<<<<<<
- *             self._verify(self._nthreads(threads), on_error == "skip")
+
+  /* "orderbook/_capture.pyx":134
+ *         # more: the walk first, then the CRCs in parallel
+ *         self._scan(on_error == "skip", verify and nthreads == 1)
+ *         if verify and nthreads > 1:             # <<<<<<<<<<<<<<
+ *             self._verify(nthreads, on_error == "skip")
  *         if self.error is not None and on_error == "raise":
 */
   if (__pyx_v_verify) {
+  } else {
 
-    /* "orderbook/_capture.pyx":132
- *         self._scan(on_error == "skip")
- *         if verify:
- *             self._verify(self._nthreads(threads), on_error == "skip")             # <<<<<<<<<<<<<<
+    __pyx_t_13 = __pyx_v_verify;
+    goto __pyx_L14_bool_binop_done;
+  }
+  __pyx_t_2 = (__pyx_v_nthreads > 1);
+
+
+  __pyx_t_13 = __pyx_t_2;
+
+  __pyx_L14_bool_binop_done:;
+  if (__pyx_t_13) {
+
+
+    /* "orderbook/_capture.pyx":135
+ *         self._scan(on_error == "skip", verify and nthreads == 1)
+ *         if verify and nthreads > 1:
+ *             self._verify(nthreads, on_error == "skip")             # <<<<<<<<<<<<<<
  *         if self.error is not None and on_error == "raise":
  *             err = self.error
 */
-    __pyx_t_9 = ((struct __pyx_vtabstruct_9orderbook_8_capture_Capture *)__pyx_v_self->__pyx_vtab)->_nthreads(__pyx_v_self, __pyx_v_threads); if (unlikely(__pyx_t_9 == ((int)-1))) __PYX_ERR(0, 132, __pyx_L1_error)
-    __pyx_t_10 = __Pyx_PyObject_CompareEq_object_str(__pyx_v_on_error, __pyx_mstate_global->__pyx_n_u_skip, Py_EQ); __Pyx_XGOTREF(__pyx_t_10); if (unlikely(!__pyx_t_10)) __PYX_ERR(0, 132, __pyx_L1_error)
-    __pyx_t_2 = __Pyx_PyObject_IsTrue(__pyx_t_10); if (unlikely((__pyx_t_2 == (int)-1) && PyErr_Occurred())) __PYX_ERR(0, 132, __pyx_L1_error)
+    __pyx_t_10 = __Pyx_PyObject_CompareEq_object_str(__pyx_v_on_error, __pyx_mstate_global->__pyx_n_u_skip, Py_EQ); __Pyx_XGOTREF(__pyx_t_10); if (unlikely(!__pyx_t_10)) __PYX_ERR(0, 135, __pyx_L1_error)
+    __pyx_t_13 = __Pyx_PyObject_IsTrue(__pyx_t_10); if (unlikely((__pyx_t_13 == (int)-1) && PyErr_Occurred())) __PYX_ERR(0, 135, __pyx_L1_error)
     __Pyx_DECREF(__pyx_t_10); __pyx_t_10 = 0;
-    __pyx_t_14 = ((struct __pyx_vtabstruct_9orderbook_8_capture_Capture *)__pyx_v_self->__pyx_vtab)->_verify(__pyx_v_self, __pyx_t_9, __pyx_t_2); if (unlikely(__pyx_t_14 == ((int)-1))) __PYX_ERR(0, 132, __pyx_L1_error)
+    __pyx_t_9 = ((struct __pyx_vtabstruct_9orderbook_8_capture_Capture *)__pyx_v_self->__pyx_vtab)->_verify(__pyx_v_self, __pyx_v_nthreads, __pyx_t_13); if (unlikely(__pyx_t_9 == ((int)-1))) __PYX_ERR(0, 135, __pyx_L1_error)
 
 
 
-
-    /* "orderbook/_capture.pyx":131
- *         self.verified = verify
- *         self._scan(on_error == "skip")
- *         if verify:             # <<<<<<<<<<<<<<
- *             self._verify(self._nthreads(threads), on_error == "skip")
+    /* "orderbook/_capture.pyx":134
+ *         # more: the walk first, then the CRCs in parallel
+ *         self._scan(on_error == "skip", verify and nthreads == 1)
+ *         if verify and nthreads > 1:             # <<<<<<<<<<<<<<
+ *             self._verify(nthreads, on_error == "skip")
  *         if self.error is not None and on_error == "raise":
 */
   }
 
-  /* "orderbook/_capture.pyx":133
- *         if verify:
- *             self._verify(self._nthreads(threads), on_error == "skip")
+  /* "orderbook/_capture.pyx":136
+ *         if verify and nthreads > 1:
+ *             self._verify(nthreads, on_error == "skip")
  *         if self.error is not None and on_error == "raise":             # <<<<<<<<<<<<<<
  *             err = self.error
  *             self.close()
 */
-  __pyx_t_13 = (__pyx_v_self->error != Py_None);
-  if (__pyx_t_13) {
+  __pyx_t_2 = (__pyx_v_self->error != Py_None);
+  if (__pyx_t_2) {
 
   } else {
 
-    __pyx_t_2 = __pyx_t_13;
+    __pyx_t_13 = __pyx_t_2;
 
-    goto __pyx_L13_bool_binop_done;
+    goto __pyx_L17_bool_binop_done;
   }
-  __pyx_t_13 = __Pyx_PyObject_CompareBoolEq_object_str(__pyx_v_on_error, __pyx_mstate_global->__pyx_n_u_raise, Py_EQ); if (unlikely((__pyx_t_13 < 0))) __PYX_ERR(0, 133, __pyx_L1_error)
+  __pyx_t_2 = __Pyx_PyObject_CompareBoolEq_object_str(__pyx_v_on_error, __pyx_mstate_global->__pyx_n_u_raise, Py_EQ); if (unlikely((__pyx_t_2 < 0))) __PYX_ERR(0, 136, __pyx_L1_error)
 
-  __pyx_t_2 = __pyx_t_13;
+  __pyx_t_13 = __pyx_t_2;
 
-  __pyx_L13_bool_binop_done:;
-  if (unlikely(__pyx_t_2)) {
+  __pyx_L17_bool_binop_done:;
+  if (unlikely(__pyx_t_13)) {
 
 
-    /* "orderbook/_capture.pyx":134
- *             self._verify(self._nthreads(threads), on_error == "skip")
+    /* "orderbook/_capture.pyx":137
+ *             self._verify(nthreads, on_error == "skip")
  *         if self.error is not None and on_error == "raise":
  *             err = self.error             # <<<<<<<<<<<<<<
  *             self.close()
@@ -23658,7 +23700,7 @@ static int __pyx_pf_9orderbook_8_capture_7Capture_4__init__(struct __pyx_obj_9or
     __pyx_v_err = __pyx_t_10;
     __pyx_t_10 = 0;
 
-    /* "orderbook/_capture.pyx":135
+    /* "orderbook/_capture.pyx":138
  *         if self.error is not None and on_error == "raise":
  *             err = self.error
  *             self.close()             # <<<<<<<<<<<<<<
@@ -23672,12 +23714,12 @@ static int __pyx_pf_9orderbook_8_capture_7Capture_4__init__(struct __pyx_obj_9or
       PyObject *__pyx_callargs[2] = {__pyx_t_3, NULL};
       __pyx_t_10 = __Pyx_PyObject_FastCallMethod((PyObject*)__pyx_mstate_global->__pyx_n_u_close, __pyx_callargs+__pyx_t_11, (1-__pyx_t_11) | (1*__Pyx_PY_VECTORCALL_ARGUMENTS_OFFSET));
       __Pyx_XDECREF(__pyx_t_3); __pyx_t_3 = 0;
-      if (unlikely(!__pyx_t_10)) __PYX_ERR(0, 135, __pyx_L1_error)
+      if (unlikely(!__pyx_t_10)) __PYX_ERR(0, 138, __pyx_L1_error)
       __Pyx_GOTREF(__pyx_t_10);
     }
     __Pyx_DECREF(__pyx_t_10); __pyx_t_10 = 0;
 
-    /* "orderbook/_capture.pyx":136
+    /* "orderbook/_capture.pyx":139
  *             err = self.error
  *             self.close()
  *             raise err             # <<<<<<<<<<<<<<
@@ -23685,11 +23727,11 @@ static int __pyx_pf_9orderbook_8_capture_7Capture_4__init__(struct __pyx_obj_9or
  *     cdef int _open_path(self, str path) except -1:
 */
     __Pyx_Raise(__pyx_v_err, 0, 0, 0);
-    __PYX_ERR(0, 136, __pyx_L1_error)
+    __PYX_ERR(0, 139, __pyx_L1_error)
 
-    /* "orderbook/_capture.pyx":133
- *         if verify:
- *             self._verify(self._nthreads(threads), on_error == "skip")
+    /* "orderbook/_capture.pyx":136
+ *         if verify and nthreads > 1:
+ *             self._verify(nthreads, on_error == "skip")
  *         if self.error is not None and on_error == "raise":             # <<<<<<<<<<<<<<
  *             err = self.error
  *             self.close()
@@ -23717,13 +23759,14 @@ static int __pyx_pf_9orderbook_8_capture_7Capture_4__init__(struct __pyx_obj_9or
   __Pyx_AddTraceback("orderbook._capture.Capture.__init__", __pyx_clineno, __pyx_lineno, __pyx_filename);
   __pyx_r = -1;
   __pyx_L0:;
+
   __Pyx_XDECREF(__pyx_v_err);
 
   __Pyx_RefNannyFinishContext();
   return __pyx_r;
 }
 
-/* "orderbook/_capture.pyx":138
+/* "orderbook/_capture.pyx":141
  *             raise err
  * 
  *     cdef int _open_path(self, str path) except -1:             # <<<<<<<<<<<<<<
@@ -23757,7 +23800,7 @@ static int __pyx_f_9orderbook_8_capture_7Capture__open_path(struct __pyx_obj_9or
   int __pyx_clineno = 0;
   __Pyx_RefNannySetupContext("_open_path", 0);
 
-  /* "orderbook/_capture.pyx":139
+  /* "orderbook/_capture.pyx":142
  * 
  *     cdef int _open_path(self, str path) except -1:
  *         with open(path, "rb") as f:             # <<<<<<<<<<<<<<
@@ -23771,13 +23814,13 @@ static int __pyx_f_9orderbook_8_capture_7Capture__open_path(struct __pyx_obj_9or
       PyObject *__pyx_callargs[3] = {__pyx_t_2, __pyx_v_path, __pyx_mstate_global->__pyx_n_u_rb};
       __pyx_t_1 = __Pyx_PyObject_FastCall((PyObject*)__pyx_builtin_open, __pyx_callargs+__pyx_t_3, (3-__pyx_t_3) | (__pyx_t_3*__Pyx_PY_VECTORCALL_ARGUMENTS_OFFSET));
       __Pyx_XDECREF(__pyx_t_2); __pyx_t_2 = 0;
-      if (unlikely(!__pyx_t_1)) __PYX_ERR(0, 139, __pyx_L1_error)
+      if (unlikely(!__pyx_t_1)) __PYX_ERR(0, 142, __pyx_L1_error)
       __Pyx_GOTREF(__pyx_t_1);
     }
-    __pyx_t_4 = __Pyx_PyObject_LookupSpecial(__pyx_t_1, __pyx_mstate_global->__pyx_n_u_exit); if (unlikely(!__pyx_t_4)) __PYX_ERR(0, 139, __pyx_L1_error)
+    __pyx_t_4 = __Pyx_PyObject_LookupSpecial(__pyx_t_1, __pyx_mstate_global->__pyx_n_u_exit); if (unlikely(!__pyx_t_4)) __PYX_ERR(0, 142, __pyx_L1_error)
     __Pyx_GOTREF(__pyx_t_4);
     __pyx_t_5 = NULL;
-    __pyx_t_6 = __Pyx_PyObject_LookupSpecial(__pyx_t_1, __pyx_mstate_global->__pyx_n_u_enter); if (unlikely(!__pyx_t_6)) __PYX_ERR(0, 139, __pyx_L3_error)
+    __pyx_t_6 = __Pyx_PyObject_LookupSpecial(__pyx_t_1, __pyx_mstate_global->__pyx_n_u_enter); if (unlikely(!__pyx_t_6)) __PYX_ERR(0, 142, __pyx_L3_error)
     __Pyx_GOTREF(__pyx_t_6);
     __pyx_t_3 = 1;
     #if CYTHON_UNPACK_METHODS
@@ -23796,7 +23839,7 @@ static int __pyx_f_9orderbook_8_capture_7Capture__open_path(struct __pyx_obj_9or
       __pyx_t_2 = __Pyx_PyObject_FastCall((PyObject*)__pyx_t_6, __pyx_callargs+__pyx_t_3, (1-__pyx_t_3) | (__pyx_t_3*__Pyx_PY_VECTORCALL_ARGUMENTS_OFFSET));
       __Pyx_XDECREF(__pyx_t_5); __pyx_t_5 = 0;
       __Pyx_DECREF(__pyx_t_6); __pyx_t_6 = 0;
-      if (unlikely(!__pyx_t_2)) __PYX_ERR(0, 139, __pyx_L3_error)
+      if (unlikely(!__pyx_t_2)) __PYX_ERR(0, 142, __pyx_L3_error)
       __Pyx_GOTREF(__pyx_t_2);
     }
     __pyx_t_6 = __pyx_t_2;
@@ -23814,7 +23857,7 @@ static int __pyx_f_9orderbook_8_capture_7Capture__open_path(struct __pyx_obj_9or
           __pyx_v_f = __pyx_t_6;
           __pyx_t_6 = 0;
 
-          /* "orderbook/_capture.pyx":140
+          /* "orderbook/_capture.pyx":143
  *     cdef int _open_path(self, str path) except -1:
  *         with open(path, "rb") as f:
  *             size = _os.fstat(f.fileno()).st_size             # <<<<<<<<<<<<<<
@@ -23822,9 +23865,9 @@ static int __pyx_f_9orderbook_8_capture_7Capture__open_path(struct __pyx_obj_9or
  *                 self._hold(b"")
 */
           __pyx_t_1 = NULL;
-          __Pyx_GetModuleGlobalName(__pyx_t_2, __pyx_mstate_global->__pyx_n_u_os); if (unlikely(!__pyx_t_2)) __PYX_ERR(0, 140, __pyx_L7_error)
+          __Pyx_GetModuleGlobalName(__pyx_t_2, __pyx_mstate_global->__pyx_n_u_os); if (unlikely(!__pyx_t_2)) __PYX_ERR(0, 143, __pyx_L7_error)
           __Pyx_GOTREF(__pyx_t_2);
-          __pyx_t_5 = __Pyx_PyObject_GetAttrStr(__pyx_t_2, __pyx_mstate_global->__pyx_n_u_fstat); if (unlikely(!__pyx_t_5)) __PYX_ERR(0, 140, __pyx_L7_error)
+          __pyx_t_5 = __Pyx_PyObject_GetAttrStr(__pyx_t_2, __pyx_mstate_global->__pyx_n_u_fstat); if (unlikely(!__pyx_t_5)) __PYX_ERR(0, 143, __pyx_L7_error)
           __Pyx_GOTREF(__pyx_t_5);
           __Pyx_DECREF(__pyx_t_2); __pyx_t_2 = 0;
           __pyx_t_10 = __pyx_v_f;
@@ -23834,7 +23877,7 @@ static int __pyx_f_9orderbook_8_capture_7Capture__open_path(struct __pyx_obj_9or
             PyObject *__pyx_callargs[2] = {__pyx_t_10, NULL};
             __pyx_t_2 = __Pyx_PyObject_FastCallMethod((PyObject*)__pyx_mstate_global->__pyx_n_u_fileno, __pyx_callargs+__pyx_t_3, (1-__pyx_t_3) | (1*__Pyx_PY_VECTORCALL_ARGUMENTS_OFFSET));
             __Pyx_XDECREF(__pyx_t_10); __pyx_t_10 = 0;
-            if (unlikely(!__pyx_t_2)) __PYX_ERR(0, 140, __pyx_L7_error)
+            if (unlikely(!__pyx_t_2)) __PYX_ERR(0, 143, __pyx_L7_error)
             __Pyx_GOTREF(__pyx_t_2);
           }
           __pyx_t_3 = 1;
@@ -23855,37 +23898,37 @@ static int __pyx_f_9orderbook_8_capture_7Capture__open_path(struct __pyx_obj_9or
             __Pyx_XDECREF(__pyx_t_1); __pyx_t_1 = 0;
             __Pyx_DECREF(__pyx_t_2); __pyx_t_2 = 0;
             __Pyx_DECREF(__pyx_t_5); __pyx_t_5 = 0;
-            if (unlikely(!__pyx_t_6)) __PYX_ERR(0, 140, __pyx_L7_error)
+            if (unlikely(!__pyx_t_6)) __PYX_ERR(0, 143, __pyx_L7_error)
             __Pyx_GOTREF(__pyx_t_6);
           }
-          __pyx_t_5 = __Pyx_PyObject_GetAttrStr(__pyx_t_6, __pyx_mstate_global->__pyx_n_u_st_size); if (unlikely(!__pyx_t_5)) __PYX_ERR(0, 140, __pyx_L7_error)
+          __pyx_t_5 = __Pyx_PyObject_GetAttrStr(__pyx_t_6, __pyx_mstate_global->__pyx_n_u_st_size); if (unlikely(!__pyx_t_5)) __PYX_ERR(0, 143, __pyx_L7_error)
           __Pyx_GOTREF(__pyx_t_5);
           __Pyx_DECREF(__pyx_t_6); __pyx_t_6 = 0;
           __pyx_v_size = __pyx_t_5;
           __pyx_t_5 = 0;
 
-          /* "orderbook/_capture.pyx":141
+          /* "orderbook/_capture.pyx":144
  *         with open(path, "rb") as f:
  *             size = _os.fstat(f.fileno()).st_size
  *             if size == 0:             # <<<<<<<<<<<<<<
  *                 self._hold(b"")
  *                 return 0
 */
-          __pyx_t_11 = (__Pyx_PyLong_BoolEqObjC(__pyx_v_size, __pyx_mstate_global->__pyx_int_0, 0, 0)); if (unlikely((__pyx_t_11 < 0))) __PYX_ERR(0, 141, __pyx_L7_error)
+          __pyx_t_11 = (__Pyx_PyLong_BoolEqObjC(__pyx_v_size, __pyx_mstate_global->__pyx_int_0, 0, 0)); if (unlikely((__pyx_t_11 < 0))) __PYX_ERR(0, 144, __pyx_L7_error)
           if (__pyx_t_11) {
 
 
-            /* "orderbook/_capture.pyx":142
+            /* "orderbook/_capture.pyx":145
  *             size = _os.fstat(f.fileno()).st_size
  *             if size == 0:
  *                 self._hold(b"")             # <<<<<<<<<<<<<<
  *                 return 0
  *             flags = _mmap.MAP_SHARED | getattr(_mmap, "MAP_POPULATE", 0)
 */
-            __pyx_t_12 = ((struct __pyx_vtabstruct_9orderbook_8_capture_Capture *)__pyx_v_self->__pyx_vtab)->_hold(__pyx_v_self, __pyx_mstate_global->__pyx_kp_b__5); if (unlikely(__pyx_t_12 == ((int)-1))) __PYX_ERR(0, 142, __pyx_L7_error)
+            __pyx_t_12 = ((struct __pyx_vtabstruct_9orderbook_8_capture_Capture *)__pyx_v_self->__pyx_vtab)->_hold(__pyx_v_self, __pyx_mstate_global->__pyx_kp_b__5); if (unlikely(__pyx_t_12 == ((int)-1))) __PYX_ERR(0, 145, __pyx_L7_error)
 
 
-            /* "orderbook/_capture.pyx":143
+            /* "orderbook/_capture.pyx":146
  *             if size == 0:
  *                 self._hold(b"")
  *                 return 0             # <<<<<<<<<<<<<<
@@ -23898,7 +23941,7 @@ static int __pyx_f_9orderbook_8_capture_7Capture__open_path(struct __pyx_obj_9or
             }
             goto __pyx_L11_try_return;
 
-            /* "orderbook/_capture.pyx":141
+            /* "orderbook/_capture.pyx":144
  *         with open(path, "rb") as f:
  *             size = _os.fstat(f.fileno()).st_size
  *             if size == 0:             # <<<<<<<<<<<<<<
@@ -23907,31 +23950,31 @@ static int __pyx_f_9orderbook_8_capture_7Capture__open_path(struct __pyx_obj_9or
 */
           }
 
-          /* "orderbook/_capture.pyx":144
+          /* "orderbook/_capture.pyx":147
  *                 self._hold(b"")
  *                 return 0
  *             flags = _mmap.MAP_SHARED | getattr(_mmap, "MAP_POPULATE", 0)             # <<<<<<<<<<<<<<
  *             self._mm = _mmap.mmap(f.fileno(), 0, flags=flags, prot=_mmap.PROT_READ)
  *         self._hold(self._mm)
 */
-          __Pyx_GetModuleGlobalName(__pyx_t_5, __pyx_mstate_global->__pyx_n_u_mmap); if (unlikely(!__pyx_t_5)) __PYX_ERR(0, 144, __pyx_L7_error)
+          __Pyx_GetModuleGlobalName(__pyx_t_5, __pyx_mstate_global->__pyx_n_u_mmap); if (unlikely(!__pyx_t_5)) __PYX_ERR(0, 147, __pyx_L7_error)
           __Pyx_GOTREF(__pyx_t_5);
-          __pyx_t_6 = __Pyx_PyObject_GetAttrStr(__pyx_t_5, __pyx_mstate_global->__pyx_n_u_MAP_SHARED); if (unlikely(!__pyx_t_6)) __PYX_ERR(0, 144, __pyx_L7_error)
+          __pyx_t_6 = __Pyx_PyObject_GetAttrStr(__pyx_t_5, __pyx_mstate_global->__pyx_n_u_MAP_SHARED); if (unlikely(!__pyx_t_6)) __PYX_ERR(0, 147, __pyx_L7_error)
           __Pyx_GOTREF(__pyx_t_6);
           __Pyx_DECREF(__pyx_t_5); __pyx_t_5 = 0;
-          __Pyx_GetModuleGlobalName(__pyx_t_5, __pyx_mstate_global->__pyx_n_u_mmap); if (unlikely(!__pyx_t_5)) __PYX_ERR(0, 144, __pyx_L7_error)
+          __Pyx_GetModuleGlobalName(__pyx_t_5, __pyx_mstate_global->__pyx_n_u_mmap); if (unlikely(!__pyx_t_5)) __PYX_ERR(0, 147, __pyx_L7_error)
           __Pyx_GOTREF(__pyx_t_5);
-          __pyx_t_2 = __Pyx_GetAttr3(__pyx_t_5, __pyx_mstate_global->__pyx_n_u_MAP_POPULATE, __pyx_mstate_global->__pyx_int_0); if (unlikely(!__pyx_t_2)) __PYX_ERR(0, 144, __pyx_L7_error)
+          __pyx_t_2 = __Pyx_GetAttr3(__pyx_t_5, __pyx_mstate_global->__pyx_n_u_MAP_POPULATE, __pyx_mstate_global->__pyx_int_0); if (unlikely(!__pyx_t_2)) __PYX_ERR(0, 147, __pyx_L7_error)
           __Pyx_GOTREF(__pyx_t_2);
           __Pyx_DECREF(__pyx_t_5); __pyx_t_5 = 0;
-          __pyx_t_5 = __Pyx_PyNumber_Or_object_object(__pyx_t_6, __pyx_t_2); if (unlikely(!__pyx_t_5)) __PYX_ERR(0, 144, __pyx_L7_error)
+          __pyx_t_5 = __Pyx_PyNumber_Or_object_object(__pyx_t_6, __pyx_t_2); if (unlikely(!__pyx_t_5)) __PYX_ERR(0, 147, __pyx_L7_error)
           __Pyx_GOTREF(__pyx_t_5);
           __Pyx_DECREF(__pyx_t_6); __pyx_t_6 = 0;
           __Pyx_DECREF(__pyx_t_2); __pyx_t_2 = 0;
           __pyx_v_flags = __pyx_t_5;
           __pyx_t_5 = 0;
 
-          /* "orderbook/_capture.pyx":145
+          /* "orderbook/_capture.pyx":148
  *                 return 0
  *             flags = _mmap.MAP_SHARED | getattr(_mmap, "MAP_POPULATE", 0)
  *             self._mm = _mmap.mmap(f.fileno(), 0, flags=flags, prot=_mmap.PROT_READ)             # <<<<<<<<<<<<<<
@@ -23939,9 +23982,9 @@ static int __pyx_f_9orderbook_8_capture_7Capture__open_path(struct __pyx_obj_9or
  *         return 0
 */
           __pyx_t_2 = NULL;
-          __Pyx_GetModuleGlobalName(__pyx_t_6, __pyx_mstate_global->__pyx_n_u_mmap); if (unlikely(!__pyx_t_6)) __PYX_ERR(0, 145, __pyx_L7_error)
+          __Pyx_GetModuleGlobalName(__pyx_t_6, __pyx_mstate_global->__pyx_n_u_mmap); if (unlikely(!__pyx_t_6)) __PYX_ERR(0, 148, __pyx_L7_error)
           __Pyx_GOTREF(__pyx_t_6);
-          __pyx_t_1 = __Pyx_PyObject_GetAttrStr(__pyx_t_6, __pyx_mstate_global->__pyx_n_u_mmap_2); if (unlikely(!__pyx_t_1)) __PYX_ERR(0, 145, __pyx_L7_error)
+          __pyx_t_1 = __Pyx_PyObject_GetAttrStr(__pyx_t_6, __pyx_mstate_global->__pyx_n_u_mmap_2); if (unlikely(!__pyx_t_1)) __PYX_ERR(0, 148, __pyx_L7_error)
           __Pyx_GOTREF(__pyx_t_1);
           __Pyx_DECREF(__pyx_t_6); __pyx_t_6 = 0;
           __pyx_t_10 = __pyx_v_f;
@@ -23951,12 +23994,12 @@ static int __pyx_f_9orderbook_8_capture_7Capture__open_path(struct __pyx_obj_9or
             PyObject *__pyx_callargs[2] = {__pyx_t_10, NULL};
             __pyx_t_6 = __Pyx_PyObject_FastCallMethod((PyObject*)__pyx_mstate_global->__pyx_n_u_fileno, __pyx_callargs+__pyx_t_3, (1-__pyx_t_3) | (1*__Pyx_PY_VECTORCALL_ARGUMENTS_OFFSET));
             __Pyx_XDECREF(__pyx_t_10); __pyx_t_10 = 0;
-            if (unlikely(!__pyx_t_6)) __PYX_ERR(0, 145, __pyx_L7_error)
+            if (unlikely(!__pyx_t_6)) __PYX_ERR(0, 148, __pyx_L7_error)
             __Pyx_GOTREF(__pyx_t_6);
           }
-          __Pyx_GetModuleGlobalName(__pyx_t_10, __pyx_mstate_global->__pyx_n_u_mmap); if (unlikely(!__pyx_t_10)) __PYX_ERR(0, 145, __pyx_L7_error)
+          __Pyx_GetModuleGlobalName(__pyx_t_10, __pyx_mstate_global->__pyx_n_u_mmap); if (unlikely(!__pyx_t_10)) __PYX_ERR(0, 148, __pyx_L7_error)
           __Pyx_GOTREF(__pyx_t_10);
-          __pyx_t_13 = __Pyx_PyObject_GetAttrStr(__pyx_t_10, __pyx_mstate_global->__pyx_n_u_PROT_READ); if (unlikely(!__pyx_t_13)) __PYX_ERR(0, 145, __pyx_L7_error)
+          __pyx_t_13 = __Pyx_PyObject_GetAttrStr(__pyx_t_10, __pyx_mstate_global->__pyx_n_u_PROT_READ); if (unlikely(!__pyx_t_13)) __PYX_ERR(0, 148, __pyx_L7_error)
           __Pyx_GOTREF(__pyx_t_13);
           __Pyx_DECREF(__pyx_t_10); __pyx_t_10 = 0;
           #if CYTHON_VECTORCALL
@@ -23977,13 +24020,13 @@ static int __pyx_f_9orderbook_8_capture_7Capture__open_path(struct __pyx_obj_9or
             PyObject *__pyx_callargs[5] = {__pyx_t_2, __pyx_t_6, __pyx_mstate_global->__pyx_int_0, __pyx_v_flags, __pyx_t_13};
             #if CYTHON_VECTORCALL
             __pyx_t_10 = __pyx_mstate_global->__pyx_tuple[2];
-            if (unlikely(!__pyx_t_10)) __PYX_ERR(0, 145, __pyx_L7_error)
+            if (unlikely(!__pyx_t_10)) __PYX_ERR(0, 148, __pyx_L7_error)
             __Pyx_INCREF(__pyx_t_10);
             #else
             {
               PyObject *__pyx_temp[2] = {__pyx_mstate_global->__pyx_n_u_flags, __pyx_mstate_global->__pyx_n_u_prot};
               __pyx_t_10 = __Pyx_MakeKwargDict(__pyx_temp, __pyx_callargs+3, 2);
-              if (unlikely(!__pyx_t_10)) __PYX_ERR(0, 145, __pyx_L7_error)
+              if (unlikely(!__pyx_t_10)) __PYX_ERR(0, 148, __pyx_L7_error)
               __Pyx_GOTREF(__pyx_t_10);
             }
             #endif
@@ -23995,7 +24038,7 @@ static int __pyx_f_9orderbook_8_capture_7Capture__open_path(struct __pyx_obj_9or
             __Pyx_DECREF(__pyx_t_13); __pyx_t_13 = 0;
             __Pyx_DECREF(__pyx_t_10); __pyx_t_10 = 0;
             __Pyx_DECREF(__pyx_t_1); __pyx_t_1 = 0;
-            if (unlikely(!__pyx_t_5)) __PYX_ERR(0, 145, __pyx_L7_error)
+            if (unlikely(!__pyx_t_5)) __PYX_ERR(0, 148, __pyx_L7_error)
             __Pyx_GOTREF(__pyx_t_5);
           }
           __Pyx_GIVEREF(__pyx_t_5);
@@ -24003,7 +24046,7 @@ static int __pyx_f_9orderbook_8_capture_7Capture__open_path(struct __pyx_obj_9or
           __Pyx_DECREF_SET(__pyx_v_self->_mm, __pyx_t_5);
           __pyx_t_5 = 0;
 
-          /* "orderbook/_capture.pyx":139
+          /* "orderbook/_capture.pyx":142
  * 
  *     cdef int _open_path(self, str path) except -1:
  *         with open(path, "rb") as f:             # <<<<<<<<<<<<<<
@@ -24024,23 +24067,23 @@ static int __pyx_f_9orderbook_8_capture_7Capture__open_path(struct __pyx_obj_9or
         __Pyx_XDECREF(__pyx_t_6); __pyx_t_6 = 0;
         /*except:*/ {
           __Pyx_AddTraceback("orderbook._capture.Capture._open_path", __pyx_clineno, __pyx_lineno, __pyx_filename);
-          if (__Pyx_GetException(&__pyx_t_5, &__pyx_t_1, &__pyx_t_10) < 0) __PYX_ERR(0, 139, __pyx_L9_except_error)
+          if (__Pyx_GetException(&__pyx_t_5, &__pyx_t_1, &__pyx_t_10) < 0) __PYX_ERR(0, 142, __pyx_L9_except_error)
           __Pyx_XGOTREF(__pyx_t_5);
           __Pyx_XGOTREF(__pyx_t_1);
           __Pyx_XGOTREF(__pyx_t_10);
           {
             PyObject* __pyx_temp[3] = {__pyx_t_5, __pyx_t_1, __pyx_t_10};
-            __pyx_t_13 = __Pyx_PyTuple_FromArray(__pyx_temp, 3); if (unlikely(!__pyx_t_13)) __PYX_ERR(0, 139, __pyx_L9_except_error)
+            __pyx_t_13 = __Pyx_PyTuple_FromArray(__pyx_temp, 3); if (unlikely(!__pyx_t_13)) __PYX_ERR(0, 142, __pyx_L9_except_error)
             __Pyx_GOTREF(__pyx_t_13);
           }
           __pyx_t_14 = __Pyx_PyObject_Call(__pyx_t_4, __pyx_t_13, NULL);
           __Pyx_DECREF(__pyx_t_4); __pyx_t_4 = 0;
           __Pyx_DECREF(__pyx_t_13); __pyx_t_13 = 0;
-          if (unlikely(!__pyx_t_14)) __PYX_ERR(0, 139, __pyx_L9_except_error)
+          if (unlikely(!__pyx_t_14)) __PYX_ERR(0, 142, __pyx_L9_except_error)
           __Pyx_GOTREF(__pyx_t_14);
           __pyx_t_11 = __Pyx_PyObject_IsTrue(__pyx_t_14);
           __Pyx_DECREF(__pyx_t_14); __pyx_t_14 = 0;
-          if (__pyx_t_11 < (0)) __PYX_ERR(0, 139, __pyx_L9_except_error)
+          if (__pyx_t_11 < (0)) __PYX_ERR(0, 142, __pyx_L9_except_error)
           __pyx_t_15 = (!__pyx_t_11);
 
 
@@ -24051,7 +24094,7 @@ static int __pyx_f_9orderbook_8_capture_7Capture__open_path(struct __pyx_obj_9or
             __Pyx_XGIVEREF(__pyx_t_10);
             __Pyx_ErrRestoreWithState(__pyx_t_5, __pyx_t_1, __pyx_t_10);
             __pyx_t_5 = 0;  __pyx_t_1 = 0;  __pyx_t_10 = 0; 
-            __PYX_ERR(0, 139, __pyx_L9_except_error)
+            __PYX_ERR(0, 142, __pyx_L9_except_error)
           }
           __Pyx_XDECREF(__pyx_t_5); __pyx_t_5 = 0;
           __Pyx_XDECREF(__pyx_t_1); __pyx_t_1 = 0;
@@ -24083,7 +24126,7 @@ static int __pyx_f_9orderbook_8_capture_7Capture__open_path(struct __pyx_obj_9or
         if (__pyx_t_4) {
           __pyx_t_9 = __Pyx_PyObject_Call(__pyx_t_4, __pyx_mstate_global->__pyx_tuple[3], NULL);
           __Pyx_DECREF(__pyx_t_4); __pyx_t_4 = 0;
-          if (unlikely(!__pyx_t_9)) __PYX_ERR(0, 139, __pyx_L1_error)
+          if (unlikely(!__pyx_t_9)) __PYX_ERR(0, 142, __pyx_L1_error)
           __Pyx_GOTREF(__pyx_t_9);
           __Pyx_DECREF(__pyx_t_9); __pyx_t_9 = 0;
         }
@@ -24094,7 +24137,7 @@ static int __pyx_f_9orderbook_8_capture_7Capture__open_path(struct __pyx_obj_9or
         if (__pyx_t_4) {
           __pyx_t_9 = __Pyx_PyObject_Call(__pyx_t_4, __pyx_mstate_global->__pyx_tuple[3], NULL);
           __Pyx_DECREF(__pyx_t_4); __pyx_t_4 = 0;
-          if (unlikely(!__pyx_t_9)) __PYX_ERR(0, 139, __pyx_L1_error)
+          if (unlikely(!__pyx_t_9)) __PYX_ERR(0, 142, __pyx_L1_error)
           __Pyx_GOTREF(__pyx_t_9);
           __Pyx_DECREF(__pyx_t_9); __pyx_t_9 = 0;
         }
@@ -24110,7 +24153,7 @@ static int __pyx_f_9orderbook_8_capture_7Capture__open_path(struct __pyx_obj_9or
     __pyx_L17:;
   }
 
-  /* "orderbook/_capture.pyx":146
+  /* "orderbook/_capture.pyx":149
  *             flags = _mmap.MAP_SHARED | getattr(_mmap, "MAP_POPULATE", 0)
  *             self._mm = _mmap.mmap(f.fileno(), 0, flags=flags, prot=_mmap.PROT_READ)
  *         self._hold(self._mm)             # <<<<<<<<<<<<<<
@@ -24119,11 +24162,11 @@ static int __pyx_f_9orderbook_8_capture_7Capture__open_path(struct __pyx_obj_9or
 */
   __pyx_t_10 = __pyx_v_self->_mm;
   __Pyx_INCREF(__pyx_t_10);
-  __pyx_t_12 = ((struct __pyx_vtabstruct_9orderbook_8_capture_Capture *)__pyx_v_self->__pyx_vtab)->_hold(__pyx_v_self, __pyx_t_10); if (unlikely(__pyx_t_12 == ((int)-1))) __PYX_ERR(0, 146, __pyx_L1_error)
+  __pyx_t_12 = ((struct __pyx_vtabstruct_9orderbook_8_capture_Capture *)__pyx_v_self->__pyx_vtab)->_hold(__pyx_v_self, __pyx_t_10); if (unlikely(__pyx_t_12 == ((int)-1))) __PYX_ERR(0, 149, __pyx_L1_error)
   __Pyx_DECREF(__pyx_t_10); __pyx_t_10 = 0;
 
 
-  /* "orderbook/_capture.pyx":147
+  /* "orderbook/_capture.pyx":150
  *             self._mm = _mmap.mmap(f.fileno(), 0, flags=flags, prot=_mmap.PROT_READ)
  *         self._hold(self._mm)
  *         return 0             # <<<<<<<<<<<<<<
@@ -24136,7 +24179,7 @@ static int __pyx_f_9orderbook_8_capture_7Capture__open_path(struct __pyx_obj_9or
   }
   goto __pyx_L0;
 
-  /* "orderbook/_capture.pyx":138
+  /* "orderbook/_capture.pyx":141
  *             raise err
  * 
  *     cdef int _open_path(self, str path) except -1:             # <<<<<<<<<<<<<<
@@ -24163,7 +24206,7 @@ static int __pyx_f_9orderbook_8_capture_7Capture__open_path(struct __pyx_obj_9or
   return __pyx_r;
 }
 
-/* "orderbook/_capture.pyx":149
+/* "orderbook/_capture.pyx":152
  *         return 0
  * 
  *     cdef int _hold(self, object source) except -1:             # <<<<<<<<<<<<<<
@@ -24204,7 +24247,7 @@ static int __pyx_f_9orderbook_8_capture_7Capture__hold(struct __pyx_obj_9orderbo
   int __pyx_clineno = 0;
   __Pyx_RefNannySetupContext("_hold", 0);
 
-  /* "orderbook/_capture.pyx":150
+  /* "orderbook/_capture.pyx":153
  * 
  *     cdef int _hold(self, object source) except -1:
  *         try:             # <<<<<<<<<<<<<<
@@ -24220,17 +24263,17 @@ static int __pyx_f_9orderbook_8_capture_7Capture__hold(struct __pyx_obj_9orderbo
     __Pyx_XGOTREF(__pyx_t_3);
     /*try:*/ {
 
-      /* "orderbook/_capture.pyx":151
+      /* "orderbook/_capture.pyx":154
  *     cdef int _hold(self, object source) except -1:
  *         try:
  *             PyObject_GetBuffer(source, &self._buf, PyBUF_SIMPLE)             # <<<<<<<<<<<<<<
  *         except (BufferError, ValueError) as e:
  *             raise ExportError(
 */
-      __pyx_t_4 = PyObject_GetBuffer(__pyx_v_source, (&__pyx_v_self->_buf), PyBUF_SIMPLE); if (unlikely(__pyx_t_4 == ((int)-1))) __PYX_ERR(0, 151, __pyx_L3_error)
+      __pyx_t_4 = PyObject_GetBuffer(__pyx_v_source, (&__pyx_v_self->_buf), PyBUF_SIMPLE); if (unlikely(__pyx_t_4 == ((int)-1))) __PYX_ERR(0, 154, __pyx_L3_error)
 
 
-      /* "orderbook/_capture.pyx":150
+      /* "orderbook/_capture.pyx":153
  * 
  *     cdef int _hold(self, object source) except -1:
  *         try:             # <<<<<<<<<<<<<<
@@ -24244,7 +24287,7 @@ static int __pyx_f_9orderbook_8_capture_7Capture__hold(struct __pyx_obj_9orderbo
     goto __pyx_L8_try_end;
     __pyx_L3_error:;
 
-    /* "orderbook/_capture.pyx":152
+    /* "orderbook/_capture.pyx":155
  *         try:
  *             PyObject_GetBuffer(source, &self._buf, PyBUF_SIMPLE)
  *         except (BufferError, ValueError) as e:             # <<<<<<<<<<<<<<
@@ -24254,7 +24297,7 @@ static int __pyx_f_9orderbook_8_capture_7Capture__hold(struct __pyx_obj_9orderbo
     __pyx_t_4 = __Pyx_PyErr_ExceptionMatches2(((PyObject *)(((PyTypeObject*)PyExc_BufferError))), ((PyObject *)(((PyTypeObject*)PyExc_ValueError))));
     if (__pyx_t_4) {
       __Pyx_AddTraceback("orderbook._capture.Capture._hold", __pyx_clineno, __pyx_lineno, __pyx_filename);
-      if (__Pyx_GetException(&__pyx_t_5, &__pyx_t_6, &__pyx_t_7) < 0) __PYX_ERR(0, 152, __pyx_L5_except_error)
+      if (__Pyx_GetException(&__pyx_t_5, &__pyx_t_6, &__pyx_t_7) < 0) __PYX_ERR(0, 155, __pyx_L5_except_error)
       __Pyx_XGOTREF(__pyx_t_5);
       __Pyx_XGOTREF(__pyx_t_6);
       __Pyx_XGOTREF(__pyx_t_7);
@@ -24262,7 +24305,7 @@ static int __pyx_f_9orderbook_8_capture_7Capture__hold(struct __pyx_obj_9orderbo
       __pyx_v_e = __pyx_t_6;
       /*try:*/ {
 
-        /* "orderbook/_capture.pyx":153
+        /* "orderbook/_capture.pyx":156
  *             PyObject_GetBuffer(source, &self._buf, PyBUF_SIMPLE)
  *         except (BufferError, ValueError) as e:
  *             raise ExportError(             # <<<<<<<<<<<<<<
@@ -24270,22 +24313,22 @@ static int __pyx_f_9orderbook_8_capture_7Capture__hold(struct __pyx_obj_9orderbo
  *         except TypeError as e:
 */
         __pyx_t_9 = NULL;
-        __Pyx_GetModuleGlobalName(__pyx_t_10, __pyx_mstate_global->__pyx_n_u_ExportError); if (unlikely(!__pyx_t_10)) __PYX_ERR(0, 153, __pyx_L14_error)
+        __Pyx_GetModuleGlobalName(__pyx_t_10, __pyx_mstate_global->__pyx_n_u_ExportError); if (unlikely(!__pyx_t_10)) __PYX_ERR(0, 156, __pyx_L14_error)
         __Pyx_GOTREF(__pyx_t_10);
 
-        /* "orderbook/_capture.pyx":154
+        /* "orderbook/_capture.pyx":157
  *         except (BufferError, ValueError) as e:
  *             raise ExportError(
  *                 f"Capture needs one contiguous buffer; {type(source).__name__} refused: {e}") from e             # <<<<<<<<<<<<<<
  *         except TypeError as e:
  *             raise FieldTypeError(
 */
-        __pyx_t_11 = __Pyx_PyObject_GetAttrStr(((PyObject *)Py_TYPE(__pyx_v_source)), __pyx_mstate_global->__pyx_n_u_name_2); if (unlikely(!__pyx_t_11)) __PYX_ERR(0, 154, __pyx_L14_error)
+        __pyx_t_11 = __Pyx_PyObject_GetAttrStr(((PyObject *)Py_TYPE(__pyx_v_source)), __pyx_mstate_global->__pyx_n_u_name_2); if (unlikely(!__pyx_t_11)) __PYX_ERR(0, 157, __pyx_L14_error)
         __Pyx_GOTREF(__pyx_t_11);
-        __pyx_t_12 = __Pyx_PyObject_FormatSimple(__pyx_t_11, __pyx_mstate_global->__pyx_empty_unicode); if (unlikely(!__pyx_t_12)) __PYX_ERR(0, 154, __pyx_L14_error)
+        __pyx_t_12 = __Pyx_PyObject_FormatSimple(__pyx_t_11, __pyx_mstate_global->__pyx_empty_unicode); if (unlikely(!__pyx_t_12)) __PYX_ERR(0, 157, __pyx_L14_error)
         __Pyx_GOTREF(__pyx_t_12);
         __Pyx_DECREF(__pyx_t_11); __pyx_t_11 = 0;
-        __pyx_t_11 = __Pyx_PyObject_FormatSimple(__pyx_v_e, __pyx_mstate_global->__pyx_empty_unicode); if (unlikely(!__pyx_t_11)) __PYX_ERR(0, 154, __pyx_L14_error)
+        __pyx_t_11 = __Pyx_PyObject_FormatSimple(__pyx_v_e, __pyx_mstate_global->__pyx_empty_unicode); if (unlikely(!__pyx_t_11)) __PYX_ERR(0, 157, __pyx_L14_error)
         __Pyx_GOTREF(__pyx_t_11);
         __pyx_t_13[0] = __pyx_mstate_global->__pyx_kp_u_Capture_needs_one_contiguous_buf;
         __pyx_t_13[1] = __pyx_t_12;
@@ -24300,7 +24343,7 @@ static int __pyx_f_9orderbook_8_capture_7Capture__hold(struct __pyx_obj_9orderbo
         __pyx_t_4 |= __Pyx_PyUnicode_KIND_04(__pyx_t_13[1]) | __Pyx_PyUnicode_KIND_04(__pyx_t_13[3]);
         #endif
         __pyx_t_15 = __Pyx_PyUnicode_Join(__pyx_t_13, 4, __pyx_t_14, __pyx_t_4);
-        if (unlikely(!__pyx_t_15)) __PYX_ERR(0, 154, __pyx_L14_error)
+        if (unlikely(!__pyx_t_15)) __PYX_ERR(0, 157, __pyx_L14_error)
         __Pyx_GOTREF(__pyx_t_15);
         __Pyx_DECREF(__pyx_t_12); __pyx_t_12 = 0;
         __Pyx_DECREF(__pyx_t_11); __pyx_t_11 = 0;
@@ -24322,15 +24365,15 @@ static int __pyx_f_9orderbook_8_capture_7Capture__hold(struct __pyx_obj_9orderbo
           __Pyx_XDECREF(__pyx_t_9); __pyx_t_9 = 0;
           __Pyx_DECREF(__pyx_t_15); __pyx_t_15 = 0;
           __Pyx_DECREF(__pyx_t_10); __pyx_t_10 = 0;
-          if (unlikely(!__pyx_t_8)) __PYX_ERR(0, 153, __pyx_L14_error)
+          if (unlikely(!__pyx_t_8)) __PYX_ERR(0, 156, __pyx_L14_error)
           __Pyx_GOTREF(__pyx_t_8);
         }
         __Pyx_Raise(__pyx_t_8, 0, 0, __pyx_v_e);
         __Pyx_DECREF(__pyx_t_8); __pyx_t_8 = 0;
-        __PYX_ERR(0, 153, __pyx_L14_error)
+        __PYX_ERR(0, 156, __pyx_L14_error)
       }
 
-      /* "orderbook/_capture.pyx":152
+      /* "orderbook/_capture.pyx":155
  *         try:
  *             PyObject_GetBuffer(source, &self._buf, PyBUF_SIMPLE)
  *         except (BufferError, ValueError) as e:             # <<<<<<<<<<<<<<
@@ -24376,7 +24419,7 @@ static int __pyx_f_9orderbook_8_capture_7Capture__hold(struct __pyx_obj_9orderbo
       }
     }
 
-    /* "orderbook/_capture.pyx":155
+    /* "orderbook/_capture.pyx":158
  *             raise ExportError(
  *                 f"Capture needs one contiguous buffer; {type(source).__name__} refused: {e}") from e
  *         except TypeError as e:             # <<<<<<<<<<<<<<
@@ -24386,7 +24429,7 @@ static int __pyx_f_9orderbook_8_capture_7Capture__hold(struct __pyx_obj_9orderbo
     __pyx_t_17 = __Pyx_PyErr_ExceptionMatches(((PyObject *)(((PyTypeObject*)PyExc_TypeError))));
     if (__pyx_t_17) {
       __Pyx_AddTraceback("orderbook._capture.Capture._hold", __pyx_clineno, __pyx_lineno, __pyx_filename);
-      if (__Pyx_GetException(&__pyx_t_7, &__pyx_t_6, &__pyx_t_5) < 0) __PYX_ERR(0, 155, __pyx_L5_except_error)
+      if (__Pyx_GetException(&__pyx_t_7, &__pyx_t_6, &__pyx_t_5) < 0) __PYX_ERR(0, 158, __pyx_L5_except_error)
       __Pyx_XGOTREF(__pyx_t_7);
       __Pyx_XGOTREF(__pyx_t_6);
       __Pyx_XGOTREF(__pyx_t_5);
@@ -24394,7 +24437,7 @@ static int __pyx_f_9orderbook_8_capture_7Capture__hold(struct __pyx_obj_9orderbo
       __pyx_v_e = ((PyObject*)__pyx_t_6);
       /*try:*/ {
 
-        /* "orderbook/_capture.pyx":156
+        /* "orderbook/_capture.pyx":159
  *                 f"Capture needs one contiguous buffer; {type(source).__name__} refused: {e}") from e
  *         except TypeError as e:
  *             raise FieldTypeError(             # <<<<<<<<<<<<<<
@@ -24402,22 +24445,22 @@ static int __pyx_f_9orderbook_8_capture_7Capture__hold(struct __pyx_obj_9orderbo
  *         self._held = True
 */
         __pyx_t_10 = NULL;
-        __Pyx_GetModuleGlobalName(__pyx_t_15, __pyx_mstate_global->__pyx_n_u_FieldTypeError); if (unlikely(!__pyx_t_15)) __PYX_ERR(0, 156, __pyx_L25_error)
+        __Pyx_GetModuleGlobalName(__pyx_t_15, __pyx_mstate_global->__pyx_n_u_FieldTypeError); if (unlikely(!__pyx_t_15)) __PYX_ERR(0, 159, __pyx_L25_error)
         __Pyx_GOTREF(__pyx_t_15);
 
-        /* "orderbook/_capture.pyx":157
+        /* "orderbook/_capture.pyx":160
  *         except TypeError as e:
  *             raise FieldTypeError(
  *                 f"Capture needs a path or a bytes-like object, got {type(source).__name__}") from e             # <<<<<<<<<<<<<<
  *         self._held = True
  *         self._base = <const uint8_t*>self._buf.buf
 */
-        __pyx_t_9 = __Pyx_PyObject_GetAttrStr(((PyObject *)Py_TYPE(__pyx_v_source)), __pyx_mstate_global->__pyx_n_u_name_2); if (unlikely(!__pyx_t_9)) __PYX_ERR(0, 157, __pyx_L25_error)
+        __pyx_t_9 = __Pyx_PyObject_GetAttrStr(((PyObject *)Py_TYPE(__pyx_v_source)), __pyx_mstate_global->__pyx_n_u_name_2); if (unlikely(!__pyx_t_9)) __PYX_ERR(0, 160, __pyx_L25_error)
         __Pyx_GOTREF(__pyx_t_9);
-        __pyx_t_11 = __Pyx_PyObject_FormatSimple(__pyx_t_9, __pyx_mstate_global->__pyx_empty_unicode); if (unlikely(!__pyx_t_11)) __PYX_ERR(0, 157, __pyx_L25_error)
+        __pyx_t_11 = __Pyx_PyObject_FormatSimple(__pyx_t_9, __pyx_mstate_global->__pyx_empty_unicode); if (unlikely(!__pyx_t_11)) __PYX_ERR(0, 160, __pyx_L25_error)
         __Pyx_GOTREF(__pyx_t_11);
         __Pyx_DECREF(__pyx_t_9); __pyx_t_9 = 0;
-        __pyx_t_9 = __Pyx_PyUnicode_Concat(__pyx_mstate_global->__pyx_kp_u_Capture_needs_a_path_or_a_bytes, __pyx_t_11); if (unlikely(!__pyx_t_9)) __PYX_ERR(0, 157, __pyx_L25_error)
+        __pyx_t_9 = __Pyx_PyUnicode_Concat(__pyx_mstate_global->__pyx_kp_u_Capture_needs_a_path_or_a_bytes, __pyx_t_11); if (unlikely(!__pyx_t_9)) __PYX_ERR(0, 160, __pyx_L25_error)
         __Pyx_GOTREF(__pyx_t_9);
         __Pyx_DECREF(__pyx_t_11); __pyx_t_11 = 0;
         __pyx_t_16 = 1;
@@ -24438,15 +24481,15 @@ static int __pyx_f_9orderbook_8_capture_7Capture__hold(struct __pyx_obj_9orderbo
           __Pyx_XDECREF(__pyx_t_10); __pyx_t_10 = 0;
           __Pyx_DECREF(__pyx_t_9); __pyx_t_9 = 0;
           __Pyx_DECREF(__pyx_t_15); __pyx_t_15 = 0;
-          if (unlikely(!__pyx_t_8)) __PYX_ERR(0, 156, __pyx_L25_error)
+          if (unlikely(!__pyx_t_8)) __PYX_ERR(0, 159, __pyx_L25_error)
           __Pyx_GOTREF(__pyx_t_8);
         }
         __Pyx_Raise(__pyx_t_8, 0, 0, __pyx_v_e);
         __Pyx_DECREF(__pyx_t_8); __pyx_t_8 = 0;
-        __PYX_ERR(0, 156, __pyx_L25_error)
+        __PYX_ERR(0, 159, __pyx_L25_error)
       }
 
-      /* "orderbook/_capture.pyx":155
+      /* "orderbook/_capture.pyx":158
  *             raise ExportError(
  *                 f"Capture needs one contiguous buffer; {type(source).__name__} refused: {e}") from e
  *         except TypeError as e:             # <<<<<<<<<<<<<<
@@ -24493,7 +24536,7 @@ static int __pyx_f_9orderbook_8_capture_7Capture__hold(struct __pyx_obj_9orderbo
     }
     goto __pyx_L5_except_error;
 
-    /* "orderbook/_capture.pyx":150
+    /* "orderbook/_capture.pyx":153
  * 
  *     cdef int _hold(self, object source) except -1:
  *         try:             # <<<<<<<<<<<<<<
@@ -24509,7 +24552,7 @@ static int __pyx_f_9orderbook_8_capture_7Capture__hold(struct __pyx_obj_9orderbo
     __pyx_L8_try_end:;
   }
 
-  /* "orderbook/_capture.pyx":158
+  /* "orderbook/_capture.pyx":161
  *             raise FieldTypeError(
  *                 f"Capture needs a path or a bytes-like object, got {type(source).__name__}") from e
  *         self._held = True             # <<<<<<<<<<<<<<
@@ -24518,7 +24561,7 @@ static int __pyx_f_9orderbook_8_capture_7Capture__hold(struct __pyx_obj_9orderbo
 */
   __pyx_v_self->_held = 1;
 
-  /* "orderbook/_capture.pyx":159
+  /* "orderbook/_capture.pyx":162
  *                 f"Capture needs a path or a bytes-like object, got {type(source).__name__}") from e
  *         self._held = True
  *         self._base = <const uint8_t*>self._buf.buf             # <<<<<<<<<<<<<<
@@ -24527,7 +24570,7 @@ static int __pyx_f_9orderbook_8_capture_7Capture__hold(struct __pyx_obj_9orderbo
 */
   __pyx_v_self->_base = ((uint8_t const *)__pyx_v_self->_buf.buf);
 
-  /* "orderbook/_capture.pyx":160
+  /* "orderbook/_capture.pyx":163
  *         self._held = True
  *         self._base = <const uint8_t*>self._buf.buf
  *         self.obj = source             # <<<<<<<<<<<<<<
@@ -24539,7 +24582,7 @@ static int __pyx_f_9orderbook_8_capture_7Capture__hold(struct __pyx_obj_9orderbo
   __Pyx_GOTREF(__pyx_v_self->obj);
   __Pyx_DECREF_SET(__pyx_v_self->obj, __pyx_v_source);
 
-  /* "orderbook/_capture.pyx":161
+  /* "orderbook/_capture.pyx":164
  *         self._base = <const uint8_t*>self._buf.buf
  *         self.obj = source
  *         return 0             # <<<<<<<<<<<<<<
@@ -24552,7 +24595,7 @@ static int __pyx_f_9orderbook_8_capture_7Capture__hold(struct __pyx_obj_9orderbo
   }
   goto __pyx_L0;
 
-  /* "orderbook/_capture.pyx":149
+  /* "orderbook/_capture.pyx":152
  *         return 0
  * 
  *     cdef int _hold(self, object source) except -1:             # <<<<<<<<<<<<<<
@@ -24580,7 +24623,7 @@ static int __pyx_f_9orderbook_8_capture_7Capture__hold(struct __pyx_obj_9orderbo
   return __pyx_r;
 }
 
-/* "orderbook/_capture.pyx":163
+/* "orderbook/_capture.pyx":166
  *         return 0
  * 
  *     cdef int _nthreads(self, object threads) except -1:             # <<<<<<<<<<<<<<
@@ -24608,7 +24651,7 @@ static int __pyx_f_9orderbook_8_capture_7Capture__nthreads(struct __pyx_obj_9ord
   int __pyx_clineno = 0;
   __Pyx_RefNannySetupContext("_nthreads", 0);
 
-  /* "orderbook/_capture.pyx":165
+  /* "orderbook/_capture.pyx":168
  *     cdef int _nthreads(self, object threads) except -1:
  *         cdef int t
  *         if threads is None:             # <<<<<<<<<<<<<<
@@ -24619,18 +24662,18 @@ static int __pyx_f_9orderbook_8_capture_7Capture__nthreads(struct __pyx_obj_9ord
   if (__pyx_t_1) {
 
 
-    /* "orderbook/_capture.pyx":166
+    /* "orderbook/_capture.pyx":169
  *         cdef int t
  *         if threads is None:
  *             t = 1 if self._buf.len < _PARALLEL_MIN else max(1, min(4, _os.cpu_count() or 1))             # <<<<<<<<<<<<<<
  *         else:
  *             t = threads
 */
-    __pyx_t_3 = PyLong_FromSsize_t(__pyx_v_self->_buf.len); if (unlikely(!__pyx_t_3)) __PYX_ERR(0, 166, __pyx_L1_error)
+    __pyx_t_3 = PyLong_FromSsize_t(__pyx_v_self->_buf.len); if (unlikely(!__pyx_t_3)) __PYX_ERR(0, 169, __pyx_L1_error)
     __Pyx_GOTREF(__pyx_t_3);
-    __Pyx_GetModuleGlobalName(__pyx_t_4, __pyx_mstate_global->__pyx_n_u_PARALLEL_MIN); if (unlikely(!__pyx_t_4)) __PYX_ERR(0, 166, __pyx_L1_error)
+    __Pyx_GetModuleGlobalName(__pyx_t_4, __pyx_mstate_global->__pyx_n_u_PARALLEL_MIN); if (unlikely(!__pyx_t_4)) __PYX_ERR(0, 169, __pyx_L1_error)
     __Pyx_GOTREF(__pyx_t_4);
-    __pyx_t_1 = __Pyx_PyObject_CompareBoolLt_int_object(__pyx_t_3, __pyx_t_4, Py_LT); if (unlikely((__pyx_t_1 < 0))) __PYX_ERR(0, 166, __pyx_L1_error)
+    __pyx_t_1 = __Pyx_PyObject_CompareBoolLt_int_object(__pyx_t_3, __pyx_t_4, Py_LT); if (unlikely((__pyx_t_1 < 0))) __PYX_ERR(0, 169, __pyx_L1_error)
     __Pyx_DECREF(__pyx_t_3); __pyx_t_3 = 0;
     __Pyx_DECREF(__pyx_t_4); __pyx_t_4 = 0;
     if (__pyx_t_1) {
@@ -24638,9 +24681,9 @@ static int __pyx_f_9orderbook_8_capture_7Capture__nthreads(struct __pyx_obj_9ord
       __pyx_t_2 = 1;
     } else {
       __pyx_t_5 = NULL;
-      __Pyx_GetModuleGlobalName(__pyx_t_6, __pyx_mstate_global->__pyx_n_u_os); if (unlikely(!__pyx_t_6)) __PYX_ERR(0, 166, __pyx_L1_error)
+      __Pyx_GetModuleGlobalName(__pyx_t_6, __pyx_mstate_global->__pyx_n_u_os); if (unlikely(!__pyx_t_6)) __PYX_ERR(0, 169, __pyx_L1_error)
       __Pyx_GOTREF(__pyx_t_6);
-      __pyx_t_7 = __Pyx_PyObject_GetAttrStr(__pyx_t_6, __pyx_mstate_global->__pyx_n_u_cpu_count); if (unlikely(!__pyx_t_7)) __PYX_ERR(0, 166, __pyx_L1_error)
+      __pyx_t_7 = __Pyx_PyObject_GetAttrStr(__pyx_t_6, __pyx_mstate_global->__pyx_n_u_cpu_count); if (unlikely(!__pyx_t_7)) __PYX_ERR(0, 169, __pyx_L1_error)
       __Pyx_GOTREF(__pyx_t_7);
       __Pyx_DECREF(__pyx_t_6); __pyx_t_6 = 0;
       __pyx_t_8 = 1;
@@ -24660,10 +24703,10 @@ static int __pyx_f_9orderbook_8_capture_7Capture__nthreads(struct __pyx_obj_9ord
         __pyx_t_3 = __Pyx_PyObject_FastCall((PyObject*)__pyx_t_7, __pyx_callargs+__pyx_t_8, (1-__pyx_t_8) | (__pyx_t_8*__Pyx_PY_VECTORCALL_ARGUMENTS_OFFSET));
         __Pyx_XDECREF(__pyx_t_5); __pyx_t_5 = 0;
         __Pyx_DECREF(__pyx_t_7); __pyx_t_7 = 0;
-        if (unlikely(!__pyx_t_3)) __PYX_ERR(0, 166, __pyx_L1_error)
+        if (unlikely(!__pyx_t_3)) __PYX_ERR(0, 169, __pyx_L1_error)
         __Pyx_GOTREF(__pyx_t_3);
       }
-      __pyx_t_9 = __Pyx_PyObject_IsTrue(__pyx_t_3); if (unlikely((__pyx_t_9 < 0))) __PYX_ERR(0, 166, __pyx_L1_error)
+      __pyx_t_9 = __Pyx_PyObject_IsTrue(__pyx_t_3); if (unlikely((__pyx_t_9 < 0))) __PYX_ERR(0, 169, __pyx_L1_error)
       if (!__pyx_t_9) {
         __Pyx_DECREF(__pyx_t_3); __pyx_t_3 = 0;
       } else {
@@ -24672,22 +24715,22 @@ static int __pyx_f_9orderbook_8_capture_7Capture__nthreads(struct __pyx_obj_9ord
         __Pyx_DECREF(__pyx_t_3); __pyx_t_3 = 0;
         goto __pyx_L4_bool_binop_done;
       }
-      __pyx_t_3 = __Pyx_PyLong_From_long(1); if (unlikely(!__pyx_t_3)) __PYX_ERR(0, 166, __pyx_L1_error)
+      __pyx_t_3 = __Pyx_PyLong_From_long(1); if (unlikely(!__pyx_t_3)) __PYX_ERR(0, 169, __pyx_L1_error)
       __Pyx_GOTREF(__pyx_t_3);
       __pyx_t_4 = __pyx_t_3;
       __pyx_t_3 = 0;
       __pyx_L4_bool_binop_done:;
 
       __pyx_t_10 = 4;
-      __pyx_t_7 = __Pyx_PyLong_From_long(__pyx_t_10); if (unlikely(!__pyx_t_7)) __PYX_ERR(0, 166, __pyx_L1_error)
+      __pyx_t_7 = __Pyx_PyLong_From_long(__pyx_t_10); if (unlikely(!__pyx_t_7)) __PYX_ERR(0, 169, __pyx_L1_error)
       __Pyx_GOTREF(__pyx_t_7);
-      __pyx_t_9 = __Pyx_PyObject_CompareBoolLt_object_int(__pyx_t_4, __pyx_t_7, Py_LT); if (unlikely((__pyx_t_9 < 0))) __PYX_ERR(0, 166, __pyx_L1_error)
+      __pyx_t_9 = __Pyx_PyObject_CompareBoolLt_object_int(__pyx_t_4, __pyx_t_7, Py_LT); if (unlikely((__pyx_t_9 < 0))) __PYX_ERR(0, 169, __pyx_L1_error)
       __Pyx_DECREF(__pyx_t_7); __pyx_t_7 = 0;
       if (__pyx_t_9) {
         __Pyx_INCREF(__pyx_t_4);
         __pyx_t_3 = __pyx_t_4;
       } else {
-        __pyx_t_7 = __Pyx_PyLong_From_long(__pyx_t_10); if (unlikely(!__pyx_t_7)) __PYX_ERR(0, 166, __pyx_L1_error)
+        __pyx_t_7 = __Pyx_PyLong_From_long(__pyx_t_10); if (unlikely(!__pyx_t_7)) __PYX_ERR(0, 169, __pyx_L1_error)
         __Pyx_GOTREF(__pyx_t_7);
         __pyx_t_3 = __pyx_t_7;
         __pyx_t_7 = 0;
@@ -24699,29 +24742,29 @@ static int __pyx_f_9orderbook_8_capture_7Capture__nthreads(struct __pyx_obj_9ord
       __Pyx_DECREF(__pyx_t_3); __pyx_t_3 = 0;
 
       __pyx_t_10 = 1;
-      __pyx_t_7 = __Pyx_PyLong_From_long(__pyx_t_10); if (unlikely(!__pyx_t_7)) __PYX_ERR(0, 166, __pyx_L1_error)
+      __pyx_t_7 = __Pyx_PyLong_From_long(__pyx_t_10); if (unlikely(!__pyx_t_7)) __PYX_ERR(0, 169, __pyx_L1_error)
       __Pyx_GOTREF(__pyx_t_7);
-      __pyx_t_9 = __Pyx_PyObject_CompareBoolGt_object_int(__pyx_t_4, __pyx_t_7, Py_GT); if (unlikely((__pyx_t_9 < 0))) __PYX_ERR(0, 166, __pyx_L1_error)
+      __pyx_t_9 = __Pyx_PyObject_CompareBoolGt_object_int(__pyx_t_4, __pyx_t_7, Py_GT); if (unlikely((__pyx_t_9 < 0))) __PYX_ERR(0, 169, __pyx_L1_error)
       __Pyx_DECREF(__pyx_t_7); __pyx_t_7 = 0;
       if (__pyx_t_9) {
         __Pyx_INCREF(__pyx_t_4);
         __pyx_t_3 = __pyx_t_4;
       } else {
-        __pyx_t_7 = __Pyx_PyLong_From_long(__pyx_t_10); if (unlikely(!__pyx_t_7)) __PYX_ERR(0, 166, __pyx_L1_error)
+        __pyx_t_7 = __Pyx_PyLong_From_long(__pyx_t_10); if (unlikely(!__pyx_t_7)) __PYX_ERR(0, 169, __pyx_L1_error)
         __Pyx_GOTREF(__pyx_t_7);
         __pyx_t_3 = __pyx_t_7;
         __pyx_t_7 = 0;
       }
 
       __Pyx_DECREF(__pyx_t_4); __pyx_t_4 = 0;
-      __pyx_t_11 = __Pyx_PyLong_As_int(__pyx_t_3); if (unlikely((__pyx_t_11 == (int)-1) && PyErr_Occurred())) __PYX_ERR(0, 166, __pyx_L1_error)
+      __pyx_t_11 = __Pyx_PyLong_As_int(__pyx_t_3); if (unlikely((__pyx_t_11 == (int)-1) && PyErr_Occurred())) __PYX_ERR(0, 169, __pyx_L1_error)
       __Pyx_DECREF(__pyx_t_3); __pyx_t_3 = 0;
       __pyx_t_2 = __pyx_t_11;
     }
 
     __pyx_v_t = __pyx_t_2;
 
-    /* "orderbook/_capture.pyx":165
+    /* "orderbook/_capture.pyx":168
  *     cdef int _nthreads(self, object threads) except -1:
  *         cdef int t
  *         if threads is None:             # <<<<<<<<<<<<<<
@@ -24731,7 +24774,7 @@ static int __pyx_f_9orderbook_8_capture_7Capture__nthreads(struct __pyx_obj_9ord
     goto __pyx_L3;
   }
 
-  /* "orderbook/_capture.pyx":168
+  /* "orderbook/_capture.pyx":171
  *             t = 1 if self._buf.len < _PARALLEL_MIN else max(1, min(4, _os.cpu_count() or 1))
  *         else:
  *             t = threads             # <<<<<<<<<<<<<<
@@ -24739,10 +24782,10 @@ static int __pyx_f_9orderbook_8_capture_7Capture__nthreads(struct __pyx_obj_9ord
  *                 raise FieldTypeError(f"Capture: threads must be >= 1 or None, got {threads}")
 */
   /*else*/ {
-    __pyx_t_2 = __Pyx_PyLong_As_int(__pyx_v_threads); if (unlikely((__pyx_t_2 == (int)-1) && PyErr_Occurred())) __PYX_ERR(0, 168, __pyx_L1_error)
+    __pyx_t_2 = __Pyx_PyLong_As_int(__pyx_v_threads); if (unlikely((__pyx_t_2 == (int)-1) && PyErr_Occurred())) __PYX_ERR(0, 171, __pyx_L1_error)
     __pyx_v_t = __pyx_t_2;
 
-    /* "orderbook/_capture.pyx":169
+    /* "orderbook/_capture.pyx":172
  *         else:
  *             t = threads
  *             if t < 1:             # <<<<<<<<<<<<<<
@@ -24754,7 +24797,7 @@ static int __pyx_f_9orderbook_8_capture_7Capture__nthreads(struct __pyx_obj_9ord
     if (unlikely(__pyx_t_1)) {
 
 
-      /* "orderbook/_capture.pyx":170
+      /* "orderbook/_capture.pyx":173
  *             t = threads
  *             if t < 1:
  *                 raise FieldTypeError(f"Capture: threads must be >= 1 or None, got {threads}")             # <<<<<<<<<<<<<<
@@ -24762,11 +24805,11 @@ static int __pyx_f_9orderbook_8_capture_7Capture__nthreads(struct __pyx_obj_9ord
  * 
 */
       __pyx_t_4 = NULL;
-      __Pyx_GetModuleGlobalName(__pyx_t_7, __pyx_mstate_global->__pyx_n_u_FieldTypeError); if (unlikely(!__pyx_t_7)) __PYX_ERR(0, 170, __pyx_L1_error)
+      __Pyx_GetModuleGlobalName(__pyx_t_7, __pyx_mstate_global->__pyx_n_u_FieldTypeError); if (unlikely(!__pyx_t_7)) __PYX_ERR(0, 173, __pyx_L1_error)
       __Pyx_GOTREF(__pyx_t_7);
-      __pyx_t_5 = __Pyx_PyObject_FormatSimple(__pyx_v_threads, __pyx_mstate_global->__pyx_empty_unicode); if (unlikely(!__pyx_t_5)) __PYX_ERR(0, 170, __pyx_L1_error)
+      __pyx_t_5 = __Pyx_PyObject_FormatSimple(__pyx_v_threads, __pyx_mstate_global->__pyx_empty_unicode); if (unlikely(!__pyx_t_5)) __PYX_ERR(0, 173, __pyx_L1_error)
       __Pyx_GOTREF(__pyx_t_5);
-      __pyx_t_6 = __Pyx_PyUnicode_Concat(__pyx_mstate_global->__pyx_kp_u_Capture_threads_must_be_1_or_Non, __pyx_t_5); if (unlikely(!__pyx_t_6)) __PYX_ERR(0, 170, __pyx_L1_error)
+      __pyx_t_6 = __Pyx_PyUnicode_Concat(__pyx_mstate_global->__pyx_kp_u_Capture_threads_must_be_1_or_Non, __pyx_t_5); if (unlikely(!__pyx_t_6)) __PYX_ERR(0, 173, __pyx_L1_error)
       __Pyx_GOTREF(__pyx_t_6);
       __Pyx_DECREF(__pyx_t_5); __pyx_t_5 = 0;
       __pyx_t_8 = 1;
@@ -24787,14 +24830,14 @@ static int __pyx_f_9orderbook_8_capture_7Capture__nthreads(struct __pyx_obj_9ord
         __Pyx_XDECREF(__pyx_t_4); __pyx_t_4 = 0;
         __Pyx_DECREF(__pyx_t_6); __pyx_t_6 = 0;
         __Pyx_DECREF(__pyx_t_7); __pyx_t_7 = 0;
-        if (unlikely(!__pyx_t_3)) __PYX_ERR(0, 170, __pyx_L1_error)
+        if (unlikely(!__pyx_t_3)) __PYX_ERR(0, 173, __pyx_L1_error)
         __Pyx_GOTREF(__pyx_t_3);
       }
       __Pyx_Raise(__pyx_t_3, 0, 0, 0);
       __Pyx_DECREF(__pyx_t_3); __pyx_t_3 = 0;
-      __PYX_ERR(0, 170, __pyx_L1_error)
+      __PYX_ERR(0, 173, __pyx_L1_error)
 
-      /* "orderbook/_capture.pyx":169
+      /* "orderbook/_capture.pyx":172
  *         else:
  *             t = threads
  *             if t < 1:             # <<<<<<<<<<<<<<
@@ -24805,7 +24848,7 @@ static int __pyx_f_9orderbook_8_capture_7Capture__nthreads(struct __pyx_obj_9ord
   }
   __pyx_L3:;
 
-  /* "orderbook/_capture.pyx":171
+  /* "orderbook/_capture.pyx":174
  *             if t < 1:
  *                 raise FieldTypeError(f"Capture: threads must be >= 1 or None, got {threads}")
  *         return t             # <<<<<<<<<<<<<<
@@ -24818,7 +24861,7 @@ static int __pyx_f_9orderbook_8_capture_7Capture__nthreads(struct __pyx_obj_9ord
   }
   goto __pyx_L0;
 
-  /* "orderbook/_capture.pyx":163
+  /* "orderbook/_capture.pyx":166
  *         return 0
  * 
  *     cdef int _nthreads(self, object threads) except -1:             # <<<<<<<<<<<<<<
@@ -24842,7 +24885,7 @@ static int __pyx_f_9orderbook_8_capture_7Capture__nthreads(struct __pyx_obj_9ord
   return __pyx_r;
 }
 
-/* "orderbook/_capture.pyx":175
+/* "orderbook/_capture.pyx":178
  *     # --- the index ------------------------------------------------------------------
  * 
  *     cdef int _grow(self) noexcept nogil:             # <<<<<<<<<<<<<<
@@ -24857,7 +24900,7 @@ static int __pyx_f_9orderbook_8_capture_7Capture__grow(struct __pyx_obj_9orderbo
   Py_ssize_t __pyx_t_1;
   int __pyx_t_2;
 
-  /* "orderbook/_capture.pyx":176
+  /* "orderbook/_capture.pyx":179
  * 
  *     cdef int _grow(self) noexcept nogil:
  *         cdef Py_ssize_t m = self._alloc * 2 if self._alloc else 1024             # <<<<<<<<<<<<<<
@@ -24876,7 +24919,7 @@ static int __pyx_f_9orderbook_8_capture_7Capture__grow(struct __pyx_obj_9orderbo
 
   __pyx_v_m = __pyx_t_1;
 
-  /* "orderbook/_capture.pyx":177
+  /* "orderbook/_capture.pyx":180
  *     cdef int _grow(self) noexcept nogil:
  *         cdef Py_ssize_t m = self._alloc * 2 if self._alloc else 1024
  *         cdef Entry* e = <Entry*>realloc(self._e, m * sizeof(Entry))             # <<<<<<<<<<<<<<
@@ -24885,7 +24928,7 @@ static int __pyx_f_9orderbook_8_capture_7Capture__grow(struct __pyx_obj_9orderbo
 */
   __pyx_v_e = ((struct __pyx_t_9orderbook_8_capture_Entry *)realloc(__pyx_v_self->_e, (__pyx_v_m * (sizeof(struct __pyx_t_9orderbook_8_capture_Entry)))));
 
-  /* "orderbook/_capture.pyx":178
+  /* "orderbook/_capture.pyx":181
  *         cdef Py_ssize_t m = self._alloc * 2 if self._alloc else 1024
  *         cdef Entry* e = <Entry*>realloc(self._e, m * sizeof(Entry))
  *         if e == NULL:             # <<<<<<<<<<<<<<
@@ -24897,7 +24940,7 @@ static int __pyx_f_9orderbook_8_capture_7Capture__grow(struct __pyx_obj_9orderbo
   if (__pyx_t_2) {
 
 
-    /* "orderbook/_capture.pyx":179
+    /* "orderbook/_capture.pyx":182
  *         cdef Entry* e = <Entry*>realloc(self._e, m * sizeof(Entry))
  *         if e == NULL:
  *             return -1             # <<<<<<<<<<<<<<
@@ -24910,7 +24953,7 @@ static int __pyx_f_9orderbook_8_capture_7Capture__grow(struct __pyx_obj_9orderbo
     }
     goto __pyx_L0;
 
-    /* "orderbook/_capture.pyx":178
+    /* "orderbook/_capture.pyx":181
  *         cdef Py_ssize_t m = self._alloc * 2 if self._alloc else 1024
  *         cdef Entry* e = <Entry*>realloc(self._e, m * sizeof(Entry))
  *         if e == NULL:             # <<<<<<<<<<<<<<
@@ -24919,7 +24962,7 @@ static int __pyx_f_9orderbook_8_capture_7Capture__grow(struct __pyx_obj_9orderbo
 */
   }
 
-  /* "orderbook/_capture.pyx":180
+  /* "orderbook/_capture.pyx":183
  *         if e == NULL:
  *             return -1
  *         self._e = e             # <<<<<<<<<<<<<<
@@ -24928,7 +24971,7 @@ static int __pyx_f_9orderbook_8_capture_7Capture__grow(struct __pyx_obj_9orderbo
 */
   __pyx_v_self->_e = __pyx_v_e;
 
-  /* "orderbook/_capture.pyx":181
+  /* "orderbook/_capture.pyx":184
  *             return -1
  *         self._e = e
  *         self._alloc = m             # <<<<<<<<<<<<<<
@@ -24937,12 +24980,12 @@ static int __pyx_f_9orderbook_8_capture_7Capture__grow(struct __pyx_obj_9orderbo
 */
   __pyx_v_self->_alloc = __pyx_v_m;
 
-  /* "orderbook/_capture.pyx":182
+  /* "orderbook/_capture.pyx":185
  *         self._e = e
  *         self._alloc = m
  *         return 0             # <<<<<<<<<<<<<<
  * 
- *     cdef int _scan(self, bint skip) except -1:
+ *     cdef int _scan(self, bint skip, bint crc) except -1:
 */
   {
 
@@ -24950,7 +24993,7 @@ static int __pyx_f_9orderbook_8_capture_7Capture__grow(struct __pyx_obj_9orderbo
   }
   goto __pyx_L0;
 
-  /* "orderbook/_capture.pyx":175
+  /* "orderbook/_capture.pyx":178
  *     # --- the index ------------------------------------------------------------------
  * 
  *     cdef int _grow(self) noexcept nogil:             # <<<<<<<<<<<<<<
@@ -24965,15 +25008,15 @@ static int __pyx_f_9orderbook_8_capture_7Capture__grow(struct __pyx_obj_9orderbo
   return __pyx_r;
 }
 
-/* "orderbook/_capture.pyx":184
+/* "orderbook/_capture.pyx":187
  *         return 0
  * 
- *     cdef int _scan(self, bint skip) except -1:             # <<<<<<<<<<<<<<
- *         """Pass 1: walk and index.  Faults with a sound frame are skipped (skip)
- *         or stop the walk; the error is made from decode_message afterwards."""
+ *     cdef int _scan(self, bint skip, bint crc) except -1:             # <<<<<<<<<<<<<<
+ *         """Pass 1: walk and index (with the CRCs when `crc`).  Faults with a
+ *         sound frame are skipped (skip) or stop the walk; the error is made from
 */
 
-static int __pyx_f_9orderbook_8_capture_7Capture__scan(struct __pyx_obj_9orderbook_8_capture_Capture *__pyx_v_self, int __pyx_v_skip) {
+static int __pyx_f_9orderbook_8_capture_7Capture__scan(struct __pyx_obj_9orderbook_8_capture_Capture *__pyx_v_self, int __pyx_v_skip, int __pyx_v_crc) {
   Py_ssize_t __pyx_v_pos;
   Py_ssize_t __pyx_v_n;
   Py_ssize_t __pyx_v_r;
@@ -25001,9 +25044,9 @@ static int __pyx_f_9orderbook_8_capture_7Capture__scan(struct __pyx_obj_9orderbo
   int __pyx_clineno = 0;
   __Pyx_RefNannySetupContext("_scan", 0);
 
-  /* "orderbook/_capture.pyx":187
- *         """Pass 1: walk and index.  Faults with a sound frame are skipped (skip)
- *         or stop the walk; the error is made from decode_message afterwards."""
+  /* "orderbook/_capture.pyx":191
+ *         sound frame are skipped (skip) or stop the walk; the error is made from
+ *         decode_message afterwards."""
  *         cdef Py_ssize_t pos = 0, n = self._buf.len, r, bad = -1             # <<<<<<<<<<<<<<
  *         cdef MessageHeaderC h
  *         cdef BookLayout L
@@ -25014,7 +25057,7 @@ static int __pyx_f_9orderbook_8_capture_7Capture__scan(struct __pyx_obj_9orderbo
   __pyx_v_n = __pyx_t_1;
   __pyx_v_bad = -1L;
 
-  /* "orderbook/_capture.pyx":191
+  /* "orderbook/_capture.pyx":195
  *         cdef BookLayout L
  *         cdef ob_fault f
  *         cdef int nomem = 0             # <<<<<<<<<<<<<<
@@ -25023,24 +25066,24 @@ static int __pyx_f_9orderbook_8_capture_7Capture__scan(struct __pyx_obj_9orderbo
 */
   __pyx_v_nomem = 0;
 
-  /* "orderbook/_capture.pyx":192
+  /* "orderbook/_capture.pyx":196
  *         cdef ob_fault f
  *         cdef int nomem = 0
  *         skipped_at = []             # <<<<<<<<<<<<<<
  *         with nogil:
  *             while pos < n:
 */
-  __pyx_t_2 = PyList_New(0); if (unlikely(!__pyx_t_2)) __PYX_ERR(0, 192, __pyx_L1_error)
+  __pyx_t_2 = PyList_New(0); if (unlikely(!__pyx_t_2)) __PYX_ERR(0, 196, __pyx_L1_error)
   __Pyx_GOTREF(__pyx_t_2);
   __pyx_v_skipped_at = ((PyObject*)__pyx_t_2);
   __pyx_t_2 = 0;
 
-  /* "orderbook/_capture.pyx":193
+  /* "orderbook/_capture.pyx":197
  *         cdef int nomem = 0
  *         skipped_at = []
  *         with nogil:             # <<<<<<<<<<<<<<
  *             while pos < n:
- *                 r = parse_message(self._base + pos, n - pos, False, &h, &L, &f)
+ *                 r = parse_message(self._base + pos, n - pos, crc, &h, &L, &f)
 */
   {
       PyThreadState * _save;
@@ -25048,11 +25091,11 @@ static int __pyx_f_9orderbook_8_capture_7Capture__scan(struct __pyx_obj_9orderbo
       __Pyx_FastGIL_Remember();
       /*try:*/ {
 
-        /* "orderbook/_capture.pyx":194
+        /* "orderbook/_capture.pyx":198
  *         skipped_at = []
  *         with nogil:
  *             while pos < n:             # <<<<<<<<<<<<<<
- *                 r = parse_message(self._base + pos, n - pos, False, &h, &L, &f)
+ *                 r = parse_message(self._base + pos, n - pos, crc, &h, &L, &f)
  *                 if r < 0:
 */
         while (1) {
@@ -25061,18 +25104,18 @@ static int __pyx_f_9orderbook_8_capture_7Capture__scan(struct __pyx_obj_9orderbo
 
           if (!__pyx_t_3) break;
 
-          /* "orderbook/_capture.pyx":195
+          /* "orderbook/_capture.pyx":199
  *         with nogil:
  *             while pos < n:
- *                 r = parse_message(self._base + pos, n - pos, False, &h, &L, &f)             # <<<<<<<<<<<<<<
+ *                 r = parse_message(self._base + pos, n - pos, crc, &h, &L, &f)             # <<<<<<<<<<<<<<
  *                 if r < 0:
  *                     if skip and f.code != OB_ETRUNCATED and f.code != OB_EMAGIC \
 */
-          __pyx_v_r = __pyx_f_9orderbook_8_message_parse_message((__pyx_v_self->_base + __pyx_v_pos), (__pyx_v_n - __pyx_v_pos), 0, (&__pyx_v_h), (&__pyx_v_L), (&__pyx_v_f));
+          __pyx_v_r = __pyx_f_9orderbook_8_message_parse_message((__pyx_v_self->_base + __pyx_v_pos), (__pyx_v_n - __pyx_v_pos), __pyx_v_crc, (&__pyx_v_h), (&__pyx_v_L), (&__pyx_v_f));
 
-          /* "orderbook/_capture.pyx":196
+          /* "orderbook/_capture.pyx":200
  *             while pos < n:
- *                 r = parse_message(self._base + pos, n - pos, False, &h, &L, &f)
+ *                 r = parse_message(self._base + pos, n - pos, crc, &h, &L, &f)
  *                 if r < 0:             # <<<<<<<<<<<<<<
  *                     if skip and f.code != OB_ETRUNCATED and f.code != OB_EMAGIC \
  *                             and HDR + <Py_ssize_t>h.payload_size <= n - pos:
@@ -25082,8 +25125,8 @@ static int __pyx_f_9orderbook_8_capture_7Capture__scan(struct __pyx_obj_9orderbo
           if (__pyx_t_3) {
 
 
-            /* "orderbook/_capture.pyx":197
- *                 r = parse_message(self._base + pos, n - pos, False, &h, &L, &f)
+            /* "orderbook/_capture.pyx":201
+ *                 r = parse_message(self._base + pos, n - pos, crc, &h, &L, &f)
  *                 if r < 0:
  *                     if skip and f.code != OB_ETRUNCATED and f.code != OB_EMAGIC \             # <<<<<<<<<<<<<<
  *                             and HDR + <Py_ssize_t>h.payload_size <= n - pos:
@@ -25106,7 +25149,7 @@ static int __pyx_f_9orderbook_8_capture_7Capture__scan(struct __pyx_obj_9orderbo
               goto __pyx_L10_bool_binop_done;
             }
 
-            /* "orderbook/_capture.pyx":198
+            /* "orderbook/_capture.pyx":202
  *                 if r < 0:
  *                     if skip and f.code != OB_ETRUNCATED and f.code != OB_EMAGIC \
  *                             and HDR + <Py_ssize_t>h.payload_size <= n - pos:             # <<<<<<<<<<<<<<
@@ -25130,8 +25173,8 @@ static int __pyx_f_9orderbook_8_capture_7Capture__scan(struct __pyx_obj_9orderbo
 
             __pyx_L10_bool_binop_done:;
 
-            /* "orderbook/_capture.pyx":197
- *                 r = parse_message(self._base + pos, n - pos, False, &h, &L, &f)
+            /* "orderbook/_capture.pyx":201
+ *                 r = parse_message(self._base + pos, n - pos, crc, &h, &L, &f)
  *                 if r < 0:
  *                     if skip and f.code != OB_ETRUNCATED and f.code != OB_EMAGIC \             # <<<<<<<<<<<<<<
  *                             and HDR + <Py_ssize_t>h.payload_size <= n - pos:
@@ -25140,7 +25183,7 @@ static int __pyx_f_9orderbook_8_capture_7Capture__scan(struct __pyx_obj_9orderbo
             if (__pyx_t_3) {
 
 
-              /* "orderbook/_capture.pyx":200
+              /* "orderbook/_capture.pyx":204
  *                             and HDR + <Py_ssize_t>h.payload_size <= n - pos:
  *                         # the frame holds (header read, payload within the buffer): skip it
  *                         with gil:             # <<<<<<<<<<<<<<
@@ -25151,21 +25194,21 @@ static int __pyx_f_9orderbook_8_capture_7Capture__scan(struct __pyx_obj_9orderbo
                   PyGILState_STATE __pyx_gilstate_save = __Pyx_PyGILState_Ensure();
                   /*try:*/ {
 
-                    /* "orderbook/_capture.pyx":201
+                    /* "orderbook/_capture.pyx":205
  *                         # the frame holds (header read, payload within the buffer): skip it
  *                         with gil:
  *                             skipped_at.append(pos)             # <<<<<<<<<<<<<<
  *                         pos += HDR + <Py_ssize_t>h.payload_size
  *                         continue
 */
-                    __pyx_t_2 = PyLong_FromSsize_t(__pyx_v_pos); if (unlikely(!__pyx_t_2)) __PYX_ERR(0, 201, __pyx_L17_error)
+                    __pyx_t_2 = PyLong_FromSsize_t(__pyx_v_pos); if (unlikely(!__pyx_t_2)) __PYX_ERR(0, 205, __pyx_L17_error)
                     __Pyx_GOTREF(__pyx_t_2);
-                    __pyx_t_5 = __Pyx_PyList_Append(__pyx_v_skipped_at, __pyx_t_2); if (unlikely(__pyx_t_5 == ((int)-1))) __PYX_ERR(0, 201, __pyx_L17_error)
+                    __pyx_t_5 = __Pyx_PyList_Append(__pyx_v_skipped_at, __pyx_t_2); if (unlikely(__pyx_t_5 == ((int)-1))) __PYX_ERR(0, 205, __pyx_L17_error)
                     __Pyx_DECREF(__pyx_t_2); __pyx_t_2 = 0;
 
                   }
 
-                  /* "orderbook/_capture.pyx":200
+                  /* "orderbook/_capture.pyx":204
  *                             and HDR + <Py_ssize_t>h.payload_size <= n - pos:
  *                         # the frame holds (header read, payload within the buffer): skip it
  *                         with gil:             # <<<<<<<<<<<<<<
@@ -25185,7 +25228,7 @@ static int __pyx_f_9orderbook_8_capture_7Capture__scan(struct __pyx_obj_9orderbo
                   }
               }
 
-              /* "orderbook/_capture.pyx":202
+              /* "orderbook/_capture.pyx":206
  *                         with gil:
  *                             skipped_at.append(pos)
  *                         pos += HDR + <Py_ssize_t>h.payload_size             # <<<<<<<<<<<<<<
@@ -25194,7 +25237,7 @@ static int __pyx_f_9orderbook_8_capture_7Capture__scan(struct __pyx_obj_9orderbo
 */
               __pyx_v_pos = (__pyx_v_pos + (__pyx_e_9orderbook_8_capture_HDR + ((Py_ssize_t)__pyx_v_h.payload_size)));
 
-              /* "orderbook/_capture.pyx":203
+              /* "orderbook/_capture.pyx":207
  *                             skipped_at.append(pos)
  *                         pos += HDR + <Py_ssize_t>h.payload_size
  *                         continue             # <<<<<<<<<<<<<<
@@ -25203,8 +25246,8 @@ static int __pyx_f_9orderbook_8_capture_7Capture__scan(struct __pyx_obj_9orderbo
 */
               goto __pyx_L6_continue;
 
-              /* "orderbook/_capture.pyx":197
- *                 r = parse_message(self._base + pos, n - pos, False, &h, &L, &f)
+              /* "orderbook/_capture.pyx":201
+ *                 r = parse_message(self._base + pos, n - pos, crc, &h, &L, &f)
  *                 if r < 0:
  *                     if skip and f.code != OB_ETRUNCATED and f.code != OB_EMAGIC \             # <<<<<<<<<<<<<<
  *                             and HDR + <Py_ssize_t>h.payload_size <= n - pos:
@@ -25212,7 +25255,7 @@ static int __pyx_f_9orderbook_8_capture_7Capture__scan(struct __pyx_obj_9orderbo
 */
             }
 
-            /* "orderbook/_capture.pyx":204
+            /* "orderbook/_capture.pyx":208
  *                         pos += HDR + <Py_ssize_t>h.payload_size
  *                         continue
  *                     bad = pos             # <<<<<<<<<<<<<<
@@ -25221,7 +25264,7 @@ static int __pyx_f_9orderbook_8_capture_7Capture__scan(struct __pyx_obj_9orderbo
 */
             __pyx_v_bad = __pyx_v_pos;
 
-            /* "orderbook/_capture.pyx":205
+            /* "orderbook/_capture.pyx":209
  *                         continue
  *                     bad = pos
  *                     break             # <<<<<<<<<<<<<<
@@ -25230,16 +25273,16 @@ static int __pyx_f_9orderbook_8_capture_7Capture__scan(struct __pyx_obj_9orderbo
 */
             goto __pyx_L7_break;
 
-            /* "orderbook/_capture.pyx":196
+            /* "orderbook/_capture.pyx":200
  *             while pos < n:
- *                 r = parse_message(self._base + pos, n - pos, False, &h, &L, &f)
+ *                 r = parse_message(self._base + pos, n - pos, crc, &h, &L, &f)
  *                 if r < 0:             # <<<<<<<<<<<<<<
  *                     if skip and f.code != OB_ETRUNCATED and f.code != OB_EMAGIC \
  *                             and HDR + <Py_ssize_t>h.payload_size <= n - pos:
 */
           }
 
-          /* "orderbook/_capture.pyx":206
+          /* "orderbook/_capture.pyx":210
  *                     bad = pos
  *                     break
  *                 if self._n == self._alloc and self._grow() < 0:             # <<<<<<<<<<<<<<
@@ -25265,7 +25308,7 @@ static int __pyx_f_9orderbook_8_capture_7Capture__scan(struct __pyx_obj_9orderbo
           if (__pyx_t_3) {
 
 
-            /* "orderbook/_capture.pyx":207
+            /* "orderbook/_capture.pyx":211
  *                     break
  *                 if self._n == self._alloc and self._grow() < 0:
  *                     nomem = 1             # <<<<<<<<<<<<<<
@@ -25274,7 +25317,7 @@ static int __pyx_f_9orderbook_8_capture_7Capture__scan(struct __pyx_obj_9orderbo
 */
             __pyx_v_nomem = 1;
 
-            /* "orderbook/_capture.pyx":208
+            /* "orderbook/_capture.pyx":212
  *                 if self._n == self._alloc and self._grow() < 0:
  *                     nomem = 1
  *                     break             # <<<<<<<<<<<<<<
@@ -25283,7 +25326,7 @@ static int __pyx_f_9orderbook_8_capture_7Capture__scan(struct __pyx_obj_9orderbo
 */
             goto __pyx_L7_break;
 
-            /* "orderbook/_capture.pyx":206
+            /* "orderbook/_capture.pyx":210
  *                     bad = pos
  *                     break
  *                 if self._n == self._alloc and self._grow() < 0:             # <<<<<<<<<<<<<<
@@ -25292,7 +25335,7 @@ static int __pyx_f_9orderbook_8_capture_7Capture__scan(struct __pyx_obj_9orderbo
 */
           }
 
-          /* "orderbook/_capture.pyx":209
+          /* "orderbook/_capture.pyx":213
  *                     nomem = 1
  *                     break
  *                 self._e[self._n].offset = pos             # <<<<<<<<<<<<<<
@@ -25301,7 +25344,7 @@ static int __pyx_f_9orderbook_8_capture_7Capture__scan(struct __pyx_obj_9orderbo
 */
           (__pyx_v_self->_e[__pyx_v_self->_n]).offset = __pyx_v_pos;
 
-          /* "orderbook/_capture.pyx":210
+          /* "orderbook/_capture.pyx":214
  *                     break
  *                 self._e[self._n].offset = pos
  *                 self._e[self._n].size = <uint32_t>(HDR + h.payload_size)             # <<<<<<<<<<<<<<
@@ -25310,7 +25353,7 @@ static int __pyx_f_9orderbook_8_capture_7Capture__scan(struct __pyx_obj_9orderbo
 */
           (__pyx_v_self->_e[__pyx_v_self->_n]).size = ((uint32_t)(__pyx_e_9orderbook_8_capture_HDR + __pyx_v_h.payload_size));
 
-          /* "orderbook/_capture.pyx":211
+          /* "orderbook/_capture.pyx":215
  *                 self._e[self._n].offset = pos
  *                 self._e[self._n].size = <uint32_t>(HDR + h.payload_size)
  *                 self._e[self._n].book = <uint32_t>r             # <<<<<<<<<<<<<<
@@ -25319,7 +25362,7 @@ static int __pyx_f_9orderbook_8_capture_7Capture__scan(struct __pyx_obj_9orderbo
 */
           (__pyx_v_self->_e[__pyx_v_self->_n]).book = ((uint32_t)__pyx_v_r);
 
-          /* "orderbook/_capture.pyx":212
+          /* "orderbook/_capture.pyx":216
  *                 self._e[self._n].size = <uint32_t>(HDR + h.payload_size)
  *                 self._e[self._n].book = <uint32_t>r
  *                 self._e[self._n].capacity = <uint16_t>L.capacity             # <<<<<<<<<<<<<<
@@ -25328,7 +25371,7 @@ static int __pyx_f_9orderbook_8_capture_7Capture__scan(struct __pyx_obj_9orderbo
 */
           (__pyx_v_self->_e[__pyx_v_self->_n]).capacity = ((uint16_t)__pyx_v_L.capacity);
 
-          /* "orderbook/_capture.pyx":213
+          /* "orderbook/_capture.pyx":217
  *                 self._e[self._n].book = <uint32_t>r
  *                 self._e[self._n].capacity = <uint16_t>L.capacity
  *                 self._n += 1             # <<<<<<<<<<<<<<
@@ -25337,7 +25380,7 @@ static int __pyx_f_9orderbook_8_capture_7Capture__scan(struct __pyx_obj_9orderbo
 */
           __pyx_v_self->_n = (__pyx_v_self->_n + 1);
 
-          /* "orderbook/_capture.pyx":214
+          /* "orderbook/_capture.pyx":218
  *                 self._e[self._n].capacity = <uint16_t>L.capacity
  *                 self._n += 1
  *                 pos += HDR + <Py_ssize_t>h.payload_size             # <<<<<<<<<<<<<<
@@ -25350,12 +25393,12 @@ static int __pyx_f_9orderbook_8_capture_7Capture__scan(struct __pyx_obj_9orderbo
         __pyx_L7_break:;
       }
 
-      /* "orderbook/_capture.pyx":193
+      /* "orderbook/_capture.pyx":197
  *         cdef int nomem = 0
  *         skipped_at = []
  *         with nogil:             # <<<<<<<<<<<<<<
  *             while pos < n:
- *                 r = parse_message(self._base + pos, n - pos, False, &h, &L, &f)
+ *                 r = parse_message(self._base + pos, n - pos, crc, &h, &L, &f)
 */
       /*finally:*/ {
         /*normal exit:*/{
@@ -25372,7 +25415,7 @@ static int __pyx_f_9orderbook_8_capture_7Capture__scan(struct __pyx_obj_9orderbo
       }
   }
 
-  /* "orderbook/_capture.pyx":215
+  /* "orderbook/_capture.pyx":219
  *                 self._n += 1
  *                 pos += HDR + <Py_ssize_t>h.payload_size
  *         if nomem:             # <<<<<<<<<<<<<<
@@ -25384,7 +25427,7 @@ static int __pyx_f_9orderbook_8_capture_7Capture__scan(struct __pyx_obj_9orderbo
   if (unlikely(__pyx_t_3)) {
 
 
-    /* "orderbook/_capture.pyx":216
+    /* "orderbook/_capture.pyx":220
  *                 pos += HDR + <Py_ssize_t>h.payload_size
  *         if nomem:
  *             raise MemoryError("Capture: no memory for the index")             # <<<<<<<<<<<<<<
@@ -25397,14 +25440,14 @@ static int __pyx_f_9orderbook_8_capture_7Capture__scan(struct __pyx_obj_9orderbo
       PyObject *__pyx_callargs[2] = {__pyx_t_6, __pyx_mstate_global->__pyx_kp_u_Capture_no_memory_for_the_index};
       __pyx_t_2 = __Pyx_PyObject_FastCall((PyObject*)(((PyTypeObject*)PyExc_MemoryError)), __pyx_callargs+__pyx_t_7, (2-__pyx_t_7) | (__pyx_t_7*__Pyx_PY_VECTORCALL_ARGUMENTS_OFFSET));
       __Pyx_XDECREF(__pyx_t_6); __pyx_t_6 = 0;
-      if (unlikely(!__pyx_t_2)) __PYX_ERR(0, 216, __pyx_L1_error)
+      if (unlikely(!__pyx_t_2)) __PYX_ERR(0, 220, __pyx_L1_error)
       __Pyx_GOTREF(__pyx_t_2);
     }
     __Pyx_Raise(__pyx_t_2, 0, 0, 0);
     __Pyx_DECREF(__pyx_t_2); __pyx_t_2 = 0;
-    __PYX_ERR(0, 216, __pyx_L1_error)
+    __PYX_ERR(0, 220, __pyx_L1_error)
 
-    /* "orderbook/_capture.pyx":215
+    /* "orderbook/_capture.pyx":219
  *                 self._n += 1
  *                 pos += HDR + <Py_ssize_t>h.payload_size
  *         if nomem:             # <<<<<<<<<<<<<<
@@ -25413,7 +25456,7 @@ static int __pyx_f_9orderbook_8_capture_7Capture__scan(struct __pyx_obj_9orderbo
 */
   }
 
-  /* "orderbook/_capture.pyx":217
+  /* "orderbook/_capture.pyx":221
  *         if nomem:
  *             raise MemoryError("Capture: no memory for the index")
  *         self.skipped = [(at, self._error_at(at)) for at in skipped_at]             # <<<<<<<<<<<<<<
@@ -25421,7 +25464,7 @@ static int __pyx_f_9orderbook_8_capture_7Capture__scan(struct __pyx_obj_9orderbo
  *             self.error = self._error_at(bad)
 */
   { /* enter inner scope */
-    __pyx_t_2 = PyList_New(0); if (unlikely(!__pyx_t_2)) __PYX_ERR(0, 217, __pyx_L25_error)
+    __pyx_t_2 = PyList_New(0); if (unlikely(!__pyx_t_2)) __PYX_ERR(0, 221, __pyx_L25_error)
     __Pyx_GOTREF(__pyx_t_2);
     __pyx_t_6 = __pyx_v_skipped_at; __Pyx_INCREF(__pyx_t_6);
     __pyx_t_1 = 0;
@@ -25429,30 +25472,30 @@ static int __pyx_f_9orderbook_8_capture_7Capture__scan(struct __pyx_obj_9orderbo
       {
         Py_ssize_t __pyx_temp = __Pyx_PyList_GET_SIZE(__pyx_t_6);
         #if !CYTHON_ASSUME_SAFE_SIZE
-        if (unlikely((__pyx_temp < 0))) __PYX_ERR(0, 217, __pyx_L25_error)
+        if (unlikely((__pyx_temp < 0))) __PYX_ERR(0, 221, __pyx_L25_error)
         #endif
         if (__pyx_t_1 >= __pyx_temp) break;
       }
       __pyx_t_8 = __Pyx_PyList_GET_ITEM_REF(__pyx_t_6, __pyx_t_1, __Pyx_ReferenceSharing_OwnStrongReference);
       ++__pyx_t_1;
-      if (unlikely(!__pyx_t_8)) __PYX_ERR(0, 217, __pyx_L25_error)
+      if (unlikely(!__pyx_t_8)) __PYX_ERR(0, 221, __pyx_L25_error)
       __Pyx_GOTREF(__pyx_t_8);
       __Pyx_XDECREF_SET(__pyx_7genexpr__pyx_v_at, __pyx_t_8);
       __pyx_t_8 = 0;
-      __pyx_t_9 = __Pyx_PyIndex_AsSsize_t(__pyx_7genexpr__pyx_v_at); if (unlikely((__pyx_t_9 == (Py_ssize_t)-1) && PyErr_Occurred())) __PYX_ERR(0, 217, __pyx_L25_error)
-      __pyx_t_8 = ((struct __pyx_vtabstruct_9orderbook_8_capture_Capture *)__pyx_v_self->__pyx_vtab)->_error_at(__pyx_v_self, __pyx_t_9); if (unlikely(!__pyx_t_8)) __PYX_ERR(0, 217, __pyx_L25_error)
+      __pyx_t_9 = __Pyx_PyIndex_AsSsize_t(__pyx_7genexpr__pyx_v_at); if (unlikely((__pyx_t_9 == (Py_ssize_t)-1) && PyErr_Occurred())) __PYX_ERR(0, 221, __pyx_L25_error)
+      __pyx_t_8 = ((struct __pyx_vtabstruct_9orderbook_8_capture_Capture *)__pyx_v_self->__pyx_vtab)->_error_at(__pyx_v_self, __pyx_t_9); if (unlikely(!__pyx_t_8)) __PYX_ERR(0, 221, __pyx_L25_error)
       __Pyx_GOTREF(__pyx_t_8);
 
-      __pyx_t_10 = PyTuple_New(2); if (unlikely(!__pyx_t_10)) __PYX_ERR(0, 217, __pyx_L25_error)
+      __pyx_t_10 = PyTuple_New(2); if (unlikely(!__pyx_t_10)) __PYX_ERR(0, 221, __pyx_L25_error)
       __Pyx_GOTREF(__pyx_t_10);
       __Pyx_INCREF(__pyx_7genexpr__pyx_v_at);
       __Pyx_GIVEREF(__pyx_7genexpr__pyx_v_at);
-      if (__Pyx_PyTuple_SET_ITEM(__pyx_t_10, 0, __pyx_7genexpr__pyx_v_at) != (0)) __PYX_ERR(0, 217, __pyx_L25_error);
+      if (__Pyx_PyTuple_SET_ITEM(__pyx_t_10, 0, __pyx_7genexpr__pyx_v_at) != (0)) __PYX_ERR(0, 221, __pyx_L25_error);
       __Pyx_GIVEREF(__pyx_t_8);
-      if (__Pyx_PyTuple_SET_ITEM(__pyx_t_10, 1, __pyx_t_8) != (0)) __PYX_ERR(0, 217, __pyx_L25_error);
+      if (__Pyx_PyTuple_SET_ITEM(__pyx_t_10, 1, __pyx_t_8) != (0)) __PYX_ERR(0, 221, __pyx_L25_error);
       __pyx_t_8 = 0;
       __Pyx_GIVEREF(__pyx_t_10);
-      if (unlikely(__Pyx_ListComp_AppendAndDecref(__pyx_t_2, __pyx_t_10))) __PYX_ERR(0, 217, __pyx_L25_error)
+      if (unlikely(__Pyx_ListComp_AppendAndDecref(__pyx_t_2, __pyx_t_10))) __PYX_ERR(0, 221, __pyx_L25_error)
       __pyx_t_10 = 0;
     }
     __Pyx_DECREF(__pyx_t_6); __pyx_t_6 = 0;
@@ -25468,7 +25511,7 @@ static int __pyx_f_9orderbook_8_capture_7Capture__scan(struct __pyx_obj_9orderbo
   __Pyx_DECREF_SET(__pyx_v_self->skipped, ((PyObject*)__pyx_t_2));
   __pyx_t_2 = 0;
 
-  /* "orderbook/_capture.pyx":218
+  /* "orderbook/_capture.pyx":222
  *             raise MemoryError("Capture: no memory for the index")
  *         self.skipped = [(at, self._error_at(at)) for at in skipped_at]
  *         if bad >= 0:             # <<<<<<<<<<<<<<
@@ -25480,21 +25523,21 @@ static int __pyx_f_9orderbook_8_capture_7Capture__scan(struct __pyx_obj_9orderbo
   if (__pyx_t_3) {
 
 
-    /* "orderbook/_capture.pyx":219
+    /* "orderbook/_capture.pyx":223
  *         self.skipped = [(at, self._error_at(at)) for at in skipped_at]
  *         if bad >= 0:
  *             self.error = self._error_at(bad)             # <<<<<<<<<<<<<<
  *         return 0
  * 
 */
-    __pyx_t_2 = ((struct __pyx_vtabstruct_9orderbook_8_capture_Capture *)__pyx_v_self->__pyx_vtab)->_error_at(__pyx_v_self, __pyx_v_bad); if (unlikely(!__pyx_t_2)) __PYX_ERR(0, 219, __pyx_L1_error)
+    __pyx_t_2 = ((struct __pyx_vtabstruct_9orderbook_8_capture_Capture *)__pyx_v_self->__pyx_vtab)->_error_at(__pyx_v_self, __pyx_v_bad); if (unlikely(!__pyx_t_2)) __PYX_ERR(0, 223, __pyx_L1_error)
     __Pyx_GOTREF(__pyx_t_2);
     __Pyx_GIVEREF(__pyx_t_2);
     __Pyx_GOTREF(__pyx_v_self->error);
     __Pyx_DECREF_SET(__pyx_v_self->error, __pyx_t_2);
     __pyx_t_2 = 0;
 
-    /* "orderbook/_capture.pyx":218
+    /* "orderbook/_capture.pyx":222
  *             raise MemoryError("Capture: no memory for the index")
  *         self.skipped = [(at, self._error_at(at)) for at in skipped_at]
  *         if bad >= 0:             # <<<<<<<<<<<<<<
@@ -25503,7 +25546,7 @@ static int __pyx_f_9orderbook_8_capture_7Capture__scan(struct __pyx_obj_9orderbo
 */
   }
 
-  /* "orderbook/_capture.pyx":220
+  /* "orderbook/_capture.pyx":224
  *         if bad >= 0:
  *             self.error = self._error_at(bad)
  *         return 0             # <<<<<<<<<<<<<<
@@ -25516,12 +25559,12 @@ static int __pyx_f_9orderbook_8_capture_7Capture__scan(struct __pyx_obj_9orderbo
   }
   goto __pyx_L0;
 
-  /* "orderbook/_capture.pyx":184
+  /* "orderbook/_capture.pyx":187
  *         return 0
  * 
- *     cdef int _scan(self, bint skip) except -1:             # <<<<<<<<<<<<<<
- *         """Pass 1: walk and index.  Faults with a sound frame are skipped (skip)
- *         or stop the walk; the error is made from decode_message afterwards."""
+ *     cdef int _scan(self, bint skip, bint crc) except -1:             # <<<<<<<<<<<<<<
+ *         """Pass 1: walk and index (with the CRCs when `crc`).  Faults with a
+ *         sound frame are skipped (skip) or stop the walk; the error is made from
 */
 
   /* function exit code */
@@ -25548,7 +25591,7 @@ static int __pyx_f_9orderbook_8_capture_7Capture__scan(struct __pyx_obj_9orderbo
   return __pyx_r;
 }
 
-/* "orderbook/_capture.pyx":222
+/* "orderbook/_capture.pyx":226
  *         return 0
  * 
  *     cdef object _error_at(self, Py_ssize_t at):             # <<<<<<<<<<<<<<
@@ -25579,7 +25622,7 @@ static PyObject *__pyx_f_9orderbook_8_capture_7Capture__error_at(struct __pyx_ob
   int __pyx_clineno = 0;
   __Pyx_RefNannySetupContext("_error_at", 0);
 
-  /* "orderbook/_capture.pyx":224
+  /* "orderbook/_capture.pyx":228
  *     cdef object _error_at(self, Py_ssize_t at):
  *         """The library's exception for the message at ``at``, as decode_message raises it."""
  *         try:             # <<<<<<<<<<<<<<
@@ -25595,7 +25638,7 @@ static PyObject *__pyx_f_9orderbook_8_capture_7Capture__error_at(struct __pyx_ob
     __Pyx_XGOTREF(__pyx_t_3);
     /*try:*/ {
 
-      /* "orderbook/_capture.pyx":225
+      /* "orderbook/_capture.pyx":229
  *         """The library's exception for the message at ``at``, as decode_message raises it."""
  *         try:
  *             _decode_message(self.obj, at, verify=self.verified)             # <<<<<<<<<<<<<<
@@ -25603,11 +25646,11 @@ static PyObject *__pyx_f_9orderbook_8_capture_7Capture__error_at(struct __pyx_ob
  *             return e
 */
       __pyx_t_5 = NULL;
-      __Pyx_GetModuleGlobalName(__pyx_t_6, __pyx_mstate_global->__pyx_n_u_decode_message); if (unlikely(!__pyx_t_6)) __PYX_ERR(0, 225, __pyx_L3_error)
+      __Pyx_GetModuleGlobalName(__pyx_t_6, __pyx_mstate_global->__pyx_n_u_decode_message); if (unlikely(!__pyx_t_6)) __PYX_ERR(0, 229, __pyx_L3_error)
       __Pyx_GOTREF(__pyx_t_6);
-      __pyx_t_7 = PyLong_FromSsize_t(__pyx_v_at); if (unlikely(!__pyx_t_7)) __PYX_ERR(0, 225, __pyx_L3_error)
+      __pyx_t_7 = PyLong_FromSsize_t(__pyx_v_at); if (unlikely(!__pyx_t_7)) __PYX_ERR(0, 229, __pyx_L3_error)
       __Pyx_GOTREF(__pyx_t_7);
-      __pyx_t_8 = __Pyx_PyBool_FromLong(__pyx_v_self->verified); if (unlikely(!__pyx_t_8)) __PYX_ERR(0, 225, __pyx_L3_error)
+      __pyx_t_8 = __Pyx_PyBool_FromLong(__pyx_v_self->verified); if (unlikely(!__pyx_t_8)) __PYX_ERR(0, 229, __pyx_L3_error)
       __Pyx_GOTREF(__pyx_t_8);
       #if CYTHON_VECTORCALL
       #endif
@@ -25627,13 +25670,13 @@ static PyObject *__pyx_f_9orderbook_8_capture_7Capture__error_at(struct __pyx_ob
         PyObject *__pyx_callargs[4] = {__pyx_t_5, __pyx_v_self->obj, __pyx_t_7, __pyx_t_8};
         #if CYTHON_VECTORCALL
         __pyx_t_10 = __pyx_mstate_global->__pyx_tuple[4];
-        if (unlikely(!__pyx_t_10)) __PYX_ERR(0, 225, __pyx_L3_error)
+        if (unlikely(!__pyx_t_10)) __PYX_ERR(0, 229, __pyx_L3_error)
         __Pyx_INCREF(__pyx_t_10);
         #else
         {
           PyObject *__pyx_temp[1] = {__pyx_mstate_global->__pyx_n_u_verify};
           __pyx_t_10 = __Pyx_MakeKwargDict(__pyx_temp, __pyx_callargs+3, 1);
-          if (unlikely(!__pyx_t_10)) __PYX_ERR(0, 225, __pyx_L3_error)
+          if (unlikely(!__pyx_t_10)) __PYX_ERR(0, 229, __pyx_L3_error)
           __Pyx_GOTREF(__pyx_t_10);
         }
         #endif
@@ -25645,12 +25688,12 @@ static PyObject *__pyx_f_9orderbook_8_capture_7Capture__error_at(struct __pyx_ob
         __Pyx_DECREF(__pyx_t_8); __pyx_t_8 = 0;
         __Pyx_DECREF(__pyx_t_10); __pyx_t_10 = 0;
         __Pyx_DECREF(__pyx_t_6); __pyx_t_6 = 0;
-        if (unlikely(!__pyx_t_4)) __PYX_ERR(0, 225, __pyx_L3_error)
+        if (unlikely(!__pyx_t_4)) __PYX_ERR(0, 229, __pyx_L3_error)
         __Pyx_GOTREF(__pyx_t_4);
       }
       __Pyx_DECREF(__pyx_t_4); __pyx_t_4 = 0;
 
-      /* "orderbook/_capture.pyx":224
+      /* "orderbook/_capture.pyx":228
  *     cdef object _error_at(self, Py_ssize_t at):
  *         """The library's exception for the message at ``at``, as decode_message raises it."""
  *         try:             # <<<<<<<<<<<<<<
@@ -25670,7 +25713,7 @@ static PyObject *__pyx_f_9orderbook_8_capture_7Capture__error_at(struct __pyx_ob
     __Pyx_XDECREF(__pyx_t_7); __pyx_t_7 = 0;
     __Pyx_XDECREF(__pyx_t_8); __pyx_t_8 = 0;
 
-    /* "orderbook/_capture.pyx":226
+    /* "orderbook/_capture.pyx":230
  *         try:
  *             _decode_message(self.obj, at, verify=self.verified)
  *         except OrderBookError as e:             # <<<<<<<<<<<<<<
@@ -25678,7 +25721,7 @@ static PyObject *__pyx_f_9orderbook_8_capture_7Capture__error_at(struct __pyx_ob
  *         return SystemError(f"orderbook: Capture found a fault at offset {at} that decode_message did not")
 */
     __Pyx_ErrFetch(&__pyx_t_4, &__pyx_t_6, &__pyx_t_10);
-    __Pyx_GetModuleGlobalName(__pyx_t_8, __pyx_mstate_global->__pyx_n_u_OrderBookError); if (unlikely(!__pyx_t_8)) __PYX_ERR(0, 226, __pyx_L5_except_error)
+    __Pyx_GetModuleGlobalName(__pyx_t_8, __pyx_mstate_global->__pyx_n_u_OrderBookError); if (unlikely(!__pyx_t_8)) __PYX_ERR(0, 230, __pyx_L5_except_error)
     __Pyx_GOTREF(__pyx_t_8);
     __pyx_t_11 = __Pyx_PyErr_GivenExceptionMatches(__pyx_t_4, __pyx_t_8);
     __Pyx_DECREF(__pyx_t_8); __pyx_t_8 = 0;
@@ -25686,7 +25729,7 @@ static PyObject *__pyx_f_9orderbook_8_capture_7Capture__error_at(struct __pyx_ob
     __pyx_t_4 = 0; __pyx_t_6 = 0; __pyx_t_10 = 0;
     if (__pyx_t_11) {
       __Pyx_AddTraceback("orderbook._capture.Capture._error_at", __pyx_clineno, __pyx_lineno, __pyx_filename);
-      if (__Pyx_GetException(&__pyx_t_10, &__pyx_t_6, &__pyx_t_4) < 0) __PYX_ERR(0, 226, __pyx_L5_except_error)
+      if (__Pyx_GetException(&__pyx_t_10, &__pyx_t_6, &__pyx_t_4) < 0) __PYX_ERR(0, 230, __pyx_L5_except_error)
       __Pyx_XGOTREF(__pyx_t_10);
       __Pyx_XGOTREF(__pyx_t_6);
       __Pyx_XGOTREF(__pyx_t_4);
@@ -25694,7 +25737,7 @@ static PyObject *__pyx_f_9orderbook_8_capture_7Capture__error_at(struct __pyx_ob
       __pyx_v_e = __pyx_t_6;
       /*try:*/ {
 
-        /* "orderbook/_capture.pyx":227
+        /* "orderbook/_capture.pyx":231
  *             _decode_message(self.obj, at, verify=self.verified)
  *         except OrderBookError as e:
  *             return e             # <<<<<<<<<<<<<<
@@ -25716,7 +25759,7 @@ static PyObject *__pyx_f_9orderbook_8_capture_7Capture__error_at(struct __pyx_ob
         goto __pyx_L13_return;
       }
 
-      /* "orderbook/_capture.pyx":226
+      /* "orderbook/_capture.pyx":230
  *         try:
  *             _decode_message(self.obj, at, verify=self.verified)
  *         except OrderBookError as e:             # <<<<<<<<<<<<<<
@@ -25736,7 +25779,7 @@ static PyObject *__pyx_f_9orderbook_8_capture_7Capture__error_at(struct __pyx_ob
     }
     goto __pyx_L5_except_error;
 
-    /* "orderbook/_capture.pyx":224
+    /* "orderbook/_capture.pyx":228
  *     cdef object _error_at(self, Py_ssize_t at):
  *         """The library's exception for the message at ``at``, as decode_message raises it."""
  *         try:             # <<<<<<<<<<<<<<
@@ -25758,7 +25801,7 @@ static PyObject *__pyx_f_9orderbook_8_capture_7Capture__error_at(struct __pyx_ob
     __pyx_L8_try_end:;
   }
 
-  /* "orderbook/_capture.pyx":228
+  /* "orderbook/_capture.pyx":232
  *         except OrderBookError as e:
  *             return e
  *         return SystemError(f"orderbook: Capture found a fault at offset {at} that decode_message did not")             # <<<<<<<<<<<<<<
@@ -25766,7 +25809,7 @@ static PyObject *__pyx_f_9orderbook_8_capture_7Capture__error_at(struct __pyx_ob
  *     # --- pass 2: CRCs ---------------------------------------------------------------
 */
   __pyx_t_6 = NULL;
-  __pyx_t_10 = __Pyx_PyUnicode_From_Py_ssize_t(__pyx_v_at, 0, ' ', 'd'); if (unlikely(!__pyx_t_10)) __PYX_ERR(0, 228, __pyx_L1_error)
+  __pyx_t_10 = __Pyx_PyUnicode_From_Py_ssize_t(__pyx_v_at, 0, ' ', 'd'); if (unlikely(!__pyx_t_10)) __PYX_ERR(0, 232, __pyx_L1_error)
   __Pyx_GOTREF(__pyx_t_10);
   __pyx_t_13[0] = __pyx_mstate_global->__pyx_kp_u_orderbook_Capture_found_a_fault;
   __pyx_t_13[1] = __pyx_t_10;
@@ -25777,7 +25820,7 @@ static PyObject *__pyx_f_9orderbook_8_capture_7Capture__error_at(struct __pyx_ob
   #endif
   __pyx_t_11 = 0;
   __pyx_t_8 = __Pyx_PyUnicode_Join(__pyx_t_13, 3, __pyx_t_14, __pyx_t_11);
-  if (unlikely(!__pyx_t_8)) __PYX_ERR(0, 228, __pyx_L1_error)
+  if (unlikely(!__pyx_t_8)) __PYX_ERR(0, 232, __pyx_L1_error)
   __Pyx_GOTREF(__pyx_t_8);
   __Pyx_DECREF(__pyx_t_10); __pyx_t_10 = 0;
   __pyx_t_9 = 1;
@@ -25786,7 +25829,7 @@ static PyObject *__pyx_f_9orderbook_8_capture_7Capture__error_at(struct __pyx_ob
     __pyx_t_4 = __Pyx_PyObject_FastCall((PyObject*)(((PyTypeObject*)PyExc_SystemError)), __pyx_callargs+__pyx_t_9, (2-__pyx_t_9) | (__pyx_t_9*__Pyx_PY_VECTORCALL_ARGUMENTS_OFFSET));
     __Pyx_XDECREF(__pyx_t_6); __pyx_t_6 = 0;
     __Pyx_DECREF(__pyx_t_8); __pyx_t_8 = 0;
-    if (unlikely(!__pyx_t_4)) __PYX_ERR(0, 228, __pyx_L1_error)
+    if (unlikely(!__pyx_t_4)) __PYX_ERR(0, 232, __pyx_L1_error)
     __Pyx_GOTREF(__pyx_t_4);
   }
   {
@@ -25800,7 +25843,7 @@ static PyObject *__pyx_f_9orderbook_8_capture_7Capture__error_at(struct __pyx_ob
   __pyx_t_4 = 0;
   goto __pyx_L0;
 
-  /* "orderbook/_capture.pyx":222
+  /* "orderbook/_capture.pyx":226
  *         return 0
  * 
  *     cdef object _error_at(self, Py_ssize_t at):             # <<<<<<<<<<<<<<
@@ -25825,7 +25868,7 @@ static PyObject *__pyx_f_9orderbook_8_capture_7Capture__error_at(struct __pyx_ob
   return __pyx_r;
 }
 
-/* "orderbook/_capture.pyx":232
+/* "orderbook/_capture.pyx":236
  *     # --- pass 2: CRCs ---------------------------------------------------------------
  * 
  *     cdef Py_ssize_t _crc_range(self, Py_ssize_t lo, Py_ssize_t hi, uint8_t* bad, bint all_) noexcept nogil:             # <<<<<<<<<<<<<<
@@ -25844,7 +25887,7 @@ static Py_ssize_t __pyx_f_9orderbook_8_capture_7Capture__crc_range(struct __pyx_
   Py_ssize_t __pyx_t_3;
   int __pyx_t_4;
 
-  /* "orderbook/_capture.pyx":235
+  /* "orderbook/_capture.pyx":239
  *         """CRC-32 of messages [lo, hi); marks bad ones; returns the first bad
  *         index or -1 (stops there unless all_)."""
  *         cdef Py_ssize_t i, first = -1             # <<<<<<<<<<<<<<
@@ -25853,7 +25896,7 @@ static Py_ssize_t __pyx_f_9orderbook_8_capture_7Capture__crc_range(struct __pyx_
 */
   __pyx_v_first = -1L;
 
-  /* "orderbook/_capture.pyx":238
+  /* "orderbook/_capture.pyx":242
  *         cdef const uint8_t* p
  *         cdef uint32_t want
  *         for i in range(lo, hi):             # <<<<<<<<<<<<<<
@@ -25867,7 +25910,7 @@ static Py_ssize_t __pyx_f_9orderbook_8_capture_7Capture__crc_range(struct __pyx_
   for (__pyx_t_3 = __pyx_v_lo; __pyx_t_3 < __pyx_t_2; __pyx_t_3+=1) {
     __pyx_v_i = __pyx_t_3;
 
-    /* "orderbook/_capture.pyx":239
+    /* "orderbook/_capture.pyx":243
  *         cdef uint32_t want
  *         for i in range(lo, hi):
  *             p = self._base + self._e[i].offset             # <<<<<<<<<<<<<<
@@ -25876,7 +25919,7 @@ static Py_ssize_t __pyx_f_9orderbook_8_capture_7Capture__crc_range(struct __pyx_
 */
     __pyx_v_p = (__pyx_v_self->_base + (__pyx_v_self->_e[__pyx_v_i]).offset);
 
-    /* "orderbook/_capture.pyx":240
+    /* "orderbook/_capture.pyx":244
  *         for i in range(lo, hi):
  *             p = self._base + self._e[i].offset
  *             memcpy(&want, p + CHECKSUM_AT, 4)             # <<<<<<<<<<<<<<
@@ -25885,7 +25928,7 @@ static Py_ssize_t __pyx_f_9orderbook_8_capture_7Capture__crc_range(struct __pyx_
 */
     (void)(memcpy((&__pyx_v_want), (__pyx_v_p + __pyx_e_9orderbook_8_capture_CHECKSUM_AT), 4));
 
-    /* "orderbook/_capture.pyx":241
+    /* "orderbook/_capture.pyx":245
  *             p = self._base + self._e[i].offset
  *             memcpy(&want, p + CHECKSUM_AT, 4)
  *             if ob_message_crc(p, self._e[i].size - HDR, crc32_update) != want:             # <<<<<<<<<<<<<<
@@ -25897,7 +25940,7 @@ static Py_ssize_t __pyx_f_9orderbook_8_capture_7Capture__crc_range(struct __pyx_
     if (__pyx_t_4) {
 
 
-      /* "orderbook/_capture.pyx":242
+      /* "orderbook/_capture.pyx":246
  *             memcpy(&want, p + CHECKSUM_AT, 4)
  *             if ob_message_crc(p, self._e[i].size - HDR, crc32_update) != want:
  *                 bad[i] = 1             # <<<<<<<<<<<<<<
@@ -25906,7 +25949,7 @@ static Py_ssize_t __pyx_f_9orderbook_8_capture_7Capture__crc_range(struct __pyx_
 */
       (__pyx_v_bad[__pyx_v_i]) = 1;
 
-      /* "orderbook/_capture.pyx":243
+      /* "orderbook/_capture.pyx":247
  *             if ob_message_crc(p, self._e[i].size - HDR, crc32_update) != want:
  *                 bad[i] = 1
  *                 if first < 0:             # <<<<<<<<<<<<<<
@@ -25918,7 +25961,7 @@ static Py_ssize_t __pyx_f_9orderbook_8_capture_7Capture__crc_range(struct __pyx_
       if (__pyx_t_4) {
 
 
-        /* "orderbook/_capture.pyx":244
+        /* "orderbook/_capture.pyx":248
  *                 bad[i] = 1
  *                 if first < 0:
  *                     first = i             # <<<<<<<<<<<<<<
@@ -25927,7 +25970,7 @@ static Py_ssize_t __pyx_f_9orderbook_8_capture_7Capture__crc_range(struct __pyx_
 */
         __pyx_v_first = __pyx_v_i;
 
-        /* "orderbook/_capture.pyx":243
+        /* "orderbook/_capture.pyx":247
  *             if ob_message_crc(p, self._e[i].size - HDR, crc32_update) != want:
  *                 bad[i] = 1
  *                 if first < 0:             # <<<<<<<<<<<<<<
@@ -25936,7 +25979,7 @@ static Py_ssize_t __pyx_f_9orderbook_8_capture_7Capture__crc_range(struct __pyx_
 */
       }
 
-      /* "orderbook/_capture.pyx":245
+      /* "orderbook/_capture.pyx":249
  *                 if first < 0:
  *                     first = i
  *                 if not all_:             # <<<<<<<<<<<<<<
@@ -25948,7 +25991,7 @@ static Py_ssize_t __pyx_f_9orderbook_8_capture_7Capture__crc_range(struct __pyx_
       if (__pyx_t_4) {
 
 
-        /* "orderbook/_capture.pyx":246
+        /* "orderbook/_capture.pyx":250
  *                     first = i
  *                 if not all_:
  *                     break             # <<<<<<<<<<<<<<
@@ -25957,7 +26000,7 @@ static Py_ssize_t __pyx_f_9orderbook_8_capture_7Capture__crc_range(struct __pyx_
 */
         goto __pyx_L4_break;
 
-        /* "orderbook/_capture.pyx":245
+        /* "orderbook/_capture.pyx":249
  *                 if first < 0:
  *                     first = i
  *                 if not all_:             # <<<<<<<<<<<<<<
@@ -25966,7 +26009,7 @@ static Py_ssize_t __pyx_f_9orderbook_8_capture_7Capture__crc_range(struct __pyx_
 */
       }
 
-      /* "orderbook/_capture.pyx":241
+      /* "orderbook/_capture.pyx":245
  *             p = self._base + self._e[i].offset
  *             memcpy(&want, p + CHECKSUM_AT, 4)
  *             if ob_message_crc(p, self._e[i].size - HDR, crc32_update) != want:             # <<<<<<<<<<<<<<
@@ -25978,7 +26021,7 @@ static Py_ssize_t __pyx_f_9orderbook_8_capture_7Capture__crc_range(struct __pyx_
   __pyx_L4_break:;
 
 
-  /* "orderbook/_capture.pyx":247
+  /* "orderbook/_capture.pyx":251
  *                 if not all_:
  *                     break
  *         return first             # <<<<<<<<<<<<<<
@@ -25991,7 +26034,7 @@ static Py_ssize_t __pyx_f_9orderbook_8_capture_7Capture__crc_range(struct __pyx_
   }
   goto __pyx_L0;
 
-  /* "orderbook/_capture.pyx":232
+  /* "orderbook/_capture.pyx":236
  *     # --- pass 2: CRCs ---------------------------------------------------------------
  * 
  *     cdef Py_ssize_t _crc_range(self, Py_ssize_t lo, Py_ssize_t hi, uint8_t* bad, bint all_) noexcept nogil:             # <<<<<<<<<<<<<<
@@ -26008,7 +26051,7 @@ static Py_ssize_t __pyx_f_9orderbook_8_capture_7Capture__crc_range(struct __pyx_
   return __pyx_r;
 }
 
-/* "orderbook/_capture.pyx":249
+/* "orderbook/_capture.pyx":253
  *         return first
  * 
  *     def _crc_chunk(self, Py_ssize_t lo, Py_ssize_t hi, bytearray flags, bint all_, list out, int slot):             # <<<<<<<<<<<<<<
@@ -26061,67 +26104,67 @@ PyObject *__pyx_args, PyObject *__pyx_kwds
   {
     PyObject ** const __pyx_pyargnames[] = {&__pyx_mstate_global->__pyx_n_u_lo,&__pyx_mstate_global->__pyx_n_u_hi,&__pyx_mstate_global->__pyx_n_u_flags,&__pyx_mstate_global->__pyx_n_u_all,&__pyx_mstate_global->__pyx_n_u_out,&__pyx_mstate_global->__pyx_n_u_slot,0};
     const Py_ssize_t __pyx_kwds_len = (__pyx_kwds) ? __Pyx_NumKwargs_FASTCALL(__pyx_kwds) : 0;
-    if (unlikely(__pyx_kwds_len < 0)) __PYX_ERR(0, 249, __pyx_L3_error)
+    if (unlikely(__pyx_kwds_len < 0)) __PYX_ERR(0, 253, __pyx_L3_error)
     if (__pyx_kwds_len > 0) {
       switch (__pyx_nargs) {
         case  6:
         values[5] = __Pyx_ArgRef_FASTCALL(__pyx_args, 5);
-        if (!CYTHON_ASSUME_SAFE_MACROS && unlikely(!values[5])) __PYX_ERR(0, 249, __pyx_L3_error)
+        if (!CYTHON_ASSUME_SAFE_MACROS && unlikely(!values[5])) __PYX_ERR(0, 253, __pyx_L3_error)
         CYTHON_FALLTHROUGH;
         case  5:
         values[4] = __Pyx_ArgRef_FASTCALL(__pyx_args, 4);
-        if (!CYTHON_ASSUME_SAFE_MACROS && unlikely(!values[4])) __PYX_ERR(0, 249, __pyx_L3_error)
+        if (!CYTHON_ASSUME_SAFE_MACROS && unlikely(!values[4])) __PYX_ERR(0, 253, __pyx_L3_error)
         CYTHON_FALLTHROUGH;
         case  4:
         values[3] = __Pyx_ArgRef_FASTCALL(__pyx_args, 3);
-        if (!CYTHON_ASSUME_SAFE_MACROS && unlikely(!values[3])) __PYX_ERR(0, 249, __pyx_L3_error)
+        if (!CYTHON_ASSUME_SAFE_MACROS && unlikely(!values[3])) __PYX_ERR(0, 253, __pyx_L3_error)
         CYTHON_FALLTHROUGH;
         case  3:
         values[2] = __Pyx_ArgRef_FASTCALL(__pyx_args, 2);
-        if (!CYTHON_ASSUME_SAFE_MACROS && unlikely(!values[2])) __PYX_ERR(0, 249, __pyx_L3_error)
+        if (!CYTHON_ASSUME_SAFE_MACROS && unlikely(!values[2])) __PYX_ERR(0, 253, __pyx_L3_error)
         CYTHON_FALLTHROUGH;
         case  2:
         values[1] = __Pyx_ArgRef_FASTCALL(__pyx_args, 1);
-        if (!CYTHON_ASSUME_SAFE_MACROS && unlikely(!values[1])) __PYX_ERR(0, 249, __pyx_L3_error)
+        if (!CYTHON_ASSUME_SAFE_MACROS && unlikely(!values[1])) __PYX_ERR(0, 253, __pyx_L3_error)
         CYTHON_FALLTHROUGH;
         case  1:
         values[0] = __Pyx_ArgRef_FASTCALL(__pyx_args, 0);
-        if (!CYTHON_ASSUME_SAFE_MACROS && unlikely(!values[0])) __PYX_ERR(0, 249, __pyx_L3_error)
+        if (!CYTHON_ASSUME_SAFE_MACROS && unlikely(!values[0])) __PYX_ERR(0, 253, __pyx_L3_error)
         CYTHON_FALLTHROUGH;
         case  0: break;
         default: goto __pyx_L5_argtuple_error;
       }
       const Py_ssize_t kwd_pos_args = __pyx_nargs;
-      if (__Pyx_ParseKeywords(__pyx_kwds, __pyx_kwvalues, __pyx_pyargnames, 0, values, kwd_pos_args, __pyx_kwds_len, "_crc_chunk", 0) < (0)) __PYX_ERR(0, 249, __pyx_L3_error)
+      if (__Pyx_ParseKeywords(__pyx_kwds, __pyx_kwvalues, __pyx_pyargnames, 0, values, kwd_pos_args, __pyx_kwds_len, "_crc_chunk", 0) < (0)) __PYX_ERR(0, 253, __pyx_L3_error)
       for (Py_ssize_t i = __pyx_nargs; i < 6; i++) {
-        if (unlikely(!values[i])) { __Pyx_RaiseArgtupleInvalid("_crc_chunk", 1, 6, 6, i); __PYX_ERR(0, 249, __pyx_L3_error) }
+        if (unlikely(!values[i])) { __Pyx_RaiseArgtupleInvalid("_crc_chunk", 1, 6, 6, i); __PYX_ERR(0, 253, __pyx_L3_error) }
       }
     } else if (unlikely(__pyx_nargs != 6)) {
       goto __pyx_L5_argtuple_error;
     } else {
       values[0] = __Pyx_ArgRef_FASTCALL(__pyx_args, 0);
-      if (!CYTHON_ASSUME_SAFE_MACROS && unlikely(!values[0])) __PYX_ERR(0, 249, __pyx_L3_error)
+      if (!CYTHON_ASSUME_SAFE_MACROS && unlikely(!values[0])) __PYX_ERR(0, 253, __pyx_L3_error)
       values[1] = __Pyx_ArgRef_FASTCALL(__pyx_args, 1);
-      if (!CYTHON_ASSUME_SAFE_MACROS && unlikely(!values[1])) __PYX_ERR(0, 249, __pyx_L3_error)
+      if (!CYTHON_ASSUME_SAFE_MACROS && unlikely(!values[1])) __PYX_ERR(0, 253, __pyx_L3_error)
       values[2] = __Pyx_ArgRef_FASTCALL(__pyx_args, 2);
-      if (!CYTHON_ASSUME_SAFE_MACROS && unlikely(!values[2])) __PYX_ERR(0, 249, __pyx_L3_error)
+      if (!CYTHON_ASSUME_SAFE_MACROS && unlikely(!values[2])) __PYX_ERR(0, 253, __pyx_L3_error)
       values[3] = __Pyx_ArgRef_FASTCALL(__pyx_args, 3);
-      if (!CYTHON_ASSUME_SAFE_MACROS && unlikely(!values[3])) __PYX_ERR(0, 249, __pyx_L3_error)
+      if (!CYTHON_ASSUME_SAFE_MACROS && unlikely(!values[3])) __PYX_ERR(0, 253, __pyx_L3_error)
       values[4] = __Pyx_ArgRef_FASTCALL(__pyx_args, 4);
-      if (!CYTHON_ASSUME_SAFE_MACROS && unlikely(!values[4])) __PYX_ERR(0, 249, __pyx_L3_error)
+      if (!CYTHON_ASSUME_SAFE_MACROS && unlikely(!values[4])) __PYX_ERR(0, 253, __pyx_L3_error)
       values[5] = __Pyx_ArgRef_FASTCALL(__pyx_args, 5);
-      if (!CYTHON_ASSUME_SAFE_MACROS && unlikely(!values[5])) __PYX_ERR(0, 249, __pyx_L3_error)
+      if (!CYTHON_ASSUME_SAFE_MACROS && unlikely(!values[5])) __PYX_ERR(0, 253, __pyx_L3_error)
     }
-    __pyx_v_lo = __Pyx_PyIndex_AsSsize_t(values[0]); if (unlikely((__pyx_v_lo == (Py_ssize_t)-1) && PyErr_Occurred())) __PYX_ERR(0, 249, __pyx_L3_error)
-    __pyx_v_hi = __Pyx_PyIndex_AsSsize_t(values[1]); if (unlikely((__pyx_v_hi == (Py_ssize_t)-1) && PyErr_Occurred())) __PYX_ERR(0, 249, __pyx_L3_error)
+    __pyx_v_lo = __Pyx_PyIndex_AsSsize_t(values[0]); if (unlikely((__pyx_v_lo == (Py_ssize_t)-1) && PyErr_Occurred())) __PYX_ERR(0, 253, __pyx_L3_error)
+    __pyx_v_hi = __Pyx_PyIndex_AsSsize_t(values[1]); if (unlikely((__pyx_v_hi == (Py_ssize_t)-1) && PyErr_Occurred())) __PYX_ERR(0, 253, __pyx_L3_error)
     __pyx_v_flags = ((PyObject*)values[2]);
-    __pyx_v_all_ = __Pyx_PyObject_IsTrue(values[3]); if (unlikely((__pyx_v_all_ == (int)-1) && PyErr_Occurred())) __PYX_ERR(0, 249, __pyx_L3_error)
+    __pyx_v_all_ = __Pyx_PyObject_IsTrue(values[3]); if (unlikely((__pyx_v_all_ == (int)-1) && PyErr_Occurred())) __PYX_ERR(0, 253, __pyx_L3_error)
     __pyx_v_out = ((PyObject*)values[4]);
-    __pyx_v_slot = __Pyx_PyLong_As_int(values[5]); if (unlikely((__pyx_v_slot == (int)-1) && PyErr_Occurred())) __PYX_ERR(0, 249, __pyx_L3_error)
+    __pyx_v_slot = __Pyx_PyLong_As_int(values[5]); if (unlikely((__pyx_v_slot == (int)-1) && PyErr_Occurred())) __PYX_ERR(0, 253, __pyx_L3_error)
   }
   goto __pyx_L6_skip;
   __pyx_L5_argtuple_error:;
-  __Pyx_RaiseArgtupleInvalid("_crc_chunk", 1, 6, 6, __pyx_nargs); __PYX_ERR(0, 249, __pyx_L3_error)
+  __Pyx_RaiseArgtupleInvalid("_crc_chunk", 1, 6, 6, __pyx_nargs); __PYX_ERR(0, 253, __pyx_L3_error)
   __pyx_L6_skip:;
   goto __pyx_L4_argument_unpacking_done;
   __pyx_L3_error:;
@@ -26132,8 +26175,8 @@ PyObject *__pyx_args, PyObject *__pyx_kwds
   __Pyx_RefNannyFinishContext();
   return NULL;
   __pyx_L4_argument_unpacking_done:;
-  if (unlikely(!__Pyx_ArgTypeTest(((PyObject *)__pyx_v_flags), (&PyByteArray_Type), 1, "flags", 1))) __PYX_ERR(0, 249, __pyx_L1_error)
-  if (unlikely(!__Pyx_ArgTypeTest(((PyObject *)__pyx_v_out), (&PyList_Type), 1, "out", 1))) __PYX_ERR(0, 249, __pyx_L1_error)
+  if (unlikely(!__Pyx_ArgTypeTest(((PyObject *)__pyx_v_flags), (&PyByteArray_Type), 1, "flags", 1))) __PYX_ERR(0, 253, __pyx_L1_error)
+  if (unlikely(!__Pyx_ArgTypeTest(((PyObject *)__pyx_v_out), (&PyList_Type), 1, "out", 1))) __PYX_ERR(0, 253, __pyx_L1_error)
   __pyx_r = __pyx_pf_9orderbook_8_capture_7Capture_6_crc_chunk(((struct __pyx_obj_9orderbook_8_capture_Capture *)__pyx_v_self), __pyx_v_lo, __pyx_v_hi, __pyx_v_flags, __pyx_v_all_, __pyx_v_out, __pyx_v_slot);
 
   /* function exit code */
@@ -26169,18 +26212,18 @@ static PyObject *__pyx_pf_9orderbook_8_capture_7Capture_6_crc_chunk(struct __pyx
   int __pyx_clineno = 0;
   __Pyx_RefNannySetupContext("_crc_chunk", 0);
 
-  /* "orderbook/_capture.pyx":250
+  /* "orderbook/_capture.pyx":254
  * 
  *     def _crc_chunk(self, Py_ssize_t lo, Py_ssize_t hi, bytearray flags, bint all_, list out, int slot):
  *         cdef uint8_t* bad = <uint8_t*>(<char*>flags)             # <<<<<<<<<<<<<<
  *         cdef Py_ssize_t r
  *         with nogil:
 */
-  __pyx_t_1 = __Pyx_PyObject_AsWritableString(__pyx_v_flags); if (unlikely((!__pyx_t_1) && PyErr_Occurred())) __PYX_ERR(0, 250, __pyx_L1_error)
+  __pyx_t_1 = __Pyx_PyObject_AsWritableString(__pyx_v_flags); if (unlikely((!__pyx_t_1) && PyErr_Occurred())) __PYX_ERR(0, 254, __pyx_L1_error)
   __pyx_v_bad = ((uint8_t *)((char *)__pyx_t_1));
 
 
-  /* "orderbook/_capture.pyx":252
+  /* "orderbook/_capture.pyx":256
  *         cdef uint8_t* bad = <uint8_t*>(<char*>flags)
  *         cdef Py_ssize_t r
  *         with nogil:             # <<<<<<<<<<<<<<
@@ -26193,7 +26236,7 @@ static PyObject *__pyx_pf_9orderbook_8_capture_7Capture_6_crc_chunk(struct __pyx
       __Pyx_FastGIL_Remember();
       /*try:*/ {
 
-        /* "orderbook/_capture.pyx":253
+        /* "orderbook/_capture.pyx":257
  *         cdef Py_ssize_t r
  *         with nogil:
  *             r = self._crc_range(lo, hi, bad, all_)             # <<<<<<<<<<<<<<
@@ -26203,7 +26246,7 @@ static PyObject *__pyx_pf_9orderbook_8_capture_7Capture_6_crc_chunk(struct __pyx
         __pyx_v_r = ((struct __pyx_vtabstruct_9orderbook_8_capture_Capture *)__pyx_v_self->__pyx_vtab)->_crc_range(__pyx_v_self, __pyx_v_lo, __pyx_v_hi, __pyx_v_bad, __pyx_v_all_);
       }
 
-      /* "orderbook/_capture.pyx":252
+      /* "orderbook/_capture.pyx":256
  *         cdef uint8_t* bad = <uint8_t*>(<char*>flags)
  *         cdef Py_ssize_t r
  *         with nogil:             # <<<<<<<<<<<<<<
@@ -26220,23 +26263,23 @@ static PyObject *__pyx_pf_9orderbook_8_capture_7Capture_6_crc_chunk(struct __pyx
       }
   }
 
-  /* "orderbook/_capture.pyx":254
+  /* "orderbook/_capture.pyx":258
  *         with nogil:
  *             r = self._crc_range(lo, hi, bad, all_)
  *         out[slot] = r             # <<<<<<<<<<<<<<
  * 
  *     cdef int _verify(self, int threads, bint skip) except -1:
 */
-  __pyx_t_2 = PyLong_FromSsize_t(__pyx_v_r); if (unlikely(!__pyx_t_2)) __PYX_ERR(0, 254, __pyx_L1_error)
+  __pyx_t_2 = PyLong_FromSsize_t(__pyx_v_r); if (unlikely(!__pyx_t_2)) __PYX_ERR(0, 258, __pyx_L1_error)
   __Pyx_GOTREF(__pyx_t_2);
   if (unlikely(__pyx_v_out == Py_None)) {
     PyErr_SetString(PyExc_TypeError, "\047NoneType\047 object is not subscriptable");
-    __PYX_ERR(0, 254, __pyx_L1_error)
+    __PYX_ERR(0, 258, __pyx_L1_error)
   }
-  if (unlikely((__Pyx_SetItemInt(__pyx_v_out, __pyx_v_slot, __pyx_t_2, int, 1, __Pyx_PyLong_From_int, 0, 0, 1, __Pyx_ReferenceSharing_FunctionArgument) < 0))) __PYX_ERR(0, 254, __pyx_L1_error)
+  if (unlikely((__Pyx_SetItemInt(__pyx_v_out, __pyx_v_slot, __pyx_t_2, int, 1, __Pyx_PyLong_From_int, 0, 0, 1, __Pyx_ReferenceSharing_FunctionArgument) < 0))) __PYX_ERR(0, 258, __pyx_L1_error)
   __Pyx_DECREF(__pyx_t_2); __pyx_t_2 = 0;
 
-  /* "orderbook/_capture.pyx":249
+  /* "orderbook/_capture.pyx":253
  *         return first
  * 
  *     def _crc_chunk(self, Py_ssize_t lo, Py_ssize_t hi, bytearray flags, bint all_, list out, int slot):             # <<<<<<<<<<<<<<
@@ -26259,7 +26302,7 @@ static PyObject *__pyx_pf_9orderbook_8_capture_7Capture_6_crc_chunk(struct __pyx
   return __pyx_r;
 }
 
-/* "orderbook/_capture.pyx":305
+/* "orderbook/_capture.pyx":309
  *         self._n = j
  *         self.skipped = sorted(self.skipped + [(at, self._error_at(at)) for at in bad_at],
  *                               key=lambda t: t[0])             # <<<<<<<<<<<<<<
@@ -26306,32 +26349,32 @@ PyObject *__pyx_args, PyObject *__pyx_kwds
   {
     PyObject ** const __pyx_pyargnames[] = {&__pyx_mstate_global->__pyx_n_u_t,0};
     const Py_ssize_t __pyx_kwds_len = (__pyx_kwds) ? __Pyx_NumKwargs_FASTCALL(__pyx_kwds) : 0;
-    if (unlikely(__pyx_kwds_len < 0)) __PYX_ERR(0, 305, __pyx_L3_error)
+    if (unlikely(__pyx_kwds_len < 0)) __PYX_ERR(0, 309, __pyx_L3_error)
     if (__pyx_kwds_len > 0) {
       switch (__pyx_nargs) {
         case  1:
         values[0] = __Pyx_ArgRef_FASTCALL(__pyx_args, 0);
-        if (!CYTHON_ASSUME_SAFE_MACROS && unlikely(!values[0])) __PYX_ERR(0, 305, __pyx_L3_error)
+        if (!CYTHON_ASSUME_SAFE_MACROS && unlikely(!values[0])) __PYX_ERR(0, 309, __pyx_L3_error)
         CYTHON_FALLTHROUGH;
         case  0: break;
         default: goto __pyx_L5_argtuple_error;
       }
       const Py_ssize_t kwd_pos_args = __pyx_nargs;
-      if (__Pyx_ParseKeywords(__pyx_kwds, __pyx_kwvalues, __pyx_pyargnames, 0, values, kwd_pos_args, __pyx_kwds_len, "lambda", 0) < (0)) __PYX_ERR(0, 305, __pyx_L3_error)
+      if (__Pyx_ParseKeywords(__pyx_kwds, __pyx_kwvalues, __pyx_pyargnames, 0, values, kwd_pos_args, __pyx_kwds_len, "lambda", 0) < (0)) __PYX_ERR(0, 309, __pyx_L3_error)
       for (Py_ssize_t i = __pyx_nargs; i < 1; i++) {
-        if (unlikely(!values[i])) { __Pyx_RaiseArgtupleInvalid("lambda", 1, 1, 1, i); __PYX_ERR(0, 305, __pyx_L3_error) }
+        if (unlikely(!values[i])) { __Pyx_RaiseArgtupleInvalid("lambda", 1, 1, 1, i); __PYX_ERR(0, 309, __pyx_L3_error) }
       }
     } else if (unlikely(__pyx_nargs != 1)) {
       goto __pyx_L5_argtuple_error;
     } else {
       values[0] = __Pyx_ArgRef_FASTCALL(__pyx_args, 0);
-      if (!CYTHON_ASSUME_SAFE_MACROS && unlikely(!values[0])) __PYX_ERR(0, 305, __pyx_L3_error)
+      if (!CYTHON_ASSUME_SAFE_MACROS && unlikely(!values[0])) __PYX_ERR(0, 309, __pyx_L3_error)
     }
     __pyx_v_t = values[0];
   }
   goto __pyx_L6_skip;
   __pyx_L5_argtuple_error:;
-  __Pyx_RaiseArgtupleInvalid("lambda", 1, 1, 1, __pyx_nargs); __PYX_ERR(0, 305, __pyx_L3_error)
+  __Pyx_RaiseArgtupleInvalid("lambda", 1, 1, 1, __pyx_nargs); __PYX_ERR(0, 309, __pyx_L3_error)
   __pyx_L6_skip:;
   goto __pyx_L4_argument_unpacking_done;
   __pyx_L3_error:;
@@ -26360,7 +26403,7 @@ static PyObject *__pyx_lambda_funcdef_lambda(CYTHON_UNUSED PyObject *__pyx_self,
   const char *__pyx_filename = NULL;
   int __pyx_clineno = 0;
   __Pyx_RefNannySetupContext("lambda", 0);
-  __pyx_t_1 = __Pyx_GetItemInt(__pyx_v_t, 0, long, 1, __Pyx_PyLong_From_long, 0, 0, 1, __Pyx_ReferenceSharing_FunctionArgument); if (unlikely(!__pyx_t_1)) __PYX_ERR(0, 305, __pyx_L1_error)
+  __pyx_t_1 = __Pyx_GetItemInt(__pyx_v_t, 0, long, 1, __Pyx_PyLong_From_long, 0, 0, 1, __Pyx_ReferenceSharing_FunctionArgument); if (unlikely(!__pyx_t_1)) __PYX_ERR(0, 309, __pyx_L1_error)
   __Pyx_GOTREF(__pyx_t_1);
   {
     PyObject *__pyx_temp;
@@ -26384,7 +26427,7 @@ static PyObject *__pyx_lambda_funcdef_lambda(CYTHON_UNUSED PyObject *__pyx_self,
   return __pyx_r;
 }
 
-/* "orderbook/_capture.pyx":256
+/* "orderbook/_capture.pyx":260
  *         out[slot] = r
  * 
  *     cdef int _verify(self, int threads, bint skip) except -1:             # <<<<<<<<<<<<<<
@@ -26434,7 +26477,7 @@ static int __pyx_f_9orderbook_8_capture_7Capture__verify(struct __pyx_obj_9order
   __Pyx_RefNannySetupContext("_verify", 0);
 
 
-  /* "orderbook/_capture.pyx":257
+  /* "orderbook/_capture.pyx":261
  * 
  *     cdef int _verify(self, int threads, bint skip) except -1:
  *         cdef Py_ssize_t n = self._n, i, j, k, first = -1, lo, hi             # <<<<<<<<<<<<<<
@@ -26446,7 +26489,7 @@ static int __pyx_f_9orderbook_8_capture_7Capture__verify(struct __pyx_obj_9order
   __pyx_v_n = __pyx_t_1;
   __pyx_v_first = -1L;
 
-  /* "orderbook/_capture.pyx":258
+  /* "orderbook/_capture.pyx":262
  *     cdef int _verify(self, int threads, bint skip) except -1:
  *         cdef Py_ssize_t n = self._n, i, j, k, first = -1, lo, hi
  *         if n == 0:             # <<<<<<<<<<<<<<
@@ -26458,7 +26501,7 @@ static int __pyx_f_9orderbook_8_capture_7Capture__verify(struct __pyx_obj_9order
   if (__pyx_t_2) {
 
 
-    /* "orderbook/_capture.pyx":259
+    /* "orderbook/_capture.pyx":263
  *         cdef Py_ssize_t n = self._n, i, j, k, first = -1, lo, hi
  *         if n == 0:
  *             return 0             # <<<<<<<<<<<<<<
@@ -26471,7 +26514,7 @@ static int __pyx_f_9orderbook_8_capture_7Capture__verify(struct __pyx_obj_9order
     }
     goto __pyx_L0;
 
-    /* "orderbook/_capture.pyx":258
+    /* "orderbook/_capture.pyx":262
  *     cdef int _verify(self, int threads, bint skip) except -1:
  *         cdef Py_ssize_t n = self._n, i, j, k, first = -1, lo, hi
  *         if n == 0:             # <<<<<<<<<<<<<<
@@ -26480,7 +26523,7 @@ static int __pyx_f_9orderbook_8_capture_7Capture__verify(struct __pyx_obj_9order
 */
   }
 
-  /* "orderbook/_capture.pyx":260
+  /* "orderbook/_capture.pyx":264
  *         if n == 0:
  *             return 0
  *         threads = <int>min(threads, n)             # <<<<<<<<<<<<<<
@@ -26504,7 +26547,7 @@ static int __pyx_f_9orderbook_8_capture_7Capture__verify(struct __pyx_obj_9order
   __pyx_v_threads = ((int)__pyx_t_4);
 
 
-  /* "orderbook/_capture.pyx":261
+  /* "orderbook/_capture.pyx":265
  *             return 0
  *         threads = <int>min(threads, n)
  *         self.threads = threads             # <<<<<<<<<<<<<<
@@ -26513,7 +26556,7 @@ static int __pyx_f_9orderbook_8_capture_7Capture__verify(struct __pyx_obj_9order
 */
   __pyx_v_self->threads = __pyx_v_threads;
 
-  /* "orderbook/_capture.pyx":262
+  /* "orderbook/_capture.pyx":266
  *         threads = <int>min(threads, n)
  *         self.threads = threads
  *         flags = bytearray(n)             # <<<<<<<<<<<<<<
@@ -26521,7 +26564,7 @@ static int __pyx_f_9orderbook_8_capture_7Capture__verify(struct __pyx_obj_9order
  *         if threads == 1:
 */
   __pyx_t_6 = NULL;
-  __pyx_t_7 = PyLong_FromSsize_t(__pyx_v_n); if (unlikely(!__pyx_t_7)) __PYX_ERR(0, 262, __pyx_L1_error)
+  __pyx_t_7 = PyLong_FromSsize_t(__pyx_v_n); if (unlikely(!__pyx_t_7)) __PYX_ERR(0, 266, __pyx_L1_error)
   __Pyx_GOTREF(__pyx_t_7);
   __pyx_t_8 = 1;
   {
@@ -26529,32 +26572,32 @@ static int __pyx_f_9orderbook_8_capture_7Capture__verify(struct __pyx_obj_9order
     __pyx_t_5 = __Pyx_PyObject_FastCall((PyObject*)(&PyByteArray_Type), __pyx_callargs+__pyx_t_8, (2-__pyx_t_8) | (__pyx_t_8*__Pyx_PY_VECTORCALL_ARGUMENTS_OFFSET));
     __Pyx_XDECREF(__pyx_t_6); __pyx_t_6 = 0;
     __Pyx_DECREF(__pyx_t_7); __pyx_t_7 = 0;
-    if (unlikely(!__pyx_t_5)) __PYX_ERR(0, 262, __pyx_L1_error)
+    if (unlikely(!__pyx_t_5)) __PYX_ERR(0, 266, __pyx_L1_error)
     __Pyx_GOTREF(__pyx_t_5);
   }
   __pyx_v_flags = ((PyObject*)__pyx_t_5);
   __pyx_t_5 = 0;
 
-  /* "orderbook/_capture.pyx":263
+  /* "orderbook/_capture.pyx":267
  *         self.threads = threads
  *         flags = bytearray(n)
  *         results = [-1] * threads             # <<<<<<<<<<<<<<
  *         if threads == 1:
  *             self._crc_chunk(0, n, flags, skip, results, 0)
 */
-  __pyx_t_5 = PyList_New(1 * ((__pyx_v_threads<0) ? 0:__pyx_v_threads)); if (unlikely(!__pyx_t_5)) __PYX_ERR(0, 263, __pyx_L1_error)
+  __pyx_t_5 = PyList_New(1 * ((__pyx_v_threads<0) ? 0:__pyx_v_threads)); if (unlikely(!__pyx_t_5)) __PYX_ERR(0, 267, __pyx_L1_error)
   __Pyx_GOTREF(__pyx_t_5);
   { Py_ssize_t __pyx_temp;
     for (__pyx_temp=0; __pyx_temp < __pyx_v_threads; __pyx_temp++) {
       __Pyx_INCREF(__pyx_mstate_global->__pyx_int_neg_1);
       __Pyx_GIVEREF(__pyx_mstate_global->__pyx_int_neg_1);
-      if (__Pyx_PyList_SET_ITEM(__pyx_t_5, __pyx_temp, __pyx_mstate_global->__pyx_int_neg_1) != (0)) __PYX_ERR(0, 263, __pyx_L1_error);
+      if (__Pyx_PyList_SET_ITEM(__pyx_t_5, __pyx_temp, __pyx_mstate_global->__pyx_int_neg_1) != (0)) __PYX_ERR(0, 267, __pyx_L1_error);
     }
   }
   __pyx_v_results = ((PyObject*)__pyx_t_5);
   __pyx_t_5 = 0;
 
-  /* "orderbook/_capture.pyx":264
+  /* "orderbook/_capture.pyx":268
  *         flags = bytearray(n)
  *         results = [-1] * threads
  *         if threads == 1:             # <<<<<<<<<<<<<<
@@ -26566,7 +26609,7 @@ static int __pyx_f_9orderbook_8_capture_7Capture__verify(struct __pyx_obj_9order
   if (__pyx_t_2) {
 
 
-    /* "orderbook/_capture.pyx":265
+    /* "orderbook/_capture.pyx":269
  *         results = [-1] * threads
  *         if threads == 1:
  *             self._crc_chunk(0, n, flags, skip, results, 0)             # <<<<<<<<<<<<<<
@@ -26575,9 +26618,9 @@ static int __pyx_f_9orderbook_8_capture_7Capture__verify(struct __pyx_obj_9order
 */
     __pyx_t_7 = ((PyObject *)__pyx_v_self);
     __Pyx_INCREF(__pyx_t_7);
-    __pyx_t_6 = PyLong_FromSsize_t(__pyx_v_n); if (unlikely(!__pyx_t_6)) __PYX_ERR(0, 265, __pyx_L1_error)
+    __pyx_t_6 = PyLong_FromSsize_t(__pyx_v_n); if (unlikely(!__pyx_t_6)) __PYX_ERR(0, 269, __pyx_L1_error)
     __Pyx_GOTREF(__pyx_t_6);
-    __pyx_t_9 = __Pyx_PyBool_FromLong(__pyx_v_skip); if (unlikely(!__pyx_t_9)) __PYX_ERR(0, 265, __pyx_L1_error)
+    __pyx_t_9 = __Pyx_PyBool_FromLong(__pyx_v_skip); if (unlikely(!__pyx_t_9)) __PYX_ERR(0, 269, __pyx_L1_error)
     __Pyx_GOTREF(__pyx_t_9);
     __pyx_t_8 = 0;
     {
@@ -26586,12 +26629,12 @@ static int __pyx_f_9orderbook_8_capture_7Capture__verify(struct __pyx_obj_9order
       __Pyx_XDECREF(__pyx_t_7); __pyx_t_7 = 0;
       __Pyx_DECREF(__pyx_t_6); __pyx_t_6 = 0;
       __Pyx_DECREF(__pyx_t_9); __pyx_t_9 = 0;
-      if (unlikely(!__pyx_t_5)) __PYX_ERR(0, 265, __pyx_L1_error)
+      if (unlikely(!__pyx_t_5)) __PYX_ERR(0, 269, __pyx_L1_error)
       __Pyx_GOTREF(__pyx_t_5);
     }
     __Pyx_DECREF(__pyx_t_5); __pyx_t_5 = 0;
 
-    /* "orderbook/_capture.pyx":264
+    /* "orderbook/_capture.pyx":268
  *         flags = bytearray(n)
  *         results = [-1] * threads
  *         if threads == 1:             # <<<<<<<<<<<<<<
@@ -26601,7 +26644,7 @@ static int __pyx_f_9orderbook_8_capture_7Capture__verify(struct __pyx_obj_9order
     goto __pyx_L4;
   }
 
-  /* "orderbook/_capture.pyx":268
+  /* "orderbook/_capture.pyx":272
  *         else:
  *             # contiguous ranges of about equal bytes
  *             total = self._e[n - 1].offset + self._e[n - 1].size - self._e[0].offset             # <<<<<<<<<<<<<<
@@ -26609,28 +26652,28 @@ static int __pyx_f_9orderbook_8_capture_7Capture__verify(struct __pyx_obj_9order
  *             j = 0
 */
   /*else*/ {
-    __pyx_t_5 = __Pyx_PyLong_From_int64_t((((__pyx_v_self->_e[(__pyx_v_n - 1)]).offset + (__pyx_v_self->_e[(__pyx_v_n - 1)]).size) - (__pyx_v_self->_e[0]).offset)); if (unlikely(!__pyx_t_5)) __PYX_ERR(0, 268, __pyx_L1_error)
+    __pyx_t_5 = __Pyx_PyLong_From_int64_t((((__pyx_v_self->_e[(__pyx_v_n - 1)]).offset + (__pyx_v_self->_e[(__pyx_v_n - 1)]).size) - (__pyx_v_self->_e[0]).offset)); if (unlikely(!__pyx_t_5)) __PYX_ERR(0, 272, __pyx_L1_error)
     __Pyx_GOTREF(__pyx_t_5);
-    if (__Pyx_PyInt_FromNumber(&__pyx_t_5, NULL, 0) < (0)) __PYX_ERR(0, 268, __pyx_L1_error)
+    if (__Pyx_PyInt_FromNumber(&__pyx_t_5, NULL, 0) < (0)) __PYX_ERR(0, 272, __pyx_L1_error)
     __pyx_v_total = ((PyObject*)__pyx_t_5);
     __pyx_t_5 = 0;
 
-    /* "orderbook/_capture.pyx":269
+    /* "orderbook/_capture.pyx":273
  *             # contiguous ranges of about equal bytes
  *             total = self._e[n - 1].offset + self._e[n - 1].size - self._e[0].offset
  *             bounds = [0]             # <<<<<<<<<<<<<<
  *             j = 0
  *             for k in range(1, threads):
 */
-    __pyx_t_5 = PyList_New(1); if (unlikely(!__pyx_t_5)) __PYX_ERR(0, 269, __pyx_L1_error)
+    __pyx_t_5 = PyList_New(1); if (unlikely(!__pyx_t_5)) __PYX_ERR(0, 273, __pyx_L1_error)
     __Pyx_GOTREF(__pyx_t_5);
     __Pyx_INCREF(__pyx_mstate_global->__pyx_int_0);
     __Pyx_GIVEREF(__pyx_mstate_global->__pyx_int_0);
-    if (__Pyx_PyList_SET_ITEM(__pyx_t_5, 0, __pyx_mstate_global->__pyx_int_0) != (0)) __PYX_ERR(0, 269, __pyx_L1_error);
+    if (__Pyx_PyList_SET_ITEM(__pyx_t_5, 0, __pyx_mstate_global->__pyx_int_0) != (0)) __PYX_ERR(0, 273, __pyx_L1_error);
     __pyx_v_bounds = ((PyObject*)__pyx_t_5);
     __pyx_t_5 = 0;
 
-    /* "orderbook/_capture.pyx":270
+    /* "orderbook/_capture.pyx":274
  *             total = self._e[n - 1].offset + self._e[n - 1].size - self._e[0].offset
  *             bounds = [0]
  *             j = 0             # <<<<<<<<<<<<<<
@@ -26639,7 +26682,7 @@ static int __pyx_f_9orderbook_8_capture_7Capture__verify(struct __pyx_obj_9order
 */
     __pyx_v_j = 0;
 
-    /* "orderbook/_capture.pyx":271
+    /* "orderbook/_capture.pyx":275
  *             bounds = [0]
  *             j = 0
  *             for k in range(1, threads):             # <<<<<<<<<<<<<<
@@ -26653,34 +26696,34 @@ static int __pyx_f_9orderbook_8_capture_7Capture__verify(struct __pyx_obj_9order
     for (__pyx_t_4 = 1; __pyx_t_4 < __pyx_t_10; __pyx_t_4+=1) {
       __pyx_v_k = __pyx_t_4;
 
-      /* "orderbook/_capture.pyx":272
+      /* "orderbook/_capture.pyx":276
  *             j = 0
  *             for k in range(1, threads):
  *                 target = self._e[0].offset + total * k // threads             # <<<<<<<<<<<<<<
  *                 while j < n and self._e[j].offset < target:
  *                     j += 1
 */
-      __pyx_t_5 = __Pyx_PyLong_From_int64_t((__pyx_v_self->_e[0]).offset); if (unlikely(!__pyx_t_5)) __PYX_ERR(0, 272, __pyx_L1_error)
+      __pyx_t_5 = __Pyx_PyLong_From_int64_t((__pyx_v_self->_e[0]).offset); if (unlikely(!__pyx_t_5)) __PYX_ERR(0, 276, __pyx_L1_error)
       __Pyx_GOTREF(__pyx_t_5);
-      __pyx_t_9 = PyLong_FromSsize_t(__pyx_v_k); if (unlikely(!__pyx_t_9)) __PYX_ERR(0, 272, __pyx_L1_error)
+      __pyx_t_9 = PyLong_FromSsize_t(__pyx_v_k); if (unlikely(!__pyx_t_9)) __PYX_ERR(0, 276, __pyx_L1_error)
       __Pyx_GOTREF(__pyx_t_9);
-      __pyx_t_6 = __Pyx_PyNumber_Multiply_int_int(__pyx_v_total, __pyx_t_9); if (unlikely(!__pyx_t_6)) __PYX_ERR(0, 272, __pyx_L1_error)
+      __pyx_t_6 = __Pyx_PyNumber_Multiply_int_int(__pyx_v_total, __pyx_t_9); if (unlikely(!__pyx_t_6)) __PYX_ERR(0, 276, __pyx_L1_error)
       __Pyx_GOTREF(__pyx_t_6);
       __Pyx_DECREF(__pyx_t_9); __pyx_t_9 = 0;
-      __pyx_t_9 = __Pyx_PyLong_From_int(__pyx_v_threads); if (unlikely(!__pyx_t_9)) __PYX_ERR(0, 272, __pyx_L1_error)
+      __pyx_t_9 = __Pyx_PyLong_From_int(__pyx_v_threads); if (unlikely(!__pyx_t_9)) __PYX_ERR(0, 276, __pyx_L1_error)
       __Pyx_GOTREF(__pyx_t_9);
-      __pyx_t_7 = PyNumber_FloorDivide(__pyx_t_6, __pyx_t_9); if (unlikely(!__pyx_t_7)) __PYX_ERR(0, 272, __pyx_L1_error)
+      __pyx_t_7 = PyNumber_FloorDivide(__pyx_t_6, __pyx_t_9); if (unlikely(!__pyx_t_7)) __PYX_ERR(0, 276, __pyx_L1_error)
       __Pyx_GOTREF(__pyx_t_7);
       __Pyx_DECREF(__pyx_t_6); __pyx_t_6 = 0;
       __Pyx_DECREF(__pyx_t_9); __pyx_t_9 = 0;
-      __pyx_t_9 = __Pyx_PyNumber_Add_int_int(__pyx_t_5, __pyx_t_7); if (unlikely(!__pyx_t_9)) __PYX_ERR(0, 272, __pyx_L1_error)
+      __pyx_t_9 = __Pyx_PyNumber_Add_int_int(__pyx_t_5, __pyx_t_7); if (unlikely(!__pyx_t_9)) __PYX_ERR(0, 276, __pyx_L1_error)
       __Pyx_GOTREF(__pyx_t_9);
       __Pyx_DECREF(__pyx_t_5); __pyx_t_5 = 0;
       __Pyx_DECREF(__pyx_t_7); __pyx_t_7 = 0;
       __Pyx_XDECREF_SET(__pyx_v_target, ((PyObject*)__pyx_t_9));
       __pyx_t_9 = 0;
 
-      /* "orderbook/_capture.pyx":273
+      /* "orderbook/_capture.pyx":277
  *             for k in range(1, threads):
  *                 target = self._e[0].offset + total * k // threads
  *                 while j < n and self._e[j].offset < target:             # <<<<<<<<<<<<<<
@@ -26698,9 +26741,9 @@ static int __pyx_f_9orderbook_8_capture_7Capture__verify(struct __pyx_obj_9order
 
           goto __pyx_L9_bool_binop_done;
         }
-        __pyx_t_9 = __Pyx_PyLong_From_int64_t((__pyx_v_self->_e[__pyx_v_j]).offset); if (unlikely(!__pyx_t_9)) __PYX_ERR(0, 273, __pyx_L1_error)
+        __pyx_t_9 = __Pyx_PyLong_From_int64_t((__pyx_v_self->_e[__pyx_v_j]).offset); if (unlikely(!__pyx_t_9)) __PYX_ERR(0, 277, __pyx_L1_error)
         __Pyx_GOTREF(__pyx_t_9);
-        __pyx_t_11 = __Pyx_PyObject_CompareBoolLt_int_int(__pyx_t_9, __pyx_v_target, Py_LT); if (unlikely((__pyx_t_11 < 0))) __PYX_ERR(0, 273, __pyx_L1_error)
+        __pyx_t_11 = __Pyx_PyObject_CompareBoolLt_int_int(__pyx_t_9, __pyx_v_target, Py_LT); if (unlikely((__pyx_t_11 < 0))) __PYX_ERR(0, 277, __pyx_L1_error)
         __Pyx_DECREF(__pyx_t_9); __pyx_t_9 = 0;
 
         __pyx_t_2 = __pyx_t_11;
@@ -26709,7 +26752,7 @@ static int __pyx_f_9orderbook_8_capture_7Capture__verify(struct __pyx_obj_9order
 
         if (!__pyx_t_2) break;
 
-        /* "orderbook/_capture.pyx":274
+        /* "orderbook/_capture.pyx":278
  *                 target = self._e[0].offset + total * k // threads
  *                 while j < n and self._e[j].offset < target:
  *                     j += 1             # <<<<<<<<<<<<<<
@@ -26719,35 +26762,35 @@ static int __pyx_f_9orderbook_8_capture_7Capture__verify(struct __pyx_obj_9order
         __pyx_v_j = (__pyx_v_j + 1);
       }
 
-      /* "orderbook/_capture.pyx":275
+      /* "orderbook/_capture.pyx":279
  *                 while j < n and self._e[j].offset < target:
  *                     j += 1
  *                 bounds.append(j)             # <<<<<<<<<<<<<<
  *             bounds.append(n)
  *             workers = [_threading.Thread(target=self._crc_chunk,
 */
-      __pyx_t_9 = PyLong_FromSsize_t(__pyx_v_j); if (unlikely(!__pyx_t_9)) __PYX_ERR(0, 275, __pyx_L1_error)
+      __pyx_t_9 = PyLong_FromSsize_t(__pyx_v_j); if (unlikely(!__pyx_t_9)) __PYX_ERR(0, 279, __pyx_L1_error)
       __Pyx_GOTREF(__pyx_t_9);
-      __pyx_t_12 = __Pyx_PyList_Append(__pyx_v_bounds, __pyx_t_9); if (unlikely(__pyx_t_12 == ((int)-1))) __PYX_ERR(0, 275, __pyx_L1_error)
+      __pyx_t_12 = __Pyx_PyList_Append(__pyx_v_bounds, __pyx_t_9); if (unlikely(__pyx_t_12 == ((int)-1))) __PYX_ERR(0, 279, __pyx_L1_error)
       __Pyx_DECREF(__pyx_t_9); __pyx_t_9 = 0;
 
     }
 
 
-    /* "orderbook/_capture.pyx":276
+    /* "orderbook/_capture.pyx":280
  *                     j += 1
  *                 bounds.append(j)
  *             bounds.append(n)             # <<<<<<<<<<<<<<
  *             workers = [_threading.Thread(target=self._crc_chunk,
  *                                          args=(bounds[k], bounds[k + 1], flags, skip, results, k))
 */
-    __pyx_t_9 = PyLong_FromSsize_t(__pyx_v_n); if (unlikely(!__pyx_t_9)) __PYX_ERR(0, 276, __pyx_L1_error)
+    __pyx_t_9 = PyLong_FromSsize_t(__pyx_v_n); if (unlikely(!__pyx_t_9)) __PYX_ERR(0, 280, __pyx_L1_error)
     __Pyx_GOTREF(__pyx_t_9);
-    __pyx_t_12 = __Pyx_PyList_Append(__pyx_v_bounds, __pyx_t_9); if (unlikely(__pyx_t_12 == ((int)-1))) __PYX_ERR(0, 276, __pyx_L1_error)
+    __pyx_t_12 = __Pyx_PyList_Append(__pyx_v_bounds, __pyx_t_9); if (unlikely(__pyx_t_12 == ((int)-1))) __PYX_ERR(0, 280, __pyx_L1_error)
     __Pyx_DECREF(__pyx_t_9); __pyx_t_9 = 0;
 
 
-    /* "orderbook/_capture.pyx":277
+    /* "orderbook/_capture.pyx":281
  *                 bounds.append(j)
  *             bounds.append(n)
  *             workers = [_threading.Thread(target=self._crc_chunk,             # <<<<<<<<<<<<<<
@@ -26755,10 +26798,10 @@ static int __pyx_f_9orderbook_8_capture_7Capture__verify(struct __pyx_obj_9order
  *                        for k in range(threads) if bounds[k] < bounds[k + 1]]
 */
     { /* enter inner scope */
-      __pyx_t_9 = PyList_New(0); if (unlikely(!__pyx_t_9)) __PYX_ERR(0, 277, __pyx_L1_error)
+      __pyx_t_9 = PyList_New(0); if (unlikely(!__pyx_t_9)) __PYX_ERR(0, 281, __pyx_L1_error)
       __Pyx_GOTREF(__pyx_t_9);
 
-      /* "orderbook/_capture.pyx":279
+      /* "orderbook/_capture.pyx":283
  *             workers = [_threading.Thread(target=self._crc_chunk,
  *                                          args=(bounds[k], bounds[k + 1], flags, skip, results, k))
  *                        for k in range(threads) if bounds[k] < bounds[k + 1]]             # <<<<<<<<<<<<<<
@@ -26773,12 +26816,12 @@ static int __pyx_f_9orderbook_8_capture_7Capture__verify(struct __pyx_obj_9order
         __pyx_8genexpr1__pyx_v_k = __pyx_t_4;
         __pyx_t_1 = (__pyx_8genexpr1__pyx_v_k + 1);
 
-        __pyx_t_2 = __Pyx_PyObject_CompareBoolLt_object_object(__Pyx_PyList_GET_ITEM(__pyx_v_bounds, __pyx_8genexpr1__pyx_v_k), __Pyx_PyList_GET_ITEM(__pyx_v_bounds, __pyx_t_1), Py_LT); if (unlikely((__pyx_t_2 < 0))) __PYX_ERR(0, 279, __pyx_L1_error)
+        __pyx_t_2 = __Pyx_PyObject_CompareBoolLt_object_object(__Pyx_PyList_GET_ITEM(__pyx_v_bounds, __pyx_8genexpr1__pyx_v_k), __Pyx_PyList_GET_ITEM(__pyx_v_bounds, __pyx_t_1), Py_LT); if (unlikely((__pyx_t_2 < 0))) __PYX_ERR(0, 283, __pyx_L1_error)
 
         if (__pyx_t_2) {
 
 
-          /* "orderbook/_capture.pyx":277
+          /* "orderbook/_capture.pyx":281
  *                 bounds.append(j)
  *             bounds.append(n)
  *             workers = [_threading.Thread(target=self._crc_chunk,             # <<<<<<<<<<<<<<
@@ -26786,15 +26829,15 @@ static int __pyx_f_9orderbook_8_capture_7Capture__verify(struct __pyx_obj_9order
  *                        for k in range(threads) if bounds[k] < bounds[k + 1]]
 */
           __pyx_t_5 = NULL;
-          __Pyx_GetModuleGlobalName(__pyx_t_6, __pyx_mstate_global->__pyx_n_u_threading); if (unlikely(!__pyx_t_6)) __PYX_ERR(0, 277, __pyx_L1_error)
+          __Pyx_GetModuleGlobalName(__pyx_t_6, __pyx_mstate_global->__pyx_n_u_threading); if (unlikely(!__pyx_t_6)) __PYX_ERR(0, 281, __pyx_L1_error)
           __Pyx_GOTREF(__pyx_t_6);
-          __pyx_t_13 = __Pyx_PyObject_GetAttrStr(__pyx_t_6, __pyx_mstate_global->__pyx_n_u_Thread); if (unlikely(!__pyx_t_13)) __PYX_ERR(0, 277, __pyx_L1_error)
+          __pyx_t_13 = __Pyx_PyObject_GetAttrStr(__pyx_t_6, __pyx_mstate_global->__pyx_n_u_Thread); if (unlikely(!__pyx_t_13)) __PYX_ERR(0, 281, __pyx_L1_error)
           __Pyx_GOTREF(__pyx_t_13);
           __Pyx_DECREF(__pyx_t_6); __pyx_t_6 = 0;
-          __pyx_t_6 = __Pyx_PyObject_GetAttrStr(((PyObject *)__pyx_v_self), __pyx_mstate_global->__pyx_n_u_crc_chunk); if (unlikely(!__pyx_t_6)) __PYX_ERR(0, 277, __pyx_L1_error)
+          __pyx_t_6 = __Pyx_PyObject_GetAttrStr(((PyObject *)__pyx_v_self), __pyx_mstate_global->__pyx_n_u_crc_chunk); if (unlikely(!__pyx_t_6)) __PYX_ERR(0, 281, __pyx_L1_error)
           __Pyx_GOTREF(__pyx_t_6);
 
-          /* "orderbook/_capture.pyx":278
+          /* "orderbook/_capture.pyx":282
  *             bounds.append(n)
  *             workers = [_threading.Thread(target=self._crc_chunk,
  *                                          args=(bounds[k], bounds[k + 1], flags, skip, results, k))             # <<<<<<<<<<<<<<
@@ -26803,34 +26846,34 @@ static int __pyx_f_9orderbook_8_capture_7Capture__verify(struct __pyx_obj_9order
 */
           __pyx_t_1 = (__pyx_8genexpr1__pyx_v_k + 1);
 
-          __pyx_t_14 = __Pyx_PyBool_FromLong(__pyx_v_skip); if (unlikely(!__pyx_t_14)) __PYX_ERR(0, 278, __pyx_L1_error)
+          __pyx_t_14 = __Pyx_PyBool_FromLong(__pyx_v_skip); if (unlikely(!__pyx_t_14)) __PYX_ERR(0, 282, __pyx_L1_error)
           __Pyx_GOTREF(__pyx_t_14);
-          __pyx_t_15 = PyLong_FromSsize_t(__pyx_8genexpr1__pyx_v_k); if (unlikely(!__pyx_t_15)) __PYX_ERR(0, 278, __pyx_L1_error)
+          __pyx_t_15 = PyLong_FromSsize_t(__pyx_8genexpr1__pyx_v_k); if (unlikely(!__pyx_t_15)) __PYX_ERR(0, 282, __pyx_L1_error)
           __Pyx_GOTREF(__pyx_t_15);
-          __pyx_t_16 = PyTuple_New(6); if (unlikely(!__pyx_t_16)) __PYX_ERR(0, 278, __pyx_L1_error)
+          __pyx_t_16 = PyTuple_New(6); if (unlikely(!__pyx_t_16)) __PYX_ERR(0, 282, __pyx_L1_error)
           __Pyx_GOTREF(__pyx_t_16);
           __Pyx_INCREF(__Pyx_PyList_GET_ITEM(__pyx_v_bounds, __pyx_8genexpr1__pyx_v_k));
           __Pyx_GIVEREF(__Pyx_PyList_GET_ITEM(__pyx_v_bounds, __pyx_8genexpr1__pyx_v_k));
-          if (__Pyx_PyTuple_SET_ITEM(__pyx_t_16, 0, __Pyx_PyList_GET_ITEM(__pyx_v_bounds, __pyx_8genexpr1__pyx_v_k)) != (0)) __PYX_ERR(0, 278, __pyx_L1_error);
+          if (__Pyx_PyTuple_SET_ITEM(__pyx_t_16, 0, __Pyx_PyList_GET_ITEM(__pyx_v_bounds, __pyx_8genexpr1__pyx_v_k)) != (0)) __PYX_ERR(0, 282, __pyx_L1_error);
           __Pyx_INCREF(__Pyx_PyList_GET_ITEM(__pyx_v_bounds, __pyx_t_1));
           __Pyx_GIVEREF(__Pyx_PyList_GET_ITEM(__pyx_v_bounds, __pyx_t_1));
-          if (__Pyx_PyTuple_SET_ITEM(__pyx_t_16, 1, __Pyx_PyList_GET_ITEM(__pyx_v_bounds, __pyx_t_1)) != (0)) __PYX_ERR(0, 278, __pyx_L1_error);
+          if (__Pyx_PyTuple_SET_ITEM(__pyx_t_16, 1, __Pyx_PyList_GET_ITEM(__pyx_v_bounds, __pyx_t_1)) != (0)) __PYX_ERR(0, 282, __pyx_L1_error);
           __Pyx_INCREF(__pyx_v_flags);
           __Pyx_GIVEREF(__pyx_v_flags);
-          if (__Pyx_PyTuple_SET_ITEM(__pyx_t_16, 2, __pyx_v_flags) != (0)) __PYX_ERR(0, 278, __pyx_L1_error);
+          if (__Pyx_PyTuple_SET_ITEM(__pyx_t_16, 2, __pyx_v_flags) != (0)) __PYX_ERR(0, 282, __pyx_L1_error);
           __Pyx_GIVEREF(__pyx_t_14);
-          if (__Pyx_PyTuple_SET_ITEM(__pyx_t_16, 3, __pyx_t_14) != (0)) __PYX_ERR(0, 278, __pyx_L1_error);
+          if (__Pyx_PyTuple_SET_ITEM(__pyx_t_16, 3, __pyx_t_14) != (0)) __PYX_ERR(0, 282, __pyx_L1_error);
           __Pyx_INCREF(__pyx_v_results);
           __Pyx_GIVEREF(__pyx_v_results);
-          if (__Pyx_PyTuple_SET_ITEM(__pyx_t_16, 4, __pyx_v_results) != (0)) __PYX_ERR(0, 278, __pyx_L1_error);
+          if (__Pyx_PyTuple_SET_ITEM(__pyx_t_16, 4, __pyx_v_results) != (0)) __PYX_ERR(0, 282, __pyx_L1_error);
           __Pyx_GIVEREF(__pyx_t_15);
-          if (__Pyx_PyTuple_SET_ITEM(__pyx_t_16, 5, __pyx_t_15) != (0)) __PYX_ERR(0, 278, __pyx_L1_error);
+          if (__Pyx_PyTuple_SET_ITEM(__pyx_t_16, 5, __pyx_t_15) != (0)) __PYX_ERR(0, 282, __pyx_L1_error);
 
           __pyx_t_14 = 0;
           __pyx_t_15 = 0;
           #if CYTHON_VECTORCALL
 
-          /* "orderbook/_capture.pyx":277
+          /* "orderbook/_capture.pyx":281
  *                 bounds.append(j)
  *             bounds.append(n)
  *             workers = [_threading.Thread(target=self._crc_chunk,             # <<<<<<<<<<<<<<
@@ -26854,13 +26897,13 @@ static int __pyx_f_9orderbook_8_capture_7Capture__verify(struct __pyx_obj_9order
             PyObject *__pyx_callargs[3] = {__pyx_t_5, __pyx_t_6, __pyx_t_16};
             #if CYTHON_VECTORCALL
             __pyx_t_15 = __pyx_mstate_global->__pyx_tuple[5];
-            if (unlikely(!__pyx_t_15)) __PYX_ERR(0, 277, __pyx_L1_error)
+            if (unlikely(!__pyx_t_15)) __PYX_ERR(0, 281, __pyx_L1_error)
             __Pyx_INCREF(__pyx_t_15);
             #else
             {
               PyObject *__pyx_temp[2] = {__pyx_mstate_global->__pyx_n_u_target, __pyx_mstate_global->__pyx_n_u_args};
               __pyx_t_15 = __Pyx_MakeKwargDict(__pyx_temp, __pyx_callargs+1, 2);
-              if (unlikely(!__pyx_t_15)) __PYX_ERR(0, 277, __pyx_L1_error)
+              if (unlikely(!__pyx_t_15)) __PYX_ERR(0, 281, __pyx_L1_error)
               __Pyx_GOTREF(__pyx_t_15);
             }
             #endif
@@ -26872,14 +26915,14 @@ static int __pyx_f_9orderbook_8_capture_7Capture__verify(struct __pyx_obj_9order
             __Pyx_DECREF(__pyx_t_16); __pyx_t_16 = 0;
             __Pyx_DECREF(__pyx_t_15); __pyx_t_15 = 0;
             __Pyx_DECREF(__pyx_t_13); __pyx_t_13 = 0;
-            if (unlikely(!__pyx_t_7)) __PYX_ERR(0, 277, __pyx_L1_error)
+            if (unlikely(!__pyx_t_7)) __PYX_ERR(0, 281, __pyx_L1_error)
             __Pyx_GOTREF(__pyx_t_7);
           }
           __Pyx_GIVEREF(__pyx_t_7);
-          if (unlikely(__Pyx_ListComp_AppendAndDecref(__pyx_t_9, __pyx_t_7))) __PYX_ERR(0, 277, __pyx_L1_error)
+          if (unlikely(__Pyx_ListComp_AppendAndDecref(__pyx_t_9, __pyx_t_7))) __PYX_ERR(0, 281, __pyx_L1_error)
           __pyx_t_7 = 0;
 
-          /* "orderbook/_capture.pyx":279
+          /* "orderbook/_capture.pyx":283
  *             workers = [_threading.Thread(target=self._crc_chunk,
  *                                          args=(bounds[k], bounds[k + 1], flags, skip, results, k))
  *                        for k in range(threads) if bounds[k] < bounds[k + 1]]             # <<<<<<<<<<<<<<
@@ -26893,7 +26936,7 @@ static int __pyx_f_9orderbook_8_capture_7Capture__verify(struct __pyx_obj_9order
     __pyx_v_workers = ((PyObject*)__pyx_t_9);
     __pyx_t_9 = 0;
 
-    /* "orderbook/_capture.pyx":280
+    /* "orderbook/_capture.pyx":284
  *                                          args=(bounds[k], bounds[k + 1], flags, skip, results, k))
  *                        for k in range(threads) if bounds[k] < bounds[k + 1]]
  *             for w in workers:             # <<<<<<<<<<<<<<
@@ -26906,18 +26949,18 @@ static int __pyx_f_9orderbook_8_capture_7Capture__verify(struct __pyx_obj_9order
       {
         Py_ssize_t __pyx_temp = __Pyx_PyList_GET_SIZE(__pyx_t_9);
         #if !CYTHON_ASSUME_SAFE_SIZE
-        if (unlikely((__pyx_temp < 0))) __PYX_ERR(0, 280, __pyx_L1_error)
+        if (unlikely((__pyx_temp < 0))) __PYX_ERR(0, 284, __pyx_L1_error)
         #endif
         if (__pyx_t_4 >= __pyx_temp) break;
       }
       __pyx_t_7 = __Pyx_PyList_GET_ITEM_REF(__pyx_t_9, __pyx_t_4, __Pyx_ReferenceSharing_OwnStrongReference);
       ++__pyx_t_4;
-      if (unlikely(!__pyx_t_7)) __PYX_ERR(0, 280, __pyx_L1_error)
+      if (unlikely(!__pyx_t_7)) __PYX_ERR(0, 284, __pyx_L1_error)
       __Pyx_GOTREF(__pyx_t_7);
       __Pyx_XDECREF_SET(__pyx_v_w, __pyx_t_7);
       __pyx_t_7 = 0;
 
-      /* "orderbook/_capture.pyx":281
+      /* "orderbook/_capture.pyx":285
  *                        for k in range(threads) if bounds[k] < bounds[k + 1]]
  *             for w in workers:
  *                 w.start()             # <<<<<<<<<<<<<<
@@ -26931,12 +26974,12 @@ static int __pyx_f_9orderbook_8_capture_7Capture__verify(struct __pyx_obj_9order
         PyObject *__pyx_callargs[2] = {__pyx_t_13, NULL};
         __pyx_t_7 = __Pyx_PyObject_FastCallMethod((PyObject*)__pyx_mstate_global->__pyx_n_u_start, __pyx_callargs+__pyx_t_8, (1-__pyx_t_8) | (1*__Pyx_PY_VECTORCALL_ARGUMENTS_OFFSET));
         __Pyx_XDECREF(__pyx_t_13); __pyx_t_13 = 0;
-        if (unlikely(!__pyx_t_7)) __PYX_ERR(0, 281, __pyx_L1_error)
+        if (unlikely(!__pyx_t_7)) __PYX_ERR(0, 285, __pyx_L1_error)
         __Pyx_GOTREF(__pyx_t_7);
       }
       __Pyx_DECREF(__pyx_t_7); __pyx_t_7 = 0;
 
-      /* "orderbook/_capture.pyx":280
+      /* "orderbook/_capture.pyx":284
  *                                          args=(bounds[k], bounds[k + 1], flags, skip, results, k))
  *                        for k in range(threads) if bounds[k] < bounds[k + 1]]
  *             for w in workers:             # <<<<<<<<<<<<<<
@@ -26946,7 +26989,7 @@ static int __pyx_f_9orderbook_8_capture_7Capture__verify(struct __pyx_obj_9order
     }
     __Pyx_DECREF(__pyx_t_9); __pyx_t_9 = 0;
 
-    /* "orderbook/_capture.pyx":282
+    /* "orderbook/_capture.pyx":286
  *             for w in workers:
  *                 w.start()
  *             for w in workers:             # <<<<<<<<<<<<<<
@@ -26959,18 +27002,18 @@ static int __pyx_f_9orderbook_8_capture_7Capture__verify(struct __pyx_obj_9order
       {
         Py_ssize_t __pyx_temp = __Pyx_PyList_GET_SIZE(__pyx_t_9);
         #if !CYTHON_ASSUME_SAFE_SIZE
-        if (unlikely((__pyx_temp < 0))) __PYX_ERR(0, 282, __pyx_L1_error)
+        if (unlikely((__pyx_temp < 0))) __PYX_ERR(0, 286, __pyx_L1_error)
         #endif
         if (__pyx_t_4 >= __pyx_temp) break;
       }
       __pyx_t_7 = __Pyx_PyList_GET_ITEM_REF(__pyx_t_9, __pyx_t_4, __Pyx_ReferenceSharing_OwnStrongReference);
       ++__pyx_t_4;
-      if (unlikely(!__pyx_t_7)) __PYX_ERR(0, 282, __pyx_L1_error)
+      if (unlikely(!__pyx_t_7)) __PYX_ERR(0, 286, __pyx_L1_error)
       __Pyx_GOTREF(__pyx_t_7);
       __Pyx_XDECREF_SET(__pyx_v_w, __pyx_t_7);
       __pyx_t_7 = 0;
 
-      /* "orderbook/_capture.pyx":283
+      /* "orderbook/_capture.pyx":287
  *                 w.start()
  *             for w in workers:
  *                 w.join()             # <<<<<<<<<<<<<<
@@ -26984,12 +27027,12 @@ static int __pyx_f_9orderbook_8_capture_7Capture__verify(struct __pyx_obj_9order
         PyObject *__pyx_callargs[2] = {__pyx_t_13, NULL};
         __pyx_t_7 = __Pyx_PyObject_FastCallMethod((PyObject*)__pyx_mstate_global->__pyx_n_u_join, __pyx_callargs+__pyx_t_8, (1-__pyx_t_8) | (1*__Pyx_PY_VECTORCALL_ARGUMENTS_OFFSET));
         __Pyx_XDECREF(__pyx_t_13); __pyx_t_13 = 0;
-        if (unlikely(!__pyx_t_7)) __PYX_ERR(0, 283, __pyx_L1_error)
+        if (unlikely(!__pyx_t_7)) __PYX_ERR(0, 287, __pyx_L1_error)
         __Pyx_GOTREF(__pyx_t_7);
       }
       __Pyx_DECREF(__pyx_t_7); __pyx_t_7 = 0;
 
-      /* "orderbook/_capture.pyx":282
+      /* "orderbook/_capture.pyx":286
  *             for w in workers:
  *                 w.start()
  *             for w in workers:             # <<<<<<<<<<<<<<
@@ -27001,7 +27044,7 @@ static int __pyx_f_9orderbook_8_capture_7Capture__verify(struct __pyx_obj_9order
   }
   __pyx_L4:;
 
-  /* "orderbook/_capture.pyx":284
+  /* "orderbook/_capture.pyx":288
  *             for w in workers:
  *                 w.join()
  *         for r in results:             # <<<<<<<<<<<<<<
@@ -27014,25 +27057,25 @@ static int __pyx_f_9orderbook_8_capture_7Capture__verify(struct __pyx_obj_9order
     {
       Py_ssize_t __pyx_temp = __Pyx_PyList_GET_SIZE(__pyx_t_9);
       #if !CYTHON_ASSUME_SAFE_SIZE
-      if (unlikely((__pyx_temp < 0))) __PYX_ERR(0, 284, __pyx_L1_error)
+      if (unlikely((__pyx_temp < 0))) __PYX_ERR(0, 288, __pyx_L1_error)
       #endif
       if (__pyx_t_4 >= __pyx_temp) break;
     }
     __pyx_t_7 = __Pyx_PyList_GET_ITEM_REF(__pyx_t_9, __pyx_t_4, __Pyx_ReferenceSharing_OwnStrongReference);
     ++__pyx_t_4;
-    if (unlikely(!__pyx_t_7)) __PYX_ERR(0, 284, __pyx_L1_error)
+    if (unlikely(!__pyx_t_7)) __PYX_ERR(0, 288, __pyx_L1_error)
     __Pyx_GOTREF(__pyx_t_7);
     __Pyx_XDECREF_SET(__pyx_v_r, __pyx_t_7);
     __pyx_t_7 = 0;
 
-    /* "orderbook/_capture.pyx":285
+    /* "orderbook/_capture.pyx":289
  *                 w.join()
  *         for r in results:
  *             if r >= 0 and (first < 0 or r < first):             # <<<<<<<<<<<<<<
  *                 first = r
  *         if first < 0:
 */
-    __pyx_t_11 = __Pyx_PyObject_CompareBoolGe_object_int(__pyx_v_r, __pyx_mstate_global->__pyx_int_0, Py_GE); if (unlikely((__pyx_t_11 < 0))) __PYX_ERR(0, 285, __pyx_L1_error)
+    __pyx_t_11 = __Pyx_PyObject_CompareBoolGe_object_int(__pyx_v_r, __pyx_mstate_global->__pyx_int_0, Py_GE); if (unlikely((__pyx_t_11 < 0))) __PYX_ERR(0, 289, __pyx_L1_error)
     if (__pyx_t_11) {
 
     } else {
@@ -27051,9 +27094,9 @@ static int __pyx_f_9orderbook_8_capture_7Capture__verify(struct __pyx_obj_9order
 
       goto __pyx_L23_bool_binop_done;
     }
-    __pyx_t_7 = PyLong_FromSsize_t(__pyx_v_first); if (unlikely(!__pyx_t_7)) __PYX_ERR(0, 285, __pyx_L1_error)
+    __pyx_t_7 = PyLong_FromSsize_t(__pyx_v_first); if (unlikely(!__pyx_t_7)) __PYX_ERR(0, 289, __pyx_L1_error)
     __Pyx_GOTREF(__pyx_t_7);
-    __pyx_t_11 = __Pyx_PyObject_CompareBoolLt_object_int(__pyx_v_r, __pyx_t_7, Py_LT); if (unlikely((__pyx_t_11 < 0))) __PYX_ERR(0, 285, __pyx_L1_error)
+    __pyx_t_11 = __Pyx_PyObject_CompareBoolLt_object_int(__pyx_v_r, __pyx_t_7, Py_LT); if (unlikely((__pyx_t_11 < 0))) __PYX_ERR(0, 289, __pyx_L1_error)
     __Pyx_DECREF(__pyx_t_7); __pyx_t_7 = 0;
 
     __pyx_t_2 = __pyx_t_11;
@@ -27062,17 +27105,17 @@ static int __pyx_f_9orderbook_8_capture_7Capture__verify(struct __pyx_obj_9order
     if (__pyx_t_2) {
 
 
-      /* "orderbook/_capture.pyx":286
+      /* "orderbook/_capture.pyx":290
  *         for r in results:
  *             if r >= 0 and (first < 0 or r < first):
  *                 first = r             # <<<<<<<<<<<<<<
  *         if first < 0:
  *             return 0
 */
-      __pyx_t_1 = __Pyx_PyIndex_AsSsize_t(__pyx_v_r); if (unlikely((__pyx_t_1 == (Py_ssize_t)-1) && PyErr_Occurred())) __PYX_ERR(0, 286, __pyx_L1_error)
+      __pyx_t_1 = __Pyx_PyIndex_AsSsize_t(__pyx_v_r); if (unlikely((__pyx_t_1 == (Py_ssize_t)-1) && PyErr_Occurred())) __PYX_ERR(0, 290, __pyx_L1_error)
       __pyx_v_first = __pyx_t_1;
 
-      /* "orderbook/_capture.pyx":285
+      /* "orderbook/_capture.pyx":289
  *                 w.join()
  *         for r in results:
  *             if r >= 0 and (first < 0 or r < first):             # <<<<<<<<<<<<<<
@@ -27081,7 +27124,7 @@ static int __pyx_f_9orderbook_8_capture_7Capture__verify(struct __pyx_obj_9order
 */
     }
 
-    /* "orderbook/_capture.pyx":284
+    /* "orderbook/_capture.pyx":288
  *             for w in workers:
  *                 w.join()
  *         for r in results:             # <<<<<<<<<<<<<<
@@ -27091,7 +27134,7 @@ static int __pyx_f_9orderbook_8_capture_7Capture__verify(struct __pyx_obj_9order
   }
   __Pyx_DECREF(__pyx_t_9); __pyx_t_9 = 0;
 
-  /* "orderbook/_capture.pyx":287
+  /* "orderbook/_capture.pyx":291
  *             if r >= 0 and (first < 0 or r < first):
  *                 first = r
  *         if first < 0:             # <<<<<<<<<<<<<<
@@ -27103,7 +27146,7 @@ static int __pyx_f_9orderbook_8_capture_7Capture__verify(struct __pyx_obj_9order
   if (__pyx_t_2) {
 
 
-    /* "orderbook/_capture.pyx":288
+    /* "orderbook/_capture.pyx":292
  *                 first = r
  *         if first < 0:
  *             return 0             # <<<<<<<<<<<<<<
@@ -27116,7 +27159,7 @@ static int __pyx_f_9orderbook_8_capture_7Capture__verify(struct __pyx_obj_9order
     }
     goto __pyx_L0;
 
-    /* "orderbook/_capture.pyx":287
+    /* "orderbook/_capture.pyx":291
  *             if r >= 0 and (first < 0 or r < first):
  *                 first = r
  *         if first < 0:             # <<<<<<<<<<<<<<
@@ -27125,7 +27168,7 @@ static int __pyx_f_9orderbook_8_capture_7Capture__verify(struct __pyx_obj_9order
 */
   }
 
-  /* "orderbook/_capture.pyx":289
+  /* "orderbook/_capture.pyx":293
  *         if first < 0:
  *             return 0
  *         if not skip:             # <<<<<<<<<<<<<<
@@ -27137,21 +27180,21 @@ static int __pyx_f_9orderbook_8_capture_7Capture__verify(struct __pyx_obj_9order
   if (__pyx_t_2) {
 
 
-    /* "orderbook/_capture.pyx":291
+    /* "orderbook/_capture.pyx":295
  *         if not skip:
  *             # the first bad CRC comes before whatever stopped the walk
  *             self.error = self._error_at(self._e[first].offset)             # <<<<<<<<<<<<<<
  *             self._n = first
  *             return 0
 */
-    __pyx_t_9 = ((struct __pyx_vtabstruct_9orderbook_8_capture_Capture *)__pyx_v_self->__pyx_vtab)->_error_at(__pyx_v_self, (__pyx_v_self->_e[__pyx_v_first]).offset); if (unlikely(!__pyx_t_9)) __PYX_ERR(0, 291, __pyx_L1_error)
+    __pyx_t_9 = ((struct __pyx_vtabstruct_9orderbook_8_capture_Capture *)__pyx_v_self->__pyx_vtab)->_error_at(__pyx_v_self, (__pyx_v_self->_e[__pyx_v_first]).offset); if (unlikely(!__pyx_t_9)) __PYX_ERR(0, 295, __pyx_L1_error)
     __Pyx_GOTREF(__pyx_t_9);
     __Pyx_GIVEREF(__pyx_t_9);
     __Pyx_GOTREF(__pyx_v_self->error);
     __Pyx_DECREF_SET(__pyx_v_self->error, __pyx_t_9);
     __pyx_t_9 = 0;
 
-    /* "orderbook/_capture.pyx":292
+    /* "orderbook/_capture.pyx":296
  *             # the first bad CRC comes before whatever stopped the walk
  *             self.error = self._error_at(self._e[first].offset)
  *             self._n = first             # <<<<<<<<<<<<<<
@@ -27160,7 +27203,7 @@ static int __pyx_f_9orderbook_8_capture_7Capture__verify(struct __pyx_obj_9order
 */
     __pyx_v_self->_n = __pyx_v_first;
 
-    /* "orderbook/_capture.pyx":293
+    /* "orderbook/_capture.pyx":297
  *             self.error = self._error_at(self._e[first].offset)
  *             self._n = first
  *             return 0             # <<<<<<<<<<<<<<
@@ -27173,7 +27216,7 @@ static int __pyx_f_9orderbook_8_capture_7Capture__verify(struct __pyx_obj_9order
     }
     goto __pyx_L0;
 
-    /* "orderbook/_capture.pyx":289
+    /* "orderbook/_capture.pyx":293
  *         if first < 0:
  *             return 0
  *         if not skip:             # <<<<<<<<<<<<<<
@@ -27182,19 +27225,19 @@ static int __pyx_f_9orderbook_8_capture_7Capture__verify(struct __pyx_obj_9order
 */
   }
 
-  /* "orderbook/_capture.pyx":295
+  /* "orderbook/_capture.pyx":299
  *             return 0
  *         # skip: drop every message with a bad CRC, keep the order of .skipped
  *         bad_at = []             # <<<<<<<<<<<<<<
  *         j = 0
  *         for i in range(n):
 */
-  __pyx_t_9 = PyList_New(0); if (unlikely(!__pyx_t_9)) __PYX_ERR(0, 295, __pyx_L1_error)
+  __pyx_t_9 = PyList_New(0); if (unlikely(!__pyx_t_9)) __PYX_ERR(0, 299, __pyx_L1_error)
   __Pyx_GOTREF(__pyx_t_9);
   __pyx_v_bad_at = ((PyObject*)__pyx_t_9);
   __pyx_t_9 = 0;
 
-  /* "orderbook/_capture.pyx":296
+  /* "orderbook/_capture.pyx":300
  *         # skip: drop every message with a bad CRC, keep the order of .skipped
  *         bad_at = []
  *         j = 0             # <<<<<<<<<<<<<<
@@ -27203,7 +27246,7 @@ static int __pyx_f_9orderbook_8_capture_7Capture__verify(struct __pyx_obj_9order
 */
   __pyx_v_j = 0;
 
-  /* "orderbook/_capture.pyx":297
+  /* "orderbook/_capture.pyx":301
  *         bad_at = []
  *         j = 0
  *         for i in range(n):             # <<<<<<<<<<<<<<
@@ -27217,7 +27260,7 @@ static int __pyx_f_9orderbook_8_capture_7Capture__verify(struct __pyx_obj_9order
   for (__pyx_t_17 = 0; __pyx_t_17 < __pyx_t_1; __pyx_t_17+=1) {
     __pyx_v_i = __pyx_t_17;
 
-    /* "orderbook/_capture.pyx":298
+    /* "orderbook/_capture.pyx":302
  *         j = 0
  *         for i in range(n):
  *             if flags[i]:             # <<<<<<<<<<<<<<
@@ -27229,20 +27272,20 @@ static int __pyx_f_9orderbook_8_capture_7Capture__verify(struct __pyx_obj_9order
     if (__pyx_t_2) {
 
 
-      /* "orderbook/_capture.pyx":299
+      /* "orderbook/_capture.pyx":303
  *         for i in range(n):
  *             if flags[i]:
  *                 bad_at.append(self._e[i].offset)             # <<<<<<<<<<<<<<
  *             else:
  *                 self._e[j] = self._e[i]
 */
-      __pyx_t_9 = __Pyx_PyLong_From_int64_t((__pyx_v_self->_e[__pyx_v_i]).offset); if (unlikely(!__pyx_t_9)) __PYX_ERR(0, 299, __pyx_L1_error)
+      __pyx_t_9 = __Pyx_PyLong_From_int64_t((__pyx_v_self->_e[__pyx_v_i]).offset); if (unlikely(!__pyx_t_9)) __PYX_ERR(0, 303, __pyx_L1_error)
       __Pyx_GOTREF(__pyx_t_9);
-      __pyx_t_12 = __Pyx_PyList_Append(__pyx_v_bad_at, __pyx_t_9); if (unlikely(__pyx_t_12 == ((int)-1))) __PYX_ERR(0, 299, __pyx_L1_error)
+      __pyx_t_12 = __Pyx_PyList_Append(__pyx_v_bad_at, __pyx_t_9); if (unlikely(__pyx_t_12 == ((int)-1))) __PYX_ERR(0, 303, __pyx_L1_error)
       __Pyx_DECREF(__pyx_t_9); __pyx_t_9 = 0;
 
 
-      /* "orderbook/_capture.pyx":298
+      /* "orderbook/_capture.pyx":302
  *         j = 0
  *         for i in range(n):
  *             if flags[i]:             # <<<<<<<<<<<<<<
@@ -27252,7 +27295,7 @@ static int __pyx_f_9orderbook_8_capture_7Capture__verify(struct __pyx_obj_9order
       goto __pyx_L31;
     }
 
-    /* "orderbook/_capture.pyx":301
+    /* "orderbook/_capture.pyx":305
  *                 bad_at.append(self._e[i].offset)
  *             else:
  *                 self._e[j] = self._e[i]             # <<<<<<<<<<<<<<
@@ -27262,7 +27305,7 @@ static int __pyx_f_9orderbook_8_capture_7Capture__verify(struct __pyx_obj_9order
     /*else*/ {
       (__pyx_v_self->_e[__pyx_v_j]) = (__pyx_v_self->_e[__pyx_v_i]);
 
-      /* "orderbook/_capture.pyx":302
+      /* "orderbook/_capture.pyx":306
  *             else:
  *                 self._e[j] = self._e[i]
  *                 j += 1             # <<<<<<<<<<<<<<
@@ -27275,7 +27318,7 @@ static int __pyx_f_9orderbook_8_capture_7Capture__verify(struct __pyx_obj_9order
   }
 
 
-  /* "orderbook/_capture.pyx":303
+  /* "orderbook/_capture.pyx":307
  *                 self._e[j] = self._e[i]
  *                 j += 1
  *         self._n = j             # <<<<<<<<<<<<<<
@@ -27284,7 +27327,7 @@ static int __pyx_f_9orderbook_8_capture_7Capture__verify(struct __pyx_obj_9order
 */
   __pyx_v_self->_n = __pyx_v_j;
 
-  /* "orderbook/_capture.pyx":304
+  /* "orderbook/_capture.pyx":308
  *                 j += 1
  *         self._n = j
  *         self.skipped = sorted(self.skipped + [(at, self._error_at(at)) for at in bad_at],             # <<<<<<<<<<<<<<
@@ -27293,7 +27336,7 @@ static int __pyx_f_9orderbook_8_capture_7Capture__verify(struct __pyx_obj_9order
 */
   __pyx_t_7 = NULL;
   { /* enter inner scope */
-    __pyx_t_13 = PyList_New(0); if (unlikely(!__pyx_t_13)) __PYX_ERR(0, 304, __pyx_L34_error)
+    __pyx_t_13 = PyList_New(0); if (unlikely(!__pyx_t_13)) __PYX_ERR(0, 308, __pyx_L34_error)
     __Pyx_GOTREF(__pyx_t_13);
     __pyx_t_15 = __pyx_v_bad_at; __Pyx_INCREF(__pyx_t_15);
     __pyx_t_4 = 0;
@@ -27301,30 +27344,30 @@ static int __pyx_f_9orderbook_8_capture_7Capture__verify(struct __pyx_obj_9order
       {
         Py_ssize_t __pyx_temp = __Pyx_PyList_GET_SIZE(__pyx_t_15);
         #if !CYTHON_ASSUME_SAFE_SIZE
-        if (unlikely((__pyx_temp < 0))) __PYX_ERR(0, 304, __pyx_L34_error)
+        if (unlikely((__pyx_temp < 0))) __PYX_ERR(0, 308, __pyx_L34_error)
         #endif
         if (__pyx_t_4 >= __pyx_temp) break;
       }
       __pyx_t_16 = __Pyx_PyList_GET_ITEM_REF(__pyx_t_15, __pyx_t_4, __Pyx_ReferenceSharing_OwnStrongReference);
       ++__pyx_t_4;
-      if (unlikely(!__pyx_t_16)) __PYX_ERR(0, 304, __pyx_L34_error)
+      if (unlikely(!__pyx_t_16)) __PYX_ERR(0, 308, __pyx_L34_error)
       __Pyx_GOTREF(__pyx_t_16);
       __Pyx_XDECREF_SET(__pyx_8genexpr2__pyx_v_at, __pyx_t_16);
       __pyx_t_16 = 0;
-      __pyx_t_1 = __Pyx_PyIndex_AsSsize_t(__pyx_8genexpr2__pyx_v_at); if (unlikely((__pyx_t_1 == (Py_ssize_t)-1) && PyErr_Occurred())) __PYX_ERR(0, 304, __pyx_L34_error)
-      __pyx_t_16 = ((struct __pyx_vtabstruct_9orderbook_8_capture_Capture *)__pyx_v_self->__pyx_vtab)->_error_at(__pyx_v_self, __pyx_t_1); if (unlikely(!__pyx_t_16)) __PYX_ERR(0, 304, __pyx_L34_error)
+      __pyx_t_1 = __Pyx_PyIndex_AsSsize_t(__pyx_8genexpr2__pyx_v_at); if (unlikely((__pyx_t_1 == (Py_ssize_t)-1) && PyErr_Occurred())) __PYX_ERR(0, 308, __pyx_L34_error)
+      __pyx_t_16 = ((struct __pyx_vtabstruct_9orderbook_8_capture_Capture *)__pyx_v_self->__pyx_vtab)->_error_at(__pyx_v_self, __pyx_t_1); if (unlikely(!__pyx_t_16)) __PYX_ERR(0, 308, __pyx_L34_error)
       __Pyx_GOTREF(__pyx_t_16);
 
-      __pyx_t_6 = PyTuple_New(2); if (unlikely(!__pyx_t_6)) __PYX_ERR(0, 304, __pyx_L34_error)
+      __pyx_t_6 = PyTuple_New(2); if (unlikely(!__pyx_t_6)) __PYX_ERR(0, 308, __pyx_L34_error)
       __Pyx_GOTREF(__pyx_t_6);
       __Pyx_INCREF(__pyx_8genexpr2__pyx_v_at);
       __Pyx_GIVEREF(__pyx_8genexpr2__pyx_v_at);
-      if (__Pyx_PyTuple_SET_ITEM(__pyx_t_6, 0, __pyx_8genexpr2__pyx_v_at) != (0)) __PYX_ERR(0, 304, __pyx_L34_error);
+      if (__Pyx_PyTuple_SET_ITEM(__pyx_t_6, 0, __pyx_8genexpr2__pyx_v_at) != (0)) __PYX_ERR(0, 308, __pyx_L34_error);
       __Pyx_GIVEREF(__pyx_t_16);
-      if (__Pyx_PyTuple_SET_ITEM(__pyx_t_6, 1, __pyx_t_16) != (0)) __PYX_ERR(0, 304, __pyx_L34_error);
+      if (__Pyx_PyTuple_SET_ITEM(__pyx_t_6, 1, __pyx_t_16) != (0)) __PYX_ERR(0, 308, __pyx_L34_error);
       __pyx_t_16 = 0;
       __Pyx_GIVEREF(__pyx_t_6);
-      if (unlikely(__Pyx_ListComp_AppendAndDecref(__pyx_t_13, __pyx_t_6))) __PYX_ERR(0, 304, __pyx_L34_error)
+      if (unlikely(__Pyx_ListComp_AppendAndDecref(__pyx_t_13, __pyx_t_6))) __PYX_ERR(0, 308, __pyx_L34_error)
       __pyx_t_6 = 0;
     }
     __Pyx_DECREF(__pyx_t_15); __pyx_t_15 = 0;
@@ -27335,22 +27378,22 @@ static int __pyx_f_9orderbook_8_capture_7Capture__verify(struct __pyx_obj_9order
     goto __pyx_L1_error;
     __pyx_L38_exit_scope:;
   } /* exit inner scope */
-  __pyx_t_15 = PyNumber_Add(__pyx_v_self->skipped, __pyx_t_13); if (unlikely(!__pyx_t_15)) __PYX_ERR(0, 304, __pyx_L1_error)
+  __pyx_t_15 = PyNumber_Add(__pyx_v_self->skipped, __pyx_t_13); if (unlikely(!__pyx_t_15)) __PYX_ERR(0, 308, __pyx_L1_error)
   __Pyx_GOTREF(__pyx_t_15);
   __Pyx_DECREF(__pyx_t_13); __pyx_t_13 = 0;
 
-  /* "orderbook/_capture.pyx":305
+  /* "orderbook/_capture.pyx":309
  *         self._n = j
  *         self.skipped = sorted(self.skipped + [(at, self._error_at(at)) for at in bad_at],
  *                               key=lambda t: t[0])             # <<<<<<<<<<<<<<
  *         return 0
  * 
 */
-  __pyx_t_13 = __Pyx_CyFunction_New(&__pyx_mdef_9orderbook_8_capture_7Capture_7_verify___pyx_lambda_funcdef_lambda, 0, __pyx_mstate_global->__pyx_n_u_Capture__verify_locals_lambda, NULL, __pyx_mstate_global->__pyx_n_u_orderbook__capture, __pyx_mstate_global->__pyx_d, ((PyObject *)__pyx_mstate_global->__pyx_codeobj_tab[0])); if (unlikely(!__pyx_t_13)) __PYX_ERR(0, 305, __pyx_L1_error)
+  __pyx_t_13 = __Pyx_CyFunction_New(&__pyx_mdef_9orderbook_8_capture_7Capture_7_verify___pyx_lambda_funcdef_lambda, 0, __pyx_mstate_global->__pyx_n_u_Capture__verify_locals_lambda, NULL, __pyx_mstate_global->__pyx_n_u_orderbook__capture, __pyx_mstate_global->__pyx_d, ((PyObject *)__pyx_mstate_global->__pyx_codeobj_tab[0])); if (unlikely(!__pyx_t_13)) __PYX_ERR(0, 309, __pyx_L1_error)
   __Pyx_GOTREF(__pyx_t_13);
   #if CYTHON_VECTORCALL
 
-  /* "orderbook/_capture.pyx":304
+  /* "orderbook/_capture.pyx":308
  *                 j += 1
  *         self._n = j
  *         self.skipped = sorted(self.skipped + [(at, self._error_at(at)) for at in bad_at],             # <<<<<<<<<<<<<<
@@ -27363,13 +27406,13 @@ static int __pyx_f_9orderbook_8_capture_7Capture__verify(struct __pyx_obj_9order
     PyObject *__pyx_callargs[3] = {__pyx_t_7, __pyx_t_15, __pyx_t_13};
     #if CYTHON_VECTORCALL
     __pyx_t_6 = __pyx_mstate_global->__pyx_tuple[6];
-    if (unlikely(!__pyx_t_6)) __PYX_ERR(0, 304, __pyx_L1_error)
+    if (unlikely(!__pyx_t_6)) __PYX_ERR(0, 308, __pyx_L1_error)
     __Pyx_INCREF(__pyx_t_6);
     #else
     {
       PyObject *__pyx_temp[1] = {__pyx_mstate_global->__pyx_n_u_key};
       __pyx_t_6 = __Pyx_MakeKwargDict(__pyx_temp, __pyx_callargs+2, 1);
-      if (unlikely(!__pyx_t_6)) __PYX_ERR(0, 304, __pyx_L1_error)
+      if (unlikely(!__pyx_t_6)) __PYX_ERR(0, 308, __pyx_L1_error)
       __Pyx_GOTREF(__pyx_t_6);
     }
     #endif
@@ -27380,16 +27423,16 @@ static int __pyx_f_9orderbook_8_capture_7Capture__verify(struct __pyx_obj_9order
     #endif
     __Pyx_DECREF(__pyx_t_13); __pyx_t_13 = 0;
     __Pyx_DECREF(__pyx_t_6); __pyx_t_6 = 0;
-    if (unlikely(!__pyx_t_9)) __PYX_ERR(0, 304, __pyx_L1_error)
+    if (unlikely(!__pyx_t_9)) __PYX_ERR(0, 308, __pyx_L1_error)
     __Pyx_GOTREF(__pyx_t_9);
   }
-  if (!(likely(PyList_CheckExact(__pyx_t_9))||((__pyx_t_9) == Py_None) || __Pyx_RaiseUnexpectedTypeError("list", __pyx_t_9))) __PYX_ERR(0, 304, __pyx_L1_error)
+  if (!(likely(PyList_CheckExact(__pyx_t_9))||((__pyx_t_9) == Py_None) || __Pyx_RaiseUnexpectedTypeError("list", __pyx_t_9))) __PYX_ERR(0, 308, __pyx_L1_error)
   __Pyx_GIVEREF(__pyx_t_9);
   __Pyx_GOTREF(__pyx_v_self->skipped);
   __Pyx_DECREF_SET(__pyx_v_self->skipped, ((PyObject*)__pyx_t_9));
   __pyx_t_9 = 0;
 
-  /* "orderbook/_capture.pyx":306
+  /* "orderbook/_capture.pyx":310
  *         self.skipped = sorted(self.skipped + [(at, self._error_at(at)) for at in bad_at],
  *                               key=lambda t: t[0])
  *         return 0             # <<<<<<<<<<<<<<
@@ -27402,7 +27445,7 @@ static int __pyx_f_9orderbook_8_capture_7Capture__verify(struct __pyx_obj_9order
   }
   goto __pyx_L0;
 
-  /* "orderbook/_capture.pyx":256
+  /* "orderbook/_capture.pyx":260
  *         out[slot] = r
  * 
  *     cdef int _verify(self, int threads, bint skip) except -1:             # <<<<<<<<<<<<<<
@@ -27445,7 +27488,7 @@ static int __pyx_f_9orderbook_8_capture_7Capture__verify(struct __pyx_obj_9order
   return __pyx_r;
 }
 
-/* "orderbook/_capture.pyx":310
+/* "orderbook/_capture.pyx":314
  *     # --- lifetime -------------------------------------------------------------------
  * 
  *     def close(self):             # <<<<<<<<<<<<<<
@@ -27513,7 +27556,7 @@ static PyObject *__pyx_pf_9orderbook_8_capture_7Capture_8close(struct __pyx_obj_
   int __pyx_clineno = 0;
   __Pyx_RefNannySetupContext("close", 0);
 
-  /* "orderbook/_capture.pyx":314
+  /* "orderbook/_capture.pyx":318
  *         ``books()``/``headers()`` that view the mmap keep it mapped until they
  *         are gone; the capture itself is unusable after close()."""
  *         if self._held:             # <<<<<<<<<<<<<<
@@ -27522,7 +27565,7 @@ static PyObject *__pyx_pf_9orderbook_8_capture_7Capture_8close(struct __pyx_obj_
 */
   if (__pyx_v_self->_held) {
 
-    /* "orderbook/_capture.pyx":315
+    /* "orderbook/_capture.pyx":319
  *         are gone; the capture itself is unusable after close()."""
  *         if self._held:
  *             PyBuffer_Release(&self._buf)             # <<<<<<<<<<<<<<
@@ -27531,7 +27574,7 @@ static PyObject *__pyx_pf_9orderbook_8_capture_7Capture_8close(struct __pyx_obj_
 */
     PyBuffer_Release((&__pyx_v_self->_buf));
 
-    /* "orderbook/_capture.pyx":316
+    /* "orderbook/_capture.pyx":320
  *         if self._held:
  *             PyBuffer_Release(&self._buf)
  *             self._held = False             # <<<<<<<<<<<<<<
@@ -27540,7 +27583,7 @@ static PyObject *__pyx_pf_9orderbook_8_capture_7Capture_8close(struct __pyx_obj_
 */
     __pyx_v_self->_held = 0;
 
-    /* "orderbook/_capture.pyx":317
+    /* "orderbook/_capture.pyx":321
  *             PyBuffer_Release(&self._buf)
  *             self._held = False
  *             self._base = NULL             # <<<<<<<<<<<<<<
@@ -27549,7 +27592,7 @@ static PyObject *__pyx_pf_9orderbook_8_capture_7Capture_8close(struct __pyx_obj_
 */
     __pyx_v_self->_base = NULL;
 
-    /* "orderbook/_capture.pyx":314
+    /* "orderbook/_capture.pyx":318
  *         ``books()``/``headers()`` that view the mmap keep it mapped until they
  *         are gone; the capture itself is unusable after close()."""
  *         if self._held:             # <<<<<<<<<<<<<<
@@ -27558,7 +27601,7 @@ static PyObject *__pyx_pf_9orderbook_8_capture_7Capture_8close(struct __pyx_obj_
 */
   }
 
-  /* "orderbook/_capture.pyx":318
+  /* "orderbook/_capture.pyx":322
  *             self._held = False
  *             self._base = NULL
  *         self._n = 0             # <<<<<<<<<<<<<<
@@ -27567,7 +27610,7 @@ static PyObject *__pyx_pf_9orderbook_8_capture_7Capture_8close(struct __pyx_obj_
 */
   __pyx_v_self->_n = 0;
 
-  /* "orderbook/_capture.pyx":319
+  /* "orderbook/_capture.pyx":323
  *             self._base = NULL
  *         self._n = 0
  *         mm, self._mm = self._mm, None             # <<<<<<<<<<<<<<
@@ -27585,7 +27628,7 @@ static PyObject *__pyx_pf_9orderbook_8_capture_7Capture_8close(struct __pyx_obj_
   __Pyx_DECREF_SET(__pyx_v_self->_mm, __pyx_t_2);
   __pyx_t_2 = 0;
 
-  /* "orderbook/_capture.pyx":320
+  /* "orderbook/_capture.pyx":324
  *         self._n = 0
  *         mm, self._mm = self._mm, None
  *         self.obj = None             # <<<<<<<<<<<<<<
@@ -27597,7 +27640,7 @@ static PyObject *__pyx_pf_9orderbook_8_capture_7Capture_8close(struct __pyx_obj_
   __Pyx_GOTREF(__pyx_v_self->obj);
   __Pyx_DECREF_SET(__pyx_v_self->obj, Py_None);
 
-  /* "orderbook/_capture.pyx":321
+  /* "orderbook/_capture.pyx":325
  *         mm, self._mm = self._mm, None
  *         self.obj = None
  *         if mm is not None:             # <<<<<<<<<<<<<<
@@ -27608,7 +27651,7 @@ static PyObject *__pyx_pf_9orderbook_8_capture_7Capture_8close(struct __pyx_obj_
   if (__pyx_t_3) {
 
 
-    /* "orderbook/_capture.pyx":322
+    /* "orderbook/_capture.pyx":326
  *         self.obj = None
  *         if mm is not None:
  *             try:             # <<<<<<<<<<<<<<
@@ -27624,7 +27667,7 @@ static PyObject *__pyx_pf_9orderbook_8_capture_7Capture_8close(struct __pyx_obj_
       __Pyx_XGOTREF(__pyx_t_6);
       /*try:*/ {
 
-        /* "orderbook/_capture.pyx":323
+        /* "orderbook/_capture.pyx":327
  *         if mm is not None:
  *             try:
  *                 mm.close()             # <<<<<<<<<<<<<<
@@ -27638,12 +27681,12 @@ static PyObject *__pyx_pf_9orderbook_8_capture_7Capture_8close(struct __pyx_obj_
           PyObject *__pyx_callargs[2] = {__pyx_t_1, NULL};
           __pyx_t_2 = __Pyx_PyObject_FastCallMethod((PyObject*)__pyx_mstate_global->__pyx_n_u_close, __pyx_callargs+__pyx_t_7, (1-__pyx_t_7) | (1*__Pyx_PY_VECTORCALL_ARGUMENTS_OFFSET));
           __Pyx_XDECREF(__pyx_t_1); __pyx_t_1 = 0;
-          if (unlikely(!__pyx_t_2)) __PYX_ERR(0, 323, __pyx_L5_error)
+          if (unlikely(!__pyx_t_2)) __PYX_ERR(0, 327, __pyx_L5_error)
           __Pyx_GOTREF(__pyx_t_2);
         }
         __Pyx_DECREF(__pyx_t_2); __pyx_t_2 = 0;
 
-        /* "orderbook/_capture.pyx":322
+        /* "orderbook/_capture.pyx":326
  *         self.obj = None
  *         if mm is not None:
  *             try:             # <<<<<<<<<<<<<<
@@ -27659,7 +27702,7 @@ static PyObject *__pyx_pf_9orderbook_8_capture_7Capture_8close(struct __pyx_obj_
       __Pyx_XDECREF(__pyx_t_1); __pyx_t_1 = 0;
       __Pyx_XDECREF(__pyx_t_2); __pyx_t_2 = 0;
 
-      /* "orderbook/_capture.pyx":324
+      /* "orderbook/_capture.pyx":328
  *             try:
  *                 mm.close()
  *             except BufferError:             # <<<<<<<<<<<<<<
@@ -27673,7 +27716,7 @@ static PyObject *__pyx_pf_9orderbook_8_capture_7Capture_8close(struct __pyx_obj_
       }
       goto __pyx_L7_except_error;
 
-      /* "orderbook/_capture.pyx":322
+      /* "orderbook/_capture.pyx":326
  *         self.obj = None
  *         if mm is not None:
  *             try:             # <<<<<<<<<<<<<<
@@ -27694,7 +27737,7 @@ static PyObject *__pyx_pf_9orderbook_8_capture_7Capture_8close(struct __pyx_obj_
       __pyx_L10_try_end:;
     }
 
-    /* "orderbook/_capture.pyx":321
+    /* "orderbook/_capture.pyx":325
  *         mm, self._mm = self._mm, None
  *         self.obj = None
  *         if mm is not None:             # <<<<<<<<<<<<<<
@@ -27703,7 +27746,7 @@ static PyObject *__pyx_pf_9orderbook_8_capture_7Capture_8close(struct __pyx_obj_
 */
   }
 
-  /* "orderbook/_capture.pyx":310
+  /* "orderbook/_capture.pyx":314
  *     # --- lifetime -------------------------------------------------------------------
  * 
  *     def close(self):             # <<<<<<<<<<<<<<
@@ -27726,7 +27769,7 @@ static PyObject *__pyx_pf_9orderbook_8_capture_7Capture_8close(struct __pyx_obj_
   return __pyx_r;
 }
 
-/* "orderbook/_capture.pyx":327
+/* "orderbook/_capture.pyx":331
  *                 pass          # numpy views still export it: unmapped when they go
  * 
  *     @property             # <<<<<<<<<<<<<<
@@ -27758,14 +27801,14 @@ static PyObject *__pyx_pf_9orderbook_8_capture_7Capture_6closed___get__(struct _
   int __pyx_clineno = 0;
   __Pyx_RefNannySetupContext("__get__", 0);
 
-  /* "orderbook/_capture.pyx":329
+  /* "orderbook/_capture.pyx":333
  *     @property
  *     def closed(self):
  *         return not self._held             # <<<<<<<<<<<<<<
  * 
  *     def __enter__(self):
 */
-  __pyx_t_1 = __Pyx_PyBool_FromLong((!__pyx_v_self->_held)); if (unlikely(!__pyx_t_1)) __PYX_ERR(0, 329, __pyx_L1_error)
+  __pyx_t_1 = __Pyx_PyBool_FromLong((!__pyx_v_self->_held)); if (unlikely(!__pyx_t_1)) __PYX_ERR(0, 333, __pyx_L1_error)
   __Pyx_GOTREF(__pyx_t_1);
   {
     PyObject *__pyx_temp;
@@ -27778,7 +27821,7 @@ static PyObject *__pyx_pf_9orderbook_8_capture_7Capture_6closed___get__(struct _
   __pyx_t_1 = 0;
   goto __pyx_L0;
 
-  /* "orderbook/_capture.pyx":327
+  /* "orderbook/_capture.pyx":331
  *                 pass          # numpy views still export it: unmapped when they go
  * 
  *     @property             # <<<<<<<<<<<<<<
@@ -27797,7 +27840,7 @@ static PyObject *__pyx_pf_9orderbook_8_capture_7Capture_6closed___get__(struct _
   return __pyx_r;
 }
 
-/* "orderbook/_capture.pyx":331
+/* "orderbook/_capture.pyx":335
  *         return not self._held
  * 
  *     def __enter__(self):             # <<<<<<<<<<<<<<
@@ -27853,7 +27896,7 @@ static PyObject *__pyx_pf_9orderbook_8_capture_7Capture_10__enter__(struct __pyx
   __Pyx_RefNannyDeclarations
   __Pyx_RefNannySetupContext("__enter__", 0);
 
-  /* "orderbook/_capture.pyx":332
+  /* "orderbook/_capture.pyx":336
  * 
  *     def __enter__(self):
  *         return self             # <<<<<<<<<<<<<<
@@ -27871,7 +27914,7 @@ static PyObject *__pyx_pf_9orderbook_8_capture_7Capture_10__enter__(struct __pyx
   }
   goto __pyx_L0;
 
-  /* "orderbook/_capture.pyx":331
+  /* "orderbook/_capture.pyx":335
  *         return not self._held
  * 
  *     def __enter__(self):             # <<<<<<<<<<<<<<
@@ -27886,7 +27929,7 @@ static PyObject *__pyx_pf_9orderbook_8_capture_7Capture_10__enter__(struct __pyx
   return __pyx_r;
 }
 
-/* "orderbook/_capture.pyx":334
+/* "orderbook/_capture.pyx":338
  *         return self
  * 
  *     def __exit__(self, *exc):             # <<<<<<<<<<<<<<
@@ -27935,7 +27978,7 @@ static PyObject *__pyx_pf_9orderbook_8_capture_7Capture_12__exit__(struct __pyx_
   int __pyx_clineno = 0;
   __Pyx_RefNannySetupContext("__exit__", 0);
 
-  /* "orderbook/_capture.pyx":335
+  /* "orderbook/_capture.pyx":339
  * 
  *     def __exit__(self, *exc):
  *         self.close()             # <<<<<<<<<<<<<<
@@ -27949,12 +27992,12 @@ static PyObject *__pyx_pf_9orderbook_8_capture_7Capture_12__exit__(struct __pyx_
     PyObject *__pyx_callargs[2] = {__pyx_t_2, NULL};
     __pyx_t_1 = __Pyx_PyObject_FastCallMethod((PyObject*)__pyx_mstate_global->__pyx_n_u_close, __pyx_callargs+__pyx_t_3, (1-__pyx_t_3) | (1*__Pyx_PY_VECTORCALL_ARGUMENTS_OFFSET));
     __Pyx_XDECREF(__pyx_t_2); __pyx_t_2 = 0;
-    if (unlikely(!__pyx_t_1)) __PYX_ERR(0, 335, __pyx_L1_error)
+    if (unlikely(!__pyx_t_1)) __PYX_ERR(0, 339, __pyx_L1_error)
     __Pyx_GOTREF(__pyx_t_1);
   }
   __Pyx_DECREF(__pyx_t_1); __pyx_t_1 = 0;
 
-  /* "orderbook/_capture.pyx":334
+  /* "orderbook/_capture.pyx":338
  *         return self
  * 
  *     def __exit__(self, *exc):             # <<<<<<<<<<<<<<
@@ -27976,7 +28019,7 @@ static PyObject *__pyx_pf_9orderbook_8_capture_7Capture_12__exit__(struct __pyx_
   return __pyx_r;
 }
 
-/* "orderbook/_capture.pyx":337
+/* "orderbook/_capture.pyx":341
  *         self.close()
  * 
  *     cdef int _check(self) except -1:             # <<<<<<<<<<<<<<
@@ -27997,7 +28040,7 @@ static int __pyx_f_9orderbook_8_capture_7Capture__check(struct __pyx_obj_9orderb
   int __pyx_clineno = 0;
   __Pyx_RefNannySetupContext("_check", 0);
 
-  /* "orderbook/_capture.pyx":338
+  /* "orderbook/_capture.pyx":342
  * 
  *     cdef int _check(self) except -1:
  *         if not self._held:             # <<<<<<<<<<<<<<
@@ -28009,7 +28052,7 @@ static int __pyx_f_9orderbook_8_capture_7Capture__check(struct __pyx_obj_9orderb
   if (unlikely(__pyx_t_1)) {
 
 
-    /* "orderbook/_capture.pyx":339
+    /* "orderbook/_capture.pyx":343
  *     cdef int _check(self) except -1:
  *         if not self._held:
  *             raise ReleasedError("Capture: the capture is closed")             # <<<<<<<<<<<<<<
@@ -28017,7 +28060,7 @@ static int __pyx_f_9orderbook_8_capture_7Capture__check(struct __pyx_obj_9orderb
  * 
 */
     __pyx_t_3 = NULL;
-    __Pyx_GetModuleGlobalName(__pyx_t_4, __pyx_mstate_global->__pyx_n_u_ReleasedError); if (unlikely(!__pyx_t_4)) __PYX_ERR(0, 339, __pyx_L1_error)
+    __Pyx_GetModuleGlobalName(__pyx_t_4, __pyx_mstate_global->__pyx_n_u_ReleasedError); if (unlikely(!__pyx_t_4)) __PYX_ERR(0, 343, __pyx_L1_error)
     __Pyx_GOTREF(__pyx_t_4);
     __pyx_t_5 = 1;
     #if CYTHON_UNPACK_METHODS
@@ -28036,14 +28079,14 @@ static int __pyx_f_9orderbook_8_capture_7Capture__check(struct __pyx_obj_9orderb
       __pyx_t_2 = __Pyx_PyObject_FastCall((PyObject*)__pyx_t_4, __pyx_callargs+__pyx_t_5, (2-__pyx_t_5) | (__pyx_t_5*__Pyx_PY_VECTORCALL_ARGUMENTS_OFFSET));
       __Pyx_XDECREF(__pyx_t_3); __pyx_t_3 = 0;
       __Pyx_DECREF(__pyx_t_4); __pyx_t_4 = 0;
-      if (unlikely(!__pyx_t_2)) __PYX_ERR(0, 339, __pyx_L1_error)
+      if (unlikely(!__pyx_t_2)) __PYX_ERR(0, 343, __pyx_L1_error)
       __Pyx_GOTREF(__pyx_t_2);
     }
     __Pyx_Raise(__pyx_t_2, 0, 0, 0);
     __Pyx_DECREF(__pyx_t_2); __pyx_t_2 = 0;
-    __PYX_ERR(0, 339, __pyx_L1_error)
+    __PYX_ERR(0, 343, __pyx_L1_error)
 
-    /* "orderbook/_capture.pyx":338
+    /* "orderbook/_capture.pyx":342
  * 
  *     cdef int _check(self) except -1:
  *         if not self._held:             # <<<<<<<<<<<<<<
@@ -28052,7 +28095,7 @@ static int __pyx_f_9orderbook_8_capture_7Capture__check(struct __pyx_obj_9orderb
 */
   }
 
-  /* "orderbook/_capture.pyx":340
+  /* "orderbook/_capture.pyx":344
  *         if not self._held:
  *             raise ReleasedError("Capture: the capture is closed")
  *         return 0             # <<<<<<<<<<<<<<
@@ -28065,7 +28108,7 @@ static int __pyx_f_9orderbook_8_capture_7Capture__check(struct __pyx_obj_9orderb
   }
   goto __pyx_L0;
 
-  /* "orderbook/_capture.pyx":337
+  /* "orderbook/_capture.pyx":341
  *         self.close()
  * 
  *     cdef int _check(self) except -1:             # <<<<<<<<<<<<<<
@@ -28086,7 +28129,7 @@ static int __pyx_f_9orderbook_8_capture_7Capture__check(struct __pyx_obj_9orderb
   return __pyx_r;
 }
 
-/* "orderbook/_capture.pyx":344
+/* "orderbook/_capture.pyx":348
  *     # --- sequence -------------------------------------------------------------------
  * 
  *     def __len__(self):             # <<<<<<<<<<<<<<
@@ -28112,7 +28155,7 @@ static Py_ssize_t __pyx_pw_9orderbook_8_capture_7Capture_15__len__(PyObject *__p
 static Py_ssize_t __pyx_pf_9orderbook_8_capture_7Capture_14__len__(struct __pyx_obj_9orderbook_8_capture_Capture *__pyx_v_self) {
   Py_ssize_t __pyx_r;
 
-  /* "orderbook/_capture.pyx":345
+  /* "orderbook/_capture.pyx":349
  * 
  *     def __len__(self):
  *         return self._n             # <<<<<<<<<<<<<<
@@ -28125,7 +28168,7 @@ static Py_ssize_t __pyx_pf_9orderbook_8_capture_7Capture_14__len__(struct __pyx_
   }
   goto __pyx_L0;
 
-  /* "orderbook/_capture.pyx":344
+  /* "orderbook/_capture.pyx":348
  *     # --- sequence -------------------------------------------------------------------
  * 
  *     def __len__(self):             # <<<<<<<<<<<<<<
@@ -28139,7 +28182,7 @@ static Py_ssize_t __pyx_pf_9orderbook_8_capture_7Capture_14__len__(struct __pyx_
   return __pyx_r;
 }
 
-/* "orderbook/_capture.pyx":347
+/* "orderbook/_capture.pyx":351
  *         return self._n
  * 
  *     @property             # <<<<<<<<<<<<<<
@@ -28172,7 +28215,7 @@ static PyObject *__pyx_pf_9orderbook_8_capture_7Capture_6nbytes___get__(struct _
   int __pyx_clineno = 0;
   __Pyx_RefNannySetupContext("__get__", 0);
 
-  /* "orderbook/_capture.pyx":350
+  /* "orderbook/_capture.pyx":354
  *     def nbytes(self):
  *         """Bytes of the buffer (the whole file for a path)."""
  *         return self._buf.len if self._held else 0             # <<<<<<<<<<<<<<
@@ -28180,7 +28223,7 @@ static PyObject *__pyx_pf_9orderbook_8_capture_7Capture_6nbytes___get__(struct _
  *     def __repr__(self):
 */
   if (__pyx_v_self->_held) {
-    __pyx_t_2 = PyLong_FromSsize_t(__pyx_v_self->_buf.len); if (unlikely(!__pyx_t_2)) __PYX_ERR(0, 350, __pyx_L1_error)
+    __pyx_t_2 = PyLong_FromSsize_t(__pyx_v_self->_buf.len); if (unlikely(!__pyx_t_2)) __PYX_ERR(0, 354, __pyx_L1_error)
     __Pyx_GOTREF(__pyx_t_2);
     __pyx_t_1 = __pyx_t_2;
     __pyx_t_2 = 0;
@@ -28199,7 +28242,7 @@ static PyObject *__pyx_pf_9orderbook_8_capture_7Capture_6nbytes___get__(struct _
   __pyx_t_1 = 0;
   goto __pyx_L0;
 
-  /* "orderbook/_capture.pyx":347
+  /* "orderbook/_capture.pyx":351
  *         return self._n
  * 
  *     @property             # <<<<<<<<<<<<<<
@@ -28219,7 +28262,7 @@ static PyObject *__pyx_pf_9orderbook_8_capture_7Capture_6nbytes___get__(struct _
   return __pyx_r;
 }
 
-/* "orderbook/_capture.pyx":352
+/* "orderbook/_capture.pyx":356
  *         return self._buf.len if self._held else 0
  * 
  *     def __repr__(self):             # <<<<<<<<<<<<<<
@@ -28261,7 +28304,7 @@ static PyObject *__pyx_pf_9orderbook_8_capture_7Capture_16__repr__(struct __pyx_
   int __pyx_clineno = 0;
   __Pyx_RefNannySetupContext("__repr__", 0);
 
-  /* "orderbook/_capture.pyx":353
+  /* "orderbook/_capture.pyx":357
  * 
  *     def __repr__(self):
  *         where = f" {self.path!r}" if self.path is not None else ""             # <<<<<<<<<<<<<<
@@ -28270,9 +28313,9 @@ static PyObject *__pyx_pf_9orderbook_8_capture_7Capture_16__repr__(struct __pyx_
 */
   __pyx_t_2 = (__pyx_v_self->path != Py_None);
   if (__pyx_t_2) {
-    __pyx_t_3 = __Pyx_PyObject_FormatSimpleAndDecref(PyObject_Repr(__pyx_v_self->path), __pyx_mstate_global->__pyx_empty_unicode); if (unlikely(!__pyx_t_3)) __PYX_ERR(0, 353, __pyx_L1_error)
+    __pyx_t_3 = __Pyx_PyObject_FormatSimpleAndDecref(PyObject_Repr(__pyx_v_self->path), __pyx_mstate_global->__pyx_empty_unicode); if (unlikely(!__pyx_t_3)) __PYX_ERR(0, 357, __pyx_L1_error)
     __Pyx_GOTREF(__pyx_t_3);
-    __pyx_t_4 = __Pyx_PyUnicode_Concat(__pyx_mstate_global->__pyx_kp_u__6, __pyx_t_3); if (unlikely(!__pyx_t_4)) __PYX_ERR(0, 353, __pyx_L1_error)
+    __pyx_t_4 = __Pyx_PyUnicode_Concat(__pyx_mstate_global->__pyx_kp_u__6, __pyx_t_3); if (unlikely(!__pyx_t_4)) __PYX_ERR(0, 357, __pyx_L1_error)
     __Pyx_GOTREF(__pyx_t_4);
     __Pyx_DECREF(__pyx_t_3); __pyx_t_3 = 0;
     __pyx_t_1 = __pyx_t_4;
@@ -28285,7 +28328,7 @@ static PyObject *__pyx_pf_9orderbook_8_capture_7Capture_16__repr__(struct __pyx_
   __pyx_v_where = ((PyObject*)__pyx_t_1);
   __pyx_t_1 = 0;
 
-  /* "orderbook/_capture.pyx":354
+  /* "orderbook/_capture.pyx":358
  *     def __repr__(self):
  *         where = f" {self.path!r}" if self.path is not None else ""
  *         state = "closed" if not self._held else f"{self._n} messages, {self._buf.len:,} bytes"             # <<<<<<<<<<<<<<
@@ -28298,11 +28341,11 @@ static PyObject *__pyx_pf_9orderbook_8_capture_7Capture_16__repr__(struct __pyx_
     __Pyx_INCREF(__pyx_mstate_global->__pyx_n_u_closed);
     __pyx_t_1 = __pyx_mstate_global->__pyx_n_u_closed;
   } else {
-    __pyx_t_4 = __Pyx_PyUnicode_From_Py_ssize_t(__pyx_v_self->_n, 0, ' ', 'd'); if (unlikely(!__pyx_t_4)) __PYX_ERR(0, 354, __pyx_L1_error)
+    __pyx_t_4 = __Pyx_PyUnicode_From_Py_ssize_t(__pyx_v_self->_n, 0, ' ', 'd'); if (unlikely(!__pyx_t_4)) __PYX_ERR(0, 358, __pyx_L1_error)
     __Pyx_GOTREF(__pyx_t_4);
-    __pyx_t_3 = PyLong_FromSsize_t(__pyx_v_self->_buf.len); if (unlikely(!__pyx_t_3)) __PYX_ERR(0, 354, __pyx_L1_error)
+    __pyx_t_3 = PyLong_FromSsize_t(__pyx_v_self->_buf.len); if (unlikely(!__pyx_t_3)) __PYX_ERR(0, 358, __pyx_L1_error)
     __Pyx_GOTREF(__pyx_t_3);
-    __pyx_t_5 = __Pyx_PyObject_Format(__pyx_t_3, __pyx_mstate_global->__pyx_kp_u__7); if (unlikely(!__pyx_t_5)) __PYX_ERR(0, 354, __pyx_L1_error)
+    __pyx_t_5 = __Pyx_PyObject_Format(__pyx_t_3, __pyx_mstate_global->__pyx_kp_u__7); if (unlikely(!__pyx_t_5)) __PYX_ERR(0, 358, __pyx_L1_error)
     __Pyx_GOTREF(__pyx_t_5);
     __Pyx_DECREF(__pyx_t_3); __pyx_t_3 = 0;
     __pyx_t_6[0] = __pyx_t_4;
@@ -28318,7 +28361,7 @@ static PyObject *__pyx_pf_9orderbook_8_capture_7Capture_16__repr__(struct __pyx_
     __pyx_t_8 |= __Pyx_PyUnicode_KIND_04(__pyx_t_6[2]);
     #endif
     __pyx_t_3 = __Pyx_PyUnicode_Join(__pyx_t_6, 4, __pyx_t_7, __pyx_t_8);
-    if (unlikely(!__pyx_t_3)) __PYX_ERR(0, 354, __pyx_L1_error)
+    if (unlikely(!__pyx_t_3)) __PYX_ERR(0, 358, __pyx_L1_error)
     __Pyx_GOTREF(__pyx_t_3);
     __Pyx_DECREF(__pyx_t_4); __pyx_t_4 = 0;
     __Pyx_DECREF(__pyx_t_5); __pyx_t_5 = 0;
@@ -28329,16 +28372,16 @@ static PyObject *__pyx_pf_9orderbook_8_capture_7Capture_16__repr__(struct __pyx_
   __pyx_v_state = ((PyObject*)__pyx_t_1);
   __pyx_t_1 = 0;
 
-  /* "orderbook/_capture.pyx":355
+  /* "orderbook/_capture.pyx":359
  *         where = f" {self.path!r}" if self.path is not None else ""
  *         state = "closed" if not self._held else f"{self._n} messages, {self._buf.len:,} bytes"
  *         return f"<Capture{where} {state}>"             # <<<<<<<<<<<<<<
  * 
  *     cdef Py_ssize_t _index(self, object i) except -1:
 */
-  __pyx_t_1 = __Pyx_PyUnicode_Unicode(__pyx_v_where); if (unlikely(!__pyx_t_1)) __PYX_ERR(0, 355, __pyx_L1_error)
+  __pyx_t_1 = __Pyx_PyUnicode_Unicode(__pyx_v_where); if (unlikely(!__pyx_t_1)) __PYX_ERR(0, 359, __pyx_L1_error)
   __Pyx_GOTREF(__pyx_t_1);
-  __pyx_t_3 = __Pyx_PyUnicode_Unicode(__pyx_v_state); if (unlikely(!__pyx_t_3)) __PYX_ERR(0, 355, __pyx_L1_error)
+  __pyx_t_3 = __Pyx_PyUnicode_Unicode(__pyx_v_state); if (unlikely(!__pyx_t_3)) __PYX_ERR(0, 359, __pyx_L1_error)
   __Pyx_GOTREF(__pyx_t_3);
   __pyx_t_9[0] = __pyx_mstate_global->__pyx_kp_u_Capture;
   __pyx_t_9[1] = __pyx_t_1;
@@ -28354,7 +28397,7 @@ static PyObject *__pyx_pf_9orderbook_8_capture_7Capture_16__repr__(struct __pyx_
   __pyx_t_8 |= __Pyx_PyUnicode_KIND_04(__pyx_t_9[1]) | __Pyx_PyUnicode_KIND_04(__pyx_t_9[3]);
   #endif
   __pyx_t_5 = __Pyx_PyUnicode_Join(__pyx_t_9, 5, __pyx_t_7, __pyx_t_8);
-  if (unlikely(!__pyx_t_5)) __PYX_ERR(0, 355, __pyx_L1_error)
+  if (unlikely(!__pyx_t_5)) __PYX_ERR(0, 359, __pyx_L1_error)
   __Pyx_GOTREF(__pyx_t_5);
   __Pyx_DECREF(__pyx_t_1); __pyx_t_1 = 0;
   __Pyx_DECREF(__pyx_t_3); __pyx_t_3 = 0;
@@ -28369,7 +28412,7 @@ static PyObject *__pyx_pf_9orderbook_8_capture_7Capture_16__repr__(struct __pyx_
   __pyx_t_5 = 0;
   goto __pyx_L0;
 
-  /* "orderbook/_capture.pyx":352
+  /* "orderbook/_capture.pyx":356
  *         return self._buf.len if self._held else 0
  * 
  *     def __repr__(self):             # <<<<<<<<<<<<<<
@@ -28393,7 +28436,7 @@ static PyObject *__pyx_pf_9orderbook_8_capture_7Capture_16__repr__(struct __pyx_
   return __pyx_r;
 }
 
-/* "orderbook/_capture.pyx":357
+/* "orderbook/_capture.pyx":361
  *         return f"<Capture{where} {state}>"
  * 
  *     cdef Py_ssize_t _index(self, object i) except -1:             # <<<<<<<<<<<<<<
@@ -28421,17 +28464,17 @@ static Py_ssize_t __pyx_f_9orderbook_8_capture_7Capture__index(struct __pyx_obj_
   int __pyx_clineno = 0;
   __Pyx_RefNannySetupContext("_index", 0);
 
-  /* "orderbook/_capture.pyx":358
+  /* "orderbook/_capture.pyx":362
  * 
  *     cdef Py_ssize_t _index(self, object i) except -1:
  *         cdef Py_ssize_t k = i             # <<<<<<<<<<<<<<
  *         if k < 0:
  *             k += self._n
 */
-  __pyx_t_1 = __Pyx_PyIndex_AsSsize_t(__pyx_v_i); if (unlikely((__pyx_t_1 == (Py_ssize_t)-1) && PyErr_Occurred())) __PYX_ERR(0, 358, __pyx_L1_error)
+  __pyx_t_1 = __Pyx_PyIndex_AsSsize_t(__pyx_v_i); if (unlikely((__pyx_t_1 == (Py_ssize_t)-1) && PyErr_Occurred())) __PYX_ERR(0, 362, __pyx_L1_error)
   __pyx_v_k = __pyx_t_1;
 
-  /* "orderbook/_capture.pyx":359
+  /* "orderbook/_capture.pyx":363
  *     cdef Py_ssize_t _index(self, object i) except -1:
  *         cdef Py_ssize_t k = i
  *         if k < 0:             # <<<<<<<<<<<<<<
@@ -28443,7 +28486,7 @@ static Py_ssize_t __pyx_f_9orderbook_8_capture_7Capture__index(struct __pyx_obj_
   if (__pyx_t_2) {
 
 
-    /* "orderbook/_capture.pyx":360
+    /* "orderbook/_capture.pyx":364
  *         cdef Py_ssize_t k = i
  *         if k < 0:
  *             k += self._n             # <<<<<<<<<<<<<<
@@ -28452,7 +28495,7 @@ static Py_ssize_t __pyx_f_9orderbook_8_capture_7Capture__index(struct __pyx_obj_
 */
     __pyx_v_k = (__pyx_v_k + __pyx_v_self->_n);
 
-    /* "orderbook/_capture.pyx":359
+    /* "orderbook/_capture.pyx":363
  *     cdef Py_ssize_t _index(self, object i) except -1:
  *         cdef Py_ssize_t k = i
  *         if k < 0:             # <<<<<<<<<<<<<<
@@ -28461,7 +28504,7 @@ static Py_ssize_t __pyx_f_9orderbook_8_capture_7Capture__index(struct __pyx_obj_
 */
   }
 
-  /* "orderbook/_capture.pyx":361
+  /* "orderbook/_capture.pyx":365
  *         if k < 0:
  *             k += self._n
  *         if k < 0 or k >= self._n:             # <<<<<<<<<<<<<<
@@ -28487,7 +28530,7 @@ static Py_ssize_t __pyx_f_9orderbook_8_capture_7Capture__index(struct __pyx_obj_
   if (unlikely(__pyx_t_2)) {
 
 
-    /* "orderbook/_capture.pyx":362
+    /* "orderbook/_capture.pyx":366
  *             k += self._n
  *         if k < 0 or k >= self._n:
  *             raise IndexError(f"Capture index {i} out of range: {self._n} messages")             # <<<<<<<<<<<<<<
@@ -28495,9 +28538,9 @@ static Py_ssize_t __pyx_f_9orderbook_8_capture_7Capture__index(struct __pyx_obj_
  * 
 */
     __pyx_t_5 = NULL;
-    __pyx_t_6 = __Pyx_PyObject_FormatSimple(__pyx_v_i, __pyx_mstate_global->__pyx_empty_unicode); if (unlikely(!__pyx_t_6)) __PYX_ERR(0, 362, __pyx_L1_error)
+    __pyx_t_6 = __Pyx_PyObject_FormatSimple(__pyx_v_i, __pyx_mstate_global->__pyx_empty_unicode); if (unlikely(!__pyx_t_6)) __PYX_ERR(0, 366, __pyx_L1_error)
     __Pyx_GOTREF(__pyx_t_6);
-    __pyx_t_7 = __Pyx_PyUnicode_From_Py_ssize_t(__pyx_v_self->_n, 0, ' ', 'd'); if (unlikely(!__pyx_t_7)) __PYX_ERR(0, 362, __pyx_L1_error)
+    __pyx_t_7 = __Pyx_PyUnicode_From_Py_ssize_t(__pyx_v_self->_n, 0, ' ', 'd'); if (unlikely(!__pyx_t_7)) __PYX_ERR(0, 366, __pyx_L1_error)
     __Pyx_GOTREF(__pyx_t_7);
     __pyx_t_8[0] = __pyx_mstate_global->__pyx_kp_u_Capture_index;
     __pyx_t_8[1] = __pyx_t_6;
@@ -28513,7 +28556,7 @@ static Py_ssize_t __pyx_f_9orderbook_8_capture_7Capture__index(struct __pyx_obj_
     __pyx_t_9 |= __Pyx_PyUnicode_KIND_04(__pyx_t_8[1]);
     #endif
     __pyx_t_10 = __Pyx_PyUnicode_Join(__pyx_t_8, 5, __pyx_t_1, __pyx_t_9);
-    if (unlikely(!__pyx_t_10)) __PYX_ERR(0, 362, __pyx_L1_error)
+    if (unlikely(!__pyx_t_10)) __PYX_ERR(0, 366, __pyx_L1_error)
     __Pyx_GOTREF(__pyx_t_10);
     __Pyx_DECREF(__pyx_t_6); __pyx_t_6 = 0;
     __Pyx_DECREF(__pyx_t_7); __pyx_t_7 = 0;
@@ -28523,14 +28566,14 @@ static Py_ssize_t __pyx_f_9orderbook_8_capture_7Capture__index(struct __pyx_obj_
       __pyx_t_4 = __Pyx_PyObject_FastCall((PyObject*)(((PyTypeObject*)PyExc_IndexError)), __pyx_callargs+__pyx_t_11, (2-__pyx_t_11) | (__pyx_t_11*__Pyx_PY_VECTORCALL_ARGUMENTS_OFFSET));
       __Pyx_XDECREF(__pyx_t_5); __pyx_t_5 = 0;
       __Pyx_DECREF(__pyx_t_10); __pyx_t_10 = 0;
-      if (unlikely(!__pyx_t_4)) __PYX_ERR(0, 362, __pyx_L1_error)
+      if (unlikely(!__pyx_t_4)) __PYX_ERR(0, 366, __pyx_L1_error)
       __Pyx_GOTREF(__pyx_t_4);
     }
     __Pyx_Raise(__pyx_t_4, 0, 0, 0);
     __Pyx_DECREF(__pyx_t_4); __pyx_t_4 = 0;
-    __PYX_ERR(0, 362, __pyx_L1_error)
+    __PYX_ERR(0, 366, __pyx_L1_error)
 
-    /* "orderbook/_capture.pyx":361
+    /* "orderbook/_capture.pyx":365
  *         if k < 0:
  *             k += self._n
  *         if k < 0 or k >= self._n:             # <<<<<<<<<<<<<<
@@ -28539,7 +28582,7 @@ static Py_ssize_t __pyx_f_9orderbook_8_capture_7Capture__index(struct __pyx_obj_
 */
   }
 
-  /* "orderbook/_capture.pyx":363
+  /* "orderbook/_capture.pyx":367
  *         if k < 0 or k >= self._n:
  *             raise IndexError(f"Capture index {i} out of range: {self._n} messages")
  *         return k             # <<<<<<<<<<<<<<
@@ -28552,7 +28595,7 @@ static Py_ssize_t __pyx_f_9orderbook_8_capture_7Capture__index(struct __pyx_obj_
   }
   goto __pyx_L0;
 
-  /* "orderbook/_capture.pyx":357
+  /* "orderbook/_capture.pyx":361
  *         return f"<Capture{where} {state}>"
  * 
  *     cdef Py_ssize_t _index(self, object i) except -1:             # <<<<<<<<<<<<<<
@@ -28576,7 +28619,7 @@ static Py_ssize_t __pyx_f_9orderbook_8_capture_7Capture__index(struct __pyx_obj_
   return __pyx_r;
 }
 
-/* "orderbook/_capture.pyx":365
+/* "orderbook/_capture.pyx":369
  *         return k
  * 
  *     def __getitem__(self, key):             # <<<<<<<<<<<<<<
@@ -28621,17 +28664,17 @@ static PyObject *__pyx_pf_9orderbook_8_capture_7Capture_18__getitem__(struct __p
   int __pyx_clineno = 0;
   __Pyx_RefNannySetupContext("__getitem__", 0);
 
-  /* "orderbook/_capture.pyx":369
+  /* "orderbook/_capture.pyx":373
  *         owns its bytes).  ``capture[a:b:c]``: a new Capture over those messages,
  *         sharing the buffer (no bytes copied; closing one leaves the other open)."""
  *         self._check()             # <<<<<<<<<<<<<<
  *         if isinstance(key, slice):
  *             return self._subset(range(*key.indices(self._n)))
 */
-  __pyx_t_1 = ((struct __pyx_vtabstruct_9orderbook_8_capture_Capture *)__pyx_v_self->__pyx_vtab)->_check(__pyx_v_self); if (unlikely(__pyx_t_1 == ((int)-1))) __PYX_ERR(0, 369, __pyx_L1_error)
+  __pyx_t_1 = ((struct __pyx_vtabstruct_9orderbook_8_capture_Capture *)__pyx_v_self->__pyx_vtab)->_check(__pyx_v_self); if (unlikely(__pyx_t_1 == ((int)-1))) __PYX_ERR(0, 373, __pyx_L1_error)
 
 
-  /* "orderbook/_capture.pyx":370
+  /* "orderbook/_capture.pyx":374
  *         sharing the buffer (no bytes copied; closing one leaves the other open)."""
  *         self._check()
  *         if isinstance(key, slice):             # <<<<<<<<<<<<<<
@@ -28642,7 +28685,7 @@ static PyObject *__pyx_pf_9orderbook_8_capture_7Capture_18__getitem__(struct __p
   if (__pyx_t_2) {
 
 
-    /* "orderbook/_capture.pyx":371
+    /* "orderbook/_capture.pyx":375
  *         self._check()
  *         if isinstance(key, slice):
  *             return self._subset(range(*key.indices(self._n)))             # <<<<<<<<<<<<<<
@@ -28651,7 +28694,7 @@ static PyObject *__pyx_pf_9orderbook_8_capture_7Capture_18__getitem__(struct __p
 */
     __pyx_t_4 = __pyx_v_key;
     __Pyx_INCREF(__pyx_t_4);
-    __pyx_t_5 = PyLong_FromSsize_t(__pyx_v_self->_n); if (unlikely(!__pyx_t_5)) __PYX_ERR(0, 371, __pyx_L1_error)
+    __pyx_t_5 = PyLong_FromSsize_t(__pyx_v_self->_n); if (unlikely(!__pyx_t_5)) __PYX_ERR(0, 375, __pyx_L1_error)
     __Pyx_GOTREF(__pyx_t_5);
     __pyx_t_6 = 0;
     {
@@ -28659,16 +28702,16 @@ static PyObject *__pyx_pf_9orderbook_8_capture_7Capture_18__getitem__(struct __p
       __pyx_t_3 = __Pyx_PyObject_FastCallMethod((PyObject*)__pyx_mstate_global->__pyx_n_u_indices, __pyx_callargs+__pyx_t_6, (2-__pyx_t_6) | (1*__Pyx_PY_VECTORCALL_ARGUMENTS_OFFSET));
       __Pyx_XDECREF(__pyx_t_4); __pyx_t_4 = 0;
       __Pyx_DECREF(__pyx_t_5); __pyx_t_5 = 0;
-      if (unlikely(!__pyx_t_3)) __PYX_ERR(0, 371, __pyx_L1_error)
+      if (unlikely(!__pyx_t_3)) __PYX_ERR(0, 375, __pyx_L1_error)
       __Pyx_GOTREF(__pyx_t_3);
     }
-    __pyx_t_5 = __Pyx_PySequence_Tuple(__pyx_t_3); if (unlikely(!__pyx_t_5)) __PYX_ERR(0, 371, __pyx_L1_error)
+    __pyx_t_5 = __Pyx_PySequence_Tuple(__pyx_t_3); if (unlikely(!__pyx_t_5)) __PYX_ERR(0, 375, __pyx_L1_error)
     __Pyx_GOTREF(__pyx_t_5);
     __Pyx_DECREF(__pyx_t_3); __pyx_t_3 = 0;
-    __pyx_t_3 = __Pyx_PyObject_Call(((PyObject *)(&PyRange_Type)), __pyx_t_5, NULL); if (unlikely(!__pyx_t_3)) __PYX_ERR(0, 371, __pyx_L1_error)
+    __pyx_t_3 = __Pyx_PyObject_Call(((PyObject *)(&PyRange_Type)), __pyx_t_5, NULL); if (unlikely(!__pyx_t_3)) __PYX_ERR(0, 375, __pyx_L1_error)
     __Pyx_GOTREF(__pyx_t_3);
     __Pyx_DECREF(__pyx_t_5); __pyx_t_5 = 0;
-    __pyx_t_5 = ((PyObject *)((struct __pyx_vtabstruct_9orderbook_8_capture_Capture *)__pyx_v_self->__pyx_vtab)->_subset(__pyx_v_self, __pyx_t_3)); if (unlikely(!__pyx_t_5)) __PYX_ERR(0, 371, __pyx_L1_error)
+    __pyx_t_5 = ((PyObject *)((struct __pyx_vtabstruct_9orderbook_8_capture_Capture *)__pyx_v_self->__pyx_vtab)->_subset(__pyx_v_self, __pyx_t_3)); if (unlikely(!__pyx_t_5)) __PYX_ERR(0, 375, __pyx_L1_error)
     __Pyx_GOTREF(__pyx_t_5);
     __Pyx_DECREF(__pyx_t_3); __pyx_t_3 = 0;
     {
@@ -28682,7 +28725,7 @@ static PyObject *__pyx_pf_9orderbook_8_capture_7Capture_18__getitem__(struct __p
     __pyx_t_5 = 0;
     goto __pyx_L0;
 
-    /* "orderbook/_capture.pyx":370
+    /* "orderbook/_capture.pyx":374
  *         sharing the buffer (no bytes copied; closing one leaves the other open)."""
  *         self._check()
  *         if isinstance(key, slice):             # <<<<<<<<<<<<<<
@@ -28691,17 +28734,17 @@ static PyObject *__pyx_pf_9orderbook_8_capture_7Capture_18__getitem__(struct __p
 */
   }
 
-  /* "orderbook/_capture.pyx":372
+  /* "orderbook/_capture.pyx":376
  *         if isinstance(key, slice):
  *             return self._subset(range(*key.indices(self._n)))
  *         cdef Py_ssize_t k = self._index(key)             # <<<<<<<<<<<<<<
  *         return _decode_message(self.obj, self._e[k].offset, verify=False)
  * 
 */
-  __pyx_t_7 = ((struct __pyx_vtabstruct_9orderbook_8_capture_Capture *)__pyx_v_self->__pyx_vtab)->_index(__pyx_v_self, __pyx_v_key); if (unlikely(__pyx_t_7 == ((Py_ssize_t)-1L))) __PYX_ERR(0, 372, __pyx_L1_error)
+  __pyx_t_7 = ((struct __pyx_vtabstruct_9orderbook_8_capture_Capture *)__pyx_v_self->__pyx_vtab)->_index(__pyx_v_self, __pyx_v_key); if (unlikely(__pyx_t_7 == ((Py_ssize_t)-1L))) __PYX_ERR(0, 376, __pyx_L1_error)
   __pyx_v_k = __pyx_t_7;
 
-  /* "orderbook/_capture.pyx":373
+  /* "orderbook/_capture.pyx":377
  *             return self._subset(range(*key.indices(self._n)))
  *         cdef Py_ssize_t k = self._index(key)
  *         return _decode_message(self.obj, self._e[k].offset, verify=False)             # <<<<<<<<<<<<<<
@@ -28709,9 +28752,9 @@ static PyObject *__pyx_pf_9orderbook_8_capture_7Capture_18__getitem__(struct __p
  *     def __iter__(self):
 */
   __pyx_t_3 = NULL;
-  __Pyx_GetModuleGlobalName(__pyx_t_4, __pyx_mstate_global->__pyx_n_u_decode_message); if (unlikely(!__pyx_t_4)) __PYX_ERR(0, 373, __pyx_L1_error)
+  __Pyx_GetModuleGlobalName(__pyx_t_4, __pyx_mstate_global->__pyx_n_u_decode_message); if (unlikely(!__pyx_t_4)) __PYX_ERR(0, 377, __pyx_L1_error)
   __Pyx_GOTREF(__pyx_t_4);
-  __pyx_t_8 = __Pyx_PyLong_From_int64_t((__pyx_v_self->_e[__pyx_v_k]).offset); if (unlikely(!__pyx_t_8)) __PYX_ERR(0, 373, __pyx_L1_error)
+  __pyx_t_8 = __Pyx_PyLong_From_int64_t((__pyx_v_self->_e[__pyx_v_k]).offset); if (unlikely(!__pyx_t_8)) __PYX_ERR(0, 377, __pyx_L1_error)
   __Pyx_GOTREF(__pyx_t_8);
   #if CYTHON_VECTORCALL
   #endif
@@ -28731,13 +28774,13 @@ static PyObject *__pyx_pf_9orderbook_8_capture_7Capture_18__getitem__(struct __p
     PyObject *__pyx_callargs[4] = {__pyx_t_3, __pyx_v_self->obj, __pyx_t_8, Py_False};
     #if CYTHON_VECTORCALL
     __pyx_t_9 = __pyx_mstate_global->__pyx_tuple[4];
-    if (unlikely(!__pyx_t_9)) __PYX_ERR(0, 373, __pyx_L1_error)
+    if (unlikely(!__pyx_t_9)) __PYX_ERR(0, 377, __pyx_L1_error)
     __Pyx_INCREF(__pyx_t_9);
     #else
     {
       PyObject *__pyx_temp[1] = {__pyx_mstate_global->__pyx_n_u_verify};
       __pyx_t_9 = __Pyx_MakeKwargDict(__pyx_temp, __pyx_callargs+3, 1);
-      if (unlikely(!__pyx_t_9)) __PYX_ERR(0, 373, __pyx_L1_error)
+      if (unlikely(!__pyx_t_9)) __PYX_ERR(0, 377, __pyx_L1_error)
       __Pyx_GOTREF(__pyx_t_9);
     }
     #endif
@@ -28748,7 +28791,7 @@ static PyObject *__pyx_pf_9orderbook_8_capture_7Capture_18__getitem__(struct __p
     #endif
     __Pyx_DECREF(__pyx_t_9); __pyx_t_9 = 0;
     __Pyx_DECREF(__pyx_t_4); __pyx_t_4 = 0;
-    if (unlikely(!__pyx_t_5)) __PYX_ERR(0, 373, __pyx_L1_error)
+    if (unlikely(!__pyx_t_5)) __PYX_ERR(0, 377, __pyx_L1_error)
     __Pyx_GOTREF(__pyx_t_5);
   }
   {
@@ -28762,7 +28805,7 @@ static PyObject *__pyx_pf_9orderbook_8_capture_7Capture_18__getitem__(struct __p
   __pyx_t_5 = 0;
   goto __pyx_L0;
 
-  /* "orderbook/_capture.pyx":365
+  /* "orderbook/_capture.pyx":369
  *         return k
  * 
  *     def __getitem__(self, key):             # <<<<<<<<<<<<<<
@@ -28787,7 +28830,7 @@ static PyObject *__pyx_pf_9orderbook_8_capture_7Capture_18__getitem__(struct __p
 }
 static PyObject *__pyx_gb_9orderbook_8_capture_7Capture_22generator(__pyx_CoroutineObject *__pyx_generator, CYTHON_UNUSED PyThreadState *__pyx_tstate, PyObject *__pyx_sent_value); /* proto */
 
-/* "orderbook/_capture.pyx":375
+/* "orderbook/_capture.pyx":379
  *         return _decode_message(self.obj, self._e[k].offset, verify=False)
  * 
  *     def __iter__(self):             # <<<<<<<<<<<<<<
@@ -28822,7 +28865,7 @@ static PyObject *__pyx_pf_9orderbook_8_capture_7Capture_20__iter__(struct __pyx_
   if (unlikely(!__pyx_cur_scope)) {
     __pyx_cur_scope = ((struct __pyx_obj_9orderbook_8_capture___pyx_scope_struct____iter__ *)Py_None);
     __Pyx_INCREF(Py_None);
-    __PYX_ERR(0, 375, __pyx_L1_error)
+    __PYX_ERR(0, 379, __pyx_L1_error)
   } else {
     __Pyx_GOTREF((PyObject *)__pyx_cur_scope);
   }
@@ -28830,7 +28873,7 @@ static PyObject *__pyx_pf_9orderbook_8_capture_7Capture_20__iter__(struct __pyx_
   __Pyx_INCREF((PyObject *)__pyx_cur_scope->__pyx_v_self);
   __Pyx_GIVEREF((PyObject *)__pyx_cur_scope->__pyx_v_self);
   {
-    __pyx_CoroutineObject *gen = __Pyx_Generator_New((__pyx_coroutine_body_t) __pyx_gb_9orderbook_8_capture_7Capture_22generator, ((PyObject *)__pyx_mstate_global->__pyx_codeobj_tab[1]), (PyObject *) __pyx_cur_scope, __pyx_mstate_global->__pyx_n_u_iter, __pyx_mstate_global->__pyx_n_u_Capture___iter, __pyx_mstate_global->__pyx_n_u_orderbook__capture); if (unlikely(!gen)) __PYX_ERR(0, 375, __pyx_L1_error)
+    __pyx_CoroutineObject *gen = __Pyx_Generator_New((__pyx_coroutine_body_t) __pyx_gb_9orderbook_8_capture_7Capture_22generator, ((PyObject *)__pyx_mstate_global->__pyx_codeobj_tab[1]), (PyObject *) __pyx_cur_scope, __pyx_mstate_global->__pyx_n_u_iter, __pyx_mstate_global->__pyx_n_u_Capture___iter, __pyx_mstate_global->__pyx_n_u_orderbook__capture); if (unlikely(!gen)) __PYX_ERR(0, 379, __pyx_L1_error)
     __Pyx_DECREF(__pyx_cur_scope);
     __Pyx_RefNannyFinishContext();
     return (PyObject *) gen;
@@ -28875,20 +28918,20 @@ static PyObject *__pyx_gb_9orderbook_8_capture_7Capture_22generator(__pyx_Corout
   __pyx_L3_first_run:;
   if (unlikely(__pyx_sent_value != Py_None)) {
     if (unlikely(__pyx_sent_value)) PyErr_SetString(PyExc_TypeError, "can't send non-None value to a just-started generator");
-    __PYX_ERR(0, 375, __pyx_L1_error)
+    __PYX_ERR(0, 379, __pyx_L1_error)
   }
 
-  /* "orderbook/_capture.pyx":377
+  /* "orderbook/_capture.pyx":381
  *     def __iter__(self):
  *         cdef Py_ssize_t k
  *         self._check()             # <<<<<<<<<<<<<<
  *         for k in range(self._n):
  *             self._check()
 */
-  __pyx_t_1 = ((struct __pyx_vtabstruct_9orderbook_8_capture_Capture *)__pyx_cur_scope->__pyx_v_self->__pyx_vtab)->_check(__pyx_cur_scope->__pyx_v_self); if (unlikely(__pyx_t_1 == ((int)-1))) __PYX_ERR(0, 377, __pyx_L1_error)
+  __pyx_t_1 = ((struct __pyx_vtabstruct_9orderbook_8_capture_Capture *)__pyx_cur_scope->__pyx_v_self->__pyx_vtab)->_check(__pyx_cur_scope->__pyx_v_self); if (unlikely(__pyx_t_1 == ((int)-1))) __PYX_ERR(0, 381, __pyx_L1_error)
 
 
-  /* "orderbook/_capture.pyx":378
+  /* "orderbook/_capture.pyx":382
  *         cdef Py_ssize_t k
  *         self._check()
  *         for k in range(self._n):             # <<<<<<<<<<<<<<
@@ -28902,17 +28945,17 @@ static PyObject *__pyx_gb_9orderbook_8_capture_7Capture_22generator(__pyx_Corout
   for (__pyx_t_4 = 0; __pyx_t_4 < __pyx_t_3; __pyx_t_4+=1) {
     __pyx_cur_scope->__pyx_v_k = __pyx_t_4;
 
-    /* "orderbook/_capture.pyx":379
+    /* "orderbook/_capture.pyx":383
  *         self._check()
  *         for k in range(self._n):
  *             self._check()             # <<<<<<<<<<<<<<
  *             yield _decode_message(self.obj, self._e[k].offset, verify=False)
  * 
 */
-    __pyx_t_1 = ((struct __pyx_vtabstruct_9orderbook_8_capture_Capture *)__pyx_cur_scope->__pyx_v_self->__pyx_vtab)->_check(__pyx_cur_scope->__pyx_v_self); if (unlikely(__pyx_t_1 == ((int)-1))) __PYX_ERR(0, 379, __pyx_L1_error)
+    __pyx_t_1 = ((struct __pyx_vtabstruct_9orderbook_8_capture_Capture *)__pyx_cur_scope->__pyx_v_self->__pyx_vtab)->_check(__pyx_cur_scope->__pyx_v_self); if (unlikely(__pyx_t_1 == ((int)-1))) __PYX_ERR(0, 383, __pyx_L1_error)
 
 
-    /* "orderbook/_capture.pyx":380
+    /* "orderbook/_capture.pyx":384
  *         for k in range(self._n):
  *             self._check()
  *             yield _decode_message(self.obj, self._e[k].offset, verify=False)             # <<<<<<<<<<<<<<
@@ -28920,9 +28963,9 @@ static PyObject *__pyx_gb_9orderbook_8_capture_7Capture_22generator(__pyx_Corout
  *     def book(self, i):
 */
     __pyx_t_6 = NULL;
-    __Pyx_GetModuleGlobalName(__pyx_t_7, __pyx_mstate_global->__pyx_n_u_decode_message); if (unlikely(!__pyx_t_7)) __PYX_ERR(0, 380, __pyx_L1_error)
+    __Pyx_GetModuleGlobalName(__pyx_t_7, __pyx_mstate_global->__pyx_n_u_decode_message); if (unlikely(!__pyx_t_7)) __PYX_ERR(0, 384, __pyx_L1_error)
     __Pyx_GOTREF(__pyx_t_7);
-    __pyx_t_8 = __Pyx_PyLong_From_int64_t((__pyx_cur_scope->__pyx_v_self->_e[__pyx_cur_scope->__pyx_v_k]).offset); if (unlikely(!__pyx_t_8)) __PYX_ERR(0, 380, __pyx_L1_error)
+    __pyx_t_8 = __Pyx_PyLong_From_int64_t((__pyx_cur_scope->__pyx_v_self->_e[__pyx_cur_scope->__pyx_v_k]).offset); if (unlikely(!__pyx_t_8)) __PYX_ERR(0, 384, __pyx_L1_error)
     __Pyx_GOTREF(__pyx_t_8);
     #if CYTHON_VECTORCALL
     #endif
@@ -28942,13 +28985,13 @@ static PyObject *__pyx_gb_9orderbook_8_capture_7Capture_22generator(__pyx_Corout
       PyObject *__pyx_callargs[4] = {__pyx_t_6, __pyx_cur_scope->__pyx_v_self->obj, __pyx_t_8, Py_False};
       #if CYTHON_VECTORCALL
       __pyx_t_10 = __pyx_mstate_global->__pyx_tuple[4];
-      if (unlikely(!__pyx_t_10)) __PYX_ERR(0, 380, __pyx_L1_error)
+      if (unlikely(!__pyx_t_10)) __PYX_ERR(0, 384, __pyx_L1_error)
       __Pyx_INCREF(__pyx_t_10);
       #else
       {
         PyObject *__pyx_temp[1] = {__pyx_mstate_global->__pyx_n_u_verify};
         __pyx_t_10 = __Pyx_MakeKwargDict(__pyx_temp, __pyx_callargs+3, 1);
-        if (unlikely(!__pyx_t_10)) __PYX_ERR(0, 380, __pyx_L1_error)
+        if (unlikely(!__pyx_t_10)) __PYX_ERR(0, 384, __pyx_L1_error)
         __Pyx_GOTREF(__pyx_t_10);
       }
       #endif
@@ -28959,7 +29002,7 @@ static PyObject *__pyx_gb_9orderbook_8_capture_7Capture_22generator(__pyx_Corout
       #endif
       __Pyx_DECREF(__pyx_t_10); __pyx_t_10 = 0;
       __Pyx_DECREF(__pyx_t_7); __pyx_t_7 = 0;
-      if (unlikely(!__pyx_t_5)) __PYX_ERR(0, 380, __pyx_L1_error)
+      if (unlikely(!__pyx_t_5)) __PYX_ERR(0, 384, __pyx_L1_error)
       __Pyx_GOTREF(__pyx_t_5);
     }
     __pyx_r = __pyx_t_5;
@@ -28980,12 +29023,12 @@ static PyObject *__pyx_gb_9orderbook_8_capture_7Capture_22generator(__pyx_Corout
     __pyx_t_2 = __pyx_cur_scope->__pyx_t_0;
     __pyx_t_3 = __pyx_cur_scope->__pyx_t_1;
     __pyx_t_4 = __pyx_cur_scope->__pyx_t_2;
-    if (unlikely(!__pyx_sent_value)) __PYX_ERR(0, 380, __pyx_L1_error)
+    if (unlikely(!__pyx_sent_value)) __PYX_ERR(0, 384, __pyx_L1_error)
   }
 
   CYTHON_MAYBE_UNUSED_VAR(__pyx_cur_scope);
 
-  /* "orderbook/_capture.pyx":375
+  /* "orderbook/_capture.pyx":379
  *         return _decode_message(self.obj, self._e[k].offset, verify=False)
  * 
  *     def __iter__(self):             # <<<<<<<<<<<<<<
@@ -29017,7 +29060,7 @@ static PyObject *__pyx_gb_9orderbook_8_capture_7Capture_22generator(__pyx_Corout
   return __pyx_r;
 }
 
-/* "orderbook/_capture.pyx":382
+/* "orderbook/_capture.pyx":386
  *             yield _decode_message(self.obj, self._e[k].offset, verify=False)
  * 
  *     def book(self, i):             # <<<<<<<<<<<<<<
@@ -29065,32 +29108,32 @@ PyObject *__pyx_args, PyObject *__pyx_kwds
   {
     PyObject ** const __pyx_pyargnames[] = {&__pyx_mstate_global->__pyx_n_u_i,0};
     const Py_ssize_t __pyx_kwds_len = (__pyx_kwds) ? __Pyx_NumKwargs_FASTCALL(__pyx_kwds) : 0;
-    if (unlikely(__pyx_kwds_len < 0)) __PYX_ERR(0, 382, __pyx_L3_error)
+    if (unlikely(__pyx_kwds_len < 0)) __PYX_ERR(0, 386, __pyx_L3_error)
     if (__pyx_kwds_len > 0) {
       switch (__pyx_nargs) {
         case  1:
         values[0] = __Pyx_ArgRef_FASTCALL(__pyx_args, 0);
-        if (!CYTHON_ASSUME_SAFE_MACROS && unlikely(!values[0])) __PYX_ERR(0, 382, __pyx_L3_error)
+        if (!CYTHON_ASSUME_SAFE_MACROS && unlikely(!values[0])) __PYX_ERR(0, 386, __pyx_L3_error)
         CYTHON_FALLTHROUGH;
         case  0: break;
         default: goto __pyx_L5_argtuple_error;
       }
       const Py_ssize_t kwd_pos_args = __pyx_nargs;
-      if (__Pyx_ParseKeywords(__pyx_kwds, __pyx_kwvalues, __pyx_pyargnames, 0, values, kwd_pos_args, __pyx_kwds_len, "book", 0) < (0)) __PYX_ERR(0, 382, __pyx_L3_error)
+      if (__Pyx_ParseKeywords(__pyx_kwds, __pyx_kwvalues, __pyx_pyargnames, 0, values, kwd_pos_args, __pyx_kwds_len, "book", 0) < (0)) __PYX_ERR(0, 386, __pyx_L3_error)
       for (Py_ssize_t i = __pyx_nargs; i < 1; i++) {
-        if (unlikely(!values[i])) { __Pyx_RaiseArgtupleInvalid("book", 1, 1, 1, i); __PYX_ERR(0, 382, __pyx_L3_error) }
+        if (unlikely(!values[i])) { __Pyx_RaiseArgtupleInvalid("book", 1, 1, 1, i); __PYX_ERR(0, 386, __pyx_L3_error) }
       }
     } else if (unlikely(__pyx_nargs != 1)) {
       goto __pyx_L5_argtuple_error;
     } else {
       values[0] = __Pyx_ArgRef_FASTCALL(__pyx_args, 0);
-      if (!CYTHON_ASSUME_SAFE_MACROS && unlikely(!values[0])) __PYX_ERR(0, 382, __pyx_L3_error)
+      if (!CYTHON_ASSUME_SAFE_MACROS && unlikely(!values[0])) __PYX_ERR(0, 386, __pyx_L3_error)
     }
     __pyx_v_i = values[0];
   }
   goto __pyx_L6_skip;
   __pyx_L5_argtuple_error:;
-  __Pyx_RaiseArgtupleInvalid("book", 1, 1, 1, __pyx_nargs); __PYX_ERR(0, 382, __pyx_L3_error)
+  __Pyx_RaiseArgtupleInvalid("book", 1, 1, 1, __pyx_nargs); __PYX_ERR(0, 386, __pyx_L3_error)
   __pyx_L6_skip:;
   goto __pyx_L4_argument_unpacking_done;
   __pyx_L3_error:;
@@ -29130,27 +29173,27 @@ static PyObject *__pyx_pf_9orderbook_8_capture_7Capture_23book(struct __pyx_obj_
   int __pyx_clineno = 0;
   __Pyx_RefNannySetupContext("book", 0);
 
-  /* "orderbook/_capture.pyx":384
+  /* "orderbook/_capture.pyx":388
  *     def book(self, i):
  *         """The book of message ``i`` as an owning ``OrderBook`` (a copy)."""
  *         self._check()             # <<<<<<<<<<<<<<
  *         cdef Py_ssize_t k = self._index(i)
  *         from orderbook._book import OrderBook
 */
-  __pyx_t_1 = ((struct __pyx_vtabstruct_9orderbook_8_capture_Capture *)__pyx_v_self->__pyx_vtab)->_check(__pyx_v_self); if (unlikely(__pyx_t_1 == ((int)-1))) __PYX_ERR(0, 384, __pyx_L1_error)
+  __pyx_t_1 = ((struct __pyx_vtabstruct_9orderbook_8_capture_Capture *)__pyx_v_self->__pyx_vtab)->_check(__pyx_v_self); if (unlikely(__pyx_t_1 == ((int)-1))) __PYX_ERR(0, 388, __pyx_L1_error)
 
 
-  /* "orderbook/_capture.pyx":385
+  /* "orderbook/_capture.pyx":389
  *         """The book of message ``i`` as an owning ``OrderBook`` (a copy)."""
  *         self._check()
  *         cdef Py_ssize_t k = self._index(i)             # <<<<<<<<<<<<<<
  *         from orderbook._book import OrderBook
  *         return OrderBook.from_bytes(self.obj, self._e[k].offset + self._e[k].book,
 */
-  __pyx_t_2 = ((struct __pyx_vtabstruct_9orderbook_8_capture_Capture *)__pyx_v_self->__pyx_vtab)->_index(__pyx_v_self, __pyx_v_i); if (unlikely(__pyx_t_2 == ((Py_ssize_t)-1L))) __PYX_ERR(0, 385, __pyx_L1_error)
+  __pyx_t_2 = ((struct __pyx_vtabstruct_9orderbook_8_capture_Capture *)__pyx_v_self->__pyx_vtab)->_index(__pyx_v_self, __pyx_v_i); if (unlikely(__pyx_t_2 == ((Py_ssize_t)-1L))) __PYX_ERR(0, 389, __pyx_L1_error)
   __pyx_v_k = __pyx_t_2;
 
-  /* "orderbook/_capture.pyx":386
+  /* "orderbook/_capture.pyx":390
  *         self._check()
  *         cdef Py_ssize_t k = self._index(i)
  *         from orderbook._book import OrderBook             # <<<<<<<<<<<<<<
@@ -29159,14 +29202,14 @@ static PyObject *__pyx_pf_9orderbook_8_capture_7Capture_23book(struct __pyx_obj_
 */
   {
     PyObject* const __pyx_imported_names[] = {__pyx_mstate_global->__pyx_n_u_OrderBook};
-    __pyx_t_4 = __Pyx_Import(__pyx_mstate_global->__pyx_n_u_orderbook__book, __pyx_imported_names, 1, NULL, 0); if (unlikely(!__pyx_t_4)) __PYX_ERR(0, 386, __pyx_L1_error)
+    __pyx_t_4 = __Pyx_Import(__pyx_mstate_global->__pyx_n_u_orderbook__book, __pyx_imported_names, 1, NULL, 0); if (unlikely(!__pyx_t_4)) __PYX_ERR(0, 390, __pyx_L1_error)
   }
   __pyx_t_3 = __pyx_t_4;
   __Pyx_GOTREF(__pyx_t_3);
   {
     PyObject* const __pyx_imported_names[] = {__pyx_mstate_global->__pyx_n_u_OrderBook};
     __pyx_t_2 = 0; {
-      __pyx_t_5 = __Pyx_ImportFrom(__pyx_t_3, __pyx_imported_names[__pyx_t_2]); if (unlikely(!__pyx_t_5)) __PYX_ERR(0, 386, __pyx_L1_error)
+      __pyx_t_5 = __Pyx_ImportFrom(__pyx_t_3, __pyx_imported_names[__pyx_t_2]); if (unlikely(!__pyx_t_5)) __PYX_ERR(0, 390, __pyx_L1_error)
       __Pyx_GOTREF(__pyx_t_5);
       switch (__pyx_t_2) {
         case 0:
@@ -29180,7 +29223,7 @@ static PyObject *__pyx_pf_9orderbook_8_capture_7Capture_23book(struct __pyx_obj_
   }
   __Pyx_DECREF(__pyx_t_3); __pyx_t_3 = 0;
 
-  /* "orderbook/_capture.pyx":387
+  /* "orderbook/_capture.pyx":391
  *         cdef Py_ssize_t k = self._index(i)
  *         from orderbook._book import OrderBook
  *         return OrderBook.from_bytes(self.obj, self._e[k].offset + self._e[k].book,             # <<<<<<<<<<<<<<
@@ -29189,21 +29232,21 @@ static PyObject *__pyx_pf_9orderbook_8_capture_7Capture_23book(struct __pyx_obj_
 */
   __pyx_t_5 = __pyx_v_OrderBook;
   __Pyx_INCREF(__pyx_t_5);
-  __pyx_t_6 = __Pyx_PyLong_From_int64_t(((__pyx_v_self->_e[__pyx_v_k]).offset + (__pyx_v_self->_e[__pyx_v_k]).book)); if (unlikely(!__pyx_t_6)) __PYX_ERR(0, 387, __pyx_L1_error)
+  __pyx_t_6 = __Pyx_PyLong_From_int64_t(((__pyx_v_self->_e[__pyx_v_k]).offset + (__pyx_v_self->_e[__pyx_v_k]).book)); if (unlikely(!__pyx_t_6)) __PYX_ERR(0, 391, __pyx_L1_error)
   __Pyx_GOTREF(__pyx_t_6);
 
-  /* "orderbook/_capture.pyx":388
+  /* "orderbook/_capture.pyx":392
  *         from orderbook._book import OrderBook
  *         return OrderBook.from_bytes(self.obj, self._e[k].offset + self._e[k].book,
  *                                     capacity=self._e[k].capacity)             # <<<<<<<<<<<<<<
  * 
  *     cdef Capture _subset(self, object indices):
 */
-  __pyx_t_7 = __Pyx_PyLong_From_uint16_t((__pyx_v_self->_e[__pyx_v_k]).capacity); if (unlikely(!__pyx_t_7)) __PYX_ERR(0, 388, __pyx_L1_error)
+  __pyx_t_7 = __Pyx_PyLong_From_uint16_t((__pyx_v_self->_e[__pyx_v_k]).capacity); if (unlikely(!__pyx_t_7)) __PYX_ERR(0, 392, __pyx_L1_error)
   __Pyx_GOTREF(__pyx_t_7);
   #if CYTHON_VECTORCALL
 
-  /* "orderbook/_capture.pyx":387
+  /* "orderbook/_capture.pyx":391
  *         cdef Py_ssize_t k = self._index(i)
  *         from orderbook._book import OrderBook
  *         return OrderBook.from_bytes(self.obj, self._e[k].offset + self._e[k].book,             # <<<<<<<<<<<<<<
@@ -29216,13 +29259,13 @@ static PyObject *__pyx_pf_9orderbook_8_capture_7Capture_23book(struct __pyx_obj_
     PyObject *__pyx_callargs[4] = {__pyx_t_5, __pyx_v_self->obj, __pyx_t_6, __pyx_t_7};
     #if CYTHON_VECTORCALL
     __pyx_t_9 = __pyx_mstate_global->__pyx_tuple[7];
-    if (unlikely(!__pyx_t_9)) __PYX_ERR(0, 387, __pyx_L1_error)
+    if (unlikely(!__pyx_t_9)) __PYX_ERR(0, 391, __pyx_L1_error)
     __Pyx_INCREF(__pyx_t_9);
     #else
     {
       PyObject *__pyx_temp[1] = {__pyx_mstate_global->__pyx_n_u_capacity};
       __pyx_t_9 = __Pyx_MakeKwargDict(__pyx_temp, __pyx_callargs+3, 1);
-      if (unlikely(!__pyx_t_9)) __PYX_ERR(0, 387, __pyx_L1_error)
+      if (unlikely(!__pyx_t_9)) __PYX_ERR(0, 391, __pyx_L1_error)
       __Pyx_GOTREF(__pyx_t_9);
     }
     #endif
@@ -29233,7 +29276,7 @@ static PyObject *__pyx_pf_9orderbook_8_capture_7Capture_23book(struct __pyx_obj_
     #endif
     __Pyx_DECREF(__pyx_t_7); __pyx_t_7 = 0;
     __Pyx_DECREF(__pyx_t_9); __pyx_t_9 = 0;
-    if (unlikely(!__pyx_t_3)) __PYX_ERR(0, 387, __pyx_L1_error)
+    if (unlikely(!__pyx_t_3)) __PYX_ERR(0, 391, __pyx_L1_error)
     __Pyx_GOTREF(__pyx_t_3);
   }
   {
@@ -29247,7 +29290,7 @@ static PyObject *__pyx_pf_9orderbook_8_capture_7Capture_23book(struct __pyx_obj_
   __pyx_t_3 = 0;
   goto __pyx_L0;
 
-  /* "orderbook/_capture.pyx":382
+  /* "orderbook/_capture.pyx":386
  *             yield _decode_message(self.obj, self._e[k].offset, verify=False)
  * 
  *     def book(self, i):             # <<<<<<<<<<<<<<
@@ -29272,7 +29315,7 @@ static PyObject *__pyx_pf_9orderbook_8_capture_7Capture_23book(struct __pyx_obj_
   return __pyx_r;
 }
 
-/* "orderbook/_capture.pyx":390
+/* "orderbook/_capture.pyx":394
  *                                     capacity=self._e[k].capacity)
  * 
  *     cdef Capture _subset(self, object indices):             # <<<<<<<<<<<<<<
@@ -29299,30 +29342,30 @@ static struct __pyx_obj_9orderbook_8_capture_Capture *__pyx_f_9orderbook_8_captu
   int __pyx_clineno = 0;
   __Pyx_RefNannySetupContext("_subset", 0);
 
-  /* "orderbook/_capture.pyx":391
+  /* "orderbook/_capture.pyx":395
  * 
  *     cdef Capture _subset(self, object indices):
  *         cdef Capture c = Capture.__new__(Capture)             # <<<<<<<<<<<<<<
  *         cdef Py_ssize_t m = len(indices), j = 0, k
  *         c._hold(self.obj)
 */
-  __pyx_t_1 = ((PyObject *)__pyx_tp_new_9orderbook_8_capture_Capture(((PyTypeObject *)__pyx_mstate_global->__pyx_ptype_9orderbook_8_capture_Capture), __pyx_mstate_global->__pyx_empty_tuple, NULL)); if (unlikely(!__pyx_t_1)) __PYX_ERR(0, 391, __pyx_L1_error)
+  __pyx_t_1 = ((PyObject *)__pyx_tp_new_9orderbook_8_capture_Capture(((PyTypeObject *)__pyx_mstate_global->__pyx_ptype_9orderbook_8_capture_Capture), __pyx_mstate_global->__pyx_empty_tuple, NULL)); if (unlikely(!__pyx_t_1)) __PYX_ERR(0, 395, __pyx_L1_error)
   __Pyx_GOTREF(__pyx_t_1);
   __pyx_v_c = ((struct __pyx_obj_9orderbook_8_capture_Capture *)__pyx_t_1);
   __pyx_t_1 = 0;
 
-  /* "orderbook/_capture.pyx":392
+  /* "orderbook/_capture.pyx":396
  *     cdef Capture _subset(self, object indices):
  *         cdef Capture c = Capture.__new__(Capture)
  *         cdef Py_ssize_t m = len(indices), j = 0, k             # <<<<<<<<<<<<<<
  *         c._hold(self.obj)
  *         c.path, c.verified, c.threads = self.path, self.verified, self.threads
 */
-  __pyx_t_2 = PyObject_Length(__pyx_v_indices); if (unlikely(__pyx_t_2 == ((Py_ssize_t)-1))) __PYX_ERR(0, 392, __pyx_L1_error)
+  __pyx_t_2 = PyObject_Length(__pyx_v_indices); if (unlikely(__pyx_t_2 == ((Py_ssize_t)-1))) __PYX_ERR(0, 396, __pyx_L1_error)
   __pyx_v_m = __pyx_t_2;
   __pyx_v_j = 0;
 
-  /* "orderbook/_capture.pyx":393
+  /* "orderbook/_capture.pyx":397
  *         cdef Capture c = Capture.__new__(Capture)
  *         cdef Py_ssize_t m = len(indices), j = 0, k
  *         c._hold(self.obj)             # <<<<<<<<<<<<<<
@@ -29331,11 +29374,11 @@ static struct __pyx_obj_9orderbook_8_capture_Capture *__pyx_f_9orderbook_8_captu
 */
   __pyx_t_1 = __pyx_v_self->obj;
   __Pyx_INCREF(__pyx_t_1);
-  __pyx_t_3 = ((struct __pyx_vtabstruct_9orderbook_8_capture_Capture *)__pyx_v_c->__pyx_vtab)->_hold(__pyx_v_c, __pyx_t_1); if (unlikely(__pyx_t_3 == ((int)-1))) __PYX_ERR(0, 393, __pyx_L1_error)
+  __pyx_t_3 = ((struct __pyx_vtabstruct_9orderbook_8_capture_Capture *)__pyx_v_c->__pyx_vtab)->_hold(__pyx_v_c, __pyx_t_1); if (unlikely(__pyx_t_3 == ((int)-1))) __PYX_ERR(0, 397, __pyx_L1_error)
   __Pyx_DECREF(__pyx_t_1); __pyx_t_1 = 0;
 
 
-  /* "orderbook/_capture.pyx":394
+  /* "orderbook/_capture.pyx":398
  *         cdef Py_ssize_t m = len(indices), j = 0, k
  *         c._hold(self.obj)
  *         c.path, c.verified, c.threads = self.path, self.verified, self.threads             # <<<<<<<<<<<<<<
@@ -29355,7 +29398,7 @@ static struct __pyx_obj_9orderbook_8_capture_Capture *__pyx_f_9orderbook_8_captu
   __pyx_v_c->verified = __pyx_t_4;
   __pyx_v_c->threads = __pyx_t_3;
 
-  /* "orderbook/_capture.pyx":395
+  /* "orderbook/_capture.pyx":399
  *         c._hold(self.obj)
  *         c.path, c.verified, c.threads = self.path, self.verified, self.threads
  *         if m:             # <<<<<<<<<<<<<<
@@ -29367,7 +29410,7 @@ static struct __pyx_obj_9orderbook_8_capture_Capture *__pyx_f_9orderbook_8_captu
   if (__pyx_t_4) {
 
 
-    /* "orderbook/_capture.pyx":396
+    /* "orderbook/_capture.pyx":400
  *         c.path, c.verified, c.threads = self.path, self.verified, self.threads
  *         if m:
  *             c._e = <Entry*>malloc(m * sizeof(Entry))             # <<<<<<<<<<<<<<
@@ -29376,7 +29419,7 @@ static struct __pyx_obj_9orderbook_8_capture_Capture *__pyx_f_9orderbook_8_captu
 */
     __pyx_v_c->_e = ((struct __pyx_t_9orderbook_8_capture_Entry *)malloc((__pyx_v_m * (sizeof(struct __pyx_t_9orderbook_8_capture_Entry)))));
 
-    /* "orderbook/_capture.pyx":397
+    /* "orderbook/_capture.pyx":401
  *         if m:
  *             c._e = <Entry*>malloc(m * sizeof(Entry))
  *             if c._e == NULL:             # <<<<<<<<<<<<<<
@@ -29388,16 +29431,16 @@ static struct __pyx_obj_9orderbook_8_capture_Capture *__pyx_f_9orderbook_8_captu
     if (unlikely(__pyx_t_4)) {
 
 
-      /* "orderbook/_capture.pyx":398
+      /* "orderbook/_capture.pyx":402
  *             c._e = <Entry*>malloc(m * sizeof(Entry))
  *             if c._e == NULL:
  *                 raise MemoryError()             # <<<<<<<<<<<<<<
  *             c._alloc = m
  *             for k in indices:
 */
-      PyErr_NoMemory(); __PYX_ERR(0, 398, __pyx_L1_error)
+      PyErr_NoMemory(); __PYX_ERR(0, 402, __pyx_L1_error)
 
-      /* "orderbook/_capture.pyx":397
+      /* "orderbook/_capture.pyx":401
  *         if m:
  *             c._e = <Entry*>malloc(m * sizeof(Entry))
  *             if c._e == NULL:             # <<<<<<<<<<<<<<
@@ -29406,7 +29449,7 @@ static struct __pyx_obj_9orderbook_8_capture_Capture *__pyx_f_9orderbook_8_captu
 */
     }
 
-    /* "orderbook/_capture.pyx":399
+    /* "orderbook/_capture.pyx":403
  *             if c._e == NULL:
  *                 raise MemoryError()
  *             c._alloc = m             # <<<<<<<<<<<<<<
@@ -29415,7 +29458,7 @@ static struct __pyx_obj_9orderbook_8_capture_Capture *__pyx_f_9orderbook_8_captu
 */
     __pyx_v_c->_alloc = __pyx_v_m;
 
-    /* "orderbook/_capture.pyx":400
+    /* "orderbook/_capture.pyx":404
  *                 raise MemoryError()
  *             c._alloc = m
  *             for k in indices:             # <<<<<<<<<<<<<<
@@ -29427,9 +29470,9 @@ static struct __pyx_obj_9orderbook_8_capture_Capture *__pyx_f_9orderbook_8_captu
       __pyx_t_2 = 0;
       __pyx_t_5 = NULL;
     } else {
-      __pyx_t_2 = -1; __pyx_t_1 = PyObject_GetIter(__pyx_v_indices); if (unlikely(!__pyx_t_1)) __PYX_ERR(0, 400, __pyx_L1_error)
+      __pyx_t_2 = -1; __pyx_t_1 = PyObject_GetIter(__pyx_v_indices); if (unlikely(!__pyx_t_1)) __PYX_ERR(0, 404, __pyx_L1_error)
       __Pyx_GOTREF(__pyx_t_1);
-      __pyx_t_5 = (CYTHON_COMPILING_IN_LIMITED_API) ? PyIter_Next : __Pyx_PyObject_GetIterNextFunc(__pyx_t_1); if (unlikely(!__pyx_t_5)) __PYX_ERR(0, 400, __pyx_L1_error)
+      __pyx_t_5 = (CYTHON_COMPILING_IN_LIMITED_API) ? PyIter_Next : __Pyx_PyObject_GetIterNextFunc(__pyx_t_1); if (unlikely(!__pyx_t_5)) __PYX_ERR(0, 404, __pyx_L1_error)
     }
     for (;;) {
       if (likely(!__pyx_t_5)) {
@@ -29437,7 +29480,7 @@ static struct __pyx_obj_9orderbook_8_capture_Capture *__pyx_f_9orderbook_8_captu
           {
             Py_ssize_t __pyx_temp = __Pyx_PyList_GET_SIZE(__pyx_t_1);
             #if !CYTHON_ASSUME_SAFE_SIZE
-            if (unlikely((__pyx_temp < 0))) __PYX_ERR(0, 400, __pyx_L1_error)
+            if (unlikely((__pyx_temp < 0))) __PYX_ERR(0, 404, __pyx_L1_error)
             #endif
             if (__pyx_t_2 >= __pyx_temp) break;
           }
@@ -29447,7 +29490,7 @@ static struct __pyx_obj_9orderbook_8_capture_Capture *__pyx_f_9orderbook_8_captu
           {
             Py_ssize_t __pyx_temp = __Pyx_PyTuple_GET_SIZE(__pyx_t_1);
             #if !CYTHON_ASSUME_SAFE_SIZE
-            if (unlikely((__pyx_temp < 0))) __PYX_ERR(0, 400, __pyx_L1_error)
+            if (unlikely((__pyx_temp < 0))) __PYX_ERR(0, 404, __pyx_L1_error)
             #endif
             if (__pyx_t_2 >= __pyx_temp) break;
           }
@@ -29458,24 +29501,24 @@ static struct __pyx_obj_9orderbook_8_capture_Capture *__pyx_f_9orderbook_8_captu
           #endif
           ++__pyx_t_2;
         }
-        if (unlikely(!__pyx_t_6)) __PYX_ERR(0, 400, __pyx_L1_error)
+        if (unlikely(!__pyx_t_6)) __PYX_ERR(0, 404, __pyx_L1_error)
       } else {
         __pyx_t_6 = __pyx_t_5(__pyx_t_1);
         if (unlikely(!__pyx_t_6)) {
           PyObject* exc_type = PyErr_Occurred();
           if (exc_type) {
-            if (unlikely(!__Pyx_PyErr_GivenExceptionMatches(exc_type, PyExc_StopIteration))) __PYX_ERR(0, 400, __pyx_L1_error)
+            if (unlikely(!__Pyx_PyErr_GivenExceptionMatches(exc_type, PyExc_StopIteration))) __PYX_ERR(0, 404, __pyx_L1_error)
             PyErr_Clear();
           }
           break;
         }
       }
       __Pyx_GOTREF(__pyx_t_6);
-      __pyx_t_7 = __Pyx_PyIndex_AsSsize_t(__pyx_t_6); if (unlikely((__pyx_t_7 == (Py_ssize_t)-1) && PyErr_Occurred())) __PYX_ERR(0, 400, __pyx_L1_error)
+      __pyx_t_7 = __Pyx_PyIndex_AsSsize_t(__pyx_t_6); if (unlikely((__pyx_t_7 == (Py_ssize_t)-1) && PyErr_Occurred())) __PYX_ERR(0, 404, __pyx_L1_error)
       __Pyx_DECREF(__pyx_t_6); __pyx_t_6 = 0;
       __pyx_v_k = __pyx_t_7;
 
-      /* "orderbook/_capture.pyx":401
+      /* "orderbook/_capture.pyx":405
  *             c._alloc = m
  *             for k in indices:
  *                 c._e[j] = self._e[k]             # <<<<<<<<<<<<<<
@@ -29484,7 +29527,7 @@ static struct __pyx_obj_9orderbook_8_capture_Capture *__pyx_f_9orderbook_8_captu
 */
       (__pyx_v_c->_e[__pyx_v_j]) = (__pyx_v_self->_e[__pyx_v_k]);
 
-      /* "orderbook/_capture.pyx":402
+      /* "orderbook/_capture.pyx":406
  *             for k in indices:
  *                 c._e[j] = self._e[k]
  *                 j += 1             # <<<<<<<<<<<<<<
@@ -29493,7 +29536,7 @@ static struct __pyx_obj_9orderbook_8_capture_Capture *__pyx_f_9orderbook_8_captu
 */
       __pyx_v_j = (__pyx_v_j + 1);
 
-      /* "orderbook/_capture.pyx":400
+      /* "orderbook/_capture.pyx":404
  *                 raise MemoryError()
  *             c._alloc = m
  *             for k in indices:             # <<<<<<<<<<<<<<
@@ -29503,7 +29546,7 @@ static struct __pyx_obj_9orderbook_8_capture_Capture *__pyx_f_9orderbook_8_captu
     }
     __Pyx_DECREF(__pyx_t_1); __pyx_t_1 = 0;
 
-    /* "orderbook/_capture.pyx":403
+    /* "orderbook/_capture.pyx":407
  *                 c._e[j] = self._e[k]
  *                 j += 1
  *             c._n = m             # <<<<<<<<<<<<<<
@@ -29512,7 +29555,7 @@ static struct __pyx_obj_9orderbook_8_capture_Capture *__pyx_f_9orderbook_8_captu
 */
     __pyx_v_c->_n = __pyx_v_m;
 
-    /* "orderbook/_capture.pyx":395
+    /* "orderbook/_capture.pyx":399
  *         c._hold(self.obj)
  *         c.path, c.verified, c.threads = self.path, self.verified, self.threads
  *         if m:             # <<<<<<<<<<<<<<
@@ -29521,7 +29564,7 @@ static struct __pyx_obj_9orderbook_8_capture_Capture *__pyx_f_9orderbook_8_captu
 */
   }
 
-  /* "orderbook/_capture.pyx":404
+  /* "orderbook/_capture.pyx":408
  *                 j += 1
  *             c._n = m
  *         return c             # <<<<<<<<<<<<<<
@@ -29539,7 +29582,7 @@ static struct __pyx_obj_9orderbook_8_capture_Capture *__pyx_f_9orderbook_8_captu
   }
   goto __pyx_L0;
 
-  /* "orderbook/_capture.pyx":390
+  /* "orderbook/_capture.pyx":394
  *                                     capacity=self._e[k].capacity)
  * 
  *     cdef Capture _subset(self, object indices):             # <<<<<<<<<<<<<<
@@ -29563,7 +29606,7 @@ static struct __pyx_obj_9orderbook_8_capture_Capture *__pyx_f_9orderbook_8_captu
   return __pyx_r;
 }
 
-/* "orderbook/_capture.pyx":406
+/* "orderbook/_capture.pyx":410
  *         return c
  * 
  *     def select(self, *, capacity=None):             # <<<<<<<<<<<<<<
@@ -29611,13 +29654,13 @@ PyObject *__pyx_args, PyObject *__pyx_kwds
   {
     PyObject ** const __pyx_pyargnames[] = {&__pyx_mstate_global->__pyx_n_u_capacity,0};
     const Py_ssize_t __pyx_kwds_len = (__pyx_kwds) ? __Pyx_NumKwargs_FASTCALL(__pyx_kwds) : 0;
-    if (unlikely(__pyx_kwds_len < 0)) __PYX_ERR(0, 406, __pyx_L3_error)
+    if (unlikely(__pyx_kwds_len < 0)) __PYX_ERR(0, 410, __pyx_L3_error)
     if (__pyx_kwds_len > 0) {
       switch (__pyx_nargs) {
         case  0: break;
         default: goto __pyx_L5_argtuple_error;
       }
-      if (__Pyx_ParseKeywords(__pyx_kwds, __pyx_kwvalues, __pyx_pyargnames, 0, values, 0, __pyx_kwds_len, "select", 0) < (0)) __PYX_ERR(0, 406, __pyx_L3_error)
+      if (__Pyx_ParseKeywords(__pyx_kwds, __pyx_kwvalues, __pyx_pyargnames, 0, values, 0, __pyx_kwds_len, "select", 0) < (0)) __PYX_ERR(0, 410, __pyx_L3_error)
       if (!values[0]) values[0] = __Pyx_NewRef(((PyObject *)Py_None));
     } else if (unlikely(__pyx_nargs != 0)) {
       goto __pyx_L5_argtuple_error;
@@ -29628,7 +29671,7 @@ PyObject *__pyx_args, PyObject *__pyx_kwds
   }
   goto __pyx_L6_skip;
   __pyx_L5_argtuple_error:;
-  __Pyx_RaiseArgtupleInvalid("select", 1, 0, 0, __pyx_nargs); __PYX_ERR(0, 406, __pyx_L3_error)
+  __Pyx_RaiseArgtupleInvalid("select", 1, 0, 0, __pyx_nargs); __PYX_ERR(0, 410, __pyx_L3_error)
   __pyx_L6_skip:;
   goto __pyx_L4_argument_unpacking_done;
   __pyx_L3_error:;
@@ -29666,27 +29709,27 @@ static PyObject *__pyx_pf_9orderbook_8_capture_7Capture_25select(struct __pyx_ob
   int __pyx_clineno = 0;
   __Pyx_RefNannySetupContext("select", 0);
 
-  /* "orderbook/_capture.pyx":408
+  /* "orderbook/_capture.pyx":412
  *     def select(self, *, capacity=None):
  *         """A new Capture over the messages of one ``capacity`` (shared buffer)."""
  *         self._check()             # <<<<<<<<<<<<<<
  *         cdef Py_ssize_t k
  *         cap = self._capacity_arg(capacity, False)
 */
-  __pyx_t_1 = ((struct __pyx_vtabstruct_9orderbook_8_capture_Capture *)__pyx_v_self->__pyx_vtab)->_check(__pyx_v_self); if (unlikely(__pyx_t_1 == ((int)-1))) __PYX_ERR(0, 408, __pyx_L1_error)
+  __pyx_t_1 = ((struct __pyx_vtabstruct_9orderbook_8_capture_Capture *)__pyx_v_self->__pyx_vtab)->_check(__pyx_v_self); if (unlikely(__pyx_t_1 == ((int)-1))) __PYX_ERR(0, 412, __pyx_L1_error)
 
 
-  /* "orderbook/_capture.pyx":410
+  /* "orderbook/_capture.pyx":414
  *         self._check()
  *         cdef Py_ssize_t k
  *         cap = self._capacity_arg(capacity, False)             # <<<<<<<<<<<<<<
  *         return self._subset([k for k in range(self._n) if self._e[k].capacity == cap])
  * 
 */
-  __pyx_t_1 = ((struct __pyx_vtabstruct_9orderbook_8_capture_Capture *)__pyx_v_self->__pyx_vtab)->_capacity_arg(__pyx_v_self, __pyx_v_capacity, 0); if (unlikely(__pyx_t_1 == ((int)-1))) __PYX_ERR(0, 410, __pyx_L1_error)
+  __pyx_t_1 = ((struct __pyx_vtabstruct_9orderbook_8_capture_Capture *)__pyx_v_self->__pyx_vtab)->_capacity_arg(__pyx_v_self, __pyx_v_capacity, 0); if (unlikely(__pyx_t_1 == ((int)-1))) __PYX_ERR(0, 414, __pyx_L1_error)
   __pyx_v_cap = __pyx_t_1;
 
-  /* "orderbook/_capture.pyx":411
+  /* "orderbook/_capture.pyx":415
  *         cdef Py_ssize_t k
  *         cap = self._capacity_arg(capacity, False)
  *         return self._subset([k for k in range(self._n) if self._e[k].capacity == cap])             # <<<<<<<<<<<<<<
@@ -29694,7 +29737,7 @@ static PyObject *__pyx_pf_9orderbook_8_capture_7Capture_25select(struct __pyx_ob
  *     # --- columns --------------------------------------------------------------------
 */
   { /* enter inner scope */
-    __pyx_t_2 = PyList_New(0); if (unlikely(!__pyx_t_2)) __PYX_ERR(0, 411, __pyx_L1_error)
+    __pyx_t_2 = PyList_New(0); if (unlikely(!__pyx_t_2)) __PYX_ERR(0, 415, __pyx_L1_error)
     __Pyx_GOTREF(__pyx_t_2);
 
     __pyx_t_3 = __pyx_v_self->_n;
@@ -29706,16 +29749,16 @@ static PyObject *__pyx_pf_9orderbook_8_capture_7Capture_25select(struct __pyx_ob
 
       if (__pyx_t_6) {
 
-        __pyx_t_7 = PyLong_FromSsize_t(__pyx_8genexpr3__pyx_v_k); if (unlikely(!__pyx_t_7)) __PYX_ERR(0, 411, __pyx_L1_error)
+        __pyx_t_7 = PyLong_FromSsize_t(__pyx_8genexpr3__pyx_v_k); if (unlikely(!__pyx_t_7)) __PYX_ERR(0, 415, __pyx_L1_error)
         __Pyx_GOTREF(__pyx_t_7);
         __Pyx_GIVEREF(__pyx_t_7);
-        if (unlikely(__Pyx_ListComp_AppendAndDecref(__pyx_t_2, __pyx_t_7))) __PYX_ERR(0, 411, __pyx_L1_error)
+        if (unlikely(__Pyx_ListComp_AppendAndDecref(__pyx_t_2, __pyx_t_7))) __PYX_ERR(0, 415, __pyx_L1_error)
         __pyx_t_7 = 0;
       }
     }
 
   } /* exit inner scope */
-  __pyx_t_7 = ((PyObject *)((struct __pyx_vtabstruct_9orderbook_8_capture_Capture *)__pyx_v_self->__pyx_vtab)->_subset(__pyx_v_self, __pyx_t_2)); if (unlikely(!__pyx_t_7)) __PYX_ERR(0, 411, __pyx_L1_error)
+  __pyx_t_7 = ((PyObject *)((struct __pyx_vtabstruct_9orderbook_8_capture_Capture *)__pyx_v_self->__pyx_vtab)->_subset(__pyx_v_self, __pyx_t_2)); if (unlikely(!__pyx_t_7)) __PYX_ERR(0, 415, __pyx_L1_error)
   __Pyx_GOTREF(__pyx_t_7);
   __Pyx_DECREF(__pyx_t_2); __pyx_t_2 = 0;
   {
@@ -29729,7 +29772,7 @@ static PyObject *__pyx_pf_9orderbook_8_capture_7Capture_25select(struct __pyx_ob
   __pyx_t_7 = 0;
   goto __pyx_L0;
 
-  /* "orderbook/_capture.pyx":406
+  /* "orderbook/_capture.pyx":410
  *         return c
  * 
  *     def select(self, *, capacity=None):             # <<<<<<<<<<<<<<
@@ -29751,7 +29794,7 @@ static PyObject *__pyx_pf_9orderbook_8_capture_7Capture_25select(struct __pyx_ob
   return __pyx_r;
 }
 
-/* "orderbook/_capture.pyx":415
+/* "orderbook/_capture.pyx":419
  *     # --- columns --------------------------------------------------------------------
  * 
  *     @property             # <<<<<<<<<<<<<<
@@ -29783,14 +29826,14 @@ static PyObject *__pyx_pf_9orderbook_8_capture_7Capture_7offsets___get__(struct 
   int __pyx_clineno = 0;
   __Pyx_RefNannySetupContext("__get__", 0);
 
-  /* "orderbook/_capture.pyx":418
+  /* "orderbook/_capture.pyx":422
  *     def offsets(self):
  *         """Offset of each message in the buffer (int64 array)."""
  *         return self._fill_index(0)             # <<<<<<<<<<<<<<
  * 
  *     @property
 */
-  __pyx_t_1 = ((struct __pyx_vtabstruct_9orderbook_8_capture_Capture *)__pyx_v_self->__pyx_vtab)->_fill_index(__pyx_v_self, 0); if (unlikely(!__pyx_t_1)) __PYX_ERR(0, 418, __pyx_L1_error)
+  __pyx_t_1 = ((struct __pyx_vtabstruct_9orderbook_8_capture_Capture *)__pyx_v_self->__pyx_vtab)->_fill_index(__pyx_v_self, 0); if (unlikely(!__pyx_t_1)) __PYX_ERR(0, 422, __pyx_L1_error)
   __Pyx_GOTREF(__pyx_t_1);
   {
     PyObject *__pyx_temp;
@@ -29803,7 +29846,7 @@ static PyObject *__pyx_pf_9orderbook_8_capture_7Capture_7offsets___get__(struct 
   __pyx_t_1 = 0;
   goto __pyx_L0;
 
-  /* "orderbook/_capture.pyx":415
+  /* "orderbook/_capture.pyx":419
  *     # --- columns --------------------------------------------------------------------
  * 
  *     @property             # <<<<<<<<<<<<<<
@@ -29822,7 +29865,7 @@ static PyObject *__pyx_pf_9orderbook_8_capture_7Capture_7offsets___get__(struct 
   return __pyx_r;
 }
 
-/* "orderbook/_capture.pyx":420
+/* "orderbook/_capture.pyx":424
  *         return self._fill_index(0)
  * 
  *     @property             # <<<<<<<<<<<<<<
@@ -29854,14 +29897,14 @@ static PyObject *__pyx_pf_9orderbook_8_capture_7Capture_12book_offsets___get__(s
   int __pyx_clineno = 0;
   __Pyx_RefNannySetupContext("__get__", 0);
 
-  /* "orderbook/_capture.pyx":423
+  /* "orderbook/_capture.pyx":427
  *     def book_offsets(self):
  *         """Offset of each message's book in the buffer (int64 array)."""
  *         return self._fill_index(1)             # <<<<<<<<<<<<<<
  * 
  *     @property
 */
-  __pyx_t_1 = ((struct __pyx_vtabstruct_9orderbook_8_capture_Capture *)__pyx_v_self->__pyx_vtab)->_fill_index(__pyx_v_self, 1); if (unlikely(!__pyx_t_1)) __PYX_ERR(0, 423, __pyx_L1_error)
+  __pyx_t_1 = ((struct __pyx_vtabstruct_9orderbook_8_capture_Capture *)__pyx_v_self->__pyx_vtab)->_fill_index(__pyx_v_self, 1); if (unlikely(!__pyx_t_1)) __PYX_ERR(0, 427, __pyx_L1_error)
   __Pyx_GOTREF(__pyx_t_1);
   {
     PyObject *__pyx_temp;
@@ -29874,7 +29917,7 @@ static PyObject *__pyx_pf_9orderbook_8_capture_7Capture_12book_offsets___get__(s
   __pyx_t_1 = 0;
   goto __pyx_L0;
 
-  /* "orderbook/_capture.pyx":420
+  /* "orderbook/_capture.pyx":424
  *         return self._fill_index(0)
  * 
  *     @property             # <<<<<<<<<<<<<<
@@ -29893,7 +29936,7 @@ static PyObject *__pyx_pf_9orderbook_8_capture_7Capture_12book_offsets___get__(s
   return __pyx_r;
 }
 
-/* "orderbook/_capture.pyx":425
+/* "orderbook/_capture.pyx":429
  *         return self._fill_index(1)
  * 
  *     @property             # <<<<<<<<<<<<<<
@@ -29925,14 +29968,14 @@ static PyObject *__pyx_pf_9orderbook_8_capture_7Capture_5sizes___get__(struct __
   int __pyx_clineno = 0;
   __Pyx_RefNannySetupContext("__get__", 0);
 
-  /* "orderbook/_capture.pyx":428
+  /* "orderbook/_capture.pyx":432
  *     def sizes(self):
  *         """Bytes of each message, 32 + payload_size (uint32 array)."""
  *         return self._fill_index(2)             # <<<<<<<<<<<<<<
  * 
  *     @property
 */
-  __pyx_t_1 = ((struct __pyx_vtabstruct_9orderbook_8_capture_Capture *)__pyx_v_self->__pyx_vtab)->_fill_index(__pyx_v_self, 2); if (unlikely(!__pyx_t_1)) __PYX_ERR(0, 428, __pyx_L1_error)
+  __pyx_t_1 = ((struct __pyx_vtabstruct_9orderbook_8_capture_Capture *)__pyx_v_self->__pyx_vtab)->_fill_index(__pyx_v_self, 2); if (unlikely(!__pyx_t_1)) __PYX_ERR(0, 432, __pyx_L1_error)
   __Pyx_GOTREF(__pyx_t_1);
   {
     PyObject *__pyx_temp;
@@ -29945,7 +29988,7 @@ static PyObject *__pyx_pf_9orderbook_8_capture_7Capture_5sizes___get__(struct __
   __pyx_t_1 = 0;
   goto __pyx_L0;
 
-  /* "orderbook/_capture.pyx":425
+  /* "orderbook/_capture.pyx":429
  *         return self._fill_index(1)
  * 
  *     @property             # <<<<<<<<<<<<<<
@@ -29964,7 +30007,7 @@ static PyObject *__pyx_pf_9orderbook_8_capture_7Capture_5sizes___get__(struct __
   return __pyx_r;
 }
 
-/* "orderbook/_capture.pyx":430
+/* "orderbook/_capture.pyx":434
  *         return self._fill_index(2)
  * 
  *     @property             # <<<<<<<<<<<<<<
@@ -29996,14 +30039,14 @@ static PyObject *__pyx_pf_9orderbook_8_capture_7Capture_10capacities___get__(str
   int __pyx_clineno = 0;
   __Pyx_RefNannySetupContext("__get__", 0);
 
-  /* "orderbook/_capture.pyx":433
+  /* "orderbook/_capture.pyx":437
  *     def capacities(self):
  *         """Capacity of each message's book, 128 or 50 (uint16 array)."""
  *         return self._fill_index(3)             # <<<<<<<<<<<<<<
  * 
  *     cdef object _fill_index(self, int which):
 */
-  __pyx_t_1 = ((struct __pyx_vtabstruct_9orderbook_8_capture_Capture *)__pyx_v_self->__pyx_vtab)->_fill_index(__pyx_v_self, 3); if (unlikely(!__pyx_t_1)) __PYX_ERR(0, 433, __pyx_L1_error)
+  __pyx_t_1 = ((struct __pyx_vtabstruct_9orderbook_8_capture_Capture *)__pyx_v_self->__pyx_vtab)->_fill_index(__pyx_v_self, 3); if (unlikely(!__pyx_t_1)) __PYX_ERR(0, 437, __pyx_L1_error)
   __Pyx_GOTREF(__pyx_t_1);
   {
     PyObject *__pyx_temp;
@@ -30016,7 +30059,7 @@ static PyObject *__pyx_pf_9orderbook_8_capture_7Capture_10capacities___get__(str
   __pyx_t_1 = 0;
   goto __pyx_L0;
 
-  /* "orderbook/_capture.pyx":430
+  /* "orderbook/_capture.pyx":434
  *         return self._fill_index(2)
  * 
  *     @property             # <<<<<<<<<<<<<<
@@ -30035,7 +30078,7 @@ static PyObject *__pyx_pf_9orderbook_8_capture_7Capture_10capacities___get__(str
   return __pyx_r;
 }
 
-/* "orderbook/_capture.pyx":435
+/* "orderbook/_capture.pyx":439
  *         return self._fill_index(3)
  * 
  *     cdef object _fill_index(self, int which):             # <<<<<<<<<<<<<<
@@ -30075,19 +30118,19 @@ static PyObject *__pyx_f_9orderbook_8_capture_7Capture__fill_index(struct __pyx_
   int __pyx_clineno = 0;
   __Pyx_RefNannySetupContext("_fill_index", 0);
 
-  /* "orderbook/_capture.pyx":436
+  /* "orderbook/_capture.pyx":440
  * 
  *     cdef object _fill_index(self, int which):
  *         np = _numpy()             # <<<<<<<<<<<<<<
  *         cdef Py_ssize_t k, n = self._n
  *         cdef int64_t[::1] i64
 */
-  __pyx_t_1 = __pyx_f_9orderbook_8_capture__numpy(); if (unlikely(!__pyx_t_1)) __PYX_ERR(0, 436, __pyx_L1_error)
+  __pyx_t_1 = __pyx_f_9orderbook_8_capture__numpy(); if (unlikely(!__pyx_t_1)) __PYX_ERR(0, 440, __pyx_L1_error)
   __Pyx_GOTREF(__pyx_t_1);
   __pyx_v_np = __pyx_t_1;
   __pyx_t_1 = 0;
 
-  /* "orderbook/_capture.pyx":437
+  /* "orderbook/_capture.pyx":441
  *     cdef object _fill_index(self, int which):
  *         np = _numpy()
  *         cdef Py_ssize_t k, n = self._n             # <<<<<<<<<<<<<<
@@ -30098,17 +30141,17 @@ static PyObject *__pyx_f_9orderbook_8_capture_7Capture__fill_index(struct __pyx_
 
   __pyx_v_n = __pyx_t_2;
 
-  /* "orderbook/_capture.pyx":441
+  /* "orderbook/_capture.pyx":445
  *         cdef uint32_t[::1] u32
  *         cdef uint16_t[::1] u16
  *         self._check()             # <<<<<<<<<<<<<<
  *         if which <= 1:
  *             a = np.empty(n, np.int64)
 */
-  __pyx_t_3 = ((struct __pyx_vtabstruct_9orderbook_8_capture_Capture *)__pyx_v_self->__pyx_vtab)->_check(__pyx_v_self); if (unlikely(__pyx_t_3 == ((int)-1))) __PYX_ERR(0, 441, __pyx_L1_error)
+  __pyx_t_3 = ((struct __pyx_vtabstruct_9orderbook_8_capture_Capture *)__pyx_v_self->__pyx_vtab)->_check(__pyx_v_self); if (unlikely(__pyx_t_3 == ((int)-1))) __PYX_ERR(0, 445, __pyx_L1_error)
 
 
-  /* "orderbook/_capture.pyx":442
+  /* "orderbook/_capture.pyx":446
  *         cdef uint16_t[::1] u16
  *         self._check()
  *         if which <= 1:             # <<<<<<<<<<<<<<
@@ -30120,7 +30163,7 @@ static PyObject *__pyx_f_9orderbook_8_capture_7Capture__fill_index(struct __pyx_
   if (__pyx_t_4) {
 
 
-    /* "orderbook/_capture.pyx":443
+    /* "orderbook/_capture.pyx":447
  *         self._check()
  *         if which <= 1:
  *             a = np.empty(n, np.int64)             # <<<<<<<<<<<<<<
@@ -30129,9 +30172,9 @@ static PyObject *__pyx_f_9orderbook_8_capture_7Capture__fill_index(struct __pyx_
 */
     __pyx_t_5 = __pyx_v_np;
     __Pyx_INCREF(__pyx_t_5);
-    __pyx_t_6 = PyLong_FromSsize_t(__pyx_v_n); if (unlikely(!__pyx_t_6)) __PYX_ERR(0, 443, __pyx_L1_error)
+    __pyx_t_6 = PyLong_FromSsize_t(__pyx_v_n); if (unlikely(!__pyx_t_6)) __PYX_ERR(0, 447, __pyx_L1_error)
     __Pyx_GOTREF(__pyx_t_6);
-    __pyx_t_7 = __Pyx_PyObject_GetAttrStr(__pyx_v_np, __pyx_mstate_global->__pyx_n_u_int64); if (unlikely(!__pyx_t_7)) __PYX_ERR(0, 443, __pyx_L1_error)
+    __pyx_t_7 = __Pyx_PyObject_GetAttrStr(__pyx_v_np, __pyx_mstate_global->__pyx_n_u_int64); if (unlikely(!__pyx_t_7)) __PYX_ERR(0, 447, __pyx_L1_error)
     __Pyx_GOTREF(__pyx_t_7);
     __pyx_t_8 = 0;
     {
@@ -30140,25 +30183,25 @@ static PyObject *__pyx_f_9orderbook_8_capture_7Capture__fill_index(struct __pyx_
       __Pyx_XDECREF(__pyx_t_5); __pyx_t_5 = 0;
       __Pyx_DECREF(__pyx_t_6); __pyx_t_6 = 0;
       __Pyx_DECREF(__pyx_t_7); __pyx_t_7 = 0;
-      if (unlikely(!__pyx_t_1)) __PYX_ERR(0, 443, __pyx_L1_error)
+      if (unlikely(!__pyx_t_1)) __PYX_ERR(0, 447, __pyx_L1_error)
       __Pyx_GOTREF(__pyx_t_1);
     }
     __pyx_v_a = __pyx_t_1;
     __pyx_t_1 = 0;
 
-    /* "orderbook/_capture.pyx":444
+    /* "orderbook/_capture.pyx":448
  *         if which <= 1:
  *             a = np.empty(n, np.int64)
  *             i64 = a             # <<<<<<<<<<<<<<
  *             for k in range(n):
  *                 i64[k] = self._e[k].offset + (self._e[k].book if which == 1 else 0)
 */
-    __pyx_t_9 = __Pyx_PyObject_to_MemoryviewSlice_dc_nn_int64_t(__pyx_v_a, PyBUF_WRITABLE); if (unlikely(!__pyx_t_9.memview)) __PYX_ERR(0, 444, __pyx_L1_error)
+    __pyx_t_9 = __Pyx_PyObject_to_MemoryviewSlice_dc_nn_int64_t(__pyx_v_a, PyBUF_WRITABLE); if (unlikely(!__pyx_t_9.memview)) __PYX_ERR(0, 448, __pyx_L1_error)
     __pyx_v_i64 = __pyx_t_9;
     __pyx_t_9.memview = NULL;
     __pyx_t_9.data = NULL;
 
-    /* "orderbook/_capture.pyx":445
+    /* "orderbook/_capture.pyx":449
  *             a = np.empty(n, np.int64)
  *             i64 = a
  *             for k in range(n):             # <<<<<<<<<<<<<<
@@ -30172,7 +30215,7 @@ static PyObject *__pyx_f_9orderbook_8_capture_7Capture__fill_index(struct __pyx_
     for (__pyx_t_11 = 0; __pyx_t_11 < __pyx_t_10; __pyx_t_11+=1) {
       __pyx_v_k = __pyx_t_11;
 
-      /* "orderbook/_capture.pyx":446
+      /* "orderbook/_capture.pyx":450
  *             i64 = a
  *             for k in range(n):
  *                 i64[k] = self._e[k].offset + (self._e[k].book if which == 1 else 0)             # <<<<<<<<<<<<<<
@@ -30195,7 +30238,7 @@ static PyObject *__pyx_f_9orderbook_8_capture_7Capture__fill_index(struct __pyx_
     }
 
 
-    /* "orderbook/_capture.pyx":442
+    /* "orderbook/_capture.pyx":446
  *         cdef uint16_t[::1] u16
  *         self._check()
  *         if which <= 1:             # <<<<<<<<<<<<<<
@@ -30205,7 +30248,7 @@ static PyObject *__pyx_f_9orderbook_8_capture_7Capture__fill_index(struct __pyx_
     goto __pyx_L3;
   }
 
-  /* "orderbook/_capture.pyx":447
+  /* "orderbook/_capture.pyx":451
  *             for k in range(n):
  *                 i64[k] = self._e[k].offset + (self._e[k].book if which == 1 else 0)
  *         elif which == 2:             # <<<<<<<<<<<<<<
@@ -30217,7 +30260,7 @@ static PyObject *__pyx_f_9orderbook_8_capture_7Capture__fill_index(struct __pyx_
   if (__pyx_t_4) {
 
 
-    /* "orderbook/_capture.pyx":448
+    /* "orderbook/_capture.pyx":452
  *                 i64[k] = self._e[k].offset + (self._e[k].book if which == 1 else 0)
  *         elif which == 2:
  *             a = np.empty(n, np.uint32)             # <<<<<<<<<<<<<<
@@ -30226,9 +30269,9 @@ static PyObject *__pyx_f_9orderbook_8_capture_7Capture__fill_index(struct __pyx_
 */
     __pyx_t_7 = __pyx_v_np;
     __Pyx_INCREF(__pyx_t_7);
-    __pyx_t_6 = PyLong_FromSsize_t(__pyx_v_n); if (unlikely(!__pyx_t_6)) __PYX_ERR(0, 448, __pyx_L1_error)
+    __pyx_t_6 = PyLong_FromSsize_t(__pyx_v_n); if (unlikely(!__pyx_t_6)) __PYX_ERR(0, 452, __pyx_L1_error)
     __Pyx_GOTREF(__pyx_t_6);
-    __pyx_t_5 = __Pyx_PyObject_GetAttrStr(__pyx_v_np, __pyx_mstate_global->__pyx_n_u_uint32); if (unlikely(!__pyx_t_5)) __PYX_ERR(0, 448, __pyx_L1_error)
+    __pyx_t_5 = __Pyx_PyObject_GetAttrStr(__pyx_v_np, __pyx_mstate_global->__pyx_n_u_uint32); if (unlikely(!__pyx_t_5)) __PYX_ERR(0, 452, __pyx_L1_error)
     __Pyx_GOTREF(__pyx_t_5);
     __pyx_t_8 = 0;
     {
@@ -30237,25 +30280,25 @@ static PyObject *__pyx_f_9orderbook_8_capture_7Capture__fill_index(struct __pyx_
       __Pyx_XDECREF(__pyx_t_7); __pyx_t_7 = 0;
       __Pyx_DECREF(__pyx_t_6); __pyx_t_6 = 0;
       __Pyx_DECREF(__pyx_t_5); __pyx_t_5 = 0;
-      if (unlikely(!__pyx_t_1)) __PYX_ERR(0, 448, __pyx_L1_error)
+      if (unlikely(!__pyx_t_1)) __PYX_ERR(0, 452, __pyx_L1_error)
       __Pyx_GOTREF(__pyx_t_1);
     }
     __pyx_v_a = __pyx_t_1;
     __pyx_t_1 = 0;
 
-    /* "orderbook/_capture.pyx":449
+    /* "orderbook/_capture.pyx":453
  *         elif which == 2:
  *             a = np.empty(n, np.uint32)
  *             u32 = a             # <<<<<<<<<<<<<<
  *             for k in range(n):
  *                 u32[k] = self._e[k].size
 */
-    __pyx_t_14 = __Pyx_PyObject_to_MemoryviewSlice_dc_nn_uint32_t(__pyx_v_a, PyBUF_WRITABLE); if (unlikely(!__pyx_t_14.memview)) __PYX_ERR(0, 449, __pyx_L1_error)
+    __pyx_t_14 = __Pyx_PyObject_to_MemoryviewSlice_dc_nn_uint32_t(__pyx_v_a, PyBUF_WRITABLE); if (unlikely(!__pyx_t_14.memview)) __PYX_ERR(0, 453, __pyx_L1_error)
     __pyx_v_u32 = __pyx_t_14;
     __pyx_t_14.memview = NULL;
     __pyx_t_14.data = NULL;
 
-    /* "orderbook/_capture.pyx":450
+    /* "orderbook/_capture.pyx":454
  *             a = np.empty(n, np.uint32)
  *             u32 = a
  *             for k in range(n):             # <<<<<<<<<<<<<<
@@ -30269,7 +30312,7 @@ static PyObject *__pyx_f_9orderbook_8_capture_7Capture__fill_index(struct __pyx_
     for (__pyx_t_11 = 0; __pyx_t_11 < __pyx_t_10; __pyx_t_11+=1) {
       __pyx_v_k = __pyx_t_11;
 
-      /* "orderbook/_capture.pyx":451
+      /* "orderbook/_capture.pyx":455
  *             u32 = a
  *             for k in range(n):
  *                 u32[k] = self._e[k].size             # <<<<<<<<<<<<<<
@@ -30284,7 +30327,7 @@ static PyObject *__pyx_f_9orderbook_8_capture_7Capture__fill_index(struct __pyx_
     }
 
 
-    /* "orderbook/_capture.pyx":447
+    /* "orderbook/_capture.pyx":451
  *             for k in range(n):
  *                 i64[k] = self._e[k].offset + (self._e[k].book if which == 1 else 0)
  *         elif which == 2:             # <<<<<<<<<<<<<<
@@ -30294,7 +30337,7 @@ static PyObject *__pyx_f_9orderbook_8_capture_7Capture__fill_index(struct __pyx_
     goto __pyx_L3;
   }
 
-  /* "orderbook/_capture.pyx":453
+  /* "orderbook/_capture.pyx":457
  *                 u32[k] = self._e[k].size
  *         else:
  *             a = np.empty(n, np.uint16)             # <<<<<<<<<<<<<<
@@ -30304,9 +30347,9 @@ static PyObject *__pyx_f_9orderbook_8_capture_7Capture__fill_index(struct __pyx_
   /*else*/ {
     __pyx_t_5 = __pyx_v_np;
     __Pyx_INCREF(__pyx_t_5);
-    __pyx_t_6 = PyLong_FromSsize_t(__pyx_v_n); if (unlikely(!__pyx_t_6)) __PYX_ERR(0, 453, __pyx_L1_error)
+    __pyx_t_6 = PyLong_FromSsize_t(__pyx_v_n); if (unlikely(!__pyx_t_6)) __PYX_ERR(0, 457, __pyx_L1_error)
     __Pyx_GOTREF(__pyx_t_6);
-    __pyx_t_7 = __Pyx_PyObject_GetAttrStr(__pyx_v_np, __pyx_mstate_global->__pyx_n_u_uint16); if (unlikely(!__pyx_t_7)) __PYX_ERR(0, 453, __pyx_L1_error)
+    __pyx_t_7 = __Pyx_PyObject_GetAttrStr(__pyx_v_np, __pyx_mstate_global->__pyx_n_u_uint16); if (unlikely(!__pyx_t_7)) __PYX_ERR(0, 457, __pyx_L1_error)
     __Pyx_GOTREF(__pyx_t_7);
     __pyx_t_8 = 0;
     {
@@ -30315,25 +30358,25 @@ static PyObject *__pyx_f_9orderbook_8_capture_7Capture__fill_index(struct __pyx_
       __Pyx_XDECREF(__pyx_t_5); __pyx_t_5 = 0;
       __Pyx_DECREF(__pyx_t_6); __pyx_t_6 = 0;
       __Pyx_DECREF(__pyx_t_7); __pyx_t_7 = 0;
-      if (unlikely(!__pyx_t_1)) __PYX_ERR(0, 453, __pyx_L1_error)
+      if (unlikely(!__pyx_t_1)) __PYX_ERR(0, 457, __pyx_L1_error)
       __Pyx_GOTREF(__pyx_t_1);
     }
     __pyx_v_a = __pyx_t_1;
     __pyx_t_1 = 0;
 
-    /* "orderbook/_capture.pyx":454
+    /* "orderbook/_capture.pyx":458
  *         else:
  *             a = np.empty(n, np.uint16)
  *             u16 = a             # <<<<<<<<<<<<<<
  *             for k in range(n):
  *                 u16[k] = self._e[k].capacity
 */
-    __pyx_t_16 = __Pyx_PyObject_to_MemoryviewSlice_dc_nn_uint16_t(__pyx_v_a, PyBUF_WRITABLE); if (unlikely(!__pyx_t_16.memview)) __PYX_ERR(0, 454, __pyx_L1_error)
+    __pyx_t_16 = __Pyx_PyObject_to_MemoryviewSlice_dc_nn_uint16_t(__pyx_v_a, PyBUF_WRITABLE); if (unlikely(!__pyx_t_16.memview)) __PYX_ERR(0, 458, __pyx_L1_error)
     __pyx_v_u16 = __pyx_t_16;
     __pyx_t_16.memview = NULL;
     __pyx_t_16.data = NULL;
 
-    /* "orderbook/_capture.pyx":455
+    /* "orderbook/_capture.pyx":459
  *             a = np.empty(n, np.uint16)
  *             u16 = a
  *             for k in range(n):             # <<<<<<<<<<<<<<
@@ -30347,7 +30390,7 @@ static PyObject *__pyx_f_9orderbook_8_capture_7Capture__fill_index(struct __pyx_
     for (__pyx_t_11 = 0; __pyx_t_11 < __pyx_t_10; __pyx_t_11+=1) {
       __pyx_v_k = __pyx_t_11;
 
-      /* "orderbook/_capture.pyx":456
+      /* "orderbook/_capture.pyx":460
  *             u16 = a
  *             for k in range(n):
  *                 u16[k] = self._e[k].capacity             # <<<<<<<<<<<<<<
@@ -30364,19 +30407,19 @@ static PyObject *__pyx_f_9orderbook_8_capture_7Capture__fill_index(struct __pyx_
   }
   __pyx_L3:;
 
-  /* "orderbook/_capture.pyx":457
+  /* "orderbook/_capture.pyx":461
  *             for k in range(n):
  *                 u16[k] = self._e[k].capacity
  *         a.flags.writeable = False             # <<<<<<<<<<<<<<
  *         return a
  * 
 */
-  __pyx_t_1 = __Pyx_PyObject_GetAttrStr(__pyx_v_a, __pyx_mstate_global->__pyx_n_u_flags); if (unlikely(!__pyx_t_1)) __PYX_ERR(0, 457, __pyx_L1_error)
+  __pyx_t_1 = __Pyx_PyObject_GetAttrStr(__pyx_v_a, __pyx_mstate_global->__pyx_n_u_flags); if (unlikely(!__pyx_t_1)) __PYX_ERR(0, 461, __pyx_L1_error)
   __Pyx_GOTREF(__pyx_t_1);
-  if (__Pyx_PyObject_SetAttrStr(__pyx_t_1, __pyx_mstate_global->__pyx_n_u_writeable, Py_False) < (0)) __PYX_ERR(0, 457, __pyx_L1_error)
+  if (__Pyx_PyObject_SetAttrStr(__pyx_t_1, __pyx_mstate_global->__pyx_n_u_writeable, Py_False) < (0)) __PYX_ERR(0, 461, __pyx_L1_error)
   __Pyx_DECREF(__pyx_t_1); __pyx_t_1 = 0;
 
-  /* "orderbook/_capture.pyx":458
+  /* "orderbook/_capture.pyx":462
  *                 u16[k] = self._e[k].capacity
  *         a.flags.writeable = False
  *         return a             # <<<<<<<<<<<<<<
@@ -30394,7 +30437,7 @@ static PyObject *__pyx_f_9orderbook_8_capture_7Capture__fill_index(struct __pyx_
   }
   goto __pyx_L0;
 
-  /* "orderbook/_capture.pyx":435
+  /* "orderbook/_capture.pyx":439
  *         return self._fill_index(3)
  * 
  *     cdef object _fill_index(self, int which):             # <<<<<<<<<<<<<<
@@ -30427,7 +30470,7 @@ static PyObject *__pyx_f_9orderbook_8_capture_7Capture__fill_index(struct __pyx_
 }
 static PyObject *__pyx_gb_9orderbook_8_capture_7Capture_13_capacity_arg_2generator1(__pyx_CoroutineObject *__pyx_generator, CYTHON_UNUSED PyThreadState *__pyx_tstate, PyObject *__pyx_sent_value); /* proto */
 
-/* "orderbook/_capture.pyx":483
+/* "orderbook/_capture.pyx":487
  *                 raise LayoutError(
  *                     "Capture holds books of mixed capacities ("
  *                     + ", ".join(f"{v} at capacity {cap}" for cap, v in sorted(counts.items()))             # <<<<<<<<<<<<<<
@@ -30447,7 +30490,7 @@ static PyObject *__pyx_pf_9orderbook_8_capture_7Capture_13_capacity_arg_genexpr(
   if (unlikely(!__pyx_cur_scope)) {
     __pyx_cur_scope = ((struct __pyx_obj_9orderbook_8_capture___pyx_scope_struct_1_genexpr *)Py_None);
     __Pyx_INCREF(Py_None);
-    __PYX_ERR(0, 483, __pyx_L1_error)
+    __PYX_ERR(0, 487, __pyx_L1_error)
   } else {
     __Pyx_GOTREF((PyObject *)__pyx_cur_scope);
   }
@@ -30455,7 +30498,7 @@ static PyObject *__pyx_pf_9orderbook_8_capture_7Capture_13_capacity_arg_genexpr(
   __Pyx_INCREF(__pyx_cur_scope->__pyx_genexpr_arg_0);
   __Pyx_GIVEREF(__pyx_cur_scope->__pyx_genexpr_arg_0);
   {
-    __pyx_CoroutineObject *gen = __Pyx_Generator_New((__pyx_coroutine_body_t) __pyx_gb_9orderbook_8_capture_7Capture_13_capacity_arg_2generator1, ((PyObject *)__pyx_mstate_global->__pyx_codeobj_tab[2]), (PyObject *) __pyx_cur_scope, __pyx_mstate_global->__pyx_n_u_genexpr, __pyx_mstate_global->__pyx_n_u_Capture__capacity_arg_locals_gen, __pyx_mstate_global->__pyx_n_u_orderbook__capture); if (unlikely(!gen)) __PYX_ERR(0, 483, __pyx_L1_error)
+    __pyx_CoroutineObject *gen = __Pyx_Generator_New((__pyx_coroutine_body_t) __pyx_gb_9orderbook_8_capture_7Capture_13_capacity_arg_2generator1, ((PyObject *)__pyx_mstate_global->__pyx_codeobj_tab[2]), (PyObject *) __pyx_cur_scope, __pyx_mstate_global->__pyx_n_u_genexpr, __pyx_mstate_global->__pyx_n_u_Capture__capacity_arg_locals_gen, __pyx_mstate_global->__pyx_n_u_orderbook__capture); if (unlikely(!gen)) __PYX_ERR(0, 487, __pyx_L1_error)
     __Pyx_DECREF(__pyx_cur_scope);
     __Pyx_RefNannyFinishContext();
     return (PyObject *) gen;
@@ -30497,13 +30540,13 @@ static PyObject *__pyx_gb_9orderbook_8_capture_7Capture_13_capacity_arg_2generat
     return NULL;
   }
   __pyx_L3_first_run:;
-  if (unlikely(!__pyx_sent_value)) __PYX_ERR(0, 483, __pyx_L1_error)
-  __pyx_r = PyList_New(0); if (unlikely(!__pyx_r)) __PYX_ERR(0, 483, __pyx_L1_error)
+  if (unlikely(!__pyx_sent_value)) __PYX_ERR(0, 487, __pyx_L1_error)
+  __pyx_r = PyList_New(0); if (unlikely(!__pyx_r)) __PYX_ERR(0, 487, __pyx_L1_error)
   __Pyx_GOTREF(__pyx_r);
-  if (unlikely(!__pyx_cur_scope->__pyx_genexpr_arg_0)) { __Pyx_RaiseUnboundLocalError(".0"); __PYX_ERR(0, 483, __pyx_L1_error) }
-  __pyx_t_1 = PySequence_List(__pyx_cur_scope->__pyx_genexpr_arg_0); if (unlikely(!__pyx_t_1)) __PYX_ERR(0, 483, __pyx_L1_error)
+  if (unlikely(!__pyx_cur_scope->__pyx_genexpr_arg_0)) { __Pyx_RaiseUnboundLocalError(".0"); __PYX_ERR(0, 487, __pyx_L1_error) }
+  __pyx_t_1 = PySequence_List(__pyx_cur_scope->__pyx_genexpr_arg_0); if (unlikely(!__pyx_t_1)) __PYX_ERR(0, 487, __pyx_L1_error)
   __Pyx_GOTREF(__pyx_t_1);
-  if (unlikely((PyList_Sort(__pyx_t_1) < 0))) __PYX_ERR(0, 483, __pyx_L1_error)
+  if (unlikely((PyList_Sort(__pyx_t_1) < 0))) __PYX_ERR(0, 487, __pyx_L1_error)
   __pyx_t_2 = __pyx_t_1; __Pyx_INCREF(__pyx_t_2);
   __pyx_t_3 = 0;
   __Pyx_DECREF(__pyx_t_1); __pyx_t_1 = 0;
@@ -30511,13 +30554,13 @@ static PyObject *__pyx_gb_9orderbook_8_capture_7Capture_13_capacity_arg_2generat
     {
       Py_ssize_t __pyx_temp = __Pyx_PyList_GET_SIZE(__pyx_t_2);
       #if !CYTHON_ASSUME_SAFE_SIZE
-      if (unlikely((__pyx_temp < 0))) __PYX_ERR(0, 483, __pyx_L1_error)
+      if (unlikely((__pyx_temp < 0))) __PYX_ERR(0, 487, __pyx_L1_error)
       #endif
       if (__pyx_t_3 >= __pyx_temp) break;
     }
     __pyx_t_1 = __Pyx_PyList_GET_ITEM_REF(__pyx_t_2, __pyx_t_3, __Pyx_ReferenceSharing_OwnStrongReference);
     ++__pyx_t_3;
-    if (unlikely(!__pyx_t_1)) __PYX_ERR(0, 483, __pyx_L1_error)
+    if (unlikely(!__pyx_t_1)) __PYX_ERR(0, 487, __pyx_L1_error)
     __Pyx_GOTREF(__pyx_t_1);
     if ((likely(PyTuple_CheckExact(__pyx_t_1))) || (PyList_CheckExact(__pyx_t_1))) {
       PyObject* sequence = __pyx_t_1;
@@ -30525,7 +30568,7 @@ static PyObject *__pyx_gb_9orderbook_8_capture_7Capture_13_capacity_arg_2generat
       if (unlikely(size != 2)) {
         if (size > 2) __Pyx_RaiseTooManyValuesError(2);
         else if (size >= 0) __Pyx_RaiseNeedMoreValuesError(size);
-        __PYX_ERR(0, 483, __pyx_L1_error)
+        __PYX_ERR(0, 487, __pyx_L1_error)
       }
       #if CYTHON_ASSUME_SAFE_MACROS && !CYTHON_AVOID_BORROWED_REFS
       if (likely(PyTuple_CheckExact(sequence))) {
@@ -30535,22 +30578,22 @@ static PyObject *__pyx_gb_9orderbook_8_capture_7Capture_13_capacity_arg_2generat
         __Pyx_INCREF(__pyx_t_5);
       } else {
         __pyx_t_4 = __Pyx_PyList_GET_ITEM_REF(sequence, 0, __Pyx_ReferenceSharing_SharedReference);
-        if (unlikely(!__pyx_t_4)) __PYX_ERR(0, 483, __pyx_L1_error)
+        if (unlikely(!__pyx_t_4)) __PYX_ERR(0, 487, __pyx_L1_error)
         __Pyx_XGOTREF(__pyx_t_4);
         __pyx_t_5 = __Pyx_PyList_GET_ITEM_REF(sequence, 1, __Pyx_ReferenceSharing_SharedReference);
-        if (unlikely(!__pyx_t_5)) __PYX_ERR(0, 483, __pyx_L1_error)
+        if (unlikely(!__pyx_t_5)) __PYX_ERR(0, 487, __pyx_L1_error)
         __Pyx_XGOTREF(__pyx_t_5);
       }
       #else
-      __pyx_t_4 = __Pyx_PySequence_ITEM(sequence, 0); if (unlikely(!__pyx_t_4)) __PYX_ERR(0, 483, __pyx_L1_error)
+      __pyx_t_4 = __Pyx_PySequence_ITEM(sequence, 0); if (unlikely(!__pyx_t_4)) __PYX_ERR(0, 487, __pyx_L1_error)
       __Pyx_GOTREF(__pyx_t_4);
-      __pyx_t_5 = __Pyx_PySequence_ITEM(sequence, 1); if (unlikely(!__pyx_t_5)) __PYX_ERR(0, 483, __pyx_L1_error)
+      __pyx_t_5 = __Pyx_PySequence_ITEM(sequence, 1); if (unlikely(!__pyx_t_5)) __PYX_ERR(0, 487, __pyx_L1_error)
       __Pyx_GOTREF(__pyx_t_5);
       #endif
       __Pyx_DECREF(__pyx_t_1); __pyx_t_1 = 0;
     } else {
       Py_ssize_t index = -1;
-      __pyx_t_6 = PyObject_GetIter(__pyx_t_1); if (unlikely(!__pyx_t_6)) __PYX_ERR(0, 483, __pyx_L1_error)
+      __pyx_t_6 = PyObject_GetIter(__pyx_t_1); if (unlikely(!__pyx_t_6)) __PYX_ERR(0, 487, __pyx_L1_error)
       __Pyx_GOTREF(__pyx_t_6);
       __Pyx_DECREF(__pyx_t_1); __pyx_t_1 = 0;
       __pyx_t_7 = (CYTHON_COMPILING_IN_LIMITED_API) ? PyIter_Next : __Pyx_PyObject_GetIterNextFunc(__pyx_t_6);
@@ -30558,7 +30601,7 @@ static PyObject *__pyx_gb_9orderbook_8_capture_7Capture_13_capacity_arg_2generat
       __Pyx_GOTREF(__pyx_t_4);
       index = 1; __pyx_t_5 = __pyx_t_7(__pyx_t_6); if (unlikely(!__pyx_t_5)) goto __pyx_L6_unpacking_failed;
       __Pyx_GOTREF(__pyx_t_5);
-      if (__Pyx_IternextUnpackEndCheck(__pyx_t_7(__pyx_t_6), 2) < (0)) __PYX_ERR(0, 483, __pyx_L1_error)
+      if (__Pyx_IternextUnpackEndCheck(__pyx_t_7(__pyx_t_6), 2) < (0)) __PYX_ERR(0, 487, __pyx_L1_error)
       __pyx_t_7 = NULL;
       __Pyx_DECREF(__pyx_t_6); __pyx_t_6 = 0;
       goto __pyx_L7_unpacking_done;
@@ -30566,7 +30609,7 @@ static PyObject *__pyx_gb_9orderbook_8_capture_7Capture_13_capacity_arg_2generat
       __Pyx_DECREF(__pyx_t_6); __pyx_t_6 = 0;
       __pyx_t_7 = NULL;
       if (__Pyx_IterFinish() == 0) __Pyx_RaiseNeedMoreValuesError(index);
-      __PYX_ERR(0, 483, __pyx_L1_error)
+      __PYX_ERR(0, 487, __pyx_L1_error)
       __pyx_L7_unpacking_done:;
     }
     __Pyx_XGOTREF(__pyx_cur_scope->__pyx_v_cap);
@@ -30577,9 +30620,9 @@ static PyObject *__pyx_gb_9orderbook_8_capture_7Capture_13_capacity_arg_2generat
     __Pyx_XDECREF_SET(__pyx_cur_scope->__pyx_v_v, __pyx_t_5);
     __Pyx_GIVEREF(__pyx_t_5);
     __pyx_t_5 = 0;
-    __pyx_t_1 = __Pyx_PyObject_FormatSimple(__pyx_cur_scope->__pyx_v_v, __pyx_mstate_global->__pyx_empty_unicode); if (unlikely(!__pyx_t_1)) __PYX_ERR(0, 483, __pyx_L1_error)
+    __pyx_t_1 = __Pyx_PyObject_FormatSimple(__pyx_cur_scope->__pyx_v_v, __pyx_mstate_global->__pyx_empty_unicode); if (unlikely(!__pyx_t_1)) __PYX_ERR(0, 487, __pyx_L1_error)
     __Pyx_GOTREF(__pyx_t_1);
-    __pyx_t_5 = __Pyx_PyObject_FormatSimple(__pyx_cur_scope->__pyx_v_cap, __pyx_mstate_global->__pyx_empty_unicode); if (unlikely(!__pyx_t_5)) __PYX_ERR(0, 483, __pyx_L1_error)
+    __pyx_t_5 = __Pyx_PyObject_FormatSimple(__pyx_cur_scope->__pyx_v_cap, __pyx_mstate_global->__pyx_empty_unicode); if (unlikely(!__pyx_t_5)) __PYX_ERR(0, 487, __pyx_L1_error)
     __Pyx_GOTREF(__pyx_t_5);
     __pyx_t_8[0] = __pyx_t_1;
     __pyx_t_8[1] = __pyx_mstate_global->__pyx_kp_u_at_capacity;
@@ -30593,12 +30636,12 @@ static PyObject *__pyx_gb_9orderbook_8_capture_7Capture_13_capacity_arg_2generat
     __pyx_t_10 |= __Pyx_PyUnicode_KIND_04(__pyx_t_8[0]) | __Pyx_PyUnicode_KIND_04(__pyx_t_8[2]);
     #endif
     __pyx_t_4 = __Pyx_PyUnicode_Join(__pyx_t_8, 3, __pyx_t_9, __pyx_t_10);
-    if (unlikely(!__pyx_t_4)) __PYX_ERR(0, 483, __pyx_L1_error)
+    if (unlikely(!__pyx_t_4)) __PYX_ERR(0, 487, __pyx_L1_error)
     __Pyx_GOTREF(__pyx_t_4);
     __Pyx_DECREF(__pyx_t_1); __pyx_t_1 = 0;
     __Pyx_DECREF(__pyx_t_5); __pyx_t_5 = 0;
     __Pyx_GIVEREF(__pyx_t_4);
-    if (unlikely(__Pyx_ListComp_AppendAndDecref(__pyx_r, __pyx_t_4))) __PYX_ERR(0, 483, __pyx_L1_error)
+    if (unlikely(__Pyx_ListComp_AppendAndDecref(__pyx_r, __pyx_t_4))) __PYX_ERR(0, 487, __pyx_L1_error)
     __pyx_t_4 = 0;
   }
   __Pyx_DECREF(__pyx_t_2); __pyx_t_2 = 0;
@@ -30628,7 +30671,7 @@ static PyObject *__pyx_gb_9orderbook_8_capture_7Capture_13_capacity_arg_2generat
   return __pyx_r;
 }
 
-/* "orderbook/_capture.pyx":460
+/* "orderbook/_capture.pyx":464
  *         return a
  * 
  *     cdef int _capacity_arg(self, object capacity, bint uniform_default) except -1:             # <<<<<<<<<<<<<<
@@ -30670,7 +30713,7 @@ static int __pyx_f_9orderbook_8_capture_7Capture__capacity_arg(struct __pyx_obj_
   int __pyx_clineno = 0;
   __Pyx_RefNannySetupContext("_capacity_arg", 0);
 
-  /* "orderbook/_capture.pyx":463
+  /* "orderbook/_capture.pyx":467
  *         cdef Py_ssize_t k
  *         cdef int c
  *         if capacity is not None:             # <<<<<<<<<<<<<<
@@ -30681,7 +30724,7 @@ static int __pyx_f_9orderbook_8_capture_7Capture__capacity_arg(struct __pyx_obj_
   if (__pyx_t_1) {
 
 
-    /* "orderbook/_capture.pyx":464
+    /* "orderbook/_capture.pyx":468
  *         cdef int c
  *         if capacity is not None:
  *             try:             # <<<<<<<<<<<<<<
@@ -30697,17 +30740,17 @@ static int __pyx_f_9orderbook_8_capture_7Capture__capacity_arg(struct __pyx_obj_
       __Pyx_XGOTREF(__pyx_t_4);
       /*try:*/ {
 
-        /* "orderbook/_capture.pyx":465
+        /* "orderbook/_capture.pyx":469
  *         if capacity is not None:
  *             try:
  *                 c = capacity             # <<<<<<<<<<<<<<
  *             except (TypeError, OverflowError):
  *                 raise FieldTypeError(f"capacity must be 128 or 50, got {capacity!r}") from None
 */
-        __pyx_t_5 = __Pyx_PyLong_As_int(__pyx_v_capacity); if (unlikely((__pyx_t_5 == (int)-1) && PyErr_Occurred())) __PYX_ERR(0, 465, __pyx_L4_error)
+        __pyx_t_5 = __Pyx_PyLong_As_int(__pyx_v_capacity); if (unlikely((__pyx_t_5 == (int)-1) && PyErr_Occurred())) __PYX_ERR(0, 469, __pyx_L4_error)
         __pyx_v_c = __pyx_t_5;
 
-        /* "orderbook/_capture.pyx":464
+        /* "orderbook/_capture.pyx":468
  *         cdef int c
  *         if capacity is not None:
  *             try:             # <<<<<<<<<<<<<<
@@ -30721,7 +30764,7 @@ static int __pyx_f_9orderbook_8_capture_7Capture__capacity_arg(struct __pyx_obj_
       goto __pyx_L9_try_end;
       __pyx_L4_error:;
 
-      /* "orderbook/_capture.pyx":466
+      /* "orderbook/_capture.pyx":470
  *             try:
  *                 c = capacity
  *             except (TypeError, OverflowError):             # <<<<<<<<<<<<<<
@@ -30731,12 +30774,12 @@ static int __pyx_f_9orderbook_8_capture_7Capture__capacity_arg(struct __pyx_obj_
       __pyx_t_5 = __Pyx_PyErr_ExceptionMatches2(((PyObject *)(((PyTypeObject*)PyExc_TypeError))), ((PyObject *)(((PyTypeObject*)PyExc_OverflowError))));
       if (__pyx_t_5) {
         __Pyx_AddTraceback("orderbook._capture.Capture._capacity_arg", __pyx_clineno, __pyx_lineno, __pyx_filename);
-        if (__Pyx_GetException(&__pyx_t_6, &__pyx_t_7, &__pyx_t_8) < 0) __PYX_ERR(0, 466, __pyx_L6_except_error)
+        if (__Pyx_GetException(&__pyx_t_6, &__pyx_t_7, &__pyx_t_8) < 0) __PYX_ERR(0, 470, __pyx_L6_except_error)
         __Pyx_XGOTREF(__pyx_t_6);
         __Pyx_XGOTREF(__pyx_t_7);
         __Pyx_XGOTREF(__pyx_t_8);
 
-        /* "orderbook/_capture.pyx":467
+        /* "orderbook/_capture.pyx":471
  *                 c = capacity
  *             except (TypeError, OverflowError):
  *                 raise FieldTypeError(f"capacity must be 128 or 50, got {capacity!r}") from None             # <<<<<<<<<<<<<<
@@ -30744,11 +30787,11 @@ static int __pyx_f_9orderbook_8_capture_7Capture__capacity_arg(struct __pyx_obj_
  *                 raise CapacityError(f"capacity must be one of (128, 50), got {capacity}", c, c)
 */
         __pyx_t_10 = NULL;
-        __Pyx_GetModuleGlobalName(__pyx_t_11, __pyx_mstate_global->__pyx_n_u_FieldTypeError); if (unlikely(!__pyx_t_11)) __PYX_ERR(0, 467, __pyx_L6_except_error)
+        __Pyx_GetModuleGlobalName(__pyx_t_11, __pyx_mstate_global->__pyx_n_u_FieldTypeError); if (unlikely(!__pyx_t_11)) __PYX_ERR(0, 471, __pyx_L6_except_error)
         __Pyx_GOTREF(__pyx_t_11);
-        __pyx_t_12 = __Pyx_PyObject_FormatSimpleAndDecref(PyObject_Repr(__pyx_v_capacity), __pyx_mstate_global->__pyx_empty_unicode); if (unlikely(!__pyx_t_12)) __PYX_ERR(0, 467, __pyx_L6_except_error)
+        __pyx_t_12 = __Pyx_PyObject_FormatSimpleAndDecref(PyObject_Repr(__pyx_v_capacity), __pyx_mstate_global->__pyx_empty_unicode); if (unlikely(!__pyx_t_12)) __PYX_ERR(0, 471, __pyx_L6_except_error)
         __Pyx_GOTREF(__pyx_t_12);
-        __pyx_t_13 = __Pyx_PyUnicode_Concat(__pyx_mstate_global->__pyx_kp_u_capacity_must_be_128_or_50_got, __pyx_t_12); if (unlikely(!__pyx_t_13)) __PYX_ERR(0, 467, __pyx_L6_except_error)
+        __pyx_t_13 = __Pyx_PyUnicode_Concat(__pyx_mstate_global->__pyx_kp_u_capacity_must_be_128_or_50_got, __pyx_t_12); if (unlikely(!__pyx_t_13)) __PYX_ERR(0, 471, __pyx_L6_except_error)
         __Pyx_GOTREF(__pyx_t_13);
         __Pyx_DECREF(__pyx_t_12); __pyx_t_12 = 0;
         __pyx_t_14 = 1;
@@ -30769,16 +30812,16 @@ static int __pyx_f_9orderbook_8_capture_7Capture__capacity_arg(struct __pyx_obj_
           __Pyx_XDECREF(__pyx_t_10); __pyx_t_10 = 0;
           __Pyx_DECREF(__pyx_t_13); __pyx_t_13 = 0;
           __Pyx_DECREF(__pyx_t_11); __pyx_t_11 = 0;
-          if (unlikely(!__pyx_t_9)) __PYX_ERR(0, 467, __pyx_L6_except_error)
+          if (unlikely(!__pyx_t_9)) __PYX_ERR(0, 471, __pyx_L6_except_error)
           __Pyx_GOTREF(__pyx_t_9);
         }
         __Pyx_Raise(__pyx_t_9, 0, 0, Py_None);
         __Pyx_DECREF(__pyx_t_9); __pyx_t_9 = 0;
-        __PYX_ERR(0, 467, __pyx_L6_except_error)
+        __PYX_ERR(0, 471, __pyx_L6_except_error)
       }
       goto __pyx_L6_except_error;
 
-      /* "orderbook/_capture.pyx":464
+      /* "orderbook/_capture.pyx":468
  *         cdef int c
  *         if capacity is not None:
  *             try:             # <<<<<<<<<<<<<<
@@ -30794,7 +30837,7 @@ static int __pyx_f_9orderbook_8_capture_7Capture__capacity_arg(struct __pyx_obj_
       __pyx_L9_try_end:;
     }
 
-    /* "orderbook/_capture.pyx":468
+    /* "orderbook/_capture.pyx":472
  *             except (TypeError, OverflowError):
  *                 raise FieldTypeError(f"capacity must be 128 or 50, got {capacity!r}") from None
  *             if c != 128 and c != 50:             # <<<<<<<<<<<<<<
@@ -30813,7 +30856,7 @@ static int __pyx_f_9orderbook_8_capture_7Capture__capacity_arg(struct __pyx_obj_
     if (unlikely(__pyx_t_1)) {
 
 
-      /* "orderbook/_capture.pyx":469
+      /* "orderbook/_capture.pyx":473
  *                 raise FieldTypeError(f"capacity must be 128 or 50, got {capacity!r}") from None
  *             if c != 128 and c != 50:
  *                 raise CapacityError(f"capacity must be one of (128, 50), got {capacity}", c, c)             # <<<<<<<<<<<<<<
@@ -30821,16 +30864,16 @@ static int __pyx_f_9orderbook_8_capture_7Capture__capacity_arg(struct __pyx_obj_
  *         if not uniform_default:
 */
       __pyx_t_7 = NULL;
-      __Pyx_GetModuleGlobalName(__pyx_t_6, __pyx_mstate_global->__pyx_n_u_CapacityError); if (unlikely(!__pyx_t_6)) __PYX_ERR(0, 469, __pyx_L1_error)
+      __Pyx_GetModuleGlobalName(__pyx_t_6, __pyx_mstate_global->__pyx_n_u_CapacityError); if (unlikely(!__pyx_t_6)) __PYX_ERR(0, 473, __pyx_L1_error)
       __Pyx_GOTREF(__pyx_t_6);
-      __pyx_t_9 = __Pyx_PyObject_FormatSimple(__pyx_v_capacity, __pyx_mstate_global->__pyx_empty_unicode); if (unlikely(!__pyx_t_9)) __PYX_ERR(0, 469, __pyx_L1_error)
+      __pyx_t_9 = __Pyx_PyObject_FormatSimple(__pyx_v_capacity, __pyx_mstate_global->__pyx_empty_unicode); if (unlikely(!__pyx_t_9)) __PYX_ERR(0, 473, __pyx_L1_error)
       __Pyx_GOTREF(__pyx_t_9);
-      __pyx_t_11 = __Pyx_PyUnicode_Concat(__pyx_mstate_global->__pyx_kp_u_capacity_must_be_one_of_128_50_g, __pyx_t_9); if (unlikely(!__pyx_t_11)) __PYX_ERR(0, 469, __pyx_L1_error)
+      __pyx_t_11 = __Pyx_PyUnicode_Concat(__pyx_mstate_global->__pyx_kp_u_capacity_must_be_one_of_128_50_g, __pyx_t_9); if (unlikely(!__pyx_t_11)) __PYX_ERR(0, 473, __pyx_L1_error)
       __Pyx_GOTREF(__pyx_t_11);
       __Pyx_DECREF(__pyx_t_9); __pyx_t_9 = 0;
-      __pyx_t_9 = __Pyx_PyLong_From_int(__pyx_v_c); if (unlikely(!__pyx_t_9)) __PYX_ERR(0, 469, __pyx_L1_error)
+      __pyx_t_9 = __Pyx_PyLong_From_int(__pyx_v_c); if (unlikely(!__pyx_t_9)) __PYX_ERR(0, 473, __pyx_L1_error)
       __Pyx_GOTREF(__pyx_t_9);
-      __pyx_t_13 = __Pyx_PyLong_From_int(__pyx_v_c); if (unlikely(!__pyx_t_13)) __PYX_ERR(0, 469, __pyx_L1_error)
+      __pyx_t_13 = __Pyx_PyLong_From_int(__pyx_v_c); if (unlikely(!__pyx_t_13)) __PYX_ERR(0, 473, __pyx_L1_error)
       __Pyx_GOTREF(__pyx_t_13);
       __pyx_t_14 = 1;
       #if CYTHON_UNPACK_METHODS
@@ -30852,14 +30895,14 @@ static int __pyx_f_9orderbook_8_capture_7Capture__capacity_arg(struct __pyx_obj_
         __Pyx_DECREF(__pyx_t_9); __pyx_t_9 = 0;
         __Pyx_DECREF(__pyx_t_13); __pyx_t_13 = 0;
         __Pyx_DECREF(__pyx_t_6); __pyx_t_6 = 0;
-        if (unlikely(!__pyx_t_8)) __PYX_ERR(0, 469, __pyx_L1_error)
+        if (unlikely(!__pyx_t_8)) __PYX_ERR(0, 473, __pyx_L1_error)
         __Pyx_GOTREF(__pyx_t_8);
       }
       __Pyx_Raise(__pyx_t_8, 0, 0, 0);
       __Pyx_DECREF(__pyx_t_8); __pyx_t_8 = 0;
-      __PYX_ERR(0, 469, __pyx_L1_error)
+      __PYX_ERR(0, 473, __pyx_L1_error)
 
-      /* "orderbook/_capture.pyx":468
+      /* "orderbook/_capture.pyx":472
  *             except (TypeError, OverflowError):
  *                 raise FieldTypeError(f"capacity must be 128 or 50, got {capacity!r}") from None
  *             if c != 128 and c != 50:             # <<<<<<<<<<<<<<
@@ -30868,7 +30911,7 @@ static int __pyx_f_9orderbook_8_capture_7Capture__capacity_arg(struct __pyx_obj_
 */
     }
 
-    /* "orderbook/_capture.pyx":470
+    /* "orderbook/_capture.pyx":474
  *             if c != 128 and c != 50:
  *                 raise CapacityError(f"capacity must be one of (128, 50), got {capacity}", c, c)
  *             return c             # <<<<<<<<<<<<<<
@@ -30881,7 +30924,7 @@ static int __pyx_f_9orderbook_8_capture_7Capture__capacity_arg(struct __pyx_obj_
     }
     goto __pyx_L0;
 
-    /* "orderbook/_capture.pyx":463
+    /* "orderbook/_capture.pyx":467
  *         cdef Py_ssize_t k
  *         cdef int c
  *         if capacity is not None:             # <<<<<<<<<<<<<<
@@ -30890,7 +30933,7 @@ static int __pyx_f_9orderbook_8_capture_7Capture__capacity_arg(struct __pyx_obj_
 */
   }
 
-  /* "orderbook/_capture.pyx":471
+  /* "orderbook/_capture.pyx":475
  *                 raise CapacityError(f"capacity must be one of (128, 50), got {capacity}", c, c)
  *             return c
  *         if not uniform_default:             # <<<<<<<<<<<<<<
@@ -30902,7 +30945,7 @@ static int __pyx_f_9orderbook_8_capture_7Capture__capacity_arg(struct __pyx_obj_
   if (unlikely(__pyx_t_1)) {
 
 
-    /* "orderbook/_capture.pyx":472
+    /* "orderbook/_capture.pyx":476
  *             return c
  *         if not uniform_default:
  *             raise FieldTypeError("Capture.select needs capacity=")             # <<<<<<<<<<<<<<
@@ -30910,7 +30953,7 @@ static int __pyx_f_9orderbook_8_capture_7Capture__capacity_arg(struct __pyx_obj_
  *             return 128
 */
     __pyx_t_6 = NULL;
-    __Pyx_GetModuleGlobalName(__pyx_t_13, __pyx_mstate_global->__pyx_n_u_FieldTypeError); if (unlikely(!__pyx_t_13)) __PYX_ERR(0, 472, __pyx_L1_error)
+    __Pyx_GetModuleGlobalName(__pyx_t_13, __pyx_mstate_global->__pyx_n_u_FieldTypeError); if (unlikely(!__pyx_t_13)) __PYX_ERR(0, 476, __pyx_L1_error)
     __Pyx_GOTREF(__pyx_t_13);
     __pyx_t_14 = 1;
     #if CYTHON_UNPACK_METHODS
@@ -30929,14 +30972,14 @@ static int __pyx_f_9orderbook_8_capture_7Capture__capacity_arg(struct __pyx_obj_
       __pyx_t_8 = __Pyx_PyObject_FastCall((PyObject*)__pyx_t_13, __pyx_callargs+__pyx_t_14, (2-__pyx_t_14) | (__pyx_t_14*__Pyx_PY_VECTORCALL_ARGUMENTS_OFFSET));
       __Pyx_XDECREF(__pyx_t_6); __pyx_t_6 = 0;
       __Pyx_DECREF(__pyx_t_13); __pyx_t_13 = 0;
-      if (unlikely(!__pyx_t_8)) __PYX_ERR(0, 472, __pyx_L1_error)
+      if (unlikely(!__pyx_t_8)) __PYX_ERR(0, 476, __pyx_L1_error)
       __Pyx_GOTREF(__pyx_t_8);
     }
     __Pyx_Raise(__pyx_t_8, 0, 0, 0);
     __Pyx_DECREF(__pyx_t_8); __pyx_t_8 = 0;
-    __PYX_ERR(0, 472, __pyx_L1_error)
+    __PYX_ERR(0, 476, __pyx_L1_error)
 
-    /* "orderbook/_capture.pyx":471
+    /* "orderbook/_capture.pyx":475
  *                 raise CapacityError(f"capacity must be one of (128, 50), got {capacity}", c, c)
  *             return c
  *         if not uniform_default:             # <<<<<<<<<<<<<<
@@ -30945,7 +30988,7 @@ static int __pyx_f_9orderbook_8_capture_7Capture__capacity_arg(struct __pyx_obj_
 */
   }
 
-  /* "orderbook/_capture.pyx":473
+  /* "orderbook/_capture.pyx":477
  *         if not uniform_default:
  *             raise FieldTypeError("Capture.select needs capacity=")
  *         if self._n == 0:             # <<<<<<<<<<<<<<
@@ -30957,7 +31000,7 @@ static int __pyx_f_9orderbook_8_capture_7Capture__capacity_arg(struct __pyx_obj_
   if (__pyx_t_1) {
 
 
-    /* "orderbook/_capture.pyx":474
+    /* "orderbook/_capture.pyx":478
  *             raise FieldTypeError("Capture.select needs capacity=")
  *         if self._n == 0:
  *             return 128             # <<<<<<<<<<<<<<
@@ -30970,7 +31013,7 @@ static int __pyx_f_9orderbook_8_capture_7Capture__capacity_arg(struct __pyx_obj_
     }
     goto __pyx_L0;
 
-    /* "orderbook/_capture.pyx":473
+    /* "orderbook/_capture.pyx":477
  *         if not uniform_default:
  *             raise FieldTypeError("Capture.select needs capacity=")
  *         if self._n == 0:             # <<<<<<<<<<<<<<
@@ -30979,7 +31022,7 @@ static int __pyx_f_9orderbook_8_capture_7Capture__capacity_arg(struct __pyx_obj_
 */
   }
 
-  /* "orderbook/_capture.pyx":475
+  /* "orderbook/_capture.pyx":479
  *         if self._n == 0:
  *             return 128
  *         c = self._e[0].capacity             # <<<<<<<<<<<<<<
@@ -30990,7 +31033,7 @@ static int __pyx_f_9orderbook_8_capture_7Capture__capacity_arg(struct __pyx_obj_
 
   __pyx_v_c = __pyx_t_15;
 
-  /* "orderbook/_capture.pyx":476
+  /* "orderbook/_capture.pyx":480
  *             return 128
  *         c = self._e[0].capacity
  *         for k in range(1, self._n):             # <<<<<<<<<<<<<<
@@ -31004,7 +31047,7 @@ static int __pyx_f_9orderbook_8_capture_7Capture__capacity_arg(struct __pyx_obj_
   for (__pyx_t_18 = 1; __pyx_t_18 < __pyx_t_17; __pyx_t_18+=1) {
     __pyx_v_k = __pyx_t_18;
 
-    /* "orderbook/_capture.pyx":477
+    /* "orderbook/_capture.pyx":481
  *         c = self._e[0].capacity
  *         for k in range(1, self._n):
  *             if self._e[k].capacity != c:             # <<<<<<<<<<<<<<
@@ -31016,19 +31059,19 @@ static int __pyx_f_9orderbook_8_capture_7Capture__capacity_arg(struct __pyx_obj_
     if (__pyx_t_1) {
 
 
-      /* "orderbook/_capture.pyx":478
+      /* "orderbook/_capture.pyx":482
  *         for k in range(1, self._n):
  *             if self._e[k].capacity != c:
  *                 counts = {}             # <<<<<<<<<<<<<<
  *                 for j in range(self._n):
  *                     counts[self._e[j].capacity] = counts.get(self._e[j].capacity, 0) + 1
 */
-      __pyx_t_8 = __Pyx_PyDict_NewPresized(0); if (unlikely(!__pyx_t_8)) __PYX_ERR(0, 478, __pyx_L1_error)
+      __pyx_t_8 = __Pyx_PyDict_NewPresized(0); if (unlikely(!__pyx_t_8)) __PYX_ERR(0, 482, __pyx_L1_error)
       __Pyx_GOTREF(__pyx_t_8);
       __pyx_v_counts = ((PyObject*)__pyx_t_8);
       __pyx_t_8 = 0;
 
-      /* "orderbook/_capture.pyx":479
+      /* "orderbook/_capture.pyx":483
  *             if self._e[k].capacity != c:
  *                 counts = {}
  *                 for j in range(self._n):             # <<<<<<<<<<<<<<
@@ -31042,30 +31085,30 @@ static int __pyx_f_9orderbook_8_capture_7Capture__capacity_arg(struct __pyx_obj_
       for (__pyx_t_21 = 0; __pyx_t_21 < __pyx_t_20; __pyx_t_21+=1) {
         __pyx_v_j = __pyx_t_21;
 
-        /* "orderbook/_capture.pyx":480
+        /* "orderbook/_capture.pyx":484
  *                 counts = {}
  *                 for j in range(self._n):
  *                     counts[self._e[j].capacity] = counts.get(self._e[j].capacity, 0) + 1             # <<<<<<<<<<<<<<
  *                 raise LayoutError(
  *                     "Capture holds books of mixed capacities ("
 */
-        __pyx_t_8 = __Pyx_PyLong_From_uint16_t((__pyx_v_self->_e[__pyx_v_j]).capacity); if (unlikely(!__pyx_t_8)) __PYX_ERR(0, 480, __pyx_L1_error)
+        __pyx_t_8 = __Pyx_PyLong_From_uint16_t((__pyx_v_self->_e[__pyx_v_j]).capacity); if (unlikely(!__pyx_t_8)) __PYX_ERR(0, 484, __pyx_L1_error)
         __Pyx_GOTREF(__pyx_t_8);
-        __pyx_t_13 = __Pyx_PyDict_GetItemDefault(__pyx_v_counts, __pyx_t_8, __pyx_mstate_global->__pyx_int_0); if (unlikely(!__pyx_t_13)) __PYX_ERR(0, 480, __pyx_L1_error)
+        __pyx_t_13 = __Pyx_PyDict_GetItemDefault(__pyx_v_counts, __pyx_t_8, __pyx_mstate_global->__pyx_int_0); if (unlikely(!__pyx_t_13)) __PYX_ERR(0, 484, __pyx_L1_error)
         __Pyx_GOTREF(__pyx_t_13);
         __Pyx_DECREF(__pyx_t_8); __pyx_t_8 = 0;
-        __pyx_t_8 = __Pyx_PyLong_AddObjC(__pyx_t_13, __pyx_mstate_global->__pyx_int_1, 1, 0, 0); if (unlikely(!__pyx_t_8)) __PYX_ERR(0, 480, __pyx_L1_error)
+        __pyx_t_8 = __Pyx_PyLong_AddObjC(__pyx_t_13, __pyx_mstate_global->__pyx_int_1, 1, 0, 0); if (unlikely(!__pyx_t_8)) __PYX_ERR(0, 484, __pyx_L1_error)
         __Pyx_GOTREF(__pyx_t_8);
         __Pyx_DECREF(__pyx_t_13); __pyx_t_13 = 0;
-        __pyx_t_13 = __Pyx_PyLong_From_uint16_t((__pyx_v_self->_e[__pyx_v_j]).capacity); if (unlikely(!__pyx_t_13)) __PYX_ERR(0, 480, __pyx_L1_error)
+        __pyx_t_13 = __Pyx_PyLong_From_uint16_t((__pyx_v_self->_e[__pyx_v_j]).capacity); if (unlikely(!__pyx_t_13)) __PYX_ERR(0, 484, __pyx_L1_error)
         __Pyx_GOTREF(__pyx_t_13);
-        if (unlikely((PyDict_SetItem(__pyx_v_counts, __pyx_t_13, __pyx_t_8) < 0))) __PYX_ERR(0, 480, __pyx_L1_error)
+        if (unlikely((PyDict_SetItem(__pyx_v_counts, __pyx_t_13, __pyx_t_8) < 0))) __PYX_ERR(0, 484, __pyx_L1_error)
         __Pyx_DECREF(__pyx_t_13); __pyx_t_13 = 0;
         __Pyx_DECREF(__pyx_t_8); __pyx_t_8 = 0;
       }
 
 
-      /* "orderbook/_capture.pyx":481
+      /* "orderbook/_capture.pyx":485
  *                 for j in range(self._n):
  *                     counts[self._e[j].capacity] = counts.get(self._e[j].capacity, 0) + 1
  *                 raise LayoutError(             # <<<<<<<<<<<<<<
@@ -31073,39 +31116,39 @@ static int __pyx_f_9orderbook_8_capture_7Capture__capacity_arg(struct __pyx_obj_
  *                     + ", ".join(f"{v} at capacity {cap}" for cap, v in sorted(counts.items()))
 */
       __pyx_t_13 = NULL;
-      __Pyx_GetModuleGlobalName(__pyx_t_6, __pyx_mstate_global->__pyx_n_u_LayoutError); if (unlikely(!__pyx_t_6)) __PYX_ERR(0, 481, __pyx_L1_error)
+      __Pyx_GetModuleGlobalName(__pyx_t_6, __pyx_mstate_global->__pyx_n_u_LayoutError); if (unlikely(!__pyx_t_6)) __PYX_ERR(0, 485, __pyx_L1_error)
       __Pyx_GOTREF(__pyx_t_6);
 
-      /* "orderbook/_capture.pyx":483
+      /* "orderbook/_capture.pyx":487
  *                 raise LayoutError(
  *                     "Capture holds books of mixed capacities ("
  *                     + ", ".join(f"{v} at capacity {cap}" for cap, v in sorted(counts.items()))             # <<<<<<<<<<<<<<
  *                     + "): pass capacity=128 or capacity=50")
  *         return c
 */
-      __pyx_t_9 = __Pyx_PyDict_Items(__pyx_v_counts); if (unlikely(!__pyx_t_9)) __PYX_ERR(0, 483, __pyx_L1_error)
+      __pyx_t_9 = __Pyx_PyDict_Items(__pyx_v_counts); if (unlikely(!__pyx_t_9)) __PYX_ERR(0, 487, __pyx_L1_error)
       __Pyx_GOTREF(__pyx_t_9);
-      __pyx_t_11 = __pyx_pf_9orderbook_8_capture_7Capture_13_capacity_arg_genexpr(NULL, __pyx_t_9); if (unlikely(!__pyx_t_11)) __PYX_ERR(0, 483, __pyx_L1_error)
+      __pyx_t_11 = __pyx_pf_9orderbook_8_capture_7Capture_13_capacity_arg_genexpr(NULL, __pyx_t_9); if (unlikely(!__pyx_t_11)) __PYX_ERR(0, 487, __pyx_L1_error)
       __Pyx_GOTREF(__pyx_t_11);
       __Pyx_DECREF(__pyx_t_9); __pyx_t_9 = 0;
-      __pyx_t_9 = __Pyx_Generator_GetInlinedResult(__pyx_t_11); if (unlikely(!__pyx_t_9)) __PYX_ERR(0, 483, __pyx_L1_error)
+      __pyx_t_9 = __Pyx_Generator_GetInlinedResult(__pyx_t_11); if (unlikely(!__pyx_t_9)) __PYX_ERR(0, 487, __pyx_L1_error)
       __Pyx_GOTREF(__pyx_t_9);
       __Pyx_DECREF(__pyx_t_11); __pyx_t_11 = 0;
-      __pyx_t_11 = PyUnicode_Join(__pyx_mstate_global->__pyx_kp_u__8, __pyx_t_9); if (unlikely(!__pyx_t_11)) __PYX_ERR(0, 483, __pyx_L1_error)
+      __pyx_t_11 = PyUnicode_Join(__pyx_mstate_global->__pyx_kp_u__8, __pyx_t_9); if (unlikely(!__pyx_t_11)) __PYX_ERR(0, 487, __pyx_L1_error)
       __Pyx_GOTREF(__pyx_t_11);
       __Pyx_DECREF(__pyx_t_9); __pyx_t_9 = 0;
-      __pyx_t_9 = __Pyx_PyUnicode_Concat(__pyx_mstate_global->__pyx_kp_u_Capture_holds_books_of_mixed_cap, __pyx_t_11); if (unlikely(!__pyx_t_9)) __PYX_ERR(0, 483, __pyx_L1_error)
+      __pyx_t_9 = __Pyx_PyUnicode_Concat(__pyx_mstate_global->__pyx_kp_u_Capture_holds_books_of_mixed_cap, __pyx_t_11); if (unlikely(!__pyx_t_9)) __PYX_ERR(0, 487, __pyx_L1_error)
       __Pyx_GOTREF(__pyx_t_9);
       __Pyx_DECREF(__pyx_t_11); __pyx_t_11 = 0;
 
-      /* "orderbook/_capture.pyx":484
+      /* "orderbook/_capture.pyx":488
  *                     "Capture holds books of mixed capacities ("
  *                     + ", ".join(f"{v} at capacity {cap}" for cap, v in sorted(counts.items()))
  *                     + "): pass capacity=128 or capacity=50")             # <<<<<<<<<<<<<<
  *         return c
  * 
 */
-      __pyx_t_11 = __Pyx_PyUnicode_Concat__Pyx_ReferenceSharing_OwnStrongReferenceInPlace(__pyx_t_9, __pyx_mstate_global->__pyx_kp_u_pass_capacity_128_or_capacity_5); if (unlikely(!__pyx_t_11)) __PYX_ERR(0, 484, __pyx_L1_error)
+      __pyx_t_11 = __Pyx_PyUnicode_Concat__Pyx_ReferenceSharing_OwnStrongReferenceInPlace(__pyx_t_9, __pyx_mstate_global->__pyx_kp_u_pass_capacity_128_or_capacity_5); if (unlikely(!__pyx_t_11)) __PYX_ERR(0, 488, __pyx_L1_error)
       __Pyx_GOTREF(__pyx_t_11);
       __Pyx_DECREF(__pyx_t_9); __pyx_t_9 = 0;
       __pyx_t_14 = 1;
@@ -31126,14 +31169,14 @@ static int __pyx_f_9orderbook_8_capture_7Capture__capacity_arg(struct __pyx_obj_
         __Pyx_XDECREF(__pyx_t_13); __pyx_t_13 = 0;
         __Pyx_DECREF(__pyx_t_11); __pyx_t_11 = 0;
         __Pyx_DECREF(__pyx_t_6); __pyx_t_6 = 0;
-        if (unlikely(!__pyx_t_8)) __PYX_ERR(0, 481, __pyx_L1_error)
+        if (unlikely(!__pyx_t_8)) __PYX_ERR(0, 485, __pyx_L1_error)
         __Pyx_GOTREF(__pyx_t_8);
       }
       __Pyx_Raise(__pyx_t_8, 0, 0, 0);
       __Pyx_DECREF(__pyx_t_8); __pyx_t_8 = 0;
-      __PYX_ERR(0, 481, __pyx_L1_error)
+      __PYX_ERR(0, 485, __pyx_L1_error)
 
-      /* "orderbook/_capture.pyx":477
+      /* "orderbook/_capture.pyx":481
  *         c = self._e[0].capacity
  *         for k in range(1, self._n):
  *             if self._e[k].capacity != c:             # <<<<<<<<<<<<<<
@@ -31144,7 +31187,7 @@ static int __pyx_f_9orderbook_8_capture_7Capture__capacity_arg(struct __pyx_obj_
   }
 
 
-  /* "orderbook/_capture.pyx":485
+  /* "orderbook/_capture.pyx":489
  *                     + ", ".join(f"{v} at capacity {cap}" for cap, v in sorted(counts.items()))
  *                     + "): pass capacity=128 or capacity=50")
  *         return c             # <<<<<<<<<<<<<<
@@ -31157,7 +31200,7 @@ static int __pyx_f_9orderbook_8_capture_7Capture__capacity_arg(struct __pyx_obj_
   }
   goto __pyx_L0;
 
-  /* "orderbook/_capture.pyx":460
+  /* "orderbook/_capture.pyx":464
  *         return a
  * 
  *     cdef int _capacity_arg(self, object capacity, bint uniform_default) except -1:             # <<<<<<<<<<<<<<
@@ -31188,7 +31231,7 @@ static int __pyx_f_9orderbook_8_capture_7Capture__capacity_arg(struct __pyx_obj_
   return __pyx_r;
 }
 
-/* "orderbook/_capture.pyx":487
+/* "orderbook/_capture.pyx":491
  *         return c
  * 
  *     cdef object _gather(self, int cap, bint book, Py_ssize_t itemsize, object dtype, bint copy):             # <<<<<<<<<<<<<<
@@ -31233,19 +31276,19 @@ static PyObject *__pyx_f_9orderbook_8_capture_7Capture__gather(struct __pyx_obj_
   int __pyx_clineno = 0;
   __Pyx_RefNannySetupContext("_gather", 0);
 
-  /* "orderbook/_capture.pyx":491
+  /* "orderbook/_capture.pyx":495
  *         (book) or the header, as a strided view when the selected messages are
  *         equally spaced with the record at the same place, else one copy."""
  *         np = _numpy()             # <<<<<<<<<<<<<<
  *         cdef Py_ssize_t n = self._n, k, m = 0, first = -1, stride = 0, prev = -1, rel = -1, at
  *         cdef bint strided = True
 */
-  __pyx_t_1 = __pyx_f_9orderbook_8_capture__numpy(); if (unlikely(!__pyx_t_1)) __PYX_ERR(0, 491, __pyx_L1_error)
+  __pyx_t_1 = __pyx_f_9orderbook_8_capture__numpy(); if (unlikely(!__pyx_t_1)) __PYX_ERR(0, 495, __pyx_L1_error)
   __Pyx_GOTREF(__pyx_t_1);
   __pyx_v_np = __pyx_t_1;
   __pyx_t_1 = 0;
 
-  /* "orderbook/_capture.pyx":492
+  /* "orderbook/_capture.pyx":496
  *         equally spaced with the record at the same place, else one copy."""
  *         np = _numpy()
  *         cdef Py_ssize_t n = self._n, k, m = 0, first = -1, stride = 0, prev = -1, rel = -1, at             # <<<<<<<<<<<<<<
@@ -31261,7 +31304,7 @@ static PyObject *__pyx_f_9orderbook_8_capture_7Capture__gather(struct __pyx_obj_
   __pyx_v_prev = -1L;
   __pyx_v_rel = -1L;
 
-  /* "orderbook/_capture.pyx":493
+  /* "orderbook/_capture.pyx":497
  *         np = _numpy()
  *         cdef Py_ssize_t n = self._n, k, m = 0, first = -1, stride = 0, prev = -1, rel = -1, at
  *         cdef bint strided = True             # <<<<<<<<<<<<<<
@@ -31270,17 +31313,17 @@ static PyObject *__pyx_f_9orderbook_8_capture_7Capture__gather(struct __pyx_obj_
 */
   __pyx_v_strided = 1;
 
-  /* "orderbook/_capture.pyx":496
+  /* "orderbook/_capture.pyx":500
  *         cdef Py_buffer ob
  *         cdef char* dst
  *         self._check()             # <<<<<<<<<<<<<<
  *         for k in range(n):
  *             if cap and self._e[k].capacity != cap:
 */
-  __pyx_t_3 = ((struct __pyx_vtabstruct_9orderbook_8_capture_Capture *)__pyx_v_self->__pyx_vtab)->_check(__pyx_v_self); if (unlikely(__pyx_t_3 == ((int)-1))) __PYX_ERR(0, 496, __pyx_L1_error)
+  __pyx_t_3 = ((struct __pyx_vtabstruct_9orderbook_8_capture_Capture *)__pyx_v_self->__pyx_vtab)->_check(__pyx_v_self); if (unlikely(__pyx_t_3 == ((int)-1))) __PYX_ERR(0, 500, __pyx_L1_error)
 
 
-  /* "orderbook/_capture.pyx":497
+  /* "orderbook/_capture.pyx":501
  *         cdef char* dst
  *         self._check()
  *         for k in range(n):             # <<<<<<<<<<<<<<
@@ -31294,7 +31337,7 @@ static PyObject *__pyx_f_9orderbook_8_capture_7Capture__gather(struct __pyx_obj_
   for (__pyx_t_5 = 0; __pyx_t_5 < __pyx_t_4; __pyx_t_5+=1) {
     __pyx_v_k = __pyx_t_5;
 
-    /* "orderbook/_capture.pyx":498
+    /* "orderbook/_capture.pyx":502
  *         self._check()
  *         for k in range(n):
  *             if cap and self._e[k].capacity != cap:             # <<<<<<<<<<<<<<
@@ -31320,7 +31363,7 @@ static PyObject *__pyx_f_9orderbook_8_capture_7Capture__gather(struct __pyx_obj_
     if (__pyx_t_6) {
 
 
-      /* "orderbook/_capture.pyx":499
+      /* "orderbook/_capture.pyx":503
  *         for k in range(n):
  *             if cap and self._e[k].capacity != cap:
  *                 continue             # <<<<<<<<<<<<<<
@@ -31329,7 +31372,7 @@ static PyObject *__pyx_f_9orderbook_8_capture_7Capture__gather(struct __pyx_obj_
 */
       goto __pyx_L3_continue;
 
-      /* "orderbook/_capture.pyx":498
+      /* "orderbook/_capture.pyx":502
  *         self._check()
  *         for k in range(n):
  *             if cap and self._e[k].capacity != cap:             # <<<<<<<<<<<<<<
@@ -31338,7 +31381,7 @@ static PyObject *__pyx_f_9orderbook_8_capture_7Capture__gather(struct __pyx_obj_
 */
     }
 
-    /* "orderbook/_capture.pyx":500
+    /* "orderbook/_capture.pyx":504
  *             if cap and self._e[k].capacity != cap:
  *                 continue
  *             at = self._e[k].offset + (self._e[k].book if book else 0)             # <<<<<<<<<<<<<<
@@ -31355,7 +31398,7 @@ static PyObject *__pyx_f_9orderbook_8_capture_7Capture__gather(struct __pyx_obj_
     __pyx_v_at = ((__pyx_v_self->_e[__pyx_v_k]).offset + __pyx_t_8);
 
 
-    /* "orderbook/_capture.pyx":501
+    /* "orderbook/_capture.pyx":505
  *                 continue
  *             at = self._e[k].offset + (self._e[k].book if book else 0)
  *             if m == 0:             # <<<<<<<<<<<<<<
@@ -31367,7 +31410,7 @@ static PyObject *__pyx_f_9orderbook_8_capture_7Capture__gather(struct __pyx_obj_
     if (__pyx_t_6) {
 
 
-      /* "orderbook/_capture.pyx":502
+      /* "orderbook/_capture.pyx":506
  *             at = self._e[k].offset + (self._e[k].book if book else 0)
  *             if m == 0:
  *                 first = at             # <<<<<<<<<<<<<<
@@ -31376,7 +31419,7 @@ static PyObject *__pyx_f_9orderbook_8_capture_7Capture__gather(struct __pyx_obj_
 */
       __pyx_v_first = __pyx_v_at;
 
-      /* "orderbook/_capture.pyx":501
+      /* "orderbook/_capture.pyx":505
  *                 continue
  *             at = self._e[k].offset + (self._e[k].book if book else 0)
  *             if m == 0:             # <<<<<<<<<<<<<<
@@ -31386,7 +31429,7 @@ static PyObject *__pyx_f_9orderbook_8_capture_7Capture__gather(struct __pyx_obj_
       goto __pyx_L8;
     }
 
-    /* "orderbook/_capture.pyx":503
+    /* "orderbook/_capture.pyx":507
  *             if m == 0:
  *                 first = at
  *             elif m == 1:             # <<<<<<<<<<<<<<
@@ -31398,7 +31441,7 @@ static PyObject *__pyx_f_9orderbook_8_capture_7Capture__gather(struct __pyx_obj_
     if (__pyx_t_6) {
 
 
-      /* "orderbook/_capture.pyx":504
+      /* "orderbook/_capture.pyx":508
  *                 first = at
  *             elif m == 1:
  *                 stride = at - prev             # <<<<<<<<<<<<<<
@@ -31407,7 +31450,7 @@ static PyObject *__pyx_f_9orderbook_8_capture_7Capture__gather(struct __pyx_obj_
 */
       __pyx_v_stride = (__pyx_v_at - __pyx_v_prev);
 
-      /* "orderbook/_capture.pyx":503
+      /* "orderbook/_capture.pyx":507
  *             if m == 0:
  *                 first = at
  *             elif m == 1:             # <<<<<<<<<<<<<<
@@ -31417,7 +31460,7 @@ static PyObject *__pyx_f_9orderbook_8_capture_7Capture__gather(struct __pyx_obj_
       goto __pyx_L8;
     }
 
-    /* "orderbook/_capture.pyx":505
+    /* "orderbook/_capture.pyx":509
  *             elif m == 1:
  *                 stride = at - prev
  *             elif at - prev != stride:             # <<<<<<<<<<<<<<
@@ -31429,7 +31472,7 @@ static PyObject *__pyx_f_9orderbook_8_capture_7Capture__gather(struct __pyx_obj_
     if (__pyx_t_6) {
 
 
-      /* "orderbook/_capture.pyx":506
+      /* "orderbook/_capture.pyx":510
  *                 stride = at - prev
  *             elif at - prev != stride:
  *                 strided = False             # <<<<<<<<<<<<<<
@@ -31438,7 +31481,7 @@ static PyObject *__pyx_f_9orderbook_8_capture_7Capture__gather(struct __pyx_obj_
 */
       __pyx_v_strided = 0;
 
-      /* "orderbook/_capture.pyx":505
+      /* "orderbook/_capture.pyx":509
  *             elif m == 1:
  *                 stride = at - prev
  *             elif at - prev != stride:             # <<<<<<<<<<<<<<
@@ -31448,7 +31491,7 @@ static PyObject *__pyx_f_9orderbook_8_capture_7Capture__gather(struct __pyx_obj_
     }
     __pyx_L8:;
 
-    /* "orderbook/_capture.pyx":507
+    /* "orderbook/_capture.pyx":511
  *             elif at - prev != stride:
  *                 strided = False
  *             prev = at             # <<<<<<<<<<<<<<
@@ -31457,7 +31500,7 @@ static PyObject *__pyx_f_9orderbook_8_capture_7Capture__gather(struct __pyx_obj_
 */
     __pyx_v_prev = __pyx_v_at;
 
-    /* "orderbook/_capture.pyx":508
+    /* "orderbook/_capture.pyx":512
  *                 strided = False
  *             prev = at
  *             m += 1             # <<<<<<<<<<<<<<
@@ -31469,7 +31512,7 @@ static PyObject *__pyx_f_9orderbook_8_capture_7Capture__gather(struct __pyx_obj_
   }
 
 
-  /* "orderbook/_capture.pyx":509
+  /* "orderbook/_capture.pyx":513
  *             prev = at
  *             m += 1
  *         if m == 0:             # <<<<<<<<<<<<<<
@@ -31481,7 +31524,7 @@ static PyObject *__pyx_f_9orderbook_8_capture_7Capture__gather(struct __pyx_obj_
   if (__pyx_t_6) {
 
 
-    /* "orderbook/_capture.pyx":510
+    /* "orderbook/_capture.pyx":514
  *             m += 1
  *         if m == 0:
  *             return np.empty(0, dtype)             # <<<<<<<<<<<<<<
@@ -31495,7 +31538,7 @@ static PyObject *__pyx_f_9orderbook_8_capture_7Capture__gather(struct __pyx_obj_
       PyObject *__pyx_callargs[3] = {__pyx_t_9, __pyx_mstate_global->__pyx_int_0, __pyx_v_dtype};
       __pyx_t_1 = __Pyx_PyObject_FastCallMethod((PyObject*)__pyx_mstate_global->__pyx_n_u_empty, __pyx_callargs+__pyx_t_10, (3-__pyx_t_10) | (1*__Pyx_PY_VECTORCALL_ARGUMENTS_OFFSET));
       __Pyx_XDECREF(__pyx_t_9); __pyx_t_9 = 0;
-      if (unlikely(!__pyx_t_1)) __PYX_ERR(0, 510, __pyx_L1_error)
+      if (unlikely(!__pyx_t_1)) __PYX_ERR(0, 514, __pyx_L1_error)
       __Pyx_GOTREF(__pyx_t_1);
     }
     {
@@ -31509,7 +31552,7 @@ static PyObject *__pyx_f_9orderbook_8_capture_7Capture__gather(struct __pyx_obj_
     __pyx_t_1 = 0;
     goto __pyx_L0;
 
-    /* "orderbook/_capture.pyx":509
+    /* "orderbook/_capture.pyx":513
  *             prev = at
  *             m += 1
  *         if m == 0:             # <<<<<<<<<<<<<<
@@ -31518,7 +31561,7 @@ static PyObject *__pyx_f_9orderbook_8_capture_7Capture__gather(struct __pyx_obj_
 */
   }
 
-  /* "orderbook/_capture.pyx":511
+  /* "orderbook/_capture.pyx":515
  *         if m == 0:
  *             return np.empty(0, dtype)
  *         if strided and not copy and (m == 1 or stride >= itemsize):             # <<<<<<<<<<<<<<
@@ -31560,7 +31603,7 @@ static PyObject *__pyx_f_9orderbook_8_capture_7Capture__gather(struct __pyx_obj_
   if (__pyx_t_6) {
 
 
-    /* "orderbook/_capture.pyx":516
+    /* "orderbook/_capture.pyx":520
  *             # alone keeps only a reference): close() cannot unmap memory an
  *             # array still reads
  *             a = np.ndarray(shape=(m,), dtype=dtype, buffer=np.frombuffer(self.obj, np.uint8), offset=first,             # <<<<<<<<<<<<<<
@@ -31569,16 +31612,16 @@ static PyObject *__pyx_f_9orderbook_8_capture_7Capture__gather(struct __pyx_obj_
 */
     __pyx_t_9 = __pyx_v_np;
     __Pyx_INCREF(__pyx_t_9);
-    __pyx_t_11 = PyLong_FromSsize_t(__pyx_v_m); if (unlikely(!__pyx_t_11)) __PYX_ERR(0, 516, __pyx_L1_error)
+    __pyx_t_11 = PyLong_FromSsize_t(__pyx_v_m); if (unlikely(!__pyx_t_11)) __PYX_ERR(0, 520, __pyx_L1_error)
     __Pyx_GOTREF(__pyx_t_11);
-    __pyx_t_12 = PyTuple_New(1); if (unlikely(!__pyx_t_12)) __PYX_ERR(0, 516, __pyx_L1_error)
+    __pyx_t_12 = PyTuple_New(1); if (unlikely(!__pyx_t_12)) __PYX_ERR(0, 520, __pyx_L1_error)
     __Pyx_GOTREF(__pyx_t_12);
     __Pyx_GIVEREF(__pyx_t_11);
-    if (__Pyx_PyTuple_SET_ITEM(__pyx_t_12, 0, __pyx_t_11) != (0)) __PYX_ERR(0, 516, __pyx_L1_error);
+    if (__Pyx_PyTuple_SET_ITEM(__pyx_t_12, 0, __pyx_t_11) != (0)) __PYX_ERR(0, 520, __pyx_L1_error);
     __pyx_t_11 = 0;
     __pyx_t_13 = __pyx_v_np;
     __Pyx_INCREF(__pyx_t_13);
-    __pyx_t_14 = __Pyx_PyObject_GetAttrStr(__pyx_v_np, __pyx_mstate_global->__pyx_n_u_uint8); if (unlikely(!__pyx_t_14)) __PYX_ERR(0, 516, __pyx_L1_error)
+    __pyx_t_14 = __Pyx_PyObject_GetAttrStr(__pyx_v_np, __pyx_mstate_global->__pyx_n_u_uint8); if (unlikely(!__pyx_t_14)) __PYX_ERR(0, 520, __pyx_L1_error)
     __Pyx_GOTREF(__pyx_t_14);
     __pyx_t_10 = 0;
     {
@@ -31586,13 +31629,13 @@ static PyObject *__pyx_f_9orderbook_8_capture_7Capture__gather(struct __pyx_obj_
       __pyx_t_11 = __Pyx_PyObject_FastCallMethod((PyObject*)__pyx_mstate_global->__pyx_n_u_frombuffer, __pyx_callargs+__pyx_t_10, (3-__pyx_t_10) | (1*__Pyx_PY_VECTORCALL_ARGUMENTS_OFFSET));
       __Pyx_XDECREF(__pyx_t_13); __pyx_t_13 = 0;
       __Pyx_DECREF(__pyx_t_14); __pyx_t_14 = 0;
-      if (unlikely(!__pyx_t_11)) __PYX_ERR(0, 516, __pyx_L1_error)
+      if (unlikely(!__pyx_t_11)) __PYX_ERR(0, 520, __pyx_L1_error)
       __Pyx_GOTREF(__pyx_t_11);
     }
-    __pyx_t_14 = PyLong_FromSsize_t(__pyx_v_first); if (unlikely(!__pyx_t_14)) __PYX_ERR(0, 516, __pyx_L1_error)
+    __pyx_t_14 = PyLong_FromSsize_t(__pyx_v_first); if (unlikely(!__pyx_t_14)) __PYX_ERR(0, 520, __pyx_L1_error)
     __Pyx_GOTREF(__pyx_t_14);
 
-    /* "orderbook/_capture.pyx":517
+    /* "orderbook/_capture.pyx":521
  *             # array still reads
  *             a = np.ndarray(shape=(m,), dtype=dtype, buffer=np.frombuffer(self.obj, np.uint8), offset=first,
  *                            strides=(stride if m > 1 else itemsize,))             # <<<<<<<<<<<<<<
@@ -31602,25 +31645,25 @@ static PyObject *__pyx_f_9orderbook_8_capture_7Capture__gather(struct __pyx_obj_
     __pyx_t_6 = (__pyx_v_m > 1);
 
     if (__pyx_t_6) {
-      __pyx_t_15 = PyLong_FromSsize_t(__pyx_v_stride); if (unlikely(!__pyx_t_15)) __PYX_ERR(0, 517, __pyx_L1_error)
+      __pyx_t_15 = PyLong_FromSsize_t(__pyx_v_stride); if (unlikely(!__pyx_t_15)) __PYX_ERR(0, 521, __pyx_L1_error)
       __Pyx_GOTREF(__pyx_t_15);
       __pyx_t_13 = __pyx_t_15;
       __pyx_t_15 = 0;
     } else {
-      __pyx_t_15 = PyLong_FromSsize_t(__pyx_v_itemsize); if (unlikely(!__pyx_t_15)) __PYX_ERR(0, 517, __pyx_L1_error)
+      __pyx_t_15 = PyLong_FromSsize_t(__pyx_v_itemsize); if (unlikely(!__pyx_t_15)) __PYX_ERR(0, 521, __pyx_L1_error)
       __Pyx_GOTREF(__pyx_t_15);
       __pyx_t_13 = __pyx_t_15;
       __pyx_t_15 = 0;
     }
 
-    __pyx_t_15 = PyTuple_New(1); if (unlikely(!__pyx_t_15)) __PYX_ERR(0, 517, __pyx_L1_error)
+    __pyx_t_15 = PyTuple_New(1); if (unlikely(!__pyx_t_15)) __PYX_ERR(0, 521, __pyx_L1_error)
     __Pyx_GOTREF(__pyx_t_15);
     __Pyx_GIVEREF(__pyx_t_13);
-    if (__Pyx_PyTuple_SET_ITEM(__pyx_t_15, 0, __pyx_t_13) != (0)) __PYX_ERR(0, 517, __pyx_L1_error);
+    if (__Pyx_PyTuple_SET_ITEM(__pyx_t_15, 0, __pyx_t_13) != (0)) __PYX_ERR(0, 521, __pyx_L1_error);
     __pyx_t_13 = 0;
     #if CYTHON_VECTORCALL
 
-    /* "orderbook/_capture.pyx":516
+    /* "orderbook/_capture.pyx":520
  *             # alone keeps only a reference): close() cannot unmap memory an
  *             # array still reads
  *             a = np.ndarray(shape=(m,), dtype=dtype, buffer=np.frombuffer(self.obj, np.uint8), offset=first,             # <<<<<<<<<<<<<<
@@ -31633,13 +31676,13 @@ static PyObject *__pyx_f_9orderbook_8_capture_7Capture__gather(struct __pyx_obj_
       PyObject *__pyx_callargs[6] = {__pyx_t_9, __pyx_t_12, __pyx_v_dtype, __pyx_t_11, __pyx_t_14, __pyx_t_15};
       #if CYTHON_VECTORCALL
       __pyx_t_13 = __pyx_mstate_global->__pyx_tuple[8];
-      if (unlikely(!__pyx_t_13)) __PYX_ERR(0, 516, __pyx_L1_error)
+      if (unlikely(!__pyx_t_13)) __PYX_ERR(0, 520, __pyx_L1_error)
       __Pyx_INCREF(__pyx_t_13);
       #else
       {
         PyObject *__pyx_temp[5] = {__pyx_mstate_global->__pyx_n_u_shape, __pyx_mstate_global->__pyx_n_u_dtype, __pyx_mstate_global->__pyx_n_u_buffer, __pyx_mstate_global->__pyx_n_u_offset, __pyx_mstate_global->__pyx_n_u_strides};
         __pyx_t_13 = __Pyx_MakeKwargDict(__pyx_temp, __pyx_callargs+1, 5);
-        if (unlikely(!__pyx_t_13)) __PYX_ERR(0, 516, __pyx_L1_error)
+        if (unlikely(!__pyx_t_13)) __PYX_ERR(0, 520, __pyx_L1_error)
         __Pyx_GOTREF(__pyx_t_13);
       }
       #endif
@@ -31652,25 +31695,25 @@ static PyObject *__pyx_f_9orderbook_8_capture_7Capture__gather(struct __pyx_obj_
       __Pyx_DECREF(__pyx_t_14); __pyx_t_14 = 0;
       __Pyx_DECREF(__pyx_t_15); __pyx_t_15 = 0;
       __Pyx_DECREF(__pyx_t_13); __pyx_t_13 = 0;
-      if (unlikely(!__pyx_t_1)) __PYX_ERR(0, 516, __pyx_L1_error)
+      if (unlikely(!__pyx_t_1)) __PYX_ERR(0, 520, __pyx_L1_error)
       __Pyx_GOTREF(__pyx_t_1);
     }
     __pyx_v_a = __pyx_t_1;
     __pyx_t_1 = 0;
 
-    /* "orderbook/_capture.pyx":518
+    /* "orderbook/_capture.pyx":522
  *             a = np.ndarray(shape=(m,), dtype=dtype, buffer=np.frombuffer(self.obj, np.uint8), offset=first,
  *                            strides=(stride if m > 1 else itemsize,))
  *             a.flags.writeable = False             # <<<<<<<<<<<<<<
  *             return a
  *         a = np.empty(m, dtype)
 */
-    __pyx_t_1 = __Pyx_PyObject_GetAttrStr(__pyx_v_a, __pyx_mstate_global->__pyx_n_u_flags); if (unlikely(!__pyx_t_1)) __PYX_ERR(0, 518, __pyx_L1_error)
+    __pyx_t_1 = __Pyx_PyObject_GetAttrStr(__pyx_v_a, __pyx_mstate_global->__pyx_n_u_flags); if (unlikely(!__pyx_t_1)) __PYX_ERR(0, 522, __pyx_L1_error)
     __Pyx_GOTREF(__pyx_t_1);
-    if (__Pyx_PyObject_SetAttrStr(__pyx_t_1, __pyx_mstate_global->__pyx_n_u_writeable, Py_False) < (0)) __PYX_ERR(0, 518, __pyx_L1_error)
+    if (__Pyx_PyObject_SetAttrStr(__pyx_t_1, __pyx_mstate_global->__pyx_n_u_writeable, Py_False) < (0)) __PYX_ERR(0, 522, __pyx_L1_error)
     __Pyx_DECREF(__pyx_t_1); __pyx_t_1 = 0;
 
-    /* "orderbook/_capture.pyx":519
+    /* "orderbook/_capture.pyx":523
  *                            strides=(stride if m > 1 else itemsize,))
  *             a.flags.writeable = False
  *             return a             # <<<<<<<<<<<<<<
@@ -31688,7 +31731,7 @@ static PyObject *__pyx_f_9orderbook_8_capture_7Capture__gather(struct __pyx_obj_
     }
     goto __pyx_L0;
 
-    /* "orderbook/_capture.pyx":511
+    /* "orderbook/_capture.pyx":515
  *         if m == 0:
  *             return np.empty(0, dtype)
  *         if strided and not copy and (m == 1 or stride >= itemsize):             # <<<<<<<<<<<<<<
@@ -31697,7 +31740,7 @@ static PyObject *__pyx_f_9orderbook_8_capture_7Capture__gather(struct __pyx_obj_
 */
   }
 
-  /* "orderbook/_capture.pyx":520
+  /* "orderbook/_capture.pyx":524
  *             a.flags.writeable = False
  *             return a
  *         a = np.empty(m, dtype)             # <<<<<<<<<<<<<<
@@ -31706,7 +31749,7 @@ static PyObject *__pyx_f_9orderbook_8_capture_7Capture__gather(struct __pyx_obj_
 */
   __pyx_t_13 = __pyx_v_np;
   __Pyx_INCREF(__pyx_t_13);
-  __pyx_t_15 = PyLong_FromSsize_t(__pyx_v_m); if (unlikely(!__pyx_t_15)) __PYX_ERR(0, 520, __pyx_L1_error)
+  __pyx_t_15 = PyLong_FromSsize_t(__pyx_v_m); if (unlikely(!__pyx_t_15)) __PYX_ERR(0, 524, __pyx_L1_error)
   __Pyx_GOTREF(__pyx_t_15);
   __pyx_t_10 = 0;
   {
@@ -31714,23 +31757,23 @@ static PyObject *__pyx_f_9orderbook_8_capture_7Capture__gather(struct __pyx_obj_
     __pyx_t_1 = __Pyx_PyObject_FastCallMethod((PyObject*)__pyx_mstate_global->__pyx_n_u_empty, __pyx_callargs+__pyx_t_10, (3-__pyx_t_10) | (1*__Pyx_PY_VECTORCALL_ARGUMENTS_OFFSET));
     __Pyx_XDECREF(__pyx_t_13); __pyx_t_13 = 0;
     __Pyx_DECREF(__pyx_t_15); __pyx_t_15 = 0;
-    if (unlikely(!__pyx_t_1)) __PYX_ERR(0, 520, __pyx_L1_error)
+    if (unlikely(!__pyx_t_1)) __PYX_ERR(0, 524, __pyx_L1_error)
     __Pyx_GOTREF(__pyx_t_1);
   }
   __pyx_v_a = __pyx_t_1;
   __pyx_t_1 = 0;
 
-  /* "orderbook/_capture.pyx":521
+  /* "orderbook/_capture.pyx":525
  *             return a
  *         a = np.empty(m, dtype)
  *         PyObject_GetBuffer(a, &ob, PyBUF_SIMPLE)             # <<<<<<<<<<<<<<
  *         dst = <char*>ob.buf
  *         with nogil:
 */
-  __pyx_t_3 = PyObject_GetBuffer(__pyx_v_a, (&__pyx_v_ob), PyBUF_SIMPLE); if (unlikely(__pyx_t_3 == ((int)-1))) __PYX_ERR(0, 521, __pyx_L1_error)
+  __pyx_t_3 = PyObject_GetBuffer(__pyx_v_a, (&__pyx_v_ob), PyBUF_SIMPLE); if (unlikely(__pyx_t_3 == ((int)-1))) __PYX_ERR(0, 525, __pyx_L1_error)
 
 
-  /* "orderbook/_capture.pyx":522
+  /* "orderbook/_capture.pyx":526
  *         a = np.empty(m, dtype)
  *         PyObject_GetBuffer(a, &ob, PyBUF_SIMPLE)
  *         dst = <char*>ob.buf             # <<<<<<<<<<<<<<
@@ -31739,7 +31782,7 @@ static PyObject *__pyx_f_9orderbook_8_capture_7Capture__gather(struct __pyx_obj_
 */
   __pyx_v_dst = ((char *)__pyx_v_ob.buf);
 
-  /* "orderbook/_capture.pyx":523
+  /* "orderbook/_capture.pyx":527
  *         PyObject_GetBuffer(a, &ob, PyBUF_SIMPLE)
  *         dst = <char*>ob.buf
  *         with nogil:             # <<<<<<<<<<<<<<
@@ -31752,7 +31795,7 @@ static PyObject *__pyx_f_9orderbook_8_capture_7Capture__gather(struct __pyx_obj_
       __Pyx_FastGIL_Remember();
       /*try:*/ {
 
-        /* "orderbook/_capture.pyx":524
+        /* "orderbook/_capture.pyx":528
  *         dst = <char*>ob.buf
  *         with nogil:
  *             for k in range(n):             # <<<<<<<<<<<<<<
@@ -31766,7 +31809,7 @@ static PyObject *__pyx_f_9orderbook_8_capture_7Capture__gather(struct __pyx_obj_
         for (__pyx_t_5 = 0; __pyx_t_5 < __pyx_t_4; __pyx_t_5+=1) {
           __pyx_v_k = __pyx_t_5;
 
-          /* "orderbook/_capture.pyx":525
+          /* "orderbook/_capture.pyx":529
  *         with nogil:
  *             for k in range(n):
  *                 if cap and self._e[k].capacity != cap:             # <<<<<<<<<<<<<<
@@ -31792,7 +31835,7 @@ static PyObject *__pyx_f_9orderbook_8_capture_7Capture__gather(struct __pyx_obj_
           if (__pyx_t_6) {
 
 
-            /* "orderbook/_capture.pyx":526
+            /* "orderbook/_capture.pyx":530
  *             for k in range(n):
  *                 if cap and self._e[k].capacity != cap:
  *                     continue             # <<<<<<<<<<<<<<
@@ -31801,7 +31844,7 @@ static PyObject *__pyx_f_9orderbook_8_capture_7Capture__gather(struct __pyx_obj_
 */
             goto __pyx_L18_continue;
 
-            /* "orderbook/_capture.pyx":525
+            /* "orderbook/_capture.pyx":529
  *         with nogil:
  *             for k in range(n):
  *                 if cap and self._e[k].capacity != cap:             # <<<<<<<<<<<<<<
@@ -31810,7 +31853,7 @@ static PyObject *__pyx_f_9orderbook_8_capture_7Capture__gather(struct __pyx_obj_
 */
           }
 
-          /* "orderbook/_capture.pyx":527
+          /* "orderbook/_capture.pyx":531
  *                 if cap and self._e[k].capacity != cap:
  *                     continue
  *                 memcpy(dst, self._base + self._e[k].offset + (self._e[k].book if book else 0), itemsize)             # <<<<<<<<<<<<<<
@@ -31827,7 +31870,7 @@ static PyObject *__pyx_f_9orderbook_8_capture_7Capture__gather(struct __pyx_obj_
           (void)(memcpy(__pyx_v_dst, ((__pyx_v_self->_base + (__pyx_v_self->_e[__pyx_v_k]).offset) + __pyx_t_16), __pyx_v_itemsize));
 
 
-          /* "orderbook/_capture.pyx":528
+          /* "orderbook/_capture.pyx":532
  *                     continue
  *                 memcpy(dst, self._base + self._e[k].offset + (self._e[k].book if book else 0), itemsize)
  *                 dst += itemsize             # <<<<<<<<<<<<<<
@@ -31840,7 +31883,7 @@ static PyObject *__pyx_f_9orderbook_8_capture_7Capture__gather(struct __pyx_obj_
 
       }
 
-      /* "orderbook/_capture.pyx":523
+      /* "orderbook/_capture.pyx":527
  *         PyObject_GetBuffer(a, &ob, PyBUF_SIMPLE)
  *         dst = <char*>ob.buf
  *         with nogil:             # <<<<<<<<<<<<<<
@@ -31857,7 +31900,7 @@ static PyObject *__pyx_f_9orderbook_8_capture_7Capture__gather(struct __pyx_obj_
       }
   }
 
-  /* "orderbook/_capture.pyx":529
+  /* "orderbook/_capture.pyx":533
  *                 memcpy(dst, self._base + self._e[k].offset + (self._e[k].book if book else 0), itemsize)
  *                 dst += itemsize
  *         PyBuffer_Release(&ob)             # <<<<<<<<<<<<<<
@@ -31866,7 +31909,7 @@ static PyObject *__pyx_f_9orderbook_8_capture_7Capture__gather(struct __pyx_obj_
 */
   PyBuffer_Release((&__pyx_v_ob));
 
-  /* "orderbook/_capture.pyx":530
+  /* "orderbook/_capture.pyx":534
  *                 dst += itemsize
  *         PyBuffer_Release(&ob)
  *         return a             # <<<<<<<<<<<<<<
@@ -31884,7 +31927,7 @@ static PyObject *__pyx_f_9orderbook_8_capture_7Capture__gather(struct __pyx_obj_
   }
   goto __pyx_L0;
 
-  /* "orderbook/_capture.pyx":487
+  /* "orderbook/_capture.pyx":491
  *         return c
  * 
  *     cdef object _gather(self, int cap, bint book, Py_ssize_t itemsize, object dtype, bint copy):             # <<<<<<<<<<<<<<
@@ -31922,7 +31965,7 @@ static PyObject *__pyx_f_9orderbook_8_capture_7Capture__gather(struct __pyx_obj_
   return __pyx_r;
 }
 
-/* "orderbook/_capture.pyx":532
+/* "orderbook/_capture.pyx":536
  *         return a
  * 
  *     def books(self, capacity=None, *, bint copy=False):             # <<<<<<<<<<<<<<
@@ -31971,24 +32014,24 @@ PyObject *__pyx_args, PyObject *__pyx_kwds
   {
     PyObject ** const __pyx_pyargnames[] = {&__pyx_mstate_global->__pyx_n_u_capacity,&__pyx_mstate_global->__pyx_n_u_copy,0};
     const Py_ssize_t __pyx_kwds_len = (__pyx_kwds) ? __Pyx_NumKwargs_FASTCALL(__pyx_kwds) : 0;
-    if (unlikely(__pyx_kwds_len < 0)) __PYX_ERR(0, 532, __pyx_L3_error)
+    if (unlikely(__pyx_kwds_len < 0)) __PYX_ERR(0, 536, __pyx_L3_error)
     if (__pyx_kwds_len > 0) {
       switch (__pyx_nargs) {
         case  1:
         values[0] = __Pyx_ArgRef_FASTCALL(__pyx_args, 0);
-        if (!CYTHON_ASSUME_SAFE_MACROS && unlikely(!values[0])) __PYX_ERR(0, 532, __pyx_L3_error)
+        if (!CYTHON_ASSUME_SAFE_MACROS && unlikely(!values[0])) __PYX_ERR(0, 536, __pyx_L3_error)
         CYTHON_FALLTHROUGH;
         case  0: break;
         default: goto __pyx_L5_argtuple_error;
       }
       const Py_ssize_t kwd_pos_args = __pyx_nargs;
-      if (__Pyx_ParseKeywords(__pyx_kwds, __pyx_kwvalues, __pyx_pyargnames, 0, values, kwd_pos_args, __pyx_kwds_len, "books", 0) < (0)) __PYX_ERR(0, 532, __pyx_L3_error)
+      if (__Pyx_ParseKeywords(__pyx_kwds, __pyx_kwvalues, __pyx_pyargnames, 0, values, kwd_pos_args, __pyx_kwds_len, "books", 0) < (0)) __PYX_ERR(0, 536, __pyx_L3_error)
       if (!values[0]) values[0] = __Pyx_NewRef(((PyObject *)Py_None));
     } else {
       switch (__pyx_nargs) {
         case  1:
         values[0] = __Pyx_ArgRef_FASTCALL(__pyx_args, 0);
-        if (!CYTHON_ASSUME_SAFE_MACROS && unlikely(!values[0])) __PYX_ERR(0, 532, __pyx_L3_error)
+        if (!CYTHON_ASSUME_SAFE_MACROS && unlikely(!values[0])) __PYX_ERR(0, 536, __pyx_L3_error)
         CYTHON_FALLTHROUGH;
         case  0: break;
         default: goto __pyx_L5_argtuple_error;
@@ -31997,14 +32040,14 @@ PyObject *__pyx_args, PyObject *__pyx_kwds
     }
     __pyx_v_capacity = values[0];
     if (values[1]) {
-      __pyx_v_copy = __Pyx_PyObject_IsTrue(values[1]); if (unlikely((__pyx_v_copy == (int)-1) && PyErr_Occurred())) __PYX_ERR(0, 532, __pyx_L3_error)
+      __pyx_v_copy = __Pyx_PyObject_IsTrue(values[1]); if (unlikely((__pyx_v_copy == (int)-1) && PyErr_Occurred())) __PYX_ERR(0, 536, __pyx_L3_error)
     } else {
       __pyx_v_copy = ((int)0);
     }
   }
   goto __pyx_L6_skip;
   __pyx_L5_argtuple_error:;
-  __Pyx_RaiseArgtupleInvalid("books", 0, 0, 1, __pyx_nargs); __PYX_ERR(0, 532, __pyx_L3_error)
+  __Pyx_RaiseArgtupleInvalid("books", 0, 0, 1, __pyx_nargs); __PYX_ERR(0, 536, __pyx_L3_error)
   __pyx_L6_skip:;
   goto __pyx_L4_argument_unpacking_done;
   __pyx_L3_error:;
@@ -32045,7 +32088,7 @@ static PyObject *__pyx_pf_9orderbook_8_capture_7Capture_27books(struct __pyx_obj
   int __pyx_clineno = 0;
   __Pyx_RefNannySetupContext("books", 0);
 
-  /* "orderbook/_capture.pyx":541
+  /* "orderbook/_capture.pyx":545
  *         capacity; None takes the capture's only capacity (LayoutError when it
  *         mixes 128 and 50; 128 for an empty capture)."""
  *         from orderbook.dtypes import book_dtype             # <<<<<<<<<<<<<<
@@ -32054,14 +32097,14 @@ static PyObject *__pyx_pf_9orderbook_8_capture_7Capture_27books(struct __pyx_obj
 */
   {
     PyObject* const __pyx_imported_names[] = {__pyx_mstate_global->__pyx_n_u_book_dtype};
-    __pyx_t_2 = __Pyx_Import(__pyx_mstate_global->__pyx_n_u_orderbook_dtypes, __pyx_imported_names, 1, NULL, 0); if (unlikely(!__pyx_t_2)) __PYX_ERR(0, 541, __pyx_L1_error)
+    __pyx_t_2 = __Pyx_Import(__pyx_mstate_global->__pyx_n_u_orderbook_dtypes, __pyx_imported_names, 1, NULL, 0); if (unlikely(!__pyx_t_2)) __PYX_ERR(0, 545, __pyx_L1_error)
   }
   __pyx_t_1 = __pyx_t_2;
   __Pyx_GOTREF(__pyx_t_1);
   {
     PyObject* const __pyx_imported_names[] = {__pyx_mstate_global->__pyx_n_u_book_dtype};
     __pyx_t_3 = 0; {
-      __pyx_t_4 = __Pyx_ImportFrom(__pyx_t_1, __pyx_imported_names[__pyx_t_3]); if (unlikely(!__pyx_t_4)) __PYX_ERR(0, 541, __pyx_L1_error)
+      __pyx_t_4 = __Pyx_ImportFrom(__pyx_t_1, __pyx_imported_names[__pyx_t_3]); if (unlikely(!__pyx_t_4)) __PYX_ERR(0, 545, __pyx_L1_error)
       __Pyx_GOTREF(__pyx_t_4);
       switch (__pyx_t_3) {
         case 0:
@@ -32075,17 +32118,17 @@ static PyObject *__pyx_pf_9orderbook_8_capture_7Capture_27books(struct __pyx_obj
   }
   __Pyx_DECREF(__pyx_t_1); __pyx_t_1 = 0;
 
-  /* "orderbook/_capture.pyx":542
+  /* "orderbook/_capture.pyx":546
  *         mixes 128 and 50; 128 for an empty capture)."""
  *         from orderbook.dtypes import book_dtype
  *         cdef int cap = self._capacity_arg(capacity, True)             # <<<<<<<<<<<<<<
  *         dt = book_dtype(cap)
  *         return self._gather(cap, True, dt.itemsize, dt, copy)
 */
-  __pyx_t_5 = ((struct __pyx_vtabstruct_9orderbook_8_capture_Capture *)__pyx_v_self->__pyx_vtab)->_capacity_arg(__pyx_v_self, __pyx_v_capacity, 1); if (unlikely(__pyx_t_5 == ((int)-1))) __PYX_ERR(0, 542, __pyx_L1_error)
+  __pyx_t_5 = ((struct __pyx_vtabstruct_9orderbook_8_capture_Capture *)__pyx_v_self->__pyx_vtab)->_capacity_arg(__pyx_v_self, __pyx_v_capacity, 1); if (unlikely(__pyx_t_5 == ((int)-1))) __PYX_ERR(0, 546, __pyx_L1_error)
   __pyx_v_cap = __pyx_t_5;
 
-  /* "orderbook/_capture.pyx":543
+  /* "orderbook/_capture.pyx":547
  *         from orderbook.dtypes import book_dtype
  *         cdef int cap = self._capacity_arg(capacity, True)
  *         dt = book_dtype(cap)             # <<<<<<<<<<<<<<
@@ -32095,7 +32138,7 @@ static PyObject *__pyx_pf_9orderbook_8_capture_7Capture_27books(struct __pyx_obj
   __pyx_t_4 = NULL;
   __Pyx_INCREF(__pyx_v_book_dtype);
   __pyx_t_6 = __pyx_v_book_dtype; 
-  __pyx_t_7 = __Pyx_PyLong_From_int(__pyx_v_cap); if (unlikely(!__pyx_t_7)) __PYX_ERR(0, 543, __pyx_L1_error)
+  __pyx_t_7 = __Pyx_PyLong_From_int(__pyx_v_cap); if (unlikely(!__pyx_t_7)) __PYX_ERR(0, 547, __pyx_L1_error)
   __Pyx_GOTREF(__pyx_t_7);
   __pyx_t_8 = 1;
   #if CYTHON_UNPACK_METHODS
@@ -32115,24 +32158,24 @@ static PyObject *__pyx_pf_9orderbook_8_capture_7Capture_27books(struct __pyx_obj
     __Pyx_XDECREF(__pyx_t_4); __pyx_t_4 = 0;
     __Pyx_DECREF(__pyx_t_7); __pyx_t_7 = 0;
     __Pyx_DECREF(__pyx_t_6); __pyx_t_6 = 0;
-    if (unlikely(!__pyx_t_1)) __PYX_ERR(0, 543, __pyx_L1_error)
+    if (unlikely(!__pyx_t_1)) __PYX_ERR(0, 547, __pyx_L1_error)
     __Pyx_GOTREF(__pyx_t_1);
   }
   __pyx_v_dt = __pyx_t_1;
   __pyx_t_1 = 0;
 
-  /* "orderbook/_capture.pyx":544
+  /* "orderbook/_capture.pyx":548
  *         cdef int cap = self._capacity_arg(capacity, True)
  *         dt = book_dtype(cap)
  *         return self._gather(cap, True, dt.itemsize, dt, copy)             # <<<<<<<<<<<<<<
  * 
  *     def headers(self, capacity=None, *, bint copy=False):
 */
-  __pyx_t_1 = __Pyx_PyObject_GetAttrStr(__pyx_v_dt, __pyx_mstate_global->__pyx_n_u_itemsize); if (unlikely(!__pyx_t_1)) __PYX_ERR(0, 544, __pyx_L1_error)
+  __pyx_t_1 = __Pyx_PyObject_GetAttrStr(__pyx_v_dt, __pyx_mstate_global->__pyx_n_u_itemsize); if (unlikely(!__pyx_t_1)) __PYX_ERR(0, 548, __pyx_L1_error)
   __Pyx_GOTREF(__pyx_t_1);
-  __pyx_t_3 = __Pyx_PyIndex_AsSsize_t(__pyx_t_1); if (unlikely((__pyx_t_3 == (Py_ssize_t)-1) && PyErr_Occurred())) __PYX_ERR(0, 544, __pyx_L1_error)
+  __pyx_t_3 = __Pyx_PyIndex_AsSsize_t(__pyx_t_1); if (unlikely((__pyx_t_3 == (Py_ssize_t)-1) && PyErr_Occurred())) __PYX_ERR(0, 548, __pyx_L1_error)
   __Pyx_DECREF(__pyx_t_1); __pyx_t_1 = 0;
-  __pyx_t_1 = ((struct __pyx_vtabstruct_9orderbook_8_capture_Capture *)__pyx_v_self->__pyx_vtab)->_gather(__pyx_v_self, __pyx_v_cap, 1, __pyx_t_3, __pyx_v_dt, __pyx_v_copy); if (unlikely(!__pyx_t_1)) __PYX_ERR(0, 544, __pyx_L1_error)
+  __pyx_t_1 = ((struct __pyx_vtabstruct_9orderbook_8_capture_Capture *)__pyx_v_self->__pyx_vtab)->_gather(__pyx_v_self, __pyx_v_cap, 1, __pyx_t_3, __pyx_v_dt, __pyx_v_copy); if (unlikely(!__pyx_t_1)) __PYX_ERR(0, 548, __pyx_L1_error)
   __Pyx_GOTREF(__pyx_t_1);
 
   {
@@ -32146,7 +32189,7 @@ static PyObject *__pyx_pf_9orderbook_8_capture_7Capture_27books(struct __pyx_obj
   __pyx_t_1 = 0;
   goto __pyx_L0;
 
-  /* "orderbook/_capture.pyx":532
+  /* "orderbook/_capture.pyx":536
  *         return a
  * 
  *     def books(self, capacity=None, *, bint copy=False):             # <<<<<<<<<<<<<<
@@ -32171,7 +32214,7 @@ static PyObject *__pyx_pf_9orderbook_8_capture_7Capture_27books(struct __pyx_obj
   return __pyx_r;
 }
 
-/* "orderbook/_capture.pyx":546
+/* "orderbook/_capture.pyx":550
  *         return self._gather(cap, True, dt.itemsize, dt, copy)
  * 
  *     def headers(self, capacity=None, *, bint copy=False):             # <<<<<<<<<<<<<<
@@ -32220,24 +32263,24 @@ PyObject *__pyx_args, PyObject *__pyx_kwds
   {
     PyObject ** const __pyx_pyargnames[] = {&__pyx_mstate_global->__pyx_n_u_capacity,&__pyx_mstate_global->__pyx_n_u_copy,0};
     const Py_ssize_t __pyx_kwds_len = (__pyx_kwds) ? __Pyx_NumKwargs_FASTCALL(__pyx_kwds) : 0;
-    if (unlikely(__pyx_kwds_len < 0)) __PYX_ERR(0, 546, __pyx_L3_error)
+    if (unlikely(__pyx_kwds_len < 0)) __PYX_ERR(0, 550, __pyx_L3_error)
     if (__pyx_kwds_len > 0) {
       switch (__pyx_nargs) {
         case  1:
         values[0] = __Pyx_ArgRef_FASTCALL(__pyx_args, 0);
-        if (!CYTHON_ASSUME_SAFE_MACROS && unlikely(!values[0])) __PYX_ERR(0, 546, __pyx_L3_error)
+        if (!CYTHON_ASSUME_SAFE_MACROS && unlikely(!values[0])) __PYX_ERR(0, 550, __pyx_L3_error)
         CYTHON_FALLTHROUGH;
         case  0: break;
         default: goto __pyx_L5_argtuple_error;
       }
       const Py_ssize_t kwd_pos_args = __pyx_nargs;
-      if (__Pyx_ParseKeywords(__pyx_kwds, __pyx_kwvalues, __pyx_pyargnames, 0, values, kwd_pos_args, __pyx_kwds_len, "headers", 0) < (0)) __PYX_ERR(0, 546, __pyx_L3_error)
+      if (__Pyx_ParseKeywords(__pyx_kwds, __pyx_kwvalues, __pyx_pyargnames, 0, values, kwd_pos_args, __pyx_kwds_len, "headers", 0) < (0)) __PYX_ERR(0, 550, __pyx_L3_error)
       if (!values[0]) values[0] = __Pyx_NewRef(((PyObject *)Py_None));
     } else {
       switch (__pyx_nargs) {
         case  1:
         values[0] = __Pyx_ArgRef_FASTCALL(__pyx_args, 0);
-        if (!CYTHON_ASSUME_SAFE_MACROS && unlikely(!values[0])) __PYX_ERR(0, 546, __pyx_L3_error)
+        if (!CYTHON_ASSUME_SAFE_MACROS && unlikely(!values[0])) __PYX_ERR(0, 550, __pyx_L3_error)
         CYTHON_FALLTHROUGH;
         case  0: break;
         default: goto __pyx_L5_argtuple_error;
@@ -32246,14 +32289,14 @@ PyObject *__pyx_args, PyObject *__pyx_kwds
     }
     __pyx_v_capacity = values[0];
     if (values[1]) {
-      __pyx_v_copy = __Pyx_PyObject_IsTrue(values[1]); if (unlikely((__pyx_v_copy == (int)-1) && PyErr_Occurred())) __PYX_ERR(0, 546, __pyx_L3_error)
+      __pyx_v_copy = __Pyx_PyObject_IsTrue(values[1]); if (unlikely((__pyx_v_copy == (int)-1) && PyErr_Occurred())) __PYX_ERR(0, 550, __pyx_L3_error)
     } else {
       __pyx_v_copy = ((int)0);
     }
   }
   goto __pyx_L6_skip;
   __pyx_L5_argtuple_error:;
-  __Pyx_RaiseArgtupleInvalid("headers", 0, 0, 1, __pyx_nargs); __PYX_ERR(0, 546, __pyx_L3_error)
+  __Pyx_RaiseArgtupleInvalid("headers", 0, 0, 1, __pyx_nargs); __PYX_ERR(0, 550, __pyx_L3_error)
   __pyx_L6_skip:;
   goto __pyx_L4_argument_unpacking_done;
   __pyx_L3_error:;
@@ -32295,7 +32338,7 @@ static PyObject *__pyx_pf_9orderbook_8_capture_7Capture_29headers(struct __pyx_o
   int __pyx_clineno = 0;
   __Pyx_RefNannySetupContext("headers", 0);
 
-  /* "orderbook/_capture.pyx":550
+  /* "orderbook/_capture.pyx":554
  *         message, or with ``capacity`` those whose book has that capacity (rows
  *         then line up with ``books(capacity)``).  A view or a copy as ``books()``."""
  *         from orderbook.dtypes import header_dtype             # <<<<<<<<<<<<<<
@@ -32304,14 +32347,14 @@ static PyObject *__pyx_pf_9orderbook_8_capture_7Capture_29headers(struct __pyx_o
 */
   {
     PyObject* const __pyx_imported_names[] = {__pyx_mstate_global->__pyx_n_u_header_dtype};
-    __pyx_t_2 = __Pyx_Import(__pyx_mstate_global->__pyx_n_u_orderbook_dtypes, __pyx_imported_names, 1, NULL, 0); if (unlikely(!__pyx_t_2)) __PYX_ERR(0, 550, __pyx_L1_error)
+    __pyx_t_2 = __Pyx_Import(__pyx_mstate_global->__pyx_n_u_orderbook_dtypes, __pyx_imported_names, 1, NULL, 0); if (unlikely(!__pyx_t_2)) __PYX_ERR(0, 554, __pyx_L1_error)
   }
   __pyx_t_1 = __pyx_t_2;
   __Pyx_GOTREF(__pyx_t_1);
   {
     PyObject* const __pyx_imported_names[] = {__pyx_mstate_global->__pyx_n_u_header_dtype};
     __pyx_t_3 = 0; {
-      __pyx_t_4 = __Pyx_ImportFrom(__pyx_t_1, __pyx_imported_names[__pyx_t_3]); if (unlikely(!__pyx_t_4)) __PYX_ERR(0, 550, __pyx_L1_error)
+      __pyx_t_4 = __Pyx_ImportFrom(__pyx_t_1, __pyx_imported_names[__pyx_t_3]); if (unlikely(!__pyx_t_4)) __PYX_ERR(0, 554, __pyx_L1_error)
       __Pyx_GOTREF(__pyx_t_4);
       switch (__pyx_t_3) {
         case 0:
@@ -32325,7 +32368,7 @@ static PyObject *__pyx_pf_9orderbook_8_capture_7Capture_29headers(struct __pyx_o
   }
   __Pyx_DECREF(__pyx_t_1); __pyx_t_1 = 0;
 
-  /* "orderbook/_capture.pyx":551
+  /* "orderbook/_capture.pyx":555
  *         then line up with ``books(capacity)``).  A view or a copy as ``books()``."""
  *         from orderbook.dtypes import header_dtype
  *         cdef int cap = 0 if capacity is None else self._capacity_arg(capacity, True)             # <<<<<<<<<<<<<<
@@ -32337,13 +32380,13 @@ static PyObject *__pyx_pf_9orderbook_8_capture_7Capture_29headers(struct __pyx_o
 
     __pyx_t_5 = 0;
   } else {
-    __pyx_t_7 = ((struct __pyx_vtabstruct_9orderbook_8_capture_Capture *)__pyx_v_self->__pyx_vtab)->_capacity_arg(__pyx_v_self, __pyx_v_capacity, 1); if (unlikely(__pyx_t_7 == ((int)-1))) __PYX_ERR(0, 551, __pyx_L1_error)
+    __pyx_t_7 = ((struct __pyx_vtabstruct_9orderbook_8_capture_Capture *)__pyx_v_self->__pyx_vtab)->_capacity_arg(__pyx_v_self, __pyx_v_capacity, 1); if (unlikely(__pyx_t_7 == ((int)-1))) __PYX_ERR(0, 555, __pyx_L1_error)
     __pyx_t_5 = __pyx_t_7;
   }
 
   __pyx_v_cap = __pyx_t_5;
 
-  /* "orderbook/_capture.pyx":552
+  /* "orderbook/_capture.pyx":556
  *         from orderbook.dtypes import header_dtype
  *         cdef int cap = 0 if capacity is None else self._capacity_arg(capacity, True)
  *         dt = header_dtype()             # <<<<<<<<<<<<<<
@@ -32370,20 +32413,20 @@ static PyObject *__pyx_pf_9orderbook_8_capture_7Capture_29headers(struct __pyx_o
     __pyx_t_1 = __Pyx_PyObject_FastCall((PyObject*)__pyx_t_8, __pyx_callargs+__pyx_t_9, (1-__pyx_t_9) | (__pyx_t_9*__Pyx_PY_VECTORCALL_ARGUMENTS_OFFSET));
     __Pyx_XDECREF(__pyx_t_4); __pyx_t_4 = 0;
     __Pyx_DECREF(__pyx_t_8); __pyx_t_8 = 0;
-    if (unlikely(!__pyx_t_1)) __PYX_ERR(0, 552, __pyx_L1_error)
+    if (unlikely(!__pyx_t_1)) __PYX_ERR(0, 556, __pyx_L1_error)
     __Pyx_GOTREF(__pyx_t_1);
   }
   __pyx_v_dt = __pyx_t_1;
   __pyx_t_1 = 0;
 
-  /* "orderbook/_capture.pyx":553
+  /* "orderbook/_capture.pyx":557
  *         cdef int cap = 0 if capacity is None else self._capacity_arg(capacity, True)
  *         dt = header_dtype()
  *         return self._gather(cap, False, HDR, dt, copy)             # <<<<<<<<<<<<<<
  * 
  *     def header(self, str name, capacity=None):
 */
-  __pyx_t_1 = ((struct __pyx_vtabstruct_9orderbook_8_capture_Capture *)__pyx_v_self->__pyx_vtab)->_gather(__pyx_v_self, __pyx_v_cap, 0, __pyx_e_9orderbook_8_capture_HDR, __pyx_v_dt, __pyx_v_copy); if (unlikely(!__pyx_t_1)) __PYX_ERR(0, 553, __pyx_L1_error)
+  __pyx_t_1 = ((struct __pyx_vtabstruct_9orderbook_8_capture_Capture *)__pyx_v_self->__pyx_vtab)->_gather(__pyx_v_self, __pyx_v_cap, 0, __pyx_e_9orderbook_8_capture_HDR, __pyx_v_dt, __pyx_v_copy); if (unlikely(!__pyx_t_1)) __PYX_ERR(0, 557, __pyx_L1_error)
   __Pyx_GOTREF(__pyx_t_1);
   {
     PyObject *__pyx_temp;
@@ -32396,7 +32439,7 @@ static PyObject *__pyx_pf_9orderbook_8_capture_7Capture_29headers(struct __pyx_o
   __pyx_t_1 = 0;
   goto __pyx_L0;
 
-  /* "orderbook/_capture.pyx":546
+  /* "orderbook/_capture.pyx":550
  *         return self._gather(cap, True, dt.itemsize, dt, copy)
  * 
  *     def headers(self, capacity=None, *, bint copy=False):             # <<<<<<<<<<<<<<
@@ -32420,7 +32463,7 @@ static PyObject *__pyx_pf_9orderbook_8_capture_7Capture_29headers(struct __pyx_o
   return __pyx_r;
 }
 
-/* "orderbook/_capture.pyx":555
+/* "orderbook/_capture.pyx":559
  *         return self._gather(cap, False, HDR, dt, copy)
  * 
  *     def header(self, str name, capacity=None):             # <<<<<<<<<<<<<<
@@ -32469,35 +32512,35 @@ PyObject *__pyx_args, PyObject *__pyx_kwds
   {
     PyObject ** const __pyx_pyargnames[] = {&__pyx_mstate_global->__pyx_n_u_name,&__pyx_mstate_global->__pyx_n_u_capacity,0};
     const Py_ssize_t __pyx_kwds_len = (__pyx_kwds) ? __Pyx_NumKwargs_FASTCALL(__pyx_kwds) : 0;
-    if (unlikely(__pyx_kwds_len < 0)) __PYX_ERR(0, 555, __pyx_L3_error)
+    if (unlikely(__pyx_kwds_len < 0)) __PYX_ERR(0, 559, __pyx_L3_error)
     if (__pyx_kwds_len > 0) {
       switch (__pyx_nargs) {
         case  2:
         values[1] = __Pyx_ArgRef_FASTCALL(__pyx_args, 1);
-        if (!CYTHON_ASSUME_SAFE_MACROS && unlikely(!values[1])) __PYX_ERR(0, 555, __pyx_L3_error)
+        if (!CYTHON_ASSUME_SAFE_MACROS && unlikely(!values[1])) __PYX_ERR(0, 559, __pyx_L3_error)
         CYTHON_FALLTHROUGH;
         case  1:
         values[0] = __Pyx_ArgRef_FASTCALL(__pyx_args, 0);
-        if (!CYTHON_ASSUME_SAFE_MACROS && unlikely(!values[0])) __PYX_ERR(0, 555, __pyx_L3_error)
+        if (!CYTHON_ASSUME_SAFE_MACROS && unlikely(!values[0])) __PYX_ERR(0, 559, __pyx_L3_error)
         CYTHON_FALLTHROUGH;
         case  0: break;
         default: goto __pyx_L5_argtuple_error;
       }
       const Py_ssize_t kwd_pos_args = __pyx_nargs;
-      if (__Pyx_ParseKeywords(__pyx_kwds, __pyx_kwvalues, __pyx_pyargnames, 0, values, kwd_pos_args, __pyx_kwds_len, "header", 0) < (0)) __PYX_ERR(0, 555, __pyx_L3_error)
+      if (__Pyx_ParseKeywords(__pyx_kwds, __pyx_kwvalues, __pyx_pyargnames, 0, values, kwd_pos_args, __pyx_kwds_len, "header", 0) < (0)) __PYX_ERR(0, 559, __pyx_L3_error)
       if (!values[1]) values[1] = __Pyx_NewRef(((PyObject *)Py_None));
       for (Py_ssize_t i = __pyx_nargs; i < 1; i++) {
-        if (unlikely(!values[i])) { __Pyx_RaiseArgtupleInvalid("header", 0, 1, 2, i); __PYX_ERR(0, 555, __pyx_L3_error) }
+        if (unlikely(!values[i])) { __Pyx_RaiseArgtupleInvalid("header", 0, 1, 2, i); __PYX_ERR(0, 559, __pyx_L3_error) }
       }
     } else {
       switch (__pyx_nargs) {
         case  2:
         values[1] = __Pyx_ArgRef_FASTCALL(__pyx_args, 1);
-        if (!CYTHON_ASSUME_SAFE_MACROS && unlikely(!values[1])) __PYX_ERR(0, 555, __pyx_L3_error)
+        if (!CYTHON_ASSUME_SAFE_MACROS && unlikely(!values[1])) __PYX_ERR(0, 559, __pyx_L3_error)
         CYTHON_FALLTHROUGH;
         case  1:
         values[0] = __Pyx_ArgRef_FASTCALL(__pyx_args, 0);
-        if (!CYTHON_ASSUME_SAFE_MACROS && unlikely(!values[0])) __PYX_ERR(0, 555, __pyx_L3_error)
+        if (!CYTHON_ASSUME_SAFE_MACROS && unlikely(!values[0])) __PYX_ERR(0, 559, __pyx_L3_error)
         break;
         default: goto __pyx_L5_argtuple_error;
       }
@@ -32508,7 +32551,7 @@ PyObject *__pyx_args, PyObject *__pyx_kwds
   }
   goto __pyx_L6_skip;
   __pyx_L5_argtuple_error:;
-  __Pyx_RaiseArgtupleInvalid("header", 0, 1, 2, __pyx_nargs); __PYX_ERR(0, 555, __pyx_L3_error)
+  __Pyx_RaiseArgtupleInvalid("header", 0, 1, 2, __pyx_nargs); __PYX_ERR(0, 559, __pyx_L3_error)
   __pyx_L6_skip:;
   goto __pyx_L4_argument_unpacking_done;
   __pyx_L3_error:;
@@ -32519,7 +32562,7 @@ PyObject *__pyx_args, PyObject *__pyx_kwds
   __Pyx_RefNannyFinishContext();
   return NULL;
   __pyx_L4_argument_unpacking_done:;
-  if (unlikely(!__Pyx_ArgTypeTest(((PyObject *)__pyx_v_name), (&PyUnicode_Type), 1, "name", 1))) __PYX_ERR(0, 555, __pyx_L1_error)
+  if (unlikely(!__Pyx_ArgTypeTest(((PyObject *)__pyx_v_name), (&PyUnicode_Type), 1, "name", 1))) __PYX_ERR(0, 559, __pyx_L1_error)
   __pyx_r = __pyx_pf_9orderbook_8_capture_7Capture_31header(((struct __pyx_obj_9orderbook_8_capture_Capture *)__pyx_v_self), __pyx_v_name, __pyx_v_capacity);
 
   /* function exit code */
@@ -32558,21 +32601,21 @@ static PyObject *__pyx_pf_9orderbook_8_capture_7Capture_31header(struct __pyx_ob
   int __pyx_clineno = 0;
   __Pyx_RefNannySetupContext("header", 0);
 
-  /* "orderbook/_capture.pyx":558
+  /* "orderbook/_capture.pyx":562
  *         """One header field of every message as a numpy array (``"sequence"``,
  *         ``"timestamp"``, ``"source"``, ...: the names of ``MessageHeader``)."""
  *         if name not in _HEADER_FIELDS:             # <<<<<<<<<<<<<<
  *             raise FieldTypeError(f"Capture.header: no header field {name!r}; fields: {_HEADER_FIELDS}")
  *         return self.headers(capacity)[name]
 */
-  __Pyx_GetModuleGlobalName(__pyx_t_1, __pyx_mstate_global->__pyx_n_u_HEADER_FIELDS); if (unlikely(!__pyx_t_1)) __PYX_ERR(0, 558, __pyx_L1_error)
+  __Pyx_GetModuleGlobalName(__pyx_t_1, __pyx_mstate_global->__pyx_n_u_HEADER_FIELDS); if (unlikely(!__pyx_t_1)) __PYX_ERR(0, 562, __pyx_L1_error)
   __Pyx_GOTREF(__pyx_t_1);
-  __pyx_t_2 = (__Pyx_PySequence_ContainsTF(__pyx_v_name, __pyx_t_1, Py_NE)); if (unlikely((__pyx_t_2 < 0))) __PYX_ERR(0, 558, __pyx_L1_error)
+  __pyx_t_2 = (__Pyx_PySequence_ContainsTF(__pyx_v_name, __pyx_t_1, Py_NE)); if (unlikely((__pyx_t_2 < 0))) __PYX_ERR(0, 562, __pyx_L1_error)
   __Pyx_DECREF(__pyx_t_1); __pyx_t_1 = 0;
   if (unlikely(__pyx_t_2)) {
 
 
-    /* "orderbook/_capture.pyx":559
+    /* "orderbook/_capture.pyx":563
  *         ``"timestamp"``, ``"source"``, ...: the names of ``MessageHeader``)."""
  *         if name not in _HEADER_FIELDS:
  *             raise FieldTypeError(f"Capture.header: no header field {name!r}; fields: {_HEADER_FIELDS}")             # <<<<<<<<<<<<<<
@@ -32580,13 +32623,13 @@ static PyObject *__pyx_pf_9orderbook_8_capture_7Capture_31header(struct __pyx_ob
  * 
 */
     __pyx_t_3 = NULL;
-    __Pyx_GetModuleGlobalName(__pyx_t_4, __pyx_mstate_global->__pyx_n_u_FieldTypeError); if (unlikely(!__pyx_t_4)) __PYX_ERR(0, 559, __pyx_L1_error)
+    __Pyx_GetModuleGlobalName(__pyx_t_4, __pyx_mstate_global->__pyx_n_u_FieldTypeError); if (unlikely(!__pyx_t_4)) __PYX_ERR(0, 563, __pyx_L1_error)
     __Pyx_GOTREF(__pyx_t_4);
-    __pyx_t_5 = __Pyx_PyObject_FormatSimpleAndDecref(PyObject_Repr(__pyx_v_name), __pyx_mstate_global->__pyx_empty_unicode); if (unlikely(!__pyx_t_5)) __PYX_ERR(0, 559, __pyx_L1_error)
+    __pyx_t_5 = __Pyx_PyObject_FormatSimpleAndDecref(PyObject_Repr(__pyx_v_name), __pyx_mstate_global->__pyx_empty_unicode); if (unlikely(!__pyx_t_5)) __PYX_ERR(0, 563, __pyx_L1_error)
     __Pyx_GOTREF(__pyx_t_5);
-    __Pyx_GetModuleGlobalName(__pyx_t_6, __pyx_mstate_global->__pyx_n_u_HEADER_FIELDS); if (unlikely(!__pyx_t_6)) __PYX_ERR(0, 559, __pyx_L1_error)
+    __Pyx_GetModuleGlobalName(__pyx_t_6, __pyx_mstate_global->__pyx_n_u_HEADER_FIELDS); if (unlikely(!__pyx_t_6)) __PYX_ERR(0, 563, __pyx_L1_error)
     __Pyx_GOTREF(__pyx_t_6);
-    __pyx_t_7 = __Pyx_PyObject_FormatSimple(__pyx_t_6, __pyx_mstate_global->__pyx_empty_unicode); if (unlikely(!__pyx_t_7)) __PYX_ERR(0, 559, __pyx_L1_error)
+    __pyx_t_7 = __Pyx_PyObject_FormatSimple(__pyx_t_6, __pyx_mstate_global->__pyx_empty_unicode); if (unlikely(!__pyx_t_7)) __PYX_ERR(0, 563, __pyx_L1_error)
     __Pyx_GOTREF(__pyx_t_7);
     __Pyx_DECREF(__pyx_t_6); __pyx_t_6 = 0;
     __pyx_t_8[0] = __pyx_mstate_global->__pyx_kp_u_Capture_header_no_header_field;
@@ -32602,7 +32645,7 @@ static PyObject *__pyx_pf_9orderbook_8_capture_7Capture_31header(struct __pyx_ob
     __pyx_t_10 |= __Pyx_PyUnicode_KIND_04(__pyx_t_8[1]) | __Pyx_PyUnicode_KIND_04(__pyx_t_8[3]);
     #endif
     __pyx_t_6 = __Pyx_PyUnicode_Join(__pyx_t_8, 4, __pyx_t_9, __pyx_t_10);
-    if (unlikely(!__pyx_t_6)) __PYX_ERR(0, 559, __pyx_L1_error)
+    if (unlikely(!__pyx_t_6)) __PYX_ERR(0, 563, __pyx_L1_error)
     __Pyx_GOTREF(__pyx_t_6);
     __Pyx_DECREF(__pyx_t_5); __pyx_t_5 = 0;
     __Pyx_DECREF(__pyx_t_7); __pyx_t_7 = 0;
@@ -32624,14 +32667,14 @@ static PyObject *__pyx_pf_9orderbook_8_capture_7Capture_31header(struct __pyx_ob
       __Pyx_XDECREF(__pyx_t_3); __pyx_t_3 = 0;
       __Pyx_DECREF(__pyx_t_6); __pyx_t_6 = 0;
       __Pyx_DECREF(__pyx_t_4); __pyx_t_4 = 0;
-      if (unlikely(!__pyx_t_1)) __PYX_ERR(0, 559, __pyx_L1_error)
+      if (unlikely(!__pyx_t_1)) __PYX_ERR(0, 563, __pyx_L1_error)
       __Pyx_GOTREF(__pyx_t_1);
     }
     __Pyx_Raise(__pyx_t_1, 0, 0, 0);
     __Pyx_DECREF(__pyx_t_1); __pyx_t_1 = 0;
-    __PYX_ERR(0, 559, __pyx_L1_error)
+    __PYX_ERR(0, 563, __pyx_L1_error)
 
-    /* "orderbook/_capture.pyx":558
+    /* "orderbook/_capture.pyx":562
  *         """One header field of every message as a numpy array (``"sequence"``,
  *         ``"timestamp"``, ``"source"``, ...: the names of ``MessageHeader``)."""
  *         if name not in _HEADER_FIELDS:             # <<<<<<<<<<<<<<
@@ -32640,7 +32683,7 @@ static PyObject *__pyx_pf_9orderbook_8_capture_7Capture_31header(struct __pyx_ob
 */
   }
 
-  /* "orderbook/_capture.pyx":560
+  /* "orderbook/_capture.pyx":564
  *         if name not in _HEADER_FIELDS:
  *             raise FieldTypeError(f"Capture.header: no header field {name!r}; fields: {_HEADER_FIELDS}")
  *         return self.headers(capacity)[name]             # <<<<<<<<<<<<<<
@@ -32654,10 +32697,10 @@ static PyObject *__pyx_pf_9orderbook_8_capture_7Capture_31header(struct __pyx_ob
     PyObject *__pyx_callargs[2] = {__pyx_t_4, __pyx_v_capacity};
     __pyx_t_1 = __Pyx_PyObject_FastCallMethod((PyObject*)__pyx_mstate_global->__pyx_n_u_headers, __pyx_callargs+__pyx_t_11, (2-__pyx_t_11) | (1*__Pyx_PY_VECTORCALL_ARGUMENTS_OFFSET));
     __Pyx_XDECREF(__pyx_t_4); __pyx_t_4 = 0;
-    if (unlikely(!__pyx_t_1)) __PYX_ERR(0, 560, __pyx_L1_error)
+    if (unlikely(!__pyx_t_1)) __PYX_ERR(0, 564, __pyx_L1_error)
     __Pyx_GOTREF(__pyx_t_1);
   }
-  __pyx_t_4 = __Pyx_PyObject_Dict_GetItem(__pyx_t_1, __pyx_v_name); if (unlikely(!__pyx_t_4)) __PYX_ERR(0, 560, __pyx_L1_error)
+  __pyx_t_4 = __Pyx_PyObject_Dict_GetItem(__pyx_t_1, __pyx_v_name); if (unlikely(!__pyx_t_4)) __PYX_ERR(0, 564, __pyx_L1_error)
   __Pyx_GOTREF(__pyx_t_4);
   __Pyx_DECREF(__pyx_t_1); __pyx_t_1 = 0;
   {
@@ -32671,7 +32714,7 @@ static PyObject *__pyx_pf_9orderbook_8_capture_7Capture_31header(struct __pyx_ob
   __pyx_t_4 = 0;
   goto __pyx_L0;
 
-  /* "orderbook/_capture.pyx":555
+  /* "orderbook/_capture.pyx":559
  *         return self._gather(cap, False, HDR, dt, copy)
  * 
  *     def header(self, str name, capacity=None):             # <<<<<<<<<<<<<<
@@ -32695,7 +32738,7 @@ static PyObject *__pyx_pf_9orderbook_8_capture_7Capture_31header(struct __pyx_ob
   return __pyx_r;
 }
 
-/* "orderbook/_capture.pyx":562
+/* "orderbook/_capture.pyx":566
  *         return self.headers(capacity)[name]
  * 
  *     def to_arrow(self, **kwargs):             # <<<<<<<<<<<<<<
@@ -32773,7 +32816,7 @@ static PyObject *__pyx_pf_9orderbook_8_capture_7Capture_33to_arrow(struct __pyx_
   int __pyx_clineno = 0;
   __Pyx_RefNannySetupContext("to_arrow", 0);
 
-  /* "orderbook/_capture.pyx":564
+  /* "orderbook/_capture.pyx":568
  *     def to_arrow(self, **kwargs):
  *         """A ``pyarrow.Table`` with one row per message: see ``orderbook.arrow.to_arrow``."""
  *         from orderbook.arrow import to_arrow             # <<<<<<<<<<<<<<
@@ -32782,14 +32825,14 @@ static PyObject *__pyx_pf_9orderbook_8_capture_7Capture_33to_arrow(struct __pyx_
 */
   {
     PyObject* const __pyx_imported_names[] = {__pyx_mstate_global->__pyx_n_u_to_arrow};
-    __pyx_t_2 = __Pyx_Import(__pyx_mstate_global->__pyx_n_u_orderbook_arrow, __pyx_imported_names, 1, NULL, 0); if (unlikely(!__pyx_t_2)) __PYX_ERR(0, 564, __pyx_L1_error)
+    __pyx_t_2 = __Pyx_Import(__pyx_mstate_global->__pyx_n_u_orderbook_arrow, __pyx_imported_names, 1, NULL, 0); if (unlikely(!__pyx_t_2)) __PYX_ERR(0, 568, __pyx_L1_error)
   }
   __pyx_t_1 = __pyx_t_2;
   __Pyx_GOTREF(__pyx_t_1);
   {
     PyObject* const __pyx_imported_names[] = {__pyx_mstate_global->__pyx_n_u_to_arrow};
     __pyx_t_3 = 0; {
-      __pyx_t_4 = __Pyx_ImportFrom(__pyx_t_1, __pyx_imported_names[__pyx_t_3]); if (unlikely(!__pyx_t_4)) __PYX_ERR(0, 564, __pyx_L1_error)
+      __pyx_t_4 = __Pyx_ImportFrom(__pyx_t_1, __pyx_imported_names[__pyx_t_3]); if (unlikely(!__pyx_t_4)) __PYX_ERR(0, 568, __pyx_L1_error)
       __Pyx_GOTREF(__pyx_t_4);
       switch (__pyx_t_3) {
         case 0:
@@ -32803,7 +32846,7 @@ static PyObject *__pyx_pf_9orderbook_8_capture_7Capture_33to_arrow(struct __pyx_
   }
   __Pyx_DECREF(__pyx_t_1); __pyx_t_1 = 0;
 
-  /* "orderbook/_capture.pyx":565
+  /* "orderbook/_capture.pyx":569
  *         """A ``pyarrow.Table`` with one row per message: see ``orderbook.arrow.to_arrow``."""
  *         from orderbook.arrow import to_arrow
  *         return to_arrow(self, **kwargs)             # <<<<<<<<<<<<<<
@@ -32813,7 +32856,7 @@ static PyObject *__pyx_pf_9orderbook_8_capture_7Capture_33to_arrow(struct __pyx_
   __pyx_t_4 = NULL;
   __Pyx_INCREF(__pyx_v_to_arrow);
   __pyx_t_5 = __pyx_v_to_arrow; 
-  __pyx_t_6 = PyDict_Copy(__pyx_v_kwargs); if (unlikely(!__pyx_t_6)) __PYX_ERR(0, 565, __pyx_L1_error)
+  __pyx_t_6 = PyDict_Copy(__pyx_v_kwargs); if (unlikely(!__pyx_t_6)) __PYX_ERR(0, 569, __pyx_L1_error)
   __Pyx_GOTREF(__pyx_t_6);
   __pyx_t_7 = 1;
   #if CYTHON_UNPACK_METHODS
@@ -32833,7 +32876,7 @@ static PyObject *__pyx_pf_9orderbook_8_capture_7Capture_33to_arrow(struct __pyx_
     __Pyx_XDECREF(__pyx_t_4); __pyx_t_4 = 0;
     __Pyx_DECREF(__pyx_t_6); __pyx_t_6 = 0;
     __Pyx_DECREF(__pyx_t_5); __pyx_t_5 = 0;
-    if (unlikely(!__pyx_t_1)) __PYX_ERR(0, 565, __pyx_L1_error)
+    if (unlikely(!__pyx_t_1)) __PYX_ERR(0, 569, __pyx_L1_error)
     __Pyx_GOTREF(__pyx_t_1);
   }
   {
@@ -32847,7 +32890,7 @@ static PyObject *__pyx_pf_9orderbook_8_capture_7Capture_33to_arrow(struct __pyx_
   __pyx_t_1 = 0;
   goto __pyx_L0;
 
-  /* "orderbook/_capture.pyx":562
+  /* "orderbook/_capture.pyx":566
  *         return self.headers(capacity)[name]
  * 
  *     def to_arrow(self, **kwargs):             # <<<<<<<<<<<<<<
@@ -32870,7 +32913,7 @@ static PyObject *__pyx_pf_9orderbook_8_capture_7Capture_33to_arrow(struct __pyx_
   return __pyx_r;
 }
 
-/* "orderbook/_capture.pyx":567
+/* "orderbook/_capture.pyx":571
  *         return to_arrow(self, **kwargs)
  * 
  *     def to_pandas(self, **kwargs):             # <<<<<<<<<<<<<<
@@ -32946,16 +32989,16 @@ static PyObject *__pyx_pf_9orderbook_8_capture_7Capture_35to_pandas(struct __pyx
   int __pyx_clineno = 0;
   __Pyx_RefNannySetupContext("to_pandas", 0);
 
-  /* "orderbook/_capture.pyx":569
+  /* "orderbook/_capture.pyx":573
  *     def to_pandas(self, **kwargs):
  *         """``to_arrow(**kwargs).to_pandas()`` (needs pyarrow and pandas)."""
  *         return self.to_arrow(**kwargs).to_pandas()             # <<<<<<<<<<<<<<
 */
-  __pyx_t_3 = __Pyx_PyObject_GetAttrStr(((PyObject *)__pyx_v_self), __pyx_mstate_global->__pyx_n_u_to_arrow); if (unlikely(!__pyx_t_3)) __PYX_ERR(0, 569, __pyx_L1_error)
+  __pyx_t_3 = __Pyx_PyObject_GetAttrStr(((PyObject *)__pyx_v_self), __pyx_mstate_global->__pyx_n_u_to_arrow); if (unlikely(!__pyx_t_3)) __PYX_ERR(0, 573, __pyx_L1_error)
   __Pyx_GOTREF(__pyx_t_3);
-  __pyx_t_4 = PyDict_Copy(__pyx_v_kwargs); if (unlikely(!__pyx_t_4)) __PYX_ERR(0, 569, __pyx_L1_error)
+  __pyx_t_4 = PyDict_Copy(__pyx_v_kwargs); if (unlikely(!__pyx_t_4)) __PYX_ERR(0, 573, __pyx_L1_error)
   __Pyx_GOTREF(__pyx_t_4);
-  __pyx_t_5 = __Pyx_PyObject_Call(__pyx_t_3, __pyx_mstate_global->__pyx_empty_tuple, __pyx_t_4); if (unlikely(!__pyx_t_5)) __PYX_ERR(0, 569, __pyx_L1_error)
+  __pyx_t_5 = __Pyx_PyObject_Call(__pyx_t_3, __pyx_mstate_global->__pyx_empty_tuple, __pyx_t_4); if (unlikely(!__pyx_t_5)) __PYX_ERR(0, 573, __pyx_L1_error)
   __Pyx_GOTREF(__pyx_t_5);
   __Pyx_DECREF(__pyx_t_3); __pyx_t_3 = 0;
   __Pyx_DECREF(__pyx_t_4); __pyx_t_4 = 0;
@@ -32967,7 +33010,7 @@ static PyObject *__pyx_pf_9orderbook_8_capture_7Capture_35to_pandas(struct __pyx
     __pyx_t_1 = __Pyx_PyObject_FastCallMethod((PyObject*)__pyx_mstate_global->__pyx_n_u_to_pandas, __pyx_callargs+__pyx_t_6, (1-__pyx_t_6) | (1*__Pyx_PY_VECTORCALL_ARGUMENTS_OFFSET));
     __Pyx_XDECREF(__pyx_t_2); __pyx_t_2 = 0;
     __Pyx_DECREF(__pyx_t_5); __pyx_t_5 = 0;
-    if (unlikely(!__pyx_t_1)) __PYX_ERR(0, 569, __pyx_L1_error)
+    if (unlikely(!__pyx_t_1)) __PYX_ERR(0, 573, __pyx_L1_error)
     __Pyx_GOTREF(__pyx_t_1);
   }
   {
@@ -32981,7 +33024,7 @@ static PyObject *__pyx_pf_9orderbook_8_capture_7Capture_35to_pandas(struct __pyx
   __pyx_t_1 = 0;
   goto __pyx_L0;
 
-  /* "orderbook/_capture.pyx":567
+  /* "orderbook/_capture.pyx":571
  *         return to_arrow(self, **kwargs)
  * 
  *     def to_pandas(self, **kwargs):             # <<<<<<<<<<<<<<
@@ -35426,7 +35469,7 @@ static int __Pyx_modinit_Exttype___pyx_obj_9orderbook_8_capture_Capture(__pyx_ms
   __pyx_vtable_9orderbook_8_capture_Capture._hold = (int (*)(struct __pyx_obj_9orderbook_8_capture_Capture *, PyObject *))__pyx_f_9orderbook_8_capture_7Capture__hold;
   __pyx_vtable_9orderbook_8_capture_Capture._nthreads = (int (*)(struct __pyx_obj_9orderbook_8_capture_Capture *, PyObject *))__pyx_f_9orderbook_8_capture_7Capture__nthreads;
   __pyx_vtable_9orderbook_8_capture_Capture._grow = (int (*)(struct __pyx_obj_9orderbook_8_capture_Capture *))__pyx_f_9orderbook_8_capture_7Capture__grow;
-  __pyx_vtable_9orderbook_8_capture_Capture._scan = (int (*)(struct __pyx_obj_9orderbook_8_capture_Capture *, int))__pyx_f_9orderbook_8_capture_7Capture__scan;
+  __pyx_vtable_9orderbook_8_capture_Capture._scan = (int (*)(struct __pyx_obj_9orderbook_8_capture_Capture *, int, int))__pyx_f_9orderbook_8_capture_7Capture__scan;
   __pyx_vtable_9orderbook_8_capture_Capture._error_at = (PyObject *(*)(struct __pyx_obj_9orderbook_8_capture_Capture *, Py_ssize_t))__pyx_f_9orderbook_8_capture_7Capture__error_at;
   __pyx_vtable_9orderbook_8_capture_Capture._crc_range = (Py_ssize_t (*)(struct __pyx_obj_9orderbook_8_capture_Capture *, Py_ssize_t, Py_ssize_t, uint8_t *, int))__pyx_f_9orderbook_8_capture_7Capture__crc_range;
   __pyx_vtable_9orderbook_8_capture_Capture._verify = (int (*)(struct __pyx_obj_9orderbook_8_capture_Capture *, int, int))__pyx_f_9orderbook_8_capture_7Capture__verify;
@@ -35485,14 +35528,14 @@ static int __Pyx_modinit_Exttype___pyx_obj_9orderbook_8_capture___pyx_scope_stru
   __Pyx_RefNannySetupContext("__Pyx_modinit_Exttype___pyx_obj_9orderbook_8_capture___pyx_scope_struct____iter__", 0);
   /*--- Exttype __pyx_obj_9orderbook_8_capture___pyx_scope_struct____iter__ ---*/
   #if CYTHON_USE_TYPE_SPECS
-  __pyx_mstate->__pyx_ptype_9orderbook_8_capture___pyx_scope_struct____iter__ = (PyTypeObject *) __Pyx_PyType_FromModuleAndSpec(__pyx_m, &__pyx_type_9orderbook_8_capture___pyx_scope_struct____iter___spec, NULL); if (unlikely(!__pyx_mstate->__pyx_ptype_9orderbook_8_capture___pyx_scope_struct____iter__)) __PYX_ERR(0, 375, __pyx_L1_error)
+  __pyx_mstate->__pyx_ptype_9orderbook_8_capture___pyx_scope_struct____iter__ = (PyTypeObject *) __Pyx_PyType_FromModuleAndSpec(__pyx_m, &__pyx_type_9orderbook_8_capture___pyx_scope_struct____iter___spec, NULL); if (unlikely(!__pyx_mstate->__pyx_ptype_9orderbook_8_capture___pyx_scope_struct____iter__)) __PYX_ERR(0, 379, __pyx_L1_error)
   #else
   __pyx_mstate->__pyx_ptype_9orderbook_8_capture___pyx_scope_struct____iter__ = &__pyx_type_9orderbook_8_capture___pyx_scope_struct____iter__;
   #endif
   #if !CYTHON_COMPILING_IN_LIMITED_API
   #endif
   #if !CYTHON_USE_TYPE_SPECS
-  if (__Pyx_PyType_Ready(__pyx_mstate->__pyx_ptype_9orderbook_8_capture___pyx_scope_struct____iter__) < (0)) __PYX_ERR(0, 375, __pyx_L1_error)
+  if (__Pyx_PyType_Ready(__pyx_mstate->__pyx_ptype_9orderbook_8_capture___pyx_scope_struct____iter__) < (0)) __PYX_ERR(0, 379, __pyx_L1_error)
   #endif
   #if CYTHON_COMPILING_IN_CPYTHON && PY_VERSION_HEX >= 0x030E0000
   PyUnstable_Object_EnableDeferredRefcount((PyObject*)__pyx_mstate->__pyx_ptype_9orderbook_8_capture___pyx_scope_struct____iter__);
@@ -35518,14 +35561,14 @@ static int __Pyx_modinit_Exttype___pyx_obj_9orderbook_8_capture___pyx_scope_stru
   __Pyx_RefNannySetupContext("__Pyx_modinit_Exttype___pyx_obj_9orderbook_8_capture___pyx_scope_struct_1_genexpr", 0);
   /*--- Exttype __pyx_obj_9orderbook_8_capture___pyx_scope_struct_1_genexpr ---*/
   #if CYTHON_USE_TYPE_SPECS
-  __pyx_mstate->__pyx_ptype_9orderbook_8_capture___pyx_scope_struct_1_genexpr = (PyTypeObject *) __Pyx_PyType_FromModuleAndSpec(__pyx_m, &__pyx_type_9orderbook_8_capture___pyx_scope_struct_1_genexpr_spec, NULL); if (unlikely(!__pyx_mstate->__pyx_ptype_9orderbook_8_capture___pyx_scope_struct_1_genexpr)) __PYX_ERR(0, 483, __pyx_L1_error)
+  __pyx_mstate->__pyx_ptype_9orderbook_8_capture___pyx_scope_struct_1_genexpr = (PyTypeObject *) __Pyx_PyType_FromModuleAndSpec(__pyx_m, &__pyx_type_9orderbook_8_capture___pyx_scope_struct_1_genexpr_spec, NULL); if (unlikely(!__pyx_mstate->__pyx_ptype_9orderbook_8_capture___pyx_scope_struct_1_genexpr)) __PYX_ERR(0, 487, __pyx_L1_error)
   #else
   __pyx_mstate->__pyx_ptype_9orderbook_8_capture___pyx_scope_struct_1_genexpr = &__pyx_type_9orderbook_8_capture___pyx_scope_struct_1_genexpr;
   #endif
   #if !CYTHON_COMPILING_IN_LIMITED_API
   #endif
   #if !CYTHON_USE_TYPE_SPECS
-  if (__Pyx_PyType_Ready(__pyx_mstate->__pyx_ptype_9orderbook_8_capture___pyx_scope_struct_1_genexpr) < (0)) __PYX_ERR(0, 483, __pyx_L1_error)
+  if (__Pyx_PyType_Ready(__pyx_mstate->__pyx_ptype_9orderbook_8_capture___pyx_scope_struct_1_genexpr) < (0)) __PYX_ERR(0, 487, __pyx_L1_error)
   #endif
   #if CYTHON_COMPILING_IN_CPYTHON && PY_VERSION_HEX >= 0x030E0000
   PyUnstable_Object_EnableDeferredRefcount((PyObject*)__pyx_mstate->__pyx_ptype_9orderbook_8_capture___pyx_scope_struct_1_genexpr);
@@ -36740,112 +36783,112 @@ __Pyx_RefNannySetupContext("PyInit__capture", 0);
   __Pyx_DECREF_SET(__pyx_v_9orderbook_8_capture__np, Py_None);
   __Pyx_GIVEREF(Py_None);
 
-  /* "orderbook/_capture.pyx":249
+  /* "orderbook/_capture.pyx":253
  *         return first
  * 
  *     def _crc_chunk(self, Py_ssize_t lo, Py_ssize_t hi, bytearray flags, bint all_, list out, int slot):             # <<<<<<<<<<<<<<
  *         cdef uint8_t* bad = <uint8_t*>(<char*>flags)
  *         cdef Py_ssize_t r
 */
-  __pyx_t_4 = __Pyx_CyFunction_New(&__pyx_mdef_9orderbook_8_capture_7Capture_7_crc_chunk, __Pyx_CYFUNCTION_CCLASS, __pyx_mstate_global->__pyx_n_u_Capture__crc_chunk, NULL, __pyx_mstate_global->__pyx_n_u_orderbook__capture, __pyx_mstate_global->__pyx_d, ((PyObject *)__pyx_mstate_global->__pyx_codeobj_tab[3])); if (unlikely(!__pyx_t_4)) __PYX_ERR(0, 249, __pyx_L1_error)
+  __pyx_t_4 = __Pyx_CyFunction_New(&__pyx_mdef_9orderbook_8_capture_7Capture_7_crc_chunk, __Pyx_CYFUNCTION_CCLASS, __pyx_mstate_global->__pyx_n_u_Capture__crc_chunk, NULL, __pyx_mstate_global->__pyx_n_u_orderbook__capture, __pyx_mstate_global->__pyx_d, ((PyObject *)__pyx_mstate_global->__pyx_codeobj_tab[3])); if (unlikely(!__pyx_t_4)) __PYX_ERR(0, 253, __pyx_L1_error)
   __Pyx_GOTREF(__pyx_t_4);
   #if CYTHON_COMPILING_IN_CPYTHON && PY_VERSION_HEX >= 0x030E0000
   PyUnstable_Object_EnableDeferredRefcount(__pyx_t_4);
   #endif
-  if (__Pyx_SetItemOnTypeDict(__pyx_mstate_global->__pyx_ptype_9orderbook_8_capture_Capture, __pyx_mstate_global->__pyx_n_u_crc_chunk, __pyx_t_4) < (0)) __PYX_ERR(0, 249, __pyx_L1_error)
+  if (__Pyx_SetItemOnTypeDict(__pyx_mstate_global->__pyx_ptype_9orderbook_8_capture_Capture, __pyx_mstate_global->__pyx_n_u_crc_chunk, __pyx_t_4) < (0)) __PYX_ERR(0, 253, __pyx_L1_error)
   __Pyx_DECREF(__pyx_t_4); __pyx_t_4 = 0;
 
-  /* "orderbook/_capture.pyx":310
+  /* "orderbook/_capture.pyx":314
  *     # --- lifetime -------------------------------------------------------------------
  * 
  *     def close(self):             # <<<<<<<<<<<<<<
  *         """Release the buffer (and close the mmap of a path).  Arrays from
  *         ``books()``/``headers()`` that view the mmap keep it mapped until they
 */
-  __pyx_t_4 = __Pyx_CyFunction_New(&__pyx_mdef_9orderbook_8_capture_7Capture_9close, __Pyx_CYFUNCTION_CCLASS, __pyx_mstate_global->__pyx_n_u_Capture_close, NULL, __pyx_mstate_global->__pyx_n_u_orderbook__capture, __pyx_mstate_global->__pyx_d, ((PyObject *)__pyx_mstate_global->__pyx_codeobj_tab[4])); if (unlikely(!__pyx_t_4)) __PYX_ERR(0, 310, __pyx_L1_error)
+  __pyx_t_4 = __Pyx_CyFunction_New(&__pyx_mdef_9orderbook_8_capture_7Capture_9close, __Pyx_CYFUNCTION_CCLASS, __pyx_mstate_global->__pyx_n_u_Capture_close, NULL, __pyx_mstate_global->__pyx_n_u_orderbook__capture, __pyx_mstate_global->__pyx_d, ((PyObject *)__pyx_mstate_global->__pyx_codeobj_tab[4])); if (unlikely(!__pyx_t_4)) __PYX_ERR(0, 314, __pyx_L1_error)
   __Pyx_GOTREF(__pyx_t_4);
   #if CYTHON_COMPILING_IN_CPYTHON && PY_VERSION_HEX >= 0x030E0000
   PyUnstable_Object_EnableDeferredRefcount(__pyx_t_4);
   #endif
-  if (__Pyx_SetItemOnTypeDict(__pyx_mstate_global->__pyx_ptype_9orderbook_8_capture_Capture, __pyx_mstate_global->__pyx_n_u_close, __pyx_t_4) < (0)) __PYX_ERR(0, 310, __pyx_L1_error)
+  if (__Pyx_SetItemOnTypeDict(__pyx_mstate_global->__pyx_ptype_9orderbook_8_capture_Capture, __pyx_mstate_global->__pyx_n_u_close, __pyx_t_4) < (0)) __PYX_ERR(0, 314, __pyx_L1_error)
   __Pyx_DECREF(__pyx_t_4); __pyx_t_4 = 0;
 
-  /* "orderbook/_capture.pyx":331
+  /* "orderbook/_capture.pyx":335
  *         return not self._held
  * 
  *     def __enter__(self):             # <<<<<<<<<<<<<<
  *         return self
  * 
 */
-  __pyx_t_4 = __Pyx_CyFunction_New(&__pyx_mdef_9orderbook_8_capture_7Capture_11__enter__, __Pyx_CYFUNCTION_CCLASS, __pyx_mstate_global->__pyx_n_u_Capture___enter, NULL, __pyx_mstate_global->__pyx_n_u_orderbook__capture, __pyx_mstate_global->__pyx_d, ((PyObject *)__pyx_mstate_global->__pyx_codeobj_tab[5])); if (unlikely(!__pyx_t_4)) __PYX_ERR(0, 331, __pyx_L1_error)
+  __pyx_t_4 = __Pyx_CyFunction_New(&__pyx_mdef_9orderbook_8_capture_7Capture_11__enter__, __Pyx_CYFUNCTION_CCLASS, __pyx_mstate_global->__pyx_n_u_Capture___enter, NULL, __pyx_mstate_global->__pyx_n_u_orderbook__capture, __pyx_mstate_global->__pyx_d, ((PyObject *)__pyx_mstate_global->__pyx_codeobj_tab[5])); if (unlikely(!__pyx_t_4)) __PYX_ERR(0, 335, __pyx_L1_error)
   __Pyx_GOTREF(__pyx_t_4);
   #if CYTHON_COMPILING_IN_CPYTHON && PY_VERSION_HEX >= 0x030E0000
   PyUnstable_Object_EnableDeferredRefcount(__pyx_t_4);
   #endif
-  if (__Pyx_SetItemOnTypeDict(__pyx_mstate_global->__pyx_ptype_9orderbook_8_capture_Capture, __pyx_mstate_global->__pyx_n_u_enter, __pyx_t_4) < (0)) __PYX_ERR(0, 331, __pyx_L1_error)
+  if (__Pyx_SetItemOnTypeDict(__pyx_mstate_global->__pyx_ptype_9orderbook_8_capture_Capture, __pyx_mstate_global->__pyx_n_u_enter, __pyx_t_4) < (0)) __PYX_ERR(0, 335, __pyx_L1_error)
   __Pyx_DECREF(__pyx_t_4); __pyx_t_4 = 0;
 
-  /* "orderbook/_capture.pyx":334
+  /* "orderbook/_capture.pyx":338
  *         return self
  * 
  *     def __exit__(self, *exc):             # <<<<<<<<<<<<<<
  *         self.close()
  * 
 */
-  __pyx_t_4 = __Pyx_CyFunction_New(&__pyx_mdef_9orderbook_8_capture_7Capture_13__exit__, __Pyx_CYFUNCTION_CCLASS, __pyx_mstate_global->__pyx_n_u_Capture___exit, NULL, __pyx_mstate_global->__pyx_n_u_orderbook__capture, __pyx_mstate_global->__pyx_d, ((PyObject *)__pyx_mstate_global->__pyx_codeobj_tab[6])); if (unlikely(!__pyx_t_4)) __PYX_ERR(0, 334, __pyx_L1_error)
+  __pyx_t_4 = __Pyx_CyFunction_New(&__pyx_mdef_9orderbook_8_capture_7Capture_13__exit__, __Pyx_CYFUNCTION_CCLASS, __pyx_mstate_global->__pyx_n_u_Capture___exit, NULL, __pyx_mstate_global->__pyx_n_u_orderbook__capture, __pyx_mstate_global->__pyx_d, ((PyObject *)__pyx_mstate_global->__pyx_codeobj_tab[6])); if (unlikely(!__pyx_t_4)) __PYX_ERR(0, 338, __pyx_L1_error)
   __Pyx_GOTREF(__pyx_t_4);
   #if CYTHON_COMPILING_IN_CPYTHON && PY_VERSION_HEX >= 0x030E0000
   PyUnstable_Object_EnableDeferredRefcount(__pyx_t_4);
   #endif
-  if (__Pyx_SetItemOnTypeDict(__pyx_mstate_global->__pyx_ptype_9orderbook_8_capture_Capture, __pyx_mstate_global->__pyx_n_u_exit, __pyx_t_4) < (0)) __PYX_ERR(0, 334, __pyx_L1_error)
+  if (__Pyx_SetItemOnTypeDict(__pyx_mstate_global->__pyx_ptype_9orderbook_8_capture_Capture, __pyx_mstate_global->__pyx_n_u_exit, __pyx_t_4) < (0)) __PYX_ERR(0, 338, __pyx_L1_error)
   __Pyx_DECREF(__pyx_t_4); __pyx_t_4 = 0;
 
-  /* "orderbook/_capture.pyx":382
+  /* "orderbook/_capture.pyx":386
  *             yield _decode_message(self.obj, self._e[k].offset, verify=False)
  * 
  *     def book(self, i):             # <<<<<<<<<<<<<<
  *         """The book of message ``i`` as an owning ``OrderBook`` (a copy)."""
  *         self._check()
 */
-  __pyx_t_4 = __Pyx_CyFunction_New(&__pyx_mdef_9orderbook_8_capture_7Capture_24book, __Pyx_CYFUNCTION_CCLASS, __pyx_mstate_global->__pyx_n_u_Capture_book, NULL, __pyx_mstate_global->__pyx_n_u_orderbook__capture, __pyx_mstate_global->__pyx_d, ((PyObject *)__pyx_mstate_global->__pyx_codeobj_tab[7])); if (unlikely(!__pyx_t_4)) __PYX_ERR(0, 382, __pyx_L1_error)
+  __pyx_t_4 = __Pyx_CyFunction_New(&__pyx_mdef_9orderbook_8_capture_7Capture_24book, __Pyx_CYFUNCTION_CCLASS, __pyx_mstate_global->__pyx_n_u_Capture_book, NULL, __pyx_mstate_global->__pyx_n_u_orderbook__capture, __pyx_mstate_global->__pyx_d, ((PyObject *)__pyx_mstate_global->__pyx_codeobj_tab[7])); if (unlikely(!__pyx_t_4)) __PYX_ERR(0, 386, __pyx_L1_error)
   __Pyx_GOTREF(__pyx_t_4);
   #if CYTHON_COMPILING_IN_CPYTHON && PY_VERSION_HEX >= 0x030E0000
   PyUnstable_Object_EnableDeferredRefcount(__pyx_t_4);
   #endif
-  if (__Pyx_SetItemOnTypeDict(__pyx_mstate_global->__pyx_ptype_9orderbook_8_capture_Capture, __pyx_mstate_global->__pyx_n_u_book, __pyx_t_4) < (0)) __PYX_ERR(0, 382, __pyx_L1_error)
+  if (__Pyx_SetItemOnTypeDict(__pyx_mstate_global->__pyx_ptype_9orderbook_8_capture_Capture, __pyx_mstate_global->__pyx_n_u_book, __pyx_t_4) < (0)) __PYX_ERR(0, 386, __pyx_L1_error)
   __Pyx_DECREF(__pyx_t_4); __pyx_t_4 = 0;
 
-  /* "orderbook/_capture.pyx":406
+  /* "orderbook/_capture.pyx":410
  *         return c
  * 
  *     def select(self, *, capacity=None):             # <<<<<<<<<<<<<<
  *         """A new Capture over the messages of one ``capacity`` (shared buffer)."""
  *         self._check()
 */
-  __pyx_t_4 = __Pyx_PyDict_NewPresized(1); if (unlikely(!__pyx_t_4)) __PYX_ERR(0, 406, __pyx_L1_error)
+  __pyx_t_4 = __Pyx_PyDict_NewPresized(1); if (unlikely(!__pyx_t_4)) __PYX_ERR(0, 410, __pyx_L1_error)
   __Pyx_GOTREF(__pyx_t_4);
-  if (PyDict_SetItem(__pyx_t_4, __pyx_mstate_global->__pyx_n_u_capacity, Py_None) < (0)) __PYX_ERR(0, 406, __pyx_L1_error)
-  __pyx_t_5 = __Pyx_CyFunction_New(&__pyx_mdef_9orderbook_8_capture_7Capture_26select, __Pyx_CYFUNCTION_CCLASS, __pyx_mstate_global->__pyx_n_u_Capture_select, NULL, __pyx_mstate_global->__pyx_n_u_orderbook__capture, __pyx_mstate_global->__pyx_d, ((PyObject *)__pyx_mstate_global->__pyx_codeobj_tab[8])); if (unlikely(!__pyx_t_5)) __PYX_ERR(0, 406, __pyx_L1_error)
+  if (PyDict_SetItem(__pyx_t_4, __pyx_mstate_global->__pyx_n_u_capacity, Py_None) < (0)) __PYX_ERR(0, 410, __pyx_L1_error)
+  __pyx_t_5 = __Pyx_CyFunction_New(&__pyx_mdef_9orderbook_8_capture_7Capture_26select, __Pyx_CYFUNCTION_CCLASS, __pyx_mstate_global->__pyx_n_u_Capture_select, NULL, __pyx_mstate_global->__pyx_n_u_orderbook__capture, __pyx_mstate_global->__pyx_d, ((PyObject *)__pyx_mstate_global->__pyx_codeobj_tab[8])); if (unlikely(!__pyx_t_5)) __PYX_ERR(0, 410, __pyx_L1_error)
   __Pyx_GOTREF(__pyx_t_5);
   #if CYTHON_COMPILING_IN_CPYTHON && PY_VERSION_HEX >= 0x030E0000
   PyUnstable_Object_EnableDeferredRefcount(__pyx_t_5);
   #endif
   __Pyx_CyFunction_SetDefaultsKwDict(__pyx_t_5, __pyx_t_4);
   __Pyx_DECREF(__pyx_t_4); __pyx_t_4 = 0;
-  if (__Pyx_SetItemOnTypeDict(__pyx_mstate_global->__pyx_ptype_9orderbook_8_capture_Capture, __pyx_mstate_global->__pyx_n_u_select, __pyx_t_5) < (0)) __PYX_ERR(0, 406, __pyx_L1_error)
+  if (__Pyx_SetItemOnTypeDict(__pyx_mstate_global->__pyx_ptype_9orderbook_8_capture_Capture, __pyx_mstate_global->__pyx_n_u_select, __pyx_t_5) < (0)) __PYX_ERR(0, 410, __pyx_L1_error)
   __Pyx_DECREF(__pyx_t_5); __pyx_t_5 = 0;
 
-  /* "orderbook/_capture.pyx":532
+  /* "orderbook/_capture.pyx":536
  *         return a
  * 
  *     def books(self, capacity=None, *, bint copy=False):             # <<<<<<<<<<<<<<
  *         """The books as a numpy array of ``book_dtype(capacity)``.
  * 
 */
-  __pyx_t_5 = __Pyx_PyDict_NewPresized(1); if (unlikely(!__pyx_t_5)) __PYX_ERR(0, 532, __pyx_L1_error)
+  __pyx_t_5 = __Pyx_PyDict_NewPresized(1); if (unlikely(!__pyx_t_5)) __PYX_ERR(0, 536, __pyx_L1_error)
   __Pyx_GOTREF(__pyx_t_5);
-  if (PyDict_SetItem(__pyx_t_5, __pyx_mstate_global->__pyx_n_u_copy, Py_False) < (0)) __PYX_ERR(0, 532, __pyx_L1_error)
-  __pyx_t_4 = __Pyx_CyFunction_New(&__pyx_mdef_9orderbook_8_capture_7Capture_28books, __Pyx_CYFUNCTION_CCLASS, __pyx_mstate_global->__pyx_n_u_Capture_books, NULL, __pyx_mstate_global->__pyx_n_u_orderbook__capture, __pyx_mstate_global->__pyx_d, ((PyObject *)__pyx_mstate_global->__pyx_codeobj_tab[9])); if (unlikely(!__pyx_t_4)) __PYX_ERR(0, 532, __pyx_L1_error)
+  if (PyDict_SetItem(__pyx_t_5, __pyx_mstate_global->__pyx_n_u_copy, Py_False) < (0)) __PYX_ERR(0, 536, __pyx_L1_error)
+  __pyx_t_4 = __Pyx_CyFunction_New(&__pyx_mdef_9orderbook_8_capture_7Capture_28books, __Pyx_CYFUNCTION_CCLASS, __pyx_mstate_global->__pyx_n_u_Capture_books, NULL, __pyx_mstate_global->__pyx_n_u_orderbook__capture, __pyx_mstate_global->__pyx_d, ((PyObject *)__pyx_mstate_global->__pyx_codeobj_tab[9])); if (unlikely(!__pyx_t_4)) __PYX_ERR(0, 536, __pyx_L1_error)
   __Pyx_GOTREF(__pyx_t_4);
   #if CYTHON_COMPILING_IN_CPYTHON && PY_VERSION_HEX >= 0x030E0000
   PyUnstable_Object_EnableDeferredRefcount(__pyx_t_4);
@@ -36853,20 +36896,20 @@ __Pyx_RefNannySetupContext("PyInit__capture", 0);
   __Pyx_CyFunction_SetDefaultsTuple(__pyx_t_4, __pyx_mstate_global->__pyx_tuple[11]);
   __Pyx_CyFunction_SetDefaultsKwDict(__pyx_t_4, __pyx_t_5);
   __Pyx_DECREF(__pyx_t_5); __pyx_t_5 = 0;
-  if (__Pyx_SetItemOnTypeDict(__pyx_mstate_global->__pyx_ptype_9orderbook_8_capture_Capture, __pyx_mstate_global->__pyx_n_u_books, __pyx_t_4) < (0)) __PYX_ERR(0, 532, __pyx_L1_error)
+  if (__Pyx_SetItemOnTypeDict(__pyx_mstate_global->__pyx_ptype_9orderbook_8_capture_Capture, __pyx_mstate_global->__pyx_n_u_books, __pyx_t_4) < (0)) __PYX_ERR(0, 536, __pyx_L1_error)
   __Pyx_DECREF(__pyx_t_4); __pyx_t_4 = 0;
 
-  /* "orderbook/_capture.pyx":546
+  /* "orderbook/_capture.pyx":550
  *         return self._gather(cap, True, dt.itemsize, dt, copy)
  * 
  *     def headers(self, capacity=None, *, bint copy=False):             # <<<<<<<<<<<<<<
  *         """The message headers as a numpy array of ``header_dtype()``: every
  *         message, or with ``capacity`` those whose book has that capacity (rows
 */
-  __pyx_t_4 = __Pyx_PyDict_NewPresized(1); if (unlikely(!__pyx_t_4)) __PYX_ERR(0, 546, __pyx_L1_error)
+  __pyx_t_4 = __Pyx_PyDict_NewPresized(1); if (unlikely(!__pyx_t_4)) __PYX_ERR(0, 550, __pyx_L1_error)
   __Pyx_GOTREF(__pyx_t_4);
-  if (PyDict_SetItem(__pyx_t_4, __pyx_mstate_global->__pyx_n_u_copy, Py_False) < (0)) __PYX_ERR(0, 546, __pyx_L1_error)
-  __pyx_t_5 = __Pyx_CyFunction_New(&__pyx_mdef_9orderbook_8_capture_7Capture_30headers, __Pyx_CYFUNCTION_CCLASS, __pyx_mstate_global->__pyx_n_u_Capture_headers, NULL, __pyx_mstate_global->__pyx_n_u_orderbook__capture, __pyx_mstate_global->__pyx_d, ((PyObject *)__pyx_mstate_global->__pyx_codeobj_tab[10])); if (unlikely(!__pyx_t_5)) __PYX_ERR(0, 546, __pyx_L1_error)
+  if (PyDict_SetItem(__pyx_t_4, __pyx_mstate_global->__pyx_n_u_copy, Py_False) < (0)) __PYX_ERR(0, 550, __pyx_L1_error)
+  __pyx_t_5 = __Pyx_CyFunction_New(&__pyx_mdef_9orderbook_8_capture_7Capture_30headers, __Pyx_CYFUNCTION_CCLASS, __pyx_mstate_global->__pyx_n_u_Capture_headers, NULL, __pyx_mstate_global->__pyx_n_u_orderbook__capture, __pyx_mstate_global->__pyx_d, ((PyObject *)__pyx_mstate_global->__pyx_codeobj_tab[10])); if (unlikely(!__pyx_t_5)) __PYX_ERR(0, 550, __pyx_L1_error)
   __Pyx_GOTREF(__pyx_t_5);
   #if CYTHON_COMPILING_IN_CPYTHON && PY_VERSION_HEX >= 0x030E0000
   PyUnstable_Object_EnableDeferredRefcount(__pyx_t_5);
@@ -36874,53 +36917,53 @@ __Pyx_RefNannySetupContext("PyInit__capture", 0);
   __Pyx_CyFunction_SetDefaultsTuple(__pyx_t_5, __pyx_mstate_global->__pyx_tuple[11]);
   __Pyx_CyFunction_SetDefaultsKwDict(__pyx_t_5, __pyx_t_4);
   __Pyx_DECREF(__pyx_t_4); __pyx_t_4 = 0;
-  if (__Pyx_SetItemOnTypeDict(__pyx_mstate_global->__pyx_ptype_9orderbook_8_capture_Capture, __pyx_mstate_global->__pyx_n_u_headers, __pyx_t_5) < (0)) __PYX_ERR(0, 546, __pyx_L1_error)
+  if (__Pyx_SetItemOnTypeDict(__pyx_mstate_global->__pyx_ptype_9orderbook_8_capture_Capture, __pyx_mstate_global->__pyx_n_u_headers, __pyx_t_5) < (0)) __PYX_ERR(0, 550, __pyx_L1_error)
   __Pyx_DECREF(__pyx_t_5); __pyx_t_5 = 0;
 
-  /* "orderbook/_capture.pyx":555
+  /* "orderbook/_capture.pyx":559
  *         return self._gather(cap, False, HDR, dt, copy)
  * 
  *     def header(self, str name, capacity=None):             # <<<<<<<<<<<<<<
  *         """One header field of every message as a numpy array (``"sequence"``,
  *         ``"timestamp"``, ``"source"``, ...: the names of ``MessageHeader``)."""
 */
-  __pyx_t_5 = __Pyx_CyFunction_New(&__pyx_mdef_9orderbook_8_capture_7Capture_32header, __Pyx_CYFUNCTION_CCLASS, __pyx_mstate_global->__pyx_n_u_Capture_header, NULL, __pyx_mstate_global->__pyx_n_u_orderbook__capture, __pyx_mstate_global->__pyx_d, ((PyObject *)__pyx_mstate_global->__pyx_codeobj_tab[11])); if (unlikely(!__pyx_t_5)) __PYX_ERR(0, 555, __pyx_L1_error)
+  __pyx_t_5 = __Pyx_CyFunction_New(&__pyx_mdef_9orderbook_8_capture_7Capture_32header, __Pyx_CYFUNCTION_CCLASS, __pyx_mstate_global->__pyx_n_u_Capture_header, NULL, __pyx_mstate_global->__pyx_n_u_orderbook__capture, __pyx_mstate_global->__pyx_d, ((PyObject *)__pyx_mstate_global->__pyx_codeobj_tab[11])); if (unlikely(!__pyx_t_5)) __PYX_ERR(0, 559, __pyx_L1_error)
   __Pyx_GOTREF(__pyx_t_5);
   #if CYTHON_COMPILING_IN_CPYTHON && PY_VERSION_HEX >= 0x030E0000
   PyUnstable_Object_EnableDeferredRefcount(__pyx_t_5);
   #endif
   __Pyx_CyFunction_SetDefaultsTuple(__pyx_t_5, __pyx_mstate_global->__pyx_tuple[11]);
-  if (__Pyx_SetItemOnTypeDict(__pyx_mstate_global->__pyx_ptype_9orderbook_8_capture_Capture, __pyx_mstate_global->__pyx_n_u_header, __pyx_t_5) < (0)) __PYX_ERR(0, 555, __pyx_L1_error)
+  if (__Pyx_SetItemOnTypeDict(__pyx_mstate_global->__pyx_ptype_9orderbook_8_capture_Capture, __pyx_mstate_global->__pyx_n_u_header, __pyx_t_5) < (0)) __PYX_ERR(0, 559, __pyx_L1_error)
   __Pyx_DECREF(__pyx_t_5); __pyx_t_5 = 0;
 
-  /* "orderbook/_capture.pyx":562
+  /* "orderbook/_capture.pyx":566
  *         return self.headers(capacity)[name]
  * 
  *     def to_arrow(self, **kwargs):             # <<<<<<<<<<<<<<
  *         """A ``pyarrow.Table`` with one row per message: see ``orderbook.arrow.to_arrow``."""
  *         from orderbook.arrow import to_arrow
 */
-  __pyx_t_5 = __Pyx_CyFunction_New(&__pyx_mdef_9orderbook_8_capture_7Capture_34to_arrow, __Pyx_CYFUNCTION_CCLASS, __pyx_mstate_global->__pyx_n_u_Capture_to_arrow, NULL, __pyx_mstate_global->__pyx_n_u_orderbook__capture, __pyx_mstate_global->__pyx_d, ((PyObject *)__pyx_mstate_global->__pyx_codeobj_tab[12])); if (unlikely(!__pyx_t_5)) __PYX_ERR(0, 562, __pyx_L1_error)
+  __pyx_t_5 = __Pyx_CyFunction_New(&__pyx_mdef_9orderbook_8_capture_7Capture_34to_arrow, __Pyx_CYFUNCTION_CCLASS, __pyx_mstate_global->__pyx_n_u_Capture_to_arrow, NULL, __pyx_mstate_global->__pyx_n_u_orderbook__capture, __pyx_mstate_global->__pyx_d, ((PyObject *)__pyx_mstate_global->__pyx_codeobj_tab[12])); if (unlikely(!__pyx_t_5)) __PYX_ERR(0, 566, __pyx_L1_error)
   __Pyx_GOTREF(__pyx_t_5);
   #if CYTHON_COMPILING_IN_CPYTHON && PY_VERSION_HEX >= 0x030E0000
   PyUnstable_Object_EnableDeferredRefcount(__pyx_t_5);
   #endif
-  if (__Pyx_SetItemOnTypeDict(__pyx_mstate_global->__pyx_ptype_9orderbook_8_capture_Capture, __pyx_mstate_global->__pyx_n_u_to_arrow, __pyx_t_5) < (0)) __PYX_ERR(0, 562, __pyx_L1_error)
+  if (__Pyx_SetItemOnTypeDict(__pyx_mstate_global->__pyx_ptype_9orderbook_8_capture_Capture, __pyx_mstate_global->__pyx_n_u_to_arrow, __pyx_t_5) < (0)) __PYX_ERR(0, 566, __pyx_L1_error)
   __Pyx_DECREF(__pyx_t_5); __pyx_t_5 = 0;
 
-  /* "orderbook/_capture.pyx":567
+  /* "orderbook/_capture.pyx":571
  *         return to_arrow(self, **kwargs)
  * 
  *     def to_pandas(self, **kwargs):             # <<<<<<<<<<<<<<
  *         """``to_arrow(**kwargs).to_pandas()`` (needs pyarrow and pandas)."""
  *         return self.to_arrow(**kwargs).to_pandas()
 */
-  __pyx_t_5 = __Pyx_CyFunction_New(&__pyx_mdef_9orderbook_8_capture_7Capture_36to_pandas, __Pyx_CYFUNCTION_CCLASS, __pyx_mstate_global->__pyx_n_u_Capture_to_pandas, NULL, __pyx_mstate_global->__pyx_n_u_orderbook__capture, __pyx_mstate_global->__pyx_d, ((PyObject *)__pyx_mstate_global->__pyx_codeobj_tab[13])); if (unlikely(!__pyx_t_5)) __PYX_ERR(0, 567, __pyx_L1_error)
+  __pyx_t_5 = __Pyx_CyFunction_New(&__pyx_mdef_9orderbook_8_capture_7Capture_36to_pandas, __Pyx_CYFUNCTION_CCLASS, __pyx_mstate_global->__pyx_n_u_Capture_to_pandas, NULL, __pyx_mstate_global->__pyx_n_u_orderbook__capture, __pyx_mstate_global->__pyx_d, ((PyObject *)__pyx_mstate_global->__pyx_codeobj_tab[13])); if (unlikely(!__pyx_t_5)) __PYX_ERR(0, 571, __pyx_L1_error)
   __Pyx_GOTREF(__pyx_t_5);
   #if CYTHON_COMPILING_IN_CPYTHON && PY_VERSION_HEX >= 0x030E0000
   PyUnstable_Object_EnableDeferredRefcount(__pyx_t_5);
   #endif
-  if (__Pyx_SetItemOnTypeDict(__pyx_mstate_global->__pyx_ptype_9orderbook_8_capture_Capture, __pyx_mstate_global->__pyx_n_u_to_pandas, __pyx_t_5) < (0)) __PYX_ERR(0, 567, __pyx_L1_error)
+  if (__Pyx_SetItemOnTypeDict(__pyx_mstate_global->__pyx_ptype_9orderbook_8_capture_Capture, __pyx_mstate_global->__pyx_n_u_to_pandas, __pyx_t_5) < (0)) __PYX_ERR(0, 571, __pyx_L1_error)
   __Pyx_DECREF(__pyx_t_5); __pyx_t_5 = 0;
 
   /* "orderbook/_capture.pyx":1
@@ -36973,8 +37016,8 @@ static int __Pyx_InitCachedBuiltins(__pyx_mstatetype *__pyx_mstate) {
   const char *__pyx_filename = NULL;
   int __pyx_clineno = 0;
   CYTHON_UNUSED_VAR(__pyx_mstate);
-  __pyx_builtin_open = __Pyx_GetBuiltinName(__pyx_mstate->__pyx_n_u_open); if (!__pyx_builtin_open) __PYX_ERR(0, 139, __pyx_L1_error)
-  __pyx_builtin_sorted = __Pyx_GetBuiltinName(__pyx_mstate->__pyx_n_u_sorted); if (!__pyx_builtin_sorted) __PYX_ERR(0, 304, __pyx_L1_error)
+  __pyx_builtin_open = __Pyx_GetBuiltinName(__pyx_mstate->__pyx_n_u_open); if (!__pyx_builtin_open) __PYX_ERR(0, 142, __pyx_L1_error)
+  __pyx_builtin_sorted = __Pyx_GetBuiltinName(__pyx_mstate->__pyx_n_u_sorted); if (!__pyx_builtin_sorted) __PYX_ERR(0, 308, __pyx_L1_error)
   __pyx_builtin___import__ = __Pyx_GetBuiltinName(__pyx_mstate->__pyx_n_u_import); if (!__pyx_builtin___import__) __PYX_ERR(1, 119, __pyx_L1_error)
   __pyx_builtin_enumerate = __Pyx_GetBuiltinName(__pyx_mstate->__pyx_n_u_enumerate); if (!__pyx_builtin_enumerate) __PYX_ERR(1, 175, __pyx_L1_error)
   __pyx_builtin_Ellipsis = __Pyx_GetBuiltinName(__pyx_mstate->__pyx_n_u_Ellipsis); if (!__pyx_builtin_Ellipsis) __PYX_ERR(1, 436, __pyx_L1_error)
@@ -37042,7 +37085,7 @@ static int __Pyx_InitCachedConstants(__pyx_mstatetype *__pyx_mstate) {
   if (__Pyx_PyTuple_SET_ITEM(__pyx_mstate_global->__pyx_tuple[1], 0, __pyx_mstate_global->__pyx_slice[0]) != (0)) __PYX_ERR(1, 763, __pyx_L1_error);
   __Pyx_GIVEREF(__pyx_mstate_global->__pyx_tuple[1]);
 
-  /* "orderbook/_capture.pyx":145
+  /* "orderbook/_capture.pyx":148
  *                 return 0
  *             flags = _mmap.MAP_SHARED | getattr(_mmap, "MAP_POPULATE", 0)
  *             self._mm = _mmap.mmap(f.fileno(), 0, flags=flags, prot=_mmap.PROT_READ)             # <<<<<<<<<<<<<<
@@ -37051,12 +37094,12 @@ static int __Pyx_InitCachedConstants(__pyx_mstatetype *__pyx_mstate) {
 */
   {
     PyObject* __pyx_temp[2] = {__pyx_mstate_global->__pyx_n_u_flags, __pyx_mstate_global->__pyx_n_u_prot};
-    __pyx_mstate_global->__pyx_tuple[2] = __Pyx_PyTuple_FromArray(__pyx_temp, 2); if (unlikely(!__pyx_mstate_global->__pyx_tuple[2])) __PYX_ERR(0, 145, __pyx_L1_error)
+    __pyx_mstate_global->__pyx_tuple[2] = __Pyx_PyTuple_FromArray(__pyx_temp, 2); if (unlikely(!__pyx_mstate_global->__pyx_tuple[2])) __PYX_ERR(0, 148, __pyx_L1_error)
     __Pyx_GOTREF(__pyx_mstate_global->__pyx_tuple[2]);
   }
   __Pyx_GIVEREF(__pyx_mstate_global->__pyx_tuple[2]);
 
-  /* "orderbook/_capture.pyx":139
+  /* "orderbook/_capture.pyx":142
  * 
  *     cdef int _open_path(self, str path) except -1:
  *         with open(path, "rb") as f:             # <<<<<<<<<<<<<<
@@ -37065,12 +37108,12 @@ static int __Pyx_InitCachedConstants(__pyx_mstatetype *__pyx_mstate) {
 */
   {
     PyObject* __pyx_temp[3] = {Py_None, Py_None, Py_None};
-    __pyx_mstate_global->__pyx_tuple[3] = __Pyx_PyTuple_FromArray(__pyx_temp, 3); if (unlikely(!__pyx_mstate_global->__pyx_tuple[3])) __PYX_ERR(0, 139, __pyx_L1_error)
+    __pyx_mstate_global->__pyx_tuple[3] = __Pyx_PyTuple_FromArray(__pyx_temp, 3); if (unlikely(!__pyx_mstate_global->__pyx_tuple[3])) __PYX_ERR(0, 142, __pyx_L1_error)
     __Pyx_GOTREF(__pyx_mstate_global->__pyx_tuple[3]);
   }
   __Pyx_GIVEREF(__pyx_mstate_global->__pyx_tuple[3]);
 
-  /* "orderbook/_capture.pyx":225
+  /* "orderbook/_capture.pyx":229
  *         """The library's exception for the message at ``at``, as decode_message raises it."""
  *         try:
  *             _decode_message(self.obj, at, verify=self.verified)             # <<<<<<<<<<<<<<
@@ -37079,12 +37122,12 @@ static int __Pyx_InitCachedConstants(__pyx_mstatetype *__pyx_mstate) {
 */
   {
     PyObject* __pyx_temp[1] = {__pyx_mstate_global->__pyx_n_u_verify};
-    __pyx_mstate_global->__pyx_tuple[4] = __Pyx_PyTuple_FromArray(__pyx_temp, 1); if (unlikely(!__pyx_mstate_global->__pyx_tuple[4])) __PYX_ERR(0, 225, __pyx_L1_error)
+    __pyx_mstate_global->__pyx_tuple[4] = __Pyx_PyTuple_FromArray(__pyx_temp, 1); if (unlikely(!__pyx_mstate_global->__pyx_tuple[4])) __PYX_ERR(0, 229, __pyx_L1_error)
     __Pyx_GOTREF(__pyx_mstate_global->__pyx_tuple[4]);
   }
   __Pyx_GIVEREF(__pyx_mstate_global->__pyx_tuple[4]);
 
-  /* "orderbook/_capture.pyx":277
+  /* "orderbook/_capture.pyx":281
  *                 bounds.append(j)
  *             bounds.append(n)
  *             workers = [_threading.Thread(target=self._crc_chunk,             # <<<<<<<<<<<<<<
@@ -37093,12 +37136,12 @@ static int __Pyx_InitCachedConstants(__pyx_mstatetype *__pyx_mstate) {
 */
   {
     PyObject* __pyx_temp[2] = {__pyx_mstate_global->__pyx_n_u_target, __pyx_mstate_global->__pyx_n_u_args};
-    __pyx_mstate_global->__pyx_tuple[5] = __Pyx_PyTuple_FromArray(__pyx_temp, 2); if (unlikely(!__pyx_mstate_global->__pyx_tuple[5])) __PYX_ERR(0, 277, __pyx_L1_error)
+    __pyx_mstate_global->__pyx_tuple[5] = __Pyx_PyTuple_FromArray(__pyx_temp, 2); if (unlikely(!__pyx_mstate_global->__pyx_tuple[5])) __PYX_ERR(0, 281, __pyx_L1_error)
     __Pyx_GOTREF(__pyx_mstate_global->__pyx_tuple[5]);
   }
   __Pyx_GIVEREF(__pyx_mstate_global->__pyx_tuple[5]);
 
-  /* "orderbook/_capture.pyx":304
+  /* "orderbook/_capture.pyx":308
  *                 j += 1
  *         self._n = j
  *         self.skipped = sorted(self.skipped + [(at, self._error_at(at)) for at in bad_at],             # <<<<<<<<<<<<<<
@@ -37107,12 +37150,12 @@ static int __Pyx_InitCachedConstants(__pyx_mstatetype *__pyx_mstate) {
 */
   {
     PyObject* __pyx_temp[1] = {__pyx_mstate_global->__pyx_n_u_key};
-    __pyx_mstate_global->__pyx_tuple[6] = __Pyx_PyTuple_FromArray(__pyx_temp, 1); if (unlikely(!__pyx_mstate_global->__pyx_tuple[6])) __PYX_ERR(0, 304, __pyx_L1_error)
+    __pyx_mstate_global->__pyx_tuple[6] = __Pyx_PyTuple_FromArray(__pyx_temp, 1); if (unlikely(!__pyx_mstate_global->__pyx_tuple[6])) __PYX_ERR(0, 308, __pyx_L1_error)
     __Pyx_GOTREF(__pyx_mstate_global->__pyx_tuple[6]);
   }
   __Pyx_GIVEREF(__pyx_mstate_global->__pyx_tuple[6]);
 
-  /* "orderbook/_capture.pyx":387
+  /* "orderbook/_capture.pyx":391
  *         cdef Py_ssize_t k = self._index(i)
  *         from orderbook._book import OrderBook
  *         return OrderBook.from_bytes(self.obj, self._e[k].offset + self._e[k].book,             # <<<<<<<<<<<<<<
@@ -37121,12 +37164,12 @@ static int __Pyx_InitCachedConstants(__pyx_mstatetype *__pyx_mstate) {
 */
   {
     PyObject* __pyx_temp[1] = {__pyx_mstate_global->__pyx_n_u_capacity};
-    __pyx_mstate_global->__pyx_tuple[7] = __Pyx_PyTuple_FromArray(__pyx_temp, 1); if (unlikely(!__pyx_mstate_global->__pyx_tuple[7])) __PYX_ERR(0, 387, __pyx_L1_error)
+    __pyx_mstate_global->__pyx_tuple[7] = __Pyx_PyTuple_FromArray(__pyx_temp, 1); if (unlikely(!__pyx_mstate_global->__pyx_tuple[7])) __PYX_ERR(0, 391, __pyx_L1_error)
     __Pyx_GOTREF(__pyx_mstate_global->__pyx_tuple[7]);
   }
   __Pyx_GIVEREF(__pyx_mstate_global->__pyx_tuple[7]);
 
-  /* "orderbook/_capture.pyx":516
+  /* "orderbook/_capture.pyx":520
  *             # alone keeps only a reference): close() cannot unmap memory an
  *             # array still reads
  *             a = np.ndarray(shape=(m,), dtype=dtype, buffer=np.frombuffer(self.obj, np.uint8), offset=first,             # <<<<<<<<<<<<<<
@@ -37135,7 +37178,7 @@ static int __Pyx_InitCachedConstants(__pyx_mstatetype *__pyx_mstate) {
 */
   {
     PyObject* __pyx_temp[5] = {__pyx_mstate_global->__pyx_n_u_shape, __pyx_mstate_global->__pyx_n_u_dtype, __pyx_mstate_global->__pyx_n_u_buffer, __pyx_mstate_global->__pyx_n_u_offset, __pyx_mstate_global->__pyx_n_u_strides};
-    __pyx_mstate_global->__pyx_tuple[8] = __Pyx_PyTuple_FromArray(__pyx_temp, 5); if (unlikely(!__pyx_mstate_global->__pyx_tuple[8])) __PYX_ERR(0, 516, __pyx_L1_error)
+    __pyx_mstate_global->__pyx_tuple[8] = __Pyx_PyTuple_FromArray(__pyx_temp, 5); if (unlikely(!__pyx_mstate_global->__pyx_tuple[8])) __PYX_ERR(0, 520, __pyx_L1_error)
     __Pyx_GOTREF(__pyx_mstate_global->__pyx_tuple[8]);
   }
   __Pyx_GIVEREF(__pyx_mstate_global->__pyx_tuple[8]);
@@ -37168,7 +37211,7 @@ static int __Pyx_InitCachedConstants(__pyx_mstatetype *__pyx_mstate) {
   }
   __Pyx_GIVEREF(__pyx_mstate_global->__pyx_tuple[10]);
 
-  /* "orderbook/_capture.pyx":532
+  /* "orderbook/_capture.pyx":536
  *         return a
  * 
  *     def books(self, capacity=None, *, bint copy=False):             # <<<<<<<<<<<<<<
@@ -37177,7 +37220,7 @@ static int __Pyx_InitCachedConstants(__pyx_mstatetype *__pyx_mstate) {
 */
   {
     PyObject* __pyx_temp[1] = {Py_None};
-    __pyx_mstate_global->__pyx_tuple[11] = __Pyx_PyTuple_FromArray(__pyx_temp, 1); if (unlikely(!__pyx_mstate_global->__pyx_tuple[11])) __PYX_ERR(0, 532, __pyx_L1_error)
+    __pyx_mstate_global->__pyx_tuple[11] = __Pyx_PyTuple_FromArray(__pyx_temp, 1); if (unlikely(!__pyx_mstate_global->__pyx_tuple[11])) __PYX_ERR(0, 536, __pyx_L1_error)
     __Pyx_GOTREF(__pyx_mstate_global->__pyx_tuple[11]);
   }
   __Pyx_GIVEREF(__pyx_mstate_global->__pyx_tuple[11]);
@@ -37389,72 +37432,72 @@ static int __Pyx_CreateCodeObjects(__pyx_mstatetype *__pyx_mstate) {
   PyObject* tuple_dedup_map = PyDict_New();
   if (unlikely(!tuple_dedup_map)) return -1;
   {
-    const __Pyx_PyCode_New_function_description descr = {1, 0, 0, 1, (unsigned int)(CO_OPTIMIZED|CO_NEWLOCALS), 305};
+    const __Pyx_PyCode_New_function_description descr = {1, 0, 0, 1, (unsigned int)(CO_OPTIMIZED|CO_NEWLOCALS), 309};
     PyObject* const varnames[] = {__pyx_mstate->__pyx_n_u_t};
     __pyx_mstate_global->__pyx_codeobj_tab[0] = __Pyx_PyCode_New(descr, varnames, __pyx_mstate->__pyx_kp_u_orderbook__capture_pyx, __pyx_mstate->__pyx_n_u_lambda, __pyx_mstate->__pyx_kp_b_iso88591_AQa, tuple_dedup_map); if (unlikely(!__pyx_mstate_global->__pyx_codeobj_tab[0])) goto bad;
   }
   {
-    const __Pyx_PyCode_New_function_description descr = {1, 0, 0, 2, (unsigned int)(CO_OPTIMIZED|CO_NEWLOCALS|CO_GENERATOR), 375};
+    const __Pyx_PyCode_New_function_description descr = {1, 0, 0, 2, (unsigned int)(CO_OPTIMIZED|CO_NEWLOCALS|CO_GENERATOR), 379};
     PyObject* const varnames[] = {__pyx_mstate->__pyx_n_u_self, __pyx_mstate->__pyx_n_u_k};
     __pyx_mstate_global->__pyx_codeobj_tab[1] = __Pyx_PyCode_New(descr, varnames, __pyx_mstate->__pyx_kp_u_orderbook__capture_pyx, __pyx_mstate->__pyx_n_u_iter, __pyx_mstate->__pyx_kp_b_iso88591_A, tuple_dedup_map); if (unlikely(!__pyx_mstate_global->__pyx_codeobj_tab[1])) goto bad;
   }
   {
-    const __Pyx_PyCode_New_function_description descr = {0, 0, 0, 2, (unsigned int)(CO_OPTIMIZED|CO_NEWLOCALS|CO_GENERATOR), 483};
+    const __Pyx_PyCode_New_function_description descr = {0, 0, 0, 2, (unsigned int)(CO_OPTIMIZED|CO_NEWLOCALS|CO_GENERATOR), 487};
     PyObject* const varnames[] = {__pyx_mstate->__pyx_n_u_cap, __pyx_mstate->__pyx_n_u_v};
     __pyx_mstate_global->__pyx_codeobj_tab[2] = __Pyx_PyCode_New(descr, varnames, __pyx_mstate->__pyx_kp_u_orderbook__capture_pyx, __pyx_mstate->__pyx_n_u_genexpr, __pyx_mstate->__pyx_kp_b_iso88591__9, tuple_dedup_map); if (unlikely(!__pyx_mstate_global->__pyx_codeobj_tab[2])) goto bad;
   }
   {
-    const __Pyx_PyCode_New_function_description descr = {7, 0, 0, 9, (unsigned int)(CO_OPTIMIZED|CO_NEWLOCALS), 249};
+    const __Pyx_PyCode_New_function_description descr = {7, 0, 0, 9, (unsigned int)(CO_OPTIMIZED|CO_NEWLOCALS), 253};
     PyObject* const varnames[] = {__pyx_mstate->__pyx_n_u_self, __pyx_mstate->__pyx_n_u_lo, __pyx_mstate->__pyx_n_u_hi, __pyx_mstate->__pyx_n_u_flags, __pyx_mstate->__pyx_n_u_all, __pyx_mstate->__pyx_n_u_out, __pyx_mstate->__pyx_n_u_slot, __pyx_mstate->__pyx_n_u_bad, __pyx_mstate->__pyx_n_u_r};
     __pyx_mstate_global->__pyx_codeobj_tab[3] = __Pyx_PyCode_New(descr, varnames, __pyx_mstate->__pyx_kp_u_orderbook__capture_pyx, __pyx_mstate->__pyx_n_u_crc_chunk, __pyx_mstate->__pyx_kp_b_iso88591_A_Kwa_Kq_D_Q_1HA, tuple_dedup_map); if (unlikely(!__pyx_mstate_global->__pyx_codeobj_tab[3])) goto bad;
   }
   {
-    const __Pyx_PyCode_New_function_description descr = {1, 0, 0, 2, (unsigned int)(CO_OPTIMIZED|CO_NEWLOCALS), 310};
+    const __Pyx_PyCode_New_function_description descr = {1, 0, 0, 2, (unsigned int)(CO_OPTIMIZED|CO_NEWLOCALS), 314};
     PyObject* const varnames[] = {__pyx_mstate->__pyx_n_u_self, __pyx_mstate->__pyx_n_u_mm};
     __pyx_mstate_global->__pyx_codeobj_tab[4] = __Pyx_PyCode_New(descr, varnames, __pyx_mstate->__pyx_kp_u_orderbook__capture_pyx, __pyx_mstate->__pyx_n_u_close, __pyx_mstate->__pyx_kp_b_iso88591_A_4q_AQd_F_D_t6_G1_3gQ, tuple_dedup_map); if (unlikely(!__pyx_mstate_global->__pyx_codeobj_tab[4])) goto bad;
   }
   {
-    const __Pyx_PyCode_New_function_description descr = {1, 0, 0, 1, (unsigned int)(CO_OPTIMIZED|CO_NEWLOCALS), 331};
+    const __Pyx_PyCode_New_function_description descr = {1, 0, 0, 1, (unsigned int)(CO_OPTIMIZED|CO_NEWLOCALS), 335};
     PyObject* const varnames[] = {__pyx_mstate->__pyx_n_u_self};
     __pyx_mstate_global->__pyx_codeobj_tab[5] = __Pyx_PyCode_New(descr, varnames, __pyx_mstate->__pyx_kp_u_orderbook__capture_pyx, __pyx_mstate->__pyx_n_u_enter, __pyx_mstate->__pyx_kp_b_iso88591_A_q, tuple_dedup_map); if (unlikely(!__pyx_mstate_global->__pyx_codeobj_tab[5])) goto bad;
   }
   {
-    const __Pyx_PyCode_New_function_description descr = {1, 0, 0, 2, (unsigned int)(CO_OPTIMIZED|CO_NEWLOCALS|CO_VARARGS), 334};
+    const __Pyx_PyCode_New_function_description descr = {1, 0, 0, 2, (unsigned int)(CO_OPTIMIZED|CO_NEWLOCALS|CO_VARARGS), 338};
     PyObject* const varnames[] = {__pyx_mstate->__pyx_n_u_self, __pyx_mstate->__pyx_n_u_exc};
     __pyx_mstate_global->__pyx_codeobj_tab[6] = __Pyx_PyCode_New(descr, varnames, __pyx_mstate->__pyx_kp_u_orderbook__capture_pyx, __pyx_mstate->__pyx_n_u_exit, __pyx_mstate->__pyx_kp_b_iso88591_A_F, tuple_dedup_map); if (unlikely(!__pyx_mstate_global->__pyx_codeobj_tab[6])) goto bad;
   }
   {
-    const __Pyx_PyCode_New_function_description descr = {2, 0, 0, 4, (unsigned int)(CO_OPTIMIZED|CO_NEWLOCALS), 382};
+    const __Pyx_PyCode_New_function_description descr = {2, 0, 0, 4, (unsigned int)(CO_OPTIMIZED|CO_NEWLOCALS), 386};
     PyObject* const varnames[] = {__pyx_mstate->__pyx_n_u_self, __pyx_mstate->__pyx_n_u_i, __pyx_mstate->__pyx_n_u_k, __pyx_mstate->__pyx_n_u_OrderBook};
     __pyx_mstate_global->__pyx_codeobj_tab[7] = __Pyx_PyCode_New(descr, varnames, __pyx_mstate->__pyx_kp_u_orderbook__capture_pyx, __pyx_mstate->__pyx_n_u_book, __pyx_mstate->__pyx_kp_b_iso88591_A_G1_D_q_A_y_1D_d_Qb_c_A_T_ARq, tuple_dedup_map); if (unlikely(!__pyx_mstate_global->__pyx_codeobj_tab[7])) goto bad;
   }
   {
-    const __Pyx_PyCode_New_function_description descr = {1, 0, 1, 5, (unsigned int)(CO_OPTIMIZED|CO_NEWLOCALS), 406};
+    const __Pyx_PyCode_New_function_description descr = {1, 0, 1, 5, (unsigned int)(CO_OPTIMIZED|CO_NEWLOCALS), 410};
     PyObject* const varnames[] = {__pyx_mstate->__pyx_n_u_self, __pyx_mstate->__pyx_n_u_capacity, __pyx_mstate->__pyx_n_u_k, __pyx_mstate->__pyx_n_u_cap, __pyx_mstate->__pyx_n_u_k};
     __pyx_mstate_global->__pyx_codeobj_tab[8] = __Pyx_PyCode_New(descr, varnames, __pyx_mstate->__pyx_kp_u_orderbook__capture_pyx, __pyx_mstate->__pyx_n_u_select, __pyx_mstate->__pyx_kp_b_iso88591_G1_d_1_t81ARt5_Qd_s_c_JcQR, tuple_dedup_map); if (unlikely(!__pyx_mstate_global->__pyx_codeobj_tab[8])) goto bad;
   }
   {
-    const __Pyx_PyCode_New_function_description descr = {2, 0, 1, 6, (unsigned int)(CO_OPTIMIZED|CO_NEWLOCALS), 532};
+    const __Pyx_PyCode_New_function_description descr = {2, 0, 1, 6, (unsigned int)(CO_OPTIMIZED|CO_NEWLOCALS), 536};
     PyObject* const varnames[] = {__pyx_mstate->__pyx_n_u_self, __pyx_mstate->__pyx_n_u_capacity, __pyx_mstate->__pyx_n_u_copy, __pyx_mstate->__pyx_n_u_book_dtype, __pyx_mstate->__pyx_n_u_cap, __pyx_mstate->__pyx_n_u_dt};
     __pyx_mstate_global->__pyx_codeobj_tab[9] = __Pyx_PyCode_New(descr, varnames, __pyx_mstate->__pyx_kp_u_orderbook__capture_pyx, __pyx_mstate->__pyx_n_u_books, __pyx_mstate->__pyx_kp_b_iso88591_0_Q_t_A_Zq_t81E_r_D, tuple_dedup_map); if (unlikely(!__pyx_mstate_global->__pyx_codeobj_tab[9])) goto bad;
   }
   {
-    const __Pyx_PyCode_New_function_description descr = {2, 0, 1, 6, (unsigned int)(CO_OPTIMIZED|CO_NEWLOCALS), 546};
+    const __Pyx_PyCode_New_function_description descr = {2, 0, 1, 6, (unsigned int)(CO_OPTIMIZED|CO_NEWLOCALS), 550};
     PyObject* const varnames[] = {__pyx_mstate->__pyx_n_u_self, __pyx_mstate->__pyx_n_u_capacity, __pyx_mstate->__pyx_n_u_copy, __pyx_mstate->__pyx_n_u_header_dtype, __pyx_mstate->__pyx_n_u_cap, __pyx_mstate->__pyx_n_u_dt};
     __pyx_mstate_global->__pyx_codeobj_tab[10] = __Pyx_PyCode_New(descr, varnames, __pyx_mstate->__pyx_kp_u_orderbook__capture_pyx, __pyx_mstate->__pyx_n_u_headers, __pyx_mstate->__pyx_kp_b_iso88591_2_Q_uIS_nAZq_t81E_T, tuple_dedup_map); if (unlikely(!__pyx_mstate_global->__pyx_codeobj_tab[10])) goto bad;
   }
   {
-    const __Pyx_PyCode_New_function_description descr = {3, 0, 0, 3, (unsigned int)(CO_OPTIMIZED|CO_NEWLOCALS), 555};
+    const __Pyx_PyCode_New_function_description descr = {3, 0, 0, 3, (unsigned int)(CO_OPTIMIZED|CO_NEWLOCALS), 559};
     PyObject* const varnames[] = {__pyx_mstate->__pyx_n_u_self, __pyx_mstate->__pyx_n_u_name, __pyx_mstate->__pyx_n_u_capacity};
     __pyx_mstate_global->__pyx_codeobj_tab[11] = __Pyx_PyCode_New(descr, varnames, __pyx_mstate->__pyx_kp_u_orderbook__capture_pyx, __pyx_mstate->__pyx_n_u_header, __pyx_mstate->__pyx_kp_b_iso88591_5_q_C1DUUVVW_t81IQa, tuple_dedup_map); if (unlikely(!__pyx_mstate_global->__pyx_codeobj_tab[11])) goto bad;
   }
   {
-    const __Pyx_PyCode_New_function_description descr = {1, 0, 0, 3, (unsigned int)(CO_OPTIMIZED|CO_NEWLOCALS|CO_VARKEYWORDS), 562};
+    const __Pyx_PyCode_New_function_description descr = {1, 0, 0, 3, (unsigned int)(CO_OPTIMIZED|CO_NEWLOCALS|CO_VARKEYWORDS), 566};
     PyObject* const varnames[] = {__pyx_mstate->__pyx_n_u_self, __pyx_mstate->__pyx_n_u_kwargs, __pyx_mstate->__pyx_n_u_to_arrow};
     __pyx_mstate_global->__pyx_codeobj_tab[12] = __Pyx_PyCode_New(descr, varnames, __pyx_mstate->__pyx_kp_u_orderbook__capture_pyx, __pyx_mstate->__pyx_n_u_to_arrow, __pyx_mstate->__pyx_kp_b_iso88591_A_A_xq, tuple_dedup_map); if (unlikely(!__pyx_mstate_global->__pyx_codeobj_tab[12])) goto bad;
   }
   {
-    const __Pyx_PyCode_New_function_description descr = {1, 0, 0, 2, (unsigned int)(CO_OPTIMIZED|CO_NEWLOCALS|CO_VARKEYWORDS), 567};
+    const __Pyx_PyCode_New_function_description descr = {1, 0, 0, 2, (unsigned int)(CO_OPTIMIZED|CO_NEWLOCALS|CO_VARKEYWORDS), 571};
     PyObject* const varnames[] = {__pyx_mstate->__pyx_n_u_self, __pyx_mstate->__pyx_n_u_kwargs};
     __pyx_mstate_global->__pyx_codeobj_tab[13] = __Pyx_PyCode_New(descr, varnames, __pyx_mstate->__pyx_kp_u_orderbook__capture_pyx, __pyx_mstate->__pyx_n_u_to_pandas, __pyx_mstate->__pyx_kp_b_iso88591_A_t9Cwj, tuple_dedup_map); if (unlikely(!__pyx_mstate_global->__pyx_codeobj_tab[13])) goto bad;
   }

@@ -127,9 +127,12 @@ cdef class Capture:
         else:
             self._hold(source)
         self.verified = verify
-        self._scan(on_error == "skip")
-        if verify:
-            self._verify(self._nthreads(threads), on_error == "skip")
+        cdef int nthreads = self._nthreads(threads) if verify else 1
+        # one thread: the CRCs in the walk itself (one pass over the bytes);
+        # more: the walk first, then the CRCs in parallel
+        self._scan(on_error == "skip", verify and nthreads == 1)
+        if verify and nthreads > 1:
+            self._verify(nthreads, on_error == "skip")
         if self.error is not None and on_error == "raise":
             err = self.error
             self.close()
@@ -181,9 +184,10 @@ cdef class Capture:
         self._alloc = m
         return 0
 
-    cdef int _scan(self, bint skip) except -1:
-        """Pass 1: walk and index.  Faults with a sound frame are skipped (skip)
-        or stop the walk; the error is made from decode_message afterwards."""
+    cdef int _scan(self, bint skip, bint crc) except -1:
+        """Pass 1: walk and index (with the CRCs when `crc`).  Faults with a
+        sound frame are skipped (skip) or stop the walk; the error is made from
+        decode_message afterwards."""
         cdef Py_ssize_t pos = 0, n = self._buf.len, r, bad = -1
         cdef MessageHeaderC h
         cdef BookLayout L
@@ -192,7 +196,7 @@ cdef class Capture:
         skipped_at = []
         with nogil:
             while pos < n:
-                r = parse_message(self._base + pos, n - pos, False, &h, &L, &f)
+                r = parse_message(self._base + pos, n - pos, crc, &h, &L, &f)
                 if r < 0:
                     if skip and f.code != OB_ETRUNCATED and f.code != OB_EMAGIC \
                             and HDR + <Py_ssize_t>h.payload_size <= n - pos:

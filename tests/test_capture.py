@@ -239,3 +239,20 @@ def test_large_capture_parallel_equals_serial():
     assert len(a) == len(b) == 2560
     assert (a.offsets == b.offsets).all()
     assert np.array_equal(a.books(), b.books())
+
+
+def test_docs_research_examples_run():
+    """docs/research.md's python blocks run in order (the Arrow one only with pyarrow)."""
+    import importlib.util
+    import re
+    from pathlib import Path
+
+    pytest.importorskip("numpy", reason="docs/research.md shows the numpy arrays")
+    text = (Path(__file__).resolve().parent.parent / "docs" / "research.md").read_text()
+    namespace = {"__name__": "docs.research"}
+    blocks = re.findall(r"^(<!-- needs pyarrow -->\n)?```python\n(.*?)^```", text, re.M | re.S)
+    assert len(blocks) >= 4
+    for i, (needs, block) in enumerate(blocks):
+        if needs and importlib.util.find_spec("pyarrow") is None:
+            continue
+        exec(compile(block, f"docs/research.md (python block {i + 1})", "exec"), namespace)
