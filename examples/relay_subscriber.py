@@ -22,7 +22,7 @@ import os
 import socket
 import sys
 import time
-from typing import Optional, Sequence
+from typing import Any, Dict, Optional, Sequence, Union
 
 from orderbook import Message, crc32
 from orderbook.relay import RelaySubscriber
@@ -56,7 +56,7 @@ def main(argv: Optional[Sequence[str]] = None) -> int:
         except socket.timeout:
             print("relay_subscriber: nobody connected", file=sys.stderr)
             return 1
-        target = conn
+        target: Union[socket.socket, str] = conn
     else:
         target = args.unix or "/tmp/torq_market_data.sock"
     try:
@@ -96,7 +96,7 @@ def main(argv: Optional[Sequence[str]] = None) -> int:
           f"bytes ({stats['skipped_messages']} damaged messages), "
           f"{stats['identification_frames']} identification frames", flush=True)
     if args.json_summary:
-        out = dict(stats, seconds=round(seconds, 6))
+        out: Dict[str, Any] = dict(stats, seconds=round(seconds, 6))
         if args.list:
             out["messages"] = listed
         print(json.dumps(out), flush=True)

@@ -74,6 +74,7 @@ from orderbook.arrow import to_arrow
 from orderbook._version import __version__
 
 __all__ = [
+    "__version__",
     "OrderBook", "OrderLevel", "Levels", "Message", "MessageHeader",
     "encode_message", "encode_message_into", "decode_message", "iter_messages",
     "MessageReader",

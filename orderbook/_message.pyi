@@ -4,12 +4,17 @@ from typing import (
     Any, ClassVar, Dict, Iterator, Literal, Optional, SupportsIndex, Tuple, TypeVar, Union, overload,
 )
 
+import os
+
 from _typeshed import SupportsRead
+
+from orderbook._stream import _Scan
 
 from orderbook._book import OrderBook, _ReadableBuffer, _WritableBuffer
 
 _M = TypeVar("_M", bound="Message")
 _B = TypeVar("_B", bound=OrderBook)
+_Into = TypeVar("_Into", "Message", OrderBook)    # what into= is refilled and yielded as
 
 TLV_ORDER_BOOK: int
 MAGIC: int
@@ -113,13 +118,16 @@ def encode_message_into(
 
 @overload
 def iter_messages(
-    source: _ReadableBuffer, *, verify: bool = True, copy: bool = True, stop_on_truncated: bool = False,
-) -> Iterator[Message]: ...
+    source: Union[_ReadableBuffer, str, "os.PathLike[str]", SupportsRead[bytes]], *, verify: bool = True,
+    copy: bool = True, stop_on_truncated: bool = False, into: None = None, resync: bool = False,
+    max_payload: Optional[SupportsIndex] = None,
+) -> "_Scan[Message]": ...
 @overload
 def iter_messages(
-    source: SupportsRead[bytes], *, verify: bool = True, copy: Literal[True] = True,
-    stop_on_truncated: bool = False,
-) -> Iterator[Message]: ...
+    source: Union[_ReadableBuffer, str, "os.PathLike[str]", SupportsRead[bytes]], *, verify: bool = True,
+    copy: bool = True, stop_on_truncated: bool = False, into: _Into, resync: bool = False,
+    max_payload: Optional[SupportsIndex] = None,
+) -> "_Scan[_Into]": ...
 
 # --- CRC-32 kernels, for tests and benchmarks ---------------------------------------
 

@@ -46,7 +46,7 @@ boolean mask over the ``(n, N)`` element arrays.
 
 from __future__ import annotations
 
-from typing import Any, Iterable, List, Optional, Tuple
+from typing import Dict, Any, Iterable, List, Optional, Tuple
 
 from orderbook.dtypes import BOOK_FIELDS, book_dtype, message_dtype
 from orderbook.errors import DecimalError, FieldTypeError, LayoutError
@@ -61,7 +61,7 @@ _HEADER_COLUMNS = (("relay_domain", "uint8"), ("source", "uint8"), ("flags", "ui
 
 def _pa() -> Any:
     try:
-        import pyarrow
+        import pyarrow  # type: ignore[import-untyped,unused-ignore]
     except ImportError as e:
         raise ImportError("orderbook.arrow needs pyarrow: pip install 'orderbook[arrow]'") from e
     return pyarrow
@@ -226,7 +226,7 @@ def _from_books(books: Iterable[Any], levels: Optional[int], scale: Optional[str
 
     from orderbook._book import OrderBook
 
-    groups: dict = {c: ([], []) for c in _CAPACITIES}
+    groups: Dict[int, Any] = {c: ([], []) for c in _CAPACITIES}
     n = 0
     for i, book in enumerate(books):
         if not isinstance(book, OrderBook):

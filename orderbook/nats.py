@@ -183,7 +183,8 @@ class BookPublisher:
                 self._count(f.result())
 
         future.add_done_callback(done)
-        return future
+        out: "asyncio.Future[Any]" = future
+        return out
 
     async def publish_reliably(self, book: OrderBook, *, sequence: int,
                                timestamp_ns: Optional[int] = None, deadline: float = 30.0,
@@ -293,7 +294,7 @@ class BookConsumer:
         self._pending.reverse()                       # pop() from the end, in order
         return True
 
-    async def next(self, timeout: Optional[float] = None) -> Optional[Message]:
+    async def next(self, timeout: Optional[float] = None) -> Any:
         """The next message (the reused ``Message``), or None when none
         arrived within ``timeout`` seconds (None: wait forever).  The previous
         one is acknowledged first."""
@@ -500,4 +501,5 @@ def _free_port() -> int:
 
     with socket.socket(socket.AF_INET, socket.SOCK_STREAM) as s:
         s.bind(("127.0.0.1", 0))
-        return s.getsockname()[1]
+        port: int = s.getsockname()[1]
+        return port

@@ -34,7 +34,7 @@ from __future__ import annotations
 import socket
 import struct
 import threading
-from typing import Any, Dict, Iterator, Optional, Union
+from typing import Set, Any, Dict, Iterator, Optional, Union
 
 from orderbook import Message, OrderBook, encode_message_into, message_size
 from orderbook.errors import FieldTypeError
@@ -197,7 +197,7 @@ class RelaySubscriber:
         self.reordered = 0
         self.timed_out = False
         self._highest: Dict[int, int] = {}
-        self._missing: Dict[int, set] = {}
+        self._missing: Dict[int, Set[int]] = {}
 
     @property
     def skipped_bytes(self) -> int:

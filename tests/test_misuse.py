@@ -560,8 +560,10 @@ def test_pickle_of_a_side_is_a_plain_list():
 
 @pytest.mark.parametrize("bad", ["text", None, 12, 3.5, [1, 2], object()], ids=repr)
 def test_non_buffers_are_refused_with_a_type_error(bad):
-    for parse in (OrderBook.from_bytes, OrderBook.view, decode_message, OrderBook().load_from,
-                  lambda x: list(iter_messages(x))):
+    parsers = [OrderBook.from_bytes, OrderBook.view, decode_message, OrderBook().load_from]
+    if not isinstance(bad, str):             # iter_messages takes a str as a path
+        parsers.append(lambda x: list(iter_messages(x)))
+    for parse in parsers:
         with pytest.raises(TypeError):
             parse(bad)
 
@@ -717,7 +719,16 @@ def test_offsets_beyond_ssize_t_are_library_errors(offset):
             parse()
 
 
-@pytest.mark.parametrize("bad", [5, None, "text"], ids=repr)
+@pytest.mark.parametrize("bad", [5, None, 3.5, object()], ids=repr)
 def test_iter_messages_of_a_non_buffer_is_a_library_error(bad):
     with pytest.raises(orderbook.FieldTypeError):
         list(iter_messages(bad))
+
+
+def test_iter_messages_of_a_str_opens_that_path(tmp_path):
+    with pytest.raises(FileNotFoundError):     # an I/O error, as open() gives
+        list(iter_messages(str(tmp_path / "no-such-capture")))
+    path = tmp_path / "capture.bin"
+    path.write_bytes(encode_message(sample(), timestamp_ns=1) * 2)
+    assert [m.book for m in iter_messages(str(path))] == [sample(), sample()]
+    assert len(list(iter_messages(path))) == 2
