@@ -36,6 +36,8 @@ orderbook\._book\.OrderBook\.__(release_)?buffer__
 orderbook\._levels\.Levels\.__(release_)?buffer__
 # Levels() raises TypeError: sides come from OrderBook.bids / .asks only.
 orderbook\._levels\.Levels\.__init__
+# Cython's __init__ of an extension type is a slot wrapper taking *args, **kwargs
+orderbook\._stream\.MessageReader\.__init__
 # Cython's own module attributes.
 orderbook\._\w+\.__(pyx_capi|test)__
 """

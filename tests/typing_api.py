@@ -9,6 +9,7 @@ tests/test_typing.py does both.
 from __future__ import annotations
 
 import copy
+import importlib.util
 import io
 import mmap
 import pickle
@@ -18,6 +19,7 @@ from typing import TYPE_CHECKING, Any, Callable, Dict, Iterator, List, Literal, 
 
 import orderbook
 from orderbook import (
+    Capture, MessageReader, book_dtype, header_dtype, message_dtype, to_arrow,
     CAPACITIES,
     HEADER_SIZE,
     LEVEL_FORMAT,
@@ -423,9 +425,29 @@ def decimals() -> None:
     assert from_venue(None, depth).venue_id == VenueId.BINANCE
 
 
+def streams_and_captures() -> None:
+    wire = b"".join(encode_message(OrderBook([(5 + i, 1)], capacity=50), sequence=i, timestamp_ns=1)
+                    for i in range(3))
+    reader = MessageReader(into=Message(), resync=True)
+    reader.feed(wire[:100])
+    assert list(reader) == []
+    reader.feed(wire[100:])
+    assert [m.header.sequence for m in reader] == [0, 1, 2]
+    assert assert_type(reader.skipped_bytes, int) == 0
+    capture = Capture(wire)
+    assert assert_type(len(capture), int) == 3
+    books = capture.books()
+    assert books.dtype == book_dtype(50) and books["sequence"].tolist() == [0, 0, 0]
+    assert message_dtype(50).itemsize == orderbook.message_size(50)
+    assert header_dtype().itemsize == orderbook.HEADER_SIZE
+    if importlib.util.find_spec("pyarrow") is not None:       # the arrow extra
+        assert to_arrow(capture).num_rows == 3
+    capture.close()
+
+
 def main() -> None:
     for step in (constants, build_and_read, capacities, identifiers, sides, bytes_and_views, messages,
-                 errors, decimals):
+                 errors, decimals, streams_and_captures):
         step()
     print("typing_api: every public call ran as typed")
 
