@@ -6,6 +6,9 @@ from typing import (
     Union, overload,
 )
 
+from decimal import Decimal
+from fractions import Fraction
+
 import numpy
 import numpy.typing as npt
 from typing_extensions import Self, TypeAlias
@@ -149,6 +152,10 @@ class OrderBook:
         """upstream's ``(ask - bid) * 10000 / ((bid + ask) / 2)`` truncating toward
         zero (exact where upstream would overflow); None when a side is empty or
         the mid is not positive."""
+    def mid(self, exact: bool = True) -> Union[Decimal, Fraction, float, None]:
+        """``(best bid + best ask) / 2`` in price units, exact unless ``exact=False``."""
+    def spread(self, exact: bool = True) -> Union[Decimal, Fraction, float, None]:
+        """``best ask - best bid`` in price units, exact unless ``exact=False``."""
     def validate(self) -> None:
         """Raise ValidationError naming the first broken rule and level, in upstream's order."""
 

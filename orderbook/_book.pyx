@@ -560,6 +560,19 @@ cdef class OrderBook:
         ask = self.side(True).elements[0].price
         return _trunc_div((ask - bid) * 10000, _trunc_div(bid + ask, 2))
 
+    def mid(self, exact=True):
+        """``(best bid + best ask) / 2`` in price units: an exact Decimal (a
+        Fraction when precision_factor is not a power of ten), or a float with
+        ``exact=False``; None when a side is empty.  See orderbook.prices."""
+        from orderbook.prices import mid
+        return mid(self, exact)
+
+    def spread(self, exact=True):
+        """``best ask - best bid`` in price units, exact as ``mid``; None when a
+        side is empty.  ``spread_bps`` is upstream's integer."""
+        from orderbook.prices import spread
+        return spread(self, exact)
+
     def validate(self):
         """Raise ValidationError naming the first rule broken and its level, in
         upstream's order of checks: bids non-increasing, asks non-decreasing,

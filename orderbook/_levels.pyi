@@ -1,6 +1,6 @@
 """Type stubs for orderbook._levels (the side views of a book)."""
 
-from typing import Any, ClassVar, Iterator, List, Literal, SupportsIndex, Tuple, overload
+from typing import Any, ClassVar, Iterator, List, Literal, Optional, SupportsIndex, Tuple, overload
 
 import numpy
 
@@ -31,6 +31,12 @@ class Levels:
     def tuples(self) -> List[Tuple[int, int, int, int]]:
         """The levels as plain (price, size, order_count, reserved) tuples: the
         fastest way to visit every level from Python."""
+    def prices(self, scale: Optional[SupportsIndex] = None) -> "numpy.ndarray[Tuple[int], numpy.dtype[numpy.float64]]":
+        """The prices as float64, divided by ``scale`` (default the book's precision_factor)."""
+    def sizes(self, scale: Optional[SupportsIndex] = None) -> "numpy.ndarray[Tuple[int], numpy.dtype[numpy.float64]]":
+        """The sizes as float64 (see ``prices``)."""
+    def cumulative_depth(self, n: Optional[SupportsIndex] = None, exact: bool = True) -> "numpy.ndarray[Tuple[int], Any]":
+        """Cumulative size over the best ``n`` levels."""
     def to_numpy(self) -> numpy.ndarray[Tuple[int], numpy.dtype[numpy.void]]:
         """A numpy array of LEVEL_DTYPE sharing this side's memory."""
     def __eq__(self, other: object, /) -> bool: ...

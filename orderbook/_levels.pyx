@@ -176,6 +176,23 @@ cdef class Levels:
             book.unpin()
         return out
 
+    def prices(self, scale=None):
+        """The prices as a float64 numpy array, divided by ``scale`` (default the
+        book's precision_factor).  See orderbook.prices."""
+        from orderbook.prices import prices
+        return prices(self, scale)
+
+    def sizes(self, scale=None):
+        """The sizes as a float64 numpy array (see ``prices``)."""
+        from orderbook.prices import sizes
+        return sizes(self, scale)
+
+    def cumulative_depth(self, n=None, exact=True):
+        """Cumulative size over the best ``n`` levels (all when None): exact
+        int64 fixed point, or float64 in size units with ``exact=False``."""
+        from orderbook.prices import cumulative_depth
+        return cumulative_depth(self, n, exact)
+
     def to_numpy(self):
         """A numpy array of LEVEL_DTYPE sharing this side's memory (read-only
         when the book views read-only memory).  Far cheaper than
