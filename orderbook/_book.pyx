@@ -36,7 +36,7 @@ from orderbook._levels cimport Levels, make_levels
 from orderbook.structs cimport (
     OB_MAX_LEVELS, OB_UPSTREAM_LEVELS, BookLayout, ExtendedTLVHeaderC, Levels50C, LevelsC,
     MessageHeaderC, OrderBookHeadC, OrderBookTLV50C, OrderBookTLVC, OrderLevelC, ob_cside,
-    ob_layout, ob_layout_of_size, ob_side,
+    ob_copy_side, ob_layout, ob_layout_of_size, ob_side,
 )
 
 from orderbook.errors import (
@@ -219,8 +219,8 @@ cdef class OrderBook:
         t.asset_type = <uint8_t>atype
         t.reserved = <uint8_t>res
         memset(&t._padding[0], 0, sizeof(t._padding))
-        memcpy(ob_side(t, &L, False), &tb, L.side_size)
-        memcpy(ob_side(t, &L, True), &ta, L.side_size)
+        ob_copy_side(ob_side(t, &L, False), &tb, &L)
+        ob_copy_side(ob_side(t, &L, True), &ta, &L)
 
     def __dealloc__(self):
         if self._viewing:
@@ -354,7 +354,7 @@ cdef class OrderBook:
         # held while the levels are read (which may run Python code).
         cdef LevelsC tmp
         fill_levels(&tmp, &self._lay, levels, asks, truncate)
-        memcpy(ob_side(self.mut(), &self._lay, asks), &tmp, self._lay.side_size)
+        ob_copy_side(ob_side(self.mut(), &self._lay, asks), &tmp, &self._lay)
         return 0
 
     cdef int insert_level(self, bint asks, int64_t price, int64_t size, uint32_t order_count) except -1:

@@ -34,7 +34,9 @@ from libc.stdint cimport INT64_MAX, UINT32_MAX, int64_t, uint32_t, uint64_t
 from libc.stdlib cimport free, malloc, qsort
 from libc.string cimport memcpy
 
-from orderbook.structs cimport OB_MAX_LEVELS, BookLayout, LevelsC, OrderBookHeadC, OrderLevelC, ob_cside, ob_side
+from orderbook.structs cimport (
+    OB_MAX_LEVELS, BookLayout, LevelsC, OrderBookHeadC, OrderLevelC, ob_copy_side, ob_cside, ob_side,
+)
 from orderbook._book cimport OrderBook, count_of
 from orderbook._convert cimport as_i64 as _as_i64, as_u64 as _as_u64
 from orderbook._cpython cimport (
@@ -832,7 +834,7 @@ def fill_side_from_strings(OrderBook book not None, bint asks, levels, *, precis
                rounding, allow_negative)
     _fill(&tmp, L, levels, &cv, asks, truncate, sort, order_counts)
     # the pointer is taken after the conversion, which may have run Python code
-    memcpy(ob_side(book.mut(), L, asks), &tmp, L.side_size)
+    ob_copy_side(ob_side(book.mut(), L, asks), &tmp, L)
 
 
 def from_snapshot(cls, bids, asks, *, precision_factor=100_000_000, rounding=None,
@@ -857,8 +859,8 @@ def from_snapshot(cls, bids, asks, *, precision_factor=100_000_000, rounding=Non
     _fill(&tmp_bids, &L, bids, &cv, False, truncate, sort, order_counts)
     _fill(&tmp_asks, &L, asks, &cv, True, truncate, sort, order_counts)
     cdef OrderBookHeadC* t = book.mut()
-    memcpy(ob_side(t, &L, False), &tmp_bids, L.side_size)
-    memcpy(ob_side(t, &L, True), &tmp_asks, L.side_size)
+    ob_copy_side(ob_side(t, &L, False), &tmp_bids, &L)
+    ob_copy_side(ob_side(t, &L, True), &tmp_asks, &L)
     if validate:
         book.validate()
     return book

@@ -15,7 +15,7 @@ from libc.string cimport memcpy, memset, strcmp
 from orderbook._convert cimport as_i64, as_u64
 from orderbook._core cimport ob_worse
 from orderbook._cpython cimport int_value, is_int, list_item, tuple_item
-from orderbook.structs cimport BookLayout, LevelsC, OrderLevelC
+from orderbook.structs cimport BookLayout, LevelsC, OrderLevelC, ob_zero_side
 
 import sys
 
@@ -50,7 +50,7 @@ cdef int start_side(LevelsC* dst, const BookLayout* L, Py_ssize_t total, bint as
             f"{_SIDE_NAMES[asks]} hold at most {L.capacity} levels, got {total}; "
             f"pass truncate=True to keep the best {L.capacity}",
             L.capacity, total)
-    memset(dst, 0, L.side_size)
+    ob_zero_side(dst, L)
     return 0
 
 

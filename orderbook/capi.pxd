@@ -55,7 +55,7 @@ from orderbook._core cimport (
 )
 from orderbook.structs cimport (
     BookLayout, ExtendedTLVHeaderC, LevelsC, MessageHeaderC, OrderBookHeadC, OrderLevelC,
-    ob_cside, ob_layout, ob_layout_of_size, ob_side,
+    ob_cside, ob_layout, ob_layout_of_size, ob_side, ob_zero_side,
 )
 from orderbook._message cimport crc32_update, parse_message, write_message
 
@@ -114,7 +114,7 @@ cdef inline int ob_spread_bps(const OrderBookHeadC* t, const BookLayout* L, int6
 
 cdef inline void ob_clear_side(OrderBookHeadC* t, const BookLayout* L, bint asks) noexcept nogil:
     """Empty a side: count 0, every slot and padding byte zeroed."""
-    memset(ob_side(t, L, asks), 0, L.side_size)
+    ob_zero_side(ob_side(t, L, asks), L)
 
 
 cdef inline void ob_clear(OrderBookHeadC* t, const BookLayout* L) noexcept nogil:

@@ -21,6 +21,7 @@
 # sizeof(OrderBookTLVC) there: the sizes are the layout's.
 
 from libc.stdint cimport int64_t, uint8_t, uint16_t, uint32_t, uint64_t
+from libc.string cimport memcpy, memset
 
 cdef extern from "src/ob_platform.h":
     # The few numbers everything else derives from.
@@ -135,6 +136,24 @@ cdef inline bint ob_layout_of_size(Py_ssize_t book_size, BookLayout* out) noexce
     if book_size == sizeof(OrderBookTLV50C):
         return ob_layout(OB_UPSTREAM_LEVELS, out)
     return False
+
+
+cdef inline void ob_zero_side(LevelsC* s, const BookLayout* L) noexcept nogil:
+    """Zero a whole side of layout L.  The sizes are spelled as constants so
+    that the compiler writes the stores inline (a variable-size memset goes to
+    libc's `rep stosb`, a byte at a time for valgrind)."""
+    if L.capacity == OB_MAX_LEVELS:
+        memset(s, 0, sizeof(LevelsC))
+    else:
+        memset(s, 0, sizeof(Levels50C))
+
+
+cdef inline void ob_copy_side(LevelsC* dst, const LevelsC* src, const BookLayout* L) noexcept nogil:
+    """Copy a whole side of layout L (constant sizes, as ob_zero_side)."""
+    if L.capacity == OB_MAX_LEVELS:
+        memcpy(dst, src, sizeof(LevelsC))
+    else:
+        memcpy(dst, src, sizeof(Levels50C))
 
 
 cdef inline LevelsC* ob_side(OrderBookHeadC* t, const BookLayout* L, bint asks) noexcept nogil:

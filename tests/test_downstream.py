@@ -379,8 +379,9 @@ def test_sorted_insert_matches_add_bid_and_add_ask(ds: ModuleType, cap: int) -> 
 
 
 @caps
-def test_insert_places_as_upstream_on_an_unsorted_side(ds: ModuleType, cap: int) -> None:
-    """Before the first strictly worse price, by linear search, whatever the order."""
+def test_insert_places_as_python_on_an_unsorted_side(ds: ModuleType, cap: int) -> None:
+    """The C helper and add_bid / add_ask share one core: the same placement
+    even on a side out of order."""
     import random
 
     rng = random.Random(3 * cap)

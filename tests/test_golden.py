@@ -267,11 +267,28 @@ def test_equal_prices_keep_arrival_order():
     assert [lv.size for lv in book.asks] == [9, 1, 2, 3]
 
 
-def test_insertion_into_an_unsorted_side_places_like_upstream():
-    # upstream's linear search: before the first strictly worse price, even
-    # where the side was not sorted
+def test_insertion_matches_upstreams_linear_search_on_sides_in_order():
+    # upstream: before the first strictly worse price, found by linear search;
+    # on a side in order a binary search finds the same slot
+    import random
+
+    def upstream(levels, asks, price):
+        i = next((i for i, p in enumerate(levels) if (p > price if asks else p < price)), len(levels))
+        return levels[:i] + [price] + levels[i:]
+
+    rng = random.Random(11)
+    for _ in range(300):
+        asks = rng.random() < 0.5
+        prices = sorted((rng.randint(1, 20) for _ in range(rng.randint(0, 30))), reverse=not asks)
+        book = OrderBook(asks=[(p, 1) for p in prices]) if asks else OrderBook([(p, 1) for p in prices])
+        price = rng.randint(0, 21)
+        (book.add_ask if asks else book.add_bid)(price, 1)
+        assert [lv.price for lv in (book.asks if asks else book.bids)] == upstream(prices, asks, price)
+
+
+def test_insertion_into_a_side_out_of_order_keeps_every_level():
     book = OrderBook([(5, 1), (9, 1), (3, 1)])
     book.add_bid(7, 2)
-    assert [lv.price for lv in book.bids] == [7, 5, 9, 3]
-    book.add_bid(9, 3)
-    assert [lv.price for lv in book.bids] == [9, 7, 5, 9, 3]
+    assert sorted(lv.price for lv in book.bids) == [3, 5, 7, 9] and len(book.bids) == 4
+    with pytest.raises(ValidationError):
+        book.validate()

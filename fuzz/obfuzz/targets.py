@@ -417,10 +417,16 @@ def target_view(data: bytes) -> None:
             if len(exp["bids"]) < cap:
                 raise Mismatch(f"{what}: add_bid refused at {len(exp['bids'])} levels") from None
         else:
-            # upstream's placement, sorted side or not
-            ref.insert_level(exp["bids"], False, level)
-            exp["sequence"] = view.sequence
-            _same_book(view, exp, f"{what}: add_bid")
+            prices = [lv[0] for lv in exp["bids"]]
+            if prices == sorted(prices, reverse=True):      # upstream's placement on a side in order
+                ref.insert_level(exp["bids"], False, level)
+                exp["sequence"] = view.sequence
+                _same_book(view, exp, f"{what}: add_bid")
+            else:
+                exp["bids"] = book_state(view)["bids"]
+                exp["sequence"] = view.sequence
+                if len(exp["bids"]) != len(prices) + 1 or level not in exp["bids"]:
+                    raise Mismatch(f"{what}: add_bid on a side out of order lost the level")
             if ref.parse_book(ba, offset, capacity=cap) != book_state(view):
                 raise Mismatch(f"{what}: the buffer does not hold the inserted level")
         view.clear()
