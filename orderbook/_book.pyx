@@ -43,6 +43,7 @@ from orderbook.errors import (
     CapacityError, ExportError, FieldTypeError, LayoutError, LevelIndexError, ReadOnlyError,
     ReleasedError, TruncatedError, ValidationError,
 )
+from orderbook.ids import InstrumentId, describe_instrument
 from orderbook.level import OrderLevel as PyOrderLevel
 
 cdef extern from "src/ob_level.h":
@@ -157,16 +158,6 @@ cdef inline OrderBook _new_book(object cls, const BookLayout* L):
     return book
 
 
-cdef object _ids_mod = None
-
-
-cdef object _ids():
-    """orderbook.ids, imported on first use (names for repr and instrument)."""
-    global _ids_mod
-    if _ids_mod is None:
-        import orderbook.ids
-        _ids_mod = orderbook.ids
-    return _ids_mod
 
 
 # --- the book ----------------------------------------------------------------
@@ -669,12 +660,12 @@ cdef class OrderBook:
         cdef uint64_t asset = t.asset_id
         cdef uint16_t venue = t.venue_id
         cdef uint8_t atype = t.asset_type, res = t.reserved
-        return _ids().InstrumentId(asset, venue, atype, res)
+        return InstrumentId(asset, venue, atype, res)
 
     @instrument.setter
     def instrument(self, value):
         cdef uint64_t asset, venue, atype, res
-        if not isinstance(value, _ids().InstrumentId):
+        if not isinstance(value, InstrumentId):
             raise FieldTypeError(f"instrument must be an InstrumentId, got {type(value).__name__}")
         as_u64(value.asset_id, UINT64_MAX, None, 0, "instrument.asset_id", &asset)
         as_u64(value.venue, UINT16_MAX, None, 0, "instrument.venue", &venue)
@@ -759,7 +750,7 @@ cdef class OrderBook:
         cdef int64_t ap = a.elements[0].price, asz = a.elements[0].size
         kind = " view" if self._viewing else ""
         cap = "" if self._lay.capacity == OB_MAX_LEVELS else f" capacity={self._lay.capacity}"
-        return (f"<{type(self).__name__}{kind}{cap} {_ids().describe_instrument(asset, venue, atype)} "
+        return (f"<{type(self).__name__}{kind}{cap} {describe_instrument(asset, venue, atype)} "
                 f"seq={seq} bids={nb} asks={na} "
                 f"best_bid={_fmt_best(nb, bp, bs, factor)} best_ask={_fmt_best(na, ap, asz, factor)}>")
 

@@ -25,6 +25,13 @@ cdef class Message:
     cdef readonly OrderBook book
 
 
+# The checked message at p (its book at p + book_pos, header h, layout L) into
+# `into` (a Message or OrderBook), or into `fresh` (or a new Message) when
+# `into` is None; the book first, so a failure leaves `into` as it was.
+cdef object deliver(object buffer, Py_ssize_t offset, Py_ssize_t book_pos, const uint8_t* p,
+                    const MessageHeaderC* h, const BookLayout* L, object into, Message fresh,
+                    bint copy, str what)
+
 # zlib.crc32 semantics: crc32_update(crc32_update(0, a, na), b, nb) is the CRC of a||b.
 cdef uint32_t crc32_update(uint32_t crc, const uint8_t* buf, size_t length) noexcept nogil
 

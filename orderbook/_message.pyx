@@ -30,6 +30,8 @@ from orderbook.structs cimport (
 
 import io
 
+from orderbook.ids import relay_domain_name, source_name
+
 from orderbook.errors import (
     ChecksumError, FieldTypeError, MagicError, MissingRecordError, RecordError,
     TruncatedError, VersionError,
@@ -101,15 +103,6 @@ def crc32_implementation():
 
 # --- header ---------------------------------------------------------------------
 
-cdef object _ids_mod = None
-
-
-cdef object _ids():
-    global _ids_mod
-    if _ids_mod is None:
-        import orderbook.ids
-        _ids_mod = orderbook.ids
-    return _ids_mod
 
 
 cdef class MessageHeader:
@@ -160,12 +153,12 @@ cdef class MessageHeader:
     @property
     def relay_domain_name(self):
         """upstream's name of relay_domain ("MarketData"), or the number as text."""
-        return _ids().relay_domain_name(self.h.relay_domain)
+        return relay_domain_name(self.h.relay_domain)
 
     @property
     def source_name(self):
         """upstream's name of source ("BinanceCollector"), or the number as text."""
-        return _ids().source_name(self.h.source)
+        return source_name(self.h.source)
 
     def to_dict(self):
         """The fields as a dict (the shape of the golden JSON ``message`` object)."""
@@ -325,13 +318,16 @@ cdef Py_ssize_t _parse(const uint8_t* p, Py_ssize_t avail, Py_ssize_t at, bint v
     return pos
 
 
-cdef object _deliver(object buffer, Py_ssize_t offset, Py_ssize_t book_pos, const uint8_t* p,
-                     MessageHeaderC* h, const BookLayout* L, object into, bint copy):
-    # The book first, the header after it: a failure leaves `into` as it was.
+cdef object deliver(object buffer, Py_ssize_t offset, Py_ssize_t book_pos, const uint8_t* p,
+                    const MessageHeaderC* h, const BookLayout* L, object into, Message fresh,
+                    bint copy, str what):
+    """The checked message at p (its book at p + book_pos) into `into`, or into
+    `fresh` (a new Message when None) when `into` is None.  The book first, the
+    header after it: a failure leaves `into` as it was."""
     cdef OrderBook book
     cdef Message msg
     if into is None:
-        msg = Message.__new__(Message)
+        msg = Message.__new__(Message) if fresh is None else fresh
         book = msg.book
     elif isinstance(into, Message):
         msg = <Message>into
@@ -340,9 +336,9 @@ cdef object _deliver(object buffer, Py_ssize_t offset, Py_ssize_t book_pos, cons
         msg = None
         book = <OrderBook>into
     if copy:
-        book.load(<const char*>p + book_pos, L, False, "decode_message")
+        book.load(<const char*>p + book_pos, L, False, what)
     else:
-        book.attach(buffer, offset + book_pos, L, False, "decode_message")
+        book.attach(buffer, offset + book_pos, L, False, what)
     if msg is not None:
         memcpy(&msg.header.h, h, HDR)
     return msg if into is None else into
@@ -375,7 +371,7 @@ cdef object _decode(object buffer, Py_ssize_t offset, Py_ssize_t report_at, bint
     try:
         p = <const uint8_t*>b.buf + offset
         book_pos = _parse(p, b.len - offset, report_at, verify, &h, &L)
-        return _deliver(buffer, offset, book_pos, p, &h, &L, into, copy)
+        return deliver(buffer, offset, book_pos, p, &h, &L, into, None, copy, "decode_message")
     finally:
         PyBuffer_Release(&b)
 

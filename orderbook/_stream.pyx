@@ -34,7 +34,7 @@ from posix.unistd cimport close as c_close, read as c_read
 from orderbook._book cimport OrderBook
 from orderbook._convert cimport as_u64, get_span
 from orderbook._core cimport OB_D_NONE, OB_EMAGIC, ob_fail
-from orderbook._message cimport Message, parse_message
+from orderbook._message cimport Message, deliver, parse_message
 from orderbook.structs cimport OB_HEADER_MAGIC, MessageHeaderC
 
 import io
@@ -163,29 +163,12 @@ cdef int _frame(const uint8_t* p, Py_ssize_t avail, Py_ssize_t cap, bint eof, bi
     return _MSG
 
 
-cdef object _deliver(const uint8_t* p, StreamStep* s, object into, Message fresh, object buffer,
-                     Py_ssize_t offset, bint copy, str what):
-    """The message framed at p into `into` (or `fresh`).  The book first, the
-    header after it: a failure leaves `into` as it was.  Runs no Python code
-    before the copy (load() allocates an owning book's storage with PyMem)."""
-    cdef Message msg
-    cdef OrderBook book
-    if into is None:
-        msg = fresh
-        book = msg.book
-    elif isinstance(into, Message):
-        msg = <Message>into
-        book = msg.book
-    else:
-        msg = None
-        book = <OrderBook>into
-    if copy:
-        book.load(<const char*>p + s.book_pos, &s.L, False, what)
-    else:
-        book.attach(buffer, offset + s.book_pos, &s.L, False, what)
-    if msg is not None:
-        memcpy(&msg.header.h, &s.h, HDR)
-    return msg if into is None else into
+cdef inline object _deliver(const uint8_t* p, StreamStep* s, object into, Message fresh,
+                            object buffer, Py_ssize_t offset, bint copy, str what):
+    """The message framed at p into `into` (or `fresh`), by _message.deliver.
+    Runs no Python code before the copy (load() allocates an owning book's
+    storage with PyMem; `fresh` was allocated before the framing)."""
+    return deliver(buffer, offset, s.book_pos, p, &s.h, &s.L, into, fresh, copy, what)
 
 
 cdef int _raise_step(int kind, StreamStep* s, long long at, Py_ssize_t have,
