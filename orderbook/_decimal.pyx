@@ -1,4 +1,4 @@
-# Decimal text to fixed point and back (issue 7).
+# Decimal text to fixed point and back.
 #
 # Venues publish depth as decimal strings ("27012.45000000"); going through
 # float corrupts them.  This module converts decimal text (str, bytes), ints

@@ -1,4 +1,4 @@
-"""Allocation report of the hot path (SPEC sections 4 and 5): ``make memray``.
+"""Allocation report of the hot path: ``make memray``.
 
 Runs every workload of profiling/workloads.py under memray (Python allocators
 and native stacks), counts allocation events per call, and writes under
@@ -293,7 +293,7 @@ Negative controls, proving the harness sees both allocators: {ctl}.
 
 ## Ours
 
-`hot` rows are SPEC section 4's hot path and must be 0. `reference` rows create a
+`hot` rows are the hot path (the calls that must allocate nothing) and must be 0. `reference` rows create a
 new object by design and are shown for scale.
 
 {_md_table(oh, ob)}

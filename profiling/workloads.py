@@ -1,4 +1,4 @@
-"""The workloads of the allocation report: ours (SPEC section 4's hot path),
+"""The workloads of the allocation report: ours (the hot path, which must allocate nothing),
 reference calls that are expected to allocate, controls, and the same
 operations on the Vec-style baseline (benchmarks/vec_baseline.py).
 

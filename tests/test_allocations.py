@@ -1,4 +1,6 @@
-"""The hot path allocates nothing (SPEC section 4), checked with memray.
+"""The hot path (filling, inserting, clearing, packing, loading, re-pointing,
+encoding into a buffer, decoding into an object, small header reads)
+allocates nothing, checked with memray.
 
 Reuses the workloads and the counting engine of ``make memray``
 (profiling/workloads.py, profiling/measure.py) with fewer iterations, and

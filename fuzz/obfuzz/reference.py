@@ -1,4 +1,4 @@
-"""A pure-Python reference of the wire format and the book rules (SPEC sections
+"""A pure-Python reference of the wire format and the book rules (the spec's sections
 1 to 3), written from the spec with ``struct`` and ``zlib``: the oracle the fuzz
 targets and the property tests hold the library to.
 
