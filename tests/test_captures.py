@@ -248,8 +248,9 @@ def test_rss_stays_flat_on_a_4_gib_header(tmp_path):
             print(n)
         print(resource.getrusage(resource.RUSAGE_SELF).ru_maxrss - before)
     """)
+    # in the directory of the orderbook under test (the scratch build under make sanitize)
     out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, check=True,
-                         cwd=str(Path(__file__).resolve().parent.parent)).stdout.split()
+                         cwd=str(Path(orderbook.__file__).resolve().parent.parent)).stdout.split()
     assert out[:2] == ["-1", "480"]
     assert int(out[2]) < 4 * 1024, f"peak RSS grew by {out[2]} KiB"
 

@@ -154,8 +154,9 @@ def test_crc32_wrapper_semantics():
 def _run_with_kernel(name: str) -> subprocess.CompletedProcess:
     env = dict(os.environ, ORDERBOOK_CRC32_KERNEL=name)
     code = "import orderbook; print(orderbook.crc32_implementation(), orderbook.crc32(b'123456789'))"
+    # run where the orderbook under test lives (the scratch build under make sanitize)
     return subprocess.run([sys.executable, "-c", code], env=env, capture_output=True, text=True,
-                          cwd=ROOT, timeout=60)
+                          cwd=os.path.dirname(os.path.dirname(orderbook.__file__)), timeout=60)
 
 
 def test_env_selects_the_table_kernel():

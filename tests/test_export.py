@@ -10,6 +10,7 @@ mean of each per venue_id.
 from __future__ import annotations
 
 import random
+import os
 import subprocess
 import sys
 from collections import defaultdict
@@ -131,7 +132,9 @@ def test_cli(capture, tmp_path):
     out = tmp_path / "cli"
     proc = subprocess.run([sys.executable, "-m", "orderbook", "export", str(path), str(out),
                            "--partition-by", "venue_id,date", "--levels", "3"],
-                          capture_output=True, text=True, cwd=ROOT, timeout=120)
+                          capture_output=True, text=True, timeout=120,
+                          # where the orderbook under test lives (the scratch build under make sanitize)
+                          cwd=os.path.dirname(os.path.dirname(orderbook.__file__)))
     assert proc.returncode == 0, proc.stderr
     assert f"wrote {len(books)} books" in proc.stdout
     assert proc.stderr == ""                      # piped: no progress bar

@@ -57,12 +57,14 @@ mkdir -p "$SRC"
 if git -C "$ROOT" rev-parse --is-inside-work-tree >/dev/null 2>&1; then
     # tracked files plus new, not ignored ones: the working tree as it is now
     git -C "$ROOT" ls-files -z --cached --others --exclude-standard -- \
-        orderbook setup.py pyproject.toml README.md LICENSE |
+        orderbook setup.py pyproject.toml README.md LICENSE examples/data |
         (cd "$ROOT" && xargs -0 -r cp --parents -t "$SRC")
 else
     cp -r orderbook setup.py pyproject.toml "$SRC"/
     [ -f README.md ] && cp README.md "$SRC"/
     [ -f LICENSE ] && cp LICENSE "$SRC"/
+    # the README's examples read the venue samples next to the package
+    [ -d examples/data ] && mkdir -p "$SRC/examples" && cp -r examples/data "$SRC/examples/"
     find "$SRC/orderbook" \( -name '*.so' -o -name '_*.c' -o -name '__pycache__' \) -prune -exec rm -rf {} +
 fi
 [ -f "$SRC/setup.py" ] && [ -d "$SRC/orderbook" ] || die "could not copy the sources"
