@@ -19,7 +19,9 @@ from typing import Any, Callable, Dict, List, Optional, Tuple
 
 ROOT = Path(__file__).resolve().parent.parent
 if str(ROOT) not in sys.path:
-    sys.path.insert(0, str(ROOT))
+    # appended: an orderbook already importable (an installed wheel, the
+    # sanitizer build) is the one measured, never shadowed by the checkout
+    sys.path.append(str(ROOT))
 
 import orderbook  # noqa: E402
 from orderbook import OrderBook, OrderLevel  # noqa: E402
