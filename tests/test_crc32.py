@@ -190,6 +190,8 @@ def _cc() -> str:
 
 
 def _build_and_run(tmp_path: Path, name: str, extra: list) -> str:
+    if not (ROOT / "orderbook/src/ob_crc32.c").is_file():
+        pytest.skip("the C sources are not here (the suite runs against an installed wheel)")
     exe = tmp_path / name
     cmd = [_cc(), "-O2", "-std=gnu11", "-Wall", "-Wextra", "-Werror", f"-I{ROOT / 'orderbook/src'}",
            f"-I{ROOT / 'tests/native'}", *extra, str(ROOT / "tests/native/crc32_check.c"),

@@ -19,6 +19,8 @@ ROOT = Path(__file__).resolve().parent.parent
 
 
 def test_crc32_kernels_on_aarch64_under_qemu():
+    if not (ROOT / "orderbook/src/ob_crc32.c").is_file():
+        pytest.skip("the C sources are not here (the suite runs against an installed wheel)")
     if not shutil.which("bash"):
         pytest.skip("bash not found")
     env = {k: v for k, v in os.environ.items() if k != "ORDERBOOK_CRC32_KERNEL"}
