@@ -47,6 +47,8 @@ def test_table_kernel_is_always_there_and_the_default_is_the_best():
 # --- fold constants -------------------------------------------------------------
 
 def test_c_constants_are_the_derived_ones():
+    if not (ROOT / "orderbook/src/ob_crc32.c").is_file():
+        pytest.skip("the C sources are not here (the suite runs against an installed wheel)")
     assert crc_constants.check() == []
     assert len(crc_constants.c_defines()) == len(crc_constants.constants())
 

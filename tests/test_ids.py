@@ -335,6 +335,8 @@ def test_instance_name_helpers():
 def test_pure_python():
     """orderbook.ids (and orderbook.errors) import without the compiled extensions."""
     package = Path(__file__).resolve().parent.parent / "orderbook"
+    if not (package / "ids.py").is_file():
+        pytest.skip("the package sources are not here (the suite runs against an installed wheel)")
     code = (
         "import sys, types\n"
         f"pkg = types.ModuleType('orderbook'); pkg.__path__ = [{str(package)!r}]\n"
