@@ -488,7 +488,9 @@ def case_gc_explore(op: str, mode: str) -> None:
                 assert not view.is_view, where
             for v in victims:
                 assert v.count(b"V") == size, f"{where}: a freed buffer was written"
-        if op in PINNING:
+        # CPython 3.12+ collects only at the interpreter's safe points, never
+        # inside a C loop, so there no collection can find the book pinned
+        if op in PINNING and sys.version_info < (3, 12):
             assert refused, f"{op} (capacity {capacity}): no collection found the book pinned"
 
 
