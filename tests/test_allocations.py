@@ -53,7 +53,7 @@ def _run(w: Any, tmp_path: Path, iterations: int = ITERATIONS) -> Any:
 
 def _explain(c: Any) -> str:
     lines = [f"{c.name}: {c.allocations} allocations ({c.bytes} bytes) in {c.calls} calls "
-             f"= {c.per_call:.3f} per call"]
+             f"= {c.per_call:.3f} per call; made only by the profile hook: {c.artefacts}"]
     for s in c.sites[:3]:
         lines.append(f"  {s.count} x {s.allocator} of {s.size} bytes at:")
         lines += [f"      {f}" for f in s.stack[:10]]
@@ -64,8 +64,9 @@ def _explain(c: Any) -> str:
 def test_hot_path_allocates_nothing(w: Any, tmp_path: Path) -> None:
     c = _run(w, tmp_path)
     assert c.calls == ITERATIONS * w.calls
-    assert c.allocations == 0, _explain(c)
-    assert c.bytes == 0
+    assert c.real == 0, _explain(c)
+    if sys.version_info < (3, 12):
+        assert c.allocations == 0 and c.bytes == 0, _explain(c)
 
 
 @pytest.mark.parametrize("w", W.CONTROLS, ids=[w.name for w in W.CONTROLS])
@@ -83,9 +84,25 @@ def test_harness_sees_bytes_book_exactly(tmp_path: Path) -> None:
     assert big and sum(s.count for s in big) == 500, _explain(c)
 
 
+@pytest.mark.skipif(sys.version_info < (3, 11), reason="before CPython 3.11 every frame is an "
+                    "object that the code object recycles: a Python-level call allocates nothing to see")
 def test_python_level_call_is_visible(tmp_path: Path) -> None:
     """Why bodies call C methods directly: a Python-level function gets a frame
     object per call from memray's profile hook, so the harness must see it."""
     ns = {"f": lambda: None}
     c = measure.measure("python call", "f()", ns, 500, str(tmp_path / "capture.bin"))
-    assert c.per_call >= 1 and c.profiler_allocations == c.allocations, _explain(c)
+    assert c.per_call >= 1 and c.artefacts.get("frame") == c.allocations == c.real, _explain(c)
+
+
+def test_event_offsets_are_the_only_excused_allocations(tmp_path: Path) -> None:
+    """The one allocation ``real`` leaves out: an int for an instruction offset
+    above 256, made per reported call by CPython's monitoring shim for memray's
+    hook.  A long body of C calls makes them; a real allocation beside them stays counted."""
+    ns = {"f": len, "b": b"x", "mk": bytes, "n": 3}
+    body = "\n".join(["f(b)"] * 60 + ["mk(n)"])
+    c = measure.measure("long body", body, ns, 200, str(tmp_path / "capture.bin"), 61)
+    if sys.version_info >= (3, 12):
+        assert c.artefacts.get("event offset", 0) > 0, _explain(c)
+    else:                                   # older ones pass the hook a frame, not an offset
+        assert "event offset" not in c.artefacts, _explain(c)
+    assert c.real == 200, _explain(c)       # the bytes(3) of each iteration
