@@ -101,6 +101,32 @@ class Input:
 UNKNOWN = object()       # the view's target after nested code moved it during a call
 
 
+class Either(tuple):
+    """Targets of which the view must show one: two moves overlapped, and
+    which came last is not known (see _record_move)."""
+
+
+def _record_move(w: "World", mark: int, target: Any) -> None:
+    """Record a move that began when ``w.moves`` was ``mark``.
+
+    When another move ran in between (inside the call, or on CPython 3.12+,
+    where the collector runs at the safe point right after a call returns,
+    between the move and this record), either may have been the last."""
+    if w.moves != mark and target is not UNKNOWN and w.target is not UNKNOWN:
+        theirs = tuple(w.target) if isinstance(w.target, Either) else (w.target,)
+        w.target = Either((target,) + theirs)
+    elif w.moves != mark:
+        w.target = UNKNOWN
+    else:
+        w.target = target
+    w.moves += 1
+
+
+def _known(target: Any) -> bool:
+    """A single buffer and offset the view is attached to."""
+    return target is not UNKNOWN and target is not None and not isinstance(target, Either)
+
+
 class World:
     def __init__(self, inp: Input) -> None:
         head = inp.byte()
@@ -148,25 +174,24 @@ def allowed(e: BaseException) -> bool:
 # --- actions: what hostile code does to the shared view ------------------------------------
 
 def _release(w: World) -> None:
+    mark = w.moves
     w.view.release()
-    w.target = None
-    w.moves += 1
+    _record_move(w, mark, None)
 
 
 def _rebind(w: World, buf: Any, off: int) -> None:
     # the target is made before the move: an allocation between the move and its
     # record could run the collector callback, whose own move would be overwritten
     target = (buf, off)
+    mark = w.moves
     w.view.rebind(buf, off)
-    w.target = target
-    w.moves += 1
+    _record_move(w, mark, target)
 
 
 def _resize(w: World, buf: bytearray, free: bool) -> None:
     """Grow and shrink back, or (free) drop the storage and refill it: the
     memory moves, so a stale pointer into it would read the victim."""
-    held = (w.view.is_view and w.target is not UNKNOWN and w.target is not None
-            and w.target[0] is buf) or (buf is w.ba and any(v.is_view for v in w.extra_views))
+    held = (w.view.is_view and _known(w.target) and w.target[0] is buf) or (buf is w.ba and any(v.is_view for v in w.extra_views))
     try:
         if free:
             saved = bytes(buf)
@@ -194,7 +219,7 @@ def _set_bids(w: World) -> None:
 
 def _set_count(w: World, value: int) -> None:
     # straight into the viewed memory: the count is not trusted afterwards
-    if w.target is None or w.target is UNKNOWN:
+    if not _known(w.target):
         return
     buf, off = w.target
     at = off + orderbook.layout(w.capacity)["OrderBookTLV"]["bids"]
@@ -461,6 +486,15 @@ def check_target(w: World, what: str) -> None:
     """The view views exactly the memory the script last attached it to."""
     if w.target is UNKNOWN:
         return
+    if isinstance(w.target, Either):
+        shown = w.snapshot()
+        for t in w.target:
+            if (shown is None) if t is None else (shown is not None and shown == bytes(t[0][t[1]:t[1] + w.size])):
+                w.target = t
+                break
+        else:
+            raise Finding(f"after {what}: the view shows none of the memory two overlapping "
+                          f"moves left it on ({len(w.target)} candidates)")
     if w.target is None:
         if w.view.is_view:
             raise Finding(f"after {what}: the view is attached; the script released it")
@@ -499,17 +533,17 @@ def _c_rebind(w: World, c: Call) -> Any:
     buf = w.other if c.flag else w.ba
     off = 0 if buf is w.other else w.off
     target = (buf, off) if not c.b.hostile else UNKNOWN      # made before the move
+    mark = w.moves
     w.view.rebind(buf, c.b.make(w) if c.b.hostile else off)
-    w.target = target
-    w.moves += 1
+    _record_move(w, mark, target)
     w.own += 1
     return True
 
 
 def _c_release(w: World, c: Call) -> Any:
+    mark = w.moves
     w.view.release()
-    w.target = None
-    w.moves += 1
+    _record_move(w, mark, None)
     w.own += 1
     return True
 
@@ -521,13 +555,13 @@ def _c_decode(w: World, c: Call) -> Any:
     else:
         into = w.view
     target = (src, 37) if not c.b.hostile else UNKNOWN       # made before the move
+    mark = w.moves
     got = decode_message(src, c.b.make(w) if c.b.hostile else 0, into=into, copy=c.flag)
     if into is w.view:
         if c.flag:
             w.writes += 1
         else:
-            w.target = target
-            w.moves += 1
+            _record_move(w, mark, target)
             w.own += 1
             return True
     return got is into
