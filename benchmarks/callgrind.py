@@ -57,6 +57,9 @@ P = tuple(p for p, _, _ in bids)
 NUMPY_SETUP = """
 import numpy as np
 nd = np.array(bids, dtype=np.int64)
+nda = np.array(asks, dtype=np.int64)
+hdr = dict(snapshot_timestamp_ns=1_700_000_000_000_000_000, sequence=42, precision_factor=100_000_000,
+           asset_id=0x1234_5678_9ABC, venue_id=100, asset_type=1, reserved=0)
 """
 
 # name -> statement (run once per iteration)
@@ -74,6 +77,8 @@ CALLS: Dict[str, str] = {
     "OrderBook(bid tuples, ask tuples)": "OrderBook(bids, asks{capkw})",
     "book.set_bids(tuples)": "book.set_bids(bids)",
     "book.set_bids(int64 ndarray)": "book.set_bids(nd)",
+    "OrderBook(nd, nd, **header)": "OrderBook(nd, nda, **hdr{capkw})",
+    "refill: set_bids(nd); set_asks(nd)": "target.set_bids(nd)\ntarget.set_asks(nda)",
     "clear + add_bid x N": "target.clear()\nfor p in P:\n    target.add_bid(p, 5, 1)",
     "book.bids.tolist()": "book.bids.tolist()",
     "book.venue_id": "book.venue_id",
@@ -115,7 +120,7 @@ def _run(path: Path, setup: str, stmt: str, n: int, valgrind: str, helper: str) 
     with tempfile.TemporaryDirectory() as tmp:
         out = os.path.join(tmp, "cg.out")
         body = "\n".join("        " + line for line in stmt.splitlines())
-        if "nd)" in stmt:
+        if re.search(r"\bnda?\b", stmt):
             setup += NUMPY_SETUP
         prog = PROGRAM.format(path=str(path), setup=setup, body=body, n=n, helper=helper)
         # a fixed hash seed: otherwise dict layouts, and so counts, differ per run

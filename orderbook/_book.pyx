@@ -198,10 +198,28 @@ cdef class OrderBook:
         as_u64(venue_id, UINT16_MAX, None, 0, "venue_id", &venue)
         as_u64(asset_type, UINT8_MAX, None, 0, "asset_type", &atype)
         as_u64(reserved, UINT8_MAX, None, 0, "reserved", &res)
-        fill_levels(&tb, &L, bids, False, truncate)
-        fill_levels(&ta, &L, asks, True, truncate)
-        self.set_layout(&L)
-        t = self.mut()
+        if self._own == NULL and self._p == NULL and not self._released:
+            # a new book (the usual case): its storage, allocated here and
+            # never moved or freed before the book is, is filled in place (no
+            # zeroing first, no copy); a bad level leaves it zeroed
+            self._lay = L
+            self._own = <OrderBookHeadC*>PyMem_Malloc(sizeof(OrderBookTLVC))
+            if self._own == NULL:
+                raise MemoryError()
+            self._p = t = self._own
+            try:
+                fill_levels(ob_side(t, &L, False), &L, bids, False, truncate)
+                fill_levels(ob_side(t, &L, True), &L, asks, True, truncate)
+            except BaseException:
+                memset(t, 0, sizeof(OrderBookTLVC))
+                raise
+        else:
+            fill_levels(&tb, &L, bids, False, truncate)
+            fill_levels(&ta, &L, asks, True, truncate)
+            self.set_layout(&L)
+            t = self.mut()
+            ob_copy_side(ob_side(t, &L, False), &tb, &L)
+            ob_copy_side(ob_side(t, &L, True), &ta, &L)
         t.snapshot_timestamp_ns = ts
         t.sequence = seq
         t.precision_factor = factor
@@ -210,8 +228,6 @@ cdef class OrderBook:
         t.asset_type = <uint8_t>atype
         t.reserved = <uint8_t>res
         memset(&t._padding[0], 0, sizeof(t._padding))
-        ob_copy_side(ob_side(t, &L, False), &tb, &L)
-        ob_copy_side(ob_side(t, &L, True), &ta, &L)
 
     def __dealloc__(self):
         if self._viewing:

@@ -484,3 +484,20 @@ def test_errors_derive_from_the_library_base_and_builtins():
                 ValidationError("m", "crossed", None, 0), orderbook.ChecksumError("m", 1, 2)):
         again = pickle.loads(pickle.dumps(err))
         assert type(again) is type(err) and again.args == err.args and vars(again) == vars(err)
+
+
+@pytest.mark.parametrize("capacity", [128, 50])
+def test_a_new_book_is_filled_in_place_and_a_bad_level_leaves_it_empty(capacity):
+    """The constructor writes a new book's storage once (no zeroing first, no
+    copy): every byte must still be defined, and a failed fill must not leave
+    a half-written book behind."""
+    full = [(1000 - i, i + 1, i) for i in range(capacity)]
+    book = OrderBook(full[:3], full[:capacity // 2], sequence=5, capacity=capacity)
+    again = OrderBook.from_bytes(bytes(book), capacity=capacity, strict=True)  # padding and unused slots zero
+    assert again == book and bytes(again) == bytes(book)
+    fresh = OrderBook.__new__(OrderBook)
+    with pytest.raises(orderbook.FieldTypeError):
+        fresh.__init__(full[:5], [(1, 2), ("x", 1)], sequence=9, capacity=capacity)
+    assert bytes(fresh) == bytes(orderbook.book_size(capacity))   # all zero, as OrderBook.__new__ gives
+    fresh.__init__(full, full[:1], capacity=capacity)        # and it can be filled after
+    assert len(fresh.bids) == capacity and fresh.asks.tolist()[0][0] == 1000
