@@ -177,14 +177,13 @@ class BookPublisher:
         are updated when the future completes."""
         payload = self.encode(book, sequence, timestamp_ns)
         future = await self.js.publish_async(self.subject, payload, headers=self._headers(sequence))
-
-        def done(f: "asyncio.Future[Any]") -> None:
-            if not f.cancelled() and f.exception() is None:
-                self._count(f.result())
-
-        future.add_done_callback(done)
+        future.add_done_callback(self._done)
         out: "asyncio.Future[Any]" = future
         return out
+
+    def _done(self, f: "asyncio.Future[Any]") -> None:
+        if not f.cancelled() and f.exception() is None:
+            self._count(f.result())
 
     async def publish_reliably(self, book: OrderBook, *, sequence: int,
                                timestamp_ns: Optional[int] = None, deadline: float = 30.0,
