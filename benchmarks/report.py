@@ -247,6 +247,43 @@ def _crc_peers(res: Results) -> Outcome:
     return Outcome(name, ok, "peer / ours: " + ", ".join(parts))
 
 
+def _codec_floor(op: str, what: str, capacity: int, depth: int) -> Callable[[Results], Outcome]:
+    """``what`` within 1.25× of its floor: a plain copy of the book plus the
+    fastest peer's CRC-32 of it (both measured in the same run), less one
+    call overhead (two calls measured, one made)."""
+    def target(res: Results) -> Outcome:
+        name = f"{what} within 1.25× of copy + the fastest peer's crc32" + _at(capacity)
+        ours = res.get(op, depth, "ours", capacity)
+        copy = res.get("serialize.pack_into", depth, "ref", capacity)
+        call = res.get("overhead.partial", 128, "ref") or 0.0
+        peers = {p: res.get("crc32", depth, p, capacity) for p in ("isal", "zlib-ng")}
+        peers = {p: v for p, v in peers.items() if v is not None}
+        if ours is None or copy is None or not peers:
+            return Outcome(name, None, "not measured (pip install isal zlib-ng)")
+        peer, crc = min(peers.items(), key=lambda kv: kv[1])
+        floor = copy + crc - call
+        r = ours / floor
+        own = res.get("crc32", depth, "ours", capacity)
+        extra = (f"; against our own crc32 ({fmt_ns(own)}) the floor is "
+                 f"{fmt_ns(copy + own - call)}: {ours / (copy + own - call):.2f}×") if own else ""
+        return Outcome(name, r <= 1.25, f"{fmt_ns(ours)} / ({fmt_ns(copy)} copy + {fmt_ns(crc)} "
+                       f"{peer} − {fmt_ns(call)} call) = {r:.2f}×{extra}")
+    return target
+
+
+def _ctor_vs_refill(capacity: int, depth: int) -> Callable[[Results], Outcome]:
+    def target(res: Results) -> Outcome:
+        name = (f"OrderBook(bids=nd, asks=nd, **header) within 1.3× of refilling a book "
+                f"(numpy 2×{depth})" + _at(capacity))
+        new = res.get("construct.numpy", depth, "ours", capacity)
+        reuse = res.get("construct.numpy_reuse", depth, "ours", capacity)
+        if new is None or reuse is None:
+            return Outcome(name, None, "not measured")
+        return Outcome(name, new <= 1.3 * reuse,
+                       f"new {fmt_ns(new)} / refill {fmt_ns(reuse)} = {new / reuse:.2f}×")
+    return target
+
+
 def gate_rows(res: Results) -> List[Tuple[str, int, int, float, float]]:
     """Every gated (op, capacity, depth) measured for both ours and the Vec
     baseline (reads of an already-parsed book are judged by their parse +
@@ -290,6 +327,10 @@ TARGETS: List[Callable[[Results], Outcome]] = [
     _no_op_slower,
     *_ratio("crc32 ≥ 4× faster than zlib.crc32 (one book's bytes)", "crc32", "ref", 4),
     _crc_peers,
+    *[_codec_floor(op, what, c, d) for c, d in FULL_POINTS
+      for op, what in (("message.encode_into", "encode_message_into"),
+                       ("message.decode_into", "decode_message(into=)"))],
+    *_per_capacity(_ctor_vs_refill),
 ]
 
 
