@@ -51,8 +51,9 @@ nats-demo: $(STAMP) $(BUILT)  ## NATS JetStream: starts its own nats-server -js,
 test: $(STAMP) $(BUILT)      ## the full test suite, in .venv (created if absent, else reused)
 	$(PY) -m pytest -q tests
 
-bench: $(STAMP) $(BUILT)     ## benchmarks against the Vec baseline and peers; results under build/bench/
+bench: $(STAMP) $(BUILT)     ## benchmarks against the Vec baseline and peers, then callgrind instruction counts; under build/bench/
 	$(PY) benchmarks/run.py --results-dir build/bench
+	$(PY) benchmarks/callgrind.py --json build/bench/callgrind.json
 
 bench-refresh: $(STAMP) $(BUILT)  ## the same, rewriting the committed benchmarks/results/ and the README tables
 	$(PY) benchmarks/run.py --readme

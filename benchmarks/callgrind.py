@@ -171,9 +171,23 @@ def main(argv: Optional[List[str]] = None) -> int:
         return 2
     caps = args.capacity or ([128] if args.compat else [128, 50])
     names = [n for n in CALLS if not args.only or args.only in n]
-    result: Dict[str, Dict[str, Optional[float]]] = {}
+    result: Dict[str, object] = {}
     with tempfile.TemporaryDirectory() as tmp:
         helper = build_helper(tmp)
+        # valgrind emulates the CPU it runs on: the kernel picked there is
+        # not always the one picked natively (it lacks some vector extensions)
+        probe = subprocess.run(
+            [valgrind, "-q", sys.executable, "-c",
+             f"import sys; sys.path.insert(0, {str(args.path)!r}); import orderbook; "
+             "print(orderbook.crc32_implementation())"],
+            capture_output=True, text=True, cwd=tmp)
+        kernel = probe.stdout.strip() or "unknown"
+        native = subprocess.run(
+            [sys.executable, "-c", f"import sys; sys.path.insert(0, {str(args.path)!r}); "
+             "import orderbook; print(orderbook.crc32_implementation())"],
+            capture_output=True, text=True, cwd=tmp).stdout.strip()
+        print(f"CRC-32 kernel under valgrind: {kernel} (natively: {native})", flush=True)
+        result["crc32_kernel"] = {"valgrind": kernel, "native": native}
         for cap in caps:
             print(f"capacity {cap} ({args.path}):", flush=True)
             result[str(cap)] = measure(args.path, cap, names, args.n,
