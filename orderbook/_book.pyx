@@ -18,7 +18,6 @@ from cpython.buffer cimport (
     PyBuffer_Release,
 )
 from cpython.bytes cimport PyBytes_AS_STRING, PyBytes_FromStringAndSize
-from cpython.mem cimport PyMem_Calloc, PyMem_Free, PyMem_Malloc
 from cpython.slice cimport PySlice_Check
 from libc.stdint cimport UINT8_MAX, UINT16_MAX, UINT32_MAX, UINT64_MAX, int64_t, uint8_t, uint16_t, uint32_t, uint64_t
 from libc.string cimport memcmp, memcpy, memmove, memset
@@ -160,6 +159,41 @@ cdef inline OrderBook _new_book(object cls, const BookLayout* L):
 
 
 
+# --- storage -------------------------------------------------------------------
+
+cdef extern from *:
+    """
+    /* Storage of owning books: a few freed blocks are kept for the next book,
+       because a 6,200-byte malloc and free (past pymalloc's small-object limit)
+       cost more than filling a book.  Under AddressSanitizer none are kept, so
+       that it sees every free.  Only called with the GIL held. */
+    #ifndef OB_SPARE_BOOKS
+    #  if defined(__SANITIZE_ADDRESS__)
+    #    define OB_SPARE_BOOKS 0
+    #  else
+    #    define OB_SPARE_BOOKS 8
+    #  endif
+    #endif
+    static void *ob_spare[OB_SPARE_BOOKS > 0 ? OB_SPARE_BOOKS : 1];
+    static int ob_nspare = 0;
+    static void *ob_storage_get(size_t size) {
+        if (ob_nspare > 0)
+            return ob_spare[--ob_nspare];
+        return PyMem_Malloc(size);
+    }
+    static void ob_storage_put(void *p) {
+        if (p == NULL)
+            return;
+        if (ob_nspare < OB_SPARE_BOOKS)
+            ob_spare[ob_nspare++] = p;
+        else
+            PyMem_Free(p);
+    }
+    """
+    void* ob_storage_get(size_t size) noexcept
+    void ob_storage_put(void* p) noexcept
+
+
 # --- the book ----------------------------------------------------------------
 
 @cython.embedsignature(False)    # the signature is written below, in the form inspect reads
@@ -203,7 +237,7 @@ cdef class OrderBook:
             # never moved or freed before the book is, is filled in place (no
             # zeroing first, no copy); a bad level leaves it zeroed
             self._lay = L
-            self._own = <OrderBookHeadC*>PyMem_Malloc(sizeof(OrderBookTLVC))
+            self._own = <OrderBookHeadC*>ob_storage_get(sizeof(OrderBookTLVC))
             if self._own == NULL:
                 raise MemoryError()
             self._p = t = self._own
@@ -232,7 +266,7 @@ cdef class OrderBook:
     def __dealloc__(self):
         if self._viewing:
             PyBuffer_Release(&self._src)
-        PyMem_Free(self._own)
+        ob_storage_put(self._own)
 
     # -- C API --------------------------------------------------------------
 
@@ -243,9 +277,10 @@ cdef class OrderBook:
             raise ReleasedError("this view was released; open a new one with OrderBook.view()")
         if self._own == NULL:
             # the largest layout's size, so that the capacity can change in place
-            self._own = <OrderBookHeadC*>PyMem_Calloc(1, sizeof(OrderBookTLVC))
+            self._own = <OrderBookHeadC*>ob_storage_get(sizeof(OrderBookTLVC))
             if self._own == NULL:
                 raise MemoryError()
+            memset(self._own, 0, sizeof(OrderBookTLVC))
         self._p = self._own
         return self._p
 
@@ -309,7 +344,7 @@ cdef class OrderBook:
         self.set_layout(L)
         # checked first, so fresh storage need not be zeroed: it is overwritten whole
         if self._p == NULL and self._own == NULL and not self._released:
-            self._own = <OrderBookHeadC*>PyMem_Malloc(sizeof(OrderBookTLVC))
+            self._own = <OrderBookHeadC*>ob_storage_get(sizeof(OrderBookTLVC))
             if self._own == NULL:
                 raise MemoryError()
             self._p = self._own

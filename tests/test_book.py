@@ -501,3 +501,21 @@ def test_a_new_book_is_filled_in_place_and_a_bad_level_leaves_it_empty(capacity)
     assert bytes(fresh) == bytes(orderbook.book_size(capacity))   # all zero, as OrderBook.__new__ gives
     fresh.__init__(full, full[:1], capacity=capacity)        # and it can be filled after
     assert len(fresh.bids) == capacity and fresh.asks.tolist()[0][0] == 1000
+
+
+def test_reused_storage_shows_nothing_of_the_book_before():
+    """Freed book storage is kept for the next book: whatever path the next
+    one takes (new, empty, __new__, from_bytes at either capacity), none of
+    the old bytes may show."""
+    full = [(10_000 - i, 77, 5) for i in range(128)]
+    ref_empty = bytes(OrderBook())
+    for _ in range(3):
+        junk = [OrderBook(full, full, sequence=2**63, asset_id=2**64 - 1) for _ in range(20)]
+        del junk
+        assert bytes(OrderBook()) == ref_empty
+        assert not any(bytes(OrderBook.__new__(OrderBook)))
+        small = OrderBook.from_bytes(bytes(OrderBook([(5, 1)], [(6, 1)], capacity=50)), capacity=50)
+        assert bytes(small) == bytes(OrderBook([(5, 1)], [(6, 1)], capacity=50))
+        half = OrderBook(full[:3], (), capacity=50)
+        assert OrderBook.from_bytes(bytes(half), capacity=50, strict=True) == half
+        assert half.asks.tolist() == [] and len(bytes(half)) == orderbook.book_size(50)
