@@ -13,7 +13,9 @@
 # same text and absolute offsets.
 
 cimport cython
-from cpython.buffer cimport PyBUF_SIMPLE, PyBuffer_Release, PyObject_GetBuffer
+from cpython.buffer cimport (
+    PyBUF_C_CONTIGUOUS, PyBUF_SIMPLE, PyBUF_WRITABLE, PyBuffer_Release, PyObject_GetBuffer,
+)
 from libc.stdint cimport int64_t, uint8_t, uint16_t, uint32_t
 from libc.stdlib cimport free, malloc, realloc
 from libc.string cimport memcpy
@@ -437,27 +439,32 @@ cdef class Capture:
         return self._fill_index(3)
 
     cdef object _fill_index(self, int which):
+        # written through the new array's buffer (a typed memoryview would pull
+        # Cython's whole memoryview support into this module)
         np = _numpy()
         cdef Py_ssize_t k, n = self._n
-        cdef int64_t[::1] i64
-        cdef uint32_t[::1] u32
-        cdef uint16_t[::1] u16
+        cdef Py_buffer b
+        cdef int64_t* i64
+        cdef uint32_t* u32
+        cdef uint16_t* u16
         self._check()
-        if which <= 1:
-            a = np.empty(n, np.int64)
-            i64 = a
-            for k in range(n):
-                i64[k] = self._e[k].offset + (self._e[k].book if which == 1 else 0)
-        elif which == 2:
-            a = np.empty(n, np.uint32)
-            u32 = a
-            for k in range(n):
-                u32[k] = self._e[k].size
-        else:
-            a = np.empty(n, np.uint16)
-            u16 = a
-            for k in range(n):
-                u16[k] = self._e[k].capacity
+        a = np.empty(n, np.int64 if which <= 1 else np.uint32 if which == 2 else np.uint16)
+        PyObject_GetBuffer(a, &b, PyBUF_WRITABLE | PyBUF_C_CONTIGUOUS)
+        try:
+            if which <= 1:
+                i64 = <int64_t*>b.buf
+                for k in range(n):
+                    i64[k] = self._e[k].offset + (self._e[k].book if which == 1 else 0)
+            elif which == 2:
+                u32 = <uint32_t*>b.buf
+                for k in range(n):
+                    u32[k] = self._e[k].size
+            else:
+                u16 = <uint16_t*>b.buf
+                for k in range(n):
+                    u16[k] = self._e[k].capacity
+        finally:
+            PyBuffer_Release(&b)
         a.flags.writeable = False
         return a
 
