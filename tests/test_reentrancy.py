@@ -393,6 +393,13 @@ GC_OPS: Dict[str, Callable[[OrderBook, OrderBook], Any]] = {
 }
 # the calls that hold a pointer across allocations, hence pin the book: some
 # collection inside them must find it pinned
+# CPython before 3.12 collects on an allocation, so inside a C call that
+# allocates; 3.12+ collects only at the interpreter's safe points (between
+# bytecodes, e.g. right after a call returns), never inside a C loop that runs
+# no Python code.  There the collections these reproducers aim into a call
+# land just after it: the call must still give the book it viewed.
+COLLECTS_INSIDE_C = sys.version_info < (3, 12)
+
 PINNING = {"bids.tolist", "asks.tolist", "bids.tuples", "bids[0:5]", "asks[::-2]", "to_snapshot",
            "to_snapshot(order_counts)", "bids == other.bids", "other.asks == asks",
            "bids == list", "repr(bids)"}
@@ -432,7 +439,7 @@ def case_gc_explore(op: str, mode: str) -> None:
             armed[0] = True
             fn(view, other)
             armed[0] = False
-        if op in PINNING:
+        if op in PINNING and COLLECTS_INSIDE_C:
             assert count[0] > 0, f"{op}: no collection during the call"
 
         refused = 0
@@ -488,9 +495,7 @@ def case_gc_explore(op: str, mode: str) -> None:
                 assert not view.is_view, where
             for v in victims:
                 assert v.count(b"V") == size, f"{where}: a freed buffer was written"
-        # CPython 3.12+ collects only at the interpreter's safe points, never
-        # inside a C loop, so there no collection can find the book pinned
-        if op in PINNING and sys.version_info < (3, 12):
+        if op in PINNING and COLLECTS_INSIDE_C:
             assert refused, f"{op} (capacity {capacity}): no collection found the book pinned"
 
 
@@ -524,10 +529,14 @@ def case_gc_issue_snippet(op: str) -> None:
         got = call()
         armed[0] = False
     assert got == expect
-    assert view.is_view, "the release was not refused"
-    assert seen and all(isinstance(e, ExportError) for e in seen), seen
-    assert "while a call on it is running" in str(seen[0])
-    view.release()
+    if COLLECTS_INSIDE_C:
+        assert view.is_view, "the release was not refused"
+        assert seen and all(isinstance(e, ExportError) for e in seen), seen
+        assert "while a call on it is running" in str(seen[0])
+    else:                                   # nothing ran inside the call to refuse
+        assert not seen, seen
+    if view.is_view:
+        view.release()
     ba.clear()
 
 
@@ -566,8 +575,8 @@ def case_slice_count_read_before_indices() -> None:
         got = side.tolist()
         armed[0] = False
     del keep
-    assert log, "no collection ran"
-    if log == ["moved"]:
+    assert log or not COLLECTS_INSIDE_C, "no collection ran"
+    if log == ["moved"] and COLLECTS_INSIDE_C:
         assert got == small.bids.tolist(), (
             f"after a move before the pointer was taken, tolist() gave {len(got)} levels: "
             f"{got[:3]}... (the old count over the new book)")
@@ -633,14 +642,16 @@ def case_pointer_taken_before_the_pin(op: str, mode: str) -> None:
             armed[0] = False
         del keep, spare
         outcomes.append(log)
-        if log == ["moved"]:
+        if log == ["moved"] and not COLLECTS_INSIDE_C:
+            assert got == expect_old        # moved at the safe point after the call
+        elif log == ["moved"]:
             assert got == expect_new, (
                 f"{op}() (pad {pad}) after its buffer was freed under it: {got!r:.300}")
         elif log:
             assert got == expect_old and view.is_view
         if view.is_view:
             view.release()
-    assert any(outcomes), "no collection ran"
+    assert any(outcomes) or not COLLECTS_INSIDE_C, "no collection ran"
 
 
 @pytest.mark.parametrize("op, mode", [("tolist", "release"), ("tuples", "rebind")])
