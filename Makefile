@@ -5,8 +5,6 @@ PYTHON ?= python3
 VENV := .venv
 PY := $(VENV)/bin/python
 PIP := $(PY) -m pip -q --disable-pip-version-check
-# The build tools (setuptools, Cython): what compiling needs.
-TOOLS := $(VENV)/.tools
 # The package (editable) and numpy: what demo and pipeline need.
 BASE := $(VENV)/.installed
 # ... and every dev tool: tests, benchmarks, memray, fuzzing, build, auditwheel.
@@ -23,12 +21,9 @@ DIST := orderbook_tlv
 # The editable install compiles nothing (OB_EDITABLE_NO_EXT=1, see setup.py):
 # the extensions are compiled once, by build_ext --inplace below, which keeps
 # build/ so that a later change recompiles only what it touches.
-$(TOOLS): pyproject.toml setup.py
+$(BASE): pyproject.toml setup.py
 	$(PYTHON) -m venv $(VENV)
 	$(PIP) install "pip>=23" "setuptools>=77" "Cython>=3.1,<4"
-	touch $@
-
-$(BASE): $(TOOLS)
 	OB_EDITABLE_NO_EXT=1 $(PIP) install --no-build-isolation -e ".[numpy]"
 	touch $@
 
@@ -36,34 +31,24 @@ $(STAMP): $(BASE)
 	OB_EDITABLE_NO_EXT=1 $(PIP) install --no-build-isolation -e ".[dev]"
 	touch $@
 
-$(BUILT): $(TOOLS) $(SOURCES) setup.py
+$(BUILT): $(BASE) $(SOURCES) setup.py
 	$(PY) setup.py -q build_ext --inplace
 	touch $@
 
-# The installs (pip: mostly downloads and unpacking) and the compile (both
-# cores) need only the build tools: a sub-make runs them side by side, which
-# takes about a third off a first `make demo`.
-READY = @$(MAKE) --no-print-directory -j2
-
-install:                     ## venv with the package (editable) and every dev tool
-	$(READY) $(STAMP) $(BUILT)
+install: $(STAMP) $(BUILT)   ## venv with the package (editable) and every dev tool
 
 build: $(BUILT)              ## compile the extensions in place (only what changed)
 
-demo:                        ## build, then a short tour: build, encode, decode, view
-	$(READY) $(BASE) $(BUILT)
+demo: $(BUILT)               ## build, then a short tour: build, encode, decode, view
 	$(PY) examples/demo.py
 
-pipeline:                    ## venue snapshots -> messages -> Unix socket -> books, for 2 s
-	$(READY) $(BASE) $(BUILT)
+pipeline: $(BUILT)           ## venue snapshots -> messages -> Unix socket -> books, for 2 s
 	$(PY) examples/pipeline.py
 
-nats-demo:                   ## NATS JetStream: starts its own nats-server -js, a publisher and two consumers
-	$(READY) $(STAMP) $(BUILT)
+nats-demo: $(STAMP) $(BUILT)  ## NATS JetStream: starts its own nats-server -js, a publisher and two consumers
 	$(PY) examples/nats_demo.py
 
-test:                        ## the full test suite, in .venv (created if absent, else reused)
-	$(READY) $(STAMP) $(BUILT)
+test: $(STAMP) $(BUILT)      ## the full test suite, in .venv (created if absent, else reused)
 	$(PY) -m pytest -q tests
 
 bench: $(STAMP) $(BUILT)     ## benchmarks against the Vec baseline and peers, then callgrind instruction counts; under build/bench/
