@@ -4,7 +4,9 @@
 PYTHON ?= python3
 VENV := .venv
 PY := $(VENV)/bin/python
-PIP := $(PY) -m pip -q --disable-pip-version-check
+# --no-compile: no .pyc for every module of every dependency at install time
+# (numpy alone has hundreds); Python writes them for what is imported, when it is.
+PIP := $(PY) -m pip -q --disable-pip-version-check --no-compile
 # The package (editable) and numpy: what demo and pipeline need.
 BASE := $(VENV)/.installed
 # ... and every dev tool: tests, benchmarks, memray, fuzzing, build, auditwheel.
