@@ -6,7 +6,8 @@ VENV := .venv
 PY := $(VENV)/bin/python
 # --no-compile: no .pyc for every module of every dependency at install time
 # (numpy alone has hundreds); Python writes them for what is imported, when it is.
-PIP := $(PY) -m pip -q --disable-pip-version-check --no-compile
+PIP := $(PY) -m pip -q --disable-pip-version-check
+INSTALL := $(PIP) install --no-compile
 # The package (editable) and numpy: what demo and pipeline need.
 BASE := $(VENV)/.installed
 # ... and every dev tool: tests, benchmarks, memray, fuzzing, build, auditwheel.
@@ -25,12 +26,12 @@ DIST := orderbook_tlv
 # build/ so that a later change recompiles only what it touches.
 $(BASE): pyproject.toml setup.py
 	$(PYTHON) -m venv $(VENV)
-	$(PIP) install "pip>=23" "setuptools>=77" "Cython>=3.1,<4"
-	OB_EDITABLE_NO_EXT=1 $(PIP) install --no-build-isolation -e ".[numpy]"
+	$(INSTALL) "pip>=23" "setuptools>=77" "Cython>=3.1,<4"
+	OB_EDITABLE_NO_EXT=1 $(INSTALL) --no-build-isolation -e ".[numpy]"
 	touch $@
 
 $(STAMP): $(BASE)
-	OB_EDITABLE_NO_EXT=1 $(PIP) install --no-build-isolation -e ".[dev]"
+	OB_EDITABLE_NO_EXT=1 $(INSTALL) --no-build-isolation -e ".[dev]"
 	touch $@
 
 $(BUILT): $(BASE) $(SOURCES) setup.py
