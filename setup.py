@@ -3,8 +3,6 @@
 import os
 import sys
 
-from Cython.Build import cythonize
-from Cython.Compiler import Options
 from setuptools import Extension, setup
 
 if sys.byteorder != "little":
@@ -25,8 +23,6 @@ if sanitize:
     compile_args += flags
     link_args += flags
 
-Options.warning_errors = True   # Cython warnings fail the build
-
 directives = {
     "language_level": 3,
     "boundscheck": False,      # indices are checked explicitly against count / capacity
@@ -38,11 +34,11 @@ directives = {
 }
 
 # One extension per module; the CRC-32 kernels are linked into the message codec.
+# Largest first: the parallel build then ends with the small ones, not one big
+# compile on one core.
 modules = {
-    "_convert": [], "_layout": [], "_fill": [], "_book": [], "_levels": [],
-    "_message": ["orderbook/src/ob_crc32.c"], "_decimal": [],
-    "_stream": [],
-    "_capture": [],
+    "_capture": [], "_book": [], "_message": ["orderbook/src/ob_crc32.c"], "_decimal": [],
+    "_stream": [], "_levels": [], "_fill": [], "_convert": [], "_layout": [],
 }
 extensions = [
     Extension(f"orderbook.{name}", [f"orderbook/{name}.pyx"] + extra,
@@ -54,17 +50,27 @@ extensions = [
 # make install registers the checkout with an editable install that compiles
 # nothing (OB_EDITABLE_NO_EXT=1: an editable install compiles every extension
 # in a throwaway directory) and `setup.py build_ext --inplace` compiles them,
-# once, keeping build/ for incremental rebuilds.
-if os.environ.get("OB_EDITABLE_NO_EXT") == "1" and "editable_wheel" in sys.argv:
+# once, keeping build/ for incremental rebuilds.  Nor does it cythonize: pip
+# runs this file three times for one editable install (requirements, metadata,
+# the wheel), and none of them needs the extensions.
+if os.environ.get("OB_EDITABLE_NO_EXT") == "1" and not {"build", "build_ext", "bdist_wheel"} & set(sys.argv):
     extensions = []
 
-setup(
-    ext_modules=cythonize(
+if extensions:
+    # imported only when compiling (Cython's import alone is a second, times three)
+    from Cython.Build import cythonize
+    from Cython.Compiler import Options
+
+    Options.warning_errors = True   # Cython warnings fail the build
+    extensions = cythonize(
         extensions,
         compiler_directives=directives,
         include_path=["."],
         nthreads=os.cpu_count() or 1,
-    ) if extensions else [],
+    )
+
+setup(
+    ext_modules=extensions,
     # the extensions compile side by side (build_ext -j), one per core
     options={"build_ext": {"parallel": os.cpu_count() or 1}},
 )
