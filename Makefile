@@ -58,9 +58,10 @@ bench: $(STAMP) $(BUILT)     ## benchmarks against the Vec baseline and peers, t
 	$(PY) benchmarks/run.py --results-dir build/bench
 	$(PY) benchmarks/callgrind.py --json build/bench/callgrind.json
 
-bench-refresh: $(STAMP) $(BUILT)  ## the same, rewriting the committed benchmarks/results/ and the README tables
+bench-refresh: $(STAMP) $(BUILT)  ## the same, rewriting the committed benchmarks/results/ (callgrind.json too) and the README tables
 	$(PY) benchmarks/run.py --readme
 	$(PY) benchmarks/run.py --report-only --readme README.md
+	$(PY) benchmarks/callgrind.py --json benchmarks/results/callgrind.json
 
 memray: $(STAMP) $(BUILT)    ## allocation report of the hot path under build/memray/
 	$(PY) profiling/memray_report.py --output-dir build/memray
