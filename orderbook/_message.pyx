@@ -6,6 +6,7 @@
 # copied into (or viewed by) an OrderBook.  encode_message_into and
 # decode_message(into=...) allocate nothing.
 
+cimport cython
 from cpython.buffer cimport (
     PyBUF_SIMPLE, PyBUF_WRITABLE, PyBuffer_Release, PyObject_CheckBuffer, PyObject_GetBuffer,
 )
@@ -60,8 +61,15 @@ cdef object _SIZE_50 = HDR + EXT + sizeof(OrderBookTLV50C)
 cdef Py_ssize_t _CRC_NOGIL_MIN = 64 * 1024   # release the GIL for large inputs only
 
 
+# A builtin function, not a CyFunction: its call costs about 15 ns less, which
+# is a quarter of a 64-byte CRC.  The signature line is written for inspect.
+@cython.binding(False)
+@cython.embedsignature(False)
 def crc32(data, value=0, /):
-    """CRC-32 (IEEE 802.3), equal to ``zlib.crc32(data, value)`` for every input.
+    """crc32(data, value=0, /)
+--
+
+    CRC-32 (IEEE 802.3), equal to ``zlib.crc32(data, value)`` for every input.
 
     Hardware carry-less multiplication where the CPU has it (see
     ``crc32_implementation()``), a table-driven fallback elsewhere."""
