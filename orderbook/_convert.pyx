@@ -36,7 +36,7 @@ cdef object _index_of(object v, object side, Py_ssize_t index, object field):
         ) from None
 
 
-cdef int as_i64(object v, object side, Py_ssize_t index, object field, int64_t* out) except -1:
+cdef int as_i64_any(object v, object side, Py_ssize_t index, object field, int64_t* out) except -1:
     cdef int overflow = 0
     cdef long long r
     if not PyLong_Check(v) or PyBool_Check(v):
@@ -49,8 +49,8 @@ cdef int as_i64(object v, object side, Py_ssize_t index, object field, int64_t* 
     return 0
 
 
-cdef int as_u64(object v, uint64_t maxv, object side, Py_ssize_t index, object field,
-                uint64_t* out) except -1:
+cdef int as_u64_any(object v, uint64_t maxv, object side, Py_ssize_t index, object field,
+                    uint64_t* out) except -1:
     cdef int overflow = 0
     cdef long long r
     cdef unsigned long long u
