@@ -54,13 +54,19 @@ nats-demo: $(STAMP) $(BUILT)  ## NATS JetStream: starts its own nats-server -js,
 test: $(STAMP) $(BUILT)      ## the full test suite, in .venv (created if absent, else reused)
 	$(PY) -m pytest -q tests
 
-bench: $(STAMP) $(BUILT)     ## benchmarks against the Vec baseline and peers, then callgrind instruction counts; under build/bench/
+bench: $(STAMP) $(BUILT)     ## the suite against the Vec baseline and peers, the paired ratio targets, the capture scan, the transports, callgrind counts; under build/bench/
 	$(PY) benchmarks/run.py --results-dir build/bench
+	$(PY) benchmarks/paired.py --json build/bench/paired.json
+	$(PY) benchmarks/bench_scan.py
+	$(PY) benchmarks/bench_transport.py
 	$(PY) benchmarks/callgrind.py --json build/bench/callgrind.json
 
 bench-refresh: $(STAMP) $(BUILT)  ## the same, rewriting the committed benchmarks/results/ (callgrind.json too) and the README tables
 	$(PY) benchmarks/run.py --readme
 	$(PY) benchmarks/run.py --report-only --readme README.md
+	$(PY) benchmarks/paired.py --json benchmarks/results/paired.json
+	$(PY) benchmarks/bench_scan.py
+	$(PY) benchmarks/bench_transport.py
 	$(PY) benchmarks/callgrind.py --json benchmarks/results/callgrind.json
 
 memray: $(STAMP) $(BUILT)    ## allocation report of the hot path under build/memray/
